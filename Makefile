@@ -1,0 +1,86 @@
+# confsync's front door. Every target works from a fresh clone: each depends on what it needs.
+# Run `make help` for the list.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV         ?= .venv
+RUN_DIR      ?= .run
+BIN          := $(VENV)/bin
+UV_VERSION   := 0.13.9
+STAMP        := $(VENV)/.installed-stamp
+
+# Fixed, overridable ports of the local emulators.
+FIRESTORE_PORT ?= 8681
+PUBSUB_PORT    ?= 8682
+CALENDAR_PORT  ?= 8683
+PROJECT        ?= confsync-local
+
+PYTEST_ARGS ?=
+LINT_PATHS  := shared emulators tests
+
+.PHONY: help setup lint fmt typecheck test test-unit emulators down status calendar-emulator lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@scripts/check-prereqs $(PYTHON)
+	@if [ ! -x $(BIN)/python ]; then \
+	  py=$${PYTHON:-$$(for c in python3 python3.13 python3.12 python3.11; do \
+	    command -v $$c >/dev/null && $$c -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	    && { echo $$c; break; }; done)}; \
+	  echo "creating $(VENV) with $$py"; $$py -m venv $(VENV); fi
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python \
+	  -c requirements/constraints.txt -e '.[dev]'
+	@touch $@
+	@echo "setup done: $(VENV) is ready"
+
+setup: $(STAMP) ## create .venv and install the project and its dev tools (idempotent)
+
+lint: setup ## ruff (lint + format check) and mypy --strict
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy shared emulators tests
+
+typecheck: setup ## mypy --strict only
+	$(BIN)/mypy shared emulators tests
+
+fmt: setup ## format the code and apply safe lint fixes
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+
+test: lint ## lint, type check and the whole test suite (starts the emulators it needs)
+	@mkdir -p $(RUN_DIR)
+	@rc=0; $(BIN)/pytest $(PYTEST_ARGS) || rc=$$?; echo $$rc > $(RUN_DIR)/pytest-exit-code; exit $$rc
+
+test-unit: setup ## the unit tests only (no emulators, a few seconds)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+emulators: setup ## start the Firestore and Pub/Sub emulators in the background
+	$(BIN)/devstack --run-dir $(RUN_DIR) emulators --firestore-port $(FIRESTORE_PORT) \
+	  --pubsub-port $(PUBSUB_PORT) --project $(PROJECT)
+
+down: ## stop exactly the processes `make emulators` started
+	@if [ -x $(BIN)/devstack ]; then $(BIN)/devstack --run-dir $(RUN_DIR) down; \
+	else echo "nothing to stop (no $(VENV))"; fi
+
+status: setup ## list the background processes and their logs
+	$(BIN)/devstack --run-dir $(RUN_DIR) status
+
+calendar-emulator: setup ## run the Calendar API emulator in the foreground on CALENDAR_PORT
+	$(BIN)/calendar-emulator --host 127.0.0.1 --port $(CALENDAR_PORT)
+
+lock: setup ## re-pin requirements/constraints.txt from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra emulators --python-version 3.11 \
+	  --no-header --no-annotate --quiet -o requirements/constraints.txt.new
+	@{ echo "# Exact versions for reproducible installs (make setup uses it as a constraints file)."; \
+	   echo "# Regenerate with \`make lock\` after changing dependencies in pyproject.toml."; \
+	   cat requirements/constraints.txt.new; } > requirements/constraints.txt
+	@rm requirements/constraints.txt.new
+
+clean: down ## remove the virtual environment, caches and run state
+	rm -rf $(VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
