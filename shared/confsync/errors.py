@@ -1,0 +1,114 @@
+"""confsync's exception tree, sorted by what the caller must do.
+
+Adapters translate every vendor error (HTTP statuses, ``google.api_core`` exceptions) into one of
+these, with the original chained (``raise ... from err``). Entry points map a branch to an outcome
+in one place: retry (raise, so Pub/Sub redelivers or Google re-sends), or ack and record.
+
+::
+
+    ConfsyncError
+    ├── ConfigurationError          bad or missing setting: fail fast at start, naming the variable
+    ├── MalformedInputError         undecodable message or notification: reject, change nothing
+    ├── TransientError              a dependency failed for now: retry later (raise)
+    │   ├── CalendarUnavailableError    Calendar 429, rate-limit 403, 5xx, network
+    │   ├── StoreUnavailableError       Firestore unavailable, aborted, deadline exceeded
+    │   ├── PublishError                Pub/Sub publish failed
+    │   └── ProviderUnavailableError    conferencing 429, 5xx, timeout, network
+    ├── PermanentError              retrying cannot help: ack, record, alert
+    │   ├── CalendarAccessError         401, invalid_grant, permission 403: calendar disconnected
+    │   └── ProviderRejectedError       conferencing 4xx other than the ones below
+    ├── SyncTokenInvalidError       Calendar 410 on a sync token: run a full sync
+    ├── PreconditionFailedError     Calendar 412 on If-Match: re-read and re-plan
+    ├── CalendarNotFoundError       Calendar 404 (event or calendar): the resource is gone
+    ├── ProviderGoneError           conferencing 404 on delete, 410 on update: already gone
+    └── ProviderStaleRevisionError  conferencing 409: a newer revision was applied already
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CalendarAccessError",
+    "CalendarNotFoundError",
+    "CalendarUnavailableError",
+    "ConfigurationError",
+    "ConfsyncError",
+    "MalformedInputError",
+    "PermanentError",
+    "PreconditionFailedError",
+    "ProviderGoneError",
+    "ProviderRejectedError",
+    "ProviderStaleRevisionError",
+    "ProviderUnavailableError",
+    "PublishError",
+    "StoreUnavailableError",
+    "SyncTokenInvalidError",
+    "TransientError",
+]
+
+
+class ConfsyncError(Exception):
+    """Base of every error confsync raises on purpose."""
+
+
+class ConfigurationError(ConfsyncError):
+    """A setting is missing or invalid. The message names the environment variable."""
+
+
+class MalformedInputError(ConfsyncError):
+    """An input (Pub/Sub message, push notification, stored document) cannot be decoded."""
+
+
+class TransientError(ConfsyncError):
+    """A dependency failed in a way that retrying later can fix."""
+
+
+class CalendarUnavailableError(TransientError):
+    """The Calendar API answered 429, a rate-limit 403 or a 5xx, or could not be reached."""
+
+
+class StoreUnavailableError(TransientError):
+    """Firestore could not complete the operation for now."""
+
+
+class PublishError(TransientError):
+    """A Pub/Sub message could not be published."""
+
+
+class ProviderUnavailableError(TransientError):
+    """The conferencing system answered 429 or 5xx, timed out, or could not be reached."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(ConfsyncError):
+    """Retrying cannot help; the outcome is recorded and alerted on."""
+
+
+class CalendarAccessError(PermanentError):
+    """The credentials for a calendar were revoked or lack permission (401, 403, invalid_grant)."""
+
+
+class ProviderRejectedError(PermanentError):
+    """The conferencing system rejected a request as invalid (a 4xx we do not retry)."""
+
+
+class SyncTokenInvalidError(ConfsyncError):
+    """The Calendar API answered 410 to a sync token: a full sync is required."""
+
+
+class PreconditionFailedError(ConfsyncError):
+    """The Calendar API answered 412 to an ``If-Match`` write: the event changed meanwhile."""
+
+
+class CalendarNotFoundError(ConfsyncError):
+    """The Calendar API answered 404: the event or calendar does not exist."""
+
+
+class ProviderGoneError(ConfsyncError):
+    """The conference is already gone (404 on delete, 410 on update)."""
+
+
+class ProviderStaleRevisionError(ConfsyncError):
+    """The conferencing system holds a newer revision than the one sent (409)."""

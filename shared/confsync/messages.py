@@ -1,0 +1,150 @@
+"""Versioned Pub/Sub payloads between confsync's functions, encoded and decoded only here.
+
+A function triggered by Pub/Sub receives a CloudEvent whose data is
+``{"message": {"data": <base64>, "attributes": {...}, "messageId": ..., "publishTime": ...}}``,
+whether Eventarc delivered it (binary CloudEvent) or functions-framework converted a raw Pub/Sub
+push envelope (the local stack). :func:`pubsub_message` reads exactly those four fields, so the same
+code runs in both places.
+
+Payloads are compact JSON objects with a version field ``v``. A decoder accepts its own version
+only; anything else is a :class:`~confsync.errors.MalformedInputError`, which the entry point acks
+and logs (retrying a message that can never decode would only fill the dead-letter topic later).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, cast, get_args
+
+from confsync.errors import MalformedInputError
+from confsync.events import parse_rfc3339
+
+__all__ = [
+    "SYNC_REQUEST_VERSION",
+    "PubsubMessage",
+    "SyncReason",
+    "SyncRequest",
+    "decode_sync_request",
+    "encode_sync_request",
+    "pubsub_message",
+]
+
+SYNC_REQUEST_VERSION = 1
+SyncReason = Literal["notification", "sweep", "enroll", "republish", "manual"]
+_REASONS = frozenset(get_args(SyncReason))
+_MAX_PAYLOAD = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PubsubMessage:
+    """The parts of a Pub/Sub message that survive every delivery path."""
+
+    data: bytes
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    message_id: str | None = None
+    publish_time: str | None = None
+
+
+def pubsub_message(cloud_event_data: Any) -> PubsubMessage:
+    """Extract the Pub/Sub message from a ``messagePublished`` CloudEvent's data."""
+    if not isinstance(cloud_event_data, Mapping):
+        raise MalformedInputError("CloudEvent data is not an object")
+    message = cloud_event_data.get("message")
+    if not isinstance(message, Mapping):
+        raise MalformedInputError("CloudEvent data has no Pub/Sub 'message' object")
+    encoded = message.get("data", "")
+    if not isinstance(encoded, str):
+        raise MalformedInputError("Pub/Sub message.data is not a base64 string")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise MalformedInputError("Pub/Sub message.data is not valid base64") from err
+    attributes = message.get("attributes") or {}
+    if not isinstance(attributes, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in attributes.items()
+    ):
+        raise MalformedInputError("Pub/Sub message.attributes must map strings to strings")
+    message_id = message.get("messageId")
+    publish_time = message.get("publishTime")
+    return PubsubMessage(
+        data=data,
+        attributes=dict(attributes),
+        message_id=message_id if isinstance(message_id, str) else None,
+        publish_time=publish_time if isinstance(publish_time, str) else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    """Ask the sync function to sync one calendar (coalesced with any sync in progress)."""
+
+    calendar_key: str
+    reason: SyncReason
+    notified_at: datetime
+    channel_id: str | None = None
+    message_number: int | None = None
+
+
+def encode_sync_request(request: SyncRequest) -> bytes:
+    """The Pub/Sub payload of ``request``."""
+    body: dict[str, Any] = {
+        "v": SYNC_REQUEST_VERSION,
+        "calendarKey": request.calendar_key,
+        "reason": request.reason,
+        "notifiedAt": request.notified_at.isoformat(timespec="milliseconds"),
+    }
+    if request.channel_id is not None:
+        body["channelId"] = request.channel_id
+    if request.message_number is not None:
+        body["messageNumber"] = request.message_number
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _load(payload: bytes) -> Mapping[str, Any]:
+    if len(payload) > _MAX_PAYLOAD:
+        raise MalformedInputError(f"payload of {len(payload)} bytes exceeds {_MAX_PAYLOAD}")
+    try:
+        body = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise MalformedInputError(f"payload is not JSON: {err}") from err
+    if not isinstance(body, Mapping):
+        raise MalformedInputError("payload is not a JSON object")
+    return body
+
+
+def decode_sync_request(payload: bytes) -> SyncRequest:
+    """Decode a SyncRequest payload; raise MalformedInputError naming what is wrong."""
+    body = _load(payload)
+    if body.get("v") != SYNC_REQUEST_VERSION:
+        raise MalformedInputError(
+            f"SyncRequest version {body.get('v')!r} is not {SYNC_REQUEST_VERSION}"
+        )
+    calendar_key = body.get("calendarKey")
+    if not isinstance(calendar_key, str) or not calendar_key:
+        raise MalformedInputError("SyncRequest.calendarKey must be a non-empty string")
+    reason = body.get("reason")
+    if reason not in _REASONS:
+        raise MalformedInputError(f"SyncRequest.reason {reason!r} is not one of {sorted(_REASONS)}")
+    notified_at = body.get("notifiedAt")
+    if not isinstance(notified_at, str):
+        raise MalformedInputError("SyncRequest.notifiedAt must be an RFC3339 string")
+    channel_id = body.get("channelId")
+    if channel_id is not None and not isinstance(channel_id, str):
+        raise MalformedInputError("SyncRequest.channelId must be a string")
+    message_number = body.get("messageNumber")
+    if message_number is not None and (
+        not isinstance(message_number, int) or isinstance(message_number, bool)
+    ):
+        raise MalformedInputError("SyncRequest.messageNumber must be an integer")
+    return SyncRequest(
+        calendar_key=calendar_key,
+        reason=cast(SyncReason, reason),
+        notified_at=parse_rfc3339(notified_at),
+        channel_id=channel_id,
+        message_number=message_number,
+    )

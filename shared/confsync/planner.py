@@ -1,0 +1,389 @@
+"""The planner: changed Calendar events + stored records -> new records + conference operations.
+
+Pure functions over plain data; no I/O. The sync runner calls them once per page of an
+``events.list`` answer.
+
+The planner does not map each kind of event change to an action. It keeps, per conference, the set
+of live events that reference it, derives from that set the conference's **desired state**, and
+compares it with the state last accepted by the conferencing system:
+
+* desired state differs in a relevant field -> ``UpdateConference`` (the first time: adopt);
+* no live event references the conference any more -> ``DeleteConference``;
+* otherwise nothing, and the record is not rewritten unless a snapshot changed.
+
+That one rule covers the cases of the architecture's table: an irrelevant edit or the echo of our
+own write-back leaves the desired state unchanged; a conference replaced on an event detaches the
+event from the old record (deleted when orphaned) and attaches it to the new one; several events
+sharing a conference delete it only when the last goes; a cancelled or moved instance of a series
+changes the series' occurrences, never deletes its conference.
+
+Revisions: every operation carries a revision that is strictly greater than the last one sent for
+the conference: the latest ``updated`` (ms) of the event content behind it, or the last revision
+plus one when the change has no timestamp (a tombstone). The same stored record and the same
+Calendar data always give the same revision, so a redelivered sync repeats an operation the
+conferencing system recognises as already applied.
+
+Ownership: by default only events organised by the calendar's own user count (``owned_only``). An
+attendee's copy of a meeting carries the same conference; an attendee removing it from their
+calendar must not delete the meeting's conference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from confsync.conference import ALWAYS_RELEVANT, ConferenceState
+from confsync.events import CalendarEvent, ConferenceRef
+from confsync.records import (
+    ConferenceRecord,
+    EventSnapshot,
+    OccurrenceSnapshot,
+    PendingOperation,
+    SentState,
+    record_key,
+)
+
+__all__ = [
+    "ConferenceMatcher",
+    "DeleteConference",
+    "Lookup",
+    "Operation",
+    "PagePlan",
+    "PlanContext",
+    "UpdateConference",
+    "after_applied",
+    "after_failure",
+    "after_gone",
+    "apply_events",
+    "desired_state",
+    "lookup_for",
+    "plan_operation",
+    "plan_page",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceMatcher:
+    """Decides whether an event's conference is one of ours.
+
+    Ours: ``conferenceSolution.key.type`` equals ``key_type`` (``addOn`` for Workspace add-ons),
+    the solution's name is one of ``solution_names`` (any name when empty), and the conference has
+    an id.
+    """
+
+    solution_names: frozenset[str] = frozenset()
+    key_type: str = "addOn"
+
+    def conference_id(self, ref: ConferenceRef | None) -> str | None:
+        """The conference id when ``ref`` is one of ours, else None."""
+        if ref is None or ref.solution is None or not ref.conference_id:
+            return None
+        if ref.solution.key_type != self.key_type:
+            return None
+        if self.solution_names and ref.solution.name not in self.solution_names:
+            return None
+        return ref.conference_id
+
+
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    """What the planner needs to know about the calendar being synced."""
+
+    calendar_key: str
+    calendar_id: str
+    matcher: ConferenceMatcher
+    relevant_fields: frozenset[str]
+    owned_only: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """The stored records a page needs: by referencing event id, and by record key."""
+
+    event_ids: frozenset[str]
+    record_keys: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateConference:
+    """Send the desired state of a conference (adopting it the first time)."""
+
+    record_key: str
+    conference_id: str
+    state: ConferenceState
+    revision: int
+    changed_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteConference:
+    """Delete a conference that no live event references any more."""
+
+    record_key: str
+    conference_id: str
+    revision: int
+
+
+Operation = UpdateConference | DeleteConference
+
+
+@dataclass(frozen=True, slots=True)
+class PagePlan:
+    """The outcome of planning one page: records to persist and operations to send."""
+
+    changed: Mapping[str, ConferenceRecord]
+    operations: tuple[Operation, ...]
+
+
+def _owned(event: CalendarEvent, ctx: PlanContext) -> bool:
+    if not ctx.owned_only:
+        return True
+    return event.organizer_self or event.organizer_email == ctx.calendar_id.lower()
+
+
+def _our_conference(event: CalendarEvent, ctx: PlanContext) -> str | None:
+    if event.cancelled or event.is_instance or not _owned(event, ctx):
+        return None
+    return ctx.matcher.conference_id(event.conference)
+
+
+def lookup_for(events: Iterable[CalendarEvent], ctx: PlanContext) -> Lookup:
+    """Which records a page of events may touch.
+
+    Every event id (a tombstone carries nothing else), the series id of every instance exception,
+    and the deterministic key of every conference of ours seen on the page.
+    """
+    event_ids: set[str] = set()
+    keys: set[str] = set()
+    for event in events:
+        event_ids.add(event.recurring_event_id or event.id)
+        conference_id = _our_conference(event, ctx)
+        if conference_id is not None:
+            keys.add(record_key(ctx.calendar_key, conference_id))
+    return Lookup(event_ids=frozenset(event_ids), record_keys=frozenset(keys))
+
+
+def _snapshot(event: CalendarEvent) -> EventSnapshot:
+    return EventSnapshot(
+        event_id=event.id,
+        title=event.summary,
+        start=event.start.value if event.start else "",
+        end=event.end.value if event.end else "",
+        time_zone=event.start.time_zone if event.start else None,
+        recurrence=event.recurrence,
+        attendees=event.attendees,
+        organizer=event.organizer_email,
+        updated_ms=event.updated_ms,
+    )
+
+
+def _occurrence(event: CalendarEvent) -> OccurrenceSnapshot:
+    assert event.recurring_event_id is not None
+    original = event.original_start.value if event.original_start else event.id
+    if event.cancelled:
+        return OccurrenceSnapshot(
+            instance_id=event.id,
+            series_id=event.recurring_event_id,
+            original_start=original,
+            cancelled=True,
+            updated_ms=event.updated_ms,
+        )
+    return OccurrenceSnapshot(
+        instance_id=event.id,
+        series_id=event.recurring_event_id,
+        original_start=original,
+        cancelled=False,
+        start=event.start.value if event.start else None,
+        end=event.end.value if event.end else None,
+        title=event.summary,
+        updated_ms=event.updated_ms,
+    )
+
+
+def _primary(events: Mapping[str, EventSnapshot], current: str | None) -> str | None:
+    if current in events:
+        return current
+    if not events:
+        return None
+    return min(events.values(), key=lambda s: (s.start, s.event_id)).event_id
+
+
+def _detach(record: ConferenceRecord, event_id: str) -> ConferenceRecord:
+    events = {k: v for k, v in record.events.items() if k != event_id}
+    occurrences = {k: v for k, v in record.occurrences.items() if v.series_id != event_id}
+    return replace(
+        record,
+        events=events,
+        occurrences=occurrences,
+        primary_event_id=_primary(events, record.primary_event_id),
+    )
+
+
+def _attach(record: ConferenceRecord, snapshot: EventSnapshot) -> ConferenceRecord:
+    events = {**record.events, snapshot.event_id: snapshot}
+    revived = record.status == "failed"  # new content earns a new retry budget
+    return replace(
+        record,
+        events=events,
+        primary_event_id=_primary(events, record.primary_event_id or snapshot.event_id),
+        status="active" if revived else record.status,
+        pending=None if revived else record.pending,
+    )
+
+
+def apply_events(
+    events: Iterable[CalendarEvent],
+    records: Mapping[str, ConferenceRecord],
+    ctx: PlanContext,
+) -> dict[str, ConferenceRecord]:
+    """Fold a page of changed events into the records; return the records whose content changed.
+
+    ``records`` must hold every record :func:`lookup_for` asked for that exists.
+    """
+    working = dict(records)
+    by_event = {event_id: r.key for r in records.values() for event_id in r.events}
+    touched: set[str] = set()
+    for event in events:
+        if event.is_instance:
+            assert event.recurring_event_id is not None
+            series_key = by_event.get(event.recurring_event_id)
+            if series_key is None:
+                continue  # an instance of a series that carries none of our conferences
+            record = working[series_key]
+            occurrence = _occurrence(event)
+            if record.occurrences.get(event.id) != occurrence:
+                occurrences = {**record.occurrences, event.id: occurrence}
+                working[series_key] = replace(record, occurrences=occurrences)
+                touched.add(series_key)
+            continue
+        old_key = by_event.get(event.id)
+        conference_id = _our_conference(event, ctx)
+        new_key = None if conference_id is None else record_key(ctx.calendar_key, conference_id)
+        if old_key is not None and old_key != new_key:
+            working[old_key] = _detach(working[old_key], event.id)
+            del by_event[event.id]
+            touched.add(old_key)
+        if new_key is not None and conference_id is not None:
+            record = working.get(new_key) or ConferenceRecord(
+                key=new_key, calendar_key=ctx.calendar_key, conference_id=conference_id
+            )
+            snapshot = _snapshot(event)
+            if record.events.get(event.id) != snapshot or new_key not in working:
+                working[new_key] = _attach(record, snapshot)
+                touched.add(new_key)
+            by_event[event.id] = new_key
+    return {key: working[key] for key in touched if working[key] != records.get(key)}
+
+
+def desired_state(record: ConferenceRecord, calendar_id: str) -> ConferenceState | None:
+    """The state the conference should have, or None when no live event references it."""
+    if record.primary_event_id is None or record.primary_event_id not in record.events:
+        return None
+    primary = record.events[record.primary_event_id]
+    occurrences = [o for o in record.occurrences.values() if o.series_id == primary.event_id]
+    return ConferenceState(
+        title=primary.title,
+        start=primary.start,
+        end=primary.end,
+        time_zone=primary.time_zone,
+        attendees=primary.attendees,
+        recurrence=primary.recurrence,
+        cancelled_occurrences=tuple(sorted(o.original_start for o in occurrences if o.cancelled)),
+        modified_occurrences=tuple(
+            sorted(o.as_occurrence() for o in occurrences if not o.cancelled)
+        ),
+        organizer=primary.organizer,
+        calendar_id=calendar_id,
+        event_id=primary.event_id,
+    )
+
+
+def _next_revision(record: ConferenceRecord) -> int:
+    floor = record.sent.revision + 1 if record.sent is not None else 1
+    return max(floor, record.max_updated_ms)
+
+
+def plan_operation(record: ConferenceRecord, ctx: PlanContext) -> Operation | None:
+    """The operation that brings the conference to its desired state, if one is needed."""
+    if record.status == "deleted":
+        return None  # terminal: the conferencing system refuses to bring it back
+    desired = desired_state(record, ctx.calendar_id)
+    if desired is None:
+        if record.sent is not None and record.sent.state is None:
+            return None  # the delete was applied already
+        return DeleteConference(
+            record_key=record.key,
+            conference_id=record.conference_id,
+            revision=_next_revision(record),
+        )
+    before = record.sent.state if record.sent is not None else None
+    changed = desired.changed_fields(before)
+    if record.sent is not None and not any(
+        name in ctx.relevant_fields or name in ALWAYS_RELEVANT for name in changed
+    ):
+        return None
+    return UpdateConference(
+        record_key=record.key,
+        conference_id=record.conference_id,
+        state=desired,
+        revision=_next_revision(record),
+        changed_fields=changed,
+    )
+
+
+def plan_page(
+    events: Iterable[CalendarEvent],
+    records: Mapping[str, ConferenceRecord],
+    ctx: PlanContext,
+) -> PagePlan:
+    """Fold a page into the records and plan the operations for every record it changed."""
+    changed = apply_events(events, records, ctx)
+    operations = tuple(
+        op for key in sorted(changed) if (op := plan_operation(changed[key], ctx)) is not None
+    )
+    return PagePlan(changed=changed, operations=operations)
+
+
+def after_applied(record: ConferenceRecord, op: Operation) -> ConferenceRecord:
+    """The record once the conferencing system accepted ``op`` (or already held it)."""
+    state = op.state if isinstance(op, UpdateConference) else None
+    return replace(
+        record,
+        sent=SentState(revision=op.revision, state=state),
+        pending=None,
+        status="active" if state is not None else "deleted",
+    )
+
+
+def after_gone(record: ConferenceRecord, op: Operation) -> ConferenceRecord:
+    """The record once the conferencing system said the conference no longer exists."""
+    return replace(
+        record,
+        sent=SentState(revision=op.revision, state=None),
+        pending=None,
+        status="deleted",
+    )
+
+
+def after_failure(
+    record: ConferenceRecord,
+    error: str,
+    now: datetime,
+    *,
+    max_attempts: int,
+    base_delay: timedelta,
+    max_delay: timedelta,
+) -> ConferenceRecord:
+    """The record after an operation failed again: pending with backoff, failed past the budget.
+
+    A failed record keeps its last error for inspection; it is retried again only when its
+    events change.
+    """
+    attempts = (record.pending.attempts if record.pending else 0) + 1
+    delay = min(base_delay * (2 ** (attempts - 1)), max_delay)
+    pending = PendingOperation(attempts=attempts, next_attempt_at=now + delay, last_error=error)
+    if attempts >= max_attempts:
+        return replace(record, pending=pending, status="failed")
+    return replace(record, pending=pending)
