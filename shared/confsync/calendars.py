@@ -1,0 +1,115 @@
+"""Calendar records: one per enrolled calendar, holding its sync token, lease and counters.
+
+Document ``calendars/{calendar_key}``. The key is an opaque hash of (subject, calendar id), so no
+e-mail address appears in document ids or log labels.
+
+Concurrency fields (see :mod:`confsync.sync`): ``lease_owner`` / ``lease_until`` make one sync at a
+time per calendar; ``notify_seq`` is a counter that every coalesced sync request increments, so the
+lease owner can tell at the end of a pull whether it must pull again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from confsync.errors import MalformedInputError
+
+__all__ = [
+    "CALENDAR_SCHEMA_VERSION",
+    "CalendarDoc",
+    "CalendarState",
+    "calendar_from_document",
+    "calendar_key",
+    "calendar_to_document",
+]
+
+CALENDAR_SCHEMA_VERSION = 1
+
+CalendarState = Literal["active", "poll-only", "disconnected", "unenrolled"]
+SYNCING_STATES: frozenset[str] = frozenset({"active", "poll-only"})
+
+
+def calendar_key(subject: str, calendar_id: str) -> str:
+    """The opaque document id of (subject, calendar id); stable across releases."""
+    digest = hashlib.sha256(f"{subject.lower()}\x00{calendar_id}".encode()).hexdigest()
+    return f"ck_{digest[:32]}"
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarDoc:
+    """One enrolled calendar."""
+
+    key: str
+    subject: str
+    calendar_id: str
+    state: CalendarState = "active"
+    sync_token: str | None = None
+    token_obtained_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    notify_seq: int = 0
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_outcome: str | None = None
+    pending_count: int = 0
+    full_syncs: int = 0
+
+    @property
+    def syncing(self) -> bool:
+        """Whether syncs run for this calendar (active, or poll-only when watches are refused)."""
+        return self.state in SYNCING_STATES
+
+    def lease_held(self, now: datetime, owner: str | None = None) -> bool:
+        """True while a lease taken by someone else than ``owner`` is still running."""
+        if self.lease_owner is None or self.lease_until is None:
+            return False
+        return self.lease_owner != owner and self.lease_until > now
+
+
+_FIELDS = (
+    "subject",
+    "calendar_id",
+    "state",
+    "sync_token",
+    "token_obtained_at",
+    "lease_owner",
+    "lease_until",
+    "notify_seq",
+    "last_attempt_at",
+    "last_success_at",
+    "last_outcome",
+    "pending_count",
+    "full_syncs",
+)
+
+
+def calendar_to_document(doc: CalendarDoc) -> dict[str, Any]:
+    """The Firestore document of ``doc`` (its id is ``doc.key``)."""
+    body = {name: getattr(doc, name) for name in _FIELDS}
+    body["schema_version"] = CALENDAR_SCHEMA_VERSION
+    return body
+
+
+def calendar_from_document(key: str, body: Mapping[str, Any]) -> CalendarDoc:
+    """Decode a stored calendar; raise MalformedInputError for another schema or a broken shape."""
+    version = body.get("schema_version")
+    if version != CALENDAR_SCHEMA_VERSION:
+        raise MalformedInputError(
+            f"calendar {key} has schema_version {version!r}, expected {CALENDAR_SCHEMA_VERSION}"
+        )
+    try:
+        values: dict[str, Any] = {name: body.get(name) for name in _FIELDS}
+        values["notify_seq"] = int(values["notify_seq"] or 0)
+        values["pending_count"] = int(values["pending_count"] or 0)
+        values["full_syncs"] = int(values["full_syncs"] or 0)
+        if values["state"] not in {"active", "poll-only", "disconnected", "unenrolled"}:
+            raise ValueError(f"unknown state {values['state']!r}")
+        if not isinstance(values["subject"], str) or not isinstance(values["calendar_id"], str):
+            raise ValueError("subject and calendar_id must be strings")
+        return CalendarDoc(key=key, **values)
+    except (TypeError, ValueError) as err:
+        raise MalformedInputError(f"calendar {key} is malformed: {err}") from err

@@ -1,0 +1,176 @@
+"""The ports: what the sync core needs from the outside world, as small Protocols.
+
+Real adapters live in :mod:`confsync.adapters`; in-memory versions for tests and local runs live in
+:mod:`confsync.testing`. Every method raises only confsync's own errors (:mod:`confsync.errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from confsync.calendars import CalendarDoc
+from confsync.messages import SyncRequest
+from confsync.planner import DeleteConference, UpdateConference
+from confsync.records import ConferenceRecord
+
+__all__ = [
+    "CalendarClient",
+    "CalendarStore",
+    "ConferenceProvider",
+    "EventPage",
+    "ProviderAnswer",
+    "RecordStore",
+    "SyncRequestPublisher",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    """One page of an ``events.list`` answer, items as Google sent them."""
+
+    items: tuple[Mapping[str, Any], ...]
+    next_page_token: str | None
+    next_sync_token: str | None
+
+
+class CalendarClient(Protocol):
+    """The Google Calendar API, as far as syncing needs it."""
+
+    def list_page(
+        self,
+        calendar_id: str,
+        *,
+        sync_token: str | None,
+        page_token: str | None,
+        time_min: datetime | None,
+    ) -> EventPage:
+        """One page of events. With a sync token: changes since it (SyncTokenInvalidError on 410).
+        Without: every event ending after ``time_min`` (a windowed full sync)."""
+        ...
+
+    def get_event(self, calendar_id: str, event_id: str) -> Mapping[str, Any] | None:
+        """The event (deleted ones included, with status cancelled), or None when unknown (404)."""
+        ...
+
+    def patch_conference_data(
+        self, calendar_id: str, event_id: str, etag: str, conference_data: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        """Replace the event's conferenceData if its etag is still ``etag`` (else
+        PreconditionFailedError); return the updated event."""
+        ...
+
+
+class CalendarStore(Protocol):
+    """Calendar records, with the single-flight lease and the notification counter."""
+
+    def get(self, key: str) -> CalendarDoc | None:
+        """The calendar, or None when it is not enrolled."""
+        ...
+
+    def put(self, doc: CalendarDoc) -> None:
+        """Create or replace a calendar record (enrolment)."""
+        ...
+
+    def acquire_lease(
+        self, key: str, owner: str, until: datetime, now: datetime
+    ) -> CalendarDoc | None:
+        """Take the lease unless another owner holds a live one; return the record as of the
+        acquisition (its ``notify_seq`` is what the owner must compare at the end), or None."""
+        ...
+
+    def notify(self, key: str, at: datetime) -> CalendarDoc | None:
+        """Record that a sync was requested while the lease was held: increment ``notify_seq``.
+        Return the record after the increment (None when the calendar is gone)."""
+        ...
+
+    def extend_lease(self, key: str, owner: str, until: datetime) -> bool:
+        """Push the lease's end out; False when ``owner`` no longer holds it."""
+        ...
+
+    def commit(
+        self,
+        key: str,
+        owner: str,
+        seen_seq: int,
+        *,
+        sync_token: str,
+        now: datetime,
+        full_sync: bool,
+        pending_count: int,
+    ) -> bool:
+        """Store the new sync token. If ``notify_seq`` is still ``seen_seq``, also release the lease
+        and record success, atomically, and return True. Otherwise keep the lease and return False:
+        a request arrived during the pull, and the owner must pull again."""
+        ...
+
+    def release(self, key: str, owner: str, *, now: datetime, outcome: str) -> None:
+        """Release the lease (if ``owner`` still holds it) and record the outcome of the attempt."""
+        ...
+
+    def set_state(self, key: str, state: str, *, now: datetime, outcome: str) -> None:
+        """Change the calendar's state (e.g. to disconnected) and record why."""
+        ...
+
+    def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
+        """Syncing calendars whose last attempt is older than ``before`` or that hold pending
+        conference operations, least recently attempted first."""
+        ...
+
+
+class RecordStore(Protocol):
+    """Conference records."""
+
+    def by_event_ids(self, calendar_key: str, event_ids: Iterable[str]) -> list[ConferenceRecord]:
+        """Records of the calendar that reference any of these events."""
+        ...
+
+    def by_keys(self, keys: Iterable[str]) -> list[ConferenceRecord]:
+        """Records with these keys (missing ones are skipped)."""
+        ...
+
+    def save(self, records: Iterable[ConferenceRecord]) -> None:
+        """Write the records (create or replace), durably, before returning."""
+        ...
+
+    def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
+        """Active records of the calendar with a pending operation due at or before ``due``."""
+        ...
+
+    def active_of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
+        """Every record of the calendar whose conference is not deleted (reconciliation)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAnswer:
+    """What the conferencing system answered to an update."""
+
+    join_url: str | None
+    revision: int
+
+
+class ConferenceProvider(Protocol):
+    """The conferencing system.
+
+    Raises ProviderUnavailableError (retry later), ProviderGoneError (already gone),
+    ProviderStaleRevisionError (a newer revision is there) or ProviderRejectedError (invalid).
+    """
+
+    def update(self, op: UpdateConference) -> ProviderAnswer:
+        """Send the desired state with its revision (idempotent)."""
+        ...
+
+    def delete(self, op: DeleteConference) -> None:
+        """Delete the conference at the given revision (idempotent)."""
+        ...
+
+
+class SyncRequestPublisher(Protocol):
+    """Publishes SyncRequests to the ``sync-requests`` topic."""
+
+    def publish(self, request: SyncRequest) -> None:
+        """Publish and wait until Pub/Sub has accepted the message (PublishError otherwise)."""
+        ...

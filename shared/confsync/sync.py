@@ -1,0 +1,558 @@
+"""The sync runner: one coalesced, idempotent incremental sync of one calendar.
+
+Implements Google's incremental-sync recipe (https://developers.google.com/workspace/calendar/api/guides/sync)
+for conference data (https://developers.google.com/workspace/add-ons/calendar/conferencing/sync-calendar-changes),
+with the defects of the published sample fixed. One :meth:`SyncRunner.run` call:
+
+1. Loads the calendar; a calendar that is not syncing is skipped (ack).
+2. **Single flight.** Takes the calendar's lease with an optimistic write. When another run holds
+   it, increments the calendar's ``notify_seq`` and returns: the owner compares ``notify_seq`` when
+   it commits and pulls again, so a notification that arrives during a pull is never lost.
+3. **Pull.** ``events.list`` with the stored sync token, every page to the end. No token, or a 410:
+   one windowed full sync (a second 410 is a transient error, never a loop), then reconciliation:
+   every stored record whose events the full sync did not return is confirmed with ``events.get``,
+   because deletions made while no token was valid never come back as tombstones.
+4. **Each page:** plan (pure, :mod:`confsync.planner`), send the operations to the conferencing
+   system with bounded concurrency, persist the touched records, write changed join details back
+   to the event (``If-Match``). An operation that keeps failing is recorded as pending on its
+   record; the token still advances and a later run retries it, until its budget runs out.
+5. **Commit.** Pending operations that are due are retried; then the new sync token is stored
+   (only now: every page's effects are durable) and the lease released, if ``notify_seq`` did not
+   move; otherwise pull again, at most ``max_rounds`` times, then re-publish a request.
+
+Errors: Calendar 429/5xx (after the adapter's own retries) and store failures propagate, so the
+entry point raises and Pub/Sub redelivers; revoked access marks the calendar disconnected and acks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from confsync.calendars import CalendarDoc
+from confsync.errors import (
+    CalendarAccessError,
+    CalendarUnavailableError,
+    ConfsyncError,
+    MalformedInputError,
+    PreconditionFailedError,
+    ProviderGoneError,
+    ProviderRejectedError,
+    ProviderStaleRevisionError,
+    ProviderUnavailableError,
+    SyncTokenInvalidError,
+)
+from confsync.events import CalendarEvent, decode_event
+from confsync.messages import SyncRequest
+from confsync.planner import (
+    ConferenceMatcher,
+    DeleteConference,
+    Operation,
+    PlanContext,
+    UpdateConference,
+    after_applied,
+    after_failure,
+    after_gone,
+    lookup_for,
+    plan_operation,
+    plan_page,
+)
+from confsync.ports import (
+    CalendarClient,
+    CalendarStore,
+    ConferenceProvider,
+    ProviderAnswer,
+    RecordStore,
+    SyncRequestPublisher,
+)
+from confsync.records import ConferenceRecord
+
+__all__ = ["SyncOutcome", "SyncRunner", "SyncSettings", "SyncStats"]
+
+_LOGGER = logging.getLogger(__name__)
+
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+_WRITE_BACK_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSettings:
+    """How the runner behaves; built from configuration by :mod:`confsync.bootstrap`."""
+
+    matcher: ConferenceMatcher
+    relevant_fields: frozenset[str]
+    owned_only: bool = True
+    full_sync_window: timedelta = timedelta(days=30)
+    lease_ttl: timedelta = timedelta(minutes=5)
+    max_rounds: int = 5
+    provider_concurrency: int = 8
+    pending_max_attempts: int = 10
+    pending_base_delay: timedelta = timedelta(minutes=1)
+    pending_max_delay: timedelta = timedelta(hours=1)
+    pending_batch: int = 200
+    write_back: bool = True
+
+
+@dataclass(slots=True)
+class SyncStats:
+    """Counters of one run, logged as its summary line."""
+
+    rounds: int = 0
+    pages: int = 0
+    events: int = 0
+    malformed: int = 0
+    full_sync: bool = False
+    reconciled: int = 0
+    updates: int = 0
+    deletes: int = 0
+    gone: int = 0
+    pending: int = 0
+    failed: int = 0
+    records_written: int = 0
+    write_backs: int = 0
+    pending_retried: int = 0
+
+
+Status = Literal["synced", "coalesced", "skipped", "disconnected", "republished"]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOutcome:
+    """What one run did."""
+
+    status: Status
+    stats: SyncStats = field(default_factory=SyncStats)
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """The outcome of one operation: the record after it, and the provider's answer if any."""
+
+    record: ConferenceRecord
+    answer: ProviderAnswer | None = None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SyncRunner:
+    """Runs syncs of single calendars against the ports it is given."""
+
+    def __init__(
+        self,
+        *,
+        calendar: CalendarClient,
+        calendars: CalendarStore,
+        records: RecordStore,
+        provider: ConferenceProvider,
+        publisher: SyncRequestPublisher,
+        settings: SyncSettings,
+        now: Callable[[], datetime] = _utcnow,
+        new_owner_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self._calendar = calendar
+        self._calendars = calendars
+        self._records = records
+        self._provider = provider
+        self._publisher = publisher
+        self._settings = settings
+        self._now = now
+        self._new_owner_id = new_owner_id
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self, request: SyncRequest) -> SyncOutcome:
+        """Sync the calendar of ``request``; see the module docstring for the steps."""
+        started = time.monotonic()
+        key = request.calendar_key
+        doc = self._calendars.get(key)
+        if doc is None or not doc.syncing:
+            _LOGGER.info("calendar not syncing; request acknowledged", extra=_labels(key))
+            return SyncOutcome(status="skipped")
+        owner = self._new_owner_id()
+        leased = self._lease_or_notify(doc, owner, request)
+        if leased is None:
+            _LOGGER.info("sync in progress elsewhere; coalesced", extra=_labels(key))
+            return SyncOutcome(status="coalesced", duration_s=time.monotonic() - started)
+        stats = SyncStats()
+        released = False
+        try:
+            status = self._rounds(leased, owner, stats)
+            released = True
+        except CalendarAccessError as err:
+            _LOGGER.error(
+                "calendar access revoked; calendar disconnected: %s", err, extra=_labels(key)
+            )
+            self._calendars.set_state(key, "disconnected", now=self._now(), outcome=str(err))
+            status = "disconnected"
+        finally:
+            if not released:
+                self._release_quietly(key, owner)
+        outcome = SyncOutcome(status=status, stats=stats, duration_s=time.monotonic() - started)
+        _log_summary(key, request, outcome)
+        return outcome
+
+    def _lease_or_notify(
+        self, doc: CalendarDoc, owner: str, request: SyncRequest
+    ) -> CalendarDoc | None:
+        for _ in range(3):
+            now = self._now()
+            leased = self._calendars.acquire_lease(
+                doc.key, owner, until=now + self._settings.lease_ttl, now=now
+            )
+            if leased is not None:
+                return leased
+            after = self._calendars.notify(doc.key, request.notified_at)
+            if after is None or not after.syncing or after.lease_held(self._now()):
+                return None  # the owner will see notify_seq move and pull again
+            # The owner released between our attempt and our increment: nobody would pull.
+        return None
+
+    def _rounds(self, leased: CalendarDoc, owner: str, stats: SyncStats) -> Status:
+        doc = leased
+        seen_seq = leased.notify_seq
+        for _ in range(self._settings.max_rounds):
+            stats.rounds += 1
+            token = self._pull(doc, owner, stats)
+            pending_count = self._retry_pending(doc, stats)
+            if self._calendars.commit(
+                doc.key,
+                owner,
+                seen_seq,
+                sync_token=token,
+                now=self._now(),
+                full_sync=stats.full_sync,
+                pending_count=pending_count,
+            ):
+                return "synced"
+            fresh = self._calendars.get(doc.key)
+            if fresh is None or not fresh.syncing:
+                self._calendars.release(doc.key, owner, now=self._now(), outcome="stopped")
+                return "skipped"
+            doc, seen_seq = fresh, fresh.notify_seq
+        # Still notified after max_rounds pulls: the token is stored; hand over to a new run.
+        self._publisher.publish(
+            SyncRequest(calendar_key=doc.key, reason="republish", notified_at=self._now())
+        )
+        self._calendars.release(doc.key, owner, now=self._now(), outcome="republished")
+        return "republished"
+
+    def _release_quietly(self, key: str, owner: str) -> None:
+        try:
+            self._calendars.release(key, owner, now=self._now(), outcome="error")
+        except ConfsyncError as err:  # the lease expires by itself
+            _LOGGER.warning("could not release lease: %s", err, extra=_labels(key))
+
+    # --- pulling ---------------------------------------------------------------------------
+
+    def _pull(self, doc: CalendarDoc, owner: str, stats: SyncStats) -> str:
+        if doc.sync_token is not None:
+            try:
+                return self._pages(doc, owner, stats, sync_token=doc.sync_token, seen=None)
+            except SyncTokenInvalidError:
+                _LOGGER.info("sync token invalid (410); full sync", extra=_labels(doc.key))
+        stats.full_sync = True
+        seen: set[str] = set()
+        try:
+            token = self._pages(doc, owner, stats, sync_token=None, seen=seen)
+        except SyncTokenInvalidError as err:  # loop guard: a full sync has no token to refuse
+            raise CalendarUnavailableError(f"410 during a full sync: {err}") from err
+        self._reconcile(doc, seen, stats)
+        return token
+
+    def _pages(
+        self,
+        doc: CalendarDoc,
+        owner: str,
+        stats: SyncStats,
+        *,
+        sync_token: str | None,
+        seen: set[str] | None,
+    ) -> str:
+        time_min = None if sync_token else self._now() - self._settings.full_sync_window
+        page_token: str | None = None
+        lease_until = self._now() + self._settings.lease_ttl
+        while True:
+            page = self._calendar.list_page(
+                doc.calendar_id, sync_token=sync_token, page_token=page_token, time_min=time_min
+            )
+            stats.pages += 1
+            events, raw = self._decode(page.items, stats)
+            if seen is not None:
+                seen.update(event.id for event in events)
+            self._apply(doc, events, raw, stats)
+            if self._now() > lease_until - self._settings.lease_ttl / 2:
+                lease_until = self._now() + self._settings.lease_ttl
+                if not self._calendars.extend_lease(doc.key, owner, lease_until):
+                    raise CalendarUnavailableError("lease lost during a long pull; retrying")
+            if page.next_page_token:
+                page_token = page.next_page_token
+                continue
+            if not page.next_sync_token:
+                raise CalendarUnavailableError("last page of events.list had no nextSyncToken")
+            return page.next_sync_token
+
+    def _decode(
+        self, items: Iterable[Mapping[str, Any]], stats: SyncStats
+    ) -> tuple[list[CalendarEvent], dict[str, Mapping[str, Any]]]:
+        events: list[CalendarEvent] = []
+        raw: dict[str, Mapping[str, Any]] = {}
+        for item in items:
+            try:
+                event = decode_event(item)
+            except MalformedInputError as err:
+                stats.malformed += 1
+                _LOGGER.error("skipping malformed event from the Calendar API: %s", err)
+                continue
+            events.append(event)
+            raw[event.id] = item
+        stats.events += len(events)
+        return events, raw
+
+    def _reconcile(self, doc: CalendarDoc, seen: set[str], stats: SyncStats) -> None:
+        """Confirm every stored event the full sync did not return (deleted while untracked?)."""
+        missing = sorted(
+            {
+                event_id
+                for record in self._records.active_of_calendar(doc.key)
+                for event_id in record.events
+                if event_id not in seen
+            }
+        )
+        if not missing:
+            return
+        events: list[CalendarEvent] = []
+        raw: dict[str, Mapping[str, Any]] = {}
+        for event_id in missing:
+            found = self._calendar.get_event(doc.calendar_id, event_id)
+            item: Mapping[str, Any] = found or {"id": event_id, "status": "cancelled"}
+            events.append(decode_event(item))
+            raw[event_id] = item
+        stats.reconciled += len(missing)
+        self._apply(doc, events, raw, stats)
+
+    # --- applying --------------------------------------------------------------------------
+
+    def _context(self, doc: CalendarDoc) -> PlanContext:
+        return PlanContext(
+            calendar_key=doc.key,
+            calendar_id=doc.calendar_id,
+            matcher=self._settings.matcher,
+            relevant_fields=self._settings.relevant_fields,
+            owned_only=self._settings.owned_only,
+        )
+
+    def _apply(
+        self,
+        doc: CalendarDoc,
+        events: Sequence[CalendarEvent],
+        raw: Mapping[str, Mapping[str, Any]],
+        stats: SyncStats,
+    ) -> None:
+        if not events:
+            return
+        ctx = self._context(doc)
+        lookup = lookup_for(events, ctx)
+        records = {r.key: r for r in self._records.by_event_ids(doc.key, lookup.event_ids)}
+        missing = lookup.record_keys - records.keys()
+        if missing:
+            records.update({r.key: r for r in self._records.by_keys(missing)})
+        plan = plan_page(events, records, ctx)
+        final = dict(plan.changed)
+        sent = self._send(plan.operations, final, stats)
+        final.update({key: result.record for key, result in sent.items()})
+        if final:
+            self._records.save(final.values())
+            stats.records_written += len(final)
+        if self._settings.write_back:
+            self._write_back(doc, plan.operations, sent, raw, stats)
+
+    def _send(
+        self,
+        operations: Sequence[Operation],
+        records: Mapping[str, ConferenceRecord],
+        stats: SyncStats,
+    ) -> dict[str, _Sent]:
+        if not operations:
+            return {}
+        workers = max(1, min(self._settings.provider_concurrency, len(operations)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="provider") as pool:
+            results = list(
+                pool.map(lambda op: self._send_one(op, records[op.record_key]), operations)
+            )
+        sent: dict[str, _Sent] = {}
+        for op, result in zip(operations, results, strict=True):
+            sent[op.record_key] = result
+            _count(stats, op, result)
+        return sent
+
+    def _send_one(self, op: Operation, record: ConferenceRecord) -> _Sent:
+        try:
+            if isinstance(op, UpdateConference):
+                answer = self._provider.update(op)
+                return _Sent(after_applied(record, op), answer)
+            self._provider.delete(op)
+            return _Sent(after_applied(record, op))
+        except ProviderStaleRevisionError:
+            # A newer revision is there already: what we meant to send has been superseded.
+            _LOGGER.warning("provider holds a newer revision of %s", op.record_key)
+            return _Sent(after_applied(record, op))
+        except ProviderGoneError:
+            return _Sent(after_gone(record, op))
+        except ProviderUnavailableError as err:
+            return _Sent(self._failed(record, f"unavailable: {err}", permanent=False))
+        except ProviderRejectedError as err:
+            _LOGGER.error("provider rejected %s: %s", op.record_key, err)
+            return _Sent(self._failed(record, f"rejected: {err}", permanent=True))
+
+    def _failed(self, record: ConferenceRecord, error: str, *, permanent: bool) -> ConferenceRecord:
+        settings = self._settings
+        return after_failure(
+            record,
+            error,
+            self._now(),
+            max_attempts=1 if permanent else settings.pending_max_attempts,
+            base_delay=settings.pending_base_delay,
+            max_delay=settings.pending_max_delay,
+        )
+
+    def _retry_pending(self, doc: CalendarDoc, stats: SyncStats) -> int:
+        """Retry due pending operations; return how many records are still pending."""
+        now = self._now()
+        pending = self._records.pending(doc.key, _FAR_FUTURE, self._settings.pending_batch)
+        due = [r for r in pending if r.pending is not None and r.pending.next_attempt_at <= now]
+        if not due:
+            return len(pending)
+        ctx = self._context(doc)
+        records = {r.key: r for r in due}
+        operations = [op for r in due if (op := plan_operation(r, ctx)) is not None]
+        stats.pending_retried += len(operations)
+        sent = self._send(operations, records, stats)
+        # A pending record whose operation is no longer needed (superseded) is simply cleared.
+        final = {r.key: r for r in due if r.key not in sent}
+        final = {key: _clear_pending(r) for key, r in final.items()}
+        final.update({key: result.record for key, result in sent.items()})
+        self._records.save(final.values())
+        stats.records_written += len(final)
+        after = {r.key: r for r in pending} | final
+        return sum(1 for r in after.values() if r.pending is not None and r.status == "active")
+
+    def _write_back(
+        self,
+        doc: CalendarDoc,
+        operations: Sequence[Operation],
+        sent: Mapping[str, _Sent],
+        raw: Mapping[str, Mapping[str, Any]],
+        stats: SyncStats,
+    ) -> None:
+        """Put join details the provider changed back on the event, never over a user's edit."""
+        for op in operations:
+            result = sent.get(op.record_key)
+            if not isinstance(op, UpdateConference) or result is None or result.answer is None:
+                continue
+            join_url = result.answer.join_url
+            if not join_url:
+                continue
+            for event_id in result.record.events:
+                item = raw.get(event_id)
+                if item is not None and self._patch_join_url(doc, item, op.conference_id, join_url):
+                    stats.write_backs += 1
+
+    def _patch_join_url(
+        self, doc: CalendarDoc, item: Mapping[str, Any], conference_id: str, join_url: str
+    ) -> bool:
+        current: Mapping[str, Any] | None = item
+        for _ in range(_WRITE_BACK_ATTEMPTS):
+            if current is None:
+                return False
+            event = decode_event(current)
+            conference = event.conference
+            if (
+                event.cancelled
+                or conference is None
+                or conference.conference_id != conference_id
+                or conference.video_uri == join_url
+                or not event.etag
+            ):
+                return False  # nothing to write, or no longer ours to write
+            data = _with_video_uri(current.get("conferenceData") or {}, join_url)
+            try:
+                self._calendar.patch_conference_data(doc.calendar_id, event.id, event.etag, data)
+                return True
+            except PreconditionFailedError:
+                # The user edited the event meanwhile: re-read it and decide again.
+                current = self._calendar.get_event(doc.calendar_id, event.id)
+        _LOGGER.warning(
+            "write-back gave up after repeated concurrent edits", extra=_labels(doc.key)
+        )
+        return False
+
+
+def _with_video_uri(conference_data: Mapping[str, Any], join_url: str) -> dict[str, Any]:
+    data = dict(conference_data)
+    entry_points = [dict(e) for e in data.get("entryPoints") or [] if isinstance(e, Mapping)]
+    for entry in entry_points:
+        if entry.get("entryPointType") == "video":
+            entry["uri"] = join_url
+            break
+    else:
+        entry_points.insert(0, {"entryPointType": "video", "uri": join_url})
+    data["entryPoints"] = entry_points
+    return data
+
+
+def _clear_pending(record: ConferenceRecord) -> ConferenceRecord:
+    return replace(record, pending=None)
+
+
+def _count(stats: SyncStats, op: Operation, result: _Sent) -> None:
+    record = result.record
+    if record.pending is not None or record.status == "failed":
+        if record.status == "failed":
+            stats.failed += 1
+        else:
+            stats.pending += 1
+    elif isinstance(op, DeleteConference):
+        stats.deletes += 1
+    elif record.status == "deleted":
+        stats.gone += 1
+    else:
+        stats.updates += 1
+
+
+def _labels(calendar_key: str) -> dict[str, Any]:
+    return {"labels": {"calendar_key": calendar_key}}
+
+
+def _log_summary(key: str, request: SyncRequest, outcome: SyncOutcome) -> None:
+    stats = outcome.stats
+    _LOGGER.info(
+        "sync %s: %d events in %d pages, %d updates, %d deletes, %d pending, %d failed, "
+        "%d records written, %.3f s",
+        outcome.status,
+        stats.events,
+        stats.pages,
+        stats.updates,
+        stats.deletes,
+        stats.pending,
+        stats.failed,
+        stats.records_written,
+        outcome.duration_s,
+        extra={
+            "labels": {"calendar_key": key},
+            "sync": {"reason": request.reason, "status": outcome.status, **_as_dict(stats)},
+            "duration_s": round(outcome.duration_s, 3),
+        },
+    )
+
+
+def _as_dict(stats: SyncStats) -> dict[str, Any]:
+    return {name: getattr(stats, name) for name in stats.__slots__}

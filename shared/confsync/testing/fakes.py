@@ -1,0 +1,418 @@
+"""In-memory fakes of the ports in :mod:`confsync.ports`, faithful to their contracts.
+
+* :class:`FakeCalendar`: a calendar with a change log, sync tokens (410 once invalidated),
+  tombstones, cancelled instances, etags and ``If-Match``.
+* :class:`InMemoryCalendarStore` / :class:`InMemoryRecordStore`: the stores, with read and write
+  counters so tests can assert how much a sync costs.
+* :class:`RecordingProvider`: a conferencing system that enforces revisions, logs operations and
+  fails on request.
+* :class:`RecordingPublisher`: remembers what was published.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from confsync.calendars import CalendarDoc
+from confsync.errors import (
+    ConfsyncError,
+    PreconditionFailedError,
+    ProviderGoneError,
+    ProviderStaleRevisionError,
+    SyncTokenInvalidError,
+)
+from confsync.messages import SyncRequest
+from confsync.planner import DeleteConference, UpdateConference
+from confsync.ports import EventPage, ProviderAnswer
+from confsync.records import ConferenceRecord
+
+__all__ = [
+    "FakeCalendar",
+    "InMemoryCalendarStore",
+    "InMemoryRecordStore",
+    "ProviderCall",
+    "RecordingProvider",
+    "RecordingPublisher",
+]
+
+
+class FakeCalendar:
+    """Calendars held in memory, served through the CalendarClient port."""
+
+    def __init__(self, page_size: int = 100) -> None:
+        self._lock = threading.Lock()
+        self._page_size = page_size
+        self._seq = itertools.count(1)
+        self._clock = itertools.count(1_796_000_000_000, 1000)
+        self._events: dict[str, dict[str, dict[str, Any]]] = {}
+        self._changed_at: dict[str, dict[str, int]] = {}
+        self._generation: dict[str, int] = {}
+        self.list_calls = 0
+        self.get_calls = 0
+        self.patch_calls = 0
+        self.fail_lists: list[ConfsyncError] = []
+        self.before_patch: Callable[[str, str], None] | None = None
+
+    # --- test-side edits ---------------------------------------------------------------------
+
+    def put(self, calendar_id: str, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Create or replace an event (as a user would); return it as stored."""
+        with self._lock:
+            return self._store(calendar_id, dict(event))
+
+    def delete(self, calendar_id: str, event_id: str) -> None:
+        """Delete an event (its tombstone shows in incremental syncs)."""
+        with self._lock:
+            stored = self._events[calendar_id][event_id]
+            self._store(calendar_id, {**stored, "status": "cancelled"})
+
+    def invalidate_tokens(self, calendar_id: str) -> None:
+        """Every sync token of the calendar now answers 410."""
+        with self._lock:
+            self._generation[calendar_id] = self._generation.get(calendar_id, 0) + 1
+
+    def event(self, calendar_id: str, event_id: str) -> dict[str, Any]:
+        """The stored event, as the API would return it."""
+        with self._lock:
+            return dict(self._events[calendar_id][event_id])
+
+    def _store(self, calendar_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        stamp = next(self._clock)
+        event["etag"] = f'"{stamp}"'
+        event["updated"] = (
+            datetime.fromtimestamp(stamp / 1000, UTC).isoformat().replace("+00:00", "Z")
+        )
+        self._events.setdefault(calendar_id, {})[event["id"]] = event
+        self._changed_at.setdefault(calendar_id, {})[event["id"]] = next(self._seq)
+        return dict(event)
+
+    # --- the port ----------------------------------------------------------------------------
+
+    def list_page(
+        self,
+        calendar_id: str,
+        *,
+        sync_token: str | None,
+        page_token: str | None,
+        time_min: datetime | None,
+    ) -> EventPage:
+        with self._lock:
+            self.list_calls += 1
+            if self.fail_lists:
+                raise self.fail_lists.pop(0)
+            generation = self._generation.get(calendar_id, 0)
+            since = 0
+            if sync_token is not None:
+                cal, gen, seq = sync_token.split(":")
+                if cal != calendar_id or int(gen) != generation:
+                    raise SyncTokenInvalidError("Sync token is no longer valid")
+                since = int(seq)
+            changed = self._changed_at.get(calendar_id, {})
+            ids = sorted((s, i) for i, s in changed.items() if s > since)
+            items = []
+            for _, event_id in ids:
+                event = self._events[calendar_id][event_id]
+                cancelled = event.get("status") == "cancelled"
+                if sync_token is None and cancelled and "recurringEventId" not in event:
+                    continue  # a full sync returns no deletion tombstones
+                items.append(_tombstone(event) if cancelled else dict(event))
+            offset = int(page_token or 0)
+            page = items[offset : offset + self._page_size]
+            if offset + self._page_size < len(items):
+                return EventPage(tuple(page), str(offset + self._page_size), None)
+            head = max(changed.values(), default=0)
+            return EventPage(tuple(page), None, f"{calendar_id}:{generation}:{head}")
+
+    def get_event(self, calendar_id: str, event_id: str) -> Mapping[str, Any] | None:
+        with self._lock:
+            self.get_calls += 1
+            event = self._events.get(calendar_id, {}).get(event_id)
+            return None if event is None else dict(event)
+
+    def patch_conference_data(
+        self, calendar_id: str, event_id: str, etag: str, conference_data: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        if self.before_patch is not None:
+            self.before_patch(calendar_id, event_id)
+        with self._lock:
+            self.patch_calls += 1
+            stored = self._events[calendar_id][event_id]
+            if stored["etag"] != etag:
+                raise PreconditionFailedError("Precondition Failed")
+            return self._store(calendar_id, {**stored, "conferenceData": dict(conference_data)})
+
+
+def _tombstone(event: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("kind", "etag", "id", "status", "recurringEventId", "originalStartTime")
+    return {k: event[k] for k in keys if k in event}
+
+
+class InMemoryCalendarStore:
+    """Calendar records with the lease, counter and commit semantics of the real store."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._docs: dict[str, CalendarDoc] = {}
+        self.reads = 0
+        self.writes = 0
+
+    def get(self, key: str) -> CalendarDoc | None:
+        with self._lock:
+            self.reads += 1
+            return self._docs.get(key)
+
+    def put(self, doc: CalendarDoc) -> None:
+        with self._lock:
+            self.writes += 1
+            self._docs[doc.key] = doc
+
+    def acquire_lease(
+        self, key: str, owner: str, until: datetime, now: datetime
+    ) -> CalendarDoc | None:
+        with self._lock:
+            self.reads += 1
+            doc = self._docs.get(key)
+            if doc is None or doc.lease_held(now, owner):
+                return None
+            self.writes += 1
+            doc = replace(doc, lease_owner=owner, lease_until=until, last_attempt_at=now)
+            self._docs[key] = doc
+            return doc
+
+    def notify(self, key: str, at: datetime) -> CalendarDoc | None:
+        with self._lock:
+            doc = self._docs.get(key)
+            if doc is None:
+                return None
+            self.writes += 1
+            doc = replace(doc, notify_seq=doc.notify_seq + 1)
+            self._docs[key] = doc
+            return doc
+
+    def extend_lease(self, key: str, owner: str, until: datetime) -> bool:
+        with self._lock:
+            doc = self._docs.get(key)
+            if doc is None or doc.lease_owner != owner:
+                return False
+            self.writes += 1
+            self._docs[key] = replace(doc, lease_until=until)
+            return True
+
+    def commit(
+        self,
+        key: str,
+        owner: str,
+        seen_seq: int,
+        *,
+        sync_token: str,
+        now: datetime,
+        full_sync: bool,
+        pending_count: int,
+    ) -> bool:
+        with self._lock:
+            self.reads += 1
+            self.writes += 1
+            doc = self._docs[key]
+            doc = replace(doc, sync_token=sync_token, token_obtained_at=now)
+            if full_sync:
+                doc = replace(doc, full_syncs=doc.full_syncs + 1)
+            released = doc.notify_seq == seen_seq and doc.lease_owner == owner
+            if released:
+                doc = replace(
+                    doc,
+                    lease_owner=None,
+                    lease_until=None,
+                    last_success_at=now,
+                    last_outcome="synced",
+                    pending_count=pending_count,
+                )
+            self._docs[key] = doc
+            return released
+
+    def release(self, key: str, owner: str, *, now: datetime, outcome: str) -> None:
+        with self._lock:
+            doc = self._docs.get(key)
+            if doc is None or doc.lease_owner != owner:
+                return
+            self.writes += 1
+            self._docs[key] = replace(doc, lease_owner=None, lease_until=None, last_outcome=outcome)
+
+    def set_state(self, key: str, state: str, *, now: datetime, outcome: str) -> None:
+        with self._lock:
+            doc = self._docs[key]
+            self.writes += 1
+            self._docs[key] = replace(doc, state=state, last_outcome=outcome)  # type: ignore[arg-type]
+
+    def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
+        with self._lock:
+            due = [
+                d
+                for d in self._docs.values()
+                if d.syncing
+                and (d.pending_count > 0 or d.last_attempt_at is None or d.last_attempt_at < before)
+            ]
+            floor = datetime.min.replace(tzinfo=UTC)
+            return sorted(due, key=lambda d: d.last_attempt_at or floor)[:limit]
+
+
+class InMemoryRecordStore:
+    """Conference records in a dict, counting reads and writes like Firestore bills them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: dict[str, ConferenceRecord] = {}
+        self.reads = 0
+        self.writes = 0
+
+    def all(self) -> dict[str, ConferenceRecord]:
+        """Every stored record, by key (test helper; not counted)."""
+        with self._lock:
+            return dict(self._records)
+
+    def by_event_ids(self, calendar_key: str, event_ids: Iterable[str]) -> list[ConferenceRecord]:
+        wanted = set(event_ids)
+        with self._lock:
+            found = [
+                r
+                for r in self._records.values()
+                if r.calendar_key == calendar_key and wanted & set(r.events)
+            ]
+            self.reads += max(1, len(found))
+            return found
+
+    def by_keys(self, keys: Iterable[str]) -> list[ConferenceRecord]:
+        with self._lock:
+            wanted = list(keys)
+            self.reads += len(wanted)
+            return [self._records[k] for k in wanted if k in self._records]
+
+    def save(self, records: Iterable[ConferenceRecord]) -> None:
+        with self._lock:
+            for record in records:
+                self.writes += 1
+                self._records[record.key] = record
+
+    def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
+        with self._lock:
+            found = [
+                r
+                for r in self._records.values()
+                if r.calendar_key == calendar_key
+                and r.status == "active"
+                and r.pending is not None
+                and r.pending.next_attempt_at <= due
+            ][:limit]
+            self.reads += max(1, len(found))
+            return found
+
+    def active_of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
+        with self._lock:
+            found = [
+                r
+                for r in self._records.values()
+                if r.calendar_key == calendar_key and r.status != "deleted"
+            ]
+            self.reads += max(1, len(found))
+        return iter(found)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCall:
+    """One operation the provider received, and what it answered."""
+
+    kind: str
+    conference_id: str
+    revision: int
+    outcome: str
+    changed_fields: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Conference:
+    revision: int
+    state: dict[str, Any] | None
+    join_url: str
+    deleted: bool = False
+
+
+@dataclass
+class RecordingProvider:
+    """A conferencing system in memory that enforces revisions like the real contract.
+
+    ``failures`` is a queue of errors raised by the next calls, one per call.
+    """
+
+    conferences: dict[str, _Conference] = field(default_factory=dict)
+    calls: list[ProviderCall] = field(default_factory=list)
+    failures: list[ConfsyncError] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def create(self, conference_id: str, join_url: str | None = None) -> None:
+        """A conference the add-on created (revision 0)."""
+        url = join_url or f"https://conf.example/j/{conference_id}"
+        self.conferences[conference_id] = _Conference(revision=0, state=None, join_url=url)
+
+    def set_join_url(self, conference_id: str, join_url: str) -> None:
+        """The provider moved the meeting to a new join URL (returned with the next update)."""
+        self.conferences[conference_id].join_url = join_url
+
+    def update(self, op: UpdateConference) -> ProviderAnswer:
+        with self._lock:
+            self._maybe_fail("update", op.conference_id, op.revision)
+            conference = self.conferences.get(op.conference_id)
+            if conference is None or conference.deleted:
+                self._log("update", op.conference_id, op.revision, "gone")
+                raise ProviderGoneError(op.conference_id)
+            if op.revision < conference.revision:
+                self._log("update", op.conference_id, op.revision, "stale")
+                raise ProviderStaleRevisionError(op.conference_id)
+            outcome = "repeat" if op.revision == conference.revision else "applied"
+            if outcome == "applied":
+                conference.revision = op.revision
+                conference.state = op.state.to_wire()
+            self.calls.append(
+                ProviderCall("update", op.conference_id, op.revision, outcome, op.changed_fields)
+            )
+            return ProviderAnswer(join_url=conference.join_url, revision=conference.revision)
+
+    def delete(self, op: DeleteConference) -> None:
+        with self._lock:
+            self._maybe_fail("delete", op.conference_id, op.revision)
+            conference = self.conferences.get(op.conference_id)
+            if conference is None or conference.deleted:
+                self._log("delete", op.conference_id, op.revision, "gone")
+                raise ProviderGoneError(op.conference_id)
+            if op.revision < conference.revision:
+                self._log("delete", op.conference_id, op.revision, "stale")
+                raise ProviderStaleRevisionError(op.conference_id)
+            conference.deleted = True
+            conference.revision = op.revision
+            self._log("delete", op.conference_id, op.revision, "applied")
+
+    def applied(self, kind: str | None = None) -> list[ProviderCall]:
+        """The calls that changed something, optionally of one kind."""
+        return [c for c in self.calls if c.outcome == "applied" and kind in (None, c.kind)]
+
+    def _maybe_fail(self, kind: str, conference_id: str, revision: int) -> None:
+        if self.failures:
+            error = self.failures.pop(0)
+            self._log(kind, conference_id, revision, f"failed: {type(error).__name__}")
+            raise error
+
+    def _log(self, kind: str, conference_id: str, revision: int, outcome: str) -> None:
+        self.calls.append(ProviderCall(kind, conference_id, revision, outcome))
+
+
+@dataclass
+class RecordingPublisher:
+    """Remembers every SyncRequest published."""
+
+    published: list[SyncRequest] = field(default_factory=list)
+
+    def publish(self, request: SyncRequest) -> None:
+        self.published.append(request)

@@ -1,0 +1,323 @@
+"""The sync runner against in-memory fakes of every port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from confsync.calendars import CalendarDoc, calendar_key
+from confsync.errors import (
+    CalendarAccessError,
+    CalendarUnavailableError,
+    ProviderUnavailableError,
+)
+from confsync.messages import SyncRequest
+from confsync.planner import ConferenceMatcher
+from confsync.sync import SyncRunner, SyncSettings
+from confsync.testing import (
+    FakeCalendar,
+    InMemoryCalendarStore,
+    InMemoryRecordStore,
+    RecordingProvider,
+    RecordingPublisher,
+)
+
+CALENDAR = "alice@example.com"
+KEY = calendar_key("alice@example.com", CALENDAR)
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class World:
+    calendar: FakeCalendar = field(default_factory=FakeCalendar)
+    calendars: InMemoryCalendarStore = field(default_factory=InMemoryCalendarStore)
+    records: InMemoryRecordStore = field(default_factory=InMemoryRecordStore)
+    provider: RecordingProvider = field(default_factory=RecordingProvider)
+    publisher: RecordingPublisher = field(default_factory=RecordingPublisher)
+    clock: Clock = field(default_factory=Clock)
+
+    def runner(self, **settings: Any) -> SyncRunner:
+        return SyncRunner(
+            calendar=self.calendar,
+            calendars=self.calendars,
+            records=self.records,
+            provider=self.provider,
+            publisher=self.publisher,
+            settings=SyncSettings(
+                matcher=ConferenceMatcher(solution_names=frozenset({"My Web Conference"})),
+                relevant_fields=frozenset({"title", "start", "end", "attendees", "recurrence"}),
+                **settings,
+            ),
+            now=self.clock,
+        )
+
+    def sync(self, **settings: Any) -> Any:
+        request = SyncRequest(calendar_key=KEY, reason="notification", notified_at=self.clock())
+        return self.runner(**settings).run(request)
+
+    def conference_event(self, event_id: str, conference_id: str, **fields: Any) -> None:
+        self.provider.create(conference_id)
+        self.calendar.put(CALENDAR, _event(event_id, conference_id, **fields))
+
+
+def _event(event_id: str, conference_id: str | None, **fields: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "kind": "calendar#event",
+        "id": event_id,
+        "status": "confirmed",
+        "summary": "Planning",
+        "start": {"dateTime": "2026-12-02T10:00:00Z"},
+        "end": {"dateTime": "2026-12-02T11:00:00Z"},
+        "organizer": {"email": CALENDAR, "self": True},
+    }
+    if conference_id is not None:
+        event["conferenceData"] = {
+            "conferenceId": conference_id,
+            "conferenceSolution": {"key": {"type": "addOn"}, "name": "My Web Conference"},
+            "entryPoints": [
+                {"entryPointType": "video", "uri": f"https://conf.example/j/{conference_id}"}
+            ],
+        }
+    event.update(fields)
+    return event
+
+
+@pytest.fixture(name="world")
+def world_fixture() -> World:
+    world = World()
+    world.calendars.put(CalendarDoc(key=KEY, subject="alice@example.com", calendar_id=CALENDAR))
+    return world
+
+
+def test_first_sync_is_a_full_sync_that_adopts_conferences_and_stores_a_token(
+    world: World,
+) -> None:
+    world.conference_event("e1", "c1")
+    world.calendar.put(CALENDAR, _event("e2", None))
+
+    outcome = world.sync()
+
+    assert outcome.status == "synced"
+    assert outcome.stats.full_sync
+    assert [(c.kind, c.conference_id) for c in world.provider.applied()] == [("update", "c1")]
+    doc = world.calendars.get(KEY)
+    assert doc is not None
+    assert doc.sync_token is not None
+    assert doc.lease_owner is None
+
+
+def test_edit_after_the_first_sync_is_sent_incrementally(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.sync()
+
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Planning v2"))
+    outcome = world.sync()
+
+    assert not outcome.stats.full_sync
+    last = world.provider.applied()[-1]
+    assert last.changed_fields == ("title",)
+    assert world.provider.conferences["c1"].state is not None
+    assert world.provider.conferences["c1"].state["title"] == "Planning v2"
+
+
+def test_irrelevant_edit_costs_no_operation_and_no_record_write(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.sync()
+    writes_before, calls_before = world.records.writes, len(world.provider.calls)
+
+    world.calendar.put(CALENDAR, _event("e1", "c1", colorId="5"))
+    world.sync()
+
+    assert world.records.writes == writes_before
+    assert len(world.provider.calls) == calls_before
+
+
+def test_deleted_event_deletes_its_conference(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.sync()
+
+    world.calendar.delete(CALENDAR, "e1")
+    world.sync()
+
+    assert world.provider.conferences["c1"].deleted
+
+
+def test_token_invalidated_while_events_were_deleted_reconciles_them(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.conference_event("e2", "c2")
+    world.sync()
+
+    world.calendar.delete(CALENDAR, "e1")
+    world.calendar.invalidate_tokens(CALENDAR)
+    outcome = world.sync()
+
+    assert outcome.stats.full_sync
+    assert outcome.stats.reconciled == 1  # e1 did not come back: confirmed with events.get
+    assert world.provider.conferences["c1"].deleted
+    assert not world.provider.conferences["c2"].deleted
+
+
+def test_provider_outage_leaves_the_operation_pending_and_the_token_advances(
+    world: World,
+) -> None:
+    world.conference_event("e1", "c1")
+    world.sync()
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Renamed"))
+    token_before = world.calendars.get(KEY).sync_token  # type: ignore[union-attr]
+    world.provider.failures = [ProviderUnavailableError("503")]
+
+    outcome = world.sync()
+
+    assert outcome.stats.pending == 1
+    doc = world.calendars.get(KEY)
+    assert doc is not None
+    assert doc.sync_token != token_before
+    assert doc.pending_count == 1
+
+    world.clock.now += timedelta(minutes=2)  # past the first backoff
+    retry = world.sync()
+
+    assert retry.stats.pending_retried == 1
+    assert world.provider.conferences["c1"].state["title"] == "Renamed"  # type: ignore[index]
+    assert world.calendars.get(KEY).pending_count == 0  # type: ignore[union-attr]
+
+
+def test_pending_operation_is_not_retried_before_its_backoff(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.provider.failures = [ProviderUnavailableError("503")]
+    world.sync()
+
+    outcome = world.sync()  # same instant: not due yet
+
+    assert outcome.stats.pending_retried == 0
+    assert world.provider.applied() == []
+
+
+def test_calendar_outage_raises_for_a_redelivery_and_releases_the_lease(world: World) -> None:
+    world.calendar.fail_lists = [CalendarUnavailableError("503 backendError")]
+
+    with pytest.raises(CalendarUnavailableError):
+        world.sync()
+
+    doc = world.calendars.get(KEY)
+    assert doc is not None
+    assert doc.lease_owner is None
+    assert doc.sync_token is None
+    assert world.sync().status == "synced"  # the redelivery succeeds
+
+
+def test_revoked_access_disconnects_the_calendar_and_keeps_its_data(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.sync()
+    world.calendar.fail_lists = [CalendarAccessError("401 invalid_grant")]
+
+    outcome = world.sync()
+
+    assert outcome.status == "disconnected"
+    doc = world.calendars.get(KEY)
+    assert doc is not None
+    assert doc.state == "disconnected"
+    assert doc.lease_owner is None
+    assert world.records.all()  # nothing deleted
+    assert world.sync().status == "skipped"
+
+
+def test_request_during_a_pull_makes_the_owner_pull_again(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.sync()
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="First edit"))
+
+    def edit_and_notify_during_the_pull(_calendar_id: str, **_kwargs: Any) -> None:
+        world.calendar.put(CALENDAR, _event("e1", "c1", summary="Second edit"))
+        concurrent = world.runner().run(
+            SyncRequest(calendar_key=KEY, reason="notification", notified_at=T0)
+        )
+        assert concurrent.status == "coalesced"
+
+    original = world.calendar.list_page
+    calls = {"n": 0}
+
+    def list_page(calendar_id: str, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            edit_and_notify_during_the_pull(calendar_id, **kwargs)
+        return original(calendar_id, **kwargs)
+
+    world.calendar.list_page = list_page  # type: ignore[method-assign]
+    outcome = world.sync()
+
+    assert outcome.stats.rounds == 2
+    assert world.provider.conferences["c1"].state["title"] == "Second edit"  # type: ignore[index]
+
+
+def test_endless_notifications_hand_over_to_a_new_run(world: World) -> None:
+    original = world.calendar.list_page
+
+    def list_page(calendar_id: str, **kwargs: Any) -> Any:
+        world.calendars.notify(KEY, T0)
+        return original(calendar_id, **kwargs)
+
+    world.calendar.list_page = list_page  # type: ignore[method-assign]
+    outcome = world.sync(max_rounds=3)
+
+    assert outcome.status == "republished"
+    assert [r.reason for r in world.publisher.published] == ["republish"]
+    assert world.calendars.get(KEY).lease_owner is None  # type: ignore[union-attr]
+
+
+def test_join_url_changed_by_the_provider_is_written_back(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.provider.set_join_url("c1", "https://conf.example/j/c1-moved")
+
+    world.sync()
+
+    stored = world.calendar.event(CALENDAR, "e1")
+    assert stored["conferenceData"]["entryPoints"][0]["uri"] == "https://conf.example/j/c1-moved"
+
+
+def test_write_back_never_overwrites_a_concurrent_user_edit(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.provider.set_join_url("c1", "https://conf.example/j/c1-moved")
+    edits = {"n": 0}
+
+    def user_edits_first(calendar_id: str, event_id: str) -> None:
+        if edits["n"] == 0:
+            edits["n"] += 1
+            stored = world.calendar.event(calendar_id, event_id)
+            world.calendar.put(calendar_id, {**stored, "summary": "Edited by the user"})
+
+    world.calendar.before_patch = user_edits_first
+    world.sync()
+
+    stored = world.calendar.event(CALENDAR, "e1")
+    assert stored["summary"] == "Edited by the user"
+    assert stored["conferenceData"]["entryPoints"][0]["uri"] == "https://conf.example/j/c1-moved"
+    assert world.calendar.patch_calls == 2  # the 412, then the retry on the fresh etag
+
+
+def test_echo_of_the_write_back_sends_nothing(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.provider.set_join_url("c1", "https://conf.example/j/c1-moved")
+    world.sync()
+    calls = len(world.provider.calls)
+
+    world.sync()  # sees our own patch of e1
+
+    assert len(world.provider.calls) == calls
+
+
+def test_unknown_calendar_is_skipped(world: World) -> None:
+    request = SyncRequest(calendar_key="ck_nobody", reason="sweep", notified_at=T0)
+
+    assert world.runner().run(request).status == "skipped"
