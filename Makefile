@@ -15,12 +15,14 @@ STAMP        := $(VENV)/.installed-stamp
 FIRESTORE_PORT ?= 8681
 PUBSUB_PORT    ?= 8682
 CALENDAR_PORT  ?= 8683
+CONFERENCING_PORT ?= 8684
 PROJECT        ?= confsync-local
 
 PYTEST_ARGS ?=
-LINT_PATHS  := shared emulators tests
+LINT_PATHS  := shared emulators tests bench
 
-.PHONY: help setup lint fmt typecheck test test-unit emulators down status calendar-emulator lock clean
+.PHONY: help setup lint fmt typecheck test test-unit bench emulators down status calendar-emulator \
+	conferencing-emulator lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -43,10 +45,10 @@ setup: $(STAMP) ## create .venv and install the project and its dev tools (idemp
 lint: setup ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
-	$(BIN)/mypy shared emulators tests
+	$(BIN)/mypy shared emulators tests bench
 
 typecheck: setup ## mypy --strict only
-	$(BIN)/mypy shared emulators tests
+	$(BIN)/mypy shared emulators tests bench
 
 fmt: setup ## format the code and apply safe lint fixes
 	$(BIN)/ruff format $(LINT_PATHS)
@@ -58,6 +60,9 @@ test: lint ## lint, type check and the whole test suite (starts the emulators it
 
 test-unit: setup ## the unit tests only (no emulators, a few seconds)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+bench: setup ## run the benchmarks; figures in .run/bench/results.json (never pass/fail)
+	$(BIN)/python -m bench
 
 emulators: setup ## start the Firestore and Pub/Sub emulators in the background
 	$(BIN)/devstack --run-dir $(RUN_DIR) emulators --firestore-port $(FIRESTORE_PORT) \
@@ -72,6 +77,9 @@ status: setup ## list the background processes and their logs
 
 calendar-emulator: setup ## run the Calendar API emulator in the foreground on CALENDAR_PORT
 	$(BIN)/calendar-emulator --host 127.0.0.1 --port $(CALENDAR_PORT)
+
+conferencing-emulator: setup ## run the conferencing emulator in the foreground on CONFERENCING_PORT
+	$(BIN)/conferencing-emulator --host 127.0.0.1 --port $(CONFERENCING_PORT)
 
 lock: setup ## re-pin requirements/constraints.txt from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra emulators --python-version 3.11 \

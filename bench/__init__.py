@@ -1,0 +1,1 @@
+"""confsync's benchmarks (``make bench``); figures, never pass/fail thresholds."""

@@ -1,0 +1,140 @@
+"""The admin API under /emulator/v1/: reset, sync-token invalidation, bulk loading, faults,
+channels, the notification log and request counters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from .api import json_response
+from .channels import ChannelRegistry, Notifier
+from .errors import ApiError
+from .faults import FaultRegistry
+from .metrics import RequestCounters
+from .store import Store
+
+__all__ = ["ADMIN_PREFIX", "AdminApi", "admin_rules"]
+
+ADMIN_PREFIX = "/emulator/v1"
+
+
+def admin_rules() -> list[Rule]:
+    p = ADMIN_PREFIX
+    return [
+        Rule(f"{p}/reset", methods=["POST"], endpoint="admin.reset"),
+        Rule(
+            f"{p}/calendars/<calendar_id>/invalidate-sync-tokens",
+            methods=["POST"],
+            endpoint="admin.invalidate",
+        ),
+        Rule(
+            f"{p}/calendars/<calendar_id>/events",
+            methods=["POST"],
+            endpoint="admin.load",
+        ),
+        Rule(f"{p}/faults", methods=["POST"], endpoint="admin.faults.add"),
+        Rule(f"{p}/faults", methods=["GET"], endpoint="admin.faults.get"),
+        Rule(f"{p}/faults", methods=["DELETE"], endpoint="admin.faults.clear"),
+        Rule(f"{p}/channels", methods=["GET"], endpoint="admin.channels"),
+        Rule(f"{p}/notifications", methods=["GET"], endpoint="admin.notifications"),
+        Rule(f"{p}/requests", methods=["GET"], endpoint="admin.requests"),
+        Rule(f"{p}/requests/reset", methods=["POST"], endpoint="admin.requests.reset"),
+        Rule(f"{p}/stats", methods=["GET"], endpoint="admin.stats"),
+    ]
+
+
+def _admin_error(status: int, message: str) -> Response:
+    return json_response({"error": {"code": status, "message": message}}, status=status)
+
+
+@dataclass
+class AdminApi:
+    """Handlers of the admin routes."""
+
+    store: Store
+    channels: ChannelRegistry
+    notifier: Notifier
+    faults: FaultRegistry
+    counters: RequestCounters
+
+    def handler(self, endpoint: str) -> Callable[[Request, dict[str, str]], Response]:
+        handlers: dict[str, Callable[[Request, dict[str, str]], Response]] = {
+            "admin.reset": self.reset,
+            "admin.invalidate": self.invalidate,
+            "admin.load": self.load,
+            "admin.faults.add": self.add_faults,
+            "admin.faults.get": self.get_faults,
+            "admin.faults.clear": self.clear_faults,
+            "admin.channels": self.list_channels,
+            "admin.notifications": self.notifications,
+            "admin.requests": self.requests,
+            "admin.requests.reset": self.reset_requests,
+            "admin.stats": self.stats,
+        }
+        return handlers[endpoint]
+
+    def reset(self, request: Request, args: dict[str, str]) -> Response:
+        self.channels.clear()
+        self.notifier.reset()
+        self.faults.clear()
+        self.counters.reset()
+        self.store.reset()
+        return json_response({"reset": True})
+
+    def invalidate(self, request: Request, args: dict[str, str]) -> Response:
+        self.store.invalidate_sync_tokens(args["calendar_id"])
+        return json_response({"calendarId": args["calendar_id"], "invalidated": True})
+
+    def load(self, request: Request, args: dict[str, str]) -> Response:
+        """Insert many events at once, each exactly as ``events.insert`` with
+        ``conferenceDataVersion=1`` would (validation, change log, notifications)."""
+        try:
+            payload = json.loads(request.get_data() or b"{}")
+        except ValueError as exc:
+            return _admin_error(400, f"body is not JSON: {exc}")
+        events = payload.get("events") if isinstance(payload, dict) else None
+        if not isinstance(events, list):
+            return _admin_error(400, 'body must be {"events": [...]}')
+        for index, event in enumerate(events):
+            if not isinstance(event, dict):
+                return _admin_error(400, f"events[{index}] is not an object ({index} inserted)")
+            try:
+                self.store.insert(args["calendar_id"], event, 1)
+            except ApiError as err:
+                return _admin_error(400, f"events[{index}]: {err.message} ({index} inserted)")
+        return json_response({"inserted": len(events)})
+
+    def add_faults(self, request: Request, args: dict[str, str]) -> Response:
+        try:
+            payload = json.loads(request.get_data() or b"[]")
+            rules = self.faults.add(payload)
+        except ValueError as exc:
+            return _admin_error(400, str(exc))
+        return json_response({"rules": rules})
+
+    def get_faults(self, request: Request, args: dict[str, str]) -> Response:
+        return json_response({"rules": self.faults.describe()})
+
+    def clear_faults(self, request: Request, args: dict[str, str]) -> Response:
+        self.faults.clear()
+        return json_response({"rules": []})
+
+    def list_channels(self, request: Request, args: dict[str, str]) -> Response:
+        return json_response({"channels": [c.to_json() for c in self.channels.all()]})
+
+    def notifications(self, request: Request, args: dict[str, str]) -> Response:
+        return json_response({"notifications": self.notifier.log()})
+
+    def requests(self, request: Request, args: dict[str, str]) -> Response:
+        return json_response({"counts": self.counters.snapshot()})
+
+    def reset_requests(self, request: Request, args: dict[str, str]) -> Response:
+        self.counters.reset()
+        return json_response({"counts": {}})
+
+    def stats(self, request: Request, args: dict[str, str]) -> Response:
+        return json_response({"events": self.store.event_count()})

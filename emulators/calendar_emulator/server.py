@@ -1,0 +1,171 @@
+"""The emulator's WSGI application and `EmulatorServer`, which runs it on a background thread.
+
+Usage::
+
+    with EmulatorServer(host="127.0.0.1", port=0) as server:
+        server.api_endpoint  # http://127.0.0.1:PORT/calendar/v3/
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from .admin import AdminApi, admin_rules
+from .api import API_PREFIX, CalendarApi, api_rules, error_response
+from .channels import ChannelRegistry, Notifier
+from .clock import Clock, SystemClock
+from .errors import ApiError, not_found
+from .faults import FaultRegistry
+from .metrics import RequestCounters
+from .store import DEFAULT_SYNC_TOKEN_TTL, Store
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["EmulatorApp", "EmulatorServer"]
+
+log = logging.getLogger(__name__)
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """Logs each request at DEBUG instead of INFO."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug('"%s" %s %s', self.requestline, code, size)
+
+
+class EmulatorApp:
+    """The WSGI application: routing, counters, faults, errors."""
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        sync_token_ttl: float = DEFAULT_SYNC_TOKEN_TTL,
+        notifier_workers: int = 4,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self.faults = FaultRegistry()
+        self.counters = RequestCounters()
+        self.channels = ChannelRegistry(self.clock)
+        self.notifier = Notifier(self.channels, self.faults, self.clock, workers=notifier_workers)
+        self.store = Store(self.clock, sync_token_ttl, on_change=self.notifier.notify_calendar)
+        self.api = CalendarApi(self.store, self.channels, self.notifier, self.clock)
+        self.admin = AdminApi(self.store, self.channels, self.notifier, self.faults, self.counters)
+        self.url_map = Map([*api_rules(), *admin_rules()], strict_slashes=False)
+
+    def close(self) -> None:
+        self.notifier.stop()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        method = request.method
+        override = request.headers.get("X-HTTP-Method-Override")
+        if method == "POST" and override:
+            method = override.upper()
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, matched = adapter.match(request.path, method=method)
+        except (NotFound, MethodNotAllowed):
+            log.debug("%s %s -> 404 (no route)", method, request.full_path)
+            return error_response(not_found())
+        assert isinstance(endpoint, str)
+        args = {key: str(value) for key, value in matched.items()}
+        if endpoint.startswith("admin."):
+            return self.admin.handler(endpoint)(request, args)
+        return self._serve_api(request, endpoint, args)
+
+    def _serve_api(self, request: Request, endpoint: str, args: dict[str, str]) -> Response:
+        self.counters.increment(endpoint)
+        decision = self.faults.for_request(endpoint, args.get("calendar_id"))
+        if decision.delay_ms:
+            time.sleep(decision.delay_ms / 1000)
+        try:
+            if decision.error is not None:
+                raise decision.error
+            response = self.api.handler(endpoint)(request, args)
+        except ApiError as error:
+            response = error_response(error)
+        except Exception:
+            log.exception("internal error serving %s", endpoint)
+            response = error_response(ApiError(500, "backendError", "Backend Error"))
+        log.debug(
+            "%s %s -> %s (%s)", request.method, request.full_path, response.status_code, endpoint
+        )
+        return response
+
+
+class EmulatorServer:
+    """The emulator on a background thread; a context manager."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        clock: Clock | None = None,
+        sync_token_ttl: float = DEFAULT_SYNC_TOKEN_TTL,
+    ) -> None:
+        self.app = EmulatorApp(clock=clock, sync_token_ttl=sync_token_ttl)
+        self._server: BaseWSGIServer = make_server(
+            host, port, self.app, threaded=True, request_handler=_RequestHandler
+        )
+        self._thread: threading.Thread | None = None
+        self.host = host
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_port)
+
+    @property
+    def base_url(self) -> str:
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def api_endpoint(self) -> str:
+        return f"{self.base_url}{API_PREFIX}/"
+
+    def start(self) -> EmulatorServer:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name="calendar-emulator", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread (the CLI); returns after `stop()`."""
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(5)
+            self._thread = None
+        self._server.server_close()
+        self.app.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

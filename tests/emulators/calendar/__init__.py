@@ -1,0 +1,1 @@
+"""Conformance tests of the Google Calendar API v3 emulator."""
