@@ -43,8 +43,8 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 setup: $(STAMP) ## create .venv and install the project and its dev tools (idempotent)
 
 lint: setup ## ruff (lint + format check) and mypy --strict
-	$(BIN)/ruff check $(LINT_PATHS)
-	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/ruff check --no-cache $(LINT_PATHS)
+	$(BIN)/ruff format --no-cache --check $(LINT_PATHS)
 	$(BIN)/mypy shared emulators tests bench
 
 typecheck: setup ## mypy --strict only
@@ -81,7 +81,8 @@ calendar-emulator: setup ## run the Calendar API emulator in the foreground on C
 conferencing-emulator: setup ## run the conferencing emulator in the foreground on CONFERENCING_PORT
 	$(BIN)/conferencing-emulator --host 127.0.0.1 --port $(CONFERENCING_PORT)
 
-lock: setup ## re-pin requirements/constraints.txt from pyproject.toml
+lock: setup ## re-pin requirements/constraints.txt from pyproject.toml (keeps unchanged pins)
+	@cp requirements/constraints.txt requirements/constraints.txt.new
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra emulators --python-version 3.11 \
 	  --no-header --no-annotate --quiet -o requirements/constraints.txt.new
 	@{ echo "# Exact versions for reproducible installs (make setup uses it as a constraints file)."; \

@@ -68,11 +68,26 @@ class ManagedProcess:
             )
         process = cls(name=name, pid=child.pid, marker=marker, log_path=log_path)
         _pid_path(run_dir, name).write_text(json.dumps({"pid": child.pid, "marker": marker}))
+        _await_exec(child, marker)
         return process
 
     def alive(self) -> bool:
         """True while the recorded PID is still the process we started."""
         return _matches(self.pid, self.marker)
+
+
+def _await_exec(child: subprocess.Popen[bytes], marker: str, timeout: float = 5.0) -> None:
+    """Wait until the child's command line shows ``marker``.
+
+    ``Popen`` returns when the kernel closes the child's close-on-exec pipe, which happens during
+    ``exec`` but before the new program's arguments are in place: for a moment
+    ``/proc/PID/cmdline`` is empty and the process would not be recognised as ours.
+    """
+    deadline = time.monotonic() + timeout
+    while not _matches(child.pid, marker) and child.poll() is None:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.001)
 
 
 def _pid_path(run_dir: Path, name: str) -> Path:

@@ -13,6 +13,7 @@ in one place: retry (raise, so Pub/Sub redelivers or Google re-sends), or ack an
     │   ├── CalendarUnavailableError    Calendar 429, rate-limit 403, 5xx, network
     │   ├── StoreUnavailableError       Firestore unavailable, aborted, deadline exceeded
     │   ├── PublishError                Pub/Sub publish failed
+    │   ├── LeaseLostError              another run took over the calendar: redo the sync
     │   └── ProviderUnavailableError    conferencing 429, 5xx, timeout, network
     ├── PermanentError              retrying cannot help: ack, record, alert
     │   ├── CalendarAccessError         401, invalid_grant, permission 403: calendar disconnected
@@ -32,6 +33,7 @@ __all__ = [
     "CalendarUnavailableError",
     "ConfigurationError",
     "ConfsyncError",
+    "LeaseLostError",
     "MalformedInputError",
     "PermanentError",
     "PreconditionFailedError",
@@ -72,6 +74,10 @@ class StoreUnavailableError(TransientError):
 
 class PublishError(TransientError):
     """A Pub/Sub message could not be published."""
+
+
+class LeaseLostError(TransientError):
+    """The run's lease on a calendar expired and another run took it; nothing was committed."""
 
 
 class ProviderUnavailableError(TransientError):

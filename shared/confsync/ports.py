@@ -18,6 +18,7 @@ from confsync.records import ConferenceRecord
 
 __all__ = [
     "CalendarClient",
+    "CalendarClientFactory",
     "CalendarStore",
     "ConferenceProvider",
     "EventPage",
@@ -63,6 +64,14 @@ class CalendarClient(Protocol):
         ...
 
 
+class CalendarClientFactory(Protocol):
+    """Hands out a CalendarClient acting as a calendar's subject (its user)."""
+
+    def for_subject(self, subject: str) -> CalendarClient:
+        """A client for one run; not shared between threads."""
+        ...
+
+
 class CalendarStore(Protocol):
     """Calendar records, with the single-flight lease and the notification counter."""
 
@@ -103,7 +112,9 @@ class CalendarStore(Protocol):
     ) -> bool:
         """Store the new sync token. If ``notify_seq`` is still ``seen_seq``, also release the lease
         and record success, atomically, and return True. Otherwise keep the lease and return False:
-        a request arrived during the pull, and the owner must pull again."""
+        a request arrived during the pull, and the owner must pull again. False also when the
+        calendar no longer exists. When ``owner`` no longer holds the lease, store nothing and
+        raise LeaseLostError: its token may be older than the new owner's."""
         ...
 
     def release(self, key: str, owner: str, *, now: datetime, outcome: str) -> None:
@@ -111,7 +122,7 @@ class CalendarStore(Protocol):
         ...
 
     def set_state(self, key: str, state: str, *, now: datetime, outcome: str) -> None:
-        """Change the calendar's state (e.g. to disconnected) and record why."""
+        """Change the calendar's state (e.g. to disconnected) and record why; no-op if unknown."""
         ...
 
     def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:

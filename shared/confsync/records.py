@@ -268,5 +268,5 @@ def from_document(key: str, doc: Mapping[str, Any]) -> ConferenceRecord:
                 last_error=pending_doc["last_error"],
             ),
         )
-    except (KeyError, TypeError, ValueError) as err:
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise MalformedInputError(f"conference record {key} is malformed: {err!r}") from err

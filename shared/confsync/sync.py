@@ -65,6 +65,7 @@ from confsync.planner import (
 )
 from confsync.ports import (
     CalendarClient,
+    CalendarClientFactory,
     CalendarStore,
     ConferenceProvider,
     ProviderAnswer,
@@ -139,17 +140,29 @@ class _Sent:
     answer: ProviderAnswer | None = None
 
 
+@dataclass(slots=True)
+class _Run:
+    """What one run works with: its Calendar client, the calendar, its lease and its counters."""
+
+    client: CalendarClient
+    doc: CalendarDoc
+    owner: str
+    stats: SyncStats
+    lease_until: datetime
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 class SyncRunner:
-    """Runs syncs of single calendars against the ports it is given."""
+    """Runs syncs of single calendars against the ports it is given. Thread-safe: a run keeps
+    its state in a :class:`_Run`, never on the runner."""
 
     def __init__(
         self,
         *,
-        calendar: CalendarClient,
+        calendar: CalendarClientFactory,
         calendars: CalendarStore,
         records: RecordStore,
         provider: ConferenceProvider,
@@ -185,7 +198,14 @@ class SyncRunner:
         stats = SyncStats()
         released = False
         try:
-            status = self._rounds(leased, owner, stats)
+            run = _Run(
+                client=self._calendar.for_subject(doc.subject),
+                doc=leased,
+                owner=owner,
+                stats=stats,
+                lease_until=leased.lease_until or self._now(),
+            )
+            status = self._rounds(run)
             released = True
         except CalendarAccessError as err:
             _LOGGER.error(
@@ -216,33 +236,33 @@ class SyncRunner:
             # The owner released between our attempt and our increment: nobody would pull.
         return None
 
-    def _rounds(self, leased: CalendarDoc, owner: str, stats: SyncStats) -> Status:
-        doc = leased
-        seen_seq = leased.notify_seq
+    def _rounds(self, run: _Run) -> Status:
+        seen_seq = run.doc.notify_seq
         for _ in range(self._settings.max_rounds):
-            stats.rounds += 1
-            token = self._pull(doc, owner, stats)
-            pending_count = self._retry_pending(doc, stats)
+            run.stats.rounds += 1
+            token = self._pull(run)
+            pending_count = self._retry_pending(run)
             if self._calendars.commit(
-                doc.key,
-                owner,
+                run.doc.key,
+                run.owner,
                 seen_seq,
                 sync_token=token,
                 now=self._now(),
-                full_sync=stats.full_sync,
+                full_sync=run.stats.full_sync,
                 pending_count=pending_count,
             ):
                 return "synced"
-            fresh = self._calendars.get(doc.key)
+            fresh = self._calendars.get(run.doc.key)
             if fresh is None or not fresh.syncing:
-                self._calendars.release(doc.key, owner, now=self._now(), outcome="stopped")
+                self._calendars.release(run.doc.key, run.owner, now=self._now(), outcome="stopped")
                 return "skipped"
-            doc, seen_seq = fresh, fresh.notify_seq
+            run.doc, seen_seq = fresh, fresh.notify_seq
         # Still notified after max_rounds pulls: the token is stored; hand over to a new run.
+        key = run.doc.key
         self._publisher.publish(
-            SyncRequest(calendar_key=doc.key, reason="republish", notified_at=self._now())
+            SyncRequest(calendar_key=key, reason="republish", notified_at=self._now())
         )
-        self._calendars.release(doc.key, owner, now=self._now(), outcome="republished")
+        self._calendars.release(key, run.owner, now=self._now(), outcome="republished")
         return "republished"
 
     def _release_quietly(self, key: str, owner: str) -> None:
@@ -253,52 +273,52 @@ class SyncRunner:
 
     # --- pulling ---------------------------------------------------------------------------
 
-    def _pull(self, doc: CalendarDoc, owner: str, stats: SyncStats) -> str:
-        if doc.sync_token is not None:
+    def _pull(self, run: _Run) -> str:
+        if run.doc.sync_token is not None:
             try:
-                return self._pages(doc, owner, stats, sync_token=doc.sync_token, seen=None)
+                return self._pages(run, sync_token=run.doc.sync_token, seen=None)
             except SyncTokenInvalidError:
-                _LOGGER.info("sync token invalid (410); full sync", extra=_labels(doc.key))
-        stats.full_sync = True
+                _LOGGER.info("sync token invalid (410); full sync", extra=_labels(run.doc.key))
+        run.stats.full_sync = True
         seen: set[str] = set()
         try:
-            token = self._pages(doc, owner, stats, sync_token=None, seen=seen)
+            token = self._pages(run, sync_token=None, seen=seen)
         except SyncTokenInvalidError as err:  # loop guard: a full sync has no token to refuse
             raise CalendarUnavailableError(f"410 during a full sync: {err}") from err
-        self._reconcile(doc, seen, stats)
+        self._reconcile(run, seen)
         return token
 
-    def _pages(
-        self,
-        doc: CalendarDoc,
-        owner: str,
-        stats: SyncStats,
-        *,
-        sync_token: str | None,
-        seen: set[str] | None,
-    ) -> str:
+    def _pages(self, run: _Run, *, sync_token: str | None, seen: set[str] | None) -> str:
         time_min = None if sync_token else self._now() - self._settings.full_sync_window
         page_token: str | None = None
-        lease_until = self._now() + self._settings.lease_ttl
         while True:
-            page = self._calendar.list_page(
-                doc.calendar_id, sync_token=sync_token, page_token=page_token, time_min=time_min
+            page = run.client.list_page(
+                run.doc.calendar_id,
+                sync_token=sync_token,
+                page_token=page_token,
+                time_min=time_min,
             )
-            stats.pages += 1
-            events, raw = self._decode(page.items, stats)
+            run.stats.pages += 1
+            events, raw = self._decode(page.items, run.stats)
             if seen is not None:
                 seen.update(event.id for event in events)
-            self._apply(doc, events, raw, stats)
-            if self._now() > lease_until - self._settings.lease_ttl / 2:
-                lease_until = self._now() + self._settings.lease_ttl
-                if not self._calendars.extend_lease(doc.key, owner, lease_until):
-                    raise CalendarUnavailableError("lease lost during a long pull; retrying")
+            self._apply(run, events, raw)
+            self._keep_lease(run)
             if page.next_page_token:
                 page_token = page.next_page_token
                 continue
             if not page.next_sync_token:
                 raise CalendarUnavailableError("last page of events.list had no nextSyncToken")
             return page.next_sync_token
+
+    def _keep_lease(self, run: _Run) -> None:
+        """Extend the lease when half of it is used up, so a long pull keeps it."""
+        ttl = self._settings.lease_ttl
+        if self._now() < run.lease_until - ttl / 2:
+            return
+        run.lease_until = self._now() + ttl
+        if not self._calendars.extend_lease(run.doc.key, run.owner, run.lease_until):
+            raise CalendarUnavailableError("lease lost during a long pull; retrying")
 
     def _decode(
         self, items: Iterable[Mapping[str, Any]], stats: SyncStats
@@ -317,12 +337,12 @@ class SyncRunner:
         stats.events += len(events)
         return events, raw
 
-    def _reconcile(self, doc: CalendarDoc, seen: set[str], stats: SyncStats) -> None:
+    def _reconcile(self, run: _Run, seen: set[str]) -> None:
         """Confirm every stored event the full sync did not return (deleted while untracked?)."""
         missing = sorted(
             {
                 event_id
-                for record in self._records.active_of_calendar(doc.key)
+                for record in self._records.active_of_calendar(run.doc.key)
                 for event_id in record.events
                 if event_id not in seen
             }
@@ -332,12 +352,12 @@ class SyncRunner:
         events: list[CalendarEvent] = []
         raw: dict[str, Mapping[str, Any]] = {}
         for event_id in missing:
-            found = self._calendar.get_event(doc.calendar_id, event_id)
+            found = run.client.get_event(run.doc.calendar_id, event_id)
             item: Mapping[str, Any] = found or {"id": event_id, "status": "cancelled"}
             events.append(decode_event(item))
             raw[event_id] = item
-        stats.reconciled += len(missing)
-        self._apply(doc, events, raw, stats)
+        run.stats.reconciled += len(missing)
+        self._apply(run, events, raw)
 
     # --- applying --------------------------------------------------------------------------
 
@@ -352,28 +372,27 @@ class SyncRunner:
 
     def _apply(
         self,
-        doc: CalendarDoc,
+        run: _Run,
         events: Sequence[CalendarEvent],
         raw: Mapping[str, Mapping[str, Any]],
-        stats: SyncStats,
     ) -> None:
         if not events:
             return
-        ctx = self._context(doc)
+        ctx = self._context(run.doc)
         lookup = lookup_for(events, ctx)
-        records = {r.key: r for r in self._records.by_event_ids(doc.key, lookup.event_ids)}
+        records = {r.key: r for r in self._records.by_event_ids(run.doc.key, lookup.event_ids)}
         missing = lookup.record_keys - records.keys()
         if missing:
             records.update({r.key: r for r in self._records.by_keys(missing)})
         plan = plan_page(events, records, ctx)
         final = dict(plan.changed)
-        sent = self._send(plan.operations, final, stats)
+        sent = self._send(plan.operations, final, run.stats)
         final.update({key: result.record for key, result in sent.items()})
         if final:
             self._records.save(final.values())
-            stats.records_written += len(final)
+            run.stats.records_written += len(final)
         if self._settings.write_back:
-            self._write_back(doc, plan.operations, sent, raw, stats)
+            self._write_back(run, plan.operations, sent, raw)
 
     def _send(
         self,
@@ -424,34 +443,32 @@ class SyncRunner:
             max_delay=settings.pending_max_delay,
         )
 
-    def _retry_pending(self, doc: CalendarDoc, stats: SyncStats) -> int:
+    def _retry_pending(self, run: _Run) -> int:
         """Retry due pending operations; return how many records are still pending."""
         now = self._now()
-        pending = self._records.pending(doc.key, _FAR_FUTURE, self._settings.pending_batch)
+        pending = self._records.pending(run.doc.key, _FAR_FUTURE, self._settings.pending_batch)
         due = [r for r in pending if r.pending is not None and r.pending.next_attempt_at <= now]
         if not due:
             return len(pending)
-        ctx = self._context(doc)
+        ctx = self._context(run.doc)
         records = {r.key: r for r in due}
         operations = [op for r in due if (op := plan_operation(r, ctx)) is not None]
-        stats.pending_retried += len(operations)
-        sent = self._send(operations, records, stats)
+        run.stats.pending_retried += len(operations)
+        sent = self._send(operations, records, run.stats)
         # A pending record whose operation is no longer needed (superseded) is simply cleared.
-        final = {r.key: r for r in due if r.key not in sent}
-        final = {key: _clear_pending(r) for key, r in final.items()}
+        final = {r.key: _clear_pending(r) for r in due if r.key not in sent}
         final.update({key: result.record for key, result in sent.items()})
         self._records.save(final.values())
-        stats.records_written += len(final)
+        run.stats.records_written += len(final)
         after = {r.key: r for r in pending} | final
         return sum(1 for r in after.values() if r.pending is not None and r.status == "active")
 
     def _write_back(
         self,
-        doc: CalendarDoc,
+        run: _Run,
         operations: Sequence[Operation],
         sent: Mapping[str, _Sent],
         raw: Mapping[str, Mapping[str, Any]],
-        stats: SyncStats,
     ) -> None:
         """Put join details the provider changed back on the event, never over a user's edit."""
         for op in operations:
@@ -463,11 +480,11 @@ class SyncRunner:
                 continue
             for event_id in result.record.events:
                 item = raw.get(event_id)
-                if item is not None and self._patch_join_url(doc, item, op.conference_id, join_url):
-                    stats.write_backs += 1
+                if item is not None and self._patch_join_url(run, item, op.conference_id, join_url):
+                    run.stats.write_backs += 1
 
     def _patch_join_url(
-        self, doc: CalendarDoc, item: Mapping[str, Any], conference_id: str, join_url: str
+        self, run: _Run, item: Mapping[str, Any], conference_id: str, join_url: str
     ) -> bool:
         current: Mapping[str, Any] | None = item
         for _ in range(_WRITE_BACK_ATTEMPTS):
@@ -485,13 +502,13 @@ class SyncRunner:
                 return False  # nothing to write, or no longer ours to write
             data = _with_video_uri(current.get("conferenceData") or {}, join_url)
             try:
-                self._calendar.patch_conference_data(doc.calendar_id, event.id, event.etag, data)
+                run.client.patch_conference_data(run.doc.calendar_id, event.id, event.etag, data)
                 return True
             except PreconditionFailedError:
                 # The user edited the event meanwhile: re-read it and decide again.
-                current = self._calendar.get_event(doc.calendar_id, event.id)
+                current = run.client.get_event(run.doc.calendar_id, event.id)
         _LOGGER.warning(
-            "write-back gave up after repeated concurrent edits", extra=_labels(doc.key)
+            "write-back gave up after repeated concurrent edits", extra=_labels(run.doc.key)
         )
         return False
 

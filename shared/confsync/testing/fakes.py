@@ -21,6 +21,7 @@ from typing import Any
 from confsync.calendars import CalendarDoc
 from confsync.errors import (
     ConfsyncError,
+    LeaseLostError,
     PreconditionFailedError,
     ProviderGoneError,
     ProviderStaleRevisionError,
@@ -57,6 +58,10 @@ class FakeCalendar:
         self.patch_calls = 0
         self.fail_lists: list[ConfsyncError] = []
         self.before_patch: Callable[[str, str], None] | None = None
+
+    def for_subject(self, subject: str) -> FakeCalendar:
+        """Every subject sees the same fake (the CalendarClientFactory port)."""
+        return self
 
     # --- test-side edits ---------------------------------------------------------------------
 
@@ -216,12 +221,16 @@ class InMemoryCalendarStore:
     ) -> bool:
         with self._lock:
             self.reads += 1
+            doc = self._docs.get(key)
+            if doc is None:
+                return False
+            if doc.lease_owner != owner:
+                raise LeaseLostError(f"lease on {key} is no longer held by this run")
             self.writes += 1
-            doc = self._docs[key]
             doc = replace(doc, sync_token=sync_token, token_obtained_at=now)
             if full_sync:
                 doc = replace(doc, full_syncs=doc.full_syncs + 1)
-            released = doc.notify_seq == seen_seq and doc.lease_owner == owner
+            released = doc.notify_seq == seen_seq
             if released:
                 doc = replace(
                     doc,
@@ -244,7 +253,9 @@ class InMemoryCalendarStore:
 
     def set_state(self, key: str, state: str, *, now: datetime, outcome: str) -> None:
         with self._lock:
-            doc = self._docs[key]
+            doc = self._docs.get(key)
+            if doc is None:
+                return
             self.writes += 1
             self._docs[key] = replace(doc, state=state, last_outcome=outcome)  # type: ignore[arg-type]
 

@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from calendar_emulator.server import EmulatorServer
 from google.auth.credentials import AnonymousCredentials
 from googleapiclient.discovery import build
+
+from calendar_emulator.server import EmulatorServer
 
 from .support import Admin, NotificationReceiver, event_body
 

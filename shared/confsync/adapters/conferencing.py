@@ -1,0 +1,374 @@
+"""The conferencing system over HTTP: :class:`HttpConferenceProvider` (a ``ConferenceProvider``).
+
+Speaks the contract in ``docs/conferencing-api.yaml``: ``PUT /v1/conferences/{id}`` with the
+desired state, its ``revision`` and ``changedFields``; ``DELETE /v1/conferences/{id}?revision=N``.
+Every request carries a compact UTF-8 JSON body (PUT), ``Authorization: Bearer <credential>`` when
+a credential is configured, the ``X-Confsync-Timestamp`` / ``X-Confsync-Signature`` headers when a
+signing secret is configured (signed over the exact bytes sent, see :mod:`confsync.signing`), an
+``Idempotency-Key`` derived from (method, conference id, revision) so a redelivered operation is
+recognised as a repeat, and ``User-Agent: confsync/<version>``.
+
+Every answer is classified here, and only here:
+
+======================================  ==========================================================
+answer                                  outcome
+======================================  ==========================================================
+2xx on PUT, body has joinUrl+revision   :class:`~confsync.ports.ProviderAnswer`
+2xx on PUT, body unusable               ProviderRejectedError (contract violation: retrying the
+                                        same request cannot repair the answer)
+2xx on DELETE                           done (None), whatever the body
+409 (``stale_revision``)                ProviderStaleRevisionError
+404 or 410 (PUT or DELETE)              ProviderGoneError
+429, 5xx                                retried here; then ProviderUnavailableError(retry_after)
+timeout, connection or protocol error   retried here; then ProviderUnavailableError
+any other status (400, 401, 403, 405,   ProviderRejectedError, never retried
+other 4xx, 1xx/3xx)
+======================================  ==========================================================
+
+Retries: at most ``max_attempts`` requests per operation. Between attempts the adapter sleeps for
+the answer's ``Retry-After`` (seconds, or an HTTP date) when present, else a full-jitter
+exponential backoff, ``uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1)))``. A
+``Retry-After`` longer than ``max_delay`` is not waited for: the adapter stops at once and raises
+ProviderUnavailableError carrying ``retry_after``, so the runner records the operation as pending
+and tries again later. Retries reuse the body and the ``Idempotency-Key``; the signature is
+recomputed for each attempt (fresh timestamp).
+
+A state without a title is sent with ``"title": ""``: the contract's ``title`` is a required
+string, while Calendar events may have no summary.
+
+The provider is safe to share between threads: its only shared state is a
+``urllib3.PoolManager``. Logging (logger ``confsync.adapters.conferencing``) is one DEBUG line per
+attempt with method, conference id, revision, status and duration. Credentials, secrets,
+signatures and request bodies are never logged, and e-mail addresses in the system's error
+messages are redacted before they reach an exception message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import logging
+import math
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import quote, urlsplit
+
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from confsync import __version__
+from confsync.errors import (
+    ProviderGoneError,
+    ProviderRejectedError,
+    ProviderStaleRevisionError,
+    ProviderUnavailableError,
+)
+from confsync.planner import DeleteConference, UpdateConference
+from confsync.ports import ProviderAnswer
+from confsync.signing import signed_headers
+
+__all__ = ["IDEMPOTENCY_HEADER", "USER_AGENT", "HttpConferenceProvider", "idempotency_key"]
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
+USER_AGENT: Final = f"confsync/{__version__}"
+
+_EMAIL: Final = re.compile(r"[^\s@\"'<>(),;:]+@[^\s@\"'<>(),;:]+")
+_MAX_DETAIL: Final = 200
+
+
+def idempotency_key(method: str, conference_id: str, revision: int) -> str:
+    """The ``Idempotency-Key`` of one operation: the same for every retry and redelivery of it.
+
+    A digest keeps the key short (the contract allows 255 characters) whatever the id looks like.
+    """
+    material = f"{method.upper()}\n{conference_id}\n{revision}".encode()
+    return "confsync-" + hashlib.sha256(material).hexdigest()[:40]
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    method: str
+    url: str
+    conference_id: str
+    revision: int
+    body: bytes
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    body: bytes
+    retry_after: float | None
+
+
+class _RetryableError(Exception):
+    """An attempt failed in a way worth retrying (internal to this module)."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class HttpConferenceProvider:
+    """The conferencing system reached over HTTP (see the module docstring for the rules)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        credential: str | None,
+        signing_secret: bytes | None,
+        timeout: float = 5.0,
+        max_attempts: int = 3,
+        base_delay: float = 0.2,
+        max_delay: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        pool: urllib3.PoolManager | None = None,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("base_url must be an absolute http(s) URL")
+        if parts.query or parts.fragment:
+            raise ValueError("base_url must not have a query or fragment")
+        if credential is not None and (
+            not credential or not credential.isascii() or not credential.isprintable()
+        ):
+            raise ValueError("credential must be non-empty printable ASCII")
+        if signing_secret is not None and not signing_secret:
+            raise ValueError("signing_secret must not be empty (pass None to disable signing)")
+        if timeout <= 0 or not math.isfinite(timeout):
+            raise ValueError("timeout must be a positive number of seconds")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if base_delay < 0 or max_delay < 0:
+            raise ValueError("base_delay and max_delay must not be negative")
+        self._base_url = base_url.rstrip("/")
+        self._credential = credential
+        self._secret = signing_secret
+        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._sleep = sleep
+        self._clock = clock
+        self._owns_pool = pool is None
+        self._pool = pool if pool is not None else urllib3.PoolManager(num_pools=4, maxsize=16)
+        # Jitter only spreads retries out; it needs no cryptographic strength.
+        self._random = random.Random()  # noqa: S311
+
+    def __repr__(self) -> str:
+        return f"HttpConferenceProvider({self._base_url!r})"
+
+    def close(self) -> None:
+        """Close the connections of the pool this provider created (not of one passed in)."""
+        if self._owns_pool:
+            self._pool.clear()
+
+    # --- the port -------------------------------------------------------------------------
+
+    def update(self, op: UpdateConference) -> ProviderAnswer:
+        """``PUT`` the desired state at ``op.revision``; the system's join URL and revision."""
+        payload: dict[str, Any] = op.state.to_wire()
+        if payload.get("title") is None:
+            payload["title"] = ""
+        payload["revision"] = op.revision
+        payload["changedFields"] = list(op.changed_fields)
+        body = json.dumps(
+            payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
+        request = self._request("PUT", op.conference_id, op.revision, body, query="")
+        answer = self._send(request)
+        return _provider_answer(request, answer)
+
+    def delete(self, op: DeleteConference) -> None:
+        """``DELETE`` the conference at ``op.revision``."""
+        request = self._request(
+            "DELETE", op.conference_id, op.revision, b"", query=f"?revision={op.revision}"
+        )
+        self._send(request)
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _request(
+        self, method: str, conference_id: str, revision: int, body: bytes, *, query: str
+    ) -> _Request:
+        if not conference_id:
+            raise ProviderRejectedError(f"{method}: empty conference id")
+        if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
+            raise ProviderRejectedError(
+                f"{method} {conference_id}: revision must be a non-negative integer"
+            )
+        path = "/v1/conferences/" + quote(conference_id, safe="")
+        return _Request(
+            method=method,
+            url=self._base_url + path + query,
+            conference_id=conference_id,
+            revision=revision,
+            body=body,
+            key=idempotency_key(method, conference_id, revision),
+        )
+
+    def _headers(self, request: _Request) -> dict[str, str]:
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+            IDEMPOTENCY_HEADER: request.key,
+        }
+        if request.body:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        if self._credential is not None:
+            headers["Authorization"] = f"Bearer {self._credential}"
+        if self._secret is not None:
+            headers.update(signed_headers(self._secret, request.body, now=self._clock()))
+        return headers
+
+    def _send(self, request: _Request) -> _Answer:
+        """Send with retries; the first non-retryable answer (raises for every error status)."""
+        attempt = 1
+        while True:
+            try:
+                answer = self._attempt(request, attempt)
+                return _classify(request, answer)
+            except _RetryableError as failure:
+                if failure.retry_after is not None and failure.retry_after > self._max_delay:
+                    raise ProviderUnavailableError(
+                        f"{failure.message}; Retry-After {failure.retry_after:g} s exceeds the "
+                        f"{self._max_delay:g} s this adapter waits",
+                        retry_after=failure.retry_after,
+                    ) from failure
+                if attempt >= self._max_attempts:
+                    raise ProviderUnavailableError(
+                        f"{failure.message} (gave up after {attempt} attempts)",
+                        retry_after=failure.retry_after,
+                    ) from failure
+                self._sleep(self._delay(attempt, failure.retry_after))
+                attempt += 1
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return max(0.0, retry_after)
+        ceiling = min(self._max_delay, self._base_delay * 2 ** (attempt - 1))
+        return self._random.uniform(0.0, ceiling)
+
+    def _attempt(self, request: _Request, attempt: int) -> _Answer:
+        started = time.monotonic()
+        status: int | str = "error"
+        try:
+            response = self._pool.request(
+                request.method,
+                request.url,
+                body=request.body or None,
+                headers=self._headers(request),
+                timeout=self._timeout,
+                retries=False,
+                redirect=False,
+            )
+            status = response.status
+            return _Answer(
+                status=response.status,
+                body=response.data or b"",
+                retry_after=_retry_after(response.headers.get("Retry-After"), self._clock),
+            )
+        except Urllib3Error as error:
+            status = type(error).__name__
+            raise _RetryableError(
+                f"{request.method} {request.conference_id} revision {request.revision}: "
+                f"{type(error).__name__} reaching the conferencing system",
+                retry_after=None,
+            ) from error
+        finally:
+            logger.debug(
+                "conferencing %s %s revision=%d attempt=%d status=%s duration_ms=%.1f",
+                request.method,
+                request.conference_id,
+                request.revision,
+                attempt,
+                status,
+                (time.monotonic() - started) * 1000,
+            )
+
+
+# --- classification (the one place statuses become errors) ----------------------------------
+
+
+def _classify(request: _Request, answer: _Answer) -> _Answer:
+    """Return a 2xx answer; raise the matching error (or :class:`_RetryableError`) for the rest."""
+    status = answer.status
+    if 200 <= status < 300:
+        return answer
+    what = f"{request.method} {request.conference_id} revision {request.revision}"
+    detail = f"{what}: HTTP {status}{_error_detail(answer.body)}"
+    if status == 429 or 500 <= status < 600:
+        raise _RetryableError(detail, retry_after=answer.retry_after)
+    if status == 409:
+        raise ProviderStaleRevisionError(detail)
+    if status in (404, 410):
+        raise ProviderGoneError(detail)
+    raise ProviderRejectedError(detail)
+
+
+def _provider_answer(request: _Request, answer: _Answer) -> ProviderAnswer:
+    try:
+        body = json.loads(answer.body)
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if isinstance(body, Mapping):
+        join_url = body.get("joinUrl")
+        revision = body.get("revision")
+        if (
+            isinstance(join_url, str)
+            and join_url
+            and isinstance(revision, int)
+            and not isinstance(revision, bool)
+        ):
+            return ProviderAnswer(join_url=join_url, revision=revision)
+    raise ProviderRejectedError(
+        f"{request.method} {request.conference_id} revision {request.revision}: HTTP "
+        f"{answer.status} without a usable joinUrl and revision (contract violation)"
+    )
+
+
+def _error_detail(raw: bytes) -> str:
+    """`` (code, field: message)`` from a contract error body, e-mail addresses redacted."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if not isinstance(error, Mapping):
+        return ""
+    parts = [str(error[name]) for name in ("code", "field") if isinstance(error.get(name), str)]
+    message = error.get("message")
+    text = ", ".join(parts)
+    if isinstance(message, str) and message:
+        redacted = _EMAIL.sub("<email>", message)
+        if len(redacted) > _MAX_DETAIL:
+            redacted = redacted[:_MAX_DETAIL] + "..."
+        text = f"{text}: {redacted}" if text else redacted
+    return f" ({text})" if text else ""
+
+
+def _retry_after(value: str | None, clock: Callable[[], float]) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP date), or None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - clock())

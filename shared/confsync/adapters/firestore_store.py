@@ -1,0 +1,397 @@
+"""Firestore implementations of :class:`~confsync.ports.CalendarStore` and
+:class:`~confsync.ports.RecordStore`.
+
+Documents have the shapes of :func:`confsync.calendars.calendar_to_document` and
+:func:`confsync.records.to_document`; a stored document that does not decode raises
+:class:`~confsync.errors.MalformedInputError` (from those decoders). Every ``google.api_core``
+error is translated in one place, :func:`_translated`, into
+:class:`~confsync.errors.StoreUnavailableError`.
+
+Concurrency: optimistic writes, not transactions
+------------------------------------------------
+The lease, its extension, the commit and the release are read-then-write decisions on one
+calendar document. They are made with *optimistic writes*: read the document, decide, then
+``update()`` it with a ``last_update_time`` precondition equal to the snapshot's
+``update_time``. If anyone wrote the document in between (another run taking the lease, a
+``notify`` increment), Firestore refuses the write with ``FailedPrecondition``; the adapter reads
+again and decides again, a bounded number of times. This gives the same atomicity as a
+transaction for a single document, with one read and one write and no locks. Transactions are
+avoided on purpose: the server SDKs run them with pessimistic locks, which under contention (many
+notifications arriving during a pull) serialise and time out, very visibly on the emulator.
+
+``notify`` needs no decision at all: it is a server-side ``Increment(1)`` of ``notify_seq``,
+atomic however many callers race, and it changes the document's ``update_time``, so a lease owner
+committing at the same moment fails its precondition, re-reads, and sees the counter moved.
+
+Queries are built from :data:`QUERY_SHAPES` (see :class:`QueryShape`), so the registry that the
+Terraform index check reads is the very description the code runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from google.api_core import exceptions as gexc
+from google.auth import exceptions as auth_exceptions
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_document import DocumentSnapshot
+
+from confsync.calendars import (
+    SYNCING_STATES,
+    CalendarDoc,
+    calendar_from_document,
+    calendar_to_document,
+)
+from confsync.errors import LeaseLostError, StoreUnavailableError
+from confsync.records import ConferenceRecord, from_document, to_document
+
+__all__ = [
+    "QUERY_SHAPES",
+    "FirestoreCalendarStore",
+    "FirestoreRecordStore",
+    "QueryShape",
+]
+
+# --- query shapes ----------------------------------------------------------------------------
+
+QueryOp = Literal["==", "in", "array-contains-any", "<", "<=", ">", ">=", "order-asc", "order-desc"]
+
+_FILTER_OPS: dict[str, str] = {
+    "==": "==",
+    "in": "in",
+    "array-contains-any": "array_contains_any",
+    "<": "<",
+    "<=": "<=",
+    ">": ">",
+    ">=": ">=",
+}
+_ORDER_OPS: dict[str, str] = {
+    "order-asc": firestore.Query.ASCENDING,
+    "order-desc": firestore.Query.DESCENDING,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QueryShape:
+    """One query the adapters issue: which method, on which collection, with which clauses.
+
+    ``collection`` is the default collection name; ``fields`` lists (field path, operator) in the
+    order they are applied, filters and orderings alike. An equality on ``None`` (``==``) is an
+    ``IS NULL`` filter. :meth:`build` is how the adapters make their queries, so the registry
+    cannot drift from the code.
+    """
+
+    method: str
+    collection: str
+    fields: tuple[tuple[str, QueryOp], ...]
+
+    def build(self, collection: firestore.CollectionReference, *values: object) -> firestore.Query:
+        """The query on ``collection`` with one value per filter clause, in order."""
+        filters = [(path, op) for path, op in self.fields if op in _FILTER_OPS]
+        if len(values) != len(filters):
+            raise ValueError(f"{self.method}: {len(filters)} filter values, got {len(values)}")
+        supplied = iter(values)
+        query = firestore.Query(collection)
+        for path, op in self.fields:
+            if op in _ORDER_OPS:
+                query = query.order_by(path, direction=_ORDER_OPS[op])
+            else:
+                clause = firestore.FieldFilter(path, _FILTER_OPS[op], next(supplied))
+                query = query.where(filter=clause)
+        return query
+
+
+_SWEEP_STALE = QueryShape(
+    "FirestoreCalendarStore.due_for_sweep",
+    "calendars",
+    (("state", "in"), ("last_attempt_at", "<"), ("last_attempt_at", "order-asc")),
+)
+_SWEEP_NEVER_ATTEMPTED = QueryShape(
+    "FirestoreCalendarStore.due_for_sweep",
+    "calendars",
+    (("state", "in"), ("last_attempt_at", "==")),
+)
+_SWEEP_PENDING = QueryShape(
+    "FirestoreCalendarStore.due_for_sweep",
+    "calendars",
+    (("state", "in"), ("pending_count", ">"), ("last_attempt_at", "order-asc")),
+)
+_RECORDS_BY_EVENT_IDS = QueryShape(
+    "FirestoreRecordStore.by_event_ids",
+    "conferences",
+    (("calendar_key", "=="), ("event_ids", "array-contains-any")),
+)
+_RECORDS_PENDING = QueryShape(
+    "FirestoreRecordStore.pending",
+    "conferences",
+    (
+        ("calendar_key", "=="),
+        ("has_pending", "=="),
+        ("pending.next_attempt_at", "<="),
+        ("pending.next_attempt_at", "order-asc"),
+    ),
+)
+_RECORDS_ACTIVE = QueryShape(
+    "FirestoreRecordStore.active_of_calendar",
+    "conferences",
+    (("calendar_key", "=="), ("status", "in")),
+)
+
+QUERY_SHAPES: tuple[QueryShape, ...] = (
+    _SWEEP_STALE,
+    _SWEEP_NEVER_ATTEMPTED,
+    _SWEEP_PENDING,
+    _RECORDS_BY_EVENT_IDS,
+    _RECORDS_PENDING,
+    _RECORDS_ACTIVE,
+)
+"""Every query shape the adapters issue (for the composite-index check against Terraform)."""
+
+# --- limits and error translation ------------------------------------------------------------
+
+_ARRAY_CONTAINS_ANY_MAX = 30  # Firestore's limit on the values of one array-contains-any
+_GET_ALL_CHUNK = 300
+_BATCH_MAX = 500  # Firestore's limit on writes in one batch commit
+_OPTIMISTIC_ATTEMPTS = 5  # acquire, extend, release: give up after this many lost races
+_COMMIT_ATTEMPTS = 10  # commit must store the token: a few more tries before raising
+
+_SYNCING = sorted(SYNCING_STATES)
+_LIVE_STATUSES = ["active", "failed"]
+_FLOOR = datetime.min.replace(tzinfo=UTC)
+
+_Snapshot = DocumentSnapshot[firestore.DocumentReference]
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """Turn every Firestore / transport failure into StoreUnavailableError (chained).
+
+    All of ``GoogleAPICallError`` is mapped, not only the retryable statuses: the store port has
+    no other error, and a refusal such as a missing index or permission is fixed by an operator,
+    after which a redelivered request succeeds. ``FailedPrecondition`` / ``NotFound`` that drive
+    the optimistic writes are caught by the callers, inside this block, before they get here.
+    """
+    try:
+        yield
+    except (gexc.GoogleAPICallError, gexc.RetryError, auth_exceptions.TransportError) as err:
+        raise StoreUnavailableError(
+            f"Firestore {what} failed: {type(err).__name__}: {err}"
+        ) from err
+
+
+def _calendar(snapshot: _Snapshot) -> CalendarDoc | None:
+    body = snapshot.to_dict() if snapshot.exists else None
+    return None if body is None else calendar_from_document(snapshot.id, body)
+
+
+def _record(snapshot: _Snapshot) -> ConferenceRecord | None:
+    body = snapshot.to_dict() if snapshot.exists else None
+    return None if body is None else from_document(snapshot.id, body)
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- calendars -------------------------------------------------------------------------------
+
+
+class FirestoreCalendarStore:
+    """Calendar documents in ``collection``, with the lease as optimistic writes."""
+
+    def __init__(self, client: firestore.Client, collection: str = "calendars") -> None:
+        self._client = client
+        self._collection = client.collection(collection)
+
+    def _ref(self, key: str) -> firestore.DocumentReference:
+        return self._collection.document(key)
+
+    def _read(self, key: str) -> tuple[_Snapshot, CalendarDoc | None]:
+        snapshot = self._ref(key).get()
+        return snapshot, _calendar(snapshot)
+
+    def _update_if_unchanged(self, snapshot: _Snapshot, fields: dict[str, Any]) -> bool:
+        """Write ``fields`` unless the document changed since ``snapshot``; False if it did."""
+        option = self._client.write_option(last_update_time=snapshot.update_time)
+        try:
+            self._ref(snapshot.id).update(fields, option=option)
+        except (gexc.FailedPrecondition, gexc.NotFound):
+            return False
+        return True
+
+    def get(self, key: str) -> CalendarDoc | None:
+        with _translated("calendar get"):
+            return self._read(key)[1]
+
+    def put(self, doc: CalendarDoc) -> None:
+        with _translated("calendar put"):
+            self._ref(doc.key).set(calendar_to_document(doc))
+
+    def acquire_lease(
+        self, key: str, owner: str, until: datetime, now: datetime
+    ) -> CalendarDoc | None:
+        with _translated("lease acquisition"):
+            for _ in range(_OPTIMISTIC_ATTEMPTS):
+                snapshot, doc = self._read(key)
+                if doc is None or doc.lease_held(now, owner):
+                    return None
+                fields = {"lease_owner": owner, "lease_until": until, "last_attempt_at": now}
+                if self._update_if_unchanged(snapshot, fields):
+                    return replace(doc, lease_owner=owner, lease_until=until, last_attempt_at=now)
+            return None  # lost every race: others are active on this calendar
+
+    def notify(self, key: str, at: datetime) -> CalendarDoc | None:
+        with _translated("notify"):
+            try:
+                self._ref(key).update(
+                    {"notify_seq": firestore.Increment(1), "last_notified_at": at}
+                )
+            except gexc.NotFound:
+                return None
+            return self._read(key)[1]
+
+    def extend_lease(self, key: str, owner: str, until: datetime) -> bool:
+        with _translated("lease extension"):
+            for _ in range(_OPTIMISTIC_ATTEMPTS):
+                snapshot, doc = self._read(key)
+                if doc is None or doc.lease_owner != owner:
+                    return False
+                if self._update_if_unchanged(snapshot, {"lease_until": until}):
+                    return True
+            return False
+
+    def commit(
+        self,
+        key: str,
+        owner: str,
+        seen_seq: int,
+        *,
+        sync_token: str,
+        now: datetime,
+        full_sync: bool,
+        pending_count: int,
+    ) -> bool:
+        with _translated("commit"):
+            for _ in range(_COMMIT_ATTEMPTS):
+                snapshot, doc = self._read(key)
+                if doc is None:
+                    return False  # the calendar is gone: nothing to commit to
+                if doc.lease_owner != owner:
+                    raise LeaseLostError(f"lease on {key} is no longer held by this run")
+                fields: dict[str, Any] = {"sync_token": sync_token, "token_obtained_at": now}
+                if full_sync:
+                    fields["full_syncs"] = doc.full_syncs + 1
+                released = doc.notify_seq == seen_seq
+                if released:
+                    fields.update(
+                        lease_owner=None,
+                        lease_until=None,
+                        last_success_at=now,
+                        last_outcome="synced",
+                        pending_count=pending_count,
+                    )
+                if self._update_if_unchanged(snapshot, fields):
+                    return released
+        raise StoreUnavailableError(f"commit of calendar {key} kept losing races; retry later")
+
+    def release(self, key: str, owner: str, *, now: datetime, outcome: str) -> None:
+        with _translated("lease release"):
+            for _ in range(_OPTIMISTIC_ATTEMPTS):
+                snapshot, doc = self._read(key)
+                if doc is None or doc.lease_owner != owner:
+                    return
+                fields = {"lease_owner": None, "lease_until": None, "last_outcome": outcome}
+                if self._update_if_unchanged(snapshot, fields):
+                    return
+            # Still ours but always contended: the lease expires by itself.
+
+    def set_state(self, key: str, state: str, *, now: datetime, outcome: str) -> None:
+        with _translated("state change"), contextlib.suppress(gexc.NotFound):
+            self._ref(key).update({"state": state, "last_outcome": outcome})
+
+    def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
+        if limit <= 0:
+            return []
+        found: dict[str, CalendarDoc] = {}
+        with _translated("sweep query"):
+            queries = (
+                _SWEEP_NEVER_ATTEMPTED.build(self._collection, _SYNCING, None),
+                _SWEEP_STALE.build(self._collection, _SYNCING, before),
+                _SWEEP_PENDING.build(self._collection, _SYNCING, 0),
+            )
+            for query in queries:
+                for snapshot in query.limit(limit).stream():
+                    doc = _calendar(snapshot)
+                    if doc is not None:
+                        found[doc.key] = doc
+        ordered = sorted(found.values(), key=lambda d: (d.last_attempt_at or _FLOOR, d.key))
+        return ordered[:limit]
+
+
+# --- conference records ----------------------------------------------------------------------
+
+
+class FirestoreRecordStore:
+    """Conference record documents in ``collection``."""
+
+    def __init__(self, client: firestore.Client, collection: str = "conferences") -> None:
+        self._client = client
+        self._collection = client.collection(collection)
+
+    def by_event_ids(self, calendar_key: str, event_ids: Iterable[str]) -> list[ConferenceRecord]:
+        wanted = sorted(set(event_ids))
+        found: dict[str, ConferenceRecord] = {}
+        with _translated("records by event ids"):
+            for chunk in _chunks(wanted, _ARRAY_CONTAINS_ANY_MAX):
+                query = _RECORDS_BY_EVENT_IDS.build(self._collection, calendar_key, list(chunk))
+                for snapshot in query.stream():
+                    record = _record(snapshot)
+                    if record is not None:
+                        found[record.key] = record
+        return list(found.values())
+
+    def by_keys(self, keys: Iterable[str]) -> list[ConferenceRecord]:
+        wanted = list(keys)
+        found: dict[str, ConferenceRecord] = {}
+        with _translated("records by keys"):
+            for chunk in _chunks(list(dict.fromkeys(wanted)), _GET_ALL_CHUNK):
+                refs = [self._collection.document(key) for key in chunk]
+                for snapshot in self._client.get_all(refs):
+                    record = _record(snapshot)
+                    if record is not None:
+                        found[record.key] = record
+        return [found[key] for key in wanted if key in found]
+
+    def save(self, records: Iterable[ConferenceRecord]) -> None:
+        with _translated("records save"):
+            batch = self._client.batch()
+            size = 0
+            for record in records:
+                batch.set(self._collection.document(record.key), to_document(record))
+                size += 1
+                if size == _BATCH_MAX:
+                    batch.commit()
+                    batch, size = self._client.batch(), 0
+            if size:
+                batch.commit()
+
+    def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
+        if limit <= 0:
+            return []
+        with _translated("pending records query"):
+            query = _RECORDS_PENDING.build(self._collection, calendar_key, True, due)
+            records = [_record(s) for s in query.limit(limit).stream()]
+        return [r for r in records if r is not None]
+
+    def active_of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
+        query = _RECORDS_ACTIVE.build(self._collection, calendar_key, _LIVE_STATUSES)
+        with _translated("active records query"):
+            for snapshot in query.stream():
+                record = _record(snapshot)
+                if record is not None:
+                    yield record

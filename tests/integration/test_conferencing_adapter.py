@@ -1,0 +1,606 @@
+"""HttpConferenceProvider against the in-process conferencing emulator.
+
+Every test injects a ``sleep`` that only records the requested durations, so nothing here really
+waits except the timeout test (a fraction of a second).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any, cast
+
+import pytest
+import requests
+import urllib3
+
+from conferencing_emulator.server import ConferencingServer
+from confsync.adapters.conferencing import (
+    USER_AGENT,
+    HttpConferenceProvider,
+    idempotency_key,
+)
+from confsync.conference import ConferenceState, Occurrence
+from confsync.errors import (
+    ProviderGoneError,
+    ProviderRejectedError,
+    ProviderStaleRevisionError,
+    ProviderUnavailableError,
+)
+from confsync.planner import DeleteConference, UpdateConference
+from confsync.ports import ConferenceProvider, ProviderAnswer
+
+CREDENTIAL = "adapter-test-credential"
+SECRET = b"adapter-test-signing-secret"
+ADMIN_TIMEOUT = 5.0
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+class Admin:
+    """The emulator's admin API (no authentication)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url + "/emulator/v1"
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        response = requests.request(method, self.base + path, json=body, timeout=ADMIN_TIMEOUT)
+        assert response.ok, response.text
+        return response.json()
+
+    def reset(self) -> None:
+        self.call("POST", "/reset")
+
+    def seed(self) -> dict[str, Any]:
+        return dict(self.call("POST", "/conferences", {"title": "Seeded"}))
+
+    def conference(self, conference_id: str) -> dict[str, Any]:
+        found = self.call("GET", "/conferences")["conferences"]
+        return dict(next(c for c in found if c["id"] == conference_id))
+
+    def log(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/requests")["requests"])
+
+    def faults(self, *rules: dict[str, Any]) -> None:
+        self.call("POST", "/faults", list(rules))
+
+
+class Sleeps(list[float]):
+    """A fake ``sleep``: records durations instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def state(**changes: Any) -> ConferenceState:
+    base = ConferenceState(
+        title="Weekly sync",
+        start="2026-03-02T09:00:00+01:00",
+        end="2026-03-02T09:30:00+01:00",
+        time_zone="Europe/Berlin",
+        attendees=("ada@example.com", "grace@example.com"),
+        recurrence=("RRULE:FREQ=WEEKLY;COUNT=5",),
+        cancelled_occurrences=("2026-03-09T09:00:00+01:00",),
+        modified_occurrences=(
+            Occurrence(
+                original_start="2026-03-16T09:00:00+01:00",
+                start="2026-03-16T10:00:00+01:00",
+                end="2026-03-16T10:30:00+01:00",
+                title=None,
+            ),
+        ),
+        organizer="ada@example.com",
+        calendar_id="primary",
+        event_id="evt123",
+    )
+    return replace(base, **changes)
+
+
+def update(conference_id: str, revision: int, **changes: Any) -> UpdateConference:
+    return UpdateConference(
+        record_key=f"rec-{conference_id}",
+        conference_id=conference_id,
+        state=state(**changes),
+        revision=revision,
+        changed_fields=("title", "start"),
+    )
+
+
+def delete(conference_id: str, revision: int) -> DeleteConference:
+    return DeleteConference(
+        record_key=f"rec-{conference_id}", conference_id=conference_id, revision=revision
+    )
+
+
+def make_provider(base_url: str, sleeps: Sleeps, **overrides: Any) -> HttpConferenceProvider:
+    options: dict[str, Any] = {
+        "credential": None,
+        "signing_secret": None,
+        "timeout": 2.0,
+        "sleep": sleeps,
+    }
+    options.update(overrides)
+    return HttpConferenceProvider(base_url, **options)
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", name="open_server")
+def fixture_open_server() -> Iterator[ConferencingServer]:
+    with ConferencingServer(host="127.0.0.1", port=0) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", name="secured_server")
+def fixture_secured_server() -> Iterator[ConferencingServer]:
+    with ConferencingServer(
+        host="127.0.0.1", port=0, credential=CREDENTIAL, signing_secret=SECRET
+    ) as server:
+        yield server
+
+
+@pytest.fixture(name="admin")
+def fixture_admin(open_server: ConferencingServer) -> Admin:
+    admin = Admin(open_server.base_url)
+    admin.reset()
+    return admin
+
+
+@pytest.fixture(name="secured_admin")
+def fixture_secured_admin(secured_server: ConferencingServer) -> Admin:
+    admin = Admin(secured_server.base_url)
+    admin.reset()
+    return admin
+
+
+@pytest.fixture(name="sleeps")
+def fixture_sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture(name="provider")
+def fixture_provider(
+    open_server: ConferencingServer, admin: Admin, sleeps: Sleeps
+) -> Iterator[HttpConferenceProvider]:
+    provider = make_provider(open_server.base_url, sleeps)
+    yield provider
+    provider.close()
+
+
+# --- the revision contract -------------------------------------------------------------------
+
+
+def test_is_a_conference_provider(provider: HttpConferenceProvider) -> None:
+    port: ConferenceProvider = provider
+    assert port is provider
+    assert "secret" not in repr(provider).lower()
+
+
+def test_update_applies_and_returns_join_url_and_revision(
+    provider: HttpConferenceProvider, admin: Admin
+) -> None:
+    created = admin.seed()
+    answer = provider.update(update(created["id"], 1))
+    assert answer == ProviderAnswer(join_url=created["joinUrl"], revision=1)
+    stored = admin.conference(created["id"])
+    assert stored["title"] == "Weekly sync"
+    assert stored["attendees"] == ["ada@example.com", "grace@example.com"]
+    assert stored["modifiedOccurrences"][0]["start"] == "2026-03-16T10:00:00+01:00"
+    [entry] = admin.log()
+    assert entry["method"] == "PUT"
+    assert entry["outcome"] == "applied"
+    assert entry["revision"] == 1
+    assert entry["changedFields"] == ["title", "start"]
+    assert entry["idempotencyKey"] == idempotency_key("PUT", created["id"], 1)
+
+
+def test_request_shape(open_server: ConferencingServer, admin: Admin) -> None:
+    """Compact UTF-8 JSON, the User-Agent and a JSON content type, seen on the wire."""
+    created = admin.seed()
+    seen: dict[str, Any] = {}
+    real = urllib3.PoolManager()
+
+    class SpyPool:
+        def request(self, method: str, url: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
+            seen.update(method=method, url=url, **kwargs)
+            return real.request(method, url, **kwargs)
+
+    spied = make_provider(open_server.base_url, Sleeps(), pool=cast(Any, SpyPool()))
+    spied.update(update(created["id"], 1, title="Café ☕"))
+    assert seen["method"] == "PUT"
+    assert seen["url"].endswith(f"/v1/conferences/{created['id']}")
+    body: bytes = seen["body"]
+    assert b'"title":"Caf\xc3\xa9 \xe2\x98\x95"' in body
+    assert b", " not in body
+    assert b": " not in body
+    assert seen["headers"]["User-Agent"] == USER_AGENT
+    assert seen["headers"]["Content-Type"].startswith("application/json")
+    assert "Authorization" not in seen["headers"]
+    assert "X-Confsync-Signature" not in seen["headers"]
+    assert admin.conference(created["id"])["title"] == "Café ☕"
+
+
+def test_missing_title_is_sent_as_empty_string(
+    provider: HttpConferenceProvider, admin: Admin
+) -> None:
+    created = admin.seed()
+    assert provider.update(update(created["id"], 1, title=None)).revision == 1
+    assert admin.conference(created["id"])["title"] == ""
+
+
+def test_same_operation_twice_is_a_repeat(provider: HttpConferenceProvider, admin: Admin) -> None:
+    created = admin.seed()
+    op = update(created["id"], 3)
+    first = provider.update(op)
+    second = provider.update(op)
+    assert first == second == ProviderAnswer(join_url=created["joinUrl"], revision=3)
+    assert [e["outcome"] for e in admin.log()] == ["applied", "repeat"]
+    assert admin.log()[1]["idempotentReplay"] is True
+
+
+def test_equal_revision_with_another_body_is_a_repeat(
+    provider: HttpConferenceProvider, admin: Admin
+) -> None:
+    created = admin.seed()
+    provider.update(update(created["id"], 2))
+    answer = provider.update(update(created["id"], 2, title="Changed"))
+    assert answer.revision == 2
+    assert admin.conference(created["id"])["title"] == "Weekly sync"
+
+
+def test_lower_revision_is_stale(provider: HttpConferenceProvider, admin: Admin) -> None:
+    created = admin.seed()
+    provider.update(update(created["id"], 5))
+    with pytest.raises(ProviderStaleRevisionError, match="409"):
+        provider.update(update(created["id"], 4))
+    with pytest.raises(ProviderStaleRevisionError):
+        provider.delete(delete(created["id"], 4))
+    assert admin.conference(created["id"])["status"] == "active"
+
+
+def test_delete_lifecycle(provider: HttpConferenceProvider, admin: Admin) -> None:
+    created = admin.seed()
+    provider.update(update(created["id"], 1))
+    provider.delete(delete(created["id"], 2))
+    assert admin.conference(created["id"])["status"] == "deleted"
+    # A redelivery of the same deletion is recognised (same Idempotency-Key): no error.
+    provider.delete(delete(created["id"], 2))
+    # A later deletion finds it already deleted: 404, gone.
+    with pytest.raises(ProviderGoneError, match="404"):
+        provider.delete(delete(created["id"], 3))
+    # A PUT after the deletion: 410, gone.
+    with pytest.raises(ProviderGoneError, match="410"):
+        provider.update(update(created["id"], 4))
+    outcomes = [(e["method"], e["outcome"]) for e in admin.log()]
+    assert outcomes == [
+        ("PUT", "applied"),
+        ("DELETE", "applied"),
+        ("DELETE", "repeat"),
+        ("DELETE", "deleted"),
+        ("PUT", "deleted"),
+    ]
+    assert admin.log()[1]["idempotencyKey"] == idempotency_key("DELETE", created["id"], 2)
+
+
+def test_unknown_id_is_gone(provider: HttpConferenceProvider, admin: Admin) -> None:
+    with pytest.raises(ProviderGoneError):
+        provider.update(update("conf_0000000000000000", 1))
+    with pytest.raises(ProviderGoneError):
+        provider.delete(delete("conf_0000000000000000", 1))
+    # Ids are path-quoted: a slash cannot reach another route.
+    with pytest.raises(ProviderGoneError):
+        provider.update(update("a/b", 1))
+
+
+def test_invalid_body_is_rejected_without_retry(
+    provider: HttpConferenceProvider, admin: Admin, sleeps: Sleeps
+) -> None:
+    created = admin.seed()
+    with pytest.raises(ProviderRejectedError, match="invalid_request, start"):
+        provider.update(update(created["id"], 1, start="next tuesday"))
+    assert [e["outcome"] for e in admin.log()] == ["rejected"]
+    assert sleeps == []
+
+
+def test_error_messages_redact_email_addresses(
+    provider: HttpConferenceProvider, admin: Admin
+) -> None:
+    created = admin.seed()
+    with pytest.raises(ProviderRejectedError) as caught:
+        provider.update(update(created["id"], 1, attendees=("ada@example.com ",)))
+    assert "attendees[0]" in str(caught.value)
+    assert "ada@example.com" not in str(caught.value)
+    assert "<email>" in str(caught.value)
+
+
+# --- retries ---------------------------------------------------------------------------------
+
+
+def test_503_is_retried_with_backoff_and_the_same_idempotency_key(
+    provider: HttpConferenceProvider, admin: Admin, sleeps: Sleeps
+) -> None:
+    created = admin.seed()
+    admin.faults({"method": "PUT", "conferenceId": created["id"], "status": 503, "count": 2})
+    assert provider.update(update(created["id"], 1)).revision == 1
+    log = admin.log()
+    assert [e["outcome"] for e in log] == ["fault", "fault", "applied"]
+    assert {e["idempotencyKey"] for e in log} == {idempotency_key("PUT", created["id"], 1)}
+    # Full jitter: attempt n waits uniform(0, min(max_delay, base_delay * 2 ** (n - 1))).
+    assert len(sleeps) == 2
+    assert 0 <= sleeps[0] <= 0.2
+    assert 0 <= sleeps[1] <= 0.4
+
+
+def test_backoff_is_capped_by_max_delay(open_server: ConferencingServer, admin: Admin) -> None:
+    created = admin.seed()
+    admin.faults({"method": "PUT", "status": 500, "count": 4})
+    sleeps = Sleeps()
+    provider = make_provider(
+        open_server.base_url, sleeps, max_attempts=5, base_delay=10.0, max_delay=0.5
+    )
+    assert provider.update(update(created["id"], 1)).revision == 1
+    assert len(sleeps) == 4
+    assert all(0 <= s <= 0.5 for s in sleeps)
+
+
+def test_retry_after_is_honoured(
+    provider: HttpConferenceProvider, admin: Admin, sleeps: Sleeps
+) -> None:
+    created = admin.seed()
+    admin.faults(
+        {"method": "PUT", "conferenceId": created["id"], "status": 503, "retryAfter": 1, "count": 1}
+    )
+    assert provider.update(update(created["id"], 1)).revision == 1
+    assert sleeps == [1.0]
+
+
+def test_retry_after_beyond_max_delay_stops_at_once(
+    provider: HttpConferenceProvider, admin: Admin, sleeps: Sleeps
+) -> None:
+    created = admin.seed()
+    admin.faults({"method": "PUT", "status": 429, "retryAfter": 30, "count": 1})
+    started = time.monotonic()
+    with pytest.raises(ProviderUnavailableError) as caught:
+        provider.update(update(created["id"], 1))
+    assert caught.value.retry_after == 30
+    assert sleeps == []
+    assert time.monotonic() - started < 1
+    assert [e["outcome"] for e in admin.log()] == ["fault"]
+
+
+def test_5xx_until_attempts_run_out(
+    provider: HttpConferenceProvider, admin: Admin, sleeps: Sleeps
+) -> None:
+    created = admin.seed()
+    admin.faults({"method": "DELETE", "status": 502})
+    with pytest.raises(ProviderUnavailableError, match="gave up after 3 attempts") as caught:
+        provider.delete(delete(created["id"], 1))
+    assert caught.value.retry_after is None
+    assert len(sleeps) == 2
+    assert [e["outcome"] for e in admin.log()] == ["fault"] * 3
+    assert admin.conference(created["id"])["status"] == "active"
+
+
+def test_exhausted_retries_keep_the_last_retry_after(
+    provider: HttpConferenceProvider, admin: Admin, sleeps: Sleeps
+) -> None:
+    created = admin.seed()
+    admin.faults({"method": "PUT", "status": 503, "retryAfter": 2})
+    with pytest.raises(ProviderUnavailableError) as caught:
+        provider.update(update(created["id"], 1))
+    assert caught.value.retry_after == 2
+    assert sleeps == [2.0, 2.0]
+
+
+def test_timeouts_are_retried_then_unavailable(sleeps: Sleeps) -> None:
+    # A server of its own: the slow requests it still holds end with it, not in another test.
+    with ConferencingServer(host="127.0.0.1", port=0) as server:
+        admin = Admin(server.base_url)
+        created = admin.seed()
+        admin.faults({"method": "PUT", "delayMs": 3000, "status": 503})
+        provider = make_provider(server.base_url, sleeps, timeout=0.15)
+        started = time.monotonic()
+        with pytest.raises(ProviderUnavailableError, match="Timeout") as caught:
+            provider.update(update(created["id"], 1))
+        elapsed = time.monotonic() - started
+        provider.close()
+    assert caught.value.retry_after is None
+    assert len(sleeps) == 2
+    assert elapsed < 2
+
+
+def test_connection_refused_is_unavailable(sleeps: Sleeps) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    provider = make_provider(f"http://127.0.0.1:{port}", sleeps)
+    with pytest.raises(ProviderUnavailableError, match="gave up after 3 attempts"):
+        provider.update(update("conf_0000000000000000", 1))
+    assert len(sleeps) == 2
+
+
+# --- authentication and signatures -----------------------------------------------------------
+
+
+def test_credential_and_signature_verify(
+    secured_server: ConferencingServer, secured_admin: Admin, sleeps: Sleeps
+) -> None:
+    created = secured_admin.seed()
+    provider = make_provider(
+        secured_server.base_url, sleeps, credential=CREDENTIAL, signing_secret=SECRET
+    )
+    assert provider.update(update(created["id"], 1)).revision == 1
+    provider.delete(delete(created["id"], 2))  # signs the empty body
+    assert [e["outcome"] for e in secured_admin.log()] == ["applied", "applied"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"credential": "wrong-credential"}, id="wrong-credential"),
+        pytest.param({"credential": None}, id="no-credential"),
+        pytest.param({"signing_secret": b"wrong-secret"}, id="wrong-secret"),
+        pytest.param({"signing_secret": None}, id="unsigned"),
+        pytest.param({"clock": lambda: time.time() + 3600}, id="skewed-clock"),
+    ],
+)
+def test_refused_authentication_is_rejected_without_retry(
+    secured_server: ConferencingServer,
+    secured_admin: Admin,
+    sleeps: Sleeps,
+    overrides: dict[str, Any],
+) -> None:
+    created = secured_admin.seed()
+    options: dict[str, Any] = {"credential": CREDENTIAL, "signing_secret": SECRET}
+    options.update(overrides)
+    provider = make_provider(secured_server.base_url, sleeps, **options)
+    with pytest.raises(ProviderRejectedError, match="401"):
+        provider.update(update(created["id"], 1))
+    assert sleeps == []
+    assert [e["status"] for e in secured_admin.log()] == [401]
+
+
+def test_logs_one_line_per_attempt_without_secrets(
+    secured_server: ConferencingServer,
+    secured_admin: Admin,
+    sleeps: Sleeps,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    created = secured_admin.seed()
+    secured_admin.faults({"method": "PUT", "status": 503, "count": 1})
+    provider = make_provider(
+        secured_server.base_url, sleeps, credential=CREDENTIAL, signing_secret=SECRET
+    )
+    with caplog.at_level(logging.DEBUG, logger="confsync.adapters.conferencing"):
+        provider.update(update(created["id"], 1))
+    lines = [r.getMessage() for r in caplog.records if r.name == "confsync.adapters.conferencing"]
+    assert len(lines) == 2
+    assert "status=503" in lines[0]
+    assert "status=200" in lines[1]
+    assert all(f"PUT {created['id']} revision=1" in line for line in lines)
+    text = caplog.text
+    for forbidden in (CREDENTIAL, SECRET.decode(), "v1=", "@example.com", "Bearer"):
+        assert forbidden not in text
+
+
+# --- thread safety ---------------------------------------------------------------------------
+
+
+def test_one_provider_serves_many_threads(provider: HttpConferenceProvider, admin: Admin) -> None:
+    ids = [admin.seed()["id"] for _ in range(12)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda cid: provider.update(update(cid, 1)), ids))
+    assert [a.revision for a in answers] == [1] * 12
+    assert sorted(e["conferenceId"] for e in admin.log()) == sorted(ids)
+
+
+# --- answers the emulator never gives (a stub pool) ------------------------------------------
+
+
+class StubPool:
+    """Answers every request with one canned response."""
+
+    def __init__(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.calls = 0
+
+    def request(self, method: str, url: str, **kwargs: Any) -> urllib3.HTTPResponse:
+        self.calls += 1
+        return urllib3.HTTPResponse(body=self.body, status=self.status, headers=self.headers)
+
+
+def stub_provider(pool: StubPool, sleeps: Sleeps, **overrides: Any) -> HttpConferenceProvider:
+    return make_provider("http://conferencing.invalid", sleeps, pool=cast(Any, pool), **overrides)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"not json", b"[]", b'{"revision": 1}', b'{"joinUrl": "https://j", "revision": true}'],
+)
+def test_2xx_without_join_url_and_revision_is_a_contract_violation(
+    body: bytes, sleeps: Sleeps
+) -> None:
+    pool = StubPool(200, body)
+    with pytest.raises(ProviderRejectedError, match="contract violation"):
+        stub_provider(pool, sleeps).update(update("conf_1", 1))
+    assert pool.calls == 1
+
+
+def test_2xx_on_delete_needs_no_body(sleeps: Sleeps) -> None:
+    stub_provider(StubPool(204, b""), sleeps).delete(delete("conf_1", 1))
+
+
+@pytest.mark.parametrize("status", [301, 400, 403, 405, 413, 422])
+def test_other_statuses_are_rejected(status: int, sleeps: Sleeps) -> None:
+    pool = StubPool(status, b'{"error": {"code": "x", "message": "nope"}}')
+    with pytest.raises(ProviderRejectedError, match=f"HTTP {status} \\(x: nope\\)"):
+        stub_provider(pool, sleeps).update(update("conf_1", 1))
+    assert pool.calls == 1
+    assert sleeps == []
+
+
+def test_410_on_delete_is_gone(sleeps: Sleeps) -> None:
+    with pytest.raises(ProviderGoneError):
+        stub_provider(StubPool(410, b""), sleeps).delete(delete("conf_1", 1))
+
+
+def test_retry_after_as_http_date(sleeps: Sleeps) -> None:
+    now = 1_800_000_000.0
+    pool = StubPool(503, b"", {"Retry-After": "Fri, 15 Jan 2027 08:00:02 GMT"})
+    provider = stub_provider(pool, sleeps, clock=lambda: now, max_attempts=2)
+    with pytest.raises(ProviderUnavailableError) as caught:
+        provider.update(update("conf_1", 1))
+    assert sleeps == [2.0]
+    assert caught.value.retry_after == 2.0
+
+
+def test_unparseable_retry_after_falls_back_to_backoff(sleeps: Sleeps) -> None:
+    pool = StubPool(429, b"", {"Retry-After": "soon"})
+    with pytest.raises(ProviderUnavailableError) as caught:
+        stub_provider(pool, sleeps).update(update("conf_1", 1))
+    assert caught.value.retry_after is None
+    assert len(sleeps) == 2
+    assert pool.calls == 3
+
+
+def test_idempotency_key_is_deterministic_and_distinct() -> None:
+    key = idempotency_key("PUT", "conf_1", 1)
+    assert key == idempotency_key("put", "conf_1", 1)
+    assert len(key) <= 255
+    assert (
+        len(
+            {
+                key,
+                idempotency_key("DELETE", "conf_1", 1),
+                idempotency_key("PUT", "conf_1", 2),
+                idempotency_key("PUT", "conf_2", 1),
+            }
+        )
+        == 4
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "overrides"),
+    [
+        ("conferencing.example", {}),
+        ("ftp://conferencing.example", {}),
+        ("http://conferencing.example?x=1", {}),
+        ("http://conferencing.example", {"credential": "two\nlines"}),
+        ("http://conferencing.example", {"credential": ""}),
+        ("http://conferencing.example", {"signing_secret": b""}),
+        ("http://conferencing.example", {"max_attempts": 0}),
+        ("http://conferencing.example", {"timeout": 0}),
+    ],
+)
+def test_bad_configuration_fails_fast(base_url: str, overrides: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="must"):
+        make_provider(base_url, Sleeps(), **overrides)

@@ -1,0 +1,313 @@
+"""What only the Firestore adapters can show: races, stored documents, error translation, the
+query-shape registry. The shared behaviour is in ``test_store_contract.py``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from google.api_core import exceptions as gexc
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import firestore
+
+from confsync.adapters.firestore_store import (
+    QUERY_SHAPES,
+    FirestoreCalendarStore,
+    FirestoreRecordStore,
+    QueryShape,
+)
+from confsync.calendars import CalendarDoc, calendar_to_document
+from confsync.errors import MalformedInputError, StoreUnavailableError
+from confsync.records import ConferenceRecord, EventSnapshot, record_key, to_document
+from devstack.gcloud_emulators import EmulatorEndpoints
+
+T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+QUERY_METHODS = {
+    "FirestoreCalendarStore.due_for_sweep",
+    "FirestoreRecordStore.by_event_ids",
+    "FirestoreRecordStore.pending",
+    "FirestoreRecordStore.active_of_calendar",
+}
+
+
+@pytest.fixture(name="client")
+def client_fixture(firestore_emulator: EmulatorEndpoints) -> Iterator[firestore.Client]:
+    client = firestore.Client(
+        project=firestore_emulator.project, credentials=AnonymousCredentials()
+    )
+    yield client
+    client.close()
+
+
+def _calendar(key: str = "ck_1", **fields: Any) -> CalendarDoc:
+    return CalendarDoc(key=key, subject="alice@example.com", calendar_id="primary", **fields)
+
+
+def _record(conference_id: str, event_ids: tuple[str, ...] = ("e1",)) -> ConferenceRecord:
+    return ConferenceRecord(
+        key=record_key("ck_1", conference_id),
+        calendar_key="ck_1",
+        conference_id=conference_id,
+        events={
+            e: EventSnapshot(
+                e, "t", "2026-12-02T10:00:00Z", "2026-12-02T11:00:00Z", None, (), (), None
+            )
+            for e in event_ids
+        },
+    )
+
+
+def _race(threads: int, target: Callable[[], object]) -> list[object]:
+    """Run ``target`` in ``threads`` threads released together; return the results."""
+    barrier = threading.Barrier(threads)
+    results: list[object] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            result = target()
+        except BaseException as err:  # reported below
+            with lock:
+                errors.append(err)
+            return
+        with lock:
+            results.append(result)
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert not errors, errors
+    return results
+
+
+# --- races --------------------------------------------------------------------------------------
+
+
+@pytest.mark.emulators
+def test_racing_acquire_lease_has_exactly_one_winner(client: firestore.Client) -> None:
+    store = FirestoreCalendarStore(client)
+    store.put(_calendar())
+    owners = iter(f"run-{i}" for i in range(8))
+    lock = threading.Lock()
+
+    def acquire() -> CalendarDoc | None:
+        with lock:
+            owner = next(owners)
+        return store.acquire_lease("ck_1", owner, until=T0 + 5 * MINUTE, now=T0)
+
+    results = _race(8, acquire)
+
+    winners = [r for r in results if r is not None]
+    assert len(results) == 8
+    assert len(winners) == 1
+    assert store.get("ck_1") == winners[0]
+
+
+@pytest.mark.emulators
+def test_concurrent_notifies_are_all_counted(client: firestore.Client) -> None:
+    store = FirestoreCalendarStore(client)
+    store.put(_calendar(notify_seq=5))
+
+    def notify_five_times() -> None:
+        for _ in range(5):
+            assert store.notify("ck_1", T0) is not None
+
+    _race(6, notify_five_times)
+
+    doc = store.get("ck_1")
+    assert doc is not None
+    assert doc.notify_seq == 5 + 6 * 5
+
+
+@pytest.mark.emulators
+def test_commit_decides_again_when_a_notify_lands_between_its_read_and_write(
+    client: firestore.Client,
+) -> None:
+    class NotifiedDuringCommit(FirestoreCalendarStore):
+        reads = 0
+
+        def _read(self, key: str) -> Any:
+            found = super()._read(key)
+            self.reads += 1
+            if self.reads == 2:  # the commit's first read: a notification arrives right after
+                self.notify(key, T0)
+            return found
+
+    store = NotifiedDuringCommit(client)
+    store.put(_calendar(notify_seq=1))
+    leased = store.acquire_lease("ck_1", "run-a", until=T0 + 5 * MINUTE, now=T0)
+    assert leased is not None
+
+    released = store.commit(
+        "ck_1", "run-a", 1, sync_token="tok", now=T0, full_sync=True, pending_count=0
+    )
+
+    assert released is False
+    assert store.get("ck_1") == replace(
+        leased, notify_seq=2, sync_token="tok", token_obtained_at=T0, full_syncs=1
+    )
+
+
+@pytest.mark.emulators
+def test_notify_records_when_it_was_notified(client: firestore.Client) -> None:
+    FirestoreCalendarStore(client).put(_calendar())
+
+    FirestoreCalendarStore(client).notify("ck_1", T0)
+
+    stored = client.collection("calendars").document("ck_1").get().to_dict()
+    assert stored is not None
+    assert stored["last_notified_at"] == T0
+    assert stored["notify_seq"] == 1
+
+
+@pytest.mark.emulators
+def test_save_splits_large_writes_into_batches(client: firestore.Client) -> None:
+    store = FirestoreRecordStore(client)
+    records = [_record(f"c-{i}", (f"e{i}",)) for i in range(501)]
+
+    store.save(records)
+
+    assert store.by_keys(r.key for r in records) == records
+
+
+# --- stored documents that do not decode ----------------------------------------------------------
+
+
+@pytest.mark.emulators
+def test_a_record_of_another_schema_version_is_refused_by_every_read(
+    client: firestore.Client,
+) -> None:
+    record = _record("c-1")
+    body = to_document(record) | {"schema_version": 99, "has_pending": True}
+    body["pending"] = {"attempts": 1, "next_attempt_at": T0, "last_error": "x"}
+    client.collection("conferences").document(record.key).set(body)
+    store = FirestoreRecordStore(client)
+
+    with pytest.raises(MalformedInputError, match="schema_version 99"):
+        store.by_keys([record.key])
+    with pytest.raises(MalformedInputError):
+        store.by_event_ids("ck_1", ["e1"])
+    with pytest.raises(MalformedInputError):
+        store.pending("ck_1", T0, 10)
+    with pytest.raises(MalformedInputError):
+        list(store.active_of_calendar("ck_1"))
+
+
+@pytest.mark.emulators
+def test_a_calendar_of_another_schema_version_is_refused(client: firestore.Client) -> None:
+    body = calendar_to_document(_calendar()) | {"schema_version": 0}
+    client.collection("calendars").document("ck_1").set(body)
+    store = FirestoreCalendarStore(client)
+
+    with pytest.raises(MalformedInputError, match="schema_version 0"):
+        store.get("ck_1")
+    with pytest.raises(MalformedInputError):
+        store.acquire_lease("ck_1", "run-a", until=T0 + MINUTE, now=T0)
+    with pytest.raises(MalformedInputError):
+        store.due_for_sweep(T0, 10)
+
+
+# --- error translation (no emulator: the client fails before reaching the network) --------------
+
+
+@pytest.fixture(name="offline_client")
+def offline_client_fixture() -> Iterator[firestore.Client]:
+    client = firestore.Client(project="confsync-offline", credentials=AnonymousCredentials())
+    yield client
+    client.close()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        gexc.ServiceUnavailable("down"),
+        gexc.DeadlineExceeded("slow"),
+        gexc.Aborted("contention"),
+        gexc.InternalServerError("oops"),
+        gexc.ResourceExhausted("quota"),
+        gexc.Unknown("?"),
+        gexc.RetryError("gave up", cause=None),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_firestore_failures_become_store_unavailable(
+    offline_client: firestore.Client, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    def fail(*_args: object, **_kwargs: object) -> Any:
+        raise error
+
+    monkeypatch.setattr(firestore.DocumentReference, "get", fail)
+    monkeypatch.setattr(firestore.Query, "stream", fail)
+    calendars = FirestoreCalendarStore(offline_client)
+    records = FirestoreRecordStore(offline_client)
+
+    for call in (
+        lambda: calendars.get("ck_1"),
+        lambda: calendars.acquire_lease("ck_1", "run-a", until=T0, now=T0),
+        lambda: calendars.due_for_sweep(T0, 5),
+        lambda: records.pending("ck_1", T0, 5),
+        lambda: list(records.active_of_calendar("ck_1")),
+    ):
+        with pytest.raises(StoreUnavailableError) as caught:
+            call()
+        assert caught.value.__cause__ is error
+
+
+# --- the query-shape registry ---------------------------------------------------------------------
+
+
+def test_registry_names_every_query_method_and_only_existing_ones() -> None:
+    classes = {
+        "FirestoreCalendarStore": FirestoreCalendarStore,
+        "FirestoreRecordStore": FirestoreRecordStore,
+    }
+    defaults = {"FirestoreCalendarStore": "calendars", "FirestoreRecordStore": "conferences"}
+
+    assert {shape.method for shape in QUERY_SHAPES} == QUERY_METHODS
+    for shape in QUERY_SHAPES:
+        class_name, method = shape.method.split(".")
+        assert callable(getattr(classes[class_name], method))
+        assert shape.collection == defaults[class_name]
+        assert shape.fields
+    assert len(set(QUERY_SHAPES)) == len(QUERY_SHAPES)
+
+
+@pytest.mark.emulators
+def test_every_query_issued_is_built_from_a_registered_shape(
+    client: firestore.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[QueryShape] = []
+    streams = 0
+    original_build = QueryShape.build
+    original_stream = firestore.Query.stream
+
+    def spy_build(shape: QueryShape, *args: Any) -> Any:
+        built.append(shape)
+        return original_build(shape, *args)
+
+    def spy_stream(query: firestore.Query, *args: Any, **kwargs: Any) -> Any:
+        nonlocal streams
+        streams += 1
+        return original_stream(query, *args, **kwargs)
+
+    monkeypatch.setattr(QueryShape, "build", spy_build)
+    monkeypatch.setattr(firestore.Query, "stream", spy_stream)
+    calendars = FirestoreCalendarStore(client)
+    records = FirestoreRecordStore(client)
+
+    calendars.due_for_sweep(T0, 5)
+    records.by_event_ids("ck_1", ["e1", "e2"])
+    records.pending("ck_1", T0, 5)
+    list(records.active_of_calendar("ck_1"))
+
+    assert set(built) == set(QUERY_SHAPES)
+    assert streams == len(built)
