@@ -19,7 +19,7 @@ CONFERENCING_PORT ?= 8684
 PROJECT        ?= confsync-local
 
 PYTEST_ARGS ?=
-LINT_PATHS  := shared emulators tests bench
+LINT_PATHS  := shared emulators tests bench functions
 
 .PHONY: help setup lint fmt typecheck test test-unit bench emulators down status calendar-emulator \
 	conferencing-emulator lock clean
@@ -45,10 +45,10 @@ setup: $(STAMP) ## create .venv and install the project and its dev tools (idemp
 lint: setup ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check --no-cache $(LINT_PATHS)
 	$(BIN)/ruff format --no-cache --check $(LINT_PATHS)
-	$(BIN)/mypy shared emulators tests bench
+	$(BIN)/mypy shared emulators tests bench functions
 
 typecheck: setup ## mypy --strict only
-	$(BIN)/mypy shared emulators tests bench
+	$(BIN)/mypy shared emulators tests bench functions
 
 fmt: setup ## format the code and apply safe lint fixes
 	$(BIN)/ruff format $(LINT_PATHS)

@@ -1,0 +1,1 @@
+"""confsync's Cloud Functions, one package per function."""

@@ -1,0 +1,65 @@
+"""Cloud Function ``sync``: one coalesced incremental sync of a calendar per SyncRequest.
+
+Trigger: Pub/Sub topic ``sync-requests`` (Eventarc in production; a push subscription locally,
+which functions-framework converts to the same CloudEvent). Returning acknowledges the message;
+raising makes Pub/Sub redeliver it with backoff, and finally dead-letter it.
+
+=============================================  ============================================
+outcome                                        answer
+=============================================  ============================================
+synced, coalesced, skipped, disconnected       ack
+malformed message (cannot ever decode)         ack, WARNING log (nothing changed)
+PermanentError (e.g. a 400 from the API)       ack, ERROR log (alerted on)
+TransientError or any unexpected error         raise: retry, then dead letter
+=============================================  ============================================
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+import functions_framework
+from cloudevents.http.event import CloudEvent
+
+from confsync.bootstrap import build_sync_runner
+from confsync.cloud_logging import setup_logging
+from confsync.config import load_sync_config
+from confsync.errors import MalformedInputError, PermanentError
+from confsync.messages import decode_sync_request, pubsub_message
+from confsync.sync import SyncRunner
+
+CONFIG = load_sync_config(os.environ)  # fails fast, naming every bad variable
+setup_logging(CONFIG.log_level)
+_LOGGER = logging.getLogger("confsync.functions.sync")
+_LOCK = threading.Lock()
+_RUNNER: SyncRunner | None = None
+
+
+def _runner() -> SyncRunner:
+    """The process-wide runner, built on first use (clients are expensive, requests are not)."""
+    global _RUNNER  # noqa: PLW0603 - the lazily built module-level container
+    with _LOCK:
+        if _RUNNER is None:
+            _RUNNER = build_sync_runner(CONFIG)
+        return _RUNNER
+
+
+@functions_framework.cloud_event
+def sync(event: CloudEvent) -> None:
+    """Handle one ``messagePublished`` CloudEvent carrying a SyncRequest."""
+    try:
+        message = pubsub_message(event.data)
+        request = decode_sync_request(message.data)
+    except MalformedInputError as err:
+        _LOGGER.warning("malformed SyncRequest acknowledged and dropped: %s", err)
+        return
+    try:
+        _runner().run(request)
+    except PermanentError as err:
+        _LOGGER.error(
+            "sync failed permanently; acknowledged: %s",
+            err,
+            extra={"labels": {"calendar_key": request.calendar_key}},
+        )

@@ -1,0 +1,77 @@
+"""The composition root: the one place that turns configuration into real adapters.
+
+Entry points call :func:`build_sync_runner` once per process (lazily, on the first request) and
+reuse the result; tests build the same runner from fakes instead. Nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import urllib3
+from google.cloud import firestore
+
+from confsync.adapters.calendar_api import GoogleCalendarClientFactory
+from confsync.adapters.conferencing import HttpConferenceProvider
+from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
+from confsync.adapters.pubsub_publisher import PubsubSyncRequestPublisher, low_latency_publisher
+from confsync.config import SyncConfig
+from confsync.planner import ConferenceMatcher
+from confsync.sync import SyncRunner, SyncSettings
+
+__all__ = ["build_sync_runner", "sync_settings"]
+
+
+def _anonymous(_subject: str) -> Any | None:
+    """Credentials of the ``emulator`` mode: none (the local Calendar emulator needs none)."""
+    return None
+
+
+def sync_settings(config: SyncConfig) -> SyncSettings:
+    """The runner's behaviour, from configuration."""
+    return SyncSettings(
+        matcher=ConferenceMatcher(
+            solution_names=config.solution_names, key_type=config.solution_key_type
+        ),
+        relevant_fields=config.relevant_fields,
+        owned_only=config.owned_events_only,
+        full_sync_window=timedelta(days=config.full_sync_window_days),
+        lease_ttl=timedelta(seconds=config.lease_s),
+        max_rounds=config.max_pull_rounds,
+        provider_concurrency=config.provider_concurrency,
+        pending_max_attempts=config.pending_max_attempts,
+        pending_base_delay=timedelta(seconds=config.pending_base_delay_s),
+        pending_max_delay=timedelta(seconds=config.pending_max_delay_s),
+        write_back=config.write_back,
+    )
+
+
+def build_sync_runner(config: SyncConfig) -> SyncRunner:
+    """A SyncRunner wired to Firestore, the Calendar API, the conferencing system and Pub/Sub."""
+    client = firestore.Client(project=config.project, database=config.firestore_database)
+    calendar = GoogleCalendarClientFactory(
+        _anonymous,
+        api_endpoint=config.calendar_api_url,
+        timeout=config.calendar_timeout_s,
+        page_size=config.calendar_page_size,
+    )
+    provider = HttpConferenceProvider(
+        config.conferencing_url,
+        credential=config.conferencing_credential,
+        signing_secret=config.conferencing_signing_secret,
+        timeout=config.provider_timeout_s,
+        max_attempts=config.provider_attempts,
+        pool=urllib3.PoolManager(maxsize=config.provider_concurrency),
+    )
+    publisher = PubsubSyncRequestPublisher(
+        low_latency_publisher(), config.project, config.sync_topic
+    )
+    return SyncRunner(
+        calendar=calendar,
+        calendars=FirestoreCalendarStore(client),
+        records=FirestoreRecordStore(client),
+        provider=provider,
+        publisher=publisher,
+        settings=sync_settings(config),
+    )

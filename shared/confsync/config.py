@@ -1,0 +1,276 @@
+"""Configuration: every environment variable confsync reads, validated in one place.
+
+:func:`load_sync_config` reads the environment once (the functions call it at start) and returns a
+frozen :class:`SyncConfig`, or raises :class:`~confsync.errors.ConfigurationError` listing every
+problem, each naming its variable. Library code never reads ``os.environ``; the README's
+configuration table is the same list as :data:`SYNC_VARIABLES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from confsync.conference import STATE_FIELDS
+from confsync.errors import ConfigurationError
+
+__all__ = ["SYNC_VARIABLES", "SyncConfig", "Variable", "load_sync_config"]
+
+T = TypeVar("T")
+
+DEFAULT_SOLUTION_NAMES = "My Web Conference,My Recorded Web Conference"
+DEFAULT_RELEVANT_FIELDS = "title,start,end,timeZone,recurrence,attendees,organizer"
+CREDENTIAL_MODES = ("emulator",)
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """One environment variable: name, default (None: required) and what it means."""
+
+    name: str
+    default: str | None
+    meaning: str
+
+
+SYNC_VARIABLES: tuple[Variable, ...] = (
+    Variable("GOOGLE_CLOUD_PROJECT", None, "project of Firestore and Pub/Sub"),
+    Variable("CONFSYNC_FIRESTORE_DATABASE", "(default)", "Firestore database id"),
+    Variable("CONFSYNC_SYNC_TOPIC", "sync-requests", "topic of SyncRequests (re-published ones)"),
+    Variable(
+        "CONFSYNC_CALENDAR_CREDENTIALS",
+        "emulator",
+        "how to call the Calendar API: `emulator` (anonymous, local stack)",
+    ),
+    Variable(
+        "CALENDAR_API_URL",
+        "",
+        "Calendar API endpoint, ending in `/calendar/v3/`; required with `emulator`, "
+        "empty means Google's",
+    ),
+    Variable("CONFERENCING_URL", None, "base URL of the conferencing system's contract"),
+    Variable("CONFERENCING_CREDENTIAL", "", "bearer credential for the conferencing system"),
+    Variable("CONFERENCING_SIGNING_SECRET", "", "HMAC secret to sign conferencing requests"),
+    Variable(
+        "CONFSYNC_SOLUTION_NAMES",
+        DEFAULT_SOLUTION_NAMES,
+        "comma-separated `conferenceSolution.name`s that are ours (empty: any name)",
+    ),
+    Variable("CONFSYNC_SOLUTION_KEY_TYPE", "addOn", "`conferenceSolution.key.type` that is ours"),
+    Variable(
+        "CONFSYNC_RELEVANT_FIELDS",
+        DEFAULT_RELEVANT_FIELDS,
+        "conference fields whose change triggers an update (of "
+        "title,start,end,timeZone,recurrence,attendees,organizer,calendarId)",
+    ),
+    Variable(
+        "CONFSYNC_OWNED_EVENTS_ONLY",
+        "true",
+        "only events organised by the calendar's own user count",
+    ),
+    Variable(
+        "CONFSYNC_FULL_SYNC_WINDOW_DAYS", "30", "a full sync reads events ending after now - N days"
+    ),
+    Variable("CONFSYNC_CALENDAR_PAGE_SIZE", "2500", "`maxResults` of `events.list` (1-2500)"),
+    Variable("CONFSYNC_CALENDAR_TIMEOUT_SECONDS", "30", "timeout of one Calendar API request"),
+    Variable(
+        "CONFSYNC_LEASE_SECONDS", "300", "lease of a sync on its calendar (extended on long pulls)"
+    ),
+    Variable("CONFSYNC_MAX_PULL_ROUNDS", "5", "pulls per run while notifications keep arriving"),
+    Variable(
+        "CONFSYNC_PROVIDER_CONCURRENCY", "8", "conference operations in flight per run (1-64)"
+    ),
+    Variable("CONFSYNC_PROVIDER_TIMEOUT_SECONDS", "10", "timeout of one conferencing request"),
+    Variable("CONFSYNC_PROVIDER_ATTEMPTS", "3", "attempts per conference operation within a run"),
+    Variable(
+        "CONFSYNC_PENDING_MAX_ATTEMPTS",
+        "10",
+        "runs that retry a pending operation before it is failed",
+    ),
+    Variable("CONFSYNC_PENDING_BASE_DELAY_SECONDS", "60", "first backoff of a pending operation"),
+    Variable(
+        "CONFSYNC_PENDING_MAX_DELAY_SECONDS", "3600", "longest backoff of a pending operation"
+    ),
+    Variable("CONFSYNC_WRITE_BACK", "true", "write changed join details back to the event"),
+    Variable("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncConfig:
+    """The sync function's settings."""
+
+    project: str
+    firestore_database: str
+    sync_topic: str
+    calendar_credentials: str
+    calendar_api_url: str | None
+    conferencing_url: str
+    conferencing_credential: str | None
+    conferencing_signing_secret: bytes | None
+    solution_names: frozenset[str]
+    solution_key_type: str
+    relevant_fields: frozenset[str]
+    owned_events_only: bool
+    full_sync_window_days: int
+    calendar_page_size: int
+    calendar_timeout_s: float
+    lease_s: int
+    max_pull_rounds: int
+    provider_concurrency: int
+    provider_timeout_s: float
+    provider_attempts: int
+    pending_max_attempts: int
+    pending_base_delay_s: int
+    pending_max_delay_s: int
+    write_back: bool
+    log_level: str
+
+
+class _Reader:
+    """Reads variables with defaults, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self._defaults = {v.name: v.default for v in SYNC_VARIABLES}
+        self.problems: list[str] = []
+
+    def raw(self, name: str) -> str:
+        value = self._env.get(name)
+        if value is None or value.strip() == "":
+            default = self._defaults[name]
+            if default is None:
+                self.problems.append(f"{name} is required")
+                return ""
+            return default
+        return value.strip()
+
+    def parsed(self, name: str, parse: Callable[[str], T], fallback: T) -> T:
+        text = self.raw(name)
+        try:
+            return parse(text)
+        except ValueError as err:
+            self.problems.append(f"{name}={text!r}: {err}")
+            return fallback
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 3600:
+        raise ValueError("must be more than 0 and at most 3600")
+    return value
+
+
+def _bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _http_url(text: str) -> str:
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return text.rstrip("/")
+
+
+def _calendar_url(text: str) -> str:
+    if not text:
+        return text
+    _http_url(text)
+    if not text.endswith("/calendar/v3/"):
+        raise ValueError("must end with /calendar/v3/ (the client drops the path otherwise)")
+    return text
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
+def _fields(text: str) -> frozenset[str]:
+    chosen = _names(text)
+    unknown = sorted(chosen - set(STATE_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+    return chosen
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return text
+
+    return parse
+
+
+def _log_level(text: str) -> str:
+    level = text.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+def load_sync_config(env: Mapping[str, str]) -> SyncConfig:
+    """Read and validate the sync function's configuration from ``env``."""
+    read = _Reader(env)
+    values: dict[str, Any] = {
+        "project": read.raw("GOOGLE_CLOUD_PROJECT"),
+        "firestore_database": read.raw("CONFSYNC_FIRESTORE_DATABASE"),
+        "sync_topic": read.raw("CONFSYNC_SYNC_TOPIC"),
+        "calendar_credentials": read.parsed(
+            "CONFSYNC_CALENDAR_CREDENTIALS", _choice(CREDENTIAL_MODES), "emulator"
+        ),
+        "calendar_api_url": read.parsed("CALENDAR_API_URL", _calendar_url, "") or None,
+        "conferencing_url": read.parsed("CONFERENCING_URL", _http_url, ""),
+        "conferencing_credential": read.raw("CONFERENCING_CREDENTIAL") or None,
+        "conferencing_signing_secret": read.raw("CONFERENCING_SIGNING_SECRET").encode() or None,
+        "solution_names": _names(read.raw("CONFSYNC_SOLUTION_NAMES")),
+        "solution_key_type": read.raw("CONFSYNC_SOLUTION_KEY_TYPE"),
+        "relevant_fields": read.parsed("CONFSYNC_RELEVANT_FIELDS", _fields, frozenset[str]()),
+        "owned_events_only": read.parsed("CONFSYNC_OWNED_EVENTS_ONLY", _bool, True),
+        "full_sync_window_days": read.parsed(
+            "CONFSYNC_FULL_SYNC_WINDOW_DAYS", _int_in(0, 3650), 30
+        ),
+        "calendar_page_size": read.parsed("CONFSYNC_CALENDAR_PAGE_SIZE", _int_in(1, 2500), 2500),
+        "calendar_timeout_s": read.parsed("CONFSYNC_CALENDAR_TIMEOUT_SECONDS", _seconds, 30.0),
+        "lease_s": read.parsed("CONFSYNC_LEASE_SECONDS", _int_in(10, 3600), 300),
+        "max_pull_rounds": read.parsed("CONFSYNC_MAX_PULL_ROUNDS", _int_in(1, 100), 5),
+        "provider_concurrency": read.parsed("CONFSYNC_PROVIDER_CONCURRENCY", _int_in(1, 64), 8),
+        "provider_timeout_s": read.parsed("CONFSYNC_PROVIDER_TIMEOUT_SECONDS", _seconds, 10.0),
+        "provider_attempts": read.parsed("CONFSYNC_PROVIDER_ATTEMPTS", _int_in(1, 10), 3),
+        "pending_max_attempts": read.parsed("CONFSYNC_PENDING_MAX_ATTEMPTS", _int_in(1, 1000), 10),
+        "pending_base_delay_s": read.parsed(
+            "CONFSYNC_PENDING_BASE_DELAY_SECONDS", _int_in(1, 86400), 60
+        ),
+        "pending_max_delay_s": read.parsed(
+            "CONFSYNC_PENDING_MAX_DELAY_SECONDS", _int_in(1, 86400), 3600
+        ),
+        "write_back": read.parsed("CONFSYNC_WRITE_BACK", _bool, True),
+        "log_level": read.parsed("LOG_LEVEL", _log_level, "INFO"),
+    }
+    if values["calendar_credentials"] == "emulator" and not values["calendar_api_url"]:
+        read.problems.append(
+            "CALENDAR_API_URL is required when CONFSYNC_CALENDAR_CREDENTIALS=emulator"
+        )
+    if values["pending_base_delay_s"] > values["pending_max_delay_s"]:
+        read.problems.append(
+            "CONFSYNC_PENDING_BASE_DELAY_SECONDS must not exceed CONFSYNC_PENDING_MAX_DELAY_SECONDS"
+        )
+    if read.problems:
+        raise ConfigurationError("invalid configuration: " + "; ".join(read.problems))
+    return SyncConfig(**values)

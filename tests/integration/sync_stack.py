@@ -1,0 +1,202 @@
+"""A whole sync stack on local emulators, for scenario tests of the sync runner.
+
+Firestore and Pub/Sub are the gcloud emulators (from the root conftest); the Calendar API and the
+conferencing system are confsync's emulators, in-process. The runner is built by the real
+composition root from real configuration, exactly as the ``sync`` function builds it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import firestore
+from googleapiclient.discovery import build
+
+from calendar_emulator.server import EmulatorServer
+from conferencing_emulator.server import ConferencingServer
+from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
+from confsync.bootstrap import build_sync_runner
+from confsync.calendars import CalendarDoc, calendar_key
+from confsync.config import load_sync_config
+from confsync.messages import SyncRequest
+from confsync.sync import SyncOutcome, SyncRunner
+from devstack.gcloud_emulators import EmulatorEndpoints
+
+__all__ = ["SOLUTION", "SyncStack", "conference_data", "new_calendar_id", "stack_env"]
+
+SOLUTION = "My Web Conference"
+
+
+def conference_data(conference_id: str, join_url: str) -> dict[str, Any]:
+    """The conferenceData the add-on puts on an event."""
+    return {
+        "conferenceId": conference_id,
+        "conferenceSolution": {"key": {"type": "addOn"}, "name": SOLUTION},
+        "entryPoints": [{"entryPointType": "video", "uri": join_url}],
+    }
+
+
+@dataclass
+class SyncStack:
+    """Handles on every part of the stack, and the user's and add-on's actions."""
+
+    endpoints: EmulatorEndpoints
+    calendar_server: EmulatorServer
+    conferencing_server: ConferencingServer
+    calendar_id: str
+    env: dict[str, str]
+
+    def __post_init__(self) -> None:
+        self.http = requests.Session()
+        self.calendar: Any = build(
+            "calendar",
+            "v3",
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": self.calendar_server.api_endpoint},
+            static_discovery=True,
+        )
+        self.firestore = firestore.Client(
+            project=self.endpoints.project, credentials=AnonymousCredentials()
+        )
+        self.calendars = FirestoreCalendarStore(self.firestore)
+        self.records = FirestoreRecordStore(self.firestore)
+        self.key = calendar_key(self.calendar_id, self.calendar_id)
+
+    # --- set-up -------------------------------------------------------------------------------
+
+    def runner(self, **overrides: str) -> SyncRunner:
+        """A runner built by the composition root from configuration (plus overrides)."""
+        return build_sync_runner(load_sync_config({**self.env, **overrides}))
+
+    def enroll(self) -> None:
+        """What enrolment will do: the calendar record, active, with no sync token yet."""
+        self.calendars.put(
+            CalendarDoc(key=self.key, subject=self.calendar_id, calendar_id=self.calendar_id)
+        )
+
+    def sync(self, runner: SyncRunner | None = None) -> SyncOutcome:
+        """Run one sync of the calendar, as a SyncRequest would."""
+        request = SyncRequest(
+            calendar_key=self.key, reason="notification", notified_at=datetime.now(UTC)
+        )
+        return (runner or self.runner()).run(request)
+
+    # --- the add-on and the user --------------------------------------------------------------
+
+    def create_conference(self, title: str = "Planning") -> dict[str, Any]:
+        """The add-on creates a conference in the conferencing system."""
+        answer = self.http.post(
+            f"{self.conferencing_server.base_url}/emulator/v1/conferences",
+            json={"title": title},
+            timeout=10,
+        )
+        answer.raise_for_status()
+        conference: dict[str, Any] = answer.json()
+        return conference
+
+    def insert_event(self, conference: Mapping[str, Any] | None = None, **fields: Any) -> Any:
+        """The user creates an event (with the add-on's conference attached, when given)."""
+        body: dict[str, Any] = {
+            "summary": "Planning",
+            "start": {"dateTime": "2027-03-01T10:00:00Z", "timeZone": "Europe/Paris"},
+            "end": {"dateTime": "2027-03-01T11:00:00Z", "timeZone": "Europe/Paris"},
+            "attendees": [{"email": "bob@example.com"}],
+            **fields,
+        }
+        if conference is not None:
+            body["conferenceData"] = conference_data(conference["id"], conference["joinUrl"])
+        return (
+            self.calendar.events()
+            .insert(calendarId=self.calendar_id, body=body, conferenceDataVersion=1)
+            .execute()
+        )
+
+    def patch_event(self, event_id: str, **fields: Any) -> Any:
+        """The user edits an event."""
+        return (
+            self.calendar.events()
+            .patch(
+                calendarId=self.calendar_id, eventId=event_id, body=fields, conferenceDataVersion=1
+            )
+            .execute()
+        )
+
+    def delete_event(self, event_id: str) -> None:
+        """The user deletes an event (or one instance, given an instance id)."""
+        self.calendar.events().delete(calendarId=self.calendar_id, eventId=event_id).execute()
+
+    def get_event(self, event_id: str) -> Any:
+        return self.calendar.events().get(calendarId=self.calendar_id, eventId=event_id).execute()
+
+    # --- what the conferencing system saw -----------------------------------------------------
+
+    def conference(self, conference_id: str) -> dict[str, Any]:
+        answer = self.http.get(
+            f"{self.conferencing_server.base_url}/emulator/v1/conferences", timeout=10
+        )
+        by_id = {c["id"]: c for c in answer.json()["conferences"]}
+        found: dict[str, Any] = by_id[conference_id]
+        return found
+
+    def provider_requests(self) -> list[dict[str, Any]]:
+        """Every PUT and DELETE the conferencing system received, in order."""
+        answer = self.http.get(
+            f"{self.conferencing_server.base_url}/emulator/v1/requests", timeout=10
+        )
+        log: list[dict[str, Any]] = answer.json()["requests"]
+        return log
+
+    def provider_faults(self, *rules: Mapping[str, Any]) -> None:
+        self.http.post(
+            f"{self.conferencing_server.base_url}/emulator/v1/faults", json=list(rules), timeout=10
+        ).raise_for_status()
+
+    def calendar_faults(self, *rules: Mapping[str, Any]) -> None:
+        self.http.post(
+            f"{self.calendar_server.base_url}/emulator/v1/faults", json=list(rules), timeout=10
+        ).raise_for_status()
+
+    def clear_faults(self) -> None:
+        self.http.delete(f"{self.conferencing_server.base_url}/emulator/v1/faults", timeout=10)
+        self.http.delete(f"{self.calendar_server.base_url}/emulator/v1/faults", timeout=10)
+
+    def invalidate_sync_tokens(self) -> None:
+        self.http.post(
+            f"{self.calendar_server.base_url}/emulator/v1/calendars/{self.calendar_id}"
+            "/invalidate-sync-tokens",
+            timeout=10,
+        ).raise_for_status()
+
+    def calendar_calls(self) -> dict[str, int]:
+        answer = self.http.get(f"{self.calendar_server.base_url}/emulator/v1/requests", timeout=10)
+        counts: dict[str, int] = answer.json()["counts"]
+        return counts
+
+
+def stack_env(
+    endpoints: EmulatorEndpoints, calendar_server: EmulatorServer, conferencing: ConferencingServer
+) -> dict[str, str]:
+    """The sync function's environment on this stack (fast retries for tests)."""
+    return {
+        "GOOGLE_CLOUD_PROJECT": endpoints.project,
+        "FIRESTORE_EMULATOR_HOST": endpoints.firestore_host,
+        "PUBSUB_EMULATOR_HOST": endpoints.pubsub_host,
+        "CONFSYNC_CALENDAR_CREDENTIALS": "emulator",
+        "CALENDAR_API_URL": calendar_server.api_endpoint,
+        "CONFERENCING_URL": conferencing.base_url,
+        "CONFSYNC_SOLUTION_NAMES": SOLUTION,
+        "CONFSYNC_PROVIDER_ATTEMPTS": "2",
+        "CONFSYNC_PROVIDER_TIMEOUT_SECONDS": "2",
+        "CONFSYNC_PENDING_BASE_DELAY_SECONDS": "1",
+        "CONFSYNC_PENDING_MAX_DELAY_SECONDS": "5",
+    }
+
+
+def new_calendar_id() -> str:
+    return f"user-{uuid.uuid4().hex[:12]}@example.com"
