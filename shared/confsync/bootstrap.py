@@ -12,7 +12,7 @@ from typing import Any
 import urllib3
 from google.cloud import firestore
 
-from confsync.adapters.calendar_api import GoogleCalendarClientFactory
+from confsync.adapters.calendar_api import GoogleCalendarClientFactory, RetryPolicy
 from confsync.adapters.conferencing import HttpConferenceProvider
 from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
 from confsync.adapters.pubsub_publisher import PubsubSyncRequestPublisher, low_latency_publisher
@@ -55,6 +55,7 @@ def build_sync_runner(config: SyncConfig) -> SyncRunner:
         api_endpoint=config.calendar_api_url,
         timeout=config.calendar_timeout_s,
         page_size=config.calendar_page_size,
+        retry=RetryPolicy(max_attempts=config.calendar_attempts),
     )
     provider = HttpConferenceProvider(
         config.conferencing_url,

@@ -75,6 +75,11 @@ SYNC_VARIABLES: tuple[Variable, ...] = (
     Variable("CONFSYNC_CALENDAR_PAGE_SIZE", "2500", "`maxResults` of `events.list` (1-2500)"),
     Variable("CONFSYNC_CALENDAR_TIMEOUT_SECONDS", "30", "timeout of one Calendar API request"),
     Variable(
+        "CONFSYNC_CALENDAR_ATTEMPTS",
+        "5",
+        "attempts per Calendar request on 429, rate-limit 403, 5xx (exponential backoff)",
+    ),
+    Variable(
         "CONFSYNC_LEASE_SECONDS", "300", "lease of a sync on its calendar (extended on long pulls)"
     ),
     Variable("CONFSYNC_MAX_PULL_ROUNDS", "5", "pulls per run while notifications keep arriving"),
@@ -116,6 +121,7 @@ class SyncConfig:
     full_sync_window_days: int
     calendar_page_size: int
     calendar_timeout_s: float
+    calendar_attempts: int
     lease_s: int
     max_pull_rounds: int
     provider_concurrency: int
@@ -248,6 +254,7 @@ def load_sync_config(env: Mapping[str, str]) -> SyncConfig:
         ),
         "calendar_page_size": read.parsed("CONFSYNC_CALENDAR_PAGE_SIZE", _int_in(1, 2500), 2500),
         "calendar_timeout_s": read.parsed("CONFSYNC_CALENDAR_TIMEOUT_SECONDS", _seconds, 30.0),
+        "calendar_attempts": read.parsed("CONFSYNC_CALENDAR_ATTEMPTS", _int_in(1, 10), 5),
         "lease_s": read.parsed("CONFSYNC_LEASE_SECONDS", _int_in(10, 3600), 300),
         "max_pull_rounds": read.parsed("CONFSYNC_MAX_PULL_ROUNDS", _int_in(1, 100), 5),
         "provider_concurrency": read.parsed("CONFSYNC_PROVIDER_CONCURRENCY", _int_in(1, 64), 8),

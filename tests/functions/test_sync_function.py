@@ -1,0 +1,122 @@
+"""The ``sync`` Cloud Function through functions-framework: both delivery paths, ack or retry."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from confsync.messages import SyncRequest, encode_sync_request
+from tests.integration.sync_stack import SyncStack
+
+from .conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
+
+TOPIC_PATH = "/projects/confsync-test/topics/sync-requests"
+
+
+def _message(payload: bytes) -> dict[str, Any]:
+    return {
+        "data": base64.b64encode(payload).decode(),
+        "attributes": {"reason": "notification"},
+        "messageId": "1234",
+        "publishTime": "2026-11-24T09:00:00.000Z",
+    }
+
+
+def _request(stack: SyncStack) -> bytes:
+    request = SyncRequest(
+        calendar_key=stack.key, reason="notification", notified_at=datetime.now(UTC)
+    )
+    return encode_sync_request(request)
+
+
+def _push(app: Flask, payload: bytes) -> Any:
+    """What the Pub/Sub emulator's push subscription POSTs (the raw push envelope)."""
+    envelope = {"message": _message(payload), "subscription": "projects/p/subscriptions/sync"}
+    return app.test_client().post(TOPIC_PATH, json=envelope)
+
+
+def _eventarc(app: Flask, payload: bytes) -> Any:
+    """What Eventarc POSTs in production: a binary-mode CloudEvent."""
+    headers = {
+        "ce-id": "1234",
+        "ce-specversion": "1.0",
+        "ce-source": "//pubsub.googleapis.com/projects/p/topics/sync-requests",
+        "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
+        "ce-time": "2026-11-24T09:00:00.000Z",
+    }
+    body = {"message": _message(payload), "subscription": "projects/p/subscriptions/eventarc"}
+    return app.test_client().post("/", json=body, headers=headers)
+
+
+@pytest.mark.parametrize("deliver", [_push, _eventarc], ids=["pubsub-push", "eventarc"])
+def test_sync_request_is_synced_and_acknowledged(
+    sync_app: Flask, sync_stack: SyncStack, deliver: Any
+) -> None:
+    conference = sync_stack.create_conference()
+    sync_stack.insert_event(conference, summary="Board meeting")
+
+    answer = deliver(sync_app, _request(sync_stack))
+
+    assert answer.status_code == 200
+    assert sync_stack.conference(conference["id"])["title"] == "Board meeting"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"not json", b'{"v": 99}', b'{"v": 1, "calendarKey": "", "reason": "x"}'],
+    ids=["not-json", "unknown-version", "invalid-fields"],
+)
+def test_malformed_message_is_acknowledged_and_changes_nothing(
+    sync_app: Flask, sync_stack: SyncStack, payload: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    answer = _push(sync_app, payload)
+
+    assert answer.status_code == 200  # acknowledged: a redelivery could never decode it either
+    assert sync_stack.provider_requests() == []
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert doc.last_attempt_at is None
+    assert "malformed SyncRequest" in caplog.text
+
+
+def test_calendar_outage_answers_500_so_pub_sub_redelivers(
+    sync_app: Flask, sync_stack: SyncStack
+) -> None:
+    conference = sync_stack.create_conference()
+    sync_stack.insert_event(conference, summary="Retry me")
+    sync_stack.calendar_faults({"method": "calendar.events.list", "status": 503, "count": 10})
+
+    failed = _push(sync_app, _request(sync_stack))
+    sync_stack.clear_faults()
+    redelivered = _push(sync_app, _request(sync_stack))
+
+    assert failed.status_code == 500
+    assert redelivered.status_code == 200
+    assert sync_stack.conference(conference["id"])["title"] == "Retry me"
+
+
+def test_bad_configuration_fails_at_start_naming_the_variables() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONFSYNC_", "CONFERENCING_"))}
+    env.update({"GOOGLE_CLOUD_PROJECT": "p", "CONFSYNC_LEASE_SECONDS": "forever"})
+
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "functions" / "sync" / "main.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "CONFERENCING_URL is required" in result.stderr
+    assert "CONFSYNC_LEASE_SECONDS='forever'" in result.stderr

@@ -1,0 +1,78 @@
+"""Configuration: defaults, validation naming each variable, and the README kept in step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from confsync.config import SYNC_VARIABLES, load_sync_config
+from confsync.errors import ConfigurationError
+
+MINIMAL = {
+    "GOOGLE_CLOUD_PROJECT": "my-project",
+    "CALENDAR_API_URL": "http://127.0.0.1:8683/calendar/v3/",
+    "CONFERENCING_URL": "https://conferencing.example/",
+}
+
+
+def test_minimal_environment_gets_the_documented_defaults() -> None:
+    config = load_sync_config(MINIMAL)
+
+    assert config.project == "my-project"
+    assert config.conferencing_url == "https://conferencing.example"
+    assert config.solution_names == {"My Web Conference", "My Recorded Web Conference"}
+    assert config.solution_key_type == "addOn"
+    assert "attendees" in config.relevant_fields
+    assert config.owned_events_only is True
+    assert config.calendar_page_size == 2500
+    assert config.conferencing_signing_secret is None
+
+
+def test_every_problem_is_reported_at_once_by_variable_name() -> None:
+    env = {
+        "CALENDAR_API_URL": "http://127.0.0.1:8683/",
+        "CONFSYNC_PROVIDER_CONCURRENCY": "1000",
+        "CONFSYNC_OWNED_EVENTS_ONLY": "maybe",
+        "CONFSYNC_RELEVANT_FIELDS": "title,colour",
+        "LOG_LEVEL": "LOUD",
+    }
+
+    with pytest.raises(ConfigurationError) as caught:
+        load_sync_config(env)
+
+    message = str(caught.value)
+    for expected in (
+        "GOOGLE_CLOUD_PROJECT is required",
+        "CONFERENCING_URL is required",
+        "CALENDAR_API_URL='http://127.0.0.1:8683/': must end with /calendar/v3/",
+        "CONFSYNC_PROVIDER_CONCURRENCY='1000': must be between 1 and 64",
+        "CONFSYNC_OWNED_EVENTS_ONLY='maybe'",
+        "CONFSYNC_RELEVANT_FIELDS='title,colour': unknown field(s) colour",
+        "LOG_LEVEL='LOUD'",
+    ):
+        assert expected in message
+
+
+def test_emulator_credentials_need_the_emulator_url() -> None:
+    env = {k: v for k, v in MINIMAL.items() if k != "CALENDAR_API_URL"}
+
+    with pytest.raises(ConfigurationError, match="CALENDAR_API_URL is required when"):
+        load_sync_config(env)
+
+
+def test_secret_values_are_never_echoed_in_errors() -> None:
+    env = {**MINIMAL, "CONFERENCING_SIGNING_SECRET": "s3cr3t", "CONFSYNC_LEASE_SECONDS": "x"}
+
+    with pytest.raises(ConfigurationError) as caught:
+        load_sync_config(env)
+
+    assert "s3cr3t" not in str(caught.value)
+
+
+def test_readme_documents_every_variable() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+    missing = [v.name for v in SYNC_VARIABLES if f"`{v.name}`" not in readme]
+
+    assert missing == []
