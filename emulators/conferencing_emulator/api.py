@@ -1,8 +1,9 @@
 """The ``/v1`` handlers: authentication, signatures, faults, idempotency and the operations.
 
 Order of checks for every ``/v1`` request: bearer credential (when configured), signature (when
-configured), fault rules, then the remembered answer of a repeated ``Idempotency-Key``, then the
-operation itself. PUT and DELETE requests are recorded in the request log whatever happens.
+configured; over the method, the raw request target and the body, see :func:`request_target`),
+fault rules, then the remembered answer of a repeated ``Idempotency-Key``, then the operation
+itself. PUT and DELETE requests are recorded in the request log whatever happens.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
@@ -23,7 +25,7 @@ from .faults import FaultBook, fault_error
 from .model import parse_create, parse_put, parse_revision_param
 from .store import Store, StoredAnswer
 
-__all__ = ["IDEMPOTENCY_HEADER", "Api", "json_response"]
+__all__ = ["IDEMPOTENCY_HEADER", "Api", "json_response", "request_target"]
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 _IDEMPOTENT_METHODS: Final = ("POST", "PUT", "DELETE")
@@ -52,6 +54,28 @@ class _Answer:
     @classmethod
     def of_error(cls, error: ApiError) -> _Answer:
         return cls(error.status, error.body(), _error_outcome(error), dict(error.headers))
+
+
+def request_target(request: Request) -> str:
+    """The request target (path and ``?query``) as the client sent it, for signature checks.
+
+    The signature covers the target exactly as sent on the wire, so the raw form is used when the
+    server provides it: ``RAW_URI`` (werkzeug's server, gunicorn) or ``REQUEST_URI`` (werkzeug,
+    mod_wsgi, uWSGI). WSGI carries both as latin-1-decoded bytes, which leaves an ASCII target
+    unchanged. Only when neither is present is the target rebuilt from the decoded ``PATH_INFO``
+    (percent-encoded again, ``/`` left as is) and the raw ``QUERY_STRING``; that rebuild cannot
+    restore an encoded ``/`` or unusual encodings, so such requests then fail verification (they
+    are refused, never wrongly accepted).
+    """
+    environ = request.environ
+    for key in ("RAW_URI", "REQUEST_URI"):
+        raw = environ.get(key)
+        if isinstance(raw, str) and raw:
+            return raw
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    target = quote(path.encode("latin-1"), safe="/")
+    query = environ.get("QUERY_STRING", "")
+    return f"{target}?{query}" if query else target
 
 
 def _json_body(request: Request, *, empty_as_object: bool) -> Any:
@@ -157,10 +181,19 @@ class Api:
                     f"{signing.TIMESTAMP_HEADER} and {signing.SIGNATURE_HEADER} are required"
                 )
             body = request.get_data(cache=True)
-            if not signing.verify(self._secret, timestamp, signature, body, now=self._clock()):
+            if not signing.verify(
+                self._secret,
+                timestamp,
+                signature,
+                body,
+                method=request.method,
+                target=request_target(request),
+                now=self._clock(),
+            ):
                 raise bad_signature(
-                    "the signature does not match the body, or the timestamp is more than "
-                    f"{signing.TOLERANCE_SECONDS} s away from the server's clock"
+                    "the signature does not match the method, request target and body, or the "
+                    f"timestamp is more than {signing.TOLERANCE_SECONDS} s away from the server's "
+                    "clock"
                 )
 
     # --- answer and log -----------------------------------------------------------------------

@@ -17,11 +17,14 @@ from typing import Any, cast
 import pytest
 import requests
 import urllib3
+from urllib3.util import parse_url
 
 from conferencing_emulator.server import ConferencingServer
+from confsync import signing
 from confsync.adapters.conferencing import (
     USER_AGENT,
     HttpConferenceProvider,
+    _Request,
     idempotency_key,
 )
 from confsync.conference import ConferenceState, Occurrence
@@ -438,6 +441,161 @@ def test_credential_and_signature_verify(
     assert provider.update(update(created["id"], 1)).revision == 1
     provider.delete(delete(created["id"], 2))  # signs the empty body
     assert [e["outcome"] for e in secured_admin.log()] == ["applied", "applied"]
+
+
+class RecordingPool:
+    """Passes requests on to a real pool and records what each one was sent with."""
+
+    def __init__(self) -> None:
+        self.real = urllib3.PoolManager()
+        self.sent: list[dict[str, Any]] = []
+
+    def request(self, method: str, url: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
+        self.sent.append({"method": method, "url": url, **kwargs})
+        return self.real.request(method, url, **kwargs)
+
+
+def secured_provider(
+    server: ConferencingServer, sleeps: Sleeps, pool: RecordingPool | None = None
+) -> HttpConferenceProvider:
+    return make_provider(
+        server.base_url,
+        sleeps,
+        credential=CREDENTIAL,
+        signing_secret=SECRET,
+        pool=cast(Any, pool) if pool is not None else None,
+    )
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "POST"])
+def test_signed_requests_of_every_method_are_accepted(
+    secured_server: ConferencingServer, secured_admin: Admin, sleeps: Sleeps, method: str
+) -> None:
+    """The adapter's request plumbing (target, signature, send) against the verifying emulator.
+
+    The port only issues PUT and DELETE; GET and POST go through the same private plumbing so
+    every method of the contract is signed the way the adapter signs.
+    """
+    created = secured_admin.seed()
+    provider = secured_provider(secured_server, sleeps)
+    if method == "PUT":
+        assert provider.update(update(created["id"], 1)).revision == 1
+    elif method == "DELETE":
+        provider.delete(delete(created["id"], 1))  # DELETE ...?revision=1, empty body
+    else:
+        if method == "POST":
+            url = secured_server.base_url + "/v1/conferences"
+            request = _Request(
+                method="POST",
+                url=url,
+                target=parse_url(url).request_uri,
+                conference_id="",
+                revision=0,
+                body=b'{"title":"Posted"}',
+                key="confsync-test-post",
+            )
+        else:
+            request = provider._request("GET", created["id"], 0, b"", query="")
+        assert signing.SIGNATURE_HEADER in provider._headers(request)
+        answer = provider._attempt(request, 1)
+        assert answer.status == (201 if method == "POST" else 200), answer.body
+    assert [e["status"] for e in secured_admin.log()] == (
+        [] if method in ("GET", "POST") else [200]
+    )
+
+
+def test_signature_covers_what_goes_on_the_wire(
+    secured_server: ConferencingServer, secured_admin: Admin, sleeps: Sleeps
+) -> None:
+    created = secured_admin.seed()
+    pool = RecordingPool()
+    provider = secured_provider(secured_server, sleeps, pool)
+    provider.update(update(created["id"], 1))
+    provider.delete(delete(created["id"], 2))
+    assert [(s["method"], parse_url(s["url"]).request_uri) for s in pool.sent] == [
+        ("PUT", f"/v1/conferences/{created['id']}"),
+        ("DELETE", f"/v1/conferences/{created['id']}?revision=2"),
+    ]
+    for sent in pool.sent:
+        headers = sent["headers"]
+        assert signing.verify(
+            SECRET,
+            headers[signing.TIMESTAMP_HEADER],
+            headers[signing.SIGNATURE_HEADER],
+            sent["body"] or b"",
+            method=sent["method"],
+            target=parse_url(sent["url"]).request_uri,
+        )
+
+
+@pytest.mark.parametrize("conference_id", ["café x", "a?revision=1", "a#b", "a%2Fb", "a%b"])
+def test_percent_encoded_id_passes_the_signature(
+    secured_server: ConferencingServer, secured_admin: Admin, sleeps: Sleeps, conference_id: str
+) -> None:
+    """Ids needing percent-encoding are signed as encoded: the emulator answers 404, not 401."""
+    provider = secured_provider(secured_server, sleeps)
+    with pytest.raises(ProviderGoneError, match="404"):
+        provider.update(update(conference_id, 1))
+    with pytest.raises(ProviderGoneError, match="404"):
+        provider.delete(delete(conference_id, 1))
+    assert [(e["status"], e["conferenceId"]) for e in secured_admin.log()] == [
+        (404, conference_id),
+        (404, conference_id),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("replay_method", "replay_target"),
+    [
+        pytest.param("DELETE", "/v1/conferences/{a}?revision=6", id="other-revision"),
+        pytest.param("DELETE", "/v1/conferences/{b}?revision=5", id="other-conference"),
+        pytest.param("PUT", "/v1/conferences/{a}?revision=5", id="other-method"),
+    ],
+)
+def test_captured_adapter_delete_cannot_be_replayed(
+    secured_server: ConferencingServer,
+    secured_admin: Admin,
+    sleeps: Sleeps,
+    replay_method: str,
+    replay_target: str,
+) -> None:
+    first = secured_admin.seed()
+    second = secured_admin.seed()
+    # Capture the adapter's signed DELETE ?revision=5 without letting it reach the emulator.
+    captured: list[dict[str, Any]] = []
+
+    class CapturingPool:
+        def request(self, method: str, url: str, **kwargs: Any) -> urllib3.HTTPResponse:
+            captured.append(kwargs["headers"])
+            return urllib3.HTTPResponse(body=b"{}", status=200)
+
+    make_provider(
+        secured_server.base_url,
+        sleeps,
+        credential=CREDENTIAL,
+        signing_secret=SECRET,
+        pool=cast(Any, CapturingPool()),
+    ).delete(delete(first["id"], 5))
+    [headers] = captured
+    target = replay_target.format(a=first["id"], b=second["id"])
+    with urllib3.PoolManager() as pool:
+        response = pool.request(
+            replay_method, secured_server.base_url + target, headers=headers, retries=False
+        )
+    assert response.status == 401
+    assert response.json()["error"]["code"] == "bad_signature"
+    assert secured_admin.conference(first["id"])["status"] == "active"
+    assert secured_admin.conference(second["id"])["status"] == "active"
+    # The captured request itself is valid: sent unaltered, it deletes at revision 5.
+    with urllib3.PoolManager() as pool:
+        response = pool.request(
+            "DELETE",
+            f"{secured_server.base_url}/v1/conferences/{first['id']}?revision=5",
+            headers=headers,
+            retries=False,
+        )
+    assert response.status == 200
+    assert secured_admin.conference(first["id"])["revision"] == 5
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ answer                                     raised
 401; 403 other than rate limits; 404 list  CalendarAccessError (the calendar is disconnected)
 429; 403 ``rateLimitExceeded`` /           retried with exponential backoff and full jitter,
 ``userRateLimitExceeded`` /                then CalendarUnavailableError
-``quotaExceeded``; 5xx; network errors
-``RefreshError`` (invalid_grant)           CalendarAccessError
+``quotaExceeded``; 5xx; network errors,
+timeouts, answers cut short
+``RefreshError`` (invalid_grant)           CalendarAccessError (a retryable one: as 5xx)
 other 4xx                                  PermanentError (a bug on our side: never retried)
 =========================================  ==============================================
 
@@ -24,6 +25,7 @@ suppress ``nextSyncToken``.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import random
@@ -66,7 +68,7 @@ T = TypeVar("T")
 
 
 class RetryPolicy:
-    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base * 2**n))."""
+    """Exponential backoff with full jitter: retry n waits uniform(0, min(cap, base * 2**(n-1)))."""
 
     def __init__(
         self,
@@ -197,8 +199,17 @@ class GoogleCalendarClient:
             except HttpError as err:
                 cause, error = err, classify_http_error(err, method)
             except RefreshError as err:
-                raise CalendarAccessError(f"{method}: credentials refused: {err}") from err
-            except (OSError, httplib2.HttpLib2Error, TransportError) as err:
+                if not err.retryable:  # invalid_grant and the like: the grant is gone
+                    raise CalendarAccessError(f"{method}: credentials refused: {err}") from err
+                # the token endpoint failed for now (5xx, 429, temporarily_unavailable)
+                cause = err
+                error = CalendarUnavailableError(f"{method}: token refresh failed: {err}")
+            except (
+                OSError,
+                http.client.HTTPException,  # e.g. IncompleteRead: an answer cut short
+                httplib2.HttpLib2Error,
+                TransportError,
+            ) as err:
                 cause = err
                 error = CalendarUnavailableError(f"{method}: {type(err).__name__}: {err}")
             retryable = isinstance(error, CalendarUnavailableError)

@@ -4,7 +4,8 @@ Speaks the contract in ``docs/conferencing-api.yaml``: ``PUT /v1/conferences/{id
 desired state, its ``revision`` and ``changedFields``; ``DELETE /v1/conferences/{id}?revision=N``.
 Every request carries a compact UTF-8 JSON body (PUT), ``Authorization: Bearer <credential>`` when
 a credential is configured, the ``X-Confsync-Timestamp`` / ``X-Confsync-Signature`` headers when a
-signing secret is configured (signed over the exact bytes sent, see :mod:`confsync.signing`), an
+signing secret is configured (signed over the method, the request target exactly as urllib3 puts
+it on the wire and the exact body bytes, see :mod:`confsync.signing`), an
 ``Idempotency-Key`` derived from (method, conference id, revision) so a redelivered operation is
 recognised as a repeat, and ``User-Agent: confsync/<version>``.
 
@@ -60,6 +61,7 @@ from urllib.parse import quote, urlsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.util import parse_url
 
 from confsync import __version__
 from confsync.errors import (
@@ -96,6 +98,7 @@ def idempotency_key(method: str, conference_id: str, revision: int) -> str:
 class _Request:
     method: str
     url: str
+    target: str  # the request target urllib3 sends for ``url``: what the signature covers
     conference_id: str
     revision: int
     body: bytes
@@ -208,10 +211,13 @@ class HttpConferenceProvider:
             raise ProviderRejectedError(
                 f"{method} {conference_id}: revision must be a non-negative integer"
             )
-        path = "/v1/conferences/" + quote(conference_id, safe="")
+        url = self._base_url + "/v1/conferences/" + quote(conference_id, safe="") + query
         return _Request(
             method=method,
-            url=self._base_url + path + query,
+            url=url,
+            # urllib3 sends ``parse_url(url).request_uri`` (after its own normalisation), so that
+            # is what gets signed, byte for byte.
+            target=parse_url(url).request_uri,
             conference_id=conference_id,
             revision=revision,
             body=body,
@@ -229,7 +235,15 @@ class HttpConferenceProvider:
         if self._credential is not None:
             headers["Authorization"] = f"Bearer {self._credential}"
         if self._secret is not None:
-            headers.update(signed_headers(self._secret, request.body, now=self._clock()))
+            headers.update(
+                signed_headers(
+                    self._secret,
+                    request.body,
+                    method=request.method,
+                    target=request.target,
+                    now=self._clock(),
+                )
+            )
         return headers
 
     def _send(self, request: _Request) -> _Answer:

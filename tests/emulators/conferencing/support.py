@@ -7,10 +7,16 @@ import time
 from typing import Any
 
 import requests
+from urllib3.util import parse_url
 
 from conferencing_emulator import signing
 
 TIMEOUT = 5.0
+
+
+def wire_target(url: str) -> str:
+    """The request target urllib3 (under requests) puts on the request line for ``url``."""
+    return parse_url(url).request_uri
 
 
 def state(**overrides: Any) -> dict[str, Any]:
@@ -64,17 +70,18 @@ class Client:
         sent: dict[str, str] = {"Content-Type": "application/json"} if data else {}
         if self.credential is not None:
             sent["Authorization"] = f"Bearer {self.credential}"
+        prepared = requests.Request(
+            method, self.base_url + path, data=data, params=params, headers=sent
+        ).prepare()
         if self.secret is not None:
-            sent.update(signing.signed_headers(self.secret, data))
-        sent.update(headers or {})
-        return requests.request(
-            method,
-            self.base_url + path,
-            data=data,
-            params=params,
-            headers=sent,
-            timeout=timeout,
-        )
+            prepared.headers.update(
+                signing.signed_headers(
+                    self.secret, data, method=method, target=wire_target(prepared.url or "")
+                )
+            )
+        prepared.headers.update(headers or {})
+        with requests.Session() as session:
+            return session.send(prepared, timeout=timeout)
 
     def create(self, body: Any = None, **kwargs: Any) -> requests.Response:
         return self.request("POST", "/v1/conferences", {} if body is None else body, **kwargs)

@@ -2,16 +2,60 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from conferencing_emulator import signing
+from conferencing_emulator.api import request_target
 
 from .conftest import CREDENTIAL, SIGNING_SECRET
 from .support import TIMEOUT, Admin, Client, state
+
+
+def send_raw(
+    base_url: str,
+    method: str,
+    target: str,
+    body: bytes = b"",
+    *,
+    sign_as: tuple[str, str] | None = None,
+    signed_body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Send ``method target`` with the target put on the request line exactly as given.
+
+    Signed with the right credential and secret for ``sign_as`` (method, target) and
+    ``signed_body``, which default to what is sent; pass others to replay a captured signature.
+    """
+    sign_method, sign_target = sign_as or (method, target)
+    sent = {
+        "Authorization": f"Bearer {CREDENTIAL}",
+        **signing.signed_headers(
+            SIGNING_SECRET,
+            body if signed_body is None else signed_body,
+            method=sign_method,
+            target=sign_target,
+        ),
+        **(headers or {}),
+    }
+    if body:
+        sent["Content-Type"] = "application/json"
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=TIMEOUT)
+    try:
+        connection.request(method, target, body=body or None, headers=sent)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
 
 
 def test_signed_and_authenticated_requests_pass(secured_client: Client) -> None:
@@ -60,7 +104,9 @@ def test_tampered_body_is_refused(secured_client: Client, secured_admin: Admin) 
     headers = {
         "Authorization": f"Bearer {CREDENTIAL}",
         "Content-Type": "application/json",
-        **signing.signed_headers(SIGNING_SECRET, signed),
+        **signing.signed_headers(
+            SIGNING_SECRET, signed, method="PUT", target=f"/v1/conferences/{created['id']}"
+        ),
     }
     response = requests.put(
         f"{secured_client.base_url}/v1/conferences/{created['id']}",
@@ -78,7 +124,9 @@ def test_tampered_body_is_refused(secured_client: Client, secured_admin: Admin) 
 @pytest.mark.parametrize("skew", [-301, 400])
 def test_timestamp_outside_the_window_is_refused(secured_client: Client, skew: int) -> None:
     body = b"{}"
-    headers = signing.signed_headers(SIGNING_SECRET, body, now=time.time() + skew)
+    headers = signing.signed_headers(
+        SIGNING_SECRET, body, method="POST", target="/v1/conferences", now=time.time() + skew
+    )
     response = secured_client.request("POST", "/v1/conferences", raw=body, headers=headers)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "bad_signature"
@@ -86,7 +134,9 @@ def test_timestamp_outside_the_window_is_refused(secured_client: Client, skew: i
 
 def test_timestamp_inside_the_window_passes(secured_client: Client) -> None:
     body = b"{}"
-    headers = signing.signed_headers(SIGNING_SECRET, body, now=time.time() - 200)
+    headers = signing.signed_headers(
+        SIGNING_SECRET, body, method="POST", target="/v1/conferences", now=time.time() - 200
+    )
     response = secured_client.request("POST", "/v1/conferences", raw=body, headers=headers)
     assert response.status_code == 201
 
@@ -99,6 +149,164 @@ def test_malformed_signature_headers_are_refused(secured_client: Client) -> None
     ):
         response = secured_client.request("POST", "/v1/conferences", {}, headers=headers)
         assert response.status_code == 401, headers
+
+
+# --- the signature covers method, request target and body --------------------------------------
+
+
+def test_delete_signed_for_one_revision_is_refused_for_another(
+    secured_client: Client, secured_admin: Admin
+) -> None:
+    created = secured_client.new_conference(title="A")
+    captured = ("DELETE", f"/v1/conferences/{created['id']}?revision=5")
+    status, body = send_raw(
+        secured_client.base_url,
+        "DELETE",
+        f"/v1/conferences/{created['id']}?revision=6",
+        sign_as=captured,
+    )
+    assert status == 401
+    assert body["error"]["code"] == "bad_signature"
+    assert secured_client.get(created["id"]).json()["status"] == "active"
+    # The captured request itself was validly signed.
+    status, body = send_raw(secured_client.base_url, *captured)
+    assert (status, body["revision"], body["status"]) == (200, 5, "deleted")
+    assert [e["status"] for e in secured_admin.requests()] == [401, 200]
+
+
+@pytest.mark.parametrize(
+    "target_suffix", ["?revision=5&revision=6", "?revision=6&revision=5", "", "?revision=5&x=1"]
+)
+def test_delete_query_cannot_be_altered(secured_client: Client, target_suffix: str) -> None:
+    created = secured_client.new_conference(title="A")
+    path = f"/v1/conferences/{created['id']}"
+    status, _ = send_raw(
+        secured_client.base_url,
+        "DELETE",
+        path + target_suffix,
+        sign_as=("DELETE", path + "?revision=5"),
+    )
+    assert status == 401
+    assert secured_client.get(created["id"]).json()["status"] == "active"
+
+
+def test_put_signature_is_refused_for_delete(secured_client: Client) -> None:
+    created = secured_client.new_conference(title="A")
+    path = f"/v1/conferences/{created['id']}"
+    put_body = json.dumps({**state(title="B"), "revision": 1}).encode()
+    # Under a body-only signature, a captured PUT's headers and body made a valid DELETE.
+    status, body = send_raw(
+        secured_client.base_url,
+        "DELETE",
+        path + "?revision=1",
+        put_body,
+        sign_as=("PUT", path),
+    )
+    assert status == 401
+    assert body["error"]["code"] == "bad_signature"
+    assert secured_client.get(created["id"]).json()["status"] == "active"
+    status, _ = send_raw(secured_client.base_url, "PUT", path, put_body)
+    assert status == 200
+
+
+@pytest.mark.parametrize("method", ["PUT", "GET"])
+def test_signature_for_one_method_is_refused_for_another(
+    secured_client: Client, method: str
+) -> None:
+    created = secured_client.new_conference(title="A")
+    target = f"/v1/conferences/{created['id']}?revision=1"
+    status, _ = send_raw(secured_client.base_url, "DELETE", target, sign_as=(method, target))
+    assert status == 401
+    assert secured_client.get(created["id"]).json()["status"] == "active"
+
+
+def test_signature_for_conference_a_is_refused_for_conference_b(
+    secured_client: Client,
+) -> None:
+    first = secured_client.new_conference(title="A")
+    second = secured_client.new_conference(title="B")
+    path_a = f"/v1/conferences/{first['id']}"
+    path_b = f"/v1/conferences/{second['id']}"
+    status, _ = send_raw(
+        secured_client.base_url,
+        "DELETE",
+        path_b + "?revision=1",
+        sign_as=("DELETE", path_a + "?revision=1"),
+    )
+    assert status == 401
+    put_body = json.dumps({**state(title="Hijacked"), "revision": 1}).encode()
+    status, _ = send_raw(secured_client.base_url, "PUT", path_b, put_body, sign_as=("PUT", path_a))
+    assert status == 401
+    assert secured_client.get(second["id"]).json()["title"] == "B"
+    assert secured_client.get(second["id"]).json()["status"] == "active"
+    status, _ = send_raw(secured_client.base_url, "GET", path_b, sign_as=("GET", path_a))
+    assert status == 401
+
+
+@pytest.mark.parametrize("escape", ["%5F", "%5f"])
+def test_percent_encoded_id_is_verified_as_sent(secured_client: Client, escape: str) -> None:
+    created = secured_client.new_conference(title="A")
+    assert created["id"].startswith("conf_")
+    raw_path = "/v1/conferences/conf" + escape + created["id"].removeprefix("conf_")
+    status, body = send_raw(secured_client.base_url, "GET", raw_path)
+    assert (status, body["id"]) == (200, created["id"])
+    status, body = send_raw(secured_client.base_url, "DELETE", raw_path + "?revision=%31")
+    assert (status, body["revision"], body["status"]) == (200, 1, "deleted")
+
+
+@pytest.mark.parametrize(
+    "signed_target",
+    [
+        pytest.param("/v1/conferences/conf_{rest}", id="decoded"),
+        pytest.param("/v1/conferences/conf%5F{rest}", id="other-case"),
+        pytest.param("/v1/conferences/conf%5f{rest}?", id="empty-query"),
+    ],
+)
+def test_target_is_not_normalised(secured_client: Client, signed_target: str) -> None:
+    created = secured_client.new_conference(title="A")
+    rest = created["id"].removeprefix("conf_")
+    status, body = send_raw(
+        secured_client.base_url,
+        "GET",
+        f"/v1/conferences/conf%5f{rest}",
+        sign_as=("GET", signed_target.format(rest=rest)),
+    )
+    assert status == 401
+    assert body["error"]["code"] == "bad_signature"
+
+
+def test_encoded_id_that_is_not_found_passes_the_signature(secured_client: Client) -> None:
+    status, body = send_raw(secured_client.base_url, "GET", "/v1/conferences/caf%C3%A9%20x%3F1")
+    assert status == 404
+    assert body["error"]["code"] == "not_found"
+
+
+def test_request_target_prefers_the_raw_uri() -> None:
+    environ = EnvironBuilder(path="/v1/conferences/x", query_string="revision=1").get_environ()
+    environ["RAW_URI"] = "/v1/conferences/%78?revision=%31"
+    environ["REQUEST_URI"] = "/ignored"
+    assert request_target(Request(environ)) == "/v1/conferences/%78?revision=%31"
+    del environ["RAW_URI"]
+    assert request_target(Request(environ)) == "/ignored"
+
+
+@pytest.mark.parametrize(
+    ("path_info", "query", "expected"),
+    [
+        ("/v1/conferences/conf_1", "revision=5", "/v1/conferences/conf_1?revision=5"),
+        ("/v1/conferences/conf_1", "", "/v1/conferences/conf_1"),
+        # WSGI strings are latin-1-decoded bytes: "café x" arrives as UTF-8 bytes.
+        ("/v1/conferences/caf\u00c3\u00a9 x", "a=%2F", "/v1/conferences/caf%C3%A9%20x?a=%2F"),
+    ],
+)
+def test_request_target_rebuilds_without_a_raw_uri(
+    path_info: str, query: str, expected: str
+) -> None:
+    environ = EnvironBuilder(path="/").get_environ()
+    for key in ("RAW_URI", "REQUEST_URI"):
+        environ.pop(key, None)
+    environ.update(PATH_INFO=path_info, QUERY_STRING=query, SCRIPT_NAME="")
+    assert request_target(Request(environ)) == expected
 
 
 def test_admin_api_needs_no_auth(secured_server_url: str, secured_admin: Admin) -> None:
