@@ -142,8 +142,16 @@ class RecordStore(Protocol):
         """Records with these keys (missing ones are skipped)."""
         ...
 
-    def save(self, records: Iterable[ConferenceRecord]) -> None:
-        """Write the records (create or replace), durably, before returning."""
+    def save(
+        self,
+        records: Iterable[ConferenceRecord],
+        before: Mapping[str, ConferenceRecord] | None = None,
+    ) -> None:
+        """Write the records (create or replace), durably, before returning.
+
+        ``before`` holds the records as they were read (by key), so an adapter can maintain its
+        event lookups incrementally; without it, every event of every record is re-indexed.
+        """
         ...
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:

@@ -3,9 +3,10 @@
 One record per (calendar, conference): the live events that reference the conference (standalone
 events and series masters), the exceptions of those series, what was last sent to the conferencing
 system, and an operation still pending after failures. Records are keyed deterministically
-(:func:`record_key`) so an event carrying a conference finds its record with a direct read, and
-they list their event ids (``event_ids``) so that a deletion tombstone, which carries only an id,
-finds its record with an ``array-contains-any`` query.
+(:func:`record_key`) so an event carrying a conference finds its record with a direct read; a
+deletion tombstone, which carries only an id, finds it through the store's event lookup
+(``RecordStore.by_event_ids``; in Firestore, one small pointer document per event). The stored
+``event_ids`` list is for people inspecting the database.
 
 ``to_document`` and ``from_document`` are the only places that know the stored shape; a document
 with another ``schema_version`` is refused rather than misread.

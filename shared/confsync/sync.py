@@ -380,16 +380,19 @@ class SyncRunner:
             return
         ctx = self._context(run.doc)
         lookup = lookup_for(events, ctx)
-        records = {r.key: r for r in self._records.by_event_ids(run.doc.key, lookup.event_ids)}
-        missing = lookup.record_keys - records.keys()
-        if missing:
-            records.update({r.key: r for r in self._records.by_keys(missing)})
+        # Events carrying our conference find their record by its key; only the others
+        # (tombstones, instances, events that left their conference) need an event lookup.
+        records = {r.key: r for r in self._records.by_keys(lookup.record_keys)}
+        known = {event_id for record in records.values() for event_id in record.events}
+        if unknown := lookup.event_ids - known:
+            found = self._records.by_event_ids(run.doc.key, unknown)
+            records.update({r.key: r for r in found})
         plan = plan_page(events, records, ctx)
         final = dict(plan.changed)
         sent = self._send(plan.operations, final, run.stats)
         final.update({key: result.record for key, result in sent.items()})
         if final:
-            self._records.save(final.values())
+            self._records.save(final.values(), before=records)
             run.stats.records_written += len(final)
         if self._settings.write_back:
             self._write_back(run, plan.operations, sent, raw)
@@ -458,7 +461,7 @@ class SyncRunner:
         # A pending record whose operation is no longer needed (superseded) is simply cleared.
         final = {r.key: _clear_pending(r) for r in due if r.key not in sent}
         final.update({key: result.record for key, result in sent.items()})
-        self._records.save(final.values())
+        self._records.save(final.values(), before=records)
         run.stats.records_written += len(final)
         after = {r.key: r for r in pending} | final
         return sum(1 for r in after.values() if r.pending is not None and r.status == "active")

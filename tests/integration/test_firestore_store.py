@@ -19,6 +19,7 @@ from confsync.adapters.firestore_store import (
     FirestoreCalendarStore,
     FirestoreRecordStore,
     QueryShape,
+    pointer_key,
 )
 from confsync.calendars import CalendarDoc, calendar_to_document
 from confsync.errors import MalformedInputError, StoreUnavailableError
@@ -29,7 +30,6 @@ T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 QUERY_METHODS = {
     "FirestoreCalendarStore.due_for_sweep",
-    "FirestoreRecordStore.by_event_ids",
     "FirestoreRecordStore.pending",
     "FirestoreRecordStore.active_of_calendar",
 }
@@ -191,6 +191,8 @@ def test_a_record_of_another_schema_version_is_refused_by_every_read(
     body["pending"] = {"attempts": 1, "next_attempt_at": T0, "last_error": "x"}
     client.collection("conferences").document(record.key).set(body)
     store = FirestoreRecordStore(client)
+    pointer = {"calendar_key": "ck_1", "event_id": "e1", "record_key": record.key}
+    client.collection("conference_events").document(pointer_key("ck_1", "e1")).set(pointer)
 
     with pytest.raises(MalformedInputError, match="schema_version 99"):
         store.by_keys([record.key])

@@ -462,3 +462,36 @@ def test_active_of_calendar_excludes_deleted_records_and_other_calendars(stores:
 
     assert _keys(found) == _keys([active, failed])
     assert list(stores.records.active_of_calendar("ck_unknown")) == []
+
+
+def test_by_event_ids_follows_an_event_that_moved_to_another_record(stores: Stores) -> None:
+    first = _record("c-1", ("e1", "e2"))
+    second = _record("c-2", ("e3",))
+    stores.records.save([first, second])
+    moved_from = replace(first, events={"e2": first.events["e2"]})
+    moved_to = replace(second, events={**second.events, "e1": first.events["e1"]})
+
+    stores.records.save([moved_from, moved_to], before={first.key: first, second.key: second})
+
+    assert _keys(stores.records.by_event_ids("ck_1", ["e1"])) == _keys([second])
+    assert _keys(stores.records.by_event_ids("ck_1", ["e2"])) == _keys([first])
+
+
+def test_by_event_ids_forgets_an_event_that_left_every_record(stores: Stores) -> None:
+    record = _record("c-1", ("e1", "e2"))
+    stores.records.save([record])
+
+    left = replace(record, events={"e2": record.events["e2"]})
+    stores.records.save([left], before={record.key: record})
+
+    assert stores.records.by_event_ids("ck_1", ["e1"]) == []
+
+
+def test_saving_without_before_still_indexes_every_event(stores: Stores) -> None:
+    record = _record("c-1", ("e1",))
+    stores.records.save([record])
+    grown = replace(record, events={**record.events, **_record("c-x", ("e9",)).events})
+
+    stores.records.save([grown])
+
+    assert _keys(stores.records.by_event_ids("ck_1", ["e9"])) == _keys([record])

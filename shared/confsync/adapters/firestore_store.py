@@ -23,17 +23,20 @@ notifications arriving during a pull) serialise and time out, very visibly on th
 atomic however many callers race, and it changes the document's ``update_time``, so a lease owner
 committing at the same moment fails its precondition, re-reads, and sees the counter moved.
 
-Queries are built from :data:`QUERY_SHAPES` (see :class:`QueryShape`), so the registry that the
+Records are found by key with batch gets; a deletion tombstone, which carries only an event id,
+finds its record through a pointer document (see :class:`FirestoreRecordStore`). The remaining
+queries are built from :data:`QUERY_SHAPES` (see :class:`QueryShape`), so the registry that the
 Terraform index check reads is the very description the code runs.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.auth import exceptions as auth_exceptions
@@ -54,7 +57,10 @@ __all__ = [
     "FirestoreCalendarStore",
     "FirestoreRecordStore",
     "QueryShape",
+    "pointer_key",
 ]
+
+T = TypeVar("T")
 
 # --- query shapes ----------------------------------------------------------------------------
 
@@ -120,11 +126,6 @@ _SWEEP_PENDING = QueryShape(
     "calendars",
     (("state", "in"), ("pending_count", ">"), ("last_attempt_at", "order-asc")),
 )
-_RECORDS_BY_EVENT_IDS = QueryShape(
-    "FirestoreRecordStore.by_event_ids",
-    "conferences",
-    (("calendar_key", "=="), ("event_ids", "array-contains-any")),
-)
 _RECORDS_PENDING = QueryShape(
     "FirestoreRecordStore.pending",
     "conferences",
@@ -145,7 +146,6 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     _SWEEP_STALE,
     _SWEEP_NEVER_ATTEMPTED,
     _SWEEP_PENDING,
-    _RECORDS_BY_EVENT_IDS,
     _RECORDS_PENDING,
     _RECORDS_ACTIVE,
 )
@@ -153,7 +153,6 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
 
 # --- limits and error translation ------------------------------------------------------------
 
-_ARRAY_CONTAINS_ANY_MAX = 30  # Firestore's limit on the values of one array-contains-any
 _GET_ALL_CHUNK = 300
 _BATCH_MAX = 500  # Firestore's limit on writes in one batch commit
 _OPTIMISTIC_ATTEMPTS = 5  # acquire, extend, release: give up after this many lost races
@@ -193,7 +192,7 @@ def _record(snapshot: _Snapshot) -> ConferenceRecord | None:
     return None if body is None else from_document(snapshot.id, body)
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -336,24 +335,51 @@ class FirestoreCalendarStore:
 # --- conference records ----------------------------------------------------------------------
 
 
-class FirestoreRecordStore:
-    """Conference record documents in ``collection``."""
+def pointer_key(calendar_key: str, event_id: str) -> str:
+    """Document id of the pointer from (calendar, event id) to the record referencing the event."""
+    digest = hashlib.sha256(f"{calendar_key}\x00{event_id}".encode()).hexdigest()
+    return f"ev_{digest[:40]}"
 
-    def __init__(self, client: firestore.Client, collection: str = "conferences") -> None:
+
+class FirestoreRecordStore:
+    """Conference record documents in ``collection``, plus one small pointer document per event
+    in ``pointers`` (``{calendar_key, event_id, record_key}``).
+
+    A deletion tombstone carries only the event's id; its record is found through the event's
+    pointer, read by id in a batch get. A batch get costs one read per document and stays fast
+    however many records there are, where an ``array-contains-any`` query needs a composite index
+    and, on the emulator, scans the collection (0.4 s a query at 5,000 records). Pointers are
+    written only when an event attaches to or detaches from a record (``save`` compares with the
+    records as they were loaded); a stale pointer is harmless, because a lookup keeps a record
+    only if it really lists the event.
+    """
+
+    def __init__(
+        self,
+        client: firestore.Client,
+        collection: str = "conferences",
+        pointers: str = "conference_events",
+    ) -> None:
         self._client = client
         self._collection = client.collection(collection)
+        self._pointers = client.collection(pointers)
 
     def by_event_ids(self, calendar_key: str, event_ids: Iterable[str]) -> list[ConferenceRecord]:
         wanted = sorted(set(event_ids))
-        found: dict[str, ConferenceRecord] = {}
-        with _translated("records by event ids"):
-            for chunk in _chunks(wanted, _ARRAY_CONTAINS_ANY_MAX):
-                query = _RECORDS_BY_EVENT_IDS.build(self._collection, calendar_key, list(chunk))
-                for snapshot in query.stream():
-                    record = _record(snapshot)
-                    if record is not None:
-                        found[record.key] = record
-        return list(found.values())
+        record_keys: set[str] = set()
+        with _translated("event pointers"):
+            for chunk in _chunks(wanted, _GET_ALL_CHUNK):
+                refs = [self._pointers.document(pointer_key(calendar_key, e)) for e in chunk]
+                for snapshot in self._client.get_all(refs):
+                    body = snapshot.to_dict() if snapshot.exists else None
+                    if body is not None and isinstance(body.get("record_key"), str):
+                        record_keys.add(body["record_key"])
+        requested = set(wanted)
+        return [
+            record
+            for record in self.by_keys(sorted(record_keys))
+            if record.calendar_key == calendar_key and requested & set(record.events)
+        ]
 
     def by_keys(self, keys: Iterable[str]) -> list[ConferenceRecord]:
         wanted = list(keys)
@@ -367,17 +393,41 @@ class FirestoreRecordStore:
                         found[record.key] = record
         return [found[key] for key in wanted if key in found]
 
-    def save(self, records: Iterable[ConferenceRecord]) -> None:
+    def save(
+        self,
+        records: Iterable[ConferenceRecord],
+        before: Mapping[str, ConferenceRecord] | None = None,
+    ) -> None:
+        writes: list[tuple[firestore.DocumentReference, dict[str, Any] | None]] = []
+        attached: dict[str, tuple[str, str, str]] = {}
+        detached: dict[str, firestore.DocumentReference] = {}
+        for record in records:
+            writes.append((self._collection.document(record.key), to_document(record)))
+            previous = (before or {}).get(record.key)
+            old = set(previous.events) if previous is not None else set()
+            new = set(record.events)
+            for event_id in new - (old if before is not None else set()):
+                key = pointer_key(record.calendar_key, event_id)
+                attached[key] = (record.calendar_key, event_id, record.key)
+            for event_id in old - new:
+                key = pointer_key(record.calendar_key, event_id)
+                detached[key] = self._pointers.document(key)
+        # Deletes first, sets last: an event that moved between two records in this save keeps
+        # the pointer to its new record.
+        for key, ref in detached.items():
+            if key not in attached:
+                writes.append((ref, None))
+        for key, (calendar_key, event_id, record_key) in attached.items():
+            body = {"calendar_key": calendar_key, "event_id": event_id, "record_key": record_key}
+            writes.append((self._pointers.document(key), body))
         with _translated("records save"):
-            batch = self._client.batch()
-            size = 0
-            for record in records:
-                batch.set(self._collection.document(record.key), to_document(record))
-                size += 1
-                if size == _BATCH_MAX:
-                    batch.commit()
-                    batch, size = self._client.batch(), 0
-            if size:
+            for chunk in _chunks(writes, _BATCH_MAX):
+                batch = self._client.batch()
+                for ref, document in chunk:
+                    if document is None:
+                        batch.delete(ref)
+                    else:
+                        batch.set(ref, document)
                 batch.commit()
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:

@@ -302,7 +302,11 @@ class InMemoryRecordStore:
             self.reads += len(wanted)
             return [self._records[k] for k in wanted if k in self._records]
 
-    def save(self, records: Iterable[ConferenceRecord]) -> None:
+    def save(
+        self,
+        records: Iterable[ConferenceRecord],
+        before: Mapping[str, ConferenceRecord] | None = None,
+    ) -> None:
         with self._lock:
             for record in records:
                 self.writes += 1
