@@ -414,6 +414,18 @@ class SyncRunner:
         for op, result in zip(operations, results, strict=True):
             sent[op.record_key] = result
             _count(stats, op, result)
+            record = result.record
+            if record.status == "failed" and record.pending is not None:
+                _LOGGER.error(
+                    "conference operation failed after %d attempts; giving up until the event "
+                    "changes: %s",
+                    record.pending.attempts,
+                    record.pending.last_error,
+                    extra={
+                        "labels": {"calendar_key": record.calendar_key, "record": record.key},
+                        "alert": "conference_operation_failed",
+                    },
+                )
         return sent
 
     def _send_one(self, op: Operation, record: ConferenceRecord) -> _Sent:

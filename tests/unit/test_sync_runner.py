@@ -321,3 +321,21 @@ def test_unknown_calendar_is_skipped(world: World) -> None:
     request = SyncRequest(calendar_key="ck_nobody", reason="sweep", notified_at=T0)
 
     assert world.runner().run(request).status == "skipped"
+
+
+def test_operation_past_its_retry_budget_is_failed_and_alerted(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.conference_event("e1", "c1")
+    world.provider.failures = [ProviderUnavailableError("503")] * 2
+
+    world.sync(pending_max_attempts=2)
+    world.clock.now += timedelta(minutes=2)
+    outcome = world.sync(pending_max_attempts=2)
+
+    assert outcome.stats.failed == 1
+    [record] = world.records.all().values()
+    assert record.status == "failed"
+    assert world.calendars.get(KEY).pending_count == 0  # type: ignore[union-attr]
+    alert = [r for r in caplog.records if getattr(r, "alert", None)]
+    assert alert[0].levelname == "ERROR"
