@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Request, Response
 
@@ -33,12 +34,15 @@ class Admin:
         self._store = store
         self._faults = faults
 
-    def handle(self, request: Request, endpoint: str) -> Response:
+    def handle(self, request: Request, endpoint: str, conference_id: str | None = None) -> Response:
         handler = getattr(self, f"_{endpoint}", None)
         if handler is None:
             raise AssertionError(f"unknown admin endpoint {endpoint}")
         try:
-            response: Response = handler(request)
+            if conference_id is not None:
+                response: Response = handler(request, conference_id)
+            else:
+                response = handler(request)
         except ApiError as error:
             return json_response(error.status, error.body(), error.headers)
         return response
@@ -50,6 +54,18 @@ class Admin:
         body = _json(request)
         created = self._store.create(parse_create({} if body is None else body).state)
         return json_response(201, created.to_json())
+
+    def _set_join_url(self, request: Request, conference_id: str) -> Response:
+        body = _json(request)
+        if not isinstance(body, dict):
+            raise ValidationError("body", "must be a JSON object")
+        join_url = body.get("joinUrl")
+        parts = urlsplit(join_url) if isinstance(join_url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValidationError("joinUrl", "must be an absolute http(s) URL")
+        assert isinstance(join_url, str)
+        changed = self._store.set_join_url(conference_id, join_url)
+        return json_response(200, changed.to_json())
 
     def _requests(self, request: Request) -> Response:
         return json_response(200, {"requests": self._store.requests()})

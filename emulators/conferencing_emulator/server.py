@@ -33,6 +33,11 @@ URL_MAP: Final = Map(
         Rule("/v1/conferences/<id>", methods=["DELETE"], endpoint="api.delete"),
         Rule("/emulator/v1/conferences", methods=["GET"], endpoint="admin.list_conferences"),
         Rule("/emulator/v1/conferences", methods=["POST"], endpoint="admin.seed_conference"),
+        Rule(
+            "/emulator/v1/conferences/<id>/join-url",
+            methods=["POST"],
+            endpoint="admin.set_join_url",
+        ),
         Rule("/emulator/v1/requests", methods=["GET"], endpoint="admin.requests"),
         Rule("/emulator/v1/requests/reset", methods=["POST"], endpoint="admin.reset_requests"),
         Rule("/emulator/v1/faults", methods=["POST"], endpoint="admin.add_faults"),
@@ -100,7 +105,7 @@ class ConferencingApp:
         area, name = str(endpoint).split(".", 1)
         if area == "api":
             return self.api.handle(request, name, values.get("id"))
-        return self.admin.handle(request, name)
+        return self.admin.handle(request, name, values.get("id"))
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         response = self.dispatch(Request(environ))

@@ -112,6 +112,16 @@ class Store:
             conference.updated_at = self.now_text()
             return copy.deepcopy(conference)
 
+    def set_join_url(self, conference_id: str, join_url: str) -> Conference:
+        """Give a conference a new join URL (admin only; its revision is unchanged)."""
+        with self.lock:
+            conference = self._conferences.get(conference_id)
+            if conference is None:
+                raise not_found(conference_id)
+            conference.join_url = join_url
+            conference.updated_at = self.now_text()
+            return copy.deepcopy(conference)
+
     # --- idempotency ------------------------------------------------------------------------
 
     def recall(self, scope: IdempotencyScope) -> StoredAnswer | None:

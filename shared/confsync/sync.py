@@ -38,9 +38,11 @@ from typing import Any, Literal
 from confsync.calendars import CalendarDoc
 from confsync.errors import (
     CalendarAccessError,
+    CalendarNotFoundError,
     CalendarUnavailableError,
     ConfsyncError,
     MalformedInputError,
+    PermanentError,
     PreconditionFailedError,
     ProviderGoneError,
     ProviderRejectedError,
@@ -391,11 +393,13 @@ class SyncRunner:
         final = dict(plan.changed)
         sent = self._send(plan.operations, final, run.stats)
         final.update({key: result.record for key, result in sent.items()})
+        if self._settings.write_back:
+            # Before saving: if writing back fails for now, the run raises and nothing records
+            # the operation as done, so the redelivery repeats it and writes back again.
+            self._write_back(run, plan.operations, sent, raw)
         if final:
             self._records.save(final.values(), before=records)
             run.stats.records_written += len(final)
-        if self._settings.write_back:
-            self._write_back(run, plan.operations, sent, raw)
 
     def _send(
         self,
@@ -522,6 +526,12 @@ class SyncRunner:
             except PreconditionFailedError:
                 # The user edited the event meanwhile: re-read it and decide again.
                 current = run.client.get_event(run.doc.calendar_id, event.id)
+            except (CalendarNotFoundError, PermanentError) as err:
+                # Retrying cannot help (the event is gone, or the API refuses the change).
+                _LOGGER.error(
+                    "write-back of new join details refused: %s", err, extra=_labels(run.doc.key)
+                )
+                return False
         _LOGGER.warning(
             "write-back gave up after repeated concurrent edits", extra=_labels(run.doc.key)
         )

@@ -7,6 +7,7 @@ composition root from real configuration, exactly as the ``sync`` function build
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -177,6 +178,67 @@ class SyncStack:
         answer = self.http.get(f"{self.calendar_server.base_url}/emulator/v1/requests", timeout=10)
         counts: dict[str, int] = answer.json()["counts"]
         return counts
+
+    # --- more of the user's actions, the provider's and the checks (scenario helpers) ----------
+
+    def update_event(self, event_id: str, body: Mapping[str, Any]) -> Any:
+        """The user saves the whole event (events.update, conferenceDataVersion=1)."""
+        return (
+            self.calendar.events()
+            .update(
+                calendarId=self.calendar_id,
+                eventId=event_id,
+                body=dict(body),
+                conferenceDataVersion=1,
+            )
+            .execute()
+        )
+
+    def instances(self, series_id: str) -> list[dict[str, Any]]:
+        """The instances of a recurring event (events.instances)."""
+        answer = (
+            self.calendar.events()
+            .instances(calendarId=self.calendar_id, eventId=series_id)
+            .execute()
+        )
+        items: list[dict[str, Any]] = answer.get("items", [])
+        return items
+
+    def delete_conference_at_provider(self, conference_id: str) -> None:
+        """Someone deletes the conference in the conferencing system itself (at its revision)."""
+        revision = self.conference(conference_id)["revision"] + 1
+        self.http.delete(
+            f"{self.conferencing_server.base_url}/v1/conferences/{conference_id}",
+            params={"revision": revision},
+            timeout=10,
+        ).raise_for_status()
+
+    def set_join_url(self, conference_id: str, join_url: str) -> None:
+        """The conferencing system gives the conference a new join URL."""
+        self.http.post(
+            f"{self.conferencing_server.base_url}/emulator/v1/conferences/{conference_id}/join-url",
+            json={"joinUrl": join_url},
+            timeout=10,
+        ).raise_for_status()
+
+    def requests_for(self, conference_id: str) -> list[dict[str, Any]]:
+        """The provider request log of one conference."""
+        return [r for r in self.provider_requests() if r["conferenceId"] == conference_id]
+
+    def assert_no_stale_operations(self) -> None:
+        """Invariant 5: the provider never saw an operation older than one it had applied, and
+        the revisions it applied to each conference strictly increase."""
+        log = self.provider_requests()
+        stale = [r for r in log if r["outcome"] == "stale"]
+        assert not stale, f"stale operations reached the conferencing system: {stale}"
+        applied: dict[str, list[int]] = {}
+        for entry in log:
+            if entry["outcome"] == "applied":
+                applied.setdefault(entry["conferenceId"], []).append(entry["revision"])
+        for conference_id, revisions in applied.items():
+            assert all(a < b for a, b in itertools.pairwise(revisions)), (
+                f"revisions applied to {conference_id} do not strictly increase: {revisions}"
+            )
 
 
 def stack_env(

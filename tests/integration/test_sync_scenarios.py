@@ -1,12 +1,131 @@
-"""The sync runner end to end on emulators: each scenario is something a user does."""
+"""The sync runner end to end on emulators: each scenario is something a user does.
+
+Every scenario ends with ``sync_stack.assert_no_stale_operations()``: invariant 5 (no operation is
+applied with an older revision than one already applied) must hold whatever the scenario did.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 
-from .sync_stack import SyncStack
+from confsync.errors import CalendarUnavailableError, StoreUnavailableError
+from confsync.messages import SyncRequest
+from confsync.ports import CalendarClient, CalendarClientFactory, EventPage, RecordStore
+from confsync.records import ConferenceRecord
+from confsync.sync import SyncOutcome
+
+from .sync_stack import SyncStack, conference_data
 
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` seconds pass (a bounded poll)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def instant(text: str) -> datetime:
+    """An RFC3339 date-time as an aware datetime, so ``Z`` and ``+01:00`` forms compare."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def video_uri(event: Mapping[str, Any]) -> str | None:
+    for entry in event.get("conferenceData", {}).get("entryPoints", []):
+        if entry.get("entryPointType") == "video":
+            uri: str = entry["uri"]
+            return uri
+    return None
+
+
+class FlakyRecords:
+    """A record store whose first ``save`` fails: the process dies after the provider calls."""
+
+    def __init__(self, inner: RecordStore) -> None:
+        self._inner = inner
+        self.failed = False
+
+    def save(self, records: Iterable[ConferenceRecord], *args: Any, **kwargs: Any) -> None:
+        if not self.failed:
+            self.failed = True
+            raise StoreUnavailableError("injected: Firestore went away mid-pull")
+        self._inner.save(records, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class HookedCalendarClient:
+    """A Calendar client that runs ``before_patch`` once, just before the first write-back."""
+
+    def __init__(self, inner: CalendarClient, before_patch: Callable[[], None]) -> None:
+        self._inner = inner
+        self._before_patch: Callable[[], None] | None = before_patch
+
+    def list_page(
+        self,
+        calendar_id: str,
+        *,
+        sync_token: str | None,
+        page_token: str | None,
+        time_min: datetime | None,
+    ) -> EventPage:
+        return self._inner.list_page(
+            calendar_id, sync_token=sync_token, page_token=page_token, time_min=time_min
+        )
+
+    def get_event(self, calendar_id: str, event_id: str) -> Mapping[str, Any] | None:
+        return self._inner.get_event(calendar_id, event_id)
+
+    def patch_conference_data(
+        self, calendar_id: str, event_id: str, etag: str, conference_data: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        hook, self._before_patch = self._before_patch, None
+        if hook is not None:
+            hook()
+        return self._inner.patch_conference_data(calendar_id, event_id, etag, conference_data)
+
+
+class HookedCalendarFactory:
+    def __init__(self, inner: CalendarClientFactory, before_patch: Callable[[], None]) -> None:
+        self._inner = inner
+        self._before_patch = before_patch
+
+    def for_subject(self, subject: str) -> CalendarClient:
+        return HookedCalendarClient(self._inner.for_subject(subject), self._before_patch)
+
+
+def new_requests(sync_stack: SyncStack, since: int) -> list[dict[str, Any]]:
+    return sync_stack.provider_requests()[since:]
+
+
+def weekly_series(sync_stack: SyncStack) -> tuple[dict[str, Any], Any, list[dict[str, Any]]]:
+    """A weekly series (5 occurrences, start.timeZone set) carrying our conference, synced."""
+    conference = sync_stack.create_conference()
+    series = sync_stack.insert_event(
+        conference, summary="Weekly sync", recurrence=["RRULE:FREQ=WEEKLY;COUNT=5"]
+    )
+    sync_stack.sync()
+    instances = sync_stack.instances(series["id"])
+    assert len(instances) == 5
+    return conference, series, instances
+
+
+# --- the scenarios -------------------------------------------------------------------------------
 
 
 def test_event_carrying_our_conference_sends_its_state(sync_stack: SyncStack) -> None:
@@ -21,6 +140,7 @@ def test_event_carrying_our_conference_sends_its_state(sync_stack: SyncStack) ->
     assert state["start"] == "2027-03-01T10:00:00Z"
     assert state["attendees"] == ["bob@example.com"]
     assert state["calendarId"] == sync_stack.calendar_id
+    sync_stack.assert_no_stale_operations()
 
 
 def test_moving_the_meeting_updates_the_conference(sync_stack: SyncStack) -> None:
@@ -40,6 +160,7 @@ def test_moving_the_meeting_updates_the_conference(sync_stack: SyncStack) -> Non
     last = sync_stack.provider_requests()[-1]
     assert last["outcome"] == "applied"
     assert set(last["changedFields"]) == {"start", "end"}
+    sync_stack.assert_no_stale_operations()
 
 
 def test_deleting_the_event_deletes_the_conference(sync_stack: SyncStack) -> None:
@@ -51,3 +172,621 @@ def test_deleting_the_event_deletes_the_conference(sync_stack: SyncStack) -> Non
     sync_stack.sync()
 
     assert sync_stack.conference(conference["id"])["status"] == "deleted"
+    sync_stack.assert_no_stale_operations()
+
+
+def test_renaming_the_meeting_sends_only_the_title(sync_stack: SyncStack) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    before = len(sync_stack.provider_requests())
+
+    sync_stack.patch_event(event["id"], summary="Planning, renamed")
+    sync_stack.sync()
+
+    sent = new_requests(sync_stack, before)
+    assert [(r["method"], r["outcome"], r["changedFields"]) for r in sent] == [
+        ("PUT", "applied", ["title"])
+    ]
+    assert sync_stack.conference(conference["id"])["title"] == "Planning, renamed"
+    sync_stack.assert_no_stale_operations()
+
+
+def test_inviting_a_guest_sends_only_the_attendees(sync_stack: SyncStack) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    before = len(sync_stack.provider_requests())
+
+    sync_stack.patch_event(
+        event["id"], attendees=[{"email": "bob@example.com"}, {"email": "carol@example.com"}]
+    )
+    sync_stack.sync()
+
+    sent = new_requests(sync_stack, before)
+    assert [(r["method"], r["outcome"], r["changedFields"]) for r in sent] == [
+        ("PUT", "applied", ["attendees"])
+    ]
+    state = sync_stack.conference(conference["id"])
+    assert sorted(state["attendees"]) == ["bob@example.com", "carol@example.com"]
+    sync_stack.assert_no_stale_operations()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"colorId": "5"},
+        {"reminders": {"useDefault": False, "overrides": [{"method": "popup", "minutes": 5}]}},
+    ],
+    ids=["colour", "reminders"],
+)
+def test_irrelevant_edit_sends_nothing(sync_stack: SyncStack, edit: dict[str, Any]) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    before = sync_stack.provider_requests()
+
+    sync_stack.patch_event(event["id"], **edit)
+    outcome = sync_stack.sync()
+
+    assert outcome.status == "synced"
+    assert outcome.stats.events == 1  # the edit was seen ...
+    assert sync_stack.provider_requests() == before  # ... and nothing was sent
+    sync_stack.assert_no_stale_operations()
+
+
+@pytest.mark.parametrize("how", ["patch-null", "update-without"])
+def test_removing_the_conference_from_the_event_deletes_it(sync_stack: SyncStack, how: str) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+
+    if how == "patch-null":
+        sync_stack.patch_event(event["id"], conferenceData=None)
+    else:
+        body = dict(sync_stack.get_event(event["id"]))
+        del body["conferenceData"]
+        sync_stack.update_event(event["id"], body)
+    assert "conferenceData" not in sync_stack.get_event(event["id"])
+    sync_stack.sync()
+
+    assert sync_stack.conference(conference["id"])["status"] == "deleted"
+    last = sync_stack.requests_for(conference["id"])[-1]
+    assert (last["method"], last["outcome"]) == ("DELETE", "applied")
+    sync_stack.assert_no_stale_operations()
+
+
+def test_replacing_the_conference_deletes_the_old_and_adopts_the_new(
+    sync_stack: SyncStack,
+) -> None:
+    old = sync_stack.create_conference()
+    new = sync_stack.create_conference()
+    event = sync_stack.insert_event(old, summary="Design review")
+    sync_stack.sync()
+
+    sync_stack.patch_event(event["id"], conferenceData=conference_data(new["id"], new["joinUrl"]))
+    sync_stack.sync()
+
+    assert sync_stack.conference(old["id"])["status"] == "deleted"
+    adopted = sync_stack.conference(new["id"])
+    assert adopted["status"] == "active"
+    assert adopted["title"] == "Design review"
+    assert adopted["eventId"] == event["id"]
+    assert adopted["start"] == "2027-03-01T10:00:00Z"
+    assert [(r["method"], r["outcome"]) for r in sync_stack.requests_for(new["id"])] == [
+        ("PUT", "applied")
+    ]
+    sync_stack.assert_no_stale_operations()
+
+
+def test_shared_conference_is_deleted_with_its_last_event(sync_stack: SyncStack) -> None:
+    conference = sync_stack.create_conference()
+    first = sync_stack.insert_event(conference, summary="Kick-off")
+    second = sync_stack.insert_event(
+        conference,
+        summary="Follow-up",
+        start={"dateTime": "2027-03-08T10:00:00Z", "timeZone": "Europe/Paris"},
+        end={"dateTime": "2027-03-08T11:00:00Z", "timeZone": "Europe/Paris"},
+    )
+    sync_stack.sync()
+
+    sync_stack.delete_event(first["id"])
+    sync_stack.sync()
+
+    kept = sync_stack.conference(conference["id"])
+    assert kept["status"] == "active"
+    assert kept["eventId"] == second["id"]
+    assert "DELETE" not in [r["method"] for r in sync_stack.requests_for(conference["id"])]
+
+    sync_stack.delete_event(second["id"])
+    sync_stack.sync()
+
+    assert sync_stack.conference(conference["id"])["status"] == "deleted"
+    sync_stack.assert_no_stale_operations()
+
+
+def test_moving_one_occurrence_updates_the_series_conference(sync_stack: SyncStack) -> None:
+    conference, _series, instances = weekly_series(sync_stack)
+    moved = instances[1]
+    before = len(sync_stack.provider_requests())
+
+    sync_stack.patch_event(
+        moved["id"],
+        start={"dateTime": "2027-03-08T15:00:00Z"},
+        end={"dateTime": "2027-03-08T16:00:00Z"},
+    )
+    sync_stack.sync()
+
+    sent = new_requests(sync_stack, before)
+    assert [(r["method"], r["outcome"]) for r in sent] == [("PUT", "applied")]
+    assert "modifiedOccurrences" in sent[0]["changedFields"]
+    state = sync_stack.conference(conference["id"])
+    assert state["status"] == "active"
+    assert state["start"] == "2027-03-01T10:00:00Z"  # the series itself did not move
+    assert state["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=5"]
+    assert state["timeZone"] == "Europe/Paris"
+    assert len(state["modifiedOccurrences"]) == 1
+    occurrence = state["modifiedOccurrences"][0]
+    assert instant(occurrence["originalStart"]) == instant(moved["originalStartTime"]["dateTime"])
+    assert instant(occurrence["start"]) == instant("2027-03-08T15:00:00Z")
+    assert instant(occurrence["end"]) == instant("2027-03-08T16:00:00Z")
+    sync_stack.assert_no_stale_operations()
+
+
+def test_cancelling_one_occurrence_keeps_the_series_conference(sync_stack: SyncStack) -> None:
+    conference, _series, instances = weekly_series(sync_stack)
+    cancelled = instances[2]
+    before = len(sync_stack.provider_requests())
+
+    sync_stack.delete_event(cancelled["id"])
+    sync_stack.sync()
+
+    sent = new_requests(sync_stack, before)
+    assert [(r["method"], r["outcome"]) for r in sent] == [("PUT", "applied")]
+    assert "cancelledOccurrences" in sent[0]["changedFields"]
+    state = sync_stack.conference(conference["id"])
+    assert state["status"] == "active"
+    assert [instant(t) for t in state["cancelledOccurrences"]] == [
+        instant(cancelled["originalStartTime"]["dateTime"])
+    ]
+    sync_stack.assert_no_stale_operations()
+
+
+def test_deleting_the_series_deletes_its_conference(sync_stack: SyncStack) -> None:
+    conference, series, instances = weekly_series(sync_stack)
+    # One occurrence moved and one cancelled first (exception objects), then the whole series.
+    sync_stack.patch_event(instances[1]["id"], summary="Weekly sync (special edition)")
+    sync_stack.delete_event(instances[3]["id"])
+    sync_stack.sync()
+    assert sync_stack.conference(conference["id"])["status"] == "active"
+
+    sync_stack.delete_event(series["id"])
+    sync_stack.sync()
+
+    assert sync_stack.conference(conference["id"])["status"] == "deleted"
+    last = sync_stack.requests_for(conference["id"])[-1]
+    assert (last["method"], last["outcome"]) == ("DELETE", "applied")
+    sync_stack.assert_no_stale_operations()
+
+
+def test_deletions_while_the_token_was_invalid_are_reconciled_by_a_full_sync(
+    sync_stack: SyncStack,
+) -> None:
+    conferences = [sync_stack.create_conference(f"Meeting {n}") for n in range(3)]
+    events = [sync_stack.insert_event(c, summary=f"Meeting {n}") for n, c in enumerate(conferences)]
+    sync_stack.sync()
+    untouched = sync_stack.requests_for(conferences[2]["id"])
+
+    sync_stack.delete_event(events[0]["id"])
+    sync_stack.delete_event(events[1]["id"])
+    sync_stack.invalidate_sync_tokens()
+    outcome = sync_stack.sync()
+
+    assert outcome.status == "synced"
+    assert outcome.stats.full_sync
+    assert outcome.stats.reconciled == 2
+    assert sync_stack.conference(conferences[0]["id"])["status"] == "deleted"
+    assert sync_stack.conference(conferences[1]["id"])["status"] == "deleted"
+    assert sync_stack.conference(conferences[2]["id"])["status"] == "active"
+    assert sync_stack.requests_for(conferences[2]["id"]) == untouched
+    sync_stack.assert_no_stale_operations()
+
+
+def test_occurrence_changes_while_the_token_was_invalid_are_seen_by_the_full_sync(
+    sync_stack: SyncStack,
+) -> None:
+    conference, _series, instances = weekly_series(sync_stack)
+
+    sync_stack.delete_event(instances[2]["id"])
+    sync_stack.patch_event(instances[4]["id"], summary="Weekly sync (last one)")
+    sync_stack.invalidate_sync_tokens()
+    outcome = sync_stack.sync()
+
+    assert outcome.stats.full_sync
+    state = sync_stack.conference(conference["id"])
+    assert state["status"] == "active"
+    assert [instant(t) for t in state["cancelledOccurrences"]] == [
+        instant(instances[2]["originalStartTime"]["dateTime"])
+    ]
+    assert [o["title"] for o in state["modifiedOccurrences"]] == ["Weekly sync (last one)"]
+    sync_stack.assert_no_stale_operations()
+
+
+def test_deletion_of_one_sharing_event_while_the_token_was_invalid_keeps_the_conference(
+    sync_stack: SyncStack,
+) -> None:
+    conference = sync_stack.create_conference()
+    first = sync_stack.insert_event(conference, summary="Kick-off")
+    second = sync_stack.insert_event(
+        conference,
+        summary="Follow-up",
+        start={"dateTime": "2027-03-08T10:00:00Z", "timeZone": "Europe/Paris"},
+        end={"dateTime": "2027-03-08T11:00:00Z", "timeZone": "Europe/Paris"},
+    )
+    sync_stack.sync()
+
+    sync_stack.delete_event(first["id"])
+    sync_stack.invalidate_sync_tokens()
+    outcome = sync_stack.sync()
+
+    assert outcome.stats.full_sync
+    assert outcome.stats.reconciled == 1
+    state = sync_stack.conference(conference["id"])
+    assert state["status"] == "active"
+    assert state["eventId"] == second["id"]
+    sync_stack.assert_no_stale_operations()
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {
+            "method": "calendar.events.list",
+            "status": 429,
+            "reason": "rateLimitExceeded",
+            "count": 2,
+        },
+        {"method": "calendar.events.list", "status": 503, "count": 2},
+    ],
+    ids=["429-rate-limit", "503"],
+)
+def test_calendar_rate_limits_and_outages_are_retried_within_the_run(
+    sync_stack: SyncStack, fault: dict[str, Any]
+) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    sync_stack.patch_event(event["id"], summary="Renamed while Calendar struggles")
+    lists_before = sync_stack.calendar_calls().get("calendar.events.list", 0)
+
+    sync_stack.calendar_faults(fault)
+    started = time.monotonic()
+    outcome = sync_stack.sync()
+    elapsed = time.monotonic() - started
+
+    assert outcome.status == "synced"
+    assert sync_stack.calendar_calls()["calendar.events.list"] == lists_before + 3
+    assert sync_stack.conference(conference["id"])["title"] == "Renamed while Calendar struggles"
+    assert elapsed < 3.0, f"the Calendar backoff made one sync take {elapsed:.1f} s"
+    sync_stack.assert_no_stale_operations()
+
+
+def test_calendar_outage_beyond_the_retries_loses_nothing(sync_stack: SyncStack) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    sync_stack.patch_event(event["id"], summary="Renamed during the outage")
+    token = sync_stack.calendars.get(sync_stack.key)
+    assert token is not None
+
+    sync_stack.calendar_faults({"method": "calendar.events.list", "status": 503, "count": 3})
+    with pytest.raises(CalendarUnavailableError):
+        sync_stack.sync()
+
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert doc.lease_owner is None
+    assert doc.sync_token == token.sync_token
+    assert sync_stack.conference(conference["id"])["title"] == "Planning"
+
+    outcome = sync_stack.sync()  # Pub/Sub redelivers
+
+    assert outcome.status == "synced"
+    assert sync_stack.conference(conference["id"])["title"] == "Renamed during the outage"
+    sync_stack.assert_no_stale_operations()
+
+
+def test_conferencing_outage_leaves_the_operation_pending_until_it_recovers(
+    sync_stack: SyncStack,
+) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    before = sync_stack.calendars.get(sync_stack.key)
+    assert before is not None
+    sync_stack.patch_event(event["id"], summary="Renamed during the conferencing outage")
+
+    sync_stack.provider_faults(
+        {"method": "PUT", "conferenceId": conference["id"], "status": 503, "count": 50}
+    )
+    outcome = sync_stack.sync()
+
+    assert outcome.status == "synced"
+    assert outcome.stats.pending == 1
+    after = sync_stack.calendars.get(sync_stack.key)
+    assert after is not None
+    assert after.sync_token != before.sync_token  # the token advanced past a durable pending op
+    assert after.pending_count == 1
+    assert sync_stack.conference(conference["id"])["title"] == "Planning"
+
+    sync_stack.clear_faults()
+    retried: list[SyncOutcome] = []
+
+    def retried_once() -> bool:
+        retried.append(sync_stack.sync())
+        return retried[-1].stats.pending_retried > 0
+
+    assert wait_until(retried_once, timeout=8.0, interval=0.25)
+    assert retried[-1].stats.pending == 0
+    state = sync_stack.conference(conference["id"])
+    assert state["title"] == "Renamed during the conferencing outage"
+    final = sync_stack.calendars.get(sync_stack.key)
+    assert final is not None
+    assert final.pending_count == 0
+    sync_stack.assert_no_stale_operations()
+
+
+def test_edit_during_a_conferencing_outage_wins_once_it_recovers(sync_stack: SyncStack) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    sync_stack.provider_faults({"method": "PUT", "conferenceId": conference["id"], "status": 503})
+    sync_stack.patch_event(event["id"], summary="First rename")
+    assert sync_stack.sync().stats.pending == 1
+
+    sync_stack.patch_event(event["id"], summary="Second rename")
+    assert sync_stack.sync().stats.pending == 1
+    sync_stack.clear_faults()
+
+    assert wait_until(
+        lambda: sync_stack.sync().stats.pending_retried > 0, timeout=8.0, interval=0.25
+    )
+    assert sync_stack.conference(conference["id"])["title"] == "Second rename"
+    applied = [r for r in sync_stack.requests_for(conference["id"]) if r["outcome"] == "applied"]
+    assert len(applied) == 2  # the adoption, then the latest state once (never "First rename")
+    sync_stack.assert_no_stale_operations()
+
+
+def test_conference_already_deleted_at_the_provider_counts_as_deleted(
+    sync_stack: SyncStack,
+) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    sync_stack.delete_conference_at_provider(conference["id"])
+
+    sync_stack.delete_event(event["id"])
+    outcome = sync_stack.sync()
+
+    assert outcome.status == "synced"
+    assert (outcome.stats.pending, outcome.stats.failed) == (0, 0)
+    last = sync_stack.requests_for(conference["id"])[-1]
+    assert (last["method"], last["status"], last["outcome"]) == ("DELETE", 404, "deleted")
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert doc.pending_count == 0
+    before = sync_stack.provider_requests()
+    sync_stack.sync()
+    assert sync_stack.provider_requests() == before  # nothing left to retry
+    sync_stack.assert_no_stale_operations()
+
+
+def test_redelivered_request_applies_nothing_twice(sync_stack: SyncStack) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    sync_stack.patch_event(event["id"], summary="Renamed once")
+    runner = sync_stack.runner()
+    request = SyncRequest(
+        calendar_key=sync_stack.key, reason="notification", notified_at=datetime.now(UTC)
+    )
+
+    first = runner.run(request)
+    before = len(sync_stack.provider_requests())
+    second = runner.run(request)
+
+    assert (first.status, second.status) == ("synced", "synced")
+    assert first.stats.updates == 1
+    again = new_requests(sync_stack, before)
+    assert all(r["outcome"] == "repeat" for r in again), again
+    assert sync_stack.conference(conference["id"])["title"] == "Renamed once"
+    sync_stack.assert_no_stale_operations()
+
+
+def test_concurrent_syncs_coalesce_and_a_change_during_the_pull_is_applied(
+    sync_stack: SyncStack,
+) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    runner = sync_stack.runner()
+    lists_before = sync_stack.calendar_calls().get("calendar.events.list", 0)
+    sync_stack.calendar_faults({"method": "calendar.events.list", "delayMs": 1500, "count": 1})
+    outcomes: dict[str, SyncOutcome] = {}
+
+    def run(name: str) -> None:
+        outcomes[name] = sync_stack.sync(runner)
+
+    owner = threading.Thread(target=run, args=("owner",))
+    owner.start()
+    assert wait_until(
+        lambda: sync_stack.calendar_calls().get("calendar.events.list", 0) > lists_before,
+        timeout=3.0,
+        interval=0.02,
+    )
+    # The owner's first list is being served: the user edits, and the notification's sync races.
+    sync_stack.patch_event(event["id"], summary="Changed during the pull")
+    notified = threading.Thread(target=run, args=("notified",))
+    notified.start()
+    notified.join(timeout=10)
+    owner.join(timeout=10)
+
+    assert not owner.is_alive()
+    assert not notified.is_alive()
+    assert outcomes["notified"].status == "coalesced"
+    assert outcomes["owner"].status == "synced"
+    assert outcomes["owner"].stats.rounds == 2  # the owner saw the marker move and pulled again
+    assert sync_stack.conference(conference["id"])["title"] == "Changed during the pull"
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert doc.lease_owner is None
+    sync_stack.assert_no_stale_operations()
+
+
+def test_crash_after_provider_calls_converges_on_redelivery(sync_stack: SyncStack) -> None:
+    conferences = [sync_stack.create_conference(f"Meeting {n}") for n in range(3)]
+    events = [sync_stack.insert_event(c, summary=f"Meeting {n}") for n, c in enumerate(conferences)]
+    sync_stack.sync()
+    for n, event in enumerate(events):
+        sync_stack.patch_event(event["id"], summary=f"Meeting {n}, renamed")
+    before = len(sync_stack.provider_requests())
+    crashing = sync_stack.runner()
+    flaky = FlakyRecords(crashing._records)
+    crashing._records = flaky
+
+    with pytest.raises(StoreUnavailableError):
+        sync_stack.sync(crashing)
+
+    assert flaky.failed
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert doc.lease_owner is None
+    sent = new_requests(sync_stack, before)
+    assert sorted((r["method"], r["outcome"]) for r in sent) == [("PUT", "applied")] * 3
+    applied = {r["conferenceId"]: r["revision"] for r in sent}
+
+    outcome = sync_stack.sync()  # Pub/Sub redelivers the request
+
+    assert outcome.status == "synced"
+    repeated = new_requests(sync_stack, before + len(sent))
+    assert sorted(r["conferenceId"] for r in repeated) == sorted(applied)
+    for entry in repeated:
+        assert entry["outcome"] == "repeat", entry
+        assert entry["revision"] == applied[entry["conferenceId"]]
+    for n, conference in enumerate(conferences):
+        assert sync_stack.conference(conference["id"])["title"] == f"Meeting {n}, renamed"
+    sync_stack.assert_no_stale_operations()
+
+
+def test_new_join_url_is_written_back_and_its_echo_is_a_no_op(sync_stack: SyncStack) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    rotated = "https://conference.example/j/rotated-link"
+    sync_stack.set_join_url(conference["id"], rotated)
+    sync_stack.patch_event(event["id"], summary="Planning, new link")
+
+    outcome = sync_stack.sync()
+
+    assert outcome.stats.write_backs == 1
+    written = sync_stack.get_event(event["id"])
+    assert video_uri(written) == rotated
+    assert written["summary"] == "Planning, new link"
+    before = sync_stack.provider_requests()
+    echo = sync_stack.sync()
+    assert echo.stats.events == 1  # our own write came back as a change ...
+    assert sync_stack.provider_requests() == before  # ... and caused no conference operation
+    assert echo.stats.write_backs == 0
+    sync_stack.assert_no_stale_operations()
+
+
+def test_write_back_keeps_a_concurrent_user_edit(sync_stack: SyncStack) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    rotated = "https://conference.example/j/rotated-link"
+    sync_stack.set_join_url(conference["id"], rotated)
+    sync_stack.patch_event(event["id"], summary="Planning, new link")
+    runner = sync_stack.runner()
+
+    def user_edits() -> None:
+        sync_stack.patch_event(event["id"], summary="Renamed by the user meanwhile")
+
+    runner._calendar = HookedCalendarFactory(runner._calendar, user_edits)
+    patches_before = sync_stack.calendar_calls().get("calendar.events.patch", 0)
+
+    outcome = sync_stack.sync(runner)
+
+    assert outcome.stats.write_backs == 1
+    # user's edit + the write-back refused with 412 + the write-back after re-reading the event
+    assert sync_stack.calendar_calls()["calendar.events.patch"] == patches_before + 3
+    written = sync_stack.get_event(event["id"])
+    assert written["summary"] == "Renamed by the user meanwhile"
+    assert video_uri(written) == rotated
+
+    sync_stack.sync()  # the user's edit reaches the conference in its turn
+
+    assert sync_stack.conference(conference["id"])["title"] == "Renamed by the user meanwhile"
+    sync_stack.assert_no_stale_operations()
+
+
+def test_interleaved_edits_and_syncs_never_send_a_stale_revision(sync_stack: SyncStack) -> None:
+    conferences = [sync_stack.create_conference(f"Meeting {n}") for n in range(3)]
+    events = [sync_stack.insert_event(c, summary=f"Meeting {n}") for n, c in enumerate(conferences)]
+    runner = sync_stack.runner()
+    sync_stack.sync(runner)
+    titles = {c["id"]: f"Meeting {n}" for n, c in enumerate(conferences)}
+
+    for step in range(9):
+        for n in (step % 3, (step + 1) % 3):
+            title = f"Meeting {n} v{step}"
+            sync_stack.patch_event(events[n]["id"], summary=title)
+            titles[conferences[n]["id"]] = title
+        if step % 3 == 1:
+            sync_stack.patch_event(
+                events[step % 3]["id"],
+                start={"dateTime": f"2027-03-0{step + 1}T09:00:00Z"},
+                end={"dateTime": f"2027-03-0{step + 1}T10:00:00Z"},
+            )
+        if step == 4:
+            sync_stack.invalidate_sync_tokens()  # a full sync with reconciliation in the middle
+        if step % 2 == 0:
+            sync_stack.sync(runner)
+            sync_stack.sync(runner)  # a duplicate notification
+        else:
+            sync_stack.sync()
+    sync_stack.sync(runner)
+
+    for conference in conferences:
+        assert sync_stack.conference(conference["id"])["title"] == titles[conference["id"]]
+    for conference in conferences:
+        applied = [
+            r["revision"]
+            for r in sync_stack.requests_for(conference["id"])
+            if r["outcome"] == "applied"
+        ]
+        assert len(applied) >= 4
+        assert applied == sorted(set(applied)), applied  # strictly increasing
+    sync_stack.assert_no_stale_operations()
+
+
+def test_write_back_interrupted_by_a_calendar_outage_is_completed_on_redelivery(
+    sync_stack: SyncStack,
+) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    rotated = "https://conference.example/j/rotated-link"
+    sync_stack.set_join_url(conference["id"], rotated)
+    sync_stack.patch_event(event["id"], summary="Planning, new link")
+
+    sync_stack.calendar_faults({"method": "calendar.events.patch", "status": 503, "count": 3})
+    with pytest.raises(CalendarUnavailableError):
+        sync_stack.sync()
+    assert video_uri(sync_stack.get_event(event["id"])) == conference["joinUrl"]
+
+    redelivered = sync_stack.sync()  # Pub/Sub redelivers the request
+
+    assert redelivered.status == "synced"
+    assert video_uri(sync_stack.get_event(event["id"])) == rotated
+    sync_stack.assert_no_stale_operations()
