@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import calendar_emulator
+from bench import calendar_emulator, sync
 
 OUTPUT = Path(".run/bench/results.json")
 
@@ -15,13 +15,13 @@ OUTPUT = Path(".run/bench/results.json")
 def _table(rows: list[dict[str, Any]]) -> str:
     lines = []
     for row in rows:
-        figures = ", ".join(f"{k}={v}" for k, v in row.items() if k != "name")
-        lines.append(f"{row['name']:<40} {figures}")
+        lines.append(row["name"])
+        lines.extend(f"    {key:<28} {value}" for key, value in row.items() if key != "name")
     return "\n".join(lines)
 
 
 def main() -> int:
-    rows = calendar_emulator.run()
+    rows = calendar_emulator.run() + sync.run()
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(json.dumps(rows, indent=2) + "\n")
     print(_table(rows))

@@ -128,6 +128,19 @@ def weekly_series(sync_stack: SyncStack) -> tuple[dict[str, Any], Any, list[dict
 # --- the scenarios -------------------------------------------------------------------------------
 
 
+def _two_events_sharing_a_conference(stack: SyncStack) -> tuple[Any, Any, Any]:
+    """A conference attached to two events a week apart: (conference, first, second)."""
+    conference = stack.create_conference()
+    first = stack.insert_event(conference, summary="Kick-off")
+    second = stack.insert_event(
+        conference,
+        summary="Follow-up",
+        start={"dateTime": "2027-03-08T10:00:00Z", "timeZone": "Europe/Paris"},
+        end={"dateTime": "2027-03-08T11:00:00Z", "timeZone": "Europe/Paris"},
+    )
+    return conference, first, second
+
+
 def test_event_carrying_our_conference_sends_its_state(sync_stack: SyncStack) -> None:
     conference = sync_stack.create_conference()
     sync_stack.insert_event(conference, summary="Quarterly planning")
@@ -280,14 +293,7 @@ def test_replacing_the_conference_deletes_the_old_and_adopts_the_new(
 
 
 def test_shared_conference_is_deleted_with_its_last_event(sync_stack: SyncStack) -> None:
-    conference = sync_stack.create_conference()
-    first = sync_stack.insert_event(conference, summary="Kick-off")
-    second = sync_stack.insert_event(
-        conference,
-        summary="Follow-up",
-        start={"dateTime": "2027-03-08T10:00:00Z", "timeZone": "Europe/Paris"},
-        end={"dateTime": "2027-03-08T11:00:00Z", "timeZone": "Europe/Paris"},
-    )
+    conference, first, second = _two_events_sharing_a_conference(sync_stack)
     sync_stack.sync()
 
     sync_stack.delete_event(first["id"])
@@ -415,14 +421,7 @@ def test_occurrence_changes_while_the_token_was_invalid_are_seen_by_the_full_syn
 def test_deletion_of_one_sharing_event_while_the_token_was_invalid_keeps_the_conference(
     sync_stack: SyncStack,
 ) -> None:
-    conference = sync_stack.create_conference()
-    first = sync_stack.insert_event(conference, summary="Kick-off")
-    second = sync_stack.insert_event(
-        conference,
-        summary="Follow-up",
-        start={"dateTime": "2027-03-08T10:00:00Z", "timeZone": "Europe/Paris"},
-        end={"dateTime": "2027-03-08T11:00:00Z", "timeZone": "Europe/Paris"},
-    )
+    conference, first, second = _two_events_sharing_a_conference(sync_stack)
     sync_stack.sync()
 
     sync_stack.delete_event(first["id"])
