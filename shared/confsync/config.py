@@ -1,9 +1,9 @@
 """Configuration: every environment variable confsync reads, validated in one place.
 
-:func:`load_sync_config` reads the environment once (the functions call it at start) and returns a
-frozen :class:`SyncConfig`, or raises :class:`~confsync.errors.ConfigurationError` listing every
-problem, each naming its variable. Library code never reads ``os.environ``; the README's
-configuration table is the same list as :data:`SYNC_VARIABLES`.
+:func:`load_sync_config`, :func:`load_intake_config` and :func:`load_channels_config` read the
+environment once (each function calls its loader at start) and return a frozen settings object, or
+raise :class:`~confsync.errors.ConfigurationError` listing every problem, each naming its variable.
+Library code never reads ``os.environ``; the README's configuration table is :data:`VARIABLES`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,21 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
+from confsync.channel_tokens import ChannelTokenKeys
 from confsync.conference import STATE_FIELDS
 from confsync.errors import ConfigurationError
 
-__all__ = ["SYNC_VARIABLES", "SyncConfig", "Variable", "load_sync_config"]
+__all__ = [
+    "SYNC_VARIABLES",
+    "VARIABLES",
+    "ChannelsConfig",
+    "IntakeConfig",
+    "SyncConfig",
+    "Variable",
+    "load_channels_config",
+    "load_intake_config",
+    "load_sync_config",
+]
 
 T = TypeVar("T")
 
@@ -25,29 +36,97 @@ DEFAULT_RELEVANT_FIELDS = "title,start,end,timeZone,recurrence,attendees,organiz
 CREDENTIAL_MODES = ("emulator",)
 
 
+SYNC, INTAKE, CHANNELS = "sync", "intake", "channels"
+ALL = (SYNC, INTAKE, CHANNELS)
+
+
 @dataclass(frozen=True, slots=True)
 class Variable:
-    """One environment variable: name, default (None: required) and what it means."""
+    """One environment variable: name, default (None: required), meaning, and which functions
+    read it."""
 
     name: str
     default: str | None
     meaning: str
+    used_by: tuple[str, ...] = (SYNC,)
 
 
-SYNC_VARIABLES: tuple[Variable, ...] = (
-    Variable("GOOGLE_CLOUD_PROJECT", None, "project of Firestore and Pub/Sub"),
-    Variable("CONFSYNC_FIRESTORE_DATABASE", "(default)", "Firestore database id"),
-    Variable("CONFSYNC_SYNC_TOPIC", "sync-requests", "topic of SyncRequests (re-published ones)"),
+VARIABLES: tuple[Variable, ...] = (
+    Variable("GOOGLE_CLOUD_PROJECT", None, "project of Firestore and Pub/Sub", ALL),
+    Variable("CONFSYNC_FIRESTORE_DATABASE", "(default)", "Firestore database id", (SYNC, CHANNELS)),
+    Variable("CONFSYNC_SYNC_TOPIC", "sync-requests", "topic of SyncRequests", ALL),
+    Variable(
+        "CONFSYNC_CHANNEL_COMMANDS_TOPIC",
+        "channel-commands",
+        "topic of channel commands (enrol, unenrol, tick, fan-out)",
+        (CHANNELS,),
+    ),
+    Variable(
+        "CONFSYNC_CHANNEL_TOKEN_KEYS",
+        None,
+        "channel-token HMAC keys, `KEY_ID:SECRET,...` (a secret; rotate by adding a key)",
+        (INTAKE, CHANNELS),
+    ),
+    Variable(
+        "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY",
+        None,
+        "key id new channel tokens are minted with",
+        (INTAKE, CHANNELS),
+    ),
+    Variable(
+        "CONFSYNC_INTAKE_URL",
+        None,
+        "public HTTPS address of the intake function, given to `events.watch`",
+        (CHANNELS,),
+    ),
+    Variable(
+        "CONFSYNC_INTAKE_MAX_BODY_BYTES",
+        "4096",
+        "larger notification bodies are refused (Google sends none)",
+        (INTAKE,),
+    ),
+    Variable(
+        "CONFSYNC_CHANNEL_TTL_SECONDS",
+        "172800",
+        "lifetime asked for a new channel (short: a channel can die silently)",
+        (CHANNELS,),
+    ),
+    Variable(
+        "CONFSYNC_RENEWAL_WINDOW_SECONDS",
+        "86400",
+        "channels expiring within this window are renewed",
+        (CHANNELS,),
+    ),
+    Variable(
+        "CONFSYNC_SWEEP_INTERVAL_SECONDS",
+        "900",
+        "calendars not synced for this long get a sync request from the tick",
+        (CHANNELS,),
+    ),
+    Variable(
+        "CONFSYNC_TICK_BATCH",
+        "200",
+        "calendars or channels one tick handles before fanning out",
+        (CHANNELS,),
+    ),
+    Variable(
+        "CONFSYNC_SUBJECT_BUDGET_PER_MINUTE",
+        "300",
+        "Calendar requests per user per minute that renewals and sweeps may spend (Google: 600)",
+        (CHANNELS,),
+    ),
     Variable(
         "CONFSYNC_CALENDAR_CREDENTIALS",
         "emulator",
         "how to call the Calendar API: `emulator` (anonymous, local stack)",
+        (SYNC, CHANNELS),
     ),
     Variable(
         "CALENDAR_API_URL",
         "",
         "Calendar API endpoint, ending in `/calendar/v3/`; required with `emulator`, "
         "empty means Google's",
+        (SYNC, CHANNELS),
     ),
     Variable("CONFERENCING_URL", None, "base URL of the conferencing system's contract"),
     Variable("CONFERENCING_CREDENTIAL", "", "bearer credential for the conferencing system"),
@@ -73,11 +152,17 @@ SYNC_VARIABLES: tuple[Variable, ...] = (
         "CONFSYNC_FULL_SYNC_WINDOW_DAYS", "30", "a full sync reads events ending after now - N days"
     ),
     Variable("CONFSYNC_CALENDAR_PAGE_SIZE", "2500", "`maxResults` of `events.list` (1-2500)"),
-    Variable("CONFSYNC_CALENDAR_TIMEOUT_SECONDS", "30", "timeout of one Calendar API request"),
+    Variable(
+        "CONFSYNC_CALENDAR_TIMEOUT_SECONDS",
+        "30",
+        "timeout of one Calendar API request",
+        (SYNC, CHANNELS),
+    ),
     Variable(
         "CONFSYNC_CALENDAR_ATTEMPTS",
         "5",
         "attempts per Calendar request on 429, rate-limit 403, 5xx (exponential backoff)",
+        (SYNC, CHANNELS),
     ),
     Variable(
         "CONFSYNC_LEASE_SECONDS", "300", "lease of a sync on its calendar (extended on long pulls)"
@@ -98,7 +183,7 @@ SYNC_VARIABLES: tuple[Variable, ...] = (
         "CONFSYNC_PENDING_MAX_DELAY_SECONDS", "3600", "longest backoff of a pending operation"
     ),
     Variable("CONFSYNC_WRITE_BACK", "true", "write changed join details back to the event"),
-    Variable("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    Variable("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR", ALL),
 )
 
 
@@ -134,12 +219,15 @@ class SyncConfig:
     log_level: str
 
 
+SYNC_VARIABLES = tuple(v for v in VARIABLES if SYNC in v.used_by)
+
+
 class _Reader:
     """Reads variables with defaults, collecting every problem instead of stopping at the first."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
-        self._defaults = {v.name: v.default for v in SYNC_VARIABLES}
+        self._defaults = {v.name: v.default for v in VARIABLES}
         self.problems: list[str] = []
 
     def raw(self, name: str) -> str:
@@ -281,3 +369,109 @@ def load_sync_config(env: Mapping[str, str]) -> SyncConfig:
     if read.problems:
         raise ConfigurationError("invalid configuration: " + "; ".join(read.problems))
     return SyncConfig(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeConfig:
+    """The intake function's settings."""
+
+    project: str
+    sync_topic: str
+    token_keys: ChannelTokenKeys
+    max_body_bytes: int
+    log_level: str
+
+
+def _token_keys(read: _Reader) -> ChannelTokenKeys | None:
+    spec = read.raw("CONFSYNC_CHANNEL_TOKEN_KEYS")
+    active = read.raw("CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY")
+    if not spec or not active:
+        return None
+    try:
+        return ChannelTokenKeys.parse(spec, active)
+    except ConfigurationError as err:
+        read.problems.append(str(err))
+        return None
+
+
+def load_intake_config(env: Mapping[str, str]) -> IntakeConfig:
+    """Read and validate the intake function's configuration from ``env``."""
+    read = _Reader(env)
+    project = read.raw("GOOGLE_CLOUD_PROJECT")
+    sync_topic = read.raw("CONFSYNC_SYNC_TOPIC")
+    keys = _token_keys(read)
+    max_body = read.parsed("CONFSYNC_INTAKE_MAX_BODY_BYTES", _int_in(0, 1_048_576), 4096)
+    log_level = read.parsed("LOG_LEVEL", _log_level, "INFO")
+    if read.problems or keys is None:
+        raise ConfigurationError("invalid configuration: " + "; ".join(read.problems))
+    return IntakeConfig(
+        project=project,
+        sync_topic=sync_topic,
+        token_keys=keys,
+        max_body_bytes=max_body,
+        log_level=log_level,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelsConfig:
+    """The channels function's settings."""
+
+    project: str
+    firestore_database: str
+    sync_topic: str
+    commands_topic: str
+    calendar_credentials: str
+    calendar_api_url: str | None
+    calendar_timeout_s: float
+    calendar_attempts: int
+    token_keys: ChannelTokenKeys
+    intake_url: str
+    channel_ttl_s: int
+    renewal_window_s: int
+    sweep_interval_s: int
+    tick_batch: int
+    subject_budget_per_minute: int
+    log_level: str
+
+
+def load_channels_config(env: Mapping[str, str]) -> ChannelsConfig:
+    """Read and validate the channels function's configuration from ``env``."""
+    read = _Reader(env)
+    values: dict[str, Any] = {
+        "project": read.raw("GOOGLE_CLOUD_PROJECT"),
+        "firestore_database": read.raw("CONFSYNC_FIRESTORE_DATABASE"),
+        "sync_topic": read.raw("CONFSYNC_SYNC_TOPIC"),
+        "commands_topic": read.raw("CONFSYNC_CHANNEL_COMMANDS_TOPIC"),
+        "calendar_credentials": read.parsed(
+            "CONFSYNC_CALENDAR_CREDENTIALS", _choice(CREDENTIAL_MODES), "emulator"
+        ),
+        "calendar_api_url": read.parsed("CALENDAR_API_URL", _calendar_url, "") or None,
+        "calendar_timeout_s": read.parsed("CONFSYNC_CALENDAR_TIMEOUT_SECONDS", _seconds, 30.0),
+        "calendar_attempts": read.parsed("CONFSYNC_CALENDAR_ATTEMPTS", _int_in(1, 10), 5),
+        "token_keys": _token_keys(read),
+        "intake_url": read.parsed("CONFSYNC_INTAKE_URL", _http_url, ""),
+        "channel_ttl_s": read.parsed(
+            "CONFSYNC_CHANNEL_TTL_SECONDS", _int_in(60, 2_592_000), 172800
+        ),
+        "renewal_window_s": read.parsed(
+            "CONFSYNC_RENEWAL_WINDOW_SECONDS", _int_in(60, 2_592_000), 86400
+        ),
+        "sweep_interval_s": read.parsed("CONFSYNC_SWEEP_INTERVAL_SECONDS", _int_in(60, 86400), 900),
+        "tick_batch": read.parsed("CONFSYNC_TICK_BATCH", _int_in(1, 5000), 200),
+        "subject_budget_per_minute": read.parsed(
+            "CONFSYNC_SUBJECT_BUDGET_PER_MINUTE", _int_in(1, 600), 300
+        ),
+        "log_level": read.parsed("LOG_LEVEL", _log_level, "INFO"),
+    }
+    if values["calendar_credentials"] == "emulator" and not values["calendar_api_url"]:
+        read.problems.append(
+            "CALENDAR_API_URL is required when CONFSYNC_CALENDAR_CREDENTIALS=emulator"
+        )
+    if values["renewal_window_s"] >= values["channel_ttl_s"]:
+        read.problems.append(
+            "CONFSYNC_RENEWAL_WINDOW_SECONDS must be shorter than CONFSYNC_CHANNEL_TTL_SECONDS"
+        )
+    if read.problems or values["token_keys"] is None:
+        raise ConfigurationError("invalid configuration: " + "; ".join(read.problems))
+    return ChannelsConfig(**values)

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from confsync.config import SYNC_VARIABLES, load_sync_config
+from confsync.config import (
+    VARIABLES,
+    load_channels_config,
+    load_intake_config,
+    load_sync_config,
+)
 from confsync.errors import ConfigurationError
 
 MINIMAL = {
@@ -73,6 +78,34 @@ def test_secret_values_are_never_echoed_in_errors() -> None:
 def test_readme_documents_every_variable() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
-    missing = [v.name for v in SYNC_VARIABLES if f"`{v.name}`" not in readme]
+    missing = [v.name for v in VARIABLES if f"`{v.name}`" not in readme]
 
     assert missing == []
+
+
+KEYS = {
+    "CONFSYNC_CHANNEL_TOKEN_KEYS": "k1:a-secret-of-sixteen-chars",
+    "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY": "k1",
+}
+
+
+def test_intake_needs_the_project_and_token_keys() -> None:
+    config = load_intake_config({"GOOGLE_CLOUD_PROJECT": "p", **KEYS})
+
+    assert config.sync_topic == "sync-requests"
+    assert config.token_keys.active == "k1"
+    with pytest.raises(ConfigurationError, match="CONFSYNC_CHANNEL_TOKEN_KEYS is required"):
+        load_intake_config({"GOOGLE_CLOUD_PROJECT": "p"})
+
+
+def test_channels_need_the_intake_url_and_a_renewal_window_inside_the_ttl() -> None:
+    env = {**MINIMAL, **KEYS, "CONFSYNC_INTAKE_URL": "https://intake.example/"}
+
+    config = load_channels_config(env)
+
+    assert config.intake_url == "https://intake.example"
+    assert config.renewal_window_s < config.channel_ttl_s
+    with pytest.raises(ConfigurationError, match="must be shorter than CONFSYNC_CHANNEL_TTL"):
+        load_channels_config({**env, "CONFSYNC_RENEWAL_WINDOW_SECONDS": "200000"})
+    with pytest.raises(ConfigurationError, match="CONFSYNC_INTAKE_URL is required"):
+        load_channels_config({**MINIMAL, **KEYS})
