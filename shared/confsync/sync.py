@@ -13,9 +13,11 @@ with the defects of the published sample fixed. One :meth:`SyncRunner.run` call:
    every stored record whose events the full sync did not return is confirmed with ``events.get``,
    because deletions made while no token was valid never come back as tombstones.
 4. **Each page:** plan (pure, :mod:`confsync.planner`), send the operations to the conferencing
-   system with bounded concurrency, persist the touched records, write changed join details back
-   to the event (``If-Match``). An operation that keeps failing is recorded as pending on its
-   record; the token still advances and a later run retries it, until its budget runs out.
+   system with bounded concurrency, write changed join details back to the event (``If-Match``),
+   then persist the touched records (a write-back that fails for now fails the run before the
+   records say "done", so the redelivery repeats it). An operation that keeps failing is recorded
+   as pending on its record; the token still advances and a later run retries it, until its
+   budget runs out.
 5. **Commit.** Pending operations that are due are retried; then the new sync token is stored
    (only now: every page's effects are durable) and the lease released, if ``notify_seq`` did not
    move; otherwise pull again, at most ``max_rounds`` times, then re-publish a request.
