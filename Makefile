@@ -17,6 +17,21 @@ PUBSUB_PORT    ?= 8682
 CALENDAR_PORT  ?= 8683
 CONFERENCING_PORT ?= 8684
 PROJECT        ?= confsync-local
+# The local stack (`make up` / `make dev`): the functions' ports, the scheduler's tick interval in
+# seconds, the functions' CONFSYNC_SOLUTION_NAMES (default: $CONFSYNC_SOLUTION_NAMES, else
+# confsync's default), and extra flags for `devstack up`
+# (e.g. STACK_ARGS='--set CONFSYNC_LEASE_SECONDS=60').
+INTAKE_PORT    ?= 8691
+SYNC_PORT      ?= 8692
+CHANNELS_PORT  ?= 8693
+TICK_INTERVAL  ?= 60
+DEFAULT_SOLUTION_NAMES := My Web Conference,My Recorded Web Conference
+SOLUTION_NAMES ?= $(or $(CONFSYNC_SOLUTION_NAMES),$(DEFAULT_SOLUTION_NAMES))
+STACK_ARGS     ?=
+STACK_FLAGS     = --project $(PROJECT) --firestore-port $(FIRESTORE_PORT) --pubsub-port $(PUBSUB_PORT) \
+	--calendar-port $(CALENDAR_PORT) --conferencing-port $(CONFERENCING_PORT) \
+	--intake-port $(INTAKE_PORT) --sync-port $(SYNC_PORT) --channels-port $(CHANNELS_PORT) \
+	--tick-interval $(TICK_INTERVAL) --solution-names '$(SOLUTION_NAMES)' $(STACK_ARGS)
 
 PYTEST_ARGS ?=
 LINT_PATHS  := shared emulators tests bench functions
@@ -68,7 +83,18 @@ emulators: setup ## start the Firestore and Pub/Sub emulators in the background
 	$(BIN)/devstack --run-dir $(RUN_DIR) emulators --firestore-port $(FIRESTORE_PORT) \
 	  --pubsub-port $(PUBSUB_PORT) --project $(PROJECT)
 
-down: ## stop exactly the processes `make emulators` started
+.PHONY: up dev tick
+
+up: setup ## start the whole local stack in the background (emulators, functions, scheduler)
+	$(BIN)/devstack --run-dir $(RUN_DIR) up $(STACK_FLAGS)
+
+dev: setup ## up, then follow every part's log until Ctrl-C, then down
+	$(BIN)/devstack --run-dir $(RUN_DIR) dev $(STACK_FLAGS)
+
+tick: setup ## publish one scheduler tick to channel-commands now
+	$(BIN)/devstack --run-dir $(RUN_DIR) tick
+
+down: ## stop exactly the processes `make up` or `make emulators` started
 	@if [ -x $(BIN)/devstack ]; then $(BIN)/devstack --run-dir $(RUN_DIR) down; \
 	else echo "nothing to stop (no $(VENV))"; fi
 

@@ -20,6 +20,7 @@ from devstack.sdk import SdkJars, find_jars
 __all__ = [
     "EMULATOR_NAMES",
     "EmulatorEndpoints",
+    "emulator_argv",
     "free_port",
     "reset_firestore",
     "reset_pubsub",
@@ -79,6 +80,17 @@ def _firestore_argv(jars: SdkJars, host: str, port: int) -> list[str]:
 
 def _pubsub_argv(jars: SdkJars, host: str, port: int) -> list[str]:
     return ["java", "-jar", str(jars.pubsub), f"--host={host}", f"--port={port}"]
+
+
+def emulator_argv(name: str, jars: SdkJars, host: str, port: int) -> list[str]:
+    """The command line that runs emulator ``name`` (``firestore`` or ``pubsub``) on host:port.
+
+    Its ``--port=PORT`` argument is the marker that identifies the process later.
+    """
+    builders = {"firestore": _firestore_argv, "pubsub": _pubsub_argv}
+    if name not in builders:
+        raise ValueError(f"unknown emulator {name!r}; known: {', '.join(EMULATOR_NAMES)}")
+    return builders[name](jars, host, port)
 
 
 def start_gcloud_emulators(

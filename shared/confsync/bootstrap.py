@@ -14,13 +14,26 @@ from google.cloud import firestore
 
 from confsync.adapters.calendar_api import GoogleCalendarClientFactory, RetryPolicy
 from confsync.adapters.conferencing import HttpConferenceProvider
+from confsync.adapters.firestore_channels import FirestoreChannelStore, FirestoreRecordForgetter
 from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
-from confsync.adapters.pubsub_publisher import PubsubSyncRequestPublisher, low_latency_publisher
-from confsync.config import SyncConfig
+from confsync.adapters.pubsub_publisher import (
+    PubsubChannelCommandPublisher,
+    PubsubSyncRequestPublisher,
+    low_latency_publisher,
+)
+from confsync.channels import ChannelService, ChannelSettings
+from confsync.config import ChannelsConfig, IntakeConfig, SyncConfig
+from confsync.intake import IntakeService
 from confsync.planner import ConferenceMatcher
 from confsync.sync import SyncRunner, SyncSettings
 
-__all__ = ["build_sync_runner", "sync_settings"]
+__all__ = [
+    "build_channel_service",
+    "build_intake_service",
+    "build_sync_runner",
+    "channel_settings",
+    "sync_settings",
+]
 
 
 def _anonymous(_subject: str) -> Any | None:
@@ -75,4 +88,56 @@ def build_sync_runner(config: SyncConfig) -> SyncRunner:
         provider=provider,
         publisher=publisher,
         settings=sync_settings(config),
+    )
+
+
+INTAKE_PUBLISH_TIMEOUT_S = 5.0
+"""How long intake waits for Pub/Sub to accept a SyncRequest before answering 503 (Google retries).
+Pub/Sub usually accepts within milliseconds; a request that is accepted later is only a duplicate,
+and duplicates are coalesced by the sync."""
+
+
+def build_intake_service(
+    config: IntakeConfig, *, publish_timeout: float = INTAKE_PUBLISH_TIMEOUT_S
+) -> IntakeService:
+    """An IntakeService publishing to Pub/Sub at once (no batching delay); no Firestore."""
+    publisher = PubsubSyncRequestPublisher(
+        low_latency_publisher(), config.project, config.sync_topic, timeout=publish_timeout
+    )
+    return IntakeService(
+        publisher=publisher, keys=config.token_keys, max_body_bytes=config.max_body_bytes
+    )
+
+
+def channel_settings(config: ChannelsConfig) -> ChannelSettings:
+    """The channel service's behaviour, from configuration."""
+    return ChannelSettings(
+        intake_url=config.intake_url,
+        token_keys=config.token_keys,
+        channel_ttl=timedelta(seconds=config.channel_ttl_s),
+        renewal_window=timedelta(seconds=config.renewal_window_s),
+        sweep_interval=timedelta(seconds=config.sweep_interval_s),
+        tick_batch=config.tick_batch,
+        subject_budget_per_minute=config.subject_budget_per_minute,
+    )
+
+
+def build_channel_service(config: ChannelsConfig) -> ChannelService:
+    """A ChannelService wired to Firestore, the Calendar API and both Pub/Sub topics."""
+    client = firestore.Client(project=config.project, database=config.firestore_database)
+    calendar = GoogleCalendarClientFactory(
+        _anonymous,
+        api_endpoint=config.calendar_api_url,
+        timeout=config.calendar_timeout_s,
+        retry=RetryPolicy(max_attempts=config.calendar_attempts),
+    )
+    pubsub = low_latency_publisher()
+    return ChannelService(
+        calendar=calendar,
+        calendars=FirestoreCalendarStore(client),
+        channels=FirestoreChannelStore(client),
+        records=FirestoreRecordForgetter(client),
+        publisher=PubsubSyncRequestPublisher(pubsub, config.project, config.sync_topic),
+        commands=PubsubChannelCommandPublisher(pubsub, config.project, config.commands_topic),
+        settings=channel_settings(config),
     )

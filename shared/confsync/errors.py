@@ -17,6 +17,7 @@ in one place: retry (raise, so Pub/Sub redelivers or Google re-sends), or ack an
     │   └── ProviderUnavailableError    conferencing 429, 5xx, timeout, network
     ├── PermanentError              retrying cannot help: ack, record, alert
     │   ├── CalendarAccessError         401, invalid_grant, permission 403: calendar disconnected
+    │   ├── WatchRefusedError           events.watch refused for this calendar: poll it instead
     │   └── ProviderRejectedError       conferencing 4xx other than the ones below
     ├── SyncTokenInvalidError       Calendar 410 on a sync token: run a full sync
     ├── PreconditionFailedError     Calendar 412 on If-Match: re-read and re-plan
@@ -45,6 +46,7 @@ __all__ = [
     "StoreUnavailableError",
     "SyncTokenInvalidError",
     "TransientError",
+    "WatchRefusedError",
 ]
 
 
@@ -94,6 +96,11 @@ class PermanentError(ConfsyncError):
 
 class CalendarAccessError(PermanentError):
     """The credentials for a calendar were revoked or lack permission (401, 403, invalid_grant)."""
+
+
+class WatchRefusedError(PermanentError):
+    """The calendar refuses push channels (``events.watch`` answered a push-not-supported or
+    forbidden 400/403): it is covered by the sweep (poll-only) instead of being watched again."""
 
 
 class ProviderRejectedError(PermanentError):

@@ -25,11 +25,21 @@ from confsync.errors import MalformedInputError
 from confsync.events import parse_rfc3339
 
 __all__ = [
+    "CHANNEL_COMMAND_VERSION",
+    "MAX_FANOUT_KEYS",
     "SYNC_REQUEST_VERSION",
+    "ChannelCommand",
+    "EnrollCommand",
     "PubsubMessage",
+    "RenewCommand",
+    "SweepCommand",
     "SyncReason",
     "SyncRequest",
+    "TickCommand",
+    "UnenrollCommand",
+    "decode_channel_command",
     "decode_sync_request",
+    "encode_channel_command",
     "encode_sync_request",
     "pubsub_message",
 ]
@@ -147,4 +157,131 @@ def decode_sync_request(payload: bytes) -> SyncRequest:
         notified_at=parse_rfc3339(notified_at),
         channel_id=channel_id,
         message_number=message_number,
+    )
+
+
+# --- channel commands (topic ``channel-commands``) --------------------------------------------
+
+CHANNEL_COMMAND_VERSION = 1
+MAX_FANOUT_KEYS = 1000
+"""Most calendar keys one ``renew`` / ``sweep`` command may carry (about 40 kB of JSON)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollCommand:
+    """Start syncing a calendar: ``{"v": 1, "command": "enroll", "subject", "calendarId"}``."""
+
+    subject: str
+    calendar_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnenrollCommand:
+    """Stop syncing a calendar: ``{"v": 1, "command": "unenroll", "calendarKey", "forget"?}``.
+
+    ``forget`` also deletes the calendar's conference records (never the conferences)."""
+
+    calendar_key: str
+    forget: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TickCommand:
+    """The periodic maintenance pass: ``{"v": 1, "command": "tick", "issuedAt": RFC3339}``, as
+    Cloud Scheduler (and the local scheduler stand-in) publish it."""
+
+    issued_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RenewCommand:
+    """A fan-out batch of a tick: renew the due channels of these calendars."""
+
+    calendar_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SweepCommand:
+    """A fan-out batch of a tick: request a sync of these calendars."""
+
+    calendar_keys: tuple[str, ...]
+
+
+ChannelCommand = EnrollCommand | UnenrollCommand | TickCommand | RenewCommand | SweepCommand
+"""Every command the ``channels`` function accepts."""
+
+
+def encode_channel_command(command: ChannelCommand) -> bytes:
+    """The Pub/Sub payload of ``command``."""
+    body: dict[str, Any] = {"v": CHANNEL_COMMAND_VERSION}
+    match command:
+        case EnrollCommand(subject=subject, calendar_id=calendar_id):
+            body.update(command="enroll", subject=subject, calendarId=calendar_id)
+        case UnenrollCommand(calendar_key=key, forget=forget):
+            body.update(command="unenroll", calendarKey=key)
+            if forget:
+                body["forget"] = True
+        case TickCommand(issued_at=issued_at):
+            stamp = issued_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            body.update(command="tick", issuedAt=stamp)
+        case RenewCommand(calendar_keys=keys):
+            body.update(command="renew", calendarKeys=list(keys))
+        case SweepCommand(calendar_keys=keys):
+            body.update(command="sweep", calendarKeys=list(keys))
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _text(body: Mapping[str, Any], name: str, command: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise MalformedInputError(f"ChannelCommand {command}.{name} must be a non-empty string")
+    return value
+
+
+def _keys(body: Mapping[str, Any], command: str) -> tuple[str, ...]:
+    value = body.get("calendarKeys")
+    if not isinstance(value, list) or not all(isinstance(k, str) and k for k in value):
+        raise MalformedInputError(
+            f"ChannelCommand {command}.calendarKeys must be a list of non-empty strings"
+        )
+    if len(value) > MAX_FANOUT_KEYS:
+        raise MalformedInputError(
+            f"ChannelCommand {command}.calendarKeys holds {len(value)} keys, "
+            f"more than {MAX_FANOUT_KEYS}"
+        )
+    return tuple(value)
+
+
+def decode_channel_command(payload: bytes) -> ChannelCommand:
+    """Decode a channel command; raise MalformedInputError naming what is wrong."""
+    body = _load(payload)
+    if body.get("v") != CHANNEL_COMMAND_VERSION:
+        raise MalformedInputError(
+            f"ChannelCommand version {body.get('v')!r} is not {CHANNEL_COMMAND_VERSION}"
+        )
+    command = body.get("command")
+    if command == "enroll":
+        return EnrollCommand(
+            subject=_text(body, "subject", command),
+            calendar_id=_text(body, "calendarId", command),
+        )
+    if command == "unenroll":
+        forget = body.get("forget", False)
+        if not isinstance(forget, bool):
+            raise MalformedInputError("ChannelCommand unenroll.forget must be a boolean")
+        return UnenrollCommand(calendar_key=_text(body, "calendarKey", command), forget=forget)
+    if command == "tick":
+        issued_at = _text(body, "issuedAt", command)
+        try:
+            return TickCommand(issued_at=parse_rfc3339(issued_at))
+        except (ValueError, MalformedInputError) as err:
+            raise MalformedInputError(
+                f"ChannelCommand tick.issuedAt {issued_at!r} is not RFC3339"
+            ) from err
+    if command == "renew":
+        return RenewCommand(calendar_keys=_keys(body, command))
+    if command == "sweep":
+        return SweepCommand(calendar_keys=_keys(body, command))
+    raise MalformedInputError(
+        f"ChannelCommand.command {command!r} is not one of enroll, unenroll, tick, renew, sweep"
     )

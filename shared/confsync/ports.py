@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from confsync.calendars import CalendarDoc
-from confsync.messages import SyncRequest
+from confsync.channel_docs import ChannelDoc, ChannelState
+from confsync.messages import ChannelCommand, SyncRequest
 from confsync.planner import DeleteConference, UpdateConference
 from confsync.records import ConferenceRecord
 
@@ -20,11 +21,17 @@ __all__ = [
     "CalendarClient",
     "CalendarClientFactory",
     "CalendarStore",
+    "ChannelClient",
+    "ChannelClientFactory",
+    "ChannelCommandPublisher",
+    "ChannelStore",
     "ConferenceProvider",
     "EventPage",
     "ProviderAnswer",
+    "RecordForgetter",
     "RecordStore",
     "SyncRequestPublisher",
+    "WatchedChannel",
 ]
 
 
@@ -191,5 +198,97 @@ class SyncRequestPublisher(Protocol):
     """Publishes SyncRequests to the ``sync-requests`` topic."""
 
     def publish(self, request: SyncRequest) -> None:
+        """Publish and wait until Pub/Sub has accepted the message (PublishError otherwise)."""
+        ...
+
+
+# --- channels --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedChannel:
+    """What ``events.watch`` answered: the channel, its resource id and its expiration."""
+
+    id: str
+    resource_id: str
+    expiration: datetime
+
+
+class ChannelClient(Protocol):
+    """The Google Calendar API's push channels (``events.watch``, ``channels.stop``).
+
+    A port of its own rather than more methods on :class:`CalendarClient`, so that a sync-only
+    client (or a test double of one) need not implement channels; the Google adapter implements
+    both.
+    """
+
+    def watch(
+        self, calendar_id: str, channel_id: str, address: str, token: str, ttl_seconds: int
+    ) -> WatchedChannel:
+        """Open a channel on the calendar's events. WatchRefusedError when the calendar refuses
+        push channels; CalendarAccessError, CalendarUnavailableError as usual."""
+        ...
+
+    def stop_channel(self, channel_id: str, resource_id: str) -> None:
+        """Stop a channel; a channel that is already gone (404) is fine."""
+        ...
+
+
+class ChannelClientFactory(Protocol):
+    """Hands out a ChannelClient acting as a calendar's subject (channels belong to a user)."""
+
+    def for_subject(self, subject: str) -> ChannelClient:
+        """A client for one unit of work; not shared between threads."""
+        ...
+
+
+class ChannelStore(Protocol):
+    """Channel records (``channels/{channelId}``), see :mod:`confsync.channel_docs`."""
+
+    def put(self, doc: ChannelDoc) -> None:
+        """Create or replace a channel record, durably."""
+        ...
+
+    def get(self, channel_id: str) -> ChannelDoc | None:
+        """The channel, or None."""
+        ...
+
+    def active_for(self, calendar_key: str) -> list[ChannelDoc]:
+        """The calendar's channels in state ``active`` (expired ones included)."""
+        ...
+
+    def of_calendar(self, calendar_key: str) -> list[ChannelDoc]:
+        """Every channel record of the calendar, whatever its state."""
+        ...
+
+    def expiring_before(self, when: datetime, limit: int) -> list[ChannelDoc]:
+        """Active channels expiring before ``when``, soonest first, at most ``limit``."""
+        ...
+
+    def superseded_or_orphaned(self, limit: int) -> list[ChannelDoc]:
+        """Channels left to collect: ``superseded`` (still to stop) and ``stopped`` ones."""
+        ...
+
+    def set_state(self, channel_id: str, state: ChannelState) -> None:
+        """Change a channel's state; no-op when it is unknown."""
+        ...
+
+    def delete(self, channel_id: str) -> None:
+        """Forget a channel record; no-op when it is unknown."""
+        ...
+
+
+class RecordForgetter(Protocol):
+    """Deletes a calendar's conference records (unenrolment with ``forget``); never conferences."""
+
+    def forget_calendar(self, calendar_key: str) -> int:
+        """Delete every conference record of the calendar; return how many were deleted."""
+        ...
+
+
+class ChannelCommandPublisher(Protocol):
+    """Publishes channel commands (the fan-out batches of a tick) to ``channel-commands``."""
+
+    def publish(self, command: ChannelCommand) -> None:
         """Publish and wait until Pub/Sub has accepted the message (PublishError otherwise)."""
         ...

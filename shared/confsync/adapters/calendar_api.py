@@ -1,6 +1,7 @@
 """Google Calendar API adapter (google-api-python-client), with its errors translated.
 
-Implements :class:`confsync.ports.CalendarClient`. Every call goes through :meth:`_execute`, the
+Implements :class:`confsync.ports.CalendarClient` and :class:`confsync.ports.ChannelClient`
+(``events.watch``, ``channels.stop``). Every call goes through :meth:`_execute`, the
 one place where HTTP answers become confsync errors:
 
 =========================================  ==============================================
@@ -14,6 +15,9 @@ answer                                     raised
 ``quotaExceeded``; 5xx; network errors,
 timeouts, answers cut short
 ``RefreshError`` (invalid_grant)           CalendarAccessError (a retryable one: as 5xx)
+400/403 on ``events.watch`` with a push-   WatchRefusedError (the calendar is polled instead)
+not-supported or ``forbidden`` reason
+404 on ``channels.stop``                   nothing: the channel is already gone
 other 4xx                                  PermanentError (a bug on our side: never retried)
 =========================================  ==============================================
 
@@ -31,7 +35,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httplib2
@@ -47,8 +51,9 @@ from confsync.errors import (
     PermanentError,
     PreconditionFailedError,
     SyncTokenInvalidError,
+    WatchRefusedError,
 )
-from confsync.ports import EventPage
+from confsync.ports import EventPage, WatchedChannel
 
 if TYPE_CHECKING:
     from googleapiclient._apis.calendar.v3 import CalendarResource
@@ -63,6 +68,9 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 
 _RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"})
+_WATCH_REFUSED_REASONS = frozenset(
+    {"pushNotSupportedForRequestedResource", "pushNotSupported", "forbidden"}
+)
 
 T = TypeVar("T")
 
@@ -99,13 +107,34 @@ def _reason(err: HttpError) -> str | None:
     return reason if isinstance(reason, str) else None
 
 
+def _watch_refused(err: HttpError, status: int, reason: str | None) -> bool:
+    """Whether an ``events.watch`` error says this calendar cannot be watched (not a quota or
+    credential problem): Google's reason for it is not documented, so the message counts too."""
+    if status not in (400, 403) or reason in _RATE_LIMIT_REASONS:
+        return False
+    text = err.content.decode(errors="replace").lower() if err.content else ""
+    return reason in _WATCH_REFUSED_REASONS or ("push" in text and "not supported" in text)
+
+
+def _method_specific(
+    err: HttpError, method: str, status: int, reason: str | None, text: str
+) -> Exception | None:
+    """The answers that mean something special for one method only."""
+    if status == 410 and method == "events.list":
+        return SyncTokenInvalidError(text)
+    if method == "events.watch" and _watch_refused(err, status, reason):
+        return WatchRefusedError(text)
+    return None
+
+
 def classify_http_error(err: HttpError, method: str) -> Exception:
     """The confsync error for an HTTP error answer of ``method`` (e.g. ``events.list``)."""
     status = int(err.resp.status)
     reason = _reason(err)
     text = f"{method}: HTTP {status} {reason or ''}".strip()
-    if status == 410 and method == "events.list":
-        return SyncTokenInvalidError(text)
+    special = _method_specific(err, method, status, reason, text)
+    if special is not None:
+        return special
     if status == 412:
         return PreconditionFailedError(text)
     if status == 429 or status >= 500 or (status == 403 and reason in _RATE_LIMIT_REASONS):
@@ -119,6 +148,18 @@ def classify_http_error(err: HttpError, method: str) -> Exception:
 
 def _rfc3339(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _expiration(answer: Mapping[str, Any], ttl_seconds: int) -> datetime:
+    """The channel's expiration (Unix ms, as a string or a number); now + ttl when absent."""
+    raw = answer.get("expiration")
+    try:
+        millis = int(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        millis = None
+    if millis is None:
+        return datetime.now(UTC) + timedelta(seconds=ttl_seconds)
+    return datetime.fromtimestamp(millis / 1000, UTC)
 
 
 class GoogleCalendarClient:
@@ -185,6 +226,38 @@ class GoogleCalendarClient:
             return patch
 
         return cast(Mapping[str, Any], self._execute("events.patch", request))
+
+    def watch(
+        self, calendar_id: str, channel_id: str, address: str, token: str, ttl_seconds: int
+    ) -> WatchedChannel:
+        body: dict[str, Any] = {
+            "id": channel_id,
+            "type": "web_hook",
+            "address": address,
+            "token": token,
+            "params": {"ttl": str(ttl_seconds)},
+        }
+        answer = self._execute(
+            "events.watch",
+            lambda: self._service.events().watch(calendarId=calendar_id, body=cast(Any, body)),
+        )
+        resource_id = answer.get("resourceId")
+        if not isinstance(resource_id, str) or not resource_id:
+            raise CalendarUnavailableError("events.watch answered without a resourceId")
+        return WatchedChannel(
+            id=str(answer.get("id") or channel_id),
+            resource_id=resource_id,
+            expiration=_expiration(answer, ttl_seconds),
+        )
+
+    def stop_channel(self, channel_id: str, resource_id: str) -> None:
+        body = {"id": channel_id, "resourceId": resource_id}
+        try:
+            self._execute(
+                "channels.stop", lambda: self._service.channels().stop(body=cast(Any, body))
+            )
+        except CalendarNotFoundError:
+            _LOGGER.debug("channels.stop: channel %s already gone", channel_id)
 
     def _execute(self, method: str, build_request: Callable[[], Any]) -> Any:
         attempt = 0

@@ -7,7 +7,9 @@ exercises the real runner against them. See :mod:`confsync.testing.fakes`.
 from confsync.testing.fakes import (
     FakeCalendar,
     InMemoryCalendarStore,
+    InMemoryChannelStore,
     InMemoryRecordStore,
+    RecordingCommandPublisher,
     RecordingProvider,
     RecordingPublisher,
 )
@@ -15,7 +17,9 @@ from confsync.testing.fakes import (
 __all__ = [
     "FakeCalendar",
     "InMemoryCalendarStore",
+    "InMemoryChannelStore",
     "InMemoryRecordStore",
+    "RecordingCommandPublisher",
     "RecordingProvider",
     "RecordingPublisher",
 ]

@@ -7,6 +7,9 @@
 * :class:`RecordingProvider`: a conferencing system that enforces revisions, logs operations and
   fails on request.
 * :class:`RecordingPublisher`: remembers what was published.
+* :class:`InMemoryChannelStore`: channel records; :class:`RecordingCommandPublisher`: remembers
+  the channel commands published. :class:`FakeCalendar` also serves push channels (``watch``,
+  ``stop_channel``), recording every call in ``channel_calls``.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from confsync.calendars import CalendarDoc
+from confsync.channel_docs import ChannelDoc, ChannelState
 from confsync.errors import (
     ConfsyncError,
     LeaseLostError,
@@ -26,20 +30,36 @@ from confsync.errors import (
     ProviderGoneError,
     ProviderStaleRevisionError,
     SyncTokenInvalidError,
+    WatchRefusedError,
 )
-from confsync.messages import SyncRequest
+from confsync.messages import ChannelCommand, SyncRequest
 from confsync.planner import DeleteConference, UpdateConference
-from confsync.ports import EventPage, ProviderAnswer
+from confsync.ports import EventPage, ProviderAnswer, WatchedChannel
 from confsync.records import ConferenceRecord
 
 __all__ = [
+    "ChannelCall",
     "FakeCalendar",
     "InMemoryCalendarStore",
+    "InMemoryChannelStore",
     "InMemoryRecordStore",
     "ProviderCall",
+    "RecordingCommandPublisher",
     "RecordingProvider",
     "RecordingPublisher",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCall:
+    """One ``watch`` or ``stop_channel`` call the fake received (``calendar_id`` is empty for a
+    stop, which names only the channel)."""
+
+    kind: str
+    channel_id: str
+    calendar_id: str = ""
+    subject: str = ""
+    outcome: str = "ok"
 
 
 class FakeCalendar:
@@ -58,10 +78,59 @@ class FakeCalendar:
         self.patch_calls = 0
         self.fail_lists: list[ConfsyncError] = []
         self.before_patch: Callable[[str, str], None] | None = None
+        # push channels
+        self.channel_now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.channels: dict[str, tuple[str, str, datetime]] = {}  # id -> calendar, resource, exp
+        self.channel_calls: list[ChannelCall] = []
+        self.refuse_watch: set[str] = set()
+        self.fail_channel_calls: list[ConfsyncError] = []
+        self.on_channel_call: Callable[[ChannelCall], None] | None = None
+        self.max_channel_ttl: int | None = None  # Google may grant less than asked
+        self._subject = ""
 
     def for_subject(self, subject: str) -> FakeCalendar:
-        """Every subject sees the same fake (the CalendarClientFactory port)."""
+        """Every subject sees the same calendars (the CalendarClientFactory and
+        ChannelClientFactory ports); the subject is remembered for ``channel_calls``."""
+        self._subject = subject
         return self
+
+    # --- push channels -----------------------------------------------------------------------
+
+    def live_channels(self, calendar_id: str | None = None) -> list[str]:
+        """Ids of the channels not stopped and not expired (of one calendar, if given)."""
+        now = self.channel_now()
+        return [
+            cid
+            for cid, (cal, _, exp) in self.channels.items()
+            if exp > now and calendar_id in (None, cal)
+        ]
+
+    def _channel_call(self, call: ChannelCall) -> None:
+        self.channel_calls.append(call)
+        if self.on_channel_call is not None:
+            self.on_channel_call(call)
+        if self.fail_channel_calls:
+            raise self.fail_channel_calls.pop(0)
+
+    def watch(
+        self, calendar_id: str, channel_id: str, address: str, token: str, ttl_seconds: int
+    ) -> WatchedChannel:
+        refused = calendar_id in self.refuse_watch
+        outcome = "refused" if refused else "ok"
+        self._channel_call(ChannelCall("watch", channel_id, calendar_id, self._subject, outcome))
+        if refused:
+            raise WatchRefusedError("events.watch: HTTP 400 pushNotSupportedForRequestedResource")
+        granted = min(ttl_seconds, self.max_channel_ttl or ttl_seconds)
+        expiration = self.channel_now() + timedelta(seconds=granted)
+        resource_id = f"res-{calendar_id}"
+        self.channels[channel_id] = (calendar_id, resource_id, expiration)
+        return WatchedChannel(id=channel_id, resource_id=resource_id, expiration=expiration)
+
+    def stop_channel(self, channel_id: str, resource_id: str) -> None:
+        found = self.channels.get(channel_id)
+        outcome = "ok" if found is not None and found[1] == resource_id else "gone"
+        self._channel_call(ChannelCall("stop", channel_id, "", self._subject, outcome))
+        self.channels.pop(channel_id, None)
 
     # --- test-side edits ---------------------------------------------------------------------
 
@@ -335,6 +404,15 @@ class InMemoryRecordStore:
             self.reads += max(1, len(found))
         return iter(found)
 
+    def forget_calendar(self, calendar_key: str) -> int:
+        """Delete every record of the calendar (the RecordForgetter port)."""
+        with self._lock:
+            keys = [k for k, r in self._records.items() if r.calendar_key == calendar_key]
+            for key in keys:
+                del self._records[key]
+            self.writes += len(keys)
+            return len(keys)
+
 
 @dataclass(frozen=True, slots=True)
 class ProviderCall:
@@ -431,3 +509,68 @@ class RecordingPublisher:
 
     def publish(self, request: SyncRequest) -> None:
         self.published.append(request)
+
+
+class InMemoryChannelStore:
+    """Channel records in a dict, with the query semantics of the Firestore store.
+
+    ``log`` records every write as ``(operation, channel id, state)``, so tests can check order.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._docs: dict[str, ChannelDoc] = {}
+        self.log: list[tuple[str, str, str]] = []
+
+    def all(self) -> list[ChannelDoc]:
+        """Every record (test helper)."""
+        with self._lock:
+            return list(self._docs.values())
+
+    def put(self, doc: ChannelDoc) -> None:
+        with self._lock:
+            self._docs[doc.id] = doc
+            self.log.append(("put", doc.id, doc.state))
+
+    def get(self, channel_id: str) -> ChannelDoc | None:
+        with self._lock:
+            return self._docs.get(channel_id)
+
+    def active_for(self, calendar_key: str) -> list[ChannelDoc]:
+        return [d for d in self.of_calendar(calendar_key) if d.state == "active"]
+
+    def of_calendar(self, calendar_key: str) -> list[ChannelDoc]:
+        with self._lock:
+            return [d for d in self._docs.values() if d.calendar_key == calendar_key]
+
+    def expiring_before(self, when: datetime, limit: int) -> list[ChannelDoc]:
+        with self._lock:
+            due = [d for d in self._docs.values() if d.state == "active" and d.expiration < when]
+        return sorted(due, key=lambda d: (d.expiration, d.id))[: max(limit, 0)]
+
+    def superseded_or_orphaned(self, limit: int) -> list[ChannelDoc]:
+        with self._lock:
+            found = [d for d in self._docs.values() if d.state != "active"]
+        return sorted(found, key=lambda d: (d.created_at, d.id))[: max(limit, 0)]
+
+    def set_state(self, channel_id: str, state: ChannelState) -> None:
+        with self._lock:
+            doc = self._docs.get(channel_id)
+            if doc is not None:
+                self._docs[channel_id] = replace(doc, state=state)
+                self.log.append(("set_state", channel_id, state))
+
+    def delete(self, channel_id: str) -> None:
+        with self._lock:
+            if self._docs.pop(channel_id, None) is not None:
+                self.log.append(("delete", channel_id, ""))
+
+
+@dataclass
+class RecordingCommandPublisher:
+    """Remembers every channel command published."""
+
+    published: list[ChannelCommand] = field(default_factory=list)
+
+    def publish(self, command: ChannelCommand) -> None:
+        self.published.append(command)

@@ -1,0 +1,1 @@
+"""The ``channels`` Cloud Function."""

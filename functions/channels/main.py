@@ -1,0 +1,71 @@
+"""Cloud Function ``channels``: enrolment, unenrolment and the periodic channel maintenance.
+
+Trigger: Pub/Sub topic ``channel-commands`` (Eventarc in production; a push subscription locally,
+which functions-framework converts to the same CloudEvent). Cloud Scheduler publishes
+``{"v":1,"command":"tick","issuedAt":"..."}`` every few minutes; enrolment tooling publishes
+``enroll`` / ``unenroll``; a tick publishes its own ``renew`` / ``sweep`` fan-out batches.
+Returning acknowledges the message; raising makes Pub/Sub redeliver it with backoff, and finally
+dead-letter it. Every command is idempotent, so a redelivery is harmless.
+
+=============================================  ============================================
+outcome                                        answer
+=============================================  ============================================
+done (including per-calendar failures, which   ack (the next tick finds the work again)
+the next tick retries)
+malformed message (cannot ever decode)         ack, WARNING log (nothing changed)
+PermanentError                                 ack, ERROR log (alerted on)
+TransientError or any unexpected error         raise: retry, then dead letter
+=============================================  ============================================
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+import functions_framework
+from cloudevents.http.event import CloudEvent
+
+from confsync.bootstrap import build_channel_service
+from confsync.channels import ChannelService
+from confsync.cloud_logging import setup_logging
+from confsync.config import load_channels_config
+from confsync.errors import MalformedInputError, PermanentError
+from confsync.messages import decode_channel_command, pubsub_message
+
+CONFIG = load_channels_config(os.environ)  # fails fast, naming every bad variable
+setup_logging(CONFIG.log_level)
+_LOGGER = logging.getLogger("confsync.functions.channels")
+_LOCK = threading.Lock()
+_SERVICE: ChannelService | None = None
+
+
+def _service() -> ChannelService:
+    """The process-wide service, built on first use (clients are expensive, requests are not)."""
+    global _SERVICE  # noqa: PLW0603 - the lazily built module-level container
+    with _LOCK:
+        if _SERVICE is None:
+            _SERVICE = build_channel_service(CONFIG)
+        return _SERVICE
+
+
+@functions_framework.cloud_event
+def channels(event: CloudEvent) -> None:
+    """Handle one ``messagePublished`` CloudEvent carrying a channel command."""
+    try:
+        message = pubsub_message(event.data)
+        command = decode_channel_command(message.data)
+    except MalformedInputError as err:
+        _LOGGER.warning("malformed channel command acknowledged and dropped: %s", err)
+        return
+    kind = type(command).__name__
+    try:
+        _service().handle(command)
+    except PermanentError as err:
+        _LOGGER.error(
+            "channel command failed permanently; acknowledged: %s: %s",
+            kind,
+            err,
+            extra={"labels": {"command": kind}},
+        )

@@ -1,0 +1,1 @@
+"""The ``intake`` Cloud Function."""

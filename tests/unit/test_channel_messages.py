@@ -1,0 +1,97 @@
+"""Channel commands: one codec, the scheduler's exact tick payload, bad input refused by name."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from confsync.errors import MalformedInputError
+from confsync.messages import (
+    MAX_FANOUT_KEYS,
+    ChannelCommand,
+    EnrollCommand,
+    RenewCommand,
+    SweepCommand,
+    TickCommand,
+    UnenrollCommand,
+    decode_channel_command,
+    encode_channel_command,
+)
+
+ISSUED = datetime(2026, 11, 24, 6, 0, 0, 250000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        EnrollCommand(subject="alice@example.com", calendar_id="primary"),
+        UnenrollCommand(calendar_key="ck_1"),
+        UnenrollCommand(calendar_key="ck_1", forget=True),
+        TickCommand(issued_at=ISSUED),
+        RenewCommand(calendar_keys=("ck_1", "ck_2")),
+        SweepCommand(calendar_keys=("ck_3",)),
+    ],
+    ids=["enroll", "unenroll", "unenroll-forget", "tick", "renew", "sweep"],
+)
+def test_channel_command_round_trips(command: ChannelCommand) -> None:
+    assert decode_channel_command(encode_channel_command(command)) == command
+
+
+def test_the_scheduler_tick_payload_decodes() -> None:
+    payload = b'{"v":1,"command":"tick","issuedAt":"2026-11-24T06:00:00Z"}'
+
+    assert decode_channel_command(payload) == TickCommand(
+        issued_at=datetime(2026, 11, 24, 6, tzinfo=UTC)
+    )
+
+
+def test_tick_encodes_exactly_as_the_scheduler_publishes() -> None:
+    body = json.loads(encode_channel_command(TickCommand(issued_at=ISSUED)))
+
+    assert body == {"v": 1, "command": "tick", "issuedAt": "2026-11-24T06:00:00.250Z"}
+
+
+def test_enroll_uses_camel_case_fields() -> None:
+    body = json.loads(encode_channel_command(EnrollCommand("bob@example.com", "team@example.com")))
+
+    assert body == {
+        "v": 1,
+        "command": "enroll",
+        "subject": "bob@example.com",
+        "calendarId": "team@example.com",
+    }
+
+
+@pytest.mark.parametrize(
+    ("payload", "named"),
+    [
+        (b"not json", "not JSON"),
+        (b"[]", "not a JSON object"),
+        (b'{"v": 2, "command": "tick"}', "version"),
+        (b'{"v": 1, "command": "reboot"}', "command"),
+        (b'{"v": 1}', "command"),
+        (b'{"v": 1, "command": "tick"}', "issuedAt"),
+        (b'{"v": 1, "command": "tick", "issuedAt": "yesterday"}', "issuedAt"),
+        (b'{"v": 1, "command": "tick", "issuedAt": "2026-11-24T06:00:00"}', "issuedAt"),
+        (b'{"v": 1, "command": "enroll", "calendarId": "primary"}', "subject"),
+        (b'{"v": 1, "command": "enroll", "subject": "a@b.c", "calendarId": ""}', "calendarId"),
+        (b'{"v": 1, "command": "unenroll"}', "calendarKey"),
+        (b'{"v": 1, "command": "unenroll", "calendarKey": "ck", "forget": "yes"}', "forget"),
+        (b'{"v": 1, "command": "renew", "calendarKeys": "ck_1"}', "calendarKeys"),
+        (b'{"v": 1, "command": "sweep", "calendarKeys": [1]}', "calendarKeys"),
+        (b'{"v": 1, "command": "sweep"}', "calendarKeys"),
+    ],
+)
+def test_malformed_commands_are_refused_by_name(payload: bytes, named: str) -> None:
+    with pytest.raises(MalformedInputError, match=named):
+        decode_channel_command(payload)
+
+
+def test_fan_out_batches_are_bounded() -> None:
+    keys = [f"ck_{n}" for n in range(MAX_FANOUT_KEYS + 1)]
+    payload = json.dumps({"v": 1, "command": "renew", "calendarKeys": keys}).encode()
+
+    with pytest.raises(MalformedInputError, match="more than"):
+        decode_channel_command(payload)
