@@ -14,7 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "confsync-devstack-e2e"
 
 
-def _free_ports() -> Ports:
+def free_stack_ports() -> Ports:
     chosen: list[int] = []
     while len(chosen) < len(Ports().by_part()):
         port = free_port()
@@ -30,7 +30,7 @@ def stack_args_fixture() -> list[str]:
         find_jars()
     except MissingPrerequisiteError as err:
         pytest.skip(f"gcloud emulators not installed: {err}")
-    ports = _free_ports()
+    ports = free_stack_ports()
     args = ["--project", PROJECT, "--tick-interval", "3600", "--repo-root", str(REPO_ROOT)]
     for part, port in ports.by_part().items():
         args += [f"--{part}-port", str(port)]

@@ -1,0 +1,257 @@
+"""The whole local stack end to end, driven only through its public interfaces.
+
+`devstack up` starts every part (emulators, the three functions under functions-framework, the
+Pub/Sub wiring) on free ports in a temporary run directory. The tests act as a user and an
+operator would: enrol a calendar by publishing a channel command, edit events through the Calendar
+API, and observe the conferencing system. Changes travel Calendar push -> intake -> Pub/Sub push ->
+sync -> conferencing system, as in production.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.lifecycle import read_env_file
+from tests.devstack.conftest import PROJECT, REPO_ROOT, free_stack_ports
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+SOLUTION = "My Web Conference"
+
+
+class Stack:
+    """The running stack, seen from outside."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.http = requests.Session()
+        self.calendar = env["CALENDAR_EMULATOR_URL"]
+        self.conferencing = env["CONFERENCING_URL"]
+
+    def publish(self, topic: str, body: dict[str, Any]) -> None:
+        data = base64.b64encode(json.dumps(body).encode()).decode()
+        url = f"http://{self.env['PUBSUB_EMULATOR_HOST']}/v1/projects/{self.env['PROJECT']}"
+        answer = self.http.post(
+            f"{url}/topics/{topic}:publish", json={"messages": [{"data": data}]}, timeout=10
+        )
+        answer.raise_for_status()
+
+    def enroll(self, calendar_id: str) -> None:
+        command = {"v": 1, "command": "enroll", "subject": calendar_id, "calendarId": calendar_id}
+        self.publish("channel-commands", command)
+
+    def channels(self, calendar_id: str | None = None) -> list[dict[str, Any]]:
+        live = self.http.get(f"{self.calendar}/emulator/v1/channels", timeout=10).json()
+        found: list[dict[str, Any]] = live["channels"]
+        return [c for c in found if calendar_id in (None, c["calendarId"])]
+
+    def create_conference(self) -> dict[str, Any]:
+        answer = self.http.post(f"{self.conferencing}/emulator/v1/conferences", json={}, timeout=10)
+        answer.raise_for_status()
+        created: dict[str, Any] = answer.json()
+        return created
+
+    def conference(self, conference_id: str) -> dict[str, Any]:
+        listed = self.http.get(f"{self.conferencing}/emulator/v1/conferences", timeout=10).json()
+        found: dict[str, Any] = {c["id"]: c for c in listed["conferences"]}[conference_id]
+        return found
+
+    def insert_event(self, calendar_id: str, conference: dict[str, Any], **fields: Any) -> Any:
+        body = {
+            "summary": "Planning",
+            "start": {"dateTime": "2027-03-01T10:00:00Z"},
+            "end": {"dateTime": "2027-03-01T11:00:00Z"},
+            "conferenceData": {
+                "conferenceId": conference["id"],
+                "conferenceSolution": {"key": {"type": "addOn"}, "name": SOLUTION},
+                "entryPoints": [{"entryPointType": "video", "uri": conference["joinUrl"]}],
+            },
+            **fields,
+        }
+        answer = self.http.post(
+            f"{self.calendar}/calendar/v3/calendars/{calendar_id}/events",
+            params={"conferenceDataVersion": 1},
+            json=body,
+            timeout=10,
+        )
+        answer.raise_for_status()
+        return answer.json()
+
+    def patch_event(self, calendar_id: str, event_id: str, **fields: Any) -> None:
+        self.http.patch(
+            f"{self.calendar}/calendar/v3/calendars/{calendar_id}/events/{event_id}",
+            json=fields,
+            timeout=10,
+        ).raise_for_status()
+
+    def subscribe(self, topic: str) -> str:
+        """A new pull subscription on ``topic``: it sees what is published from now on."""
+        base = f"http://{self.env['PUBSUB_EMULATOR_HOST']}/v1/projects/{self.env['PROJECT']}"
+        name = f"e2e-{uuid.uuid4().hex[:8]}"
+        self.http.put(
+            f"{base}/subscriptions/{name}",
+            json={"topic": f"projects/{self.env['PROJECT']}/topics/{topic}"},
+            timeout=10,
+        ).raise_for_status()
+        return f"{base}/subscriptions/{name}"
+
+    def pull(self, subscription: str, wait: float) -> list[dict[str, Any]]:
+        """Every message the subscription received within ``wait`` seconds, decoded."""
+        messages: list[dict[str, Any]] = []
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            answer = self.http.post(
+                f"{subscription}:pull",
+                json={"maxMessages": 100, "returnImmediately": True},
+                timeout=10,
+            ).json()
+            for received in answer.get("receivedMessages", []):
+                messages.append(json.loads(base64.b64decode(received["message"]["data"])))
+            time.sleep(0.1)
+        return messages
+
+    def calendar_calls(self) -> dict[str, int]:
+        counts: dict[str, int] = self.http.get(
+            f"{self.calendar}/emulator/v1/requests", timeout=10
+        ).json()["counts"]
+        return counts
+
+    def reset_calendar_calls(self) -> None:
+        self.http.post(f"{self.calendar}/emulator/v1/requests/reset", timeout=10)
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 20.0) -> float:
+    """Poll ``check`` until it holds; return how long it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _devstack(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "devstack.cli", "--run-dir", str(run_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+
+
+@pytest.fixture(scope="module", name="stack")
+def stack_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    run_dir = tmp_path_factory.mktemp("stack")
+    args = ["--project", PROJECT + "-e2e", "--tick-interval", "3600", "--repo-root", str(REPO_ROOT)]
+    for part, port in free_stack_ports().by_part().items():
+        args += [f"--{part}-port", str(port)]
+    started = _devstack(run_dir, "up", *args)
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        yield Stack(read_env_file(run_dir / "stack.env"))
+    finally:
+        stopped = _devstack(run_dir, "down")
+        assert stopped.returncode == 0, stopped.stderr
+
+
+@pytest.fixture(name="calendar_id")
+def calendar_id_fixture(stack: Stack) -> str:
+    """A freshly enrolled calendar (its channel watched and its first sync done)."""
+    calendar_id = f"user-{uuid.uuid4().hex[:10]}@example.com"
+    stack.enroll(calendar_id)
+    wait_for(lambda: len(stack.channels(calendar_id)) == 1, "the enrolment's channel")
+    return calendar_id
+
+
+def test_enrolment_creates_exactly_one_channel_pointing_at_intake(
+    stack: Stack, calendar_id: str
+) -> None:
+    stack.enroll(calendar_id)  # enrolling again is idempotent
+    time.sleep(1.0)
+
+    [channel] = stack.channels(calendar_id)
+    assert channel["address"].rstrip("/") == stack.env["INTAKE_URL"].rstrip("/")
+
+
+def test_edits_reach_the_conferencing_system_through_push(stack: Stack, calendar_id: str) -> None:
+    conference = stack.create_conference()
+    event = stack.insert_event(calendar_id, conference, summary="Board meeting")
+    wait_for(lambda: stack.conference(conference["id"])["title"] == "Board meeting", "adoption")
+
+    stack.patch_event(calendar_id, event["id"], summary="Board meeting (moved)")
+
+    wait_for(
+        lambda: stack.conference(conference["id"])["title"] == "Board meeting (moved)", "rename"
+    )
+
+
+def test_a_burst_of_edits_is_coalesced_into_few_pulls(stack: Stack, calendar_id: str) -> None:
+    conferences = [stack.create_conference() for _ in range(5)]
+    events = [stack.insert_event(calendar_id, c, summary="v0") for c in conferences]
+    wait_for(
+        lambda: all(stack.conference(c["id"])["title"] == "v0" for c in conferences), "adoption"
+    )
+    stack.reset_calendar_calls()
+
+    for version in range(1, 11):  # 50 edits, 10 to each of 5 events
+        for event in events:
+            stack.patch_event(calendar_id, event["id"], summary=f"v{version}")
+
+    wait_for(
+        lambda: all(stack.conference(c["id"])["title"] == "v10" for c in conferences),
+        "the last version everywhere",
+        timeout=60,
+    )
+    lists = stack.calendar_calls().get("calendar.events.list", 0)
+    print(f"50 edits -> {lists} events.list calls")
+    assert lists <= 25  # one pull per notification would be 50 or more
+
+
+def test_forged_notification_is_refused_and_publishes_nothing(
+    stack: Stack, calendar_id: str
+) -> None:
+    [channel] = stack.channels(calendar_id)
+    subscription = stack.subscribe("sync-requests")
+
+    answer = stack.http.post(
+        stack.env["INTAKE_URL"],
+        headers={
+            "X-Goog-Channel-ID": channel["id"],
+            "X-Goog-Channel-Token": "v1.k1.ck_forged.AAAA",
+            "X-Goog-Resource-ID": channel["resourceId"],
+            "X-Goog-Resource-State": "exists",
+            "X-Goog-Message-Number": "7",
+        },
+        timeout=10,
+    )
+
+    assert answer.status_code == 403
+    published = stack.pull(subscription, wait=1.5)
+    assert all(message.get("calendarKey") != "ck_forged" for message in published)
+
+
+def test_unenrolment_stops_every_channel(stack: Stack, calendar_id: str) -> None:
+    key = _calendar_key(calendar_id)
+
+    stack.publish("channel-commands", {"v": 1, "command": "unenroll", "calendarKey": key})
+
+    wait_for(lambda: stack.channels(calendar_id) == [], "the channels to stop")
+
+
+def _calendar_key(calendar_id: str) -> str:
+    from confsync.calendars import calendar_key  # noqa: PLC0415 - the stack's own key scheme
+
+    return calendar_key(calendar_id, calendar_id)
