@@ -83,13 +83,16 @@ emulators: setup ## start the Firestore and Pub/Sub emulators in the background
 	$(BIN)/devstack --run-dir $(RUN_DIR) emulators --firestore-port $(FIRESTORE_PORT) \
 	  --pubsub-port $(PUBSUB_PORT) --project $(PROJECT)
 
-.PHONY: up dev tick
+.PHONY: up dev tick demo
 
 up: setup ## start the whole local stack in the background (emulators, functions, scheduler)
 	$(BIN)/devstack --run-dir $(RUN_DIR) up $(STACK_FLAGS)
 
 dev: setup ## up, then follow every part's log until Ctrl-C, then down
 	$(BIN)/devstack --run-dir $(RUN_DIR) dev $(STACK_FLAGS)
+
+demo: setup ## the seed's story on a private stack (free ports, temp dir): each step and its latency
+	$(BIN)/python -m devstack.demo
 
 tick: setup ## publish one scheduler tick to channel-commands now
 	$(BIN)/devstack --run-dir $(RUN_DIR) tick

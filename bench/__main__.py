@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import calendar_emulator, channels, intake, sync
+from bench import calendar_emulator, channels, intake, latency, sync
 
 OUTPUT = Path(".run/bench/results.json")
 
@@ -21,7 +21,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 def main() -> int:
-    rows = calendar_emulator.run() + sync.run() + intake.run() + channels.run()
+    rows = calendar_emulator.run() + sync.run() + latency.run() + intake.run() + channels.run()
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(json.dumps(rows, indent=2) + "\n")
     print(_table(rows))

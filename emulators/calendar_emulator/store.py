@@ -36,6 +36,7 @@ from .validation import (
     check_times,
     merge_patch,
     strip_read_only,
+    with_offsets,
 )
 
 __all__ = ["DEFAULT_SYNC_TOKEN_TTL", "ListPage", "Store"]
@@ -225,6 +226,7 @@ class Store:
                 event_id = uuid.uuid4().hex
             resource = strip_read_only(body)
             resource.pop("id", None)
+            with_offsets(resource)
             resource["sequence"] = check_sequence(body, None, False)
             apply_conference_data(resource, body, None, conference_version, replace=True)
             saved = self._save(calendar, event_id, resource, created=True, series_id=None)
@@ -267,6 +269,7 @@ class Store:
             if series_id is not None:
                 resource.pop("recurrence", None)
             check_times(resource)
+            with_offsets(resource)
             times_changed = any(
                 resource.get(key) != current.get(key) for key in ("start", "end", "recurrence")
             )

@@ -8,6 +8,7 @@ Pure functions: they take the client's body (and the stored resource, if any) an
 from __future__ import annotations
 
 import copy
+import datetime
 import re
 import secrets
 from typing import Any
@@ -102,6 +103,21 @@ def check_times(body: JSON) -> tuple[EventTime, EventTime]:
             except RecurrenceError as exc:
                 raise invalid_parameter("Invalid recurrence rule.") from exc
     return start, end
+
+
+def with_offsets(resource: JSON) -> None:
+    """Write every ``dateTime`` given as a local time plus ``timeZone`` with its offset.
+
+    Google answers every ``start`` / ``end`` date-time with an explicit offset (for example
+    ``2026-12-02T09:00:00+01:00`` for 09:00 in ``Europe/Berlin``), however it was written.
+    """
+    for field in ("start", "end"):
+        value = resource.get(field)
+        if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
+            continue
+        if datetime.datetime.fromisoformat(value["dateTime"].replace("Z", "+00:00")).tzinfo:
+            continue
+        value["dateTime"] = parse_event_time(value).moment.isoformat()
 
 
 def check_sequence(body: JSON, previous: JSON | None, times_changed: bool) -> int:

@@ -9,6 +9,7 @@
     devstack status      list what runs, with PIDs
     devstack down        stop exactly the processes devstack started
     devstack check       check the machine prerequisites
+    devstack demo        tell the seed's story on a private stack (free ports, temporary run dir)
 
 State lives in the run directory (``.run/`` by default): ``pids/``, ``logs/``, ``stack.env`` (after
 ``up``) and ``emulators.env`` (``KEY=VALUE`` lines to source or to pass to tools).
@@ -25,6 +26,7 @@ from pathlib import Path
 from types import FrameType
 
 from devstack import prereqs
+from devstack.demo import run as demo_run
 from devstack.gcloud_emulators import (
     EMULATOR_NAMES,
     EmulatorEndpoints,
@@ -119,6 +121,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("status", help="list the running processes")
     commands.add_parser("down", help="stop every process devstack started")
     commands.add_parser("check", help="check the machine prerequisites")
+    demo = commands.add_parser("demo", help="tell the seed's story on a private stack")
+    demo.add_argument("--timeout", type=float, default=20.0, help="seconds per step (20)")
+    demo.add_argument(  # never the global --run-dir: the demo must not touch `make up`'s stack
+        "--run-dir", dest="demo_run_dir", type=Path, help="(default: a temporary directory)"
+    )
     return parser
 
 
@@ -345,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": _status,
         "down": _down,
         "check": lambda _args: prereqs.main(),
+        "demo": lambda args: demo_run(args.demo_run_dir, args.timeout),
     }
     return handlers[args.command](args)
 

@@ -22,13 +22,15 @@ from confsync.adapters.pubsub_publisher import (
     low_latency_publisher,
 )
 from confsync.channels import ChannelService, ChannelSettings
-from confsync.config import ChannelsConfig, IntakeConfig, SyncConfig
+from confsync.config import ChannelsConfig, CliConfig, IntakeConfig, SyncConfig
 from confsync.intake import IntakeService
 from confsync.planner import ConferenceMatcher
 from confsync.sync import SyncRunner, SyncSettings
 
 __all__ = [
     "build_channel_service",
+    "build_cli_firestore_client",
+    "build_cli_publishers",
     "build_intake_service",
     "build_sync_runner",
     "channel_settings",
@@ -140,4 +142,20 @@ def build_channel_service(config: ChannelsConfig) -> ChannelService:
         publisher=PubsubSyncRequestPublisher(pubsub, config.project, config.sync_topic),
         commands=PubsubChannelCommandPublisher(pubsub, config.project, config.commands_topic),
         settings=channel_settings(config),
+    )
+
+
+def build_cli_firestore_client(config: CliConfig) -> firestore.Client:
+    """The command line's Firestore client (the caller's credentials, or the emulator)."""
+    return firestore.Client(project=config.project, database=config.firestore_database)
+
+
+def build_cli_publishers(
+    config: CliConfig,
+) -> tuple[PubsubChannelCommandPublisher, PubsubSyncRequestPublisher]:
+    """The command line's publishers of channel commands and of SyncRequests (one client)."""
+    pubsub = low_latency_publisher()
+    return (
+        PubsubChannelCommandPublisher(pubsub, config.project, config.commands_topic),
+        PubsubSyncRequestPublisher(pubsub, config.project, config.sync_topic),
     )

@@ -1,8 +1,9 @@
 """Configuration: every environment variable confsync reads, validated in one place.
 
-:func:`load_sync_config`, :func:`load_intake_config` and :func:`load_channels_config` read the
-environment once (each function calls its loader at start) and return a frozen settings object, or
-raise :class:`~confsync.errors.ConfigurationError` listing every problem, each naming its variable.
+:func:`load_sync_config`, :func:`load_intake_config` and :func:`load_channels_config` (and
+:func:`load_cli_config`, for the ``confsync`` command line) read the environment once (each function
+calls its loader at start) and return a frozen settings object, or raise
+:class:`~confsync.errors.ConfigurationError` listing every problem, each naming its variable.
 Library code never reads ``os.environ``; the README's configuration table is :data:`VARIABLES`.
 """
 
@@ -21,10 +22,12 @@ __all__ = [
     "SYNC_VARIABLES",
     "VARIABLES",
     "ChannelsConfig",
+    "CliConfig",
     "IntakeConfig",
     "SyncConfig",
     "Variable",
     "load_channels_config",
+    "load_cli_config",
     "load_intake_config",
     "load_sync_config",
 ]
@@ -38,6 +41,9 @@ CREDENTIAL_MODES = ("emulator",)
 
 SYNC, INTAKE, CHANNELS = "sync", "intake", "channels"
 ALL = (SYNC, INTAKE, CHANNELS)
+CLI = "cli"
+"""The ``confsync`` command line (not a function: it reads only where to find Firestore and
+Pub/Sub)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +58,16 @@ class Variable:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("GOOGLE_CLOUD_PROJECT", None, "project of Firestore and Pub/Sub", ALL),
-    Variable("CONFSYNC_FIRESTORE_DATABASE", "(default)", "Firestore database id", (SYNC, CHANNELS)),
-    Variable("CONFSYNC_SYNC_TOPIC", "sync-requests", "topic of SyncRequests", ALL),
+    Variable("GOOGLE_CLOUD_PROJECT", None, "project of Firestore and Pub/Sub", (*ALL, CLI)),
+    Variable(
+        "CONFSYNC_FIRESTORE_DATABASE", "(default)", "Firestore database id", (SYNC, CHANNELS, CLI)
+    ),
+    Variable("CONFSYNC_SYNC_TOPIC", "sync-requests", "topic of SyncRequests", (*ALL, CLI)),
     Variable(
         "CONFSYNC_CHANNEL_COMMANDS_TOPIC",
         "channel-commands",
         "topic of channel commands (enrol, unenrol, tick, fan-out)",
-        (CHANNELS,),
+        (CHANNELS, CLI),
     ),
     Variable(
         "CONFSYNC_CHANNEL_TOKEN_KEYS",
@@ -475,3 +483,27 @@ def load_channels_config(env: Mapping[str, str]) -> ChannelsConfig:
     if read.problems or values["token_keys"] is None:
         raise ConfigurationError("invalid configuration: " + "; ".join(read.problems))
     return ChannelsConfig(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class CliConfig:
+    """The ``confsync`` command line's settings: where Firestore and the two topics are."""
+
+    project: str
+    firestore_database: str
+    sync_topic: str
+    commands_topic: str
+
+
+def load_cli_config(env: Mapping[str, str]) -> CliConfig:
+    """Read and validate the command line's configuration from ``env``."""
+    read = _Reader(env)
+    config = CliConfig(
+        project=read.raw("GOOGLE_CLOUD_PROJECT"),
+        firestore_database=read.raw("CONFSYNC_FIRESTORE_DATABASE"),
+        sync_topic=read.raw("CONFSYNC_SYNC_TOPIC"),
+        commands_topic=read.raw("CONFSYNC_CHANNEL_COMMANDS_TOPIC"),
+    )
+    if read.problems:
+        raise ConfigurationError("invalid configuration: " + "; ".join(read.problems))
+    return config

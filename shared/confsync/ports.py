@@ -132,6 +132,11 @@ class CalendarStore(Protocol):
         """Change the calendar's state (e.g. to disconnected) and record why; no-op if unknown."""
         ...
 
+    def clear_sync_token(self, key: str) -> bool:
+        """Forget the calendar's sync token, whoever holds the lease, so its next sync is a full
+        one (an operator's resync); False when the calendar is unknown (nothing is created)."""
+        ...
+
     def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
         """Syncing calendars whose last attempt is older than ``before`` or that hold pending
         conference operations, least recently attempted first."""

@@ -495,3 +495,23 @@ def test_saving_without_before_still_indexes_every_event(stores: Stores) -> None
     stores.records.save([grown])
 
     assert _keys(stores.records.by_event_ids("ck_1", ["e9"])) == _keys([record])
+
+
+# --- calendars: clear_sync_token (the command line's resync) ----------------------------------
+
+
+def test_clear_sync_token_forgets_only_the_token_even_under_a_lease(stores: Stores) -> None:
+    leased = _leased(stores)
+    stores.calendars.put(replace(leased, sync_token="tok-1", token_obtained_at=T0))
+
+    assert stores.calendars.clear_sync_token("ck_1") is True
+
+    after = stores.calendars.get("ck_1")
+    assert after == replace(leased, sync_token=None, token_obtained_at=T0)
+
+
+def test_clear_sync_token_of_an_unknown_calendar_returns_false_and_creates_nothing(
+    stores: Stores,
+) -> None:
+    assert stores.calendars.clear_sync_token("ck_missing") is False
+    assert stores.calendars.get("ck_missing") is None

@@ -313,6 +313,15 @@ class FirestoreCalendarStore:
         with _translated("state change"), contextlib.suppress(gexc.NotFound):
             self._ref(key).update({"state": state, "last_outcome": outcome})
 
+    def clear_sync_token(self, key: str) -> bool:
+        # A plain update, no precondition: it must win over whatever the calendar is doing.
+        with _translated("sync token reset"):
+            try:
+                self._ref(key).update({"sync_token": None})
+            except gexc.NotFound:
+                return False
+            return True
+
     def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
         if limit <= 0:
             return []

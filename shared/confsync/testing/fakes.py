@@ -328,6 +328,15 @@ class InMemoryCalendarStore:
             self.writes += 1
             self._docs[key] = replace(doc, state=state, last_outcome=outcome)  # type: ignore[arg-type]
 
+    def clear_sync_token(self, key: str) -> bool:
+        with self._lock:
+            doc = self._docs.get(key)
+            if doc is None:
+                return False
+            self.writes += 1
+            self._docs[key] = replace(doc, sync_token=None)
+            return True
+
     def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
         with self._lock:
             due = [

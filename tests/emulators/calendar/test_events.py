@@ -522,3 +522,28 @@ def test_updated_moves_forward_on_modification(service, calendar_id, make_event)
     )
 
     assert patched["updated"] > created["updated"]
+
+
+def test_local_time_with_a_time_zone_is_answered_with_its_offset(service, calendar_id):
+    body = {
+        "summary": "Standup",
+        "start": {"dateTime": "2026-12-02T09:00:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": "2026-12-02T09:15:00", "timeZone": "Europe/Berlin"},
+    }
+
+    created = service.events().insert(calendarId=calendar_id, body=body).execute()
+    patched = (
+        service.events()
+        .patch(
+            calendarId=calendar_id,
+            eventId=created["id"],
+            body={"end": {"dateTime": "2026-12-02T09:30:00", "timeZone": "Europe/Berlin"}},
+        )
+        .execute()
+    )
+
+    assert created["start"] == {
+        "dateTime": "2026-12-02T09:00:00+01:00",
+        "timeZone": "Europe/Berlin",
+    }
+    assert patched["end"]["dateTime"] == "2026-12-02T09:30:00+01:00"

@@ -1,0 +1,157 @@
+"""A read model for operators (``confsync status``): one row per calendar, read from Firestore.
+
+Only the command line uses it; the functions never read it. It joins three collections with at
+most three queries, whatever the number of calendars: the calendar records, the active channel
+records and the conference records whose status is ``failed``. Its queries are built from
+:data:`STATUS_QUERY_SHAPES` like the adapters' (equality filters only: no composite index).
+A calendar record that does not decode is shown with the state ``malformed`` rather than hidden.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.auth import exceptions as auth_exceptions
+from google.cloud import firestore
+
+from confsync.adapters.firestore_store import QueryShape
+from confsync.calendars import CalendarDoc, calendar_from_document
+from confsync.channel_docs import channel_from_document
+from confsync.errors import MalformedInputError, StoreUnavailableError
+
+__all__ = ["STATUS_QUERY_SHAPES", "CalendarStatus", "FirestoreStatusReader", "calendar_status"]
+
+_ACTIVE_CHANNELS = QueryShape("FirestoreStatusReader.calendars", "channels", (("state", "=="),))
+_ACTIVE_CHANNELS_OF = QueryShape(
+    "FirestoreStatusReader.calendars", "channels", (("calendar_key", "=="), ("state", "=="))
+)
+_FAILED_RECORDS = QueryShape("FirestoreStatusReader.calendars", "conferences", (("status", "=="),))
+_FAILED_RECORDS_OF = QueryShape(
+    "FirestoreStatusReader.calendars", "conferences", (("calendar_key", "=="), ("status", "=="))
+)
+
+STATUS_QUERY_SHAPES: tuple[QueryShape, ...] = (
+    _ACTIVE_CHANNELS,
+    _ACTIVE_CHANNELS_OF,
+    _FAILED_RECORDS,
+    _FAILED_RECORDS_OF,
+)
+"""Every query shape this module issues."""
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarStatus:
+    """What an operator wants to know about one calendar."""
+
+    calendar_key: str
+    calendar_id: str
+    state: str
+    has_sync_token: bool
+    channel_expires_at: datetime | None
+    """Earliest expiry among the calendar's live channels (None: no live channel)."""
+    last_success_at: datetime | None
+    last_outcome: str | None
+    pending_count: int
+    failed_records: int
+
+    @property
+    def ready(self) -> bool:
+        """Active, with a live channel and a sync token: enrolment has completed."""
+        return (
+            self.state == "active" and self.channel_expires_at is not None and (self.has_sync_token)
+        )
+
+
+def calendar_status(
+    doc: CalendarDoc, live_expiries: Iterable[datetime], failed_records: int
+) -> CalendarStatus:
+    """The status row of ``doc``, given its live channels' expiries and failed record count."""
+    expiries = sorted(live_expiries)
+    return CalendarStatus(
+        calendar_key=doc.key,
+        calendar_id=doc.calendar_id,
+        state=doc.state,
+        has_sync_token=doc.sync_token is not None,
+        channel_expires_at=expiries[0] if expiries else None,
+        last_success_at=doc.last_success_at,
+        last_outcome=doc.last_outcome,
+        pending_count=doc.pending_count,
+        failed_records=failed_records,
+    )
+
+
+def _malformed(key: str) -> CalendarStatus:
+    return CalendarStatus(key, "", "malformed", False, None, None, None, 0, 0)
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
+    try:
+        yield
+    except (gexc.GoogleAPICallError, gexc.RetryError, auth_exceptions.TransportError) as err:
+        raise StoreUnavailableError(
+            f"Firestore {what} failed: {type(err).__name__}: {err}"
+        ) from err
+
+
+class FirestoreStatusReader:
+    """Reads :class:`CalendarStatus` rows from the collections the functions write."""
+
+    def __init__(
+        self,
+        client: firestore.Client,
+        *,
+        calendars: str = "calendars",
+        channels: str = "channels",
+        conferences: str = "conferences",
+    ) -> None:
+        self._calendars = client.collection(calendars)
+        self._channels = client.collection(channels)
+        self._conferences = client.collection(conferences)
+
+    def calendars(self, key: str | None = None, *, now: datetime) -> list[CalendarStatus]:
+        """Every calendar, ordered by key, or only ``key`` (an empty list when it is unknown)."""
+        with _translated("status read"):
+            if key is None:
+                snapshots = list(self._calendars.stream())
+                channels = _ACTIVE_CHANNELS.build(self._channels, "active")
+                failed = _FAILED_RECORDS.build(self._conferences, "failed")
+            else:
+                snapshot = self._calendars.document(key).get()
+                snapshots = [snapshot] if snapshot.exists else []
+                channels = _ACTIVE_CHANNELS_OF.build(self._channels, key, "active")
+                failed = _FAILED_RECORDS_OF.build(self._conferences, key, "failed")
+            if not snapshots:
+                return []
+            expiries = self._live_expiries(channels, now)
+            failures = Counter(
+                (s.to_dict() or {}).get("calendar_key")
+                for s in failed.select(["calendar_key"]).stream()
+            )
+        rows = []
+        for snapshot in sorted(snapshots, key=lambda s: s.id):
+            body: dict[str, Any] = snapshot.to_dict() or {}
+            try:
+                doc = calendar_from_document(snapshot.id, body)
+            except MalformedInputError:
+                rows.append(_malformed(snapshot.id))
+                continue
+            rows.append(calendar_status(doc, expiries.get(doc.key, []), failures[doc.key]))
+        return rows
+
+    def _live_expiries(self, query: firestore.Query, now: datetime) -> dict[str, list[datetime]]:
+        found: dict[str, list[datetime]] = {}
+        for snapshot in query.stream():
+            try:
+                channel = channel_from_document(snapshot.id, snapshot.to_dict() or {})
+            except MalformedInputError:
+                continue  # the channels function logs it; a bad record is not a live channel
+            if channel.live(now):
+                found.setdefault(channel.calendar_key, []).append(channel.expiration)
+        return found

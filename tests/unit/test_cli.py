@@ -1,0 +1,385 @@
+"""The ``confsync`` command line with fake services: arguments, output, exit codes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from confsync.calendars import CalendarDoc, calendar_key
+from confsync.cli import Services, main, status_table
+from confsync.config import CliConfig, load_cli_config
+from confsync.errors import ConfigurationError, PublishError, StoreUnavailableError
+from confsync.messages import (
+    EnrollCommand,
+    SyncRequest,
+    TickCommand,
+    UnenrollCommand,
+    decode_channel_command,
+    encode_channel_command,
+)
+from confsync.status import CalendarStatus, calendar_status
+from confsync.testing import (
+    InMemoryCalendarStore,
+    RecordingCommandPublisher,
+    RecordingPublisher,
+)
+
+ENV = {"GOOGLE_CLOUD_PROJECT": "my-project"}
+T0 = datetime(2026, 11, 24, 6, 0, 0, tzinfo=UTC)
+KEY = calendar_key("alice@example.com", "primary")
+ALICE = ["--subject", "alice@example.com", "--calendar", "primary"]
+
+
+@dataclass
+class FakeStatus:
+    rows: list[CalendarStatus] = field(default_factory=list)
+    answers: list[list[CalendarStatus]] = field(default_factory=list)
+    asked: list[str | None] = field(default_factory=list)
+    error: Exception | None = None
+
+    def calendars(self, key: str | None = None, *, now: datetime) -> list[CalendarStatus]:
+        self.asked.append(key)
+        if self.error is not None:
+            raise self.error
+        if self.answers:
+            return self.answers.pop(0)
+        return [row for row in self.rows if key is None or row.calendar_key == key]
+
+
+@dataclass
+class Fakes:
+    commands: RecordingCommandPublisher = field(default_factory=RecordingCommandPublisher)
+    sync_requests: RecordingPublisher = field(default_factory=RecordingPublisher)
+    calendars: InMemoryCalendarStore = field(default_factory=InMemoryCalendarStore)
+    status: FakeStatus = field(default_factory=FakeStatus)
+    configs: list[CliConfig] = field(default_factory=list)
+
+    def factory(self, config: CliConfig) -> Services:
+        self.configs.append(config)
+        return self
+
+
+class FailingPublisher:
+    def publish(self, _message: object) -> None:
+        raise PublishError("publishing to projects/p/topics/channel-commands failed: 404\nNotFound")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+        self.slept: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
+def _run(fakes: Fakes, *argv: str, env: dict[str, str] | None = None) -> int:
+    clock = Clock()
+    return main(
+        list(argv), ENV if env is None else env, fakes.factory, clock=clock, sleep=clock.sleep
+    )
+
+
+def _row(key: str = KEY, **fields: object) -> CalendarStatus:
+    doc = CalendarDoc(key=key, subject="alice@example.com", calendar_id="primary", sync_token="t")
+    row = calendar_status(doc, [T0 + timedelta(days=2)], 0)
+    return replace(row, **fields)  # type: ignore[arg-type]
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+def test_cli_config_defaults_and_overrides() -> None:
+    config = load_cli_config(ENV)
+    assert config == CliConfig("my-project", "(default)", "sync-requests", "channel-commands")
+
+    custom = load_cli_config(
+        {
+            **ENV,
+            "CONFSYNC_FIRESTORE_DATABASE": "db2",
+            "CONFSYNC_SYNC_TOPIC": "s",
+            "CONFSYNC_CHANNEL_COMMANDS_TOPIC": "c",
+        }
+    )
+    assert custom == CliConfig("my-project", "db2", "s", "c")
+    with pytest.raises(ConfigurationError, match="GOOGLE_CLOUD_PROJECT is required"):
+        load_cli_config({})
+
+
+def test_missing_project_exits_2_naming_the_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+
+    assert _run(fakes, "tick", env={}) == 2
+
+    assert "GOOGLE_CLOUD_PROJECT is required" in capsys.readouterr().err
+    assert fakes.configs == []
+    assert fakes.commands.published == []
+
+
+# --- arguments -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["frobnicate"],
+        ["enroll", "--subject", "alice@example.com"],
+        ["enroll", *ALICE, "--wait", "0"],
+        ["enroll", *ALICE, "--wait", "soon"],
+        ["enroll", "--subject", " ", "--calendar", "primary"],
+        ["unenroll"],
+        ["unenroll", "--subject", "alice@example.com"],
+        ["unenroll", *ALICE, "--calendar-key", KEY],
+        ["resync", "--calendar", "primary"],
+        ["status", "--subject", "alice@example.com"],
+        ["tick", "--forget"],
+    ],
+)
+def test_bad_arguments_exit_2_without_touching_anything(argv: list[str]) -> None:
+    fakes = Fakes()
+
+    with pytest.raises(SystemExit) as exited:
+        _run(fakes, *argv)
+
+    assert exited.value.code == 2
+    assert fakes.configs == []
+
+
+# --- enroll / unenroll / tick --------------------------------------------------------------------
+
+
+def test_enroll_publishes_the_command_and_prints_the_key(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fakes = Fakes()
+
+    assert _run(fakes, "enroll", *ALICE) == 0
+
+    assert fakes.commands.published == [EnrollCommand("alice@example.com", "primary")]
+    assert capsys.readouterr().out == f"{KEY}\n"
+    assert fakes.configs[0].commands_topic == "channel-commands"
+
+
+def test_enroll_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(Fakes(), "enroll", *ALICE, "--json") == 0
+
+    assert json.loads(capsys.readouterr().out) == {"calendarKey": KEY, "published": True}
+
+
+def test_enroll_wait_polls_until_the_calendar_is_ready(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+    fakes.status.answers = [[], [_row(channel_expires_at=None, has_sync_token=False)], [_row()]]
+
+    assert _run(fakes, "enroll", *ALICE, "--wait", "30", "--json") == 0
+
+    body = json.loads(capsys.readouterr().out)
+    assert body["ready"] is True
+    assert body["status"]["calendarKey"] == KEY
+    assert fakes.status.asked == [KEY, KEY, KEY]
+
+
+def test_enroll_wait_times_out_with_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+    fakes.status.rows = [_row(state="poll-only", channel_expires_at=None)]
+
+    assert _run(fakes, "enroll", *ALICE, "--wait", "5") == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert f"calendar {KEY} is not ready after 5 s" in captured.err
+    assert "state poll-only, no live channel" in captured.err
+    assert fakes.commands.published  # the command went out anyway
+
+
+def test_enroll_wait_timeout_json_says_not_ready(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(Fakes(), "enroll", *ALICE, "--wait", "1", "--json") == 1
+
+    body = json.loads(capsys.readouterr().out)
+    assert body == {"calendarKey": KEY, "published": True, "ready": False, "status": None}
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["unenroll", *ALICE], UnenrollCommand(KEY)),
+        (["unenroll", *ALICE, "--forget"], UnenrollCommand(KEY, forget=True)),
+        (["unenroll", "--calendar-key", "ck_given"], UnenrollCommand("ck_given")),
+    ],
+)
+def test_unenroll_publishes_by_key(
+    argv: list[str], command: UnenrollCommand, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fakes = Fakes()
+
+    assert _run(fakes, *argv, "--json") == 0
+
+    assert fakes.commands.published == [command]
+    assert json.loads(capsys.readouterr().out) == {
+        "calendarKey": command.calendar_key,
+        "forget": command.forget,
+        "published": True,
+    }
+
+
+def test_tick_publishes_a_tick_of_now(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+
+    assert _run(fakes, "tick", "--json") == 0
+
+    assert fakes.commands.published == [TickCommand(issued_at=T0)]
+    assert json.loads(encode_channel_command(fakes.commands.published[0])) == {
+        "v": 1,
+        "command": "tick",
+        "issuedAt": "2026-11-24T06:00:00.000Z",
+    }
+    assert decode_channel_command(encode_channel_command(TickCommand(T0))) == TickCommand(T0)
+    assert json.loads(capsys.readouterr().out) == {
+        "command": "tick",
+        "issuedAt": "2026-11-24T06:00:00Z",
+        "published": True,
+    }
+
+
+def test_a_publish_failure_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+    fakes.commands = FailingPublisher()  # type: ignore[assignment]
+
+    assert _run(fakes, "tick") == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith("confsync: publishing to projects/p/topics/channel-commands failed")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+# --- status --------------------------------------------------------------------------------------
+
+
+def test_status_table_has_a_header_and_one_aligned_row_per_calendar(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fakes = Fakes()
+    fakes.status.rows = [
+        _row(last_success_at=T0, last_outcome="synced", pending_count=2, failed_records=1),
+        _row("ck_other", state="unenrolled", channel_expires_at=None, has_sync_token=False),
+    ]
+
+    assert _run(fakes, "status") == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "CALENDAR", "KEY", "CALENDAR", "ID", "STATE", "TOKEN", "CHANNEL", "EXPIRES",
+        "LAST", "SUCCESS", "LAST", "OUTCOME", "PENDING", "FAILED",
+    ]  # fmt: skip
+    assert lines[1].split() == [
+        KEY, "primary", "active", "yes", "2026-11-26T06:00:00Z", "2026-11-24T06:00:00Z",
+        "synced", "2", "1",
+    ]  # fmt: skip
+    assert lines[2].split() == ["ck_other", "primary", "unenrolled", "no", "-", "-", "-", "0", "0"]
+    assert lines[1].index("active") == lines[2].index("unenrolled") == lines[0].index("STATE")
+
+
+def test_status_json_is_a_list_of_the_same_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+    fakes.status.rows = [_row(last_outcome="synced", pending_count=2, failed_records=1)]
+
+    assert _run(fakes, "status", "--json") == 0
+
+    assert json.loads(capsys.readouterr().out) == [
+        {
+            "calendarKey": KEY,
+            "calendarId": "primary",
+            "state": "active",
+            "syncToken": True,
+            "channelExpiresAt": "2026-11-26T06:00:00Z",
+            "lastSuccessAt": None,
+            "lastOutcome": "synced",
+            "pendingCount": 2,
+            "failedRecords": 1,
+        }
+    ]
+
+
+def test_status_of_one_calendar_by_subject_or_key(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+    fakes.status.rows = [_row(), _row("ck_other")]
+
+    assert _run(fakes, "status", *ALICE, "--json") == 0
+    assert _run(fakes, "status", "--calendar-key", "ck_other", "--json") == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert [row["calendarKey"] for row in json.loads(out[0])] == [KEY]
+    assert [row["calendarKey"] for row in json.loads(out[1])] == ["ck_other"]
+
+
+def test_status_of_an_unknown_calendar_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(Fakes(), "status", "--calendar-key", "ck_nope") == 1
+
+    assert "calendar ck_nope is not enrolled" in capsys.readouterr().err
+
+
+def test_status_with_no_calendars(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(Fakes(), "status") == 0
+    assert _run(Fakes(), "status", "--json") == 0
+
+    assert capsys.readouterr().out == "no calendars\n[]\n"
+
+
+def test_a_store_failure_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+    fakes.status.error = StoreUnavailableError("Firestore status read failed: ServiceUnavailable")
+
+    assert _run(fakes, "status", "--json") == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "confsync: Firestore status read failed: ServiceUnavailable\n"
+
+
+def test_status_table_formats_malformed_rows() -> None:
+    row = CalendarStatus("ck_bad", "", "malformed", False, None, None, None, 0, 0)
+
+    assert status_table([row]).splitlines()[1].split() == [
+        "ck_bad", "malformed", "no", "-", "-", "-", "0", "0",
+    ]  # fmt: skip
+
+
+# --- resync --------------------------------------------------------------------------------------
+
+
+def test_resync_clears_the_token_then_requests_a_manual_sync(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fakes = Fakes()
+    doc = CalendarDoc(key=KEY, subject="alice@example.com", calendar_id="primary", sync_token="t")
+    fakes.calendars.put(doc)
+
+    assert _run(fakes, "resync", *ALICE, "--json") == 0
+
+    assert fakes.calendars.get(KEY) == replace(doc, sync_token=None)
+    assert fakes.sync_requests.published == [SyncRequest(KEY, "manual", T0)]
+    assert json.loads(capsys.readouterr().out) == {
+        "calendarKey": KEY,
+        "tokenCleared": True,
+        "published": True,
+    }
+
+
+def test_resync_of_an_unknown_calendar_publishes_nothing_and_exits_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fakes = Fakes()
+
+    assert _run(fakes, "resync", "--calendar-key", "ck_nope") == 1
+
+    assert fakes.sync_requests.published == []
+    assert "calendar ck_nope is not enrolled" in capsys.readouterr().err
