@@ -460,12 +460,12 @@ def load_channels_config(env: Mapping[str, str]) -> ChannelsConfig:
         "token_keys": _token_keys(read),
         "intake_url": read.parsed("CONFSYNC_INTAKE_URL", _http_url, ""),
         "channel_ttl_s": read.parsed(
-            "CONFSYNC_CHANNEL_TTL_SECONDS", _int_in(60, 2_592_000), 172800
+            "CONFSYNC_CHANNEL_TTL_SECONDS", _int_in(10, 2_592_000), 172800
         ),
         "renewal_window_s": read.parsed(
-            "CONFSYNC_RENEWAL_WINDOW_SECONDS", _int_in(60, 2_592_000), 86400
+            "CONFSYNC_RENEWAL_WINDOW_SECONDS", _int_in(1, 2_592_000), 86400
         ),
-        "sweep_interval_s": read.parsed("CONFSYNC_SWEEP_INTERVAL_SECONDS", _int_in(60, 86400), 900),
+        "sweep_interval_s": read.parsed("CONFSYNC_SWEEP_INTERVAL_SECONDS", _int_in(1, 86400), 900),
         "tick_batch": read.parsed("CONFSYNC_TICK_BATCH", _int_in(1, 5000), 200),
         "subject_budget_per_minute": read.parsed(
             "CONFSYNC_SUBJECT_BUDGET_PER_MINUTE", _int_in(1, 600), 300

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +124,30 @@ class Stack:
             time.sleep(0.1)
         return messages
 
+    def drop_notifications(self, calendar_id: str) -> None:
+        rule = {"target": "notifications", "calendarId": calendar_id, "dropProbability": 1}
+        self.http.post(
+            f"{self.calendar}/emulator/v1/faults", json=[rule], timeout=10
+        ).raise_for_status()
+
+    def clear_faults(self) -> None:
+        self.http.delete(f"{self.calendar}/emulator/v1/faults", timeout=10).raise_for_status()
+
+    def confsync(self, *args: str) -> Any:
+        """Run the `confsync` CLI against the stack (its environment) and decode its --json."""
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("confsync")), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+            env={**os.environ, **self.env},
+        )
+        return json.loads(result.stdout)
+
+    def tick(self) -> None:
+        self.publish("channel-commands", {"v": 1, "command": "tick", "issuedAt": _now()})
+
     def calendar_calls(self) -> dict[str, int]:
         counts: dict[str, int] = self.http.get(
             f"{self.calendar}/emulator/v1/requests", timeout=10
@@ -152,10 +179,13 @@ def _devstack(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module", name="stack")
-def stack_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    run_dir = tmp_path_factory.mktemp("stack")
+@contextmanager
+def running_stack(run_dir: Path, *settings: str) -> Iterator[Stack]:
+    """`devstack up` on free ports in ``run_dir`` (ticks only when a test publishes one), with
+    ``settings`` as extra `--set KEY=VALUE` pairs; `devstack down` afterwards."""
     args = ["--project", PROJECT + "-e2e", "--tick-interval", "3600", "--repo-root", str(REPO_ROOT)]
+    for setting in settings:
+        args += ["--set", setting]
     for part, port in free_stack_ports().by_part().items():
         args += [f"--{part}-port", str(port)]
     started = _devstack(run_dir, "up", *args)
@@ -165,6 +195,13 @@ def stack_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         stopped = _devstack(run_dir, "down")
         assert stopped.returncode == 0, stopped.stderr
+
+
+@pytest.fixture(scope="module", name="stack")
+def stack_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    # A tick sweeps calendars idle for 2 s.
+    with running_stack(tmp_path_factory.mktemp("stack"), "CONFSYNC_SWEEP_INTERVAL_SECONDS=2") as up:
+        yield up
 
 
 @pytest.fixture(name="calendar_id")
@@ -184,6 +221,9 @@ def test_enrolment_creates_exactly_one_channel_pointing_at_intake(
 
     [channel] = stack.channels(calendar_id)
     assert channel["address"].rstrip("/") == stack.env["INTAKE_URL"].rstrip("/")
+    status = stack.confsync("status", "--calendar-key", _calendar_key(calendar_id), "--json")
+    assert status[0]["state"] == "active"
+    assert status[0]["syncToken"] is True  # the first sync obtained one
 
 
 def test_edits_reach_the_conferencing_system_through_push(stack: Stack, calendar_id: str) -> None:
@@ -255,3 +295,25 @@ def _calendar_key(calendar_id: str) -> str:
     from confsync.calendars import calendar_key  # noqa: PLC0415 - the stack's own key scheme
 
     return calendar_key(calendar_id, calendar_id)
+
+
+def test_dropped_notifications_are_recovered_by_the_sweep(stack: Stack, calendar_id: str) -> None:
+    conference = stack.create_conference()
+    event = stack.insert_event(calendar_id, conference, summary="Before")
+    wait_for(lambda: stack.conference(conference["id"])["title"] == "Before", "adoption")
+    time.sleep(1.5)  # the enrolment's and the insert's syncs finish their last pull
+    stack.drop_notifications(calendar_id)
+    try:
+        stack.patch_event(calendar_id, event["id"], summary="After")
+        time.sleep(2.5)  # longer than the sweep interval; the notification never comes
+        assert stack.conference(conference["id"])["title"] == "Before"
+    finally:
+        stack.clear_faults()
+
+    stack.tick()
+
+    wait_for(lambda: stack.conference(conference["id"])["title"] == "After", "the sweep")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
