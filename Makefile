@@ -57,17 +57,20 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 
 setup: $(STAMP) ## create .venv and install the project and its dev tools (idempotent)
 
-lint: setup ## ruff (lint + format check) and mypy --strict
+lint: setup ## ruff (lint + format check), mypy --strict and terraform fmt -check
 	$(BIN)/ruff check --no-cache $(LINT_PATHS)
 	$(BIN)/ruff format --no-cache --check $(LINT_PATHS)
+	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive terraform; \
+	else echo "terraform not found: install Terraform (only 'terraform fmt' runs here)" >&2; exit 1; fi
 	$(BIN)/mypy shared emulators tests bench functions
 
 typecheck: setup ## mypy --strict only
 	$(BIN)/mypy shared emulators tests bench functions
 
-fmt: setup ## format the code and apply safe lint fixes
+fmt: setup ## format the code and the Terraform, and apply safe lint fixes
 	$(BIN)/ruff format $(LINT_PATHS)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
+	terraform fmt -recursive terraform
 
 test: lint ## lint, type check and the whole test suite (starts the emulators it needs)
 	@mkdir -p $(RUN_DIR)

@@ -187,10 +187,11 @@ class UnenrollCommand:
 
 @dataclass(frozen=True, slots=True)
 class TickCommand:
-    """The periodic maintenance pass: ``{"v": 1, "command": "tick", "issuedAt": RFC3339}``, as
-    Cloud Scheduler (and the local scheduler stand-in) publish it."""
+    """The periodic maintenance pass: ``{"v": 1, "command": "tick"}``, as Cloud Scheduler publishes
+    it (a fixed body: it cannot carry the time), optionally with ``"issuedAt": RFC3339`` (the local
+    scheduler stand-in and the CLI add it, so a late delivery can be noticed)."""
 
-    issued_at: datetime
+    issued_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +223,10 @@ def encode_channel_command(command: ChannelCommand) -> bytes:
             if forget:
                 body["forget"] = True
         case TickCommand(issued_at=issued_at):
-            stamp = issued_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            body.update(command="tick", issuedAt=stamp)
+            body["command"] = "tick"
+            if issued_at is not None:
+                stamp = issued_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                body["issuedAt"] = stamp
         case RenewCommand(calendar_keys=keys):
             body.update(command="renew", calendarKeys=list(keys))
         case SweepCommand(calendar_keys=keys):
@@ -271,6 +274,8 @@ def decode_channel_command(payload: bytes) -> ChannelCommand:
             raise MalformedInputError("ChannelCommand unenroll.forget must be a boolean")
         return UnenrollCommand(calendar_key=_text(body, "calendarKey", command), forget=forget)
     if command == "tick":
+        if body.get("issuedAt") is None:
+            return TickCommand()
         issued_at = _text(body, "issuedAt", command)
         try:
             return TickCommand(issued_at=parse_rfc3339(issued_at))

@@ -186,6 +186,7 @@ def test_tick_publishes_a_tick(
     [message] = topics.pull("channel-commands")
     command = decode_channel_command(message.data)
     assert isinstance(command, TickCommand)
+    assert command.issued_at is not None
     assert before <= command.issued_at <= datetime.now(UTC)
     assert json.loads(message.data)["command"] == "tick"
 

@@ -1,0 +1,133 @@
+resource "google_firestore_database" "main" {
+  project     = var.project_id
+  name        = var.firestore_database
+  location_id = var.firestore_location
+  type        = "FIRESTORE_NATIVE"
+
+  delete_protection_state = "DELETE_PROTECTION_ENABLED"
+  deletion_policy         = "ABANDON"
+
+  depends_on = [google_project_service.this]
+}
+
+# Composite indexes: one per query shape in confsync.adapters.firestore_store.QUERY_SHAPES and
+# confsync.adapters.firestore_channels.CHANNEL_QUERY_SHAPES that involves more than one field
+# (tests/terraform checks each against the code). Field order: equality (`==`, `in`) fields, then
+# ordered fields, then the remaining range fields, as Firestore requires.
+#
+# Skipped, served by Firestore's automatic single-field indexes:
+#   FirestoreChannelStore.of_calendar                 channels           calendar_key ==
+#   FirestoreChannelStore.superseded_or_orphaned      channels           state in
+#   FirestoreRecordForgetter.forget_calendar          conferences        calendar_key ==
+#   FirestoreRecordForgetter.forget_calendar          conference_events  calendar_key ==
+#
+# Equality-only shapes on two fields could be served by index merging; they get an index
+# anyway, so they never depend on merging (cheaper, and one index serves them exactly).
+
+# FirestoreCalendarStore.due_for_sweep: state in, last_attempt_at <, order by last_attempt_at.
+resource "google_firestore_index" "calendars_sweep_stale" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "calendars"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "last_attempt_at"
+    order      = "ASCENDING"
+  }
+}
+
+# FirestoreCalendarStore.due_for_sweep: state in, last_attempt_at == null (never attempted).
+# Same fields as calendars_sweep_stale: that index serves this shape too.
+
+# FirestoreCalendarStore.due_for_sweep: state in, pending_count >, order by last_attempt_at.
+resource "google_firestore_index" "calendars_sweep_pending" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "calendars"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "last_attempt_at"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "pending_count"
+    order      = "ASCENDING"
+  }
+}
+
+# FirestoreRecordStore.pending: calendar_key ==, has_pending ==, pending.next_attempt_at <=,
+# order by pending.next_attempt_at.
+resource "google_firestore_index" "conferences_pending" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "conferences"
+
+  fields {
+    field_path = "calendar_key"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "has_pending"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "pending.next_attempt_at"
+    order      = "ASCENDING"
+  }
+}
+
+# FirestoreRecordStore.active_of_calendar: calendar_key ==, status in.
+resource "google_firestore_index" "conferences_active" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "conferences"
+
+  fields {
+    field_path = "calendar_key"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+}
+
+# FirestoreChannelStore.active_for: calendar_key ==, state ==.
+resource "google_firestore_index" "channels_active_for" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "channels"
+
+  fields {
+    field_path = "calendar_key"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+}
+
+# FirestoreChannelStore.expiring_before: state ==, expiration <, order by expiration.
+resource "google_firestore_index" "channels_expiring" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "channels"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "expiration"
+    order      = "ASCENDING"
+  }
+}

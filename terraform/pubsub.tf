@@ -1,0 +1,42 @@
+# Topic names are the code's defaults (config.VARIABLES), so the `confsync` command line reaches
+# production without extra configuration; the functions are still given them explicitly.
+resource "google_pubsub_topic" "sync_requests" {
+  project = var.project_id
+  name    = "sync-requests"
+
+  message_retention_duration = "86400s"
+
+  depends_on = [google_project_service.this]
+}
+
+resource "google_pubsub_topic" "channel_commands" {
+  project = var.project_id
+  name    = "channel-commands"
+
+  message_retention_duration = "86400s"
+
+  depends_on = [google_project_service.this]
+}
+
+# Messages that failed every delivery attempt on the functions' trigger subscriptions.
+resource "google_pubsub_topic" "dead_letter" {
+  project = var.project_id
+  name    = "${var.prefix}-dead-letter"
+
+  depends_on = [google_project_service.this]
+}
+
+# Keeps dead letters for inspection (pull only, nobody consumes them automatically).
+resource "google_pubsub_subscription" "dead_letter_inspect" {
+  project = var.project_id
+  name    = "${var.prefix}-dead-letter-inspect"
+  topic   = google_pubsub_topic.dead_letter.id
+
+  ack_deadline_seconds       = 60
+  message_retention_duration = "604800s"
+  retain_acked_messages      = false
+
+  expiration_policy {
+    ttl = ""
+  }
+}

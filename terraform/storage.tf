@@ -1,0 +1,35 @@
+# Function sources: one private bucket, one object per function named by the zip's content hash,
+# so a changed bundle is a new object and the function is rebuilt, and an unchanged one is not.
+resource "google_storage_bucket" "sources" {
+  project  = var.project_id
+  name     = "${var.project_id}-${var.prefix}-sources"
+  location = var.region
+
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      num_newer_versions = 5
+      with_state         = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.this]
+}
+
+resource "google_storage_bucket_object" "source" {
+  for_each = var.function_sources
+
+  bucket = google_storage_bucket.sources.name
+  name   = "${each.key}/${filesha256(each.value)}.zip"
+  source = each.value
+}

@@ -1,0 +1,330 @@
+variable "alert_notification_channels" {
+  description = "Monitoring notification channel ids (projects/P/notificationChannels/N) the alert policies notify."
+  type        = list(string)
+  default     = []
+}
+
+variable "calendar_api_url" {
+  description = "CALENDAR_API_URL of sync and channels: the Calendar API endpoint ending in /calendar/v3/; empty means Google's."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.calendar_api_url == "" || can(regex("^https?://.+/calendar/v3/$", var.calendar_api_url))
+    error_message = "calendar_api_url must be empty or an http(s) URL ending in /calendar/v3/."
+  }
+}
+
+variable "calendar_attempts" {
+  description = "CONFSYNC_CALENDAR_ATTEMPTS of sync and channels: attempts per Calendar request on 429, rate-limit 403 and 5xx."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.calendar_attempts >= 1 && var.calendar_attempts <= 10 && floor(var.calendar_attempts) == var.calendar_attempts
+    error_message = "calendar_attempts must be a whole number from 1 to 10."
+  }
+}
+
+variable "calendar_credentials" {
+  description = "CONFSYNC_CALENDAR_CREDENTIALS of sync and channels: how the functions call the Calendar API."
+  type        = string
+  default     = "delegated"
+
+  validation {
+    condition     = contains(["emulator", "delegated", "oauth"], var.calendar_credentials)
+    error_message = "calendar_credentials must be one of emulator, delegated, oauth."
+  }
+}
+
+variable "calendar_timeout_seconds" {
+  description = "CONFSYNC_CALENDAR_TIMEOUT_SECONDS of sync and channels: timeout of one Calendar API request."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.calendar_timeout_seconds > 0 && var.calendar_timeout_seconds <= 3600
+    error_message = "calendar_timeout_seconds must be more than 0 and at most 3600."
+  }
+}
+
+variable "channel_token_active_key" {
+  description = "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY of intake and channels: id of the key (in the channel-token-keys secret) new channel tokens are minted with."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]+$", var.channel_token_active_key))
+    error_message = "channel_token_active_key must be a key id: letters, digits, '_' or '-'."
+  }
+}
+
+variable "channel_ttl_seconds" {
+  description = "CONFSYNC_CHANNEL_TTL_SECONDS of channels: lifetime asked for a new push channel."
+  type        = number
+  default     = 172800
+
+  validation {
+    condition     = var.channel_ttl_seconds >= 10 && var.channel_ttl_seconds <= 2592000
+    error_message = "channel_ttl_seconds must be from 10 to 2592000."
+  }
+}
+
+variable "channels_max_instances" {
+  description = "Maximum instances of the channels function."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.channels_max_instances >= 1
+    error_message = "channels_max_instances must be at least 1."
+  }
+}
+
+variable "conferencing_url" {
+  description = "CONFERENCING_URL of sync: base URL of the conferencing system's contract."
+  type        = string
+
+  validation {
+    condition     = can(regex("^https://[^/]+", var.conferencing_url))
+    error_message = "conferencing_url must be an https:// URL."
+  }
+}
+
+variable "firestore_database" {
+  description = "Firestore database id (CONFSYNC_FIRESTORE_DATABASE of sync and channels)."
+  type        = string
+  default     = "(default)"
+
+  validation {
+    condition     = var.firestore_database == "(default)" || can(regex("^[a-z][a-z0-9-]{3,61}[a-z0-9]$", var.firestore_database))
+    error_message = "firestore_database must be (default) or a valid database id."
+  }
+}
+
+variable "firestore_location" {
+  description = "Firestore location (a region such as europe-west1, or a multi-region such as eur3 or nam5)."
+  type        = string
+  default     = "eur3"
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]+$", var.firestore_location))
+    error_message = "firestore_location must be a location id."
+  }
+}
+
+variable "function_sources" {
+  description = "Function name -> local path (relative to this directory) of its source zip, made by `make bundle` (the function folder and shared/ together)."
+  type        = map(string)
+  default = {
+    channels = "../.run/bundle/channels.zip"
+    intake   = "../.run/bundle/intake.zip"
+    sync     = "../.run/bundle/sync.zip"
+  }
+
+  validation {
+    condition     = toset(keys(var.function_sources)) == toset(["channels", "intake", "sync"])
+    error_message = "function_sources must name exactly channels, intake and sync."
+  }
+
+  validation {
+    condition     = alltrue([for path in values(var.function_sources) : endswith(path, ".zip")])
+    error_message = "Every function source must be a .zip file."
+  }
+}
+
+variable "intake_max_body_bytes" {
+  description = "CONFSYNC_INTAKE_MAX_BODY_BYTES of intake: larger notification bodies are refused."
+  type        = number
+  default     = 4096
+
+  validation {
+    condition     = var.intake_max_body_bytes >= 0 && var.intake_max_body_bytes <= 1048576
+    error_message = "intake_max_body_bytes must be from 0 to 1048576."
+  }
+}
+
+variable "intake_max_instances" {
+  description = "Maximum instances of the intake function."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.intake_max_instances >= 1
+    error_message = "intake_max_instances must be at least 1."
+  }
+}
+
+variable "intake_min_instances" {
+  description = "Minimum (warm) instances of the intake function, so notifications are not answered from a cold start."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.intake_min_instances >= 0 && var.intake_min_instances <= 10
+    error_message = "intake_min_instances must be from 0 to 10."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of every function."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "prefix" {
+  description = "Prefix of every resource name this module chooses (functions, service accounts, bucket, secrets, dead-letter topic, scheduler job)."
+  type        = string
+  default     = "confsync"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,19}[a-z0-9]$", var.prefix))
+    error_message = "prefix must be 2-21 characters: lower-case letters, digits and '-', starting with a letter and not ending with '-'."
+  }
+}
+
+variable "project_id" {
+  description = "Google Cloud project to deploy into."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a valid project id."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the scheduler job and the source bucket."
+  type        = string
+  default     = "europe-west1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a region id such as europe-west1."
+  }
+}
+
+variable "renewal_window_seconds" {
+  description = "CONFSYNC_RENEWAL_WINDOW_SECONDS of channels: channels expiring within this window are renewed (shorter than channel_ttl_seconds)."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.renewal_window_seconds >= 1 && var.renewal_window_seconds <= 2592000
+    error_message = "renewal_window_seconds must be from 1 to 2592000."
+  }
+}
+
+variable "solution_names" {
+  description = "CONFSYNC_SOLUTION_NAMES of sync: the conferenceSolution.name values that are ours (empty: any name)."
+  type        = list(string)
+  default     = ["My Web Conference", "My Recorded Web Conference"]
+
+  validation {
+    condition     = alltrue([for name in var.solution_names : trimspace(name) != "" && !strcontains(name, ",")])
+    error_message = "solution_names must be non-empty names without commas."
+  }
+}
+
+variable "subject_budget_per_minute" {
+  description = "CONFSYNC_SUBJECT_BUDGET_PER_MINUTE of channels: Calendar requests per user per minute renewals and sweeps may spend."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.subject_budget_per_minute >= 1 && var.subject_budget_per_minute <= 600
+    error_message = "subject_budget_per_minute must be from 1 to 600 (Google's limit)."
+  }
+}
+
+variable "sweep_interval_seconds" {
+  description = "CONFSYNC_SWEEP_INTERVAL_SECONDS of channels: calendars not synced for this long get a sync request from the tick."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.sweep_interval_seconds >= 1 && var.sweep_interval_seconds <= 86400
+    error_message = "sweep_interval_seconds must be from 1 to 86400."
+  }
+}
+
+variable "sync_max_instances" {
+  description = "Maximum instances of the sync function."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.sync_max_instances >= 1
+    error_message = "sync_max_instances must be at least 1."
+  }
+}
+
+variable "sync_settings" {
+  description = "The sync function's tuning (the CONFSYNC_* variables read only by sync); every field defaults to the code's default."
+  type = object({
+    calendar_page_size         = optional(number, 2500)
+    full_sync_window_days      = optional(number, 30)
+    lease_seconds              = optional(number, 300)
+    max_pull_rounds            = optional(number, 5)
+    owned_events_only          = optional(bool, true)
+    pending_base_delay_seconds = optional(number, 60)
+    pending_max_attempts       = optional(number, 10)
+    pending_max_delay_seconds  = optional(number, 3600)
+    provider_attempts          = optional(number, 3)
+    provider_concurrency       = optional(number, 8)
+    provider_timeout_seconds   = optional(number, 10)
+    relevant_fields            = optional(list(string), ["title", "start", "end", "timeZone", "recurrence", "attendees", "organizer"])
+    solution_key_type          = optional(string, "addOn")
+    write_back                 = optional(bool, true)
+  })
+  default = {}
+
+  validation {
+    condition     = var.sync_settings.calendar_page_size >= 1 && var.sync_settings.calendar_page_size <= 2500
+    error_message = "sync_settings.calendar_page_size must be from 1 to 2500."
+  }
+
+  validation {
+    condition     = var.sync_settings.provider_concurrency >= 1 && var.sync_settings.provider_concurrency <= 64
+    error_message = "sync_settings.provider_concurrency must be from 1 to 64."
+  }
+
+  validation {
+    condition     = var.sync_settings.pending_base_delay_seconds <= var.sync_settings.pending_max_delay_seconds
+    error_message = "sync_settings.pending_base_delay_seconds must not exceed pending_max_delay_seconds."
+  }
+
+  validation {
+    condition = alltrue([
+      for field in var.sync_settings.relevant_fields :
+      contains(["title", "start", "end", "timeZone", "recurrence", "attendees", "organizer", "calendarId"], field)
+    ])
+    error_message = "sync_settings.relevant_fields may only name title, start, end, timeZone, recurrence, attendees, organizer, calendarId."
+  }
+}
+
+variable "tick_batch" {
+  description = "CONFSYNC_TICK_BATCH of channels: calendars or channels one tick handles before fanning out."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.tick_batch >= 1 && var.tick_batch <= 5000
+    error_message = "tick_batch must be from 1 to 5000."
+  }
+}
+
+variable "tick_schedule" {
+  description = "Cron schedule (UTC) of the channels tick published by Cloud Scheduler."
+  type        = string
+  default     = "*/5 * * * *"
+
+  validation {
+    condition     = length(split(" ", trimspace(var.tick_schedule))) == 5
+    error_message = "tick_schedule must be a five-field cron expression."
+  }
+}

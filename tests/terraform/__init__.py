@@ -1,0 +1,1 @@
+"""Offline structural tests of the production Terraform (terraform/)."""
