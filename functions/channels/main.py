@@ -22,32 +22,21 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
 from confsync.bootstrap import build_channel_service
-from confsync.channels import ChannelService
 from confsync.cloud_logging import setup_logging
 from confsync.config import load_channels_config
 from confsync.errors import MalformedInputError, PermanentError
+from confsync.lazy import Lazy
 from confsync.messages import decode_channel_command, pubsub_message
 
 CONFIG = load_channels_config(os.environ)  # fails fast, naming every bad variable
 setup_logging(CONFIG.log_level)
 _LOGGER = logging.getLogger("confsync.functions.channels")
-_LOCK = threading.Lock()
-_SERVICE: ChannelService | None = None
-
-
-def _service() -> ChannelService:
-    """The process-wide service, built on first use (clients are expensive, requests are not)."""
-    global _SERVICE  # noqa: PLW0603 - the lazily built module-level container
-    with _LOCK:
-        if _SERVICE is None:
-            _SERVICE = build_channel_service(CONFIG)
-        return _SERVICE
+_service = Lazy(lambda: build_channel_service(CONFIG))  # built by the first request, then reused
 
 
 @functions_framework.cloud_event

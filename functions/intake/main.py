@@ -25,7 +25,6 @@ read as "no robots.txt", so delivery is never blocked. Any path is accepted. Ans
 from __future__ import annotations
 
 import os
-import threading
 
 import flask
 import functions_framework
@@ -33,22 +32,13 @@ import functions_framework
 from confsync.bootstrap import build_intake_service
 from confsync.cloud_logging import setup_logging
 from confsync.config import load_intake_config
-from confsync.intake import ALLOWED_METHOD, IntakeService
+from confsync.intake import ALLOWED_METHOD
+from confsync.lazy import Lazy
 
 CONFIG = load_intake_config(os.environ)  # fails fast, naming every bad variable
 setup_logging(CONFIG.log_level)
-_LOCK = threading.Lock()
-_SERVICE: IntakeService | None = None
 _TEXT = {"Content-Type": "text/plain; charset=utf-8"}
-
-
-def _service() -> IntakeService:
-    """The process-wide service, built on first use (the Pub/Sub client is expensive)."""
-    global _SERVICE  # noqa: PLW0603 - the lazily built module-level container
-    with _LOCK:
-        if _SERVICE is None:
-            _SERVICE = build_intake_service(CONFIG)
-        return _SERVICE
+_service = Lazy(lambda: build_intake_service(CONFIG))  # built by the first request, then reused
 
 
 def _body_length(request: flask.Request) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 
 import functions_framework
 from cloudevents.http.event import CloudEvent
@@ -27,23 +26,13 @@ from confsync.bootstrap import build_sync_runner
 from confsync.cloud_logging import setup_logging
 from confsync.config import load_sync_config
 from confsync.errors import MalformedInputError, PermanentError
+from confsync.lazy import Lazy
 from confsync.messages import decode_sync_request, pubsub_message
-from confsync.sync import SyncRunner
 
 CONFIG = load_sync_config(os.environ)  # fails fast, naming every bad variable
 setup_logging(CONFIG.log_level)
 _LOGGER = logging.getLogger("confsync.functions.sync")
-_LOCK = threading.Lock()
-_RUNNER: SyncRunner | None = None
-
-
-def _runner() -> SyncRunner:
-    """The process-wide runner, built on first use (clients are expensive, requests are not)."""
-    global _RUNNER  # noqa: PLW0603 - the lazily built module-level container
-    with _LOCK:
-        if _RUNNER is None:
-            _RUNNER = build_sync_runner(CONFIG)
-        return _RUNNER
+_runner = Lazy(lambda: build_sync_runner(CONFIG))  # built by the first request, then reused
 
 
 @functions_framework.cloud_event
