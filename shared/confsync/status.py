@@ -9,21 +9,18 @@ A calendar record that does not decode is shown with the state ``malformed`` rat
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from google.api_core import exceptions as gexc
-from google.auth import exceptions as auth_exceptions
 from google.cloud import firestore
 
-from confsync.adapters.firestore_store import QueryShape
+from confsync.adapters.firestore_store import QueryShape, translated
 from confsync.calendars import CalendarDoc, calendar_from_document
 from confsync.channel_docs import channel_from_document
-from confsync.errors import MalformedInputError, StoreUnavailableError
+from confsync.errors import MalformedInputError
 
 __all__ = ["STATUS_QUERY_SHAPES", "CalendarStatus", "FirestoreStatusReader", "calendar_status"]
 
@@ -90,16 +87,6 @@ def _malformed(key: str) -> CalendarStatus:
     return CalendarStatus(key, "", "malformed", False, None, None, None, 0, 0)
 
 
-@contextlib.contextmanager
-def _translated(what: str) -> Iterator[None]:
-    try:
-        yield
-    except (gexc.GoogleAPICallError, gexc.RetryError, auth_exceptions.TransportError) as err:
-        raise StoreUnavailableError(
-            f"Firestore {what} failed: {type(err).__name__}: {err}"
-        ) from err
-
-
 class FirestoreStatusReader:
     """Reads :class:`CalendarStatus` rows from the collections the functions write."""
 
@@ -117,7 +104,7 @@ class FirestoreStatusReader:
 
     def calendars(self, key: str | None = None, *, now: datetime) -> list[CalendarStatus]:
         """Every calendar, ordered by key, or only ``key`` (an empty list when it is unknown)."""
-        with _translated("status read"):
+        with translated("status read"):
             if key is None:
                 snapshots = list(self._calendars.stream())
                 channels = _ACTIVE_CHANNELS.build(self._channels, "active")

@@ -3,8 +3,9 @@ and of :class:`~confsync.ports.RecordForgetter` (an unenrolment with ``forget``)
 
 Documents have the shape of :func:`confsync.channel_docs.channel_to_document`; one that does not
 decode raises :class:`~confsync.errors.MalformedInputError` from ``get`` and is logged and skipped
-by the queries. Every ``google.api_core`` error is
-translated in one place, :func:`_translated`, into :class:`~confsync.errors.StoreUnavailableError`.
+by the queries. Every ``google.api_core`` error becomes
+:class:`~confsync.errors.StoreUnavailableError` in the Firestore adapters' one translation point,
+:func:`confsync.adapters.firestore_store.translated`.
 Every query is built from :data:`CHANNEL_QUERY_SHAPES` (the registry the Terraform index check
 reads, as :data:`confsync.adapters.firestore_store.QUERY_SHAPES`); only ``expiring_before`` needs
 a composite index (``state`` ==, ``expiration`` range and order).
@@ -17,23 +18,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TypeVar
 
 from google.api_core import exceptions as gexc
-from google.auth import exceptions as auth_exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
-from confsync.adapters.firestore_store import QueryShape
+from confsync.adapters.firestore_store import BATCH_MAX, QueryShape, chunks, translated
 from confsync.channel_docs import (
     ChannelDoc,
     ChannelState,
     channel_from_document,
     channel_to_document,
 )
-from confsync.errors import MalformedInputError, StoreUnavailableError
+from confsync.errors import MalformedInputError
 
 __all__ = ["CHANNEL_QUERY_SHAPES", "FirestoreChannelStore", "FirestoreRecordForgetter"]
 
@@ -74,30 +73,13 @@ CHANNEL_QUERY_SHAPES: tuple[QueryShape, ...] = (
 )
 """Every query shape this module issues (for the composite-index check against Terraform)."""
 
-_BATCH_MAX = 500  # Firestore's limit on writes in one batch commit
 
 _Snapshot = DocumentSnapshot[firestore.DocumentReference]
-
-
-@contextlib.contextmanager
-def _translated(what: str) -> Iterator[None]:
-    """Turn every Firestore / transport failure into StoreUnavailableError (chained)."""
-    try:
-        yield
-    except (gexc.GoogleAPICallError, gexc.RetryError, auth_exceptions.TransportError) as err:
-        raise StoreUnavailableError(
-            f"Firestore {what} failed: {type(err).__name__}: {err}"
-        ) from err
 
 
 def _channel(snapshot: _Snapshot) -> ChannelDoc | None:
     body = snapshot.to_dict() if snapshot.exists else None
     return None if body is None else channel_from_document(snapshot.id, body)
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class FirestoreChannelStore:
@@ -122,41 +104,41 @@ class FirestoreChannelStore:
         return found
 
     def put(self, doc: ChannelDoc) -> None:
-        with _translated("channel put"):
+        with translated("channel put"):
             self._collection.document(doc.id).set(channel_to_document(doc))
 
     def get(self, channel_id: str) -> ChannelDoc | None:
-        with _translated("channel get"):
+        with translated("channel get"):
             return _channel(self._collection.document(channel_id).get())
 
     def active_for(self, calendar_key: str) -> list[ChannelDoc]:
-        with _translated("active channels query"):
+        with translated("active channels query"):
             return self._stream(_ACTIVE_FOR.build(self._collection, calendar_key, "active"))
 
     def of_calendar(self, calendar_key: str) -> list[ChannelDoc]:
-        with _translated("channels of calendar query"):
+        with translated("channels of calendar query"):
             return self._stream(_OF_CALENDAR.build(self._collection, calendar_key))
 
     def expiring_before(self, when: datetime, limit: int) -> list[ChannelDoc]:
         if limit <= 0:
             return []
-        with _translated("expiring channels query"):
+        with translated("expiring channels query"):
             query = _EXPIRING.build(self._collection, "active", when)
             return self._stream(query.limit(limit))
 
     def superseded_or_orphaned(self, limit: int) -> list[ChannelDoc]:
         if limit <= 0:
             return []
-        with _translated("channels to collect query"):
+        with translated("channels to collect query"):
             query = _TO_COLLECT.build(self._collection, ["superseded", "stopped"])
             return self._stream(query.limit(limit))
 
     def set_state(self, channel_id: str, state: ChannelState) -> None:
-        with _translated("channel state change"), contextlib.suppress(gexc.NotFound):
+        with translated("channel state change"), contextlib.suppress(gexc.NotFound):
             self._collection.document(channel_id).update({"state": state})
 
     def delete(self, channel_id: str) -> None:
-        with _translated("channel delete"):
+        with translated("channel delete"):
             self._collection.document(channel_id).delete()
 
 
@@ -176,13 +158,13 @@ class FirestoreRecordForgetter:
 
     def forget_calendar(self, calendar_key: str) -> int:
         deleted = 0
-        with _translated("conference records deletion"):
+        with translated("conference records deletion"):
             for shape, collection in (
                 (_RECORDS_OF_CALENDAR, self._collection),
                 (_POINTERS_OF_CALENDAR, self._pointers),
             ):
                 refs = [s.reference for s in shape.build(collection, calendar_key).stream()]
-                for chunk in _chunks(refs, _BATCH_MAX):
+                for chunk in chunks(refs, BATCH_MAX):
                     batch = self._client.batch()
                     for ref in chunk:
                         batch.delete(ref)

@@ -4,7 +4,7 @@
 Documents have the shapes of :func:`confsync.calendars.calendar_to_document` and
 :func:`confsync.records.to_document`; a stored document that does not decode raises
 :class:`~confsync.errors.MalformedInputError` (from those decoders). Every ``google.api_core``
-error is translated in one place, :func:`_translated`, into
+error is translated in one place, :func:`translated`, into
 :class:`~confsync.errors.StoreUnavailableError`.
 
 Concurrency: optimistic writes, not transactions
@@ -53,11 +53,14 @@ from confsync.errors import LeaseLostError, StoreUnavailableError
 from confsync.records import ConferenceRecord, from_document, to_document
 
 __all__ = [
+    "BATCH_MAX",
     "QUERY_SHAPES",
     "FirestoreCalendarStore",
     "FirestoreRecordStore",
     "QueryShape",
+    "chunks",
     "pointer_key",
+    "translated",
 ]
 
 T = TypeVar("T")
@@ -154,7 +157,7 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
 # --- limits and error translation ------------------------------------------------------------
 
 _GET_ALL_CHUNK = 300
-_BATCH_MAX = 500  # Firestore's limit on writes in one batch commit
+BATCH_MAX = 500  # Firestore's limit on writes in one batch commit
 _OPTIMISTIC_ATTEMPTS = 5  # acquire, extend, release: give up after this many lost races
 _COMMIT_ATTEMPTS = 10  # commit must store the token: a few more tries before raising
 
@@ -166,7 +169,7 @@ _Snapshot = DocumentSnapshot[firestore.DocumentReference]
 
 
 @contextlib.contextmanager
-def _translated(what: str) -> Iterator[None]:
+def translated(what: str) -> Iterator[None]:
     """Turn every Firestore / transport failure into StoreUnavailableError (chained).
 
     All of ``GoogleAPICallError`` is mapped, not only the retryable statuses: the store port has
@@ -192,7 +195,7 @@ def _record(snapshot: _Snapshot) -> ConferenceRecord | None:
     return None if body is None else from_document(snapshot.id, body)
 
 
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -224,17 +227,17 @@ class FirestoreCalendarStore:
         return True
 
     def get(self, key: str) -> CalendarDoc | None:
-        with _translated("calendar get"):
+        with translated("calendar get"):
             return self._read(key)[1]
 
     def put(self, doc: CalendarDoc) -> None:
-        with _translated("calendar put"):
+        with translated("calendar put"):
             self._ref(doc.key).set(calendar_to_document(doc))
 
     def acquire_lease(
         self, key: str, owner: str, until: datetime, now: datetime
     ) -> CalendarDoc | None:
-        with _translated("lease acquisition"):
+        with translated("lease acquisition"):
             for _ in range(_OPTIMISTIC_ATTEMPTS):
                 snapshot, doc = self._read(key)
                 if doc is None or doc.lease_held(now, owner):
@@ -245,7 +248,7 @@ class FirestoreCalendarStore:
             return None  # lost every race: others are active on this calendar
 
     def notify(self, key: str, at: datetime) -> CalendarDoc | None:
-        with _translated("notify"):
+        with translated("notify"):
             try:
                 self._ref(key).update(
                     {"notify_seq": firestore.Increment(1), "last_notified_at": at}
@@ -255,7 +258,7 @@ class FirestoreCalendarStore:
             return self._read(key)[1]
 
     def extend_lease(self, key: str, owner: str, until: datetime) -> bool:
-        with _translated("lease extension"):
+        with translated("lease extension"):
             for _ in range(_OPTIMISTIC_ATTEMPTS):
                 snapshot, doc = self._read(key)
                 if doc is None or doc.lease_owner != owner:
@@ -275,7 +278,7 @@ class FirestoreCalendarStore:
         full_sync: bool,
         pending_count: int,
     ) -> bool:
-        with _translated("commit"):
+        with translated("commit"):
             for _ in range(_COMMIT_ATTEMPTS):
                 snapshot, doc = self._read(key)
                 if doc is None:
@@ -299,7 +302,7 @@ class FirestoreCalendarStore:
         raise StoreUnavailableError(f"commit of calendar {key} kept losing races; retry later")
 
     def release(self, key: str, owner: str, *, now: datetime, outcome: str) -> None:
-        with _translated("lease release"):
+        with translated("lease release"):
             for _ in range(_OPTIMISTIC_ATTEMPTS):
                 snapshot, doc = self._read(key)
                 if doc is None or doc.lease_owner != owner:
@@ -310,12 +313,12 @@ class FirestoreCalendarStore:
             # Still ours but always contended: the lease expires by itself.
 
     def set_state(self, key: str, state: str, *, now: datetime, outcome: str) -> None:
-        with _translated("state change"), contextlib.suppress(gexc.NotFound):
+        with translated("state change"), contextlib.suppress(gexc.NotFound):
             self._ref(key).update({"state": state, "last_outcome": outcome})
 
     def clear_sync_token(self, key: str) -> bool:
         # A plain update, no precondition: it must win over whatever the calendar is doing.
-        with _translated("sync token reset"):
+        with translated("sync token reset"):
             try:
                 self._ref(key).update({"sync_token": None})
             except gexc.NotFound:
@@ -326,7 +329,7 @@ class FirestoreCalendarStore:
         if limit <= 0:
             return []
         found: dict[str, CalendarDoc] = {}
-        with _translated("sweep query"):
+        with translated("sweep query"):
             queries = (
                 _SWEEP_NEVER_ATTEMPTED.build(self._collection, _SYNCING, None),
                 _SWEEP_STALE.build(self._collection, _SYNCING, before),
@@ -376,8 +379,8 @@ class FirestoreRecordStore:
     def by_event_ids(self, calendar_key: str, event_ids: Iterable[str]) -> list[ConferenceRecord]:
         wanted = sorted(set(event_ids))
         record_keys: set[str] = set()
-        with _translated("event pointers"):
-            for chunk in _chunks(wanted, _GET_ALL_CHUNK):
+        with translated("event pointers"):
+            for chunk in chunks(wanted, _GET_ALL_CHUNK):
                 refs = [self._pointers.document(pointer_key(calendar_key, e)) for e in chunk]
                 for snapshot in self._client.get_all(refs):
                     body = snapshot.to_dict() if snapshot.exists else None
@@ -393,8 +396,8 @@ class FirestoreRecordStore:
     def by_keys(self, keys: Iterable[str]) -> list[ConferenceRecord]:
         wanted = list(keys)
         found: dict[str, ConferenceRecord] = {}
-        with _translated("records by keys"):
-            for chunk in _chunks(list(dict.fromkeys(wanted)), _GET_ALL_CHUNK):
+        with translated("records by keys"):
+            for chunk in chunks(list(dict.fromkeys(wanted)), _GET_ALL_CHUNK):
                 refs = [self._collection.document(key) for key in chunk]
                 for snapshot in self._client.get_all(refs):
                     record = _record(snapshot)
@@ -429,8 +432,8 @@ class FirestoreRecordStore:
         for key, (calendar_key, event_id, record_key) in attached.items():
             body = {"calendar_key": calendar_key, "event_id": event_id, "record_key": record_key}
             writes.append((self._pointers.document(key), body))
-        with _translated("records save"):
-            for chunk in _chunks(writes, _BATCH_MAX):
+        with translated("records save"):
+            for chunk in chunks(writes, BATCH_MAX):
                 batch = self._client.batch()
                 for ref, document in chunk:
                     if document is None:
@@ -442,14 +445,14 @@ class FirestoreRecordStore:
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
         if limit <= 0:
             return []
-        with _translated("pending records query"):
+        with translated("pending records query"):
             query = _RECORDS_PENDING.build(self._collection, calendar_key, True, due)
             records = [_record(s) for s in query.limit(limit).stream()]
         return [r for r in records if r is not None]
 
     def active_of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
         query = _RECORDS_ACTIVE.build(self._collection, calendar_key, _LIVE_STATUSES)
-        with _translated("active records query"):
+        with translated("active records query"):
             for snapshot in query.stream():
                 record = _record(snapshot)
                 if record is not None:
