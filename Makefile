@@ -115,7 +115,7 @@ conferencing-emulator: setup ## run the conferencing emulator in the foreground 
 
 lock: setup ## re-pin requirements/constraints.txt from pyproject.toml (keeps unchanged pins)
 	@cp requirements/constraints.txt requirements/constraints.txt.new
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra emulators --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra emulators --extra cli --python-version 3.11 \
 	  --no-header --no-annotate --quiet -o requirements/constraints.txt.new
 	@{ echo "# Exact versions for reproducible installs (make setup uses it as a constraints file)."; \
 	   echo "# Regenerate with \`make lock\` after changing dependencies in pyproject.toml."; \

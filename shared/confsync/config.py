@@ -9,6 +9,8 @@ Library code never reads ``os.environ``; the README's configuration table is :da
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,8 +21,10 @@ from confsync.conference import STATE_FIELDS
 from confsync.errors import ConfigurationError
 
 __all__ = [
+    "CREDENTIAL_MODES",
     "SYNC_VARIABLES",
     "VARIABLES",
+    "CalendarAuthConfig",
     "ChannelsConfig",
     "CliConfig",
     "IntakeConfig",
@@ -36,7 +40,11 @@ T = TypeVar("T")
 
 DEFAULT_SOLUTION_NAMES = "My Web Conference,My Recorded Web Conference"
 DEFAULT_RELEVANT_FIELDS = "title,start,end,timeZone,recurrence,attendees,organizer"
-CREDENTIAL_MODES = ("emulator",)
+CREDENTIAL_MODES = ("emulator", "delegated", "oauth")
+"""How the functions call the Calendar API (``CONFSYNC_CALENDAR_CREDENTIALS``)."""
+
+DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 (an address, no secret)
+DEFAULT_IAM_CREDENTIALS_URL = "https://iamcredentials.googleapis.com/v1/"
 
 
 SYNC, INTAKE, CHANNELS = "sync", "intake", "channels"
@@ -126,7 +134,47 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "CONFSYNC_CALENDAR_CREDENTIALS",
         "emulator",
-        "how to call the Calendar API: `emulator` (anonymous, local stack)",
+        "how to call the Calendar API: `delegated` (Workspace domain-wide delegation, no key "
+        "files), `oauth` (per-user refresh tokens, for marketplace add-ons) or `emulator` "
+        "(anonymous, local stack)",
+        (SYNC, CHANNELS),
+    ),
+    Variable(
+        "CONFSYNC_DELEGATION_SERVICE_ACCOUNT",
+        "",
+        "`delegated`: e-mail of the service account whose client id the Workspace administrator "
+        "authorized; the function signs JWTs as it through the IAM Credentials API",
+        (SYNC, CHANNELS),
+    ),
+    Variable(
+        "CONFSYNC_OAUTH_CLIENT_ID",
+        "",
+        "`oauth`: OAuth client id the users' refresh tokens were issued to",
+        (SYNC, CHANNELS),
+    ),
+    Variable(
+        "CONFSYNC_OAUTH_CLIENT_SECRET",
+        "",
+        "`oauth`: that OAuth client's secret (a secret)",
+        (SYNC, CHANNELS),
+    ),
+    Variable(
+        "CONFSYNC_OAUTH_TOKEN_KEY",
+        "",
+        "`oauth`: base64 of the 32-byte AES-256-GCM key the stored refresh tokens are encrypted "
+        "with (a secret)",
+        (SYNC, CHANNELS, CLI),
+    ),
+    Variable(
+        "GOOGLE_TOKEN_URL",
+        DEFAULT_TOKEN_URL,
+        "Google's OAuth 2.0 token endpoint (override only to test against a stand-in)",
+        (SYNC, CHANNELS),
+    ),
+    Variable(
+        "IAM_CREDENTIALS_URL",
+        DEFAULT_IAM_CREDENTIALS_URL,
+        "IAM Credentials API endpoint, ending in `/v1/` (override only to test against a stand-in)",
         (SYNC, CHANNELS),
     ),
     Variable(
@@ -192,7 +240,31 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("CONFSYNC_WRITE_BACK", "true", "write changed join details back to the event"),
     Variable("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR", ALL),
+    Variable(
+        "CONFSYNC_SCHEDULER_JOB",
+        "",
+        "the Cloud Scheduler job's full name (`projects/P/locations/L/jobs/J`): `confsync tick` "
+        "runs it and `confsync status` shows it; empty: `tick` publishes to channel-commands "
+        "itself (local stack)",
+        (CLI,),
+    ),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarAuthConfig:
+    """How the sync and channels functions obtain Calendar API credentials for a subject.
+
+    ``mode`` is one of :data:`CREDENTIAL_MODES`; the other fields are those the mode needs (None
+    otherwise, checked by the loaders)."""
+
+    mode: str
+    delegation_service_account: str | None
+    oauth_client_id: str | None
+    oauth_client_secret: str | None
+    oauth_token_key: bytes | None
+    token_url: str
+    iam_credentials_url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +276,7 @@ class SyncConfig:
     sync_topic: str
     calendar_credentials: str
     calendar_api_url: str | None
+    calendar_auth: CalendarAuthConfig
     conferencing_url: str
     conferencing_credential: str | None
     conferencing_signing_secret: bytes | None
@@ -299,6 +372,62 @@ def _calendar_url(text: str) -> str:
     return text
 
 
+def _api_url(text: str) -> str:
+    _http_url(text)
+    return text if text.endswith("/") else text + "/"
+
+
+def _aes_key(text: str) -> bytes:
+    try:
+        key = base64.b64decode(text, validate=True)
+    except binascii.Error as err:
+        raise ValueError("must be base64") from err
+    if len(key) != 32:
+        raise ValueError(f"must decode to 32 bytes (AES-256), not {len(key)}")
+    return key
+
+
+def _optional_aes_key(read: _Reader, name: str) -> bytes | None:
+    text = read.raw(name)
+    if not text:
+        return None
+    try:
+        return _aes_key(text)
+    except ValueError as err:
+        read.problems.append(f"{name}: {err}")  # never echo a secret's value
+        return None
+
+
+def _calendar_auth(read: _Reader, mode: str) -> CalendarAuthConfig:
+    """The credential settings of ``mode``, each required one checked (problems collected)."""
+    auth = CalendarAuthConfig(
+        mode=mode,
+        delegation_service_account=read.raw("CONFSYNC_DELEGATION_SERVICE_ACCOUNT") or None,
+        oauth_client_id=read.raw("CONFSYNC_OAUTH_CLIENT_ID") or None,
+        oauth_client_secret=read.raw("CONFSYNC_OAUTH_CLIENT_SECRET") or None,
+        oauth_token_key=_optional_aes_key(read, "CONFSYNC_OAUTH_TOKEN_KEY"),
+        token_url=read.parsed("GOOGLE_TOKEN_URL", _http_url, DEFAULT_TOKEN_URL),
+        iam_credentials_url=read.parsed(
+            "IAM_CREDENTIALS_URL", _api_url, DEFAULT_IAM_CREDENTIALS_URL
+        ),
+    )
+    required: dict[str, tuple[str, ...]] = {
+        "delegated": ("CONFSYNC_DELEGATION_SERVICE_ACCOUNT",),
+        "oauth": (
+            "CONFSYNC_OAUTH_CLIENT_ID",
+            "CONFSYNC_OAUTH_CLIENT_SECRET",
+            "CONFSYNC_OAUTH_TOKEN_KEY",
+        ),
+    }
+    for name in required.get(mode, ()):
+        if not read.raw(name) and not any(p.startswith(f"{name}:") for p in read.problems):
+            read.problems.append(f"{name} is required when CONFSYNC_CALENDAR_CREDENTIALS={mode}")
+    account = auth.delegation_service_account
+    if mode == "delegated" and account and "@" not in account:
+        read.problems.append("CONFSYNC_DELEGATION_SERVICE_ACCOUNT must be a service account e-mail")
+    return auth
+
+
 def _names(text: str) -> frozenset[str]:
     return frozenset(part.strip() for part in text.split(",") if part.strip())
 
@@ -366,6 +495,7 @@ def load_sync_config(env: Mapping[str, str]) -> SyncConfig:
         "write_back": read.parsed("CONFSYNC_WRITE_BACK", _bool, True),
         "log_level": read.parsed("LOG_LEVEL", _log_level, "INFO"),
     }
+    values["calendar_auth"] = _calendar_auth(read, values["calendar_credentials"])
     if values["calendar_credentials"] == "emulator" and not values["calendar_api_url"]:
         read.problems.append(
             "CALENDAR_API_URL is required when CONFSYNC_CALENDAR_CREDENTIALS=emulator"
@@ -431,6 +561,7 @@ class ChannelsConfig:
     commands_topic: str
     calendar_credentials: str
     calendar_api_url: str | None
+    calendar_auth: CalendarAuthConfig
     calendar_timeout_s: float
     calendar_attempts: int
     token_keys: ChannelTokenKeys
@@ -472,6 +603,7 @@ def load_channels_config(env: Mapping[str, str]) -> ChannelsConfig:
         ),
         "log_level": read.parsed("LOG_LEVEL", _log_level, "INFO"),
     }
+    values["calendar_auth"] = _calendar_auth(read, values["calendar_credentials"])
     if values["calendar_credentials"] == "emulator" and not values["calendar_api_url"]:
         read.problems.append(
             "CALENDAR_API_URL is required when CONFSYNC_CALENDAR_CREDENTIALS=emulator"
@@ -493,6 +625,17 @@ class CliConfig:
     firestore_database: str
     sync_topic: str
     commands_topic: str
+    scheduler_job: str | None = None
+    oauth_token_key: bytes | None = None
+
+
+def _scheduler_job(text: str) -> str:
+    if not text:
+        return text
+    parts = text.split("/")
+    if len(parts) != 6 or parts[0::2] != ["projects", "locations", "jobs"] or not all(parts):
+        raise ValueError("must be projects/PROJECT/locations/LOCATION/jobs/JOB")
+    return text
 
 
 def load_cli_config(env: Mapping[str, str]) -> CliConfig:
@@ -503,6 +646,8 @@ def load_cli_config(env: Mapping[str, str]) -> CliConfig:
         firestore_database=read.raw("CONFSYNC_FIRESTORE_DATABASE"),
         sync_topic=read.raw("CONFSYNC_SYNC_TOPIC"),
         commands_topic=read.raw("CONFSYNC_CHANNEL_COMMANDS_TOPIC"),
+        scheduler_job=read.parsed("CONFSYNC_SCHEDULER_JOB", _scheduler_job, "") or None,
+        oauth_token_key=_optional_aes_key(read, "CONFSYNC_OAUTH_TOKEN_KEY"),
     )
     if read.problems:
         raise ConfigurationError("invalid configuration: " + "; ".join(read.problems))
