@@ -109,3 +109,68 @@ def test_channels_need_the_intake_url_and_a_renewal_window_inside_the_ttl() -> N
         load_channels_config({**env, "CONFSYNC_RENEWAL_WINDOW_SECONDS": "200000"})
     with pytest.raises(ConfigurationError, match="CONFSYNC_INTAKE_URL is required"):
         load_channels_config({**MINIMAL, **KEYS})
+
+
+GOOGLE = {k: v for k, v in MINIMAL.items() if k != "CALENDAR_API_URL"}
+TOKEN_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # base64 of 32 bytes
+
+
+def test_delegated_credentials_name_the_service_account_to_sign_as() -> None:
+    with pytest.raises(ConfigurationError, match="CONFSYNC_DELEGATION_SERVICE_ACCOUNT is required"):
+        load_sync_config({**GOOGLE, "CONFSYNC_CALENDAR_CREDENTIALS": "delegated"})
+
+    config = load_sync_config(
+        {
+            **GOOGLE,
+            "CONFSYNC_CALENDAR_CREDENTIALS": "delegated",
+            "CONFSYNC_DELEGATION_SERVICE_ACCOUNT": "confsync-calendar@p.iam.gserviceaccount.com",
+        }
+    )
+
+    assert config.calendar_api_url is None  # Google's endpoint
+    assert config.calendar_auth.mode == "delegated"
+    assert config.calendar_auth.delegation_service_account == (
+        "confsync-calendar@p.iam.gserviceaccount.com"
+    )
+    assert config.calendar_auth.token_url == "https://oauth2.googleapis.com/token"
+    assert config.calendar_auth.iam_credentials_url == "https://iamcredentials.googleapis.com/v1/"
+
+
+def test_oauth_credentials_need_the_client_and_a_32_byte_key_never_echoed() -> None:
+    with pytest.raises(ConfigurationError) as missing:
+        load_channels_config(
+            {
+                **GOOGLE,
+                **KEYS,
+                "CONFSYNC_INTAKE_URL": "https://intake.example",
+                "CONFSYNC_CALENDAR_CREDENTIALS": "oauth",
+            }
+        )
+    for name in (
+        "CONFSYNC_OAUTH_CLIENT_ID",
+        "CONFSYNC_OAUTH_CLIENT_SECRET",
+        "CONFSYNC_OAUTH_TOKEN_KEY",
+    ):
+        assert f"{name} is required when CONFSYNC_CALENDAR_CREDENTIALS=oauth" in str(missing.value)
+
+    short_key = "c2hvcnQta2V5LXNlY3JldA=="
+    env = {
+        **GOOGLE,
+        "CONFSYNC_CALENDAR_CREDENTIALS": "oauth",
+        "CONFSYNC_OAUTH_CLIENT_ID": "client-1",
+        "CONFSYNC_OAUTH_CLIENT_SECRET": "client-secret",
+        "CONFSYNC_OAUTH_TOKEN_KEY": short_key,
+    }
+    with pytest.raises(ConfigurationError) as bad:
+        load_sync_config(env)
+    assert "CONFSYNC_OAUTH_TOKEN_KEY: must decode to 32 bytes" in str(bad.value)
+    assert short_key not in str(bad.value)
+
+    config = load_sync_config({**env, "CONFSYNC_OAUTH_TOKEN_KEY": TOKEN_KEY})
+    assert config.calendar_auth.oauth_token_key == b"0123456789abcdef0123456789abcdef"
+    assert config.calendar_auth.oauth_client_id == "client-1"
+
+
+def test_unknown_credential_modes_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="must be one of emulator, delegated, oauth"):
+        load_sync_config({**MINIMAL, "CONFSYNC_CALENDAR_CREDENTIALS": "keyfile"})
