@@ -6,10 +6,17 @@ environment (:func:`confsync.config.load_cli_config`); the Google clients use th
 credentials (``gcloud auth application-default login``) or the emulators named by
 ``FIRESTORE_EMULATOR_HOST`` / ``PUBSUB_EMULATOR_HOST``.
 
-Exit codes: 0 done, 1 a failure (Firestore or Pub/Sub refused, calendar unknown, ``--wait``
-timed out), 2 bad arguments or configuration. Google's libraries are imported only when a command
-needs them, so ``confsync --help`` answers at once. :func:`main` takes the services as a seam
-(``services``: configuration to services), which the unit tests fill with fakes.
+Against a deployed stack, ``CONFSYNC_SCHEDULER_JOB`` names the Cloud Scheduler job that sends
+the ticks: ``tick`` then runs that job (so the tick takes the scheduled ticks' path and Scheduler
+records the attempt) instead of publishing one, and ``status`` shows the job beside the
+calendars. The job is reached through the :class:`SchedulerJobs` port; google-cloud-scheduler is
+the optional ``cli`` extra, imported only when the job is configured.
+
+Exit codes: 0 done, 1 a failure (Firestore, Pub/Sub or Scheduler refused, calendar unknown,
+``--wait`` timed out), 2 bad arguments or configuration. Google's libraries are imported only when
+a command needs them, so ``confsync --help`` answers at once. :func:`main` takes the services as a
+seam (``services``: configuration to services), which the unit tests fill with fakes. Commands are
+declared in :data:`SUBCOMMANDS`; adding one is adding an entry there.
 """
 
 from __future__ import annotations
@@ -34,18 +41,33 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from confsync.ports import CalendarStore, ChannelCommandPublisher, SyncRequestPublisher
-    from confsync.status import CalendarStatus
+    from confsync.status import CalendarStatus, SchedulerJobStatus
 
-__all__ = ["Services", "StatusReader", "main"]
+__all__ = ["SUBCOMMANDS", "SchedulerJobs", "Services", "StatusReader", "Subcommand", "main"]
 
 WAIT_POLL_SECONDS = 2.0
 """How often ``enroll --wait`` reads the calendar's status."""
+
+SCHEDULER_EXTRA_MISSING = (
+    "CONFSYNC_SCHEDULER_JOB is set but google-cloud-scheduler is not installed: "
+    "pip install 'confsync[cli]'"
+)
 
 
 class StatusReader(Protocol):
     """The operators' read model (:class:`confsync.status.FirestoreStatusReader`)."""
 
     def calendars(self, key: str | None = None, *, now: datetime) -> list[CalendarStatus]: ...
+
+
+class SchedulerJobs(Protocol):
+    """Cloud Scheduler's jobs (:class:`confsync.adapters.scheduler.CloudSchedulerJobs`). Both
+    methods raise :class:`~confsync.errors.ConfsyncError` (a ``SchedulerError`` naming the job and
+    the missing role) rather than the client's exceptions."""
+
+    def get(self, name: str) -> SchedulerJobStatus: ...
+
+    def run(self, name: str) -> SchedulerJobStatus: ...
 
 
 class Services(Protocol):
@@ -62,6 +84,9 @@ class Services(Protocol):
 
     @property
     def status(self) -> StatusReader: ...
+
+    @property
+    def scheduler(self) -> SchedulerJobs: ...
 
 
 ServicesFactory = Callable[[CliConfig], Services]
@@ -105,6 +130,16 @@ class _GoogleServices:
 
         return FirestoreStatusReader(self._firestore)
 
+    @cached_property
+    def scheduler(self) -> SchedulerJobs:
+        try:
+            from confsync.adapters.scheduler import CloudSchedulerJobs  # noqa: PLC0415
+        except ImportError as err:
+            if not (err.name or "").startswith("google.cloud.scheduler"):
+                raise
+            raise ConfigurationError(SCHEDULER_EXTRA_MISSING) from err
+        return CloudSchedulerJobs()
+
 
 class CommandError(Exception):
     """An expected failure of a command: one line on stderr, exit 1 (``payload``: its JSON)."""
@@ -117,6 +152,7 @@ class CommandError(Exception):
 @dataclass(frozen=True, slots=True)
 class _Context:
     args: argparse.Namespace
+    config: CliConfig
     services: Services
     clock: Callable[[], datetime]
     sleep: Callable[[float], None]
@@ -178,6 +214,31 @@ def status_table(rows: Sequence[CalendarStatus]) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in cells
     )
+
+
+def job_json(name: str, job: SchedulerJobStatus | None, error: str | None) -> dict[str, Any]:
+    """The Scheduler job of ``status --json``: its fields, or None and the reason (``error``)."""
+    return {
+        "name": job.name if job is not None else name,
+        "state": None if job is None else job.state,
+        "schedule": None if job is None else job.schedule,
+        "timeZone": None if job is None else job.time_zone,
+        "lastAttemptAt": None if job is None else _stamp(job.last_attempt_at),
+        "lastAttemptStatus": None if job is None else job.last_attempt_status,
+        "error": error,
+    }
+
+
+def job_line(body: Mapping[str, Any]) -> str:
+    """The Scheduler job as the one line printed under the calendars."""
+    head = f"scheduler job {body['name']}:"
+    if body["error"] is not None:
+        return f"{head} not shown ({body['error']})"
+    zone = body["timeZone"] or "UTC"
+    attempt = body["lastAttemptAt"] or "never"
+    if body["lastAttemptStatus"] is not None:
+        attempt += f" {body['lastAttemptStatus']}"
+    return f"{head} {body['state']}, schedule {body['schedule']} ({zone}), last attempt {attempt}"
 
 
 def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
@@ -257,18 +318,34 @@ def _unenroll(ctx: _Context) -> int:
     return 0
 
 
+def _scheduler_job(ctx: _Context) -> dict[str, Any] | None:
+    """The configured Scheduler job for ``status``, or why it cannot be shown; never raises a
+    ConfsyncError, so a Scheduler problem never hides the calendars."""
+    name = ctx.config.scheduler_job
+    if name is None:
+        return None
+    try:
+        job = ctx.services.scheduler.get(name)
+    except ConfsyncError as err:
+        return job_json(name, None, _one_line(err))
+    return job_json(name, job, None)
+
+
 def _status(ctx: _Context) -> int:
     args = ctx.args
     key = _key_of(args)
     rows = ctx.services.status.calendars(key, now=ctx.clock())
+    job = _scheduler_job(ctx)
+    payload = {"calendars": [status_json(row) for row in rows], "schedulerJob": job}
     if key is not None and not rows:
-        raise CommandError(f"calendar {key} is not enrolled (no calendar record)", [])
+        raise CommandError(f"calendar {key} is not enrolled (no calendar record)", payload)
     if args.json:
-        print(json.dumps([status_json(row) for row in rows]))
-    elif rows:
-        print(status_table(rows))
-    else:
-        print("no calendars")
+        print(json.dumps(payload))
+        return 0
+    print(status_table(rows) if rows else "no calendars")
+    if job is not None:
+        print()
+        print(job_line(job))
     return 0
 
 
@@ -288,9 +365,21 @@ def _resync(ctx: _Context) -> int:
 
 def _tick(ctx: _Context) -> int:
     now = ctx.clock()
-    ctx.services.commands.publish(TickCommand(issued_at=now))
-    issued = _stamp(now)
-    _emit(ctx.args, {"command": "tick", "issuedAt": issued, "published": True}, str(issued))
+    name = ctx.config.scheduler_job
+    if name is None:  # the local stack: publish what its scheduler stand-in would
+        ctx.services.commands.publish(TickCommand(issued_at=now))
+        issued = _stamp(now)
+        _emit(ctx.args, {"command": "tick", "issuedAt": issued, "published": True}, str(issued))
+        return 0
+    job = ctx.services.scheduler.run(name)
+    payload = {
+        "command": "tick",
+        "job": job.name or name,
+        "state": job.state,
+        "requestedAt": _stamp(now),
+        "ran": True,
+    }
+    _emit(ctx.args, payload, f"{payload['job']}: run requested ({job.state})")
     return 0
 
 
@@ -325,7 +414,77 @@ def _calendar_options(parser: argparse.ArgumentParser, *, required: bool) -> Non
     parser.set_defaults(calendar_required=required, parser=parser)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _enroll_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--subject", type=_text, required=True, metavar="EMAIL")
+    parser.add_argument("--calendar", type=_text, required=True, metavar="ID")
+    parser.add_argument(
+        "--wait",
+        type=_seconds,
+        metavar="SECONDS",
+        help="wait until the calendar is active with a live channel and a sync token",
+    )
+
+
+def _unenroll_arguments(parser: argparse.ArgumentParser) -> None:
+    _calendar_options(parser, required=True)
+    parser.add_argument(
+        "--forget",
+        action="store_true",
+        help="also delete its conference records (never the conferences)",
+    )
+
+
+def _no_arguments(_parser: argparse.ArgumentParser) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Subcommand:
+    """One ``confsync`` command: its name, help line, handler and arguments (``arguments`` adds
+    them to the command's parser; :func:`_calendar_options` also checks how a calendar is named)."""
+
+    name: str
+    help: str
+    handler: Callable[[_Context], int]
+    arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
+
+
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        "enroll",
+        "start syncing a calendar (publishes an enroll command)",
+        _enroll,
+        _enroll_arguments,
+    ),
+    Subcommand(
+        "unenroll",
+        "stop syncing a calendar (publishes an unenroll command)",
+        _unenroll,
+        _unenroll_arguments,
+    ),
+    Subcommand(
+        "status",
+        "one line per calendar, read from Firestore, and the Scheduler job if configured",
+        _status,
+        lambda parser: _calendar_options(parser, required=False),
+    ),
+    Subcommand(
+        "resync",
+        "force a full sync: clear the stored sync token, then request a sync",
+        _resync,
+        lambda parser: _calendar_options(parser, required=True),
+    ),
+    Subcommand(
+        "tick",
+        "run the scheduler's job now (Cloud Scheduler's job if CONFSYNC_SCHEDULER_JOB is set, "
+        "else publishes a tick command)",
+        _tick,
+    ),
+)
+"""Every command, in the order ``confsync --help`` lists them."""
+
+
+def build_parser(subcommands: Sequence[Subcommand] = SUBCOMMANDS) -> argparse.ArgumentParser:
     """The argument parser of every command."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -333,58 +492,19 @@ def build_parser() -> argparse.ArgumentParser:
         prog="confsync",
         description="Operate confsync: enrol calendars, inspect them, force syncs and ticks. "
         "Reads GOOGLE_CLOUD_PROJECT (required), CONFSYNC_FIRESTORE_DATABASE, "
-        "CONFSYNC_SYNC_TOPIC and CONFSYNC_CHANNEL_COMMANDS_TOPIC.",
+        "CONFSYNC_SYNC_TOPIC, CONFSYNC_CHANNEL_COMMANDS_TOPIC and CONFSYNC_SCHEDULER_JOB.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    enroll = commands.add_parser(
-        "enroll", parents=[common], help="start syncing a calendar (publishes an enroll command)"
-    )
-    enroll.add_argument("--subject", type=_text, required=True, metavar="EMAIL")
-    enroll.add_argument("--calendar", type=_text, required=True, metavar="ID")
-    enroll.add_argument(
-        "--wait",
-        type=_seconds,
-        metavar="SECONDS",
-        help="wait until the calendar is active with a live channel and a sync token",
-    )
-    enroll.set_defaults(handler=_enroll)
-
-    unenroll = commands.add_parser(
-        "unenroll", parents=[common], help="stop syncing a calendar (publishes an unenroll command)"
-    )
-    _calendar_options(unenroll, required=True)
-    unenroll.add_argument(
-        "--forget",
-        action="store_true",
-        help="also delete its conference records (never the conferences)",
-    )
-    unenroll.set_defaults(handler=_unenroll)
-
-    status = commands.add_parser(
-        "status", parents=[common], help="one line per calendar, read from Firestore"
-    )
-    _calendar_options(status, required=False)
-    status.set_defaults(handler=_status)
-
-    resync = commands.add_parser(
-        "resync",
-        parents=[common],
-        help="force a full sync: clear the stored sync token, then request a sync",
-    )
-    _calendar_options(resync, required=True)
-    resync.set_defaults(handler=_resync)
-
-    tick = commands.add_parser(
-        "tick", parents=[common], help="run the scheduler's job now (publishes a tick command)"
-    )
-    tick.set_defaults(handler=_tick)
+    for subcommand in subcommands:
+        sub = commands.add_parser(subcommand.name, parents=[common], help=subcommand.help)
+        subcommand.arguments(sub)
+        sub.set_defaults(handler=subcommand.handler)
     return parser
 
 
 def _check_calendar_choice(args: argparse.Namespace) -> None:
     """Exactly one way of naming a calendar where one is needed (argparse exits 2 otherwise)."""
-    if args.handler is _enroll or args.handler is _tick:
+    if not hasattr(args, "calendar_required"):  # the command has no _calendar_options
         return
     parser: argparse.ArgumentParser = args.parser
     pair = (args.subject, args.calendar)
@@ -427,6 +547,7 @@ def main(
     factory: ServicesFactory = services or _GoogleServices
     ctx = _Context(
         args=args,
+        config=config,
         services=factory(config),
         clock=clock or (lambda: datetime.now(UTC)),
         sleep=sleep,
@@ -439,9 +560,9 @@ def main(
             print(json.dumps(err.payload))
         print(f"confsync: {_one_line(err)}", file=sys.stderr)
         return 1
-    except ConfsyncError as err:
+    except ConfsyncError as err:  # a ConfigurationError here: the Scheduler extra is missing
         print(f"confsync: {_one_line(err)}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(err, ConfigurationError) else 1
     except KeyboardInterrupt:
         return 130
     except Exception as err:

@@ -5,6 +5,11 @@ most three queries, whatever the number of calendars: the calendar records, the 
 records and the conference records whose status is ``failed``. Its queries are built from
 :data:`STATUS_QUERY_SHAPES` like the adapters' (equality filters only: no composite index).
 A calendar record that does not decode is shown with the state ``malformed`` rather than hidden.
+
+In production the tick comes from a Cloud Scheduler job, so the operator also wants to see that
+job beside the calendars: :class:`SchedulerJobStatus` is its row, read through the command line's
+scheduler port (:mod:`confsync.adapters.scheduler`), and :class:`SchedulerError` the one error
+that port raises, so the command line can show the calendars even when the job cannot be read.
 """
 
 from __future__ import annotations
@@ -20,9 +25,16 @@ from google.cloud import firestore
 from confsync.adapters.firestore_store import QueryShape, translated
 from confsync.calendars import CalendarDoc, calendar_from_document
 from confsync.channel_docs import channel_from_document
-from confsync.errors import MalformedInputError
+from confsync.errors import ConfsyncError, MalformedInputError
 
-__all__ = ["STATUS_QUERY_SHAPES", "CalendarStatus", "FirestoreStatusReader", "calendar_status"]
+__all__ = [
+    "STATUS_QUERY_SHAPES",
+    "CalendarStatus",
+    "FirestoreStatusReader",
+    "SchedulerError",
+    "SchedulerJobStatus",
+    "calendar_status",
+]
 
 _ACTIVE_CHANNELS = QueryShape("FirestoreStatusReader.calendars", "channels", (("state", "=="),))
 _ACTIVE_CHANNELS_OF = QueryShape(
@@ -142,3 +154,26 @@ class FirestoreStatusReader:
             if channel.live(now):
                 found.setdefault(channel.calendar_key, []).append(channel.expiration)
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerJobStatus:
+    """What an operator wants to know about the Cloud Scheduler job that sends the ticks."""
+
+    name: str
+    """The job's full name, ``projects/P/locations/L/jobs/J``."""
+    state: str
+    """``ENABLED``, ``PAUSED``, ``DISABLED`` or ``UPDATE_FAILED`` (Scheduler's ``Job.State``)."""
+    schedule: str
+    """The unix-cron schedule, e.g. ``*/5 * * * *``."""
+    time_zone: str
+    """The time zone the schedule is read in (empty: Scheduler's default, UTC)."""
+    last_attempt_at: datetime | None
+    """When Scheduler last attempted the job (None: never)."""
+    last_attempt_status: str | None
+    """``OK``, or the failed attempt's code and message (None: never attempted)."""
+
+
+class SchedulerError(ConfsyncError):
+    """The Scheduler job could not be read or run; the message is one line an operator can act on
+    (which job, and which role or setting is missing)."""

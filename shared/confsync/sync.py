@@ -221,7 +221,7 @@ class SyncRunner:
             if not released:
                 self._release_quietly(key, owner)
         outcome = SyncOutcome(status=status, stats=stats, duration_s=time.monotonic() - started)
-        _log_summary(key, request, outcome)
+        _log_summary(key, request, outcome, now=self._now())
         return outcome
 
     def _lease_or_notify(
@@ -576,7 +576,18 @@ def _labels(calendar_key: str) -> dict[str, Any]:
     return {"labels": {"calendar_key": calendar_key}}
 
 
-def _log_summary(key: str, request: SyncRequest, outcome: SyncOutcome) -> None:
+def _latency_s(notified_at: datetime, now: datetime) -> float:
+    """Seconds from ``notified_at`` (when intake, a sweep or an operator asked for the sync) to
+    ``now``, to the millisecond. A naive time is taken as UTC rather than failing the summary
+    line. Not clamped: a small negative value shows clock skew between the machines."""
+    start, end = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (notified_at, now))
+    return round((end - start).total_seconds(), 3)
+
+
+def _log_summary(key: str, request: SyncRequest, outcome: SyncOutcome, *, now: datetime) -> None:
+    """The run's one summary line. Its structured fields are a contract with the log-based
+    metrics in Terraform: ``sync.reason`` selects notification-driven runs and the top-level
+    ``latency_s`` (notification to the end of the run, ``now``) is the latency they chart."""
     stats = outcome.stats
     _LOGGER.info(
         "sync %s: %d events in %d pages, %d updates, %d deletes, %d pending, %d failed, "
@@ -594,6 +605,7 @@ def _log_summary(key: str, request: SyncRequest, outcome: SyncOutcome) -> None:
             "labels": {"calendar_key": key},
             "sync": {"reason": request.reason, "status": outcome.status, **_as_dict(stats)},
             "duration_s": round(outcome.duration_s, 3),
+            "latency_s": _latency_s(request.notified_at, now),
         },
     )
 

@@ -79,7 +79,9 @@ def client_fixture(firestore_emulator: EmulatorEndpoints) -> firestore.Client:
 
 
 def _cli(*argv: str) -> int:
-    return main(list(argv), dict(os.environ))
+    """The command line against the emulators: the local stack, so never a Scheduler job."""
+    env = {k: v for k, v in os.environ.items() if k != "CONFSYNC_SCHEDULER_JOB"}
+    return main(list(argv), env)
 
 
 def _json(capsys: pytest.CaptureFixture[str]) -> Any:
@@ -140,19 +142,22 @@ def test_status_shows_a_calendar_from_firestore(
     assert _cli("status", *ALICE) == 0
 
     out = capsys.readouterr().out.splitlines()
-    assert json.loads(out[0]) == [
-        {
-            "calendarKey": KEY,
-            "calendarId": CALENDAR_ID,
-            "state": "active",
-            "syncToken": True,
-            "channelExpiresAt": (now + timedelta(days=1)).isoformat().replace("+00:00", "Z"),
-            "lastSuccessAt": synced.isoformat().replace("+00:00", "Z"),
-            "lastOutcome": "synced",
-            "pendingCount": 2,
-            "failedRecords": 2,
-        }
-    ]
+    assert json.loads(out[0]) == {
+        "calendars": [
+            {
+                "calendarKey": KEY,
+                "calendarId": CALENDAR_ID,
+                "state": "active",
+                "syncToken": True,
+                "channelExpiresAt": (now + timedelta(days=1)).isoformat().replace("+00:00", "Z"),
+                "lastSuccessAt": synced.isoformat().replace("+00:00", "Z"),
+                "lastOutcome": "synced",
+                "pendingCount": 2,
+                "failedRecords": 2,
+            }
+        ],
+        "schedulerJob": None,  # CONFSYNC_SCHEDULER_JOB is not set: the local stack
+    }
     assert out[1].startswith("CALENDAR KEY")
     assert out[2].split()[:4] == [KEY, CALENDAR_ID, "active", "yes"]
     assert out[2].split()[-2:] == ["2", "2"]

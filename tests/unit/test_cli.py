@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from confsync.calendars import CalendarDoc, calendar_key
-from confsync.cli import Services, main, status_table
+from confsync.cli import SUBCOMMANDS, Services, Subcommand, build_parser, main, status_table
 from confsync.config import CliConfig, load_cli_config
 from confsync.errors import ConfigurationError, PublishError, StoreUnavailableError
 from confsync.messages import (
@@ -20,7 +21,7 @@ from confsync.messages import (
     decode_channel_command,
     encode_channel_command,
 )
-from confsync.status import CalendarStatus, calendar_status
+from confsync.status import CalendarStatus, SchedulerError, SchedulerJobStatus, calendar_status
 from confsync.testing import (
     InMemoryCalendarStore,
     RecordingCommandPublisher,
@@ -28,6 +29,8 @@ from confsync.testing import (
 )
 
 ENV = {"GOOGLE_CLOUD_PROJECT": "my-project"}
+JOB = "projects/my-project/locations/europe-west1/jobs/confsync-tick"
+PRODUCTION = {**ENV, "CONFSYNC_SCHEDULER_JOB": JOB}
 T0 = datetime(2026, 11, 24, 6, 0, 0, tzinfo=UTC)
 KEY = calendar_key("alice@example.com", "primary")
 ALICE = ["--subject", "alice@example.com", "--calendar", "primary"]
@@ -50,11 +53,48 @@ class FakeStatus:
 
 
 @dataclass
+class FakeScheduler:
+    """The SchedulerJobs port in memory: jobs by name; an unknown job is not found."""
+
+    jobs: dict[str, SchedulerJobStatus] = field(default_factory=dict)
+    runs: list[str] = field(default_factory=list)
+    error: SchedulerError | None = None
+
+    def _job(self, name: str) -> SchedulerJobStatus:
+        if self.error is not None:
+            raise self.error
+        if name not in self.jobs:
+            raise SchedulerError(f"Cloud Scheduler job {name} not found")
+        return self.jobs[name]
+
+    def get(self, name: str) -> SchedulerJobStatus:
+        return self._job(name)
+
+    def run(self, name: str) -> SchedulerJobStatus:
+        job = self._job(name)
+        self.runs.append(name)
+        return job
+
+
+def _job(**fields: object) -> SchedulerJobStatus:
+    job = SchedulerJobStatus(
+        name=JOB,
+        state="ENABLED",
+        schedule="*/5 * * * *",
+        time_zone="Etc/UTC",
+        last_attempt_at=T0 - timedelta(minutes=4),
+        last_attempt_status="OK",
+    )
+    return replace(job, **fields)  # type: ignore[arg-type]
+
+
+@dataclass
 class Fakes:
     commands: RecordingCommandPublisher = field(default_factory=RecordingCommandPublisher)
     sync_requests: RecordingPublisher = field(default_factory=RecordingPublisher)
     calendars: InMemoryCalendarStore = field(default_factory=InMemoryCalendarStore)
     status: FakeStatus = field(default_factory=FakeStatus)
+    scheduler: FakeScheduler = field(default_factory=FakeScheduler)
     configs: list[CliConfig] = field(default_factory=list)
 
     def factory(self, config: CliConfig) -> Services:
@@ -288,25 +328,28 @@ def test_status_table_has_a_header_and_one_aligned_row_per_calendar(
     assert lines[1].index("active") == lines[2].index("unenrolled") == lines[0].index("STATE")
 
 
-def test_status_json_is_a_list_of_the_same_rows(capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_json_holds_the_same_rows(capsys: pytest.CaptureFixture[str]) -> None:
     fakes = Fakes()
     fakes.status.rows = [_row(last_outcome="synced", pending_count=2, failed_records=1)]
 
     assert _run(fakes, "status", "--json") == 0
 
-    assert json.loads(capsys.readouterr().out) == [
-        {
-            "calendarKey": KEY,
-            "calendarId": "primary",
-            "state": "active",
-            "syncToken": True,
-            "channelExpiresAt": "2026-11-26T06:00:00Z",
-            "lastSuccessAt": None,
-            "lastOutcome": "synced",
-            "pendingCount": 2,
-            "failedRecords": 1,
-        }
-    ]
+    assert json.loads(capsys.readouterr().out) == {
+        "calendars": [
+            {
+                "calendarKey": KEY,
+                "calendarId": "primary",
+                "state": "active",
+                "syncToken": True,
+                "channelExpiresAt": "2026-11-26T06:00:00Z",
+                "lastSuccessAt": None,
+                "lastOutcome": "synced",
+                "pendingCount": 2,
+                "failedRecords": 1,
+            }
+        ],
+        "schedulerJob": None,
+    }
 
 
 def test_status_of_one_calendar_by_subject_or_key(capsys: pytest.CaptureFixture[str]) -> None:
@@ -317,8 +360,8 @@ def test_status_of_one_calendar_by_subject_or_key(capsys: pytest.CaptureFixture[
     assert _run(fakes, "status", "--calendar-key", "ck_other", "--json") == 0
 
     out = capsys.readouterr().out.splitlines()
-    assert [row["calendarKey"] for row in json.loads(out[0])] == [KEY]
-    assert [row["calendarKey"] for row in json.loads(out[1])] == ["ck_other"]
+    assert [row["calendarKey"] for row in json.loads(out[0])["calendars"]] == [KEY]
+    assert [row["calendarKey"] for row in json.loads(out[1])["calendars"]] == ["ck_other"]
 
 
 def test_status_of_an_unknown_calendar_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
@@ -331,7 +374,9 @@ def test_status_with_no_calendars(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(Fakes(), "status") == 0
     assert _run(Fakes(), "status", "--json") == 0
 
-    assert capsys.readouterr().out == "no calendars\n[]\n"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "no calendars"
+    assert json.loads(out[1]) == {"calendars": [], "schedulerJob": None}
 
 
 def test_a_store_failure_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
@@ -383,3 +428,196 @@ def test_resync_of_an_unknown_calendar_publishes_nothing_and_exits_1(
 
     assert fakes.sync_requests.published == []
     assert "calendar ck_nope is not enrolled" in capsys.readouterr().err
+
+
+# --- against a deployed stack: the Cloud Scheduler job ------------------------------------------
+
+
+def test_tick_runs_the_scheduler_job_instead_of_publishing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fakes = Fakes()
+    fakes.scheduler.jobs[JOB] = _job()
+
+    assert _run(fakes, "tick", "--json", env=PRODUCTION) == 0
+    assert _run(fakes, "tick", env=PRODUCTION) == 0
+
+    assert fakes.scheduler.runs == [JOB, JOB]
+    assert fakes.commands.published == []
+    out = capsys.readouterr().out.splitlines()
+    assert json.loads(out[0]) == {
+        "command": "tick",
+        "job": JOB,
+        "state": "ENABLED",
+        "requestedAt": "2026-11-24T06:00:00Z",
+        "ran": True,
+    }
+    assert out[1] == f"{JOB}: run requested (ENABLED)"
+
+
+def test_tick_of_a_missing_job_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+
+    assert _run(fakes, "tick", env=PRODUCTION) == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"confsync: Cloud Scheduler job {JOB} not found\n"
+    assert fakes.commands.published == []  # no silent fallback to publishing a tick
+
+
+def test_a_malformed_job_name_exits_2_naming_the_variable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fakes = Fakes()
+
+    assert _run(fakes, "tick", env={**ENV, "CONFSYNC_SCHEDULER_JOB": "confsync-tick"}) == 2
+
+    assert "CONFSYNC_SCHEDULER_JOB" in capsys.readouterr().err
+    assert fakes.configs == []
+
+
+def test_tick_without_the_cli_extra_names_the_install_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real services, with google-cloud-scheduler made unimportable."""
+    monkeypatch.setitem(sys.modules, "google.cloud.scheduler_v1", None)
+    monkeypatch.delitem(sys.modules, "confsync.adapters.scheduler", raising=False)
+
+    assert main(["tick"], PRODUCTION) == 2
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "google-cloud-scheduler is not installed: pip install 'confsync[cli]'" in err
+
+
+def test_status_shows_the_scheduler_job_under_the_calendars(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fakes = Fakes()
+    fakes.status.rows = [_row()]
+    fakes.scheduler.jobs[JOB] = _job(state="PAUSED", last_attempt_status="UNAVAILABLE: no topic")
+
+    assert _run(fakes, "status", env=PRODUCTION) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("CALENDAR KEY")
+    assert lines[1].split()[0] == KEY
+    assert lines[2:] == [
+        "",
+        f"scheduler job {JOB}: PAUSED, schedule */5 * * * * (Etc/UTC), "
+        "last attempt 2026-11-24T05:56:00Z UNAVAILABLE: no topic",
+    ]
+    assert fakes.scheduler.runs == []  # status never runs the job
+
+
+def test_status_json_includes_the_scheduler_job(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+    fakes.status.rows = [_row()]
+    fakes.scheduler.jobs[JOB] = _job(last_attempt_at=None, last_attempt_status=None)
+
+    assert _run(fakes, "status", "--json", env=PRODUCTION) == 0
+
+    body = json.loads(capsys.readouterr().out)
+    assert [row["calendarKey"] for row in body["calendars"]] == [KEY]
+    assert body["schedulerJob"] == {
+        "name": JOB,
+        "state": "ENABLED",
+        "schedule": "*/5 * * * *",
+        "timeZone": "Etc/UTC",
+        "lastAttemptAt": None,
+        "lastAttemptStatus": None,
+        "error": None,
+    }
+
+
+def test_a_never_attempted_job_says_never(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+    fakes.scheduler.jobs[JOB] = _job(time_zone="", last_attempt_at=None, last_attempt_status=None)
+
+    assert _run(fakes, "status", env=PRODUCTION) == 0
+
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"scheduler job {JOB}: ENABLED, schedule */5 * * * * (UTC), last attempt never"
+    )
+
+
+def test_status_shows_the_calendars_when_the_job_cannot_be_read(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fakes = Fakes()
+    fakes.status.rows = [_row()]
+    reason = f"permission denied to read Cloud Scheduler job {JOB}: grant roles/x to the caller"
+    fakes.scheduler.error = SchedulerError(reason)
+
+    assert _run(fakes, "status", env=PRODUCTION) == 0
+    assert _run(fakes, "status", "--json", env=PRODUCTION) == 0
+
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    lines = captured.out.splitlines()
+    assert lines[1].split()[0] == KEY
+    assert lines[3] == f"scheduler job {JOB}: not shown ({reason})"
+    body = json.loads(lines[4])
+    assert [row["calendarKey"] for row in body["calendars"]] == [KEY]
+    assert body["schedulerJob"]["error"] == reason
+    assert body["schedulerJob"]["state"] is None
+
+
+def test_status_without_the_cli_extra_still_shows_the_calendars(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real services' scheduler, unimportable, behind fake Firestore reads."""
+    from confsync import cli  # noqa: PLC0415
+
+    monkeypatch.setitem(sys.modules, "google.cloud.scheduler_v1", None)
+    monkeypatch.delitem(sys.modules, "confsync.adapters.scheduler", raising=False)
+    fake_status = FakeStatus(rows=[_row()])
+
+    class Partly(cli._GoogleServices):  # real scheduler wiring, fake Firestore
+        status = fake_status
+
+    assert main(["status", "--json"], PRODUCTION, Partly) == 0
+
+    body = json.loads(capsys.readouterr().out)
+    assert [row["calendarKey"] for row in body["calendars"]] == [KEY]
+    assert "pip install 'confsync[cli]'" in body["schedulerJob"]["error"]
+
+
+def test_a_firestore_failure_in_status_is_still_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+    fakes.status.error = StoreUnavailableError("Firestore status read failed: ServiceUnavailable")
+    fakes.scheduler.jobs[JOB] = _job()
+
+    assert _run(fakes, "status", env=PRODUCTION) == 1
+
+    assert capsys.readouterr().err == (
+        "confsync: Firestore status read failed: ServiceUnavailable\n"
+    )
+
+
+def test_local_status_and_tick_never_touch_the_scheduler() -> None:
+    fakes = Fakes()
+    fakes.scheduler.error = SchedulerError("must not be called")
+
+    assert _run(fakes, "status") == 0
+    assert _run(fakes, "tick") == 0
+
+    assert fakes.commands.published == [TickCommand(issued_at=T0)]
+
+
+# --- subcommands ---------------------------------------------------------------------------------
+
+
+def test_a_new_subcommand_is_one_entry_in_the_list(capsys: pytest.CaptureFixture[str]) -> None:
+    def hello(ctx: object) -> int:
+        print("hello")
+        return 0
+
+    extra = Subcommand("hello", "say hello", hello)
+    parser = build_parser([*SUBCOMMANDS, extra])
+
+    args = parser.parse_args(["hello", "--json"])
+
+    assert args.handler is hello
+    assert args.json is True
