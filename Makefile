@@ -121,6 +121,40 @@ lock: setup ## re-pin requirements/constraints.txt from pyproject.toml (keeps un
 	   echo "# Regenerate with \`make lock\` after changing dependencies in pyproject.toml."; \
 	   cat requirements/constraints.txt.new; } > requirements/constraints.txt
 	@rm requirements/constraints.txt.new
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --no-header --no-annotate --quiet \
+	  -c requirements/constraints.txt -o requirements/runtime.txt.new
+	@{ echo "# The Cloud Functions' runtime dependency closure, exact versions (the pins of constraints.txt),"; \
+	   echo "# bundled into every function zip as requirements.txt. Regenerate with \`make lock\`."; \
+	   cat requirements/runtime.txt.new; } > requirements/runtime.txt
+	@rm requirements/runtime.txt.new
+
+# Production (`make plan` / `deploy` / `destroy`): PROJECT must be given explicitly (the local
+# default above is never deployed to), REGION too; STATE_BUCKET defaults to PROJECT-tfstate;
+# TFVARS names a .tfvars file with the module's required variables; CONFIRM=PROJECT skips
+# destroy's question; AUTO_APPROVE=1 applies without asking.
+REGION       ?=
+STATE_BUCKET ?=
+STATE_PREFIX ?= confsync
+TFVARS       ?=
+CONFIRM      ?=
+AUTO_APPROVE ?=
+DEPLOY_PROJECT = $(if $(filter file,$(origin PROJECT)),,$(PROJECT))
+DEPLOY_FLAGS   = --project '$(DEPLOY_PROJECT)' --region '$(REGION)' --state-bucket '$(STATE_BUCKET)' \
+	--state-prefix '$(STATE_PREFIX)' --tfvars '$(TFVARS)'
+
+.PHONY: bundle plan deploy destroy
+
+bundle: setup ## build the three function zips (reproducible) into .run/bundle
+	$(BIN)/devstack --run-dir $(RUN_DIR) bundle
+
+plan: setup ## preflight, bundle, terraform plan (PROJECT=... REGION=... TFVARS=...)
+	$(BIN)/devstack --run-dir $(RUN_DIR) plan $(DEPLOY_FLAGS)
+
+deploy: setup ## preflight, bundle, terraform apply, dead-letter policies, next steps
+	$(BIN)/devstack --run-dir $(RUN_DIR) deploy $(DEPLOY_FLAGS) $(if $(AUTO_APPROVE),--auto-approve)
+
+destroy: setup ## terraform destroy, after typing the project id (or CONFIRM=PROJECT)
+	$(BIN)/devstack --run-dir $(RUN_DIR) destroy $(DEPLOY_FLAGS) --confirm '$(CONFIRM)'
 
 clean: down ## remove the virtual environment, caches and run state
 	rm -rf $(VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache

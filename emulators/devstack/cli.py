@@ -10,6 +10,10 @@
     devstack down        stop exactly the processes devstack started
     devstack check       check the machine prerequisites
     devstack demo        tell the seed's story on a private stack (free ports, temporary run dir)
+    devstack bundle      build the reproducible function zips into RUN_DIR/bundle
+    devstack plan        preflight, bundle, terraform init and plan (production)
+    devstack deploy      preflight, bundle, terraform apply, dead-letter policies, next steps
+    devstack destroy     terraform destroy, once the project id is confirmed
 
 State lives in the run directory (``.run/`` by default): ``pids/``, ``logs/``, ``stack.env`` (after
 ``up``) and ``emulators.env`` (``KEY=VALUE`` lines to source or to pass to tools).
@@ -25,7 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from devstack import prereqs
+from devstack import deploy, prereqs
 from devstack.demo import run as demo_run
 from devstack.gcloud_emulators import (
     EMULATOR_NAMES,
@@ -126,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(  # never the global --run-dir: the demo must not touch `make up`'s stack
         "--run-dir", dest="demo_run_dir", type=Path, help="(default: a temporary directory)"
     )
+    deploy.add_parsers(commands)
     return parser
 
 
@@ -353,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "down": _down,
         "check": lambda _args: prereqs.main(),
         "demo": lambda args: demo_run(args.demo_run_dir, args.timeout),
+        **deploy.handlers(_default_repo_root()),
     }
     return handlers[args.command](args)
 

@@ -1,0 +1,385 @@
+"""``devstack plan | deploy | destroy``: the production stack, driven through Terraform.
+
+Each command runs the preflight (:mod:`devstack.preflight`: every check, one line each, exit 2 if
+any failed), builds the function zips (:mod:`devstack.bundle`; Terraform uploads them by hash,
+and even ``destroy`` reads them), initialises the ``gcs`` backend with the state bucket, then:
+
+- ``plan``: ``terraform plan -out`` into the run directory, to review;
+- ``deploy``: ``terraform apply`` (Terraform shows the plan and asks), then the step Terraform
+  cannot do: Eventarc creates the push subscriptions of the ``sync`` and ``channels`` triggers and
+  the function resource cannot give them a dead-letter policy, so it is set here with gcloud on
+  each (names from ``terraform output``). Last, the intake URL and what to do next;
+- ``destroy``: only after the project id is typed back (or ``--confirm PROJECT``).
+
+Every program is started through one :class:`~devstack.preflight.Runner`. Exit codes: 0 done,
+1 a command failed or destroy was not confirmed, 2 the preflight failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devstack.bundle import FUNCTIONS, BundleError, build_bundles, print_bundles
+from devstack.preflight import Runner, Target, preflight
+
+__all__ = [
+    "DEAD_LETTER",
+    "TRIGGERED",
+    "Deployment",
+    "add_parsers",
+    "dead_letter_commands",
+]
+
+TRIGGERED = ("sync", "channels")  # the functions Eventarc feeds from Pub/Sub
+DEAD_LETTER = (
+    "--max-delivery-attempts=5",
+    "--min-retry-delay=10s",
+    "--max-retry-delay=600s",
+)
+_DEFAULT_BUNDLE = Path("..") / ".run" / "bundle"  # variables.tf's function_sources default
+DEPLOY_ENV = "deploy.env"
+PLAN_FILE = "terraform.tfplan"
+
+
+class DeployError(Exception):
+    """A step failed; the message says which and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """One checkout's Terraform module, run against one :class:`Target`."""
+
+    runner: Runner
+    target: Target
+    repo_root: Path
+    run_dir: Path
+
+    @property
+    def terraform_dir(self) -> Path:
+        return self.repo_root / "terraform"
+
+    def terraform(self, *args: str) -> list[str]:
+        return ["terraform", "-chdir=terraform", *args]
+
+    def var_args(self) -> list[str]:
+        """The variables on the command line: project, region, the tfvars file, the zips."""
+        args = [f"-var=project_id={self.target.project}", f"-var=region={self.target.region}"]
+        if self.target.tfvars is not None:  # -chdir moves Terraform: give it an absolute path
+            args.append(f"-var-file={self.target.tfvars.resolve()}")
+        bundle_dir = (self.run_dir / "bundle").resolve()
+        if bundle_dir != (self.terraform_dir / _DEFAULT_BUNDLE).resolve():
+            sources = {name: str(bundle_dir / f"{name}.zip") for name in sorted(FUNCTIONS)}
+            args.append(f"-var=function_sources={json.dumps(sources)}")
+        return args
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def check(self) -> bool:
+        checks = preflight(self.runner, self.target, self.terraform_dir)
+        for check in checks:
+            print(check.line())
+        failed = [check.name for check in checks if check.status == "fail"]
+        if failed:  # a skipped check always follows a failed one
+            print(f"preflight failed ({', '.join(failed)}): nothing was changed", file=sys.stderr)
+        return not failed
+
+    def bundle(self) -> None:
+        try:
+            print_bundles(build_bundles(self.repo_root, self.run_dir / "bundle"))
+        except BundleError as err:
+            raise DeployError(f"bundle: {err}") from err
+
+    def _stream(self, argv: list[str], what: str) -> None:
+        print("+ " + " ".join(argv), flush=True)
+        status = self.runner.stream(argv)
+        if status != 0:
+            raise DeployError(f"{what} failed (exit status {status}); see its output above")
+
+    def init(self) -> None:
+        self._stream(
+            self.terraform(
+                "init",
+                "-input=false",
+                "-reconfigure",  # a new bucket or prefix is a new state, never a migration
+                f"-backend-config=bucket={self.target.state_bucket}",
+                f"-backend-config=prefix={self.target.state_prefix}",
+            ),
+            "terraform init",
+        )
+
+    def plan(self) -> Path:
+        plan_file = (self.run_dir / PLAN_FILE).resolve()
+        self._stream(
+            self.terraform("plan", "-input=false", f"-out={plan_file}", *self.var_args()),
+            "terraform plan",
+        )
+        return plan_file
+
+    def apply(self, *, auto_approve: bool) -> None:
+        approve = ["-auto-approve"] if auto_approve else []
+        self._stream(self.terraform("apply", *approve, *self.var_args()), "terraform apply")
+
+    def destroy(self) -> None:
+        self._stream(
+            self.terraform("destroy", "-auto-approve", "-input=false", *self.var_args()),
+            "terraform destroy",
+        )
+
+    def outputs(self) -> dict[str, Any]:
+        answer = self.runner.capture(self.terraform("output", "-json"))
+        try:
+            raw = json.loads(answer.stdout) if answer.ok else None
+        except ValueError:
+            raw = None
+        if not isinstance(raw, dict):
+            raise DeployError(f"`terraform output -json` failed: {answer.reason()}")
+        return {name: entry.get("value") for name, entry in raw.items() if isinstance(entry, dict)}
+
+    def subscription_of(self, trigger: str) -> str:
+        """The Pub/Sub subscription Eventarc created for ``trigger`` (a full name or an id)."""
+        where = [] if "/" in trigger else [f"--location={self.target.region}"]
+        answer = self.runner.capture(
+            [
+                "gcloud",
+                "eventarc",
+                "triggers",
+                "describe",
+                trigger,
+                *where,
+                f"--project={self.target.project}",
+                "--format=value(transport.pubsub.subscription)",
+            ]
+        )
+        subscription = answer.stdout.strip()
+        if not answer.ok or not subscription:
+            raise DeployError(
+                f"no subscription found for Eventarc trigger {trigger}: {answer.reason()}"
+            )
+        return subscription
+
+    def set_dead_letters(self, outputs: Mapping[str, Any]) -> None:
+        """Point each trigger subscription at the dead-letter topic, with the retry backoff."""
+        for argv in dead_letter_commands(self, outputs):
+            print("+ " + " ".join(argv), flush=True)
+            answer = self.runner.capture(argv)
+            if not answer.ok:
+                raise DeployError(f"dead-letter policy not set: {answer.reason()}")
+
+    def next_steps(self, outputs: Mapping[str, Any]) -> None:
+        """The intake URL, a ready environment for the confsync CLI, and what to do next."""
+        env = {
+            "GOOGLE_CLOUD_PROJECT": self.target.project,
+            "CONFSYNC_SYNC_TOPIC": outputs.get("sync_requests_topic") or "sync-requests",
+            "CONFSYNC_CHANNEL_COMMANDS_TOPIC": outputs.get("channel_commands_topic")
+            or "channel-commands",
+        }
+        if outputs.get("scheduler_job"):
+            env["CONFSYNC_SCHEDULER_JOB"] = str(outputs["scheduler_job"])
+        env_path = self.run_dir / DEPLOY_ENV
+        env_path.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+        names = outputs.get("function_names")
+        sync_name = names.get("sync") if isinstance(names, dict) else None
+        inspect = outputs.get("dead_letter_subscription") or "DEAD_LETTER_SUBSCRIPTION"
+        project = f"--project={self.target.project}"
+        for line in (
+            f"\ndeployed to {self.target.project} ({self.target.region})",
+            f"intake URL: {outputs.get('intake_url', '(not in the outputs)')}",
+            "next steps:",
+            *self._delegation_step(outputs),
+            f"  point the confsync CLI at it:  set -a; . {env_path}; set +a",
+            "  enrol a calendar:  .venv/bin/confsync enroll --subject USER@DOMAIN"
+            " --calendar primary --wait 120",
+            "  see every calendar:  .venv/bin/confsync status",
+            f"  logs:  gcloud functions logs read {sync_name or 'FUNCTION'} --gen2"
+            f" --region={self.target.region} {project}",
+            f"  dead letters:  gcloud pubsub subscriptions pull {inspect} {project}",
+        ):
+            print(line)
+
+    @staticmethod
+    def _delegation_step(outputs: Mapping[str, Any]) -> list[str]:
+        """With delegated credentials, nothing syncs until a Workspace admin authorizes."""
+        client_id, scopes = outputs.get("delegation_client_id"), outputs.get("delegation_scopes")
+        if not client_id:
+            return []
+        listed = ",".join(scopes) if isinstance(scopes, list) else str(scopes)
+        return [
+            "  authorize domain-wide delegation (Workspace admin console, API controls):"
+            f"  client id {client_id}, scopes {listed}"
+        ]
+
+
+def dead_letter_commands(deployment: Deployment, outputs: Mapping[str, Any]) -> list[list[str]]:
+    """The gcloud commands that give each trigger subscription its dead-letter policy."""
+    triggers = outputs.get("event_triggers")
+    topic = outputs.get("dead_letter_topic")
+    absent = [
+        name
+        for name, ok in (
+            (
+                "event_triggers",
+                isinstance(triggers, dict) and all(triggers.get(f) for f in TRIGGERED),
+            ),
+            ("dead_letter_topic", bool(topic)),
+        )
+        if not ok
+    ]
+    if absent:
+        raise DeployError(
+            "terraform outputs lack "
+            + ", ".join(absent)
+            + " (event_triggers: sync and channels -> Eventarc trigger id; dead_letter_topic:"
+            " the topic's full id), so the dead-letter policy was NOT set; add them to"
+            " terraform/outputs.tf and run `make deploy` again"
+        )
+    assert isinstance(triggers, dict)
+    commands = []
+    for function in TRIGGERED:
+        subscription = deployment.subscription_of(str(triggers[function]))
+        commands.append(
+            [
+                "gcloud",
+                "pubsub",
+                "subscriptions",
+                "update",
+                subscription,
+                f"--dead-letter-topic={topic}",
+                *DEAD_LETTER,
+                f"--project={deployment.target.project}",
+            ]
+        )
+    return commands
+
+
+# -- the commands ---------------------------------------------------------------------------
+
+
+def _confirmed(target: Target, confirm: str | None) -> bool:
+    """Whether the user typed the project id (or passed it as ``--confirm``)."""
+    if confirm:
+        return confirm == target.project
+    if not sys.stdin.isatty():
+        return False
+    try:
+        answer = input(
+            f"destroy every confsync resource in {target.project}? type the project id: "
+        )
+    except EOFError:
+        return False
+    return answer.strip() == target.project
+
+
+def _run(deployment: Deployment, steps: Callable[[Deployment], None]) -> int:
+    if not deployment.check():
+        return 2
+    try:
+        steps(deployment)
+    except DeployError as err:
+        print(f"devstack: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _plan_steps(deployment: Deployment) -> None:
+    deployment.bundle()
+    deployment.init()
+    plan_file = deployment.plan()
+    print(f"plan saved to {plan_file}; review it, then `make deploy` with the same variables")
+
+
+def _deploy_steps(deployment: Deployment, *, auto_approve: bool) -> None:
+    deployment.bundle()
+    deployment.init()
+    deployment.apply(auto_approve=auto_approve)
+    outputs = deployment.outputs()
+    deployment.set_dead_letters(outputs)
+    deployment.next_steps(outputs)
+
+
+def _destroy_steps(deployment: Deployment, confirm: str | None) -> None:
+    if not _confirmed(deployment.target, confirm):
+        project = deployment.target.project
+        raise DeployError(f"not destroyed: type {project} when asked, or pass CONFIRM={project}")
+    deployment.bundle()
+    deployment.init()
+    deployment.destroy()
+    print(f"destroyed confsync in {deployment.target.project}; the state bucket is kept")
+
+
+def deployment_from_args(
+    args: argparse.Namespace, repo_root: Path, env: Mapping[str, str] | None = None
+) -> Deployment:
+    project: str = args.project.strip()
+    target = Target(
+        project=project,
+        region=args.region.strip(),
+        state_bucket=args.state_bucket.strip() or f"{project or 'PROJECT'}-tfstate",
+        state_prefix=args.state_prefix.strip() or "confsync",
+        tfvars=Path(args.tfvars) if args.tfvars.strip() else None,
+    )
+    return Deployment(Runner(repo_root, env), target, repo_root, args.run_dir)
+
+
+def run_command(
+    args: argparse.Namespace, repo_root: Path, env: Mapping[str, str] | None = None
+) -> int:
+    """Handle ``plan``, ``deploy`` or ``destroy`` (``args.command``)."""
+    deployment = deployment_from_args(args, repo_root, env)
+    deployment.run_dir.mkdir(parents=True, exist_ok=True)
+    if args.command == "plan":
+        return _run(deployment, _plan_steps)
+    if args.command == "deploy":
+        return _run(deployment, lambda d: _deploy_steps(d, auto_approve=args.auto_approve))
+    return _run(deployment, lambda d: _destroy_steps(d, args.confirm))
+
+
+def run_bundle(repo_root: Path, run_dir: Path) -> int:
+    """Handle ``bundle``: build the zips, print path, size and hash of each."""
+    try:
+        print_bundles(build_bundles(repo_root, run_dir / "bundle"))
+    except BundleError as err:
+        print(f"devstack: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", default="", help="project to deploy into (PROJECT)")
+    parser.add_argument("--region", default="", help="region of the functions (REGION)")
+    parser.add_argument(
+        "--state-bucket", default="", help="Terraform state bucket (default: PROJECT-tfstate)"
+    )
+    parser.add_argument("--state-prefix", default="confsync", help="state prefix (%(default)s)")
+    parser.add_argument("--tfvars", default="", help="a .tfvars file with the required variables")
+
+
+def add_parsers(commands: Any) -> None:
+    """Add ``bundle``, ``plan``, ``deploy`` and ``destroy`` to devstack's subcommands."""
+    commands.add_parser("bundle", help="build the function zips into RUN_DIR/bundle")
+    _target_options(commands.add_parser("plan", help="preflight, bundle, terraform plan"))
+    deploy = commands.add_parser("deploy", help="preflight, bundle, terraform apply, dead letters")
+    _target_options(deploy)
+    deploy.add_argument("--auto-approve", action="store_true", help="apply without asking")
+    destroy = commands.add_parser("destroy", help="terraform destroy, after confirmation")
+    _target_options(destroy)
+    destroy.add_argument("--confirm", default="", help="the project id, to skip the question")
+
+
+def handlers(repo_root: Path) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """devstack's handlers of the commands :func:`add_parsers` adds."""
+
+    def deploy_handler(args: argparse.Namespace) -> int:
+        return run_command(args, repo_root)
+
+    return {
+        "bundle": lambda args: run_bundle(repo_root, args.run_dir),
+        "plan": deploy_handler,
+        "deploy": deploy_handler,
+        "destroy": deploy_handler,
+    }
