@@ -57,12 +57,28 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 
 setup: $(STAMP) ## create .venv and install the project and its dev tools (idempotent)
 
-lint: setup ## ruff (lint + format check), mypy --strict and terraform fmt -check
+lint: setup checkov ## ruff (lint + format check), mypy --strict, terraform fmt -check and checkov
 	$(BIN)/ruff check --no-cache $(LINT_PATHS)
 	$(BIN)/ruff format --no-cache --check $(LINT_PATHS)
 	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive terraform; \
 	else echo "terraform not found: install Terraform (only 'terraform fmt' runs here)" >&2; exit 1; fi
 	$(BIN)/mypy shared emulators tests bench functions
+
+# checkov lives in its own virtual environment: it pins shared libraries (packaging, ...) to
+# versions the project's tools do not accept. It runs offline: no policy download, no mapping
+# or version lookups.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
+
+$(CHECKOV_STAMP): requirements/checkov.txt | $(STAMP)
+	@if [ ! -x $(CHECKOV_VENV)/bin/python ]; then $(BIN)/python -m venv $(CHECKOV_VENV); fi
+	@$(BIN)/uv pip sync --quiet --python $(CHECKOV_VENV)/bin/python requirements/checkov.txt
+	@touch $@
+
+.PHONY: checkov
+checkov: $(CHECKOV_STAMP) ## checkov over terraform/ (offline; every skip is inline and justified)
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov \
+	  -d terraform --framework terraform --quiet --compact --skip-download
 
 typecheck: setup ## mypy --strict only
 	$(BIN)/mypy shared emulators tests bench functions
@@ -80,7 +96,12 @@ test-unit: setup ## the unit tests only (no emulators, a few seconds)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 bench: setup ## run the benchmarks; figures in .run/bench/results.json (never pass/fail)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(SCENARIOS),--only $(SCENARIOS))
+
+SEEDS ?= 5
+.PHONY: chaos
+chaos: setup ## chaos suite: seeds 1..SEEDS (default 5) under faults on a private stack
+	$(BIN)/python -m chaos --seeds $(SEEDS)
 
 emulators: setup ## start the Firestore and Pub/Sub emulators in the background
 	$(BIN)/devstack --run-dir $(RUN_DIR) emulators --firestore-port $(FIRESTORE_PORT) \

@@ -10,9 +10,10 @@ resource "google_firestore_database" "main" {
   depends_on = [google_project_service.this]
 }
 
-# Composite indexes: one per query shape in confsync.adapters.firestore_store.QUERY_SHAPES and
-# confsync.adapters.firestore_channels.CHANNEL_QUERY_SHAPES that involves more than one field
-# (tests/terraform checks each against the code). Field order: equality (`==`, `in`) fields, then
+# Composite indexes: one per query shape in confsync.adapters.firestore_store.QUERY_SHAPES,
+# confsync.adapters.firestore_channels.CHANNEL_QUERY_SHAPES and confsync.status.STATUS_QUERY_SHAPES
+# (`confsync status`) that involves more than one field (tests/terraform checks each against the
+# code). Field order: equality (`==`, `in`) fields, then
 # ordered fields, then the remaining range fields, as Firestore requires.
 #
 # Skipped, served by Firestore's automatic single-field indexes:
@@ -84,7 +85,8 @@ resource "google_firestore_index" "conferences_pending" {
   }
 }
 
-# FirestoreRecordStore.active_of_calendar: calendar_key ==, status in.
+# FirestoreRecordStore.active_of_calendar (status in) and FirestoreStatusReader.calendars
+# (status ==): calendar_key ==, status.
 resource "google_firestore_index" "conferences_active" {
   project    = var.project_id
   database   = google_firestore_database.main.name
@@ -100,7 +102,7 @@ resource "google_firestore_index" "conferences_active" {
   }
 }
 
-# FirestoreChannelStore.active_for: calendar_key ==, state ==.
+# FirestoreChannelStore.active_for and FirestoreStatusReader.calendars: calendar_key ==, state ==.
 resource "google_firestore_index" "channels_active_for" {
   project    = var.project_id
   database   = google_firestore_database.main.name

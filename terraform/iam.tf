@@ -1,25 +1,18 @@
-# One service account per function, each with only what that function does:
+# Each function has its own service account (modules/function), holding only what that function
+# does:
 #
-# | function | Firestore     | publishes to                    | secrets                        |
-# |----------|---------------|---------------------------------|--------------------------------|
-# | intake   | -             | sync-requests                   | channel-token keys             |
-# | sync     | datastore.user| sync-requests (re-publish)      | conferencing credential, secret|
-# | channels | datastore.user| sync-requests, channel-commands | channel-token keys             |
+# | function | Firestore      | publishes to                    | secrets                         | Calendar (delegated)     |
+# |----------|----------------|---------------------------------|---------------------------------|--------------------------|
+# | intake   | -              | sync-requests                   | channel-token keys              | -                        |
+# | sync     | datastore.user | sync-requests (re-publish)      | conferencing credential, secret | token creator on calendar|
+# | channels | datastore.user | sync-requests, channel-commands | channel-token keys              | token creator on calendar|
 #
-# Secret accessor bindings are in secrets.tf, next to the secrets.
+# With calendar_credentials = "oauth", sync and channels also read the two OAuth secrets.
+# Secret accessor bindings and the triggers' IAM are made by the module; the Calendar grants are
+# in calendar.tf, the build service account's in build.tf. Operators are granted nothing here
+# (the README's "Operating confsync" lists the roles they need).
 locals {
-  functions = toset(["channels", "intake", "sync"])
-  # The functions Eventarc invokes (their own service account is the trigger's identity).
-  event_functions = toset(["channels", "sync"])
-  pubsub_agent    = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
-}
-
-resource "google_service_account" "function" {
-  for_each = local.functions
-
-  project      = var.project_id
-  account_id   = "${var.prefix}-${each.key}"
-  display_name = "confsync ${each.key} function"
+  pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 }
 
 # --- Firestore -------------------------------------------------------------------------------
@@ -27,13 +20,13 @@ resource "google_service_account" "function" {
 resource "google_project_iam_member" "sync_datastore_user" {
   project = var.project_id
   role    = "roles/datastore.user"
-  member  = google_service_account.function["sync"].member
+  member  = module.sync.service_account_member
 }
 
 resource "google_project_iam_member" "channels_datastore_user" {
   project = var.project_id
   role    = "roles/datastore.user"
-  member  = google_service_account.function["channels"].member
+  member  = module.channels.service_account_member
 }
 
 # --- Pub/Sub publishing ----------------------------------------------------------------------
@@ -42,64 +35,38 @@ resource "google_pubsub_topic_iam_member" "intake_publishes_sync_requests" {
   project = var.project_id
   topic   = google_pubsub_topic.sync_requests.name
   role    = "roles/pubsub.publisher"
-  member  = google_service_account.function["intake"].member
+  member  = module.intake.service_account_member
 }
 
 resource "google_pubsub_topic_iam_member" "sync_publishes_sync_requests" {
   project = var.project_id
   topic   = google_pubsub_topic.sync_requests.name
   role    = "roles/pubsub.publisher"
-  member  = google_service_account.function["sync"].member
+  member  = module.sync.service_account_member
 }
 
 resource "google_pubsub_topic_iam_member" "channels_publishes_sync_requests" {
   project = var.project_id
   topic   = google_pubsub_topic.sync_requests.name
   role    = "roles/pubsub.publisher"
-  member  = google_service_account.function["channels"].member
+  member  = module.channels.service_account_member
 }
 
 resource "google_pubsub_topic_iam_member" "channels_publishes_channel_commands" {
   project = var.project_id
   topic   = google_pubsub_topic.channel_commands.name
   role    = "roles/pubsub.publisher"
-  member  = google_service_account.function["channels"].member
+  member  = module.channels.service_account_member
 }
 
-# --- Eventarc triggers -----------------------------------------------------------------------
-# Each event-driven function's trigger runs as the function's own service account: it receives
-# events and may invoke only its own Cloud Run service.
-
-resource "google_project_iam_member" "event_receiver" {
-  for_each = local.event_functions
-
-  project = var.project_id
-  role    = "roles/eventarc.eventReceiver"
-  member  = google_service_account.function[each.key].member
-}
-
-resource "google_cloud_run_v2_service_iam_member" "sync_invoker" {
-  project  = var.project_id
-  location = var.region
-  name     = google_cloudfunctions2_function.sync.name
-  role     = "roles/run.invoker"
-  member   = google_service_account.function["sync"].member
-}
-
-resource "google_cloud_run_v2_service_iam_member" "channels_invoker" {
-  project  = var.project_id
-  location = var.region
-  name     = google_cloudfunctions2_function.channels.name
-  role     = "roles/run.invoker"
-  member   = google_service_account.function["channels"].member
-}
-
+# --- intake is public ------------------------------------------------------------------------
 # intake is Google Calendar's push target: public, and the only public endpoint. Notifications
-# are authenticated by their channel token, not by IAM.
+# are authenticated by their channel token (an HMAC checked in constant time), not by IAM.
+
 resource "google_cloud_run_v2_service_iam_member" "intake_public" {
   project  = var.project_id
   location = var.region
-  name     = google_cloudfunctions2_function.intake.name
+  name     = module.intake.name
   role     = "roles/run.invoker"
   member   = "allUsers"
 }

@@ -1,25 +1,72 @@
+output "build_service_account" {
+  description = "E-mail of the service account Cloud Build builds the functions as (whoever deploys needs roles/iam.serviceAccountUser on it)."
+  value       = google_service_account.build.email
+}
+
 output "channel_commands_topic" {
   description = "Topic of channel commands (enrol, unenrol, tick); CONFSYNC_CHANNEL_COMMANDS_TOPIC for the confsync command line."
   value       = google_pubsub_topic.channel_commands.name
 }
 
+output "dashboard" {
+  description = "Id (projects/P/dashboards/D) of the Cloud Monitoring dashboard."
+  value       = google_monitoring_dashboard.main.id
+}
+
+output "dead_letter_subscription" {
+  description = "Pull subscription keeping dead letters for inspection (`gcloud pubsub subscriptions pull`)."
+  value       = google_pubsub_subscription.dead_letter_inspect.name
+}
+
 output "dead_letter_topic" {
-  description = "Topic receiving messages that failed every delivery attempt."
-  value       = google_pubsub_topic.dead_letter.name
+  description = "Full id (projects/P/topics/T) of the topic receiving messages that failed every delivery attempt: the dead-letter topic of each trigger's subscription."
+  value       = google_pubsub_topic.dead_letter.id
+}
+
+output "delegation_client_id" {
+  description = "calendar_credentials = \"delegated\": the client id (numeric unique id of the <prefix>-calendar service account) a Workspace administrator authorizes for domain-wide delegation, with the scopes in `delegation_scopes`; null in the other modes."
+  value       = local.delegated ? google_service_account.calendar[0].unique_id : null
+}
+
+output "delegation_scopes" {
+  description = "calendar_credentials = \"delegated\": the OAuth scopes to authorize for `delegation_client_id`; empty in the other modes."
+  value       = local.delegated ? local.calendar_scopes : []
+}
+
+output "event_triggers" {
+  description = "Eventarc trigger id (projects/P/locations/L/triggers/T) of each event-driven function, by function; `make deploy` sets the dead-letter policy of each trigger's subscription."
+  value = {
+    channels = module.channels.trigger
+    sync     = module.sync.trigger
+  }
 }
 
 output "function_names" {
   description = "Deployed function names, by function."
   value = {
-    channels = google_cloudfunctions2_function.channels.name
-    intake   = google_cloudfunctions2_function.intake.name
-    sync     = google_cloudfunctions2_function.sync.name
+    channels = module.channels.name
+    intake   = module.intake.name
+    sync     = module.sync.name
   }
 }
 
 output "intake_url" {
   description = "Public HTTPS address of the intake function (the address of every events.watch channel)."
-  value       = google_cloudfunctions2_function.intake.url
+  value       = module.intake.url
+}
+
+output "scheduler_job" {
+  description = "Full name (projects/P/locations/L/jobs/J) of the tick job: CONFSYNC_SCHEDULER_JOB for the confsync command line (`confsync tick` runs it, `confsync status` shows it)."
+  value       = google_cloud_scheduler_job.tick.id
+}
+
+output "service_accounts" {
+  description = "E-mail of each function's own service account, by function."
+  value = {
+    channels = module.channels.service_account_email
+    intake   = module.intake.service_account_email
+    sync     = module.sync.service_account_email
+  }
 }
 
 output "source_bucket" {

@@ -1,11 +1,21 @@
 # Secret containers only: values are added out of band
-# (`gcloud secrets versions add SECRET --data-file=-`), never through Terraform state.
+# (`gcloud secrets versions add SECRET --data-file=-`), never through Terraform state. Each
+# function's accessor bindings are made by modules/function, for exactly the secrets that
+# function is given as environment variables.
 locals {
-  secrets = {
+  # Read by the functions in every mode.
+  core_secrets = {
     channel_token_keys          = "${var.prefix}-channel-token-keys"
     conferencing_credential     = "${var.prefix}-conferencing-credential"
     conferencing_signing_secret = "${var.prefix}-conferencing-signing-secret"
   }
+  # calendar_credentials = "oauth" only (calendar.tf): the OAuth client's secret, and base64 of
+  # the 32-byte AES-256-GCM key the stored refresh tokens are encrypted with.
+  oauth_secrets = {
+    oauth_client_secret = "${var.prefix}-oauth-client-secret"
+    oauth_token_key     = "${var.prefix}-oauth-token-key"
+  }
+  secrets = merge(local.core_secrets, { for name, id in local.oauth_secrets : name => id if local.oauth })
 }
 
 resource "google_secret_manager_secret" "this" {
@@ -19,33 +29,4 @@ resource "google_secret_manager_secret" "this" {
   }
 
   depends_on = [google_project_service.this]
-}
-
-# Accessor bindings: each function reads only the secrets it is given as environment variables.
-resource "google_secret_manager_secret_iam_member" "sync_conferencing_credential" {
-  project   = var.project_id
-  secret_id = google_secret_manager_secret.this["conferencing_credential"].secret_id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.function["sync"].member
-}
-
-resource "google_secret_manager_secret_iam_member" "sync_conferencing_signing_secret" {
-  project   = var.project_id
-  secret_id = google_secret_manager_secret.this["conferencing_signing_secret"].secret_id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.function["sync"].member
-}
-
-resource "google_secret_manager_secret_iam_member" "intake_channel_token_keys" {
-  project   = var.project_id
-  secret_id = google_secret_manager_secret.this["channel_token_keys"].secret_id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.function["intake"].member
-}
-
-resource "google_secret_manager_secret_iam_member" "channels_channel_token_keys" {
-  project   = var.project_id
-  secret_id = google_secret_manager_secret.this["channel_token_keys"].secret_id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.function["channels"].member
 }

@@ -1,20 +1,25 @@
 # APIs the stack needs. Never disabled on destroy: other workloads in the project may use them.
 locals {
-  services = toset([
-    "artifactregistry.googleapis.com",
-    "calendar-json.googleapis.com",
-    "cloudbuild.googleapis.com",
-    "cloudfunctions.googleapis.com",
-    "cloudscheduler.googleapis.com",
-    "eventarc.googleapis.com",
-    "firestore.googleapis.com",
-    "iam.googleapis.com",
-    "logging.googleapis.com",
-    "pubsub.googleapis.com",
-    "run.googleapis.com",
-    "secretmanager.googleapis.com",
-    "storage.googleapis.com",
-  ])
+  services = setunion(
+    [
+      "artifactregistry.googleapis.com",
+      "calendar-json.googleapis.com",
+      "cloudbuild.googleapis.com",
+      "cloudfunctions.googleapis.com",
+      "cloudscheduler.googleapis.com",
+      "eventarc.googleapis.com",
+      "firestore.googleapis.com",
+      "iam.googleapis.com",
+      "logging.googleapis.com",
+      "monitoring.googleapis.com",
+      "pubsub.googleapis.com",
+      "run.googleapis.com",
+      "secretmanager.googleapis.com",
+      "storage.googleapis.com",
+    ],
+    # delegated: the functions sign their JWTs through the IAM Credentials API.
+    local.delegated ? ["iamcredentials.googleapis.com"] : [],
+  )
 }
 
 resource "google_project_service" "this" {

@@ -27,7 +27,7 @@ variable "calendar_attempts" {
 }
 
 variable "calendar_credentials" {
-  description = "CONFSYNC_CALENDAR_CREDENTIALS of sync and channels: how the functions call the Calendar API."
+  description = "CONFSYNC_CALENDAR_CREDENTIALS of sync and channels: how the functions call the Calendar API: delegated (domain-wide delegation, no key files), oauth (per-user refresh tokens) or emulator (anonymous, against calendar_api_url; test deployments only)."
   type        = string
   default     = "delegated"
 
@@ -173,6 +173,17 @@ variable "log_level" {
   validation {
     condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
     error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "oauth_client_id" {
+  description = "CONFSYNC_OAUTH_CLIENT_ID of sync and channels when calendar_credentials = \"oauth\": the OAuth client the users' refresh tokens were issued to (its secret goes into the <prefix>-oauth-client-secret secret)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.oauth_client_id == "" || can(regex("^[0-9A-Za-z._-]+$", var.oauth_client_id))
+    error_message = "oauth_client_id must be empty or an OAuth client id."
   }
 }
 

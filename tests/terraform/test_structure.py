@@ -1,122 +1,77 @@
 """Structural checks of ``terraform/`` against the code, offline (no provider, no plan).
 
 The Google provider cannot be downloaded here, so ``terraform validate`` / ``plan`` never run.
-These tests parse the ``.tf`` files with python-hcl2 and check what the code relies on: entry
-points, runtimes, triggers, environment variables (from :data:`confsync.config.VARIABLES`),
-topics, service accounts and IAM, the scheduler's payload, Firestore composite indexes (from the
-adapters' query-shape registries) and the source bucket.
+These tests parse the root module and ``modules/function`` with python-hcl2 and check what the
+code relies on: entry points, runtimes, triggers, environment variables (from
+:data:`confsync.config.VARIABLES`), secrets, topics, service accounts and IAM, the build's
+identity, the Calendar credential modes, the scheduler's payload, Firestore composite indexes
+(from the adapters' query-shape registries), the source bucket, the outputs ``make deploy``
+reads, and that every reference names something declared (what ``validate`` would catch first).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
 
 from confsync.adapters.firestore_channels import CHANNEL_QUERY_SHAPES
 from confsync.adapters.firestore_store import QUERY_SHAPES, QueryShape
-from confsync.config import VARIABLES
+from confsync.adapters.google_credentials import CALENDAR_SCOPES
+from confsync.config import CREDENTIAL_MODES, VARIABLES
 from confsync.messages import TickCommand, decode_channel_command
+from confsync.status import STATUS_QUERY_SHAPES
 
-ROOT = Path(__file__).resolve().parents[2]
-TERRAFORM = ROOT / "terraform"
+from .hcl import (
+    ROOT,
+    Body,
+    Module,
+    dynamic,
+    expression,
+    function_calls,
+    function_module,
+    function_resource,
+    module_environment,
+    one,
+    resolve_map,
+    root,
+    strings,
+)
+
 FUNCTIONS = ("channels", "intake", "sync")
+EVENT_FUNCTIONS = ("channels", "sync")
+CALENDAR_FUNCTIONS = ("channels", "sync")
 PLATFORM_VARIABLES = frozenset({"LOG_EXECUTION_ID"})
 """Variables set for the platform (log correlation), not read by confsync's configuration."""
 BROAD_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
 EQUALITY_OPS = frozenset({"==", "in"})
 ORDER_OPS = {"order-asc": "ASCENDING", "order-desc": "DESCENDING"}
-REFERENCE = re.compile(r"^\$\{(?P<expr>[^{}]+)\}$")
-
-Body = dict[str, Any]
-
-
-# --- loading ---------------------------------------------------------------------------------
-
-
-@functools.cache
-def _module() -> dict[str, list[Body]]:
-    """Every top-level block of every ``.tf`` file, by block type, quotes stripped."""
-    options = SerializationOptions(strip_string_quotes=True)
-    merged: dict[str, list[Body]] = {}
-    for path in sorted(TERRAFORM.glob("*.tf")):
-        with path.open(encoding="utf-8") as handle:
-            parsed = hcl2.load(handle, serialization_options=options)
-        for kind, blocks in parsed.items():
-            merged.setdefault(kind, []).extend(blocks)
-    return merged
+OAUTH_SECRET_VARIABLES = {
+    "CONFSYNC_OAUTH_CLIENT_SECRET": "oauth_client_secret",
+    "CONFSYNC_OAUTH_TOKEN_KEY": "oauth_token_key",
+}
+"""The secret environment variables of the ``oauth`` mode, and the secret each comes from."""
 
 
-def _labelled(kind: str) -> Iterator[tuple[str, Body]]:
-    """(label, body) of every ``kind`` block with one label (variable, output)."""
-    for block in _module().get(kind, []):
-        yield from block.items()
+def call(name: str) -> Body:
+    return function_calls()[name]
 
 
-def resources(rtype: str) -> dict[str, Body]:
-    """Resources of one type, by name."""
-    found: dict[str, Body] = {}
-    for block in _module().get("resource", []):
-        for kind, named in block.items():
-            if kind == rtype:
-                found.update(named)
-    return found
+def environment(name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(plain, secret) environment variables of a function, by name."""
+    return module_environment(call(name))
 
 
-def all_resources() -> Iterator[tuple[str, str, Body]]:
-    for block in _module().get("resource", []):
-        for kind, named in block.items():
-            for name, body in named.items():
-                yield kind, name, body
-
-
-def locals_() -> Body:
-    merged: Body = {}
-    for block in _module().get("locals", []):
-        merged.update({k: v for k, v in block.items() if k != "__is_block__"})
-    return merged
-
-
-def one(body: Body, key: str) -> Body:
-    """The single nested block ``key`` of ``body``."""
-    blocks = body.get(key)
-    assert isinstance(blocks, list), f"no {key} block"
-    assert len(blocks) == 1, f"expected one {key} block"
-    block = blocks[0]
-    assert isinstance(block, dict)
-    return block
-
-
-def expression(value: object) -> str | None:
-    """The expression inside ``${...}``, or None for a literal."""
-    match = REFERENCE.match(value) if isinstance(value, str) else None
-    return match.group("expr").strip() if match else None
-
-
-def resolve(value: object) -> object:
-    """A literal as is; ``${local.NAME}`` as the local's value."""
-    expr = expression(value)
-    if expr is not None and expr.startswith("local."):
-        return locals_()[expr.removeprefix("local.")]
-    return value
-
-
-def function(name: str) -> Body:
-    return resources("google_cloudfunctions2_function")[name]
+def member(name: str) -> str:
+    return f"${{module.{name}.service_account_member}}"
 
 
 def topic_names() -> dict[str, str]:
     """Topic resource name -> topic name (literal names only)."""
     return {
         resource: body["name"]
-        for resource, body in resources("google_pubsub_topic").items()
+        for resource, body in root().resources("google_pubsub_topic").items()
         if expression(body["name"]) is None
     }
 
@@ -134,24 +89,77 @@ def default_of(variable: str) -> str:
     return default
 
 
-def environment(name: str) -> tuple[dict[str, str], dict[str, Body]]:
-    """(plain environment variables, secret environment variables by key) of a function."""
-    service = one(function(name), "service_config")
-    plain = service.get("environment_variables", {})
-    secrets = {block["key"]: block for block in service.get("secret_environment_variables", [])}
-    return plain, secrets
+def secret_key(secret_id: str) -> str:
+    """The ``google_secret_manager_secret.this`` key a secret environment variable reads."""
+    match = re.fullmatch(
+        r'\$\{google_secret_manager_secret\.this\["(\w+)"\]\.secret_id\}', secret_id
+    )
+    assert match, secret_id
+    return match.group(1)
 
 
-# --- functions -------------------------------------------------------------------------------
+def oauth_only(value: str) -> str:
+    """The secret key of a value given only when the mode is oauth (null otherwise)."""
+    match = re.fullmatch(
+        r'\$\{local\.oauth \? google_secret_manager_secret\.this\["(\w+)"\]\.secret_id : null\}',
+        value,
+    )
+    assert match, f"not an oauth-only secret: {value}"
+    return match.group(1)
 
 
-def test_the_three_functions_are_declared() -> None:
-    assert sorted(resources("google_cloudfunctions2_function")) == list(FUNCTIONS)
+def iam_bindings(module: Module) -> list[tuple[str, str, Body]]:
+    return [(kind, name, body) for kind, name, body in module.all_resources() if "iam" in kind]
+
+
+# --- the function module -----------------------------------------------------------------------
+
+
+def test_the_three_functions_are_calls_of_the_function_module() -> None:
+    assert sorted(function_calls()) == list(FUNCTIONS)
+    assert not root().resources("google_cloudfunctions2_function"), "declare functions via module"
+    for name in FUNCTIONS:
+        assert call(name)["name"] == f"${{var.prefix}}-{name}"
+
+
+def test_module_calls_pass_only_declared_variables_and_every_required_one() -> None:
+    variables = function_module().labelled("variable")
+    required = {name for name, body in variables.items() if "default" not in body}
+    meta = {"source", "depends_on"}
+    for name, body in function_calls().items():
+        given = {key for key in body if not key.startswith("__")} - meta
+        assert not given - set(variables), f"{name}: unknown {sorted(given - set(variables))}"
+        assert not required - given, f"{name}: missing {sorted(required - given)}"
+
+
+def test_the_function_is_wired_to_the_modules_inputs() -> None:
+    function = function_resource()
+    build = one(function, "build_config")
+    assert build["entry_point"] == "${var.entry_point}"
+    assert build["runtime"] == "${var.runtime}"
+    service = one(function, "service_config")
+    assert service["environment_variables"] == "${local.environment_variables}"
+    assert service["service_account_email"] == "${google_service_account.this.email}"
+    assert service["ingress_settings"] == "${var.service.ingress_settings}"
+    assert service["min_instance_count"] == "${var.service.min_instance_count}"
+    secrets = dynamic(service, "secret_environment_variables")
+    assert secrets["for_each"] == "${local.secret_environment_variables}"
+    content = one(secrets, "content")
+    assert content["key"] == "${secret_environment_variables.key}"
+    assert content["secret"] == "${secret_environment_variables.value}"
+    assert content["version"] == "latest"
+
+
+def test_null_environment_values_are_left_out_by_the_module() -> None:
+    module_locals = function_module().locals()
+    assert "if value != null" in module_locals["environment_variables"]
+    assert "local.platform_environment" in module_locals["environment_variables"]
+    assert "if secret != null" in module_locals["secret_environment_variables"]
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_entry_point_exists_in_the_functions_main(name: str) -> None:
-    target = one(function(name), "build_config")["entry_point"]
+    target = call(name)["entry_point"]
     assert target == name
     source = (ROOT / "functions" / name / "main.py").read_text(encoding="utf-8")
     assert re.search(rf"^def {re.escape(target)}\(", source, re.MULTILINE), (
@@ -161,28 +169,30 @@ def test_entry_point_exists_in_the_functions_main(name: str) -> None:
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_runtime_is_python_311_or_later(name: str) -> None:
-    runtime = resolve(one(function(name), "build_config")["runtime"])
+    runtime = call(name)["runtime"]
+    if expression(runtime) == "local.runtime":
+        runtime = root().local("runtime")
     match = re.fullmatch(r"python3(\d+)", str(runtime))
     assert match, runtime
     assert int(match.group(1)) >= 11, runtime
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
-def test_source_is_the_content_hashed_object_of_the_function(name: str) -> None:
-    storage = one(one(one(function(name), "build_config"), "source"), "storage_source")
-    assert storage["object"] == f'${{google_storage_bucket_object.source["{name}"].name}}'
-    obj = resources("google_storage_bucket_object")["source"]
-    assert "filesha256(each.value)" in obj["name"]
-    sources = dict(_labelled("variable"))["function_sources"]["default"]
+def test_source_is_the_content_hashed_zip_of_the_function(name: str) -> None:
+    assert call(name)["source_zip"] == f'${{var.function_sources["{name}"]}}'
+    obj = function_module().resources("google_storage_bucket_object")["source"]
+    assert "filesha256(var.source_zip)" in obj["name"]
+    storage = one(one(one(function_resource(), "build_config"), "source"), "storage_source")
+    assert storage["object"] == "${google_storage_bucket_object.source.name}"
+    sources = root().labelled("variable")["function_sources"]["default"]
     assert sorted(sources) == list(FUNCTIONS)
 
 
 def test_intake_is_http_and_public() -> None:
-    intake = function("intake")
+    intake = call("intake")
     assert "event_trigger" not in intake
-    service = one(intake, "service_config")
-    assert service["ingress_settings"] == "ALLOW_ALL"
-    assert service["min_instance_count"] == "${var.intake_min_instances}"
+    assert intake["service"]["ingress_settings"] == "ALLOW_ALL"
+    assert intake["service"]["min_instance_count"] == "${var.intake_min_instances}"
 
 
 @pytest.mark.parametrize(
@@ -190,15 +200,18 @@ def test_intake_is_http_and_public() -> None:
     [("sync", "CONFSYNC_SYNC_TOPIC"), ("channels", "CONFSYNC_CHANNEL_COMMANDS_TOPIC")],
 )
 def test_event_functions_are_triggered_by_their_topic(name: str, topic_variable: str) -> None:
-    trigger = one(function(name), "event_trigger")
-    assert trigger["event_type"] == "google.cloud.pubsub.topic.v1.messagePublished"
+    trigger = call(name)["event_trigger"]
     assert trigger["pubsub_topic"] == topic_reference(default_of(topic_variable), "id")
-    assert trigger["retry_policy"] == "RETRY_POLICY_RETRY"
-    assert (
-        trigger["service_account_email"]
-        == one(function(name), "service_config")["service_account_email"]
-    )
-    assert one(function(name), "service_config")["ingress_settings"] == "ALLOW_INTERNAL_ONLY"
+    assert trigger["retry"] is True
+    assert call(name)["service"]["ingress_settings"] == "ALLOW_INTERNAL_ONLY"
+    content = one(dynamic(function_resource(), "event_trigger"), "content")
+    assert content["event_type"] == "google.cloud.pubsub.topic.v1.messagePublished"
+    assert content["pubsub_topic"] == "${event_trigger.value.pubsub_topic}"
+    assert content["retry_policy"].startswith('${event_trigger.value.retry ? "RETRY_POLICY_RETRY"')
+    assert content["service_account_email"] == "${google_service_account.this.email}"
+
+
+# --- environment ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -221,30 +234,29 @@ def test_no_function_gets_a_variable_it_does_not_read(name: str) -> None:
 def test_every_variable_a_function_reads_is_set_explicitly(name: str) -> None:
     plain, secrets = environment(name)
     read = {v.name for v in VARIABLES if name in v.used_by}
-    assert not read - (set(plain) | set(secrets)), f"{name}: {sorted(read - set(plain))}"
+    missing = read - set(plain) - set(secrets)
+    assert not missing, f"{name}: {sorted(missing)}"
     assert plain["LOG_EXECUTION_ID"] == "true"
 
 
 @pytest.mark.parametrize(
-    ("name", "expected"),
+    ("name", "always"),
     [
         ("sync", {"CONFERENCING_CREDENTIAL", "CONFERENCING_SIGNING_SECRET"}),
         ("intake", {"CONFSYNC_CHANNEL_TOKEN_KEYS"}),
         ("channels", {"CONFSYNC_CHANNEL_TOKEN_KEYS"}),
     ],
 )
-def test_secrets_come_from_secret_manager(name: str, expected: set[str]) -> None:
+def test_secrets_come_from_secret_manager(name: str, always: set[str]) -> None:
     _, secrets = environment(name)
-    assert set(secrets) == expected
-    declared = resources("google_secret_manager_secret")
-    for block in secrets.values():
-        match = re.fullmatch(
-            r'\$\{google_secret_manager_secret\.this\["(\w+)"\]\.secret_id\}', block["secret"]
-        )
-        assert match, block["secret"]
-        assert match.group(1) in locals_()["secrets"], block["secret"]
-        assert "this" in declared
-        assert block["version"] == "latest"
+    oauth = set(OAUTH_SECRET_VARIABLES) if name in CALENDAR_FUNCTIONS else set()
+    assert set(secrets) == always | oauth
+    declared = root().local("core_secrets") | root().local("oauth_secrets")
+    for variable in always:
+        assert secret_key(secrets[variable]) in root().local("core_secrets"), variable
+    for variable in oauth:
+        assert oauth_only(secrets[variable]) == OAUTH_SECRET_VARIABLES[variable]
+        assert OAUTH_SECRET_VARIABLES[variable] in declared
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -255,7 +267,80 @@ def test_topic_variables_name_the_declared_topics(name: str) -> None:
             assert plain[variable] == topic_reference(default_of(variable), "name")
 
 
-# --- Pub/Sub ---------------------------------------------------------------------------------
+# --- Calendar credentials -------------------------------------------------------------------------
+
+
+def test_calendar_credentials_are_validated() -> None:
+    variable = root().labelled("variable")["calendar_credentials"]
+    assert variable["default"] == "delegated"
+    condition = variable["validation"][0]["condition"]
+    for mode in CREDENTIAL_MODES:
+        assert f'"{mode}"' in condition
+    checks = one(root().resources("terraform_data")["calendar_credentials"], "lifecycle")
+    conditions = [check["condition"] for check in checks["precondition"]]
+    assert any("emulator" in c and "var.calendar_api_url" in c for c in conditions)
+    assert any("oauth" in c and "var.oauth_client_id" in c for c in conditions)
+
+
+@pytest.mark.parametrize("name", CALENDAR_FUNCTIONS)
+def test_calendar_settings_follow_the_mode(name: str) -> None:
+    plain, _ = environment(name)
+    assert plain["CONFSYNC_CALENDAR_CREDENTIALS"] == "${var.calendar_credentials}"
+    assert plain["CONFSYNC_DELEGATION_SERVICE_ACCOUNT"] == (
+        '${local.delegated ? google_service_account.calendar[0].email : ""}'
+    )
+    assert plain["CONFSYNC_OAUTH_CLIENT_ID"] == '${local.oauth ? var.oauth_client_id : ""}'
+    for variable in ("GOOGLE_TOKEN_URL", "IAM_CREDENTIALS_URL"):
+        assert plain[variable] == default_of(variable), f"{variable} must keep Google's endpoint"
+
+
+def test_the_modes_are_the_codes_modes() -> None:
+    modes = root().locals()
+    assert modes["delegated"] == '${var.calendar_credentials == "delegated"}'
+    assert modes["oauth"] == '${var.calendar_credentials == "oauth"}'
+
+
+def test_delegated_mode_has_a_keyless_calendar_account_only_sync_and_channels_may_sign_as() -> None:
+    account = root().resources("google_service_account")["calendar"]
+    assert account["count"] == "${local.delegated ? 1 : 0}"
+    assert account["account_id"] == "${var.prefix}-calendar"
+    assert not root().resources("google_service_account_key"), "no key files"
+    callers = resolve_map(root(), "${local.calendar_callers}")
+    assert callers == {name: member(name) for name in CALENDAR_FUNCTIONS}
+    grant = root().resources("google_service_account_iam_member")["calendar_token_creator"]
+    assert grant["for_each"].endswith("if local.delegated}}")
+    assert "local.calendar_callers" in grant["for_each"]
+    assert grant["role"] == "roles/iam.serviceAccountTokenCreator"
+    assert grant["service_account_id"] == "${google_service_account.calendar[0].name}"
+    for _, name, body in iam_bindings(root()):
+        if body.get("role") == "roles/iam.serviceAccountTokenCreator":
+            assert name == "calendar_token_creator", "token creation only on the calendar account"
+    assert "iamcredentials.googleapis.com" in root().local("services")
+    assert "local.delegated" in root().local("services")
+
+
+def test_delegation_outputs_tell_the_administrator_what_to_authorize() -> None:
+    outputs = root().labelled("output")
+    client_id = outputs["delegation_client_id"]["value"]
+    assert client_id == "${local.delegated ? google_service_account.calendar[0].unique_id : null}"
+    assert tuple(root().local("calendar_scopes")) == CALENDAR_SCOPES
+    assert (
+        outputs["delegation_scopes"]["value"] == "${local.delegated ? local.calendar_scopes : []}"
+    )
+
+
+def test_oauth_mode_secrets_exist_only_in_oauth_mode() -> None:
+    assert set(root().local("oauth_secrets")) == set(OAUTH_SECRET_VARIABLES.values())
+    secrets = root().local("secrets")
+    assert secrets.startswith("${merge(local.core_secrets,")
+    assert "local.oauth_secrets" in secrets
+    assert secrets.rstrip("})").endswith("if local.oauth")
+    assert root().resources("google_secret_manager_secret")["this"]["for_each"] == (
+        "${local.secrets}"
+    )
+
+
+# --- Pub/Sub --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("variable", ["CONFSYNC_SYNC_TOPIC", "CONFSYNC_CHANNEL_COMMANDS_TOPIC"])
@@ -264,38 +349,37 @@ def test_every_topic_the_code_publishes_to_exists(variable: str) -> None:
 
 
 def test_dead_letters_have_a_topic_and_a_subscription_keeping_them() -> None:
-    assert "dead_letter" in resources("google_pubsub_topic")
-    subscriptions = resources("google_pubsub_subscription")
+    assert "dead_letter" in root().resources("google_pubsub_topic")
+    subscriptions = root().resources("google_pubsub_subscription")
     assert any(
         body["topic"] == "${google_pubsub_topic.dead_letter.id}" for body in subscriptions.values()
     )
     publishers = [
         body
-        for body in resources("google_pubsub_topic_iam_member").values()
+        for body in root().resources("google_pubsub_topic_iam_member").values()
         if body["topic"] == "${google_pubsub_topic.dead_letter.name}"
     ]
     assert publishers
     assert all(body["member"] == "${local.pubsub_agent}" for body in publishers)
 
 
-# --- identities and IAM ----------------------------------------------------------------------
+# --- identities and IAM ---------------------------------------------------------------------------
 
 
-def test_each_function_has_its_own_service_account() -> None:
-    emails = [one(function(name), "service_config")["service_account_email"] for name in FUNCTIONS]
-    assert len(set(emails)) == len(FUNCTIONS)
-    for name, email in zip(FUNCTIONS, emails, strict=True):
-        assert email == f'${{google_service_account.function["{name}"].email}}'
-    accounts = resources("google_service_account")["function"]
-    assert accounts["for_each"] == "${local.functions}"
-    assert set(re.findall(r'"(\w+)"', str(locals_()["functions"]))) == set(FUNCTIONS)
-    assert "${var.prefix}" in accounts["account_id"]
-    assert "each.key" in accounts["account_id"]
+def test_every_service_account_is_distinct() -> None:
+    account_ids = [
+        body["account_id"] for body in root().resources("google_service_account").values()
+    ]
+    account_ids += [call(name)["name"] for name in FUNCTIONS]
+    assert len(set(account_ids)) == len(account_ids)
+    accounts = function_module().resources("google_service_account")
+    assert list(accounts) == ["this"]
+    assert accounts["this"]["account_id"] == "${var.name}"
 
 
 def test_no_binding_grants_a_basic_role() -> None:
-    for kind, name, body in all_resources():
-        if "iam" in kind:
+    for module in (root(), function_module()):
+        for kind, name, body in iam_bindings(module):
             assert body.get("role") not in BROAD_ROLES, f"{kind}.{name} grants {body['role']}"
             for binding in body.get("binding", []):
                 assert binding.get("role") not in BROAD_ROLES, f"{kind}.{name}"
@@ -304,10 +388,11 @@ def test_no_binding_grants_a_basic_role() -> None:
 def test_only_intake_is_public() -> None:
     public = [
         body["name"]
-        for kind, _, body in all_resources()
-        if "iam" in kind and body.get("member") in ("allUsers", "allAuthenticatedUsers")
+        for module in (root(), function_module())
+        for _, _, body in iam_bindings(module)
+        if body.get("member") in ("allUsers", "allAuthenticatedUsers")
     ]
-    assert public == ["${google_cloudfunctions2_function.intake.name}"]
+    assert public == ["${module.intake.name}"]
 
 
 @pytest.mark.parametrize(
@@ -319,46 +404,89 @@ def test_only_intake_is_public() -> None:
     ],
 )
 def test_publishers_are_exactly_the_functions_that_publish(name: str, topics: set[str]) -> None:
-    member = f'${{google_service_account.function["{name}"].member}}'
     granted = {
         topic_names()[body["topic"].split(".")[1]]
-        for body in resources("google_pubsub_topic_iam_member").values()
-        if body["member"] == member and body["role"] == "roles/pubsub.publisher"
+        for body in root().resources("google_pubsub_topic_iam_member").values()
+        if body["member"] == member(name) and body["role"] == "roles/pubsub.publisher"
     }
     assert granted == topics
 
 
-@pytest.mark.parametrize(("name", "expected"), [("sync", 2), ("intake", 1), ("channels", 1)])
-def test_secret_access_only_for_the_secrets_a_function_reads(name: str, expected: int) -> None:
-    member = f'${{google_service_account.function["{name}"].member}}'
-    _, secrets = environment(name)
-    bound = {
-        body["secret_id"]
-        for body in resources("google_secret_manager_secret_iam_member").values()
-        if body["member"] == member
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_project_roles_of_each_function(name: str) -> None:
+    roles = {
+        body["role"]
+        for body in root().resources("google_project_iam_member").values()
+        if body["member"] == member(name)
     }
-    assert bound == {block["secret"] for block in secrets.values()}
-    assert len(bound) == expected
+    assert roles == ({"roles/datastore.user"} if name in ("sync", "channels") else set())
 
 
-# --- scheduler -------------------------------------------------------------------------------
+def test_secret_access_is_granted_by_the_module_for_exactly_the_secrets_read() -> None:
+    assert not root().resources("google_secret_manager_secret_iam_member"), (
+        "secret access is granted by modules/function, next to the variables it serves"
+    )
+    accessor = function_module().resources("google_secret_manager_secret_iam_member")["accessor"]
+    assert accessor["for_each"] == "${local.secret_environment_variables}"
+    assert accessor["secret_id"] == "${each.value}"
+    assert accessor["role"] == "roles/secretmanager.secretAccessor"
+    assert accessor["member"] == "${google_service_account.this.member}"
+
+
+def test_each_trigger_may_invoke_only_its_own_function() -> None:
+    invoker = function_module().resources("google_cloud_run_v2_service_iam_member")
+    assert invoker["trigger_invoker"]["name"] == "${google_cloudfunctions2_function.this.name}"
+    assert invoker["trigger_invoker"]["member"] == "${google_service_account.this.member}"
+    assert invoker["trigger_invoker"]["count"] == "${var.event_trigger == null ? 0 : 1}"
+
+
+def test_builds_run_as_a_dedicated_account_with_only_what_a_build_needs() -> None:
+    build = one(function_resource(), "build_config")
+    assert build["service_account"] == "${var.build_service_account}"
+    assert build["docker_repository"] == "${var.docker_repository}"
+    assert root().local("build") == {
+        "docker_repository": "${google_artifact_registry_repository.functions.id}",
+        "build_service_account": "${google_service_account.build.id}",
+    }
+    for name in FUNCTIONS:
+        assert call(name)["build_service_account"] == "${local.build.build_service_account}"
+        assert call(name)["docker_repository"] == "${local.build.docker_repository}"
+    grants = sorted(
+        (kind, body["role"])
+        for module in (root(), function_module())
+        for kind, _, body in iam_bindings(module)
+        if body.get("member") == "${google_service_account.build.member}"
+    )
+    assert grants == [
+        ("google_artifact_registry_repository_iam_member", "roles/artifactregistry.writer"),
+        ("google_project_iam_member", "roles/logging.logWriter"),
+        ("google_project_iam_member", "roles/storage.objectViewer"),
+        ("google_storage_bucket_iam_member", "roles/storage.objectViewer"),
+    ]
+    staged = root().resources("google_project_iam_member")["build_reads_staged_sources"]
+    assert "gcf-v2-sources-" in one(staged, "condition")["expression"]
+    everything = " ".join(s for m in (root(), function_module()) for s in strings(m.blocks))
+    assert "compute@developer.gserviceaccount.com" not in everything
+
+
+# --- scheduler ------------------------------------------------------------------------------------
 
 
 def _scheduler_payload() -> object:
-    target = one(resources("google_cloud_scheduler_job")["tick"], "pubsub_target")
+    target = one(root().resources("google_cloud_scheduler_job")["tick"], "pubsub_target")
     assert target["topic_name"] == topic_reference(
         default_of("CONFSYNC_CHANNEL_COMMANDS_TOPIC"), "id"
     )
     match = re.fullmatch(
-        r"base64encode\(jsonencode\((local\.\w+)\)\)", expression(target["data"]) or ""
+        r"base64encode\(jsonencode\(local\.(\w+)\)\)", expression(target["data"]) or ""
     )
     assert match, target["data"]
-    return resolve(f"${{{match.group(1)}}}")
+    return root().local(match.group(1))
 
 
 def test_scheduler_publishes_a_tick_to_channel_commands() -> None:
     assert _scheduler_payload() == {"v": 1, "command": "tick"}
-    schedule = dict(_labelled("variable"))["tick_schedule"]["default"]
+    schedule = root().labelled("variable")["tick_schedule"]["default"]
     assert schedule == "*/5 * * * *"
 
 
@@ -375,7 +503,11 @@ def test_the_scheduler_payload_decodes_to_a_tick() -> None:
     assert isinstance(command, TickCommand)
 
 
-# --- Firestore -------------------------------------------------------------------------------
+# --- Firestore ------------------------------------------------------------------------------------
+
+
+ALL_QUERY_SHAPES = (*QUERY_SHAPES, *CHANNEL_QUERY_SHAPES, *STATUS_QUERY_SHAPES)
+"""Every query shape issued in production: the functions' adapters and ``confsync status``."""
 
 
 def expected_index(shape: QueryShape) -> list[tuple[str, str]]:
@@ -399,13 +531,13 @@ def needs_composite_index(shape: QueryShape) -> bool:
 def declared_indexes() -> list[tuple[str, list[tuple[str, str]]]]:
     return [
         (body["collection"], [(f["field_path"], f["order"]) for f in body["fields"]])
-        for body in resources("google_firestore_index").values()
+        for body in root().resources("google_firestore_index").values()
     ]
 
 
 @pytest.mark.parametrize(
     "shape",
-    [shape for shape in (*QUERY_SHAPES, *CHANNEL_QUERY_SHAPES) if needs_composite_index(shape)],
+    [shape for shape in ALL_QUERY_SHAPES if needs_composite_index(shape)],
     ids=lambda shape: f"{shape.method}:{'+'.join(path for path, _ in shape.fields)}",
 )
 def test_every_composite_query_shape_has_an_index(shape: QueryShape) -> None:
@@ -415,7 +547,7 @@ def test_every_composite_query_shape_has_an_index(shape: QueryShape) -> None:
 def test_every_declared_index_serves_a_query_shape() -> None:
     wanted = [
         (shape.collection, expected_index(shape))
-        for shape in (*QUERY_SHAPES, *CHANNEL_QUERY_SHAPES)
+        for shape in ALL_QUERY_SHAPES
         if needs_composite_index(shape)
     ]
     for index in declared_indexes():
@@ -423,34 +555,75 @@ def test_every_declared_index_serves_a_query_shape() -> None:
 
 
 def test_indexes_are_on_the_declared_database() -> None:
-    for body in resources("google_firestore_index").values():
+    for body in root().resources("google_firestore_index").values():
         assert body["database"] == "${google_firestore_database.main.name}"
-    assert resources("google_firestore_database")["main"]["type"] == "FIRESTORE_NATIVE"
+    assert root().resources("google_firestore_database")["main"]["type"] == "FIRESTORE_NATIVE"
 
 
-# --- storage and module hygiene --------------------------------------------------------------
+# --- storage, outputs and module hygiene ----------------------------------------------------------
 
 
 def test_source_bucket_is_private_and_versioned() -> None:
-    bucket = resources("google_storage_bucket")["sources"]
+    bucket = root().resources("google_storage_bucket")["sources"]
     assert bucket["uniform_bucket_level_access"] is True
     assert bucket["public_access_prevention"] == "enforced"
     assert one(bucket, "versioning")["enabled"] is True
 
 
+def test_outputs_the_deploy_and_the_command_line_read() -> None:
+    outputs = {name: body["value"] for name, body in root().labelled("output").items()}
+    assert outputs["dead_letter_topic"] == "${google_pubsub_topic.dead_letter.id}"
+    assert outputs["scheduler_job"] == "${google_cloud_scheduler_job.tick.id}"
+    assert outputs["event_triggers"] == {
+        name: f"${{module.{name}.trigger}}" for name in EVENT_FUNCTIONS
+    }
+    trigger = function_module().labelled("output")["trigger"]["value"]
+    assert trigger == "${one(google_cloudfunctions2_function.this.event_trigger[*].trigger)}"
+    assert outputs["intake_url"] == "${module.intake.url}"
+    assert outputs["function_names"] == {name: f"${{module.{name}.name}}" for name in FUNCTIONS}
+
+
 @pytest.mark.parametrize("kind", ["variable", "output"])
-def test_variables_and_outputs_are_alphabetical_and_described(kind: str) -> None:
-    labels = [label for label, _ in _labelled(kind)]
-    assert labels == sorted(labels)
-    for label, body in _labelled(kind):
+@pytest.mark.parametrize("module", [root, function_module], ids=["root", "function"])
+def test_variables_and_outputs_are_alphabetical_and_described(kind: str, module: object) -> None:
+    assert callable(module)
+    labelled = module().labelled(kind)
+    assert list(labelled) == sorted(labelled)
+    for label, body in labelled.items():
         assert body.get("description"), f"{kind} {label} has no description"
         if kind == "variable":
             assert body.get("type"), f"variable {label} has no type"
 
 
-def test_calendar_credentials_are_validated() -> None:
-    variable = dict(_labelled("variable"))["calendar_credentials"]
-    assert variable["default"] == "delegated"
-    condition = variable["validation"][0]["condition"]
-    for mode in ("emulator", "delegated", "oauth"):
-        assert f'"{mode}"' in condition
+_REFERENCES = {
+    "var": re.compile(r"(?<![\w.])var\.(\w+)"),
+    "local": re.compile(r"(?<![\w.])local\.(\w+)"),
+    "module": re.compile(r"(?<![\w.])module\.(\w+)\.(\w+)"),
+    "resource": re.compile(r"(?<![\w.])((?:google|terraform)_\w+)\.(\w+)"),
+    "data": re.compile(r"(?<![\w.])data\.(\w+)\.(\w+)"),
+}
+
+
+@pytest.mark.parametrize("module", [root, function_module], ids=["root", "function"])
+def test_every_reference_names_something_declared(module: object) -> None:
+    """What ``terraform validate`` would report first: a reference to nothing."""
+    assert callable(module)
+    tf: Module = module()
+    text = [s for s in strings(tf.blocks) if "${" in s]
+    declared_resources = {(kind, name) for kind, name, _ in tf.all_resources()}
+    declared_data = {
+        (k, n) for block in tf.blocks.get("data", []) for k, v in block.items() for n in v
+    }
+    outputs = function_module().labelled("output")
+    for value in text:
+        for name in _REFERENCES["var"].findall(value):
+            assert name in tf.labelled("variable"), f"var.{name} in {value}"
+        for name in _REFERENCES["local"].findall(value):
+            assert name in tf.locals(), f"local.{name} in {value}"
+        for name, output in _REFERENCES["module"].findall(value):
+            assert name in function_calls(), f"module.{name} in {value}"
+            assert output in outputs, f"module.{name}.{output} in {value}"
+        for kind, name in _REFERENCES["resource"].findall(value):
+            assert (kind, name) in declared_resources, f"{kind}.{name} in {value}"
+        for kind, name in _REFERENCES["data"].findall(value):
+            assert (kind, name) in declared_data, f"data.{kind}.{name}"
