@@ -7,7 +7,6 @@ reuse the result; tests build the same runner from fakes instead. Nothing here r
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import urllib3
 from google.cloud import firestore
@@ -16,13 +15,21 @@ from confsync.adapters.calendar_api import GoogleCalendarClientFactory, RetryPol
 from confsync.adapters.conferencing import HttpConferenceProvider
 from confsync.adapters.firestore_channels import FirestoreChannelStore, FirestoreRecordForgetter
 from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
+from confsync.adapters.google_credentials import CredentialsFor, credentials_provider
+from confsync.adapters.oauth_grants import FirestoreGrantStore
 from confsync.adapters.pubsub_publisher import (
     PubsubChannelCommandPublisher,
     PubsubSyncRequestPublisher,
     low_latency_publisher,
 )
 from confsync.channels import ChannelService, ChannelSettings
-from confsync.config import ChannelsConfig, CliConfig, IntakeConfig, SyncConfig
+from confsync.config import (
+    CalendarAuthConfig,
+    ChannelsConfig,
+    CliConfig,
+    IntakeConfig,
+    SyncConfig,
+)
 from confsync.intake import IntakeService
 from confsync.planner import ConferenceMatcher
 from confsync.sync import SyncRunner, SyncSettings
@@ -33,14 +40,16 @@ __all__ = [
     "build_cli_publishers",
     "build_intake_service",
     "build_sync_runner",
+    "calendar_credentials",
     "channel_settings",
     "sync_settings",
 ]
 
 
-def _anonymous(_subject: str) -> Any | None:
-    """Credentials of the ``emulator`` mode: none (the local Calendar emulator needs none)."""
-    return None
+def calendar_credentials(auth: CalendarAuthConfig, client: firestore.Client) -> CredentialsFor:
+    """``credentials_for(subject)`` of the configured mode (``oauth`` reads grants from
+    ``client``). Calls nothing: the first token is fetched by the first Calendar request."""
+    return credentials_provider(auth, grants=FirestoreGrantStore(client))
 
 
 def sync_settings(config: SyncConfig) -> SyncSettings:
@@ -66,7 +75,7 @@ def build_sync_runner(config: SyncConfig) -> SyncRunner:
     """A SyncRunner wired to Firestore, the Calendar API, the conferencing system and Pub/Sub."""
     client = firestore.Client(project=config.project, database=config.firestore_database)
     calendar = GoogleCalendarClientFactory(
-        _anonymous,
+        calendar_credentials(config.calendar_auth, client),
         api_endpoint=config.calendar_api_url,
         timeout=config.calendar_timeout_s,
         page_size=config.calendar_page_size,
@@ -128,7 +137,7 @@ def build_channel_service(config: ChannelsConfig) -> ChannelService:
     """A ChannelService wired to Firestore, the Calendar API and both Pub/Sub topics."""
     client = firestore.Client(project=config.project, database=config.firestore_database)
     calendar = GoogleCalendarClientFactory(
-        _anonymous,
+        calendar_credentials(config.calendar_auth, client),
         api_endpoint=config.calendar_api_url,
         timeout=config.calendar_timeout_s,
         retry=RetryPolicy(max_attempts=config.calendar_attempts),

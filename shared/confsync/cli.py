@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from confsync.calendars import calendar_key
 from confsync.config import CliConfig, load_cli_config
 from confsync.errors import ConfigurationError, ConfsyncError
+from confsync.grants_cli import HELP as GRANT_HELP
+from confsync.grants_cli import add_grant_arguments, grant
 from confsync.messages import EnrollCommand, SyncRequest, TickCommand, UnenrollCommand
 
 if TYPE_CHECKING:
@@ -480,6 +482,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "else publishes a tick command)",
         _tick,
     ),
+    Subcommand("grant", GRANT_HELP, lambda ctx: grant(ctx.args, ctx.config), add_grant_arguments),
 )
 """Every command, in the order ``confsync --help`` lists them."""
 
