@@ -215,6 +215,8 @@ class SyncRunner:
             _LOGGER.error(
                 "calendar access revoked; calendar disconnected: %s", err, extra=_labels(key)
             )
+            self._release_quietly(key, owner)  # first: releasing writes the outcome "error"
+            released = True
             self._calendars.set_state(key, "disconnected", now=self._now(), outcome=str(err))
             status = "disconnected"
         finally:
