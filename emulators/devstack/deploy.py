@@ -5,7 +5,11 @@ any failed), builds the function zips (:mod:`devstack.bundle`; Terraform uploads
 and even ``destroy`` reads them), initialises the ``gcs`` backend with the state bucket, then:
 
 - ``plan``: ``terraform plan -out`` into the run directory, to review;
-- ``deploy``: ``terraform apply`` (Terraform shows the plan and asks), then the step Terraform
+- ``deploy``: first the secrets alone (``apply -target``: Terraform creates each secret, never its
+  value), then a check that every secret has an enabled version: the functions read them when
+  they start, so a deploy without values would fail half-way. A secret without one stops the
+  deploy with the command that adds it. Then ``terraform apply`` (Terraform shows the plan and
+  asks), then the step Terraform
   cannot do: Eventarc creates the push subscriptions of the ``sync`` and ``channels`` triggers and
   the function resource cannot give them a dead-letter policy, so it is set here with gcloud on
   each (names from ``terraform output``). Last, the intake URL and what to do next;
@@ -43,6 +47,7 @@ DEAD_LETTER = (
     "--max-retry-delay=600s",
 )
 _DEFAULT_BUNDLE = Path("..") / ".run" / "bundle"  # variables.tf's function_sources default
+SECRETS_TARGET = "google_secret_manager_secret.this"  # terraform/secrets.tf
 DEPLOY_ENV = "deploy.env"
 PLAN_FILE = "terraform.tfplan"
 
@@ -124,6 +129,68 @@ class Deployment:
     def apply(self, *, auto_approve: bool) -> None:
         approve = ["-auto-approve"] if auto_approve else []
         self._stream(self.terraform("apply", *approve, *self.var_args()), "terraform apply")
+
+    def apply_secrets(self, *, auto_approve: bool) -> None:
+        """Create the secrets alone (a no-op once they exist), so they can be given values."""
+        approve = ["-auto-approve"] if auto_approve else []
+        self._stream(
+            self.terraform("apply", f"-target={SECRETS_TARGET}", *approve, *self.var_args()),
+            "terraform apply of the secrets",
+        )
+
+    def secret_ids(self) -> list[str]:
+        """The secret ids in the Terraform state (``terraform show -json``)."""
+        answer = self.runner.capture(self.terraform("show", "-json"))
+        try:
+            state = json.loads(answer.stdout) if answer.ok else None
+        except ValueError:
+            state = None
+        if not isinstance(state, dict):
+            raise DeployError(f"`terraform show -json` failed: {answer.reason()}")
+        resources = (state.get("values") or {}).get("root_module", {}).get("resources", [])
+        return sorted(
+            str(resource["values"]["secret_id"])
+            for resource in resources
+            if resource.get("type") == "google_secret_manager_secret"
+            and isinstance(resource.get("values"), dict)
+            and resource["values"].get("secret_id")
+        )
+
+    def require_secret_values(self) -> None:
+        """Stop, naming each secret without an enabled version and the command that adds one."""
+        project = f"--project={self.target.project}"
+        empty = []
+        for secret in self.secret_ids():
+            answer = self.runner.capture(
+                [
+                    "gcloud",
+                    "secrets",
+                    "versions",
+                    "list",
+                    secret,
+                    project,
+                    "--filter=state=ENABLED",
+                    "--limit=1",
+                    "--format=value(name)",
+                ]
+            )
+            if not answer.ok:
+                raise DeployError(
+                    f"could not read the versions of secret {secret}: {answer.reason()}"
+                )
+            if not answer.stdout.strip():
+                empty.append(secret)
+        for secret in empty:
+            print(
+                f"FAIL secret {secret} has no value: add one (read from stdin, never an "
+                f"argument): gcloud secrets versions add {secret} --data-file=- {project}"
+            )
+        if empty:
+            raise DeployError(
+                f"{len(empty)} secret(s) without a value (the functions read them at start; "
+                "docs/deploying.md says what each holds); add them, then `make deploy` again"
+            )
+        print("ok   every secret has a value")
 
     def destroy(self) -> None:
         self._stream(
@@ -296,6 +363,8 @@ def _plan_steps(deployment: Deployment) -> None:
 def _deploy_steps(deployment: Deployment, *, auto_approve: bool) -> None:
     deployment.bundle()
     deployment.init()
+    deployment.apply_secrets(auto_approve=auto_approve)
+    deployment.require_secret_values()
     deployment.apply(auto_approve=auto_approve)
     outputs = deployment.outputs()
     deployment.set_dead_letters(outputs)

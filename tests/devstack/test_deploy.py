@@ -44,6 +44,18 @@ SUBSCRIPTIONS = {
     "channels": f"projects/{PROJECT}/subscriptions/eventarc-{REGION}-confsync-channels-456-sub-2",
 }
 DEAD_LETTER_TOPIC = f"projects/{PROJECT}/topics/confsync-dead-letter"
+SECRETS = ["confsync-channel-token-keys", "confsync-conferencing-credential"]
+STATE = {
+    "values": {
+        "root_module": {
+            "resources": [
+                {"type": "google_secret_manager_secret", "values": {"secret_id": secret}}
+                for secret in SECRETS
+            ]
+            + [{"type": "google_pubsub_topic", "values": {"name": "sync-requests"}}]
+        }
+    }
+}
 OUTPUTS = {
     "intake_url": "https://confsync-intake-abc-ew.a.run.app",
     "event_triggers": TRIGGERS,
@@ -105,6 +117,8 @@ def cloud_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCloud:
     fake.answer(["terraform", "version", "-json"], stdout='{"terraform_version": "1.11.4"}')
     outputs = {name: {"value": value, "type": "x"} for name, value in OUTPUTS.items()}
     fake.answer([*TF, "output", "-json"], stdout=json.dumps(outputs))
+    fake.answer([*TF, "show", "-json"], stdout=json.dumps(STATE))
+    fake.answer(["gcloud", "secrets", "versions", "list"], stdout="1\n")
     for function, trigger in TRIGGERS.items():
         fake.answer(
             ["gcloud", "eventarc", "triggers", "describe", trigger],
@@ -173,6 +187,27 @@ def _var_args(tmp_path: Path, tfvars: Path) -> list[str]:
         f"-var=region={REGION}",
         f"-var-file={tfvars.resolve()}",
         f"-var=function_sources={json.dumps(sources)}",
+    ]
+
+
+def _secrets_calls(tmp_path: Path, tfvars: Path) -> list[list[str]]:
+    return [
+        [*TF, "apply", "-target=google_secret_manager_secret.this", *_var_args(tmp_path, tfvars)],
+        [*TF, "show", "-json"],
+        *(
+            [
+                "gcloud",
+                "secrets",
+                "versions",
+                "list",
+                secret,
+                f"--project={PROJECT}",
+                "--filter=state=ENABLED",
+                "--limit=1",
+                "--format=value(name)",
+            ]
+            for secret in SECRETS
+        ),
     ]
 
 
@@ -391,6 +426,7 @@ def test_deploy_applies_then_sets_dead_letters_on_both_trigger_subscriptions(
     assert cloud.calls() == [
         *_preflight_calls("my-state"),
         _init("my-state"),
+        *_secrets_calls(tmp_path, tfvars),
         [*TF, "apply", *_var_args(tmp_path, tfvars)],
         [*TF, "output", "-json"],
         describe[0],
@@ -452,13 +488,45 @@ def test_deploy_names_the_outputs_it_needs_when_they_are_absent(
 def test_a_failed_apply_stops_before_the_post_apply_steps(
     cloud: FakeCloud, tfvars: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    cloud.answer([*TF, "apply"], rc=1, stderr="Error: permission denied\n")
+    cloud.answer(
+        [*TF, "apply", f"-var=project_id={PROJECT}"], rc=1, stderr="Error: permission denied\n"
+    )
 
     assert _run(tmp_path, "deploy", *_target(tfvars)) == 1
 
-    assert cloud.calls()[-1][:3] == [*TF, "apply"]
+    assert cloud.calls()[-1] == [*TF, "apply", *_var_args(tmp_path, tfvars)]
     assert "terraform apply failed (exit status 1)" in capfd.readouterr().err
     assert not (tmp_path / "run" / "deploy.env").exists()
+
+
+def test_deploy_stops_before_the_functions_when_a_secret_has_no_value(
+    cloud: FakeCloud, tfvars: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    cloud.answer(["gcloud", "secrets", "versions", "list", SECRETS[1]], stdout="")
+
+    assert _run(tmp_path, "deploy", *_target(tfvars)) == 1
+
+    calls = cloud.calls()
+    assert calls[-len(_secrets_calls(tmp_path, tfvars)) :] == _secrets_calls(tmp_path, tfvars)
+    assert [*TF, "apply", *_var_args(tmp_path, tfvars)] not in calls
+    captured = capfd.readouterr()
+    assert (
+        f"FAIL secret {SECRETS[1]} has no value: add one (read from stdin, never an argument): "
+        f"gcloud secrets versions add {SECRETS[1]} --data-file=- --project={PROJECT}"
+    ) in captured.out
+    assert SECRETS[0] + " has no value" not in captured.out
+    assert "1 secret(s) without a value" in captured.err
+
+
+def test_a_failed_secrets_apply_stops_everything_after_it(
+    cloud: FakeCloud, tfvars: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    cloud.answer([*TF, "apply", "-target=google_secret_manager_secret.this"], rc=1)
+
+    assert _run(tmp_path, "deploy", *_target(tfvars)) == 1
+
+    assert cloud.calls()[-1][:4] == [*TF, "apply", "-target=google_secret_manager_secret.this"]
+    assert "terraform apply of the secrets failed" in capfd.readouterr().err
 
 
 # -- destroy --------------------------------------------------------------------------------
