@@ -1,6 +1,6 @@
 """Benchmark of the intake function: genuine notifications at a fixed rate, on loopback.
 
-* ``intake_1000_rps``: 1,000 ``exists`` notifications per second for a few seconds, spread over
+* ``intake``: 1,000 ``exists`` notifications per second for a few seconds, spread over
   100 channels (calendars), POSTed to the function served by ``functions-framework`` (gunicorn,
   one worker, its default thread count) as its own process, publishing to a Pub/Sub emulator
   started for the run.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,6 +108,7 @@ def _pubsub() -> Iterator[EmulatorEndpoints]:
         yield endpoints
     finally:
         stop_gcloud_emulators(run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @contextmanager
@@ -220,7 +222,7 @@ def run() -> list[dict[str, Any]]:
     wall = results.last_answer - start
     return [
         {
-            "name": "intake_1000_rps",
+            "name": "intake",
             "events_per_s": round(ok / wall),
             "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
             "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1),

@@ -1,14 +1,14 @@
-"""Benchmark of end-to-end latency: one Calendar edit until the conferencing system shows it.
+"""Scenario ``latency``: one Calendar edit until the conferencing system shows it, 100 times.
 
-* ``latency``: on a private local stack (``devstack up`` on free ports in a temporary run
-  directory, the same as ``make demo``), one enrolled calendar with one adopted conference, then
-  100 renames one at a time. Each is timed from the Calendar API's answer to ``events.patch`` until
-  the conferencing system (polled every ~5 ms through its admin API) shows the new title: Calendar
-  push -> intake -> Pub/Sub push -> sync -> ``events.list`` -> ``PUT`` to the conferencing system.
+On a private local stack (:mod:`bench.stack`, confsync or the baseline), one enrolled calendar with
+one adopted conference, then 100 renames one at a time. Each is timed from the Calendar API's
+answer to ``events.patch`` until the conferencing system (polled every ~5 ms through its admin API)
+shows the new title: Calendar push -> intake -> Pub/Sub push -> sync -> ``events.list`` -> ``PUT``
+to the conferencing system.
 
-``wall_s`` is the time of the 100 edits and ``list_calls`` the ``events.list`` calls the stack made
-for them (one per edit when nothing is coalesced). Five warm-up edits are made first and not
-counted. The polling shares the machine with the stack, so the figures are a local floor.
+``wall_s`` is the time of the edits and ``list_calls`` the ``events.list`` calls the stack made for
+them (one per edit when nothing is coalesced). Five warm-up edits are made first and not counted.
+The polling shares the machine with the stack, so the figures are a local floor.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from devstack.demo import StackClient, private_stack, wait_until
+from bench.scale import scaled
+from devstack.demo import StackClient, wait_until
 
-__all__ = ["run"]
+__all__ = ["measure", "percentile"]
 
-PROJECT = "confsync-bench-latency"
 CALENDAR = "bench-latency@example.com"
 EDITS = 100
 WARMUP = 5
@@ -29,7 +29,8 @@ POLL_S = 0.005
 TIMEOUT_S = 20.0
 
 
-def _percentile(sorted_values: list[float], fraction: float) -> float:
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of already sorted values."""
     index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
     return sorted_values[index]
 
@@ -45,7 +46,9 @@ def _rename(stack: StackClient, event_id: str, conference_id: str, title: str) -
     )
 
 
-def _measure(stack: StackClient) -> dict[str, Any]:
+def measure(stack: StackClient) -> dict[str, Any]:
+    """Run the scenario on ``stack``; its figures."""
+    edits = scaled(EDITS, 10)
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     conference = stack.create_conference()
     event = stack.insert_event(
@@ -64,31 +67,23 @@ def _measure(stack: StackClient) -> dict[str, Any]:
     )
     for warm in range(1, WARMUP + 1):
         _rename(stack, event["id"], conference["id"], f"warm-up {warm}")
+    time.sleep(0.5)  # let the warm-up's stragglers finish before counting
     stack.reset_calendar_calls()
+    stack.reset_provider_requests()
     latencies: list[float] = []
     began = time.monotonic()
-    for edit in range(1, EDITS + 1):
+    for edit in range(1, edits + 1):
         latencies.append(_rename(stack, event["id"], conference["id"], f"edit {edit}"))
     wall = time.monotonic() - began
+    time.sleep(0.5)
     latencies.sort()
     return {
-        "name": "latency",
-        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
-        "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1),
-        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "max_ms": round(latencies[-1] * 1000, 1),
         "wall_s": round(wall, 2),
         "list_calls": stack.calendar_calls().get("calendar.events.list", 0),
-        "edits": EDITS,
-        "max_ms": round(latencies[-1] * 1000, 1),
+        "conference_ops": len(stack.provider_requests()),
+        "edits": edits,
     }
-
-
-def run() -> list[dict[str, Any]]:
-    """Run the scenario on its own stack (stopped afterwards); return its figures."""
-    with private_stack(project=PROJECT, say=lambda _line: None) as stack:
-        return [_measure(stack)]
-
-
-if __name__ == "__main__":
-    for row in run():
-        print(row)

@@ -1,30 +1,42 @@
-"""Benchmark of one sync: full and incremental, on the emulators.
+"""Scenarios ``full`` and ``incremental``: one sync run of confsync, and of the baseline.
 
-* ``sync_full_10k``: first sync of a calendar of 10,000 events, 2,000 of which carry our conference.
-* ``sync_incremental_5k``: 5,000 conference events changed at once, then one incremental sync.
+* ``full``: first sync of a calendar of 10,000 events, 2,000 of which carry our conference.
+* ``incremental``: 5,000 conference events changed at once, then one incremental sync.
 
 Each sync runs in a fresh child process (so its peak memory is its own) with the runner built by
 the real composition root; the stores are wrapped to count Firestore documents read and written
 (as Firestore bills them: a query costs the documents it returns, at least one). The Calendar and
 conferencing emulators run as their own processes, the Firestore and Pub/Sub emulators as usual.
+
+The baseline (:mod:`bench.baseline`, the seed's recipe) gets the same workload on calendars of its
+own, also in a fresh child process: for ``full`` its first run (no token: a full sync of the window,
+an update for every conference event), for ``incremental`` the run after its own first sync. It
+keeps its token in memory, so it has no Firestore figures. ``conference_ops`` are the PUT and
+DELETE requests the conferencing emulator logged during the run; ``calendar_calls`` every Calendar
+API call, ``list_calls`` the ``events.list`` ones.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from bench.scale import scaled
 from devstack.gcloud_emulators import (
     EmulatorEndpoints,
     free_port,
@@ -33,10 +45,13 @@ from devstack.gcloud_emulators import (
 )
 from devstack.process import is_answering
 
-__all__ = ["run"]
+__all__ = ["SCENARIOS", "run"]
 
 PROJECT = "confsync-bench"
 SOLUTION = "My Web Conference"
+FULL_EVENTS = 10_000
+FULL_OURS = 2_000
+INCREMENTAL_EVENTS = 5_000
 _FIRST = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
 
 
@@ -140,14 +155,44 @@ def _child(env: dict[str, str], calendar_key: str, results: Any) -> None:
     )
 
 
-def _sync_in_child(env: dict[str, str], calendar_key: str) -> dict[str, Any]:
+def _baseline_child(env: dict[str, str], calendar_id: str, token: str | None, results: Any) -> None:
+    """Run the baseline once in this (fresh) process, from ``token``; report its figures."""
+    from bench.baseline import BaselineSync, MemoryTokens  # noqa: PLC0415
+
+    tokens = MemoryTokens({calendar_id: token} if token else {})
+    baseline = BaselineSync(
+        calendar_api=env["CALENDAR_API_URL"],
+        conferencing=env["CONFERENCING_URL"],
+        tokens=tokens,
+        solution_names=frozenset({SOLUTION}),
+    )
+    started = time.monotonic()
+    stats = baseline.run(calendar_id, calendar_id)
+    wall = time.monotonic() - started
+    results.put(
+        {
+            "wall_s": wall,
+            "events": stats.events,
+            "updates": stats.updates,
+            "token": tokens.get(calendar_id),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
+
+
+def _in_child(target: Any, *args: Any) -> dict[str, Any]:
+    """``target(*args, queue)`` in a fresh (spawned) process; what it put on the queue."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    child = context.Process(target=_child, args=(env, calendar_key, results))
+    child = context.Process(target=target, args=(*args, results))
     child.start()
     figures: dict[str, Any] = results.get(timeout=600)
     child.join(timeout=60)
     return figures
+
+
+def _sync_in_child(env: dict[str, str], calendar_key: str) -> dict[str, Any]:
+    return _in_child(_child, env, calendar_key)
 
 
 @contextmanager
@@ -183,6 +228,7 @@ def _stack() -> Iterator[tuple[EmulatorEndpoints, str, str]]:
             yield endpoints, calendar, conf
     finally:
         stop_gcloud_emulators(run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _event(n: int, conference: dict[str, Any] | None) -> dict[str, Any]:
@@ -263,64 +309,144 @@ def _env(endpoints: EmulatorEndpoints, calendar: str, conferencing: str) -> dict
     }
 
 
-def _list_calls(http: requests.Session, calendar: str) -> int:
-    counts = http.get(f"{calendar}/emulator/v1/requests", timeout=10).json()["counts"]
-    http.post(f"{calendar}/emulator/v1/requests/reset", timeout=10)
-    return sum(int(v) for v in counts.values())
+class Counts:
+    """The emulators' counters: Calendar calls by method, conferencing requests logged."""
+
+    def __init__(self, calendar: str, conferencing: str) -> None:
+        self._http = requests.Session()
+        self._calendar = calendar
+        self._conferencing = conferencing
+
+    def reset(self) -> None:
+        """Zero both."""
+        self._http.post(f"{self._calendar}/emulator/v1/requests/reset", timeout=10)
+        self._http.post(f"{self._conferencing}/emulator/v1/requests/reset", timeout=10)
+
+    def read(self) -> dict[str, int]:
+        """``calendar_calls``, ``list_calls`` and ``conference_ops`` since the last reset."""
+        counts = self._http.get(f"{self._calendar}/emulator/v1/requests", timeout=10).json()
+        log = self._http.get(f"{self._conferencing}/emulator/v1/requests", timeout=60).json()
+        return {
+            "calendar_calls": sum(int(v) for v in counts["counts"].values()),
+            "list_calls": int(counts["counts"].get("calendar.events.list", 0)),
+            "conference_ops": len(log["requests"]),
+        }
 
 
-def run() -> list[dict[str, Any]]:
-    """Run both scenarios; return their figures."""
+def _confsync_figures(figures: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    changed = max(1, counts["conference_ops"])
+    return {
+        "wall_s": round(figures["wall_s"], 2),
+        "events_per_s": round(figures["events"] / figures["wall_s"]),
+        **counts,
+        "firestore_reads_per_event": round(figures["reads"] / changed, 2),
+        "firestore_writes_per_event": round(figures["writes"] / changed, 2),
+        "peak_rss_mb": round(figures["peak_rss_mb"], 1),
+    }
+
+
+def _baseline_figures(figures: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    return {
+        "wall_s": round(figures["wall_s"], 2),
+        "events_per_s": round(figures["events"] / figures["wall_s"]),
+        **counts,
+        "peak_rss_mb": round(figures["peak_rss_mb"], 1),
+    }
+
+
+def _edit_all(calendar: str, calendar_id: str, total: int) -> None:
+    """Rename every event of the calendar (8 threads, one session each)."""
+    sessions = threading.local()
+
+    def edit(n: int) -> None:
+        if not hasattr(sessions, "http"):
+            sessions.http = requests.Session()
+        sessions.http.patch(
+            f"{calendar}/calendar/v3/calendars/{calendar_id}/events/ev{n:08d}",
+            json={"summary": f"Meeting {n} (moved)"},
+            timeout=30,
+        ).raise_for_status()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(edit, range(total)))
+
+
+@dataclass
+class _Stack:
+    """The running emulators, as the scenarios use them."""
+
+    endpoints: EmulatorEndpoints
+    calendar: str
+    conferencing: str
+    env: dict[str, str]
+    counts: Counts
+    http: requests.Session
+
+
+def _full(stack: _Stack) -> dict[str, Any]:
+    total, ours = scaled(FULL_EVENTS, 100), scaled(FULL_OURS, 20)
+    http, endpoints, env, counts = stack.http, stack.endpoints, stack.env, stack.counts
+    calendar, conferencing = stack.calendar, stack.conferencing
+    _prepare(http, calendar, conferencing, calendar_id="full@example.com", total=total, ours=ours)
+    key = _enroll(endpoints, "full@example.com")
+    counts.reset()
+    confsync = _confsync_figures(_sync_in_child(env, key), counts.read())
+    _prepare(http, calendar, conferencing, calendar_id="full-b@example.com", total=total, ours=ours)
+    counts.reset()
+    baseline = _in_child(_baseline_child, env, "full-b@example.com", None)
+    return {
+        "name": "full",
+        **confsync,
+        "events": total,
+        "ours": ours,
+        "baseline": _baseline_figures(baseline, counts.read()),
+    }
+
+
+def _incremental(stack: _Stack) -> dict[str, Any]:
+    total = scaled(INCREMENTAL_EVENTS, 50)
+    http, endpoints, env, counts = stack.http, stack.endpoints, stack.env, stack.counts
+    calendar, conferencing = stack.calendar, stack.conferencing
+    _prepare(http, calendar, conferencing, calendar_id="inc@example.com", total=total, ours=total)
+    key = _enroll(endpoints, "inc@example.com")
+    _sync_in_child(env, key)  # the first (full) sync
+    _edit_all(calendar, "inc@example.com", total)
+    counts.reset()
+    confsync = _confsync_figures(_sync_in_child(env, key), counts.read())
+
+    _prepare(http, calendar, conferencing, calendar_id="inc-b@example.com", total=total, ours=total)
+    first = _in_child(_baseline_child, env, "inc-b@example.com", None)
+    _edit_all(calendar, "inc-b@example.com", total)
+    counts.reset()
+    baseline = _in_child(_baseline_child, env, "inc-b@example.com", first["token"])
+    return {
+        "name": "incremental",
+        **confsync,
+        "events": total,
+        "baseline": _baseline_figures(baseline, counts.read()),
+    }
+
+
+SCENARIOS = ("incremental", "full")
+
+
+def run(selected: Iterable[str] = SCENARIOS) -> list[dict[str, Any]]:
+    """Run the selected scenarios (``full``, ``incremental``); return their rows."""
+    wanted = set(selected)
     rows: list[dict[str, Any]] = []
-    http = requests.Session()
     with _stack() as (endpoints, calendar, conferencing):
-        env = _env(endpoints, calendar, conferencing)
-
-        _prepare(
-            http, calendar, conferencing, calendar_id="full@example.com", total=10_000, ours=2_000
+        stack = _Stack(
+            endpoints=endpoints,
+            calendar=calendar,
+            conferencing=conferencing,
+            env=_env(endpoints, calendar, conferencing),
+            counts=Counts(calendar, conferencing),
+            http=requests.Session(),
         )
-        key = _enroll(endpoints, "full@example.com")
-        _list_calls(http, calendar)
-        full = _sync_in_child(env, key)
-        rows.append(
-            {
-                "name": "sync_full_10k",
-                "wall_s": round(full["wall_s"], 2),
-                "events_per_s": round(full["events"] / full["wall_s"]),
-                "conference_ops": full["updates"],
-                "calendar_calls": _list_calls(http, calendar),
-                "firestore_reads_per_event": round(full["reads"] / full["updates"], 2),
-                "firestore_writes_per_event": round(full["writes"] / full["updates"], 2),
-                "peak_rss_mb": round(full["peak_rss_mb"], 1),
-            }
-        )
-
-        _prepare(
-            http, calendar, conferencing, calendar_id="inc@example.com", total=5_000, ours=5_000
-        )
-        key = _enroll(endpoints, "inc@example.com")
-        _sync_in_child(env, key)  # the first (full) sync
-        service = requests.Session()
-        for n in range(5_000):
-            service.patch(
-                f"{calendar}/calendar/v3/calendars/inc@example.com/events/ev{n:08d}",
-                json={"summary": f"Meeting {n} (moved)"},
-                timeout=30,
-            ).raise_for_status()
-        _list_calls(http, calendar)
-        inc = _sync_in_child(env, key)
-        rows.append(
-            {
-                "name": "sync_incremental_5k",
-                "wall_s": round(inc["wall_s"], 2),
-                "events_per_s": round(inc["events"] / inc["wall_s"]),
-                "conference_ops": inc["updates"],
-                "calendar_calls": _list_calls(http, calendar),
-                "firestore_reads_per_event": round(inc["reads"] / inc["updates"], 2),
-                "firestore_writes_per_event": round(inc["writes"] / inc["updates"], 2),
-                "peak_rss_mb": round(inc["peak_rss_mb"], 1),
-            }
-        )
+        if "incremental" in wanted:
+            rows.append(_incremental(stack))
+        if "full" in wanted:
+            rows.append(_full(stack))
     return rows
 
 
