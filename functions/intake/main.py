@@ -29,7 +29,7 @@ import os
 import flask
 import functions_framework
 
-from confsync.bootstrap import build_intake_service
+from confsync.bootstrap_intake import build_intake_service
 from confsync.cloud_logging import setup_logging
 from confsync.config import load_intake_config
 from confsync.intake import ALLOWED_METHOD
