@@ -23,11 +23,12 @@ from __future__ import annotations
 import logging
 import os
 
+import flask
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
 from confsync.bootstrap import build_channel_service
-from confsync.cloud_logging import setup_logging
+from confsync.cloud_logging import setup_logging, traced
 from confsync.config import load_channels_config
 from confsync.errors import MalformedInputError, PermanentError
 from confsync.lazy import Lazy
@@ -42,6 +43,16 @@ _service = Lazy(lambda: build_channel_service(CONFIG))  # built by the first req
 @functions_framework.cloud_event
 def channels(event: CloudEvent) -> None:
     """Handle one ``messagePublished`` CloudEvent carrying a channel command."""
+    with traced(CONFIG.project, _headers()):
+        _channels(event)
+
+
+def _headers() -> dict[str, str]:
+    """The push request's headers (its trace context), outside a request: none."""
+    return dict(flask.request.headers.items()) if flask.has_request_context() else {}
+
+
+def _channels(event: CloudEvent) -> None:
     try:
         message = pubsub_message(event.data)
         command = decode_channel_command(message.data)

@@ -30,7 +30,7 @@ import flask
 import functions_framework
 
 from confsync.bootstrap_intake import build_intake_service
-from confsync.cloud_logging import setup_logging
+from confsync.cloud_logging import setup_logging, traced
 from confsync.config import load_intake_config
 from confsync.intake import ALLOWED_METHOD
 from confsync.lazy import Lazy
@@ -52,7 +52,8 @@ def _body_length(request: flask.Request) -> int:
 def intake(request: flask.Request) -> tuple[str, int, dict[str, str]]:
     """Answer one Google Calendar push notification."""
     notification = dict(request.headers.items())  # werkzeug's Headers is not a Mapping
-    answer = _service().handle(request.method, notification, _body_length(request))
+    with traced(CONFIG.project, notification):
+        answer = _service().handle(request.method, notification, _body_length(request))
     headers = dict(_TEXT)
     if answer.status == 405:
         headers["Allow"] = ALLOWED_METHOD

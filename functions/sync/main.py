@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 import os
 
+import flask
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
 from confsync.bootstrap import build_sync_runner
-from confsync.cloud_logging import setup_logging
+from confsync.cloud_logging import setup_logging, traced
 from confsync.config import load_sync_config
 from confsync.errors import MalformedInputError, PermanentError
 from confsync.lazy import Lazy
@@ -38,6 +39,16 @@ _runner = Lazy(lambda: build_sync_runner(CONFIG))  # built by the first request,
 @functions_framework.cloud_event
 def sync(event: CloudEvent) -> None:
     """Handle one ``messagePublished`` CloudEvent carrying a SyncRequest."""
+    with traced(CONFIG.project, _headers()):
+        _sync(event)
+
+
+def _headers() -> dict[str, str]:
+    """The push request's headers (its trace context), outside a request: none."""
+    return dict(flask.request.headers.items()) if flask.has_request_context() else {}
+
+
+def _sync(event: CloudEvent) -> None:
     try:
         message = pubsub_message(event.data)
         request = decode_sync_request(message.data)

@@ -6,6 +6,14 @@ Only entry points call :func:`setup_logging`; library modules log through
 structured fields (``jsonPayload``). Never pass e-mail addresses, tokens or secrets: calendars are
 named by their opaque key.
 
+Each entry of a request carries its trace and execution id, so Logs Explorer groups a request's
+lines: entry points wrap their work in :func:`traced`, which adds
+``logging.googleapis.com/trace`` from the request's ``X-Cloud-Trace-Context`` (or W3C
+``traceparent``) header. The execution id label and span id are added by functions-framework
+(``LOG_EXECUTION_ID=true``, set by Terraform), which swaps ``sys.stdout`` for a wrapper during each
+request: the handler therefore writes to whatever ``sys.stdout`` is at the time of the record,
+never to the stream that was current when logging was set up.
+
 Reference: https://cloud.google.com/logging/docs/structured-logging
 """
 
@@ -13,16 +21,45 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-__all__ = ["CloudLoggingFormatter", "setup_logging"]
+__all__ = ["CloudLoggingFormatter", "setup_logging", "trace_of", "traced"]
 
 _STANDARD = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
 )
 _LABELS = "logging.googleapis.com/labels"
+_TRACE_FIELD = "logging.googleapis.com/trace"
+_TRACE: ContextVar[str | None] = ContextVar("confsync_trace", default=None)
+_CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/\d+)?(?:;o=[01])?$")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def trace_of(project: str, headers: Mapping[str, str]) -> str | None:
+    """The Cloud Logging trace name of a request (``projects/P/traces/ID``), or None when its
+    headers carry no well-formed trace context (a malformed header is ignored, never an error)."""
+    lowered = {name.lower(): value.strip() for name, value in headers.items()}
+    for header, pattern in (("x-cloud-trace-context", _CLOUD_TRACE), ("traceparent", _TRACEPARENT)):
+        match = pattern.match(lowered.get(header, ""))
+        if match and match.group(1).strip("0"):
+            return f"projects/{project}/traces/{match.group(1).lower()}"
+    return None
+
+
+@contextmanager
+def traced(project: str, headers: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, every entry carries the request's trace (if its headers have one)."""
+    token = _TRACE.set(trace_of(project, headers))
+    try:
+        yield
+    finally:
+        _TRACE.reset(token)
 
 
 class CloudLoggingFormatter(logging.Formatter):
@@ -35,6 +72,9 @@ class CloudLoggingFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "logger": record.name,
         }
+        trace = _TRACE.get()
+        if trace is not None:
+            entry[_TRACE_FIELD] = trace
         if record.exc_info:
             entry["message"] += "\n" + self.formatException(record.exc_info)
         for key, value in record.__dict__.items():
@@ -47,14 +87,34 @@ class CloudLoggingFormatter(logging.Formatter):
         return json.dumps(entry, default=str, separators=(",", ":"))
 
 
+class _CurrentStdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler writing to the current ``sys.stdout`` (see the module docstring)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        """Ignored: the stream is always the current ``sys.stdout``."""
+
+
 def setup_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
-    """Send every log record to ``stream`` (stdout) as JSON, at ``level`` and above."""
-    handler = logging.StreamHandler(stream or sys.stdout)
+    """Send every log record to ``stream`` (default: the current stdout) as JSON, at ``level``
+    and above."""
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else _CurrentStdoutHandler()
+    )
     handler.setFormatter(CloudLoggingFormatter())
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    # functions-framework's LOG_EXECUTION_ID setup runs dictConfig, which disables every logger
+    # that exists by then; confsync's own must keep logging whatever the import order.
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.startswith("confsync") and isinstance(logger, logging.Logger):
+            logger.disabled = False
     for noisy in ("urllib3", "googleapiclient.discovery_cache", "google.auth"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

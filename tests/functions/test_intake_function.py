@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import subprocess
 import sys
@@ -229,3 +230,35 @@ def test_bad_token_key_is_named_without_its_secret() -> None:
     assert result.returncode != 0
     assert "CONFSYNC_CHANNEL_TOKEN_KEYS" in result.stderr
     assert "too-short" not in result.stderr
+
+
+def test_log_entries_carry_the_execution_id_and_the_trace(
+    subscription: Subscription, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As deployed (LOG_EXECUTION_ID=true): functions-framework labels each entry with the
+    execution id, confsync adds the request's trace, so one request's lines group together."""
+    monkeypatch.setenv("LOG_EXECUTION_ID", "true")
+    app = _create_app(monkeypatch)
+    forged = mint_channel_token(KEYS, "another-channel", CALENDAR_KEY)
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    answer = app.test_client().post(
+        "/",
+        headers={
+            **_headers(token=forged),
+            "Function-Execution-Id": "exec-42",
+            "X-Cloud-Trace-Context": f"{trace_id}/123;o=1",
+        },
+    )
+
+    assert answer.status_code == 403
+    captured = capsys.readouterr()
+    entries = [json.loads(line) for line in captured.out.splitlines() if line]
+    refusals = [e for e in entries if e.get("severity") == "WARNING"]
+    assert refusals, captured
+    for entry in refusals:
+        assert entry["logging.googleapis.com/labels"]["execution_id"] == "exec-42"
+        assert entry["logging.googleapis.com/trace"] == (
+            f"projects/{os.environ['GOOGLE_CLOUD_PROJECT']}/traces/{trace_id}"
+        )
+        assert entry["logging.googleapis.com/spanId"] == "123"
