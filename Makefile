@@ -34,7 +34,7 @@ STACK_FLAGS     = --project $(PROJECT) --firestore-port $(FIRESTORE_PORT) --pubs
 	--tick-interval $(TICK_INTERVAL) --solution-names '$(SOLUTION_NAMES)' $(STACK_ARGS)
 
 PYTEST_ARGS ?=
-LINT_PATHS  := shared emulators tests bench functions
+LINT_PATHS  := shared emulators tests bench chaos functions
 
 .PHONY: help setup lint fmt typecheck test test-unit bench emulators down status calendar-emulator \
 	conferencing-emulator lock clean
@@ -62,7 +62,7 @@ lint: setup checkov ## ruff (lint + format check), mypy --strict, terraform fmt 
 	$(BIN)/ruff format --no-cache --check $(LINT_PATHS)
 	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive terraform; \
 	else echo "terraform not found: install Terraform (only 'terraform fmt' runs here)" >&2; exit 1; fi
-	$(BIN)/mypy shared emulators tests bench functions
+	$(BIN)/mypy shared emulators tests bench chaos functions
 
 # checkov lives in its own virtual environment: it pins shared libraries (packaging, ...) to
 # versions the project's tools do not accept. It runs offline: no policy download, no mapping
@@ -81,7 +81,7 @@ checkov: $(CHECKOV_STAMP) ## checkov over terraform/ (offline; every skip is inl
 	  -d terraform --framework terraform --quiet --compact --skip-download
 
 typecheck: setup ## mypy --strict only
-	$(BIN)/mypy shared emulators tests bench functions
+	$(BIN)/mypy shared emulators tests bench chaos functions
 
 fmt: setup ## format the code and the Terraform, and apply safe lint fixes
 	$(BIN)/ruff format $(LINT_PATHS)

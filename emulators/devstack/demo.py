@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -85,7 +85,12 @@ def _free_ports() -> Ports:
     return Ports(**dict(zip(Ports().by_part(), chosen, strict=True)))
 
 
-def _start(run_dir: Path, project: str, say: Callable[[str], None]) -> dict[str, str]:
+def _start(
+    run_dir: Path,
+    project: str,
+    say: Callable[[str], None],
+    overrides: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """``devstack up`` on free ports (retried when a port is taken meanwhile); the stack.env."""
     for attempt in range(_PORT_ATTEMPTS):
         settings = StackSettings(
@@ -93,6 +98,7 @@ def _start(run_dir: Path, project: str, say: Callable[[str], None]) -> dict[str,
             ports=_free_ports(),
             tick_interval=3600.0,  # no scheduler tick in the middle of the story
             solution_names=DEFAULT_SOLUTION_NAMES,
+            overrides=dict(overrides or {}),
         )
         plan = plan_stack(
             settings,
@@ -130,8 +136,11 @@ def private_stack(
     *,
     project: str = DEMO_PROJECT,
     say: Callable[[str], None] = print,
+    overrides: Mapping[str, str] | None = None,
 ) -> Iterator[StackClient]:
     """The whole local stack on free ports under ``run_dir`` (a new temporary one when None).
+
+    ``overrides`` sets function variables (as ``devstack up --set``), e.g. a short sweep interval.
 
     Everything recorded in the run directory is stopped on the way out, whatever happened. A
     temporary run directory is removed after a clean run and kept (its logs) after a failure.
@@ -141,7 +150,7 @@ def private_stack(
     directory.mkdir(parents=True, exist_ok=True)
     clean = False
     try:
-        client = StackClient(_start(directory, project, say))
+        client = StackClient(_start(directory, project, say, overrides))
         yield client
         clean = True
     finally:

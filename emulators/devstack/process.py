@@ -24,6 +24,7 @@ __all__ = [
     "ManagedProcess",
     "NotReadyError",
     "is_answering",
+    "restart",
     "running",
     "stop_all",
     "wait_until_ready",
@@ -173,6 +174,28 @@ def stop_all(run_dir: Path, names: Sequence[str] | None = None, grace: float = 1
             stopped.append(pid_file.stem)
         pid_file.unlink(missing_ok=True)
     return stopped
+
+
+def restart(run_dir: Path, name: str) -> ManagedProcess:
+    """SIGKILL the recorded process ``name`` (its whole group) and start it again, unchanged.
+
+    A crash, as the chaos suite needs it: no SIGTERM, no grace, nothing flushed. The new process
+    gets the command line and the environment the old one was started with (read from ``/proc``
+    before the kill), its marker and its log file (appended to). The caller waits for readiness.
+    """
+    record = json.loads(_pid_path(run_dir, name).read_text())
+    pid, marker = int(record["pid"]), str(record["marker"])
+    if not _matches(pid, marker):
+        raise NotReadyError(f"{name} is not running (PID {pid}); nothing to restart")
+    argv = [part.decode() for part in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]]
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    env = dict(pair.decode().split("=", 1) for pair in pairs if b"=" in pair)
+    _signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10.0
+    while _matches(pid, marker) and time.monotonic() < deadline:
+        _reap(pid)
+        time.sleep(0.01)
+    return ManagedProcess.start(name, argv, run_dir, marker=marker, env=env)
 
 
 def _reap(pid: int) -> None:

@@ -1,0 +1,250 @@
+"""The oracle: what the conferencing system must hold, computed from the Calendar's final state.
+
+It reads the raw event JSON the Calendar emulator answers (``events.list`` with
+``showDeleted=true``: series masters, their exception objects and deleted events) and derives each
+conference's expected fields itself, with no code from the product's planner, so a planner bug
+cannot hide behind the same bug here. Only the notion of "ours" (solution key type and name, and
+the owned-events rule) is shared, because it is configuration, not logic.
+
+Rules (from the architecture's invariants 1 and 2):
+
+* A conference referenced by a live, owned event of ours must be ``active`` and hold that
+  event's state: title, start, end, time zone, attendees, recurrence, cancelled and modified
+  occurrences, organizer, calendar and event. When several live events share a conference, the
+  state of any one of them is accepted (the product picks a primary one and keeps it).
+* A conference confsync adopted (its revision moved past 0) that no live event references any
+  more must be ``deleted``.
+* A conference no live event references and that confsync never adopted may be deleted (an
+  adoption that kept failing and then lost its event is deleted without ever being applied) or
+  left untouched, but nothing in between.
+* Every other conference (never attached to an event of ours: decoys, other solutions) must be
+  untouched: ``active`` at revision 0.
+
+Times are compared as instants (the emulators may write the same instant with another offset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "Expected",
+    "Mismatch",
+    "OracleInput",
+    "compare",
+    "expected_conferences",
+    "ours",
+]
+
+DEFAULT_SOLUTION_NAMES = frozenset({"My Web Conference", "My Recorded Web Conference"})
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One difference between the conferencing system and the oracle."""
+
+    conference_id: str
+    kind: str  # wrong-state | missing-deletion | extra-deletion | touched | missing
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.conference_id}: {self.kind}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The acceptable states of one conference referenced by live events (one per event)."""
+
+    conference_id: str
+    states: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class OracleInput:
+    """The final state of the world: raw events by calendar id, and every conference."""
+
+    events_by_calendar: Mapping[str, Sequence[Mapping[str, Any]]]
+    conferences: Sequence[Mapping[str, Any]]
+    solution_names: frozenset[str] = DEFAULT_SOLUTION_NAMES
+    key_type: str = "addOn"
+    attached: frozenset[str] = field(default_factory=frozenset)
+
+
+def ours(event: Mapping[str, Any], solution_names: frozenset[str], key_type: str) -> str | None:
+    """The conference id of ``event`` when it is one of ours, else None."""
+    data = event.get("conferenceData")
+    if not isinstance(data, Mapping):
+        return None
+    solution = data.get("conferenceSolution") or {}
+    if (solution.get("key") or {}).get("type") != key_type:
+        return None
+    if solution_names and solution.get("name") not in solution_names:
+        return None
+    conference_id = data.get("conferenceId")
+    return conference_id if isinstance(conference_id, str) and conference_id else None
+
+
+def _boundary(value: Mapping[str, Any] | None) -> str:
+    if not value:
+        return ""
+    return str(value.get("dateTime") or value.get("date") or "")
+
+
+def _instant(value: Any) -> Any:
+    """A date-time as an aware datetime (so offsets do not matter); anything else unchanged."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    return value
+
+
+def _owned(event: Mapping[str, Any], calendar_id: str) -> bool:
+    organizer = event.get("organizer") or {}
+    email = str(organizer.get("email") or "").lower()
+    return organizer.get("self") is True or email == calendar_id.lower()
+
+
+def _state(
+    master: Mapping[str, Any], exceptions: Iterable[Mapping[str, Any]], calendar_id: str
+) -> dict[str, Any]:
+    """The conference state one live master event asks for, from its raw JSON."""
+    cancelled: list[str] = []
+    modified: list[dict[str, Any]] = []
+    for item in exceptions:
+        original = _boundary(item.get("originalStartTime")) or str(item.get("id"))
+        if item.get("status") == "cancelled":
+            cancelled.append(original)
+        else:
+            modified.append(
+                {
+                    "originalStart": original,
+                    "start": _boundary(item.get("start")) or original,
+                    "end": _boundary(item.get("end")),
+                    "title": item.get("summary"),
+                }
+            )
+    attendees = sorted(
+        {
+            str(a["email"]).lower()
+            for a in master.get("attendees") or []
+            if a.get("email") and not a.get("resource")
+        }
+    )
+    organizer = str((master.get("organizer") or {}).get("email") or "").lower() or None
+    return {
+        "title": master.get("summary"),
+        "start": _boundary(master.get("start")),
+        "end": _boundary(master.get("end")),
+        "timeZone": (master.get("start") or {}).get("timeZone"),
+        "attendees": attendees,
+        "recurrence": list(master.get("recurrence") or []),
+        "cancelledOccurrences": cancelled,
+        "modifiedOccurrences": modified,
+        "organizer": organizer,
+        "calendarId": calendar_id,
+        "eventId": master.get("id"),
+    }
+
+
+def expected_conferences(world: OracleInput) -> dict[str, Expected]:
+    """Every conference referenced by a live event of ours, with its acceptable states."""
+    states: dict[str, list[dict[str, Any]]] = {}
+    for calendar_id, events in world.events_by_calendar.items():
+        exceptions: dict[str, list[Mapping[str, Any]]] = {}
+        for item in events:
+            series = item.get("recurringEventId")
+            if isinstance(series, str):
+                exceptions.setdefault(series, []).append(item)
+        for item in events:
+            if item.get("recurringEventId") or item.get("status") == "cancelled":
+                continue
+            conference_id = ours(item, world.solution_names, world.key_type)
+            if conference_id is None or not _owned(item, calendar_id):
+                continue
+            state = _state(item, exceptions.get(str(item["id"]), []), calendar_id)
+            states.setdefault(conference_id, []).append(state)
+    return {key: Expected(key, tuple(found)) for key, found in states.items()}
+
+
+def _normal(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A state in comparable form: instants for times, sets where order carries no meaning."""
+    return {
+        "title": state.get("title"),
+        "start": _instant(state.get("start")),
+        "end": _instant(state.get("end")),
+        "timeZone": state.get("timeZone"),
+        "attendees": sorted(state.get("attendees") or []),
+        "recurrence": list(state.get("recurrence") or []),
+        "cancelledOccurrences": sorted(
+            str(_instant(value)) for value in state.get("cancelledOccurrences") or []
+        ),
+        "modifiedOccurrences": sorted(
+            (
+                str(_instant(o.get("originalStart"))),
+                str(_instant(o.get("start"))),
+                str(_instant(o.get("end"))),
+                str(o.get("title")),
+            )
+            for o in state.get("modifiedOccurrences") or []
+        ),
+        "organizer": state.get("organizer"),
+        "calendarId": state.get("calendarId"),
+        "eventId": state.get("eventId"),
+    }
+
+
+def _differences(actual: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    mine, theirs = _normal(actual), _normal(wanted)
+    return [
+        f"{key}: has {mine[key]!r}, want {theirs[key]!r}"
+        for key in theirs
+        if mine[key] != theirs[key]
+    ]
+
+
+def compare(world: OracleInput) -> list[Mismatch]:
+    """Every way the conferencing system differs from the oracle (empty: converged)."""
+    expected = expected_conferences(world)
+    by_id = {str(c["id"]): c for c in world.conferences}
+    problems: list[Mismatch] = []
+    for conference_id, wanted in sorted(expected.items()):
+        actual = by_id.get(conference_id)
+        if actual is None:
+            problems.append(Mismatch(conference_id, "missing", "referenced but unknown"))
+            continue
+        if actual.get("status") != "active":
+            problems.append(
+                Mismatch(conference_id, "extra-deletion", "deleted while a live event uses it")
+            )
+            continue
+        diffs = [_differences(actual, state) for state in wanted.states]
+        if all(diffs):
+            best = min(diffs, key=len)
+            problems.append(Mismatch(conference_id, "wrong-state", "; ".join(best)))
+    for conference_id, actual in sorted(by_id.items()):
+        if conference_id in expected:
+            continue
+        status, revision = actual.get("status"), int(actual.get("revision") or 0)
+        if conference_id in world.attached:
+            if status == "active" and revision > 0:
+                problems.append(
+                    Mismatch(
+                        conference_id,
+                        "missing-deletion",
+                        f"no live event uses it, still active at revision {revision}",
+                    )
+                )
+        elif status != "active" or revision != 0:
+            problems.append(
+                Mismatch(
+                    conference_id,
+                    "touched",
+                    f"never ours, yet status {status} at revision {revision}",
+                )
+            )
+    return problems
