@@ -6,6 +6,12 @@ e-mail address appears in document ids or log labels.
 Concurrency fields (see :mod:`confsync.sync`): ``lease_owner`` / ``lease_until`` make one sync at a
 time per calendar; ``notify_seq`` is a counter that every coalesced sync request increments, so the
 lease owner can tell at the end of a pull whether it must pull again.
+
+Covered notifications (see docs/decisions/2026-11-24-covered-notifications.md): ``pulled_from`` is
+when the pull whose token is stored began (just before its first ``events.list``), written with
+the token; ``notified_max_ms`` is the latest ``notified_at`` (epoch milliseconds) of the requests
+that were coalesced, kept with a server-side maximum so late, out-of-order ones never lower it. A
+notification stamped well before ``pulled_from`` is already reflected by the stored token.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from confsync.errors import MalformedInputError
@@ -25,6 +31,7 @@ __all__ = [
     "calendar_from_document",
     "calendar_key",
     "calendar_to_document",
+    "epoch_ms",
 ]
 
 CALENDAR_SCHEMA_VERSION = 1
@@ -32,11 +39,21 @@ CALENDAR_SCHEMA_VERSION = 1
 CalendarState = Literal["active", "poll-only", "disconnected", "unenrolled"]
 SYNCING_STATES: frozenset[str] = frozenset({"active", "poll-only"})
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
 
 def calendar_key(subject: str, calendar_id: str) -> str:
     """The opaque document id of (subject, calendar id); stable across releases."""
     digest = hashlib.sha256(f"{subject.lower()}\x00{calendar_id}".encode()).hexdigest()
     return f"ck_{digest[:32]}"
+
+
+def epoch_ms(at: datetime) -> int:
+    """``at`` as integer milliseconds since the epoch (a naive time is taken as UTC), the unit of
+    ``notified_max_ms``: an integer is what Firestore's server-side maximum compares exactly."""
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // _MILLISECOND
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +69,8 @@ class CalendarDoc:
     lease_owner: str | None = None
     lease_until: datetime | None = None
     notify_seq: int = 0
+    notified_max_ms: int = 0
+    pulled_from: datetime | None = None
     last_attempt_at: datetime | None = None
     last_success_at: datetime | None = None
     last_outcome: str | None = None
@@ -79,6 +98,8 @@ _FIELDS = (
     "lease_owner",
     "lease_until",
     "notify_seq",
+    "notified_max_ms",
+    "pulled_from",
     "last_attempt_at",
     "last_success_at",
     "last_outcome",
@@ -104,6 +125,7 @@ def calendar_from_document(key: str, body: Mapping[str, Any]) -> CalendarDoc:
     try:
         values: dict[str, Any] = {name: body.get(name) for name in _FIELDS}
         values["notify_seq"] = int(values["notify_seq"] or 0)
+        values["notified_max_ms"] = int(values["notified_max_ms"] or 0)  # absent before covering
         values["pending_count"] = int(values["pending_count"] or 0)
         values["full_syncs"] = int(values["full_syncs"] or 0)
         if values["state"] not in {"active", "poll-only", "disconnected", "unenrolled"}:

@@ -98,8 +98,10 @@ class CalendarStore(Protocol):
         ...
 
     def notify(self, key: str, at: datetime) -> CalendarDoc | None:
-        """Record that a sync was requested while the lease was held: increment ``notify_seq``.
-        Return the record after the increment (None when the calendar is gone)."""
+        """Record that a sync was requested while the lease was held: increment ``notify_seq``
+        and raise ``notified_max_ms`` to ``at`` (epoch milliseconds) unless it is already larger,
+        both atomically, without a read. Return the record after the update (None when the
+        calendar is gone)."""
         ...
 
     def extend_lease(self, key: str, owner: str, until: datetime) -> bool:
@@ -113,11 +115,13 @@ class CalendarStore(Protocol):
         seen_seq: int,
         *,
         sync_token: str,
+        pulled_from: datetime,
         now: datetime,
         full_sync: bool,
         pending_count: int,
     ) -> bool:
-        """Store the new sync token. If ``notify_seq`` is still ``seen_seq``, also release the lease
+        """Store the new sync token with ``pulled_from`` (when the pull that returned it began),
+        whatever the outcome. If ``notify_seq`` is still ``seen_seq``, also release the lease
         and record success, atomically, and return True. Otherwise keep the lease and return False:
         a request arrived during the pull, and the owner must pull again. False also when the
         calendar no longer exists. When ``owner`` no longer holds the lease, store nothing and

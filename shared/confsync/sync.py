@@ -4,7 +4,10 @@ Implements Google's incremental-sync recipe (https://developers.google.com/works
 for conference data (https://developers.google.com/workspace/add-ons/calendar/conferencing/sync-calendar-changes),
 with the defects of the published sample fixed. One :meth:`SyncRunner.run` call:
 
-1. Loads the calendar; a calendar that is not syncing is skipped (ack).
+1. Loads the calendar; a calendar that is not syncing is skipped (ack). A notification stamped at
+   least ``skew`` before the stored token's pull began is **covered** (ack, nothing written): that
+   pull already returned the change Google told us about. Pub/Sub may deliver notifications many
+   seconds late under load, and each would otherwise cost a pull.
 2. **Single flight.** Takes the calendar's lease with an optimistic write. When another run holds
    it, increments the calendar's ``notify_seq`` and returns: the owner compares ``notify_seq`` when
    it commits and pulls again, so a notification that arrives during a pull is never lost.
@@ -19,8 +22,12 @@ with the defects of the published sample fixed. One :meth:`SyncRunner.run` call:
    as pending on its record; the token still advances and a later run retries it, until its
    budget runs out.
 5. **Commit.** Pending operations that are due are retried; then the new sync token is stored
-   (only now: every page's effects are durable) and the lease released, if ``notify_seq`` did not
-   move; otherwise pull again, at most ``max_rounds`` times, then re-publish a request.
+   with its pull's start (only now: every page's effects are durable) and the lease released, if
+   ``notify_seq`` did not move. If it moved but every request since was stamped ``skew`` before
+   this pull began (``notified_max_ms``), the pull covered them: commit again without pulling.
+   Otherwise **settle**: wait while requests keep arriving (``settle`` steps, at most
+   ``settle_max``) so the next pull takes in the rest of a burst, then pull again, at most
+   ``max_rounds`` times, then re-publish a request. The first pull is never delayed.
 
 Errors: Calendar 429/5xx (after the adapter's own retries) and store failures propagate, so the
 entry point raises and Pub/Sub redelivers; revoked access marks the calendar disconnected and acks.
@@ -37,7 +44,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from confsync.calendars import CalendarDoc
+from confsync.calendars import CalendarDoc, epoch_ms
 from confsync.errors import (
     CalendarAccessError,
     CalendarNotFoundError,
@@ -84,6 +91,7 @@ _LOGGER = logging.getLogger(__name__)
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 _WRITE_BACK_ATTEMPTS = 3
+_COVERED_COMMITS = 10  # commits retried without a pull while covered requests keep racing in
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +110,9 @@ class SyncSettings:
     pending_max_delay: timedelta = timedelta(hours=1)
     pending_batch: int = 200
     write_back: bool = True
+    skew: timedelta = timedelta(seconds=1)
+    settle: timedelta = timedelta(milliseconds=500)
+    settle_max: timedelta = timedelta(seconds=2)
 
 
 @dataclass(slots=True)
@@ -122,9 +133,11 @@ class SyncStats:
     records_written: int = 0
     write_backs: int = 0
     pending_retried: int = 0
+    covered: int = 0
+    settle_waits: int = 0
 
 
-Status = Literal["synced", "coalesced", "skipped", "disconnected", "republished"]
+Status = Literal["synced", "covered", "coalesced", "skipped", "disconnected", "republished"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +155,16 @@ class _Sent:
 
     record: ConferenceRecord
     answer: ProviderAnswer | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pulled:
+    """One round's pull: the new sync token, when its first ``events.list`` was about to be sent,
+    and whether it was a full sync."""
+
+    token: str
+    started: datetime
+    full: bool
 
 
 @dataclass(slots=True)
@@ -174,6 +197,7 @@ class SyncRunner:
         settings: SyncSettings,
         now: Callable[[], datetime] = _utcnow,
         new_owner_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._calendar = calendar
         self._calendars = calendars
@@ -183,6 +207,7 @@ class SyncRunner:
         self._settings = settings
         self._now = now
         self._new_owner_id = new_owner_id
+        self._sleep = sleep
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -194,6 +219,10 @@ class SyncRunner:
         if doc is None or not doc.syncing:
             _LOGGER.info("calendar not syncing; request acknowledged", extra=_labels(key))
             return SyncOutcome(status="skipped")
+        if self._covered(doc, request):
+            covered = SyncOutcome(status="covered", duration_s=time.monotonic() - started)
+            _log_summary(key, request, covered, now=None)
+            return covered
         owner = self._new_owner_id()
         leased = self._lease_or_notify(doc, owner, request)
         if leased is None:
@@ -226,6 +255,14 @@ class SyncRunner:
         _log_summary(key, request, outcome, now=self._now())
         return outcome
 
+    def _covered(self, doc: CalendarDoc, request: SyncRequest) -> bool:
+        """Whether the stored token's pull began after Google sent this notification (with
+        ``skew`` to spare for the clocks of intake and sync), so it returned the change already.
+        Only notifications: a sweep, an operator or an enrolment asks for a pull now."""
+        if request.reason != "notification" or doc.sync_token is None or doc.pulled_from is None:
+            return False
+        return epoch_ms(request.notified_at) <= epoch_ms(doc.pulled_from - self._settings.skew)
+
     def _lease_or_notify(
         self, doc: CalendarDoc, owner: str, request: SyncRequest
     ) -> CalendarDoc | None:
@@ -236,33 +273,26 @@ class SyncRunner:
             )
             if leased is not None:
                 return leased
-            after = self._calendars.notify(doc.key, request.notified_at)
+            # A notification counts from when Google sent it; any other request from now, so
+            # only a pull that begins after it reached us can cover it.
+            at = request.notified_at if request.reason == "notification" else now
+            after = self._calendars.notify(doc.key, at)
             if after is None or not after.syncing or after.lease_held(self._now()):
                 return None  # the owner will see notify_seq move and pull again
             # The owner released between our attempt and our increment: nobody would pull.
         return None
 
     def _rounds(self, run: _Run) -> Status:
-        seen_seq = run.doc.notify_seq
-        for _ in range(self._settings.max_rounds):
+        for round_ in range(self._settings.max_rounds):
+            if round_ and not self._settled(run):
+                return self._stopped(run)
             run.stats.rounds += 1
-            token = self._pull(run)
+            seen_seq = run.doc.notify_seq
+            pulled = self._pull(run)
             pending_count = self._retry_pending(run)
-            if self._calendars.commit(
-                run.doc.key,
-                run.owner,
-                seen_seq,
-                sync_token=token,
-                now=self._now(),
-                full_sync=run.stats.full_sync,
-                pending_count=pending_count,
-            ):
-                return "synced"
-            fresh = self._calendars.get(run.doc.key)
-            if fresh is None or not fresh.syncing:
-                self._calendars.release(run.doc.key, run.owner, now=self._now(), outcome="stopped")
-                return "skipped"
-            run.doc, seen_seq = fresh, fresh.notify_seq
+            committed = self._commit(run, seen_seq, pulled, pending_count)
+            if committed is not None:
+                return committed
         # Still notified after max_rounds pulls: the token is stored; hand over to a new run.
         key = run.doc.key
         self._publisher.publish(
@@ -270,6 +300,67 @@ class SyncRunner:
         )
         self._calendars.release(key, run.owner, now=self._now(), outcome="republished")
         return "republished"
+
+    def _commit(
+        self, run: _Run, seen_seq: int, pulled: _Pulled, pending_count: int
+    ) -> Status | None:
+        """Store the token and release; None when a request newer than the pull needs another.
+
+        A failed commit stores the token too (only the release is refused). When every request
+        since ``seen_seq`` was stamped ``skew`` before the pull began, the pull covered them:
+        commit again against the new counter instead of pulling (a few times, as requests may
+        keep landing in between)."""
+        horizon_ms = epoch_ms(pulled.started - self._settings.skew)
+        full_sync = pulled.full
+        for _ in range(_COVERED_COMMITS):
+            if self._calendars.commit(
+                run.doc.key,
+                run.owner,
+                seen_seq,
+                sync_token=pulled.token,
+                pulled_from=pulled.started,
+                now=self._now(),
+                full_sync=full_sync,
+                pending_count=pending_count,
+            ):
+                return "synced"
+            full_sync = False  # counted by the commit that just stored the token
+            fresh = self._calendars.get(run.doc.key)
+            if fresh is None or not fresh.syncing:
+                return self._stopped(run)
+            run.doc = fresh
+            if fresh.notified_max_ms > horizon_ms:
+                return None
+            run.stats.covered += fresh.notify_seq - seen_seq
+            seen_seq = fresh.notify_seq
+        return None  # covered requests kept racing the commit: pull again, from a stored token
+
+    def _settled(self, run: _Run) -> bool:
+        """Before another pull, wait while requests keep arriving (``settle`` at a time, at most
+        ``settle_max`` in all), so one pull takes in a burst of edits instead of its first few
+        and each conference gets one update rather than one per pull. False if the calendar
+        stopped syncing meanwhile. Updates ``run.doc``: its ``notify_seq`` is the next round's."""
+        step = self._settings.settle.total_seconds()
+        budget = self._settings.settle_max.total_seconds()
+        waited = 0.0
+        while step > 0 and waited < budget:
+            pause = min(step, budget - waited)
+            self._sleep(pause)
+            waited += pause
+            run.stats.settle_waits += 1
+            fresh = self._calendars.get(run.doc.key)
+            if fresh is None or not fresh.syncing:
+                return False
+            moved = fresh.notify_seq != run.doc.notify_seq
+            run.doc = fresh
+            if not moved:
+                break
+        return True
+
+    def _stopped(self, run: _Run) -> Status:
+        """The calendar stopped syncing (or is gone) while this run held its lease."""
+        self._calendars.release(run.doc.key, run.owner, now=self._now(), outcome="stopped")
+        return "skipped"
 
     def _release_quietly(self, key: str, owner: str) -> None:
         try:
@@ -279,20 +370,23 @@ class SyncRunner:
 
     # --- pulling ---------------------------------------------------------------------------
 
-    def _pull(self, run: _Run) -> str:
+    def _pull(self, run: _Run) -> _Pulled:
         if run.doc.sync_token is not None:
+            started = self._now()
             try:
-                return self._pages(run, sync_token=run.doc.sync_token, seen=None)
+                token = self._pages(run, sync_token=run.doc.sync_token, seen=None)
+                return _Pulled(token, started, full=False)
             except SyncTokenInvalidError:
                 _LOGGER.info("sync token invalid (410); full sync", extra=_labels(run.doc.key))
         run.stats.full_sync = True
         seen: set[str] = set()
+        started = self._now()
         try:
             token = self._pages(run, sync_token=None, seen=seen)
         except SyncTokenInvalidError as err:  # loop guard: a full sync has no token to refuse
             raise CalendarUnavailableError(f"410 during a full sync: {err}") from err
         self._reconcile(run, seen)
-        return token
+        return _Pulled(token, started, full=True)
 
     def _pages(self, run: _Run, *, sync_token: str | None, seen: set[str] | None) -> str:
         time_min = None if sync_token else self._now() - self._settings.full_sync_window
@@ -586,11 +680,22 @@ def _latency_s(notified_at: datetime, now: datetime) -> float:
     return round((end - start).total_seconds(), 3)
 
 
-def _log_summary(key: str, request: SyncRequest, outcome: SyncOutcome, *, now: datetime) -> None:
+def _log_summary(
+    key: str, request: SyncRequest, outcome: SyncOutcome, *, now: datetime | None
+) -> None:
     """The run's one summary line. Its structured fields are a contract with the log-based
     metrics in Terraform: ``sync.reason`` selects notification-driven runs and the top-level
-    ``latency_s`` (notification to the end of the run, ``now``) is the latency they chart."""
+    ``latency_s`` (notification to the end of the run, ``now``) is the latency they chart. A
+    covered notification (``now`` None) has no ``latency_s``: its change was applied by an
+    earlier run, and its late delivery says nothing about how fast changes are applied."""
     stats = outcome.stats
+    extra: dict[str, Any] = {
+        "labels": {"calendar_key": key},
+        "sync": {"reason": request.reason, "status": outcome.status, **_as_dict(stats)},
+        "duration_s": round(outcome.duration_s, 3),
+    }
+    if now is not None:
+        extra["latency_s"] = _latency_s(request.notified_at, now)
     _LOGGER.info(
         "sync %s: %d events in %d pages, %d updates, %d deletes, %d pending, %d failed, "
         "%d records written, %.3f s",
@@ -603,12 +708,7 @@ def _log_summary(key: str, request: SyncRequest, outcome: SyncOutcome, *, now: d
         stats.failed,
         stats.records_written,
         outcome.duration_s,
-        extra={
-            "labels": {"calendar_key": key},
-            "sync": {"reason": request.reason, "status": outcome.status, **_as_dict(stats)},
-            "duration_s": round(outcome.duration_s, 3),
-            "latency_s": _latency_s(request.notified_at, now),
-        },
+        extra=extra,
     )
 
 

@@ -21,7 +21,7 @@ from confsync.adapters.firestore_store import (
     QueryShape,
     pointer_key,
 )
-from confsync.calendars import CalendarDoc, calendar_to_document
+from confsync.calendars import CalendarDoc, calendar_to_document, epoch_ms
 from confsync.errors import MalformedInputError, StoreUnavailableError
 from confsync.records import ConferenceRecord, EventSnapshot, record_key, to_document
 from devstack.gcloud_emulators import EmulatorEndpoints
@@ -148,13 +148,61 @@ def test_commit_decides_again_when_a_notify_lands_between_its_read_and_write(
     assert leased is not None
 
     released = store.commit(
-        "ck_1", "run-a", 1, sync_token="tok", now=T0, full_sync=True, pending_count=0
+        "ck_1",
+        "run-a",
+        1,
+        sync_token="tok",
+        pulled_from=T0 - MINUTE,
+        now=T0,
+        full_sync=True,
+        pending_count=0,
     )
 
     assert released is False
     assert store.get("ck_1") == replace(
-        leased, notify_seq=2, sync_token="tok", token_obtained_at=T0, full_syncs=1
+        leased,
+        notify_seq=2,
+        notified_max_ms=epoch_ms(T0),
+        sync_token="tok",
+        pulled_from=T0 - MINUTE,
+        token_obtained_at=T0,
+        full_syncs=1,
     )
+
+
+@pytest.mark.emulators
+def test_racing_notifies_keep_the_latest_notification_time(client: firestore.Client) -> None:
+    store = FirestoreCalendarStore(client)
+    store.put(_calendar())
+    times = iter(T0 + timedelta(milliseconds=n) for n in (7, 3, 11, 0, 5, 9))
+    lock = threading.Lock()
+
+    def notify() -> None:
+        with lock:
+            at = next(times)
+        assert store.notify("ck_1", at) is not None
+
+    _race(6, notify)
+
+    doc = store.get("ck_1")
+    assert doc is not None
+    assert (doc.notify_seq, doc.notified_max_ms) == (6, epoch_ms(T0) + 11)
+
+
+@pytest.mark.emulators
+def test_a_calendar_stored_before_covered_notifications_gains_the_fields(
+    client: firestore.Client,
+) -> None:
+    body = calendar_to_document(_calendar(sync_token="tok-1"))
+    for name in ("notified_max_ms", "pulled_from"):
+        del body[name]
+    client.collection("calendars").document("ck_1").set(body)
+    store = FirestoreCalendarStore(client)
+    assert store.get("ck_1") == _calendar(sync_token="tok-1")
+
+    after = store.notify("ck_1", T0)
+
+    assert after == _calendar(sync_token="tok-1", notify_seq=1, notified_max_ms=epoch_ms(T0))
 
 
 @pytest.mark.emulators

@@ -17,7 +17,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
 from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
-from confsync.calendars import CalendarDoc
+from confsync.calendars import CalendarDoc, epoch_ms
 from confsync.errors import LeaseLostError
 from confsync.ports import CalendarStore, RecordStore
 from confsync.records import (
@@ -81,6 +81,8 @@ def test_put_then_get_round_trips_every_field(stores: Stores) -> None:
         lease_owner="run-a",
         lease_until=T0 + MINUTE,
         notify_seq=7,
+        notified_max_ms=epoch_ms(T0 - 3 * MINUTE),
+        pulled_from=T0 - 2 * MINUTE,
         last_attempt_at=T0 - MINUTE,
         last_success_at=T0 - 2 * MINUTE,
         last_outcome="synced",
@@ -196,9 +198,23 @@ def test_notify_increments_the_counter_and_returns_the_record(stores: Stores) ->
     first = stores.calendars.notify("ck_1", T0)
     second = stores.calendars.notify("ck_1", T0 + MINUTE)
 
-    assert first == replace(leased, notify_seq=4)
-    assert second == replace(leased, notify_seq=5)
+    assert first == replace(leased, notify_seq=4, notified_max_ms=epoch_ms(T0))
+    assert second == replace(leased, notify_seq=5, notified_max_ms=epoch_ms(T0 + MINUTE))
     assert stores.calendars.get("ck_1") == second
+
+
+def test_notify_keeps_the_latest_notification_time_whatever_the_arrival_order(
+    stores: Stores,
+) -> None:
+    leased = _leased(stores, "run-a")
+    latest = T0 + 2 * MINUTE
+
+    stores.calendars.notify("ck_1", latest)
+    stores.calendars.notify("ck_1", T0)  # delivered late: older than the one before
+    last = stores.calendars.notify("ck_1", T0 + MINUTE)
+
+    assert last == replace(leased, notify_seq=6, notified_max_ms=epoch_ms(latest))
+    assert stores.calendars.get("ck_1") == last
 
 
 def test_notify_of_an_unknown_calendar_returns_none_and_creates_nothing(stores: Stores) -> None:
@@ -218,6 +234,7 @@ def test_commit_with_an_unchanged_counter_releases_and_records_success(
         "run-a",
         leased.notify_seq,
         sync_token="tok-2",
+        pulled_from=T0 + MINUTE,
         now=now,
         full_sync=full_sync,
         pending_count=4,
@@ -227,6 +244,7 @@ def test_commit_with_an_unchanged_counter_releases_and_records_success(
     assert stores.calendars.get("ck_1") == replace(
         leased,
         sync_token="tok-2",
+        pulled_from=T0 + MINUTE,
         token_obtained_at=now,
         lease_owner=None,
         lease_until=None,
@@ -249,6 +267,7 @@ def test_commit_after_a_notification_stores_the_token_and_keeps_the_lease(
         "run-a",
         leased.notify_seq,
         sync_token="tok-2",
+        pulled_from=T0 + MINUTE / 2,
         now=now,
         full_sync=True,
         pending_count=4,
@@ -258,7 +277,9 @@ def test_commit_after_a_notification_stores_the_token_and_keeps_the_lease(
     assert stores.calendars.get("ck_1") == replace(
         leased,
         notify_seq=leased.notify_seq + 1,
+        notified_max_ms=epoch_ms(T0 + MINUTE),
         sync_token="tok-2",
+        pulled_from=T0 + MINUTE / 2,
         token_obtained_at=now,
         full_syncs=1,
     )
@@ -276,6 +297,7 @@ def test_commit_by_a_run_that_lost_the_lease_stores_nothing(stores: Stores) -> N
             "run-a",
             leased.notify_seq,
             sync_token="tok-a",
+            pulled_from=later,
             now=later,
             full_sync=True,
             pending_count=0,
@@ -286,7 +308,14 @@ def test_commit_by_a_run_that_lost_the_lease_stores_nothing(stores: Stores) -> N
 
 def test_commit_for_a_calendar_that_is_gone_returns_false(stores: Stores) -> None:
     released = stores.calendars.commit(
-        "ck_gone", "run-a", 0, sync_token="t", now=T0, full_sync=False, pending_count=0
+        "ck_gone",
+        "run-a",
+        0,
+        sync_token="t",
+        pulled_from=T0,
+        now=T0,
+        full_sync=False,
+        pending_count=0,
     )
 
     assert released is False

@@ -789,3 +789,49 @@ def test_write_back_interrupted_by_a_calendar_outage_is_completed_on_redelivery(
     assert redelivered.status == "synced"
     assert video_uri(sync_stack.get_event(event["id"])) == rotated
     sync_stack.assert_no_stale_operations()
+
+
+def test_late_notifications_of_a_change_already_pulled_cost_no_pull(
+    sync_stack: SyncStack,
+) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    sync_stack.patch_event(event["id"], summary="Renamed once")
+    notified_at = datetime.now(UTC)  # when intake stamped the rename's notification
+    time.sleep(1.1)  # the notification is delivered late: pulls begin more than the skew after
+    runner = sync_stack.runner()
+    lists_before = sync_stack.calendar_calls().get("calendar.events.list", 0)
+    sync_stack.calendar_faults({"method": "calendar.events.list", "delayMs": 1500, "count": 1})
+    outcomes: dict[str, SyncOutcome] = {}
+
+    def late(name: str) -> None:
+        request = SyncRequest(
+            calendar_key=sync_stack.key, reason="notification", notified_at=notified_at
+        )
+        outcomes[name] = runner.run(request)
+
+    owner = threading.Thread(target=lambda: outcomes.setdefault("owner", sync_stack.sync(runner)))
+    owner.start()
+    assert wait_until(
+        lambda: sync_stack.calendar_calls().get("calendar.events.list", 0) > lists_before,
+        timeout=3.0,
+        interval=0.02,
+    )
+    late("during the pull")  # its change is in the list being served
+    owner.join(timeout=10)
+    requests_before = len(sync_stack.provider_requests())
+    lists_after = sync_stack.calendar_calls().get("calendar.events.list", 0)
+    late("after the pull")
+
+    assert not owner.is_alive()
+    assert outcomes["during the pull"].status == "coalesced"
+    assert (outcomes["owner"].status, outcomes["owner"].stats.rounds) == ("synced", 1)
+    assert outcomes["after the pull"].status == "covered"
+    assert sync_stack.calendar_calls().get("calendar.events.list", 0) == lists_after
+    assert len(sync_stack.provider_requests()) == requests_before
+    assert sync_stack.conference(conference["id"])["title"] == "Renamed once"
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert doc.lease_owner is None
+    sync_stack.assert_no_stale_operations()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,9 +15,9 @@ from confsync.errors import (
     CalendarUnavailableError,
     ProviderUnavailableError,
 )
-from confsync.messages import SyncRequest
+from confsync.messages import SyncReason, SyncRequest
 from confsync.planner import ConferenceMatcher
-from confsync.sync import SyncRunner, SyncSettings
+from confsync.sync import SyncOutcome, SyncRunner, SyncSettings
 from confsync.testing import (
     FakeCalendar,
     InMemoryCalendarStore,
@@ -39,6 +40,22 @@ class Clock:
 
 
 @dataclass
+class Sleeper:
+    """The runner's injected ``sleep``: records each pause and moves the clock on by it, then
+    runs ``during`` (requests arriving while the runner waits)."""
+
+    clock: Clock
+    pauses: list[float] = field(default_factory=list)
+    during: Callable[[], object] | None = None
+
+    def __call__(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.clock.now += timedelta(seconds=seconds)
+        if self.during is not None:
+            self.during()
+
+
+@dataclass
 class World:
     calendar: FakeCalendar = field(default_factory=FakeCalendar)
     calendars: InMemoryCalendarStore = field(default_factory=InMemoryCalendarStore)
@@ -46,6 +63,10 @@ class World:
     provider: RecordingProvider = field(default_factory=RecordingProvider)
     publisher: RecordingPublisher = field(default_factory=RecordingPublisher)
     clock: Clock = field(default_factory=Clock)
+    sleeper: Sleeper = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sleeper = Sleeper(self.clock)
 
     def runner(self, **settings: Any) -> SyncRunner:
         return SyncRunner(
@@ -60,11 +81,31 @@ class World:
                 **settings,
             ),
             now=self.clock,
+            sleep=self.sleeper,
         )
 
     def sync(self, **settings: Any) -> Any:
         request = SyncRequest(calendar_key=KEY, reason="notification", notified_at=self.clock())
         return self.runner(**settings).run(request)
+
+    def request(self, notified_at: datetime, reason: SyncReason = "notification") -> SyncOutcome:
+        """A request of its own runner, as another instance of the function would handle it."""
+        return self.runner().run(
+            SyncRequest(calendar_key=KEY, reason=reason, notified_at=notified_at)
+        )
+
+    def during_first_list(self, action: Callable[[], object]) -> None:
+        """Run ``action`` while the next run's first ``events.list`` is being served."""
+        original = self.calendar.list_page
+        calls = {"n": 0}
+
+        def list_page(calendar_id: str, **kwargs: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                action()
+            return original(calendar_id, **kwargs)
+
+        self.calendar.list_page = list_page  # type: ignore[method-assign]
 
     def conference_event(self, event_id: str, conference_id: str, **fields: Any) -> None:
         self.provider.create(conference_id)
@@ -265,7 +306,7 @@ def test_endless_notifications_hand_over_to_a_new_run(world: World) -> None:
     original = world.calendar.list_page
 
     def list_page(calendar_id: str, **kwargs: Any) -> Any:
-        world.calendars.notify(KEY, T0)
+        world.calendars.notify(KEY, world.clock())  # a new notification during every pull
         return original(calendar_id, **kwargs)
 
     world.calendar.list_page = list_page  # type: ignore[method-assign]
@@ -339,3 +380,157 @@ def test_operation_past_its_retry_budget_is_failed_and_alerted(
     assert world.calendars.get(KEY).pending_count == 0  # type: ignore[union-attr]
     alert = [r for r in caplog.records if getattr(r, "alert", None)]
     assert alert[0].levelname == "ERROR"
+
+
+# --- covered notifications and settling (docs/decisions/2026-11-24-covered-notifications.md) ---
+
+SECOND = timedelta(seconds=1)
+
+
+def _synced_at(world: World, pulled_from: datetime) -> None:
+    """One conference event, synced by a pull that began at ``pulled_from``."""
+    world.conference_event("e1", "c1")
+    world.clock.now = pulled_from
+    assert world.sync().status == "synced"
+
+
+def test_notification_sent_before_the_stored_pull_began_is_covered_without_a_write(
+    world: World,
+) -> None:
+    _synced_at(world, T0)
+    world.clock.now = T0 + 9 * SECOND  # delivered late
+    reads, writes, lists = world.calendars.reads, world.calendars.writes, world.calendar.list_calls
+
+    outcome = world.request(notified_at=T0 - SECOND)
+
+    assert outcome.status == "covered"
+    assert world.calendars.writes == writes
+    assert world.calendars.reads == reads + 1
+    assert world.calendar.list_calls == lists
+    assert world.calendars.get(KEY).lease_owner is None  # type: ignore[union-attr]
+
+
+def test_notification_within_the_skew_of_the_stored_pull_is_synced(world: World) -> None:
+    _synced_at(world, T0)
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Edited just before the pull"))
+    lists = world.calendar.list_calls
+
+    outcome = world.request(notified_at=T0 - SECOND + timedelta(milliseconds=1))
+
+    assert outcome.status == "synced"
+    assert world.calendar.list_calls == lists + 1
+    assert world.provider.conferences["c1"].state["title"] == "Edited just before the pull"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("reason", ["sweep", "manual", "enroll", "republish"])
+def test_requests_other_than_notifications_are_never_covered(
+    world: World, reason: SyncReason
+) -> None:
+    _synced_at(world, T0)
+    lists = world.calendar.list_calls
+
+    outcome = world.request(notified_at=T0 - 60 * SECOND, reason=reason)
+
+    assert outcome.status == "synced"
+    assert world.calendar.list_calls == lists + 1
+
+
+def test_late_notification_during_a_pull_is_covered_and_costs_no_second_pull(
+    world: World,
+) -> None:
+    _synced_at(world, T0)
+    world.clock.now = T0 + 10 * SECOND
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Edited at T0 + 5 s"))
+    coalesced: list[SyncOutcome] = []
+    world.during_first_list(lambda: coalesced.append(world.request(T0 + 5 * SECOND)))
+    lists = world.calendar.list_calls
+
+    outcome = world.sync()
+
+    assert [c.status for c in coalesced] == ["coalesced"]
+    assert outcome.status == "synced"
+    assert (outcome.stats.rounds, outcome.stats.covered) == (1, 1)
+    assert world.calendar.list_calls == lists + 1
+    assert world.sleeper.pauses == []
+    doc = world.calendars.get(KEY)
+    assert doc is not None
+    assert (doc.lease_owner, doc.pulled_from) == (None, T0 + 10 * SECOND)
+    assert world.provider.conferences["c1"].state["title"] == "Edited at T0 + 5 s"  # type: ignore[index]
+
+
+def test_notification_newer_than_the_pull_makes_the_owner_settle_and_pull_again(
+    world: World,
+) -> None:
+    _synced_at(world, T0)
+    world.clock.now = T0 + 10 * SECOND
+
+    def edit_and_notify() -> None:
+        world.calendar.put(CALENDAR, _event("e1", "c1", summary="Edited during the pull"))
+        assert world.request(T0 + 9 * SECOND + timedelta(milliseconds=1)).status == "coalesced"
+
+    world.during_first_list(edit_and_notify)
+
+    outcome = world.sync()
+
+    assert outcome.status == "synced"
+    assert (outcome.stats.rounds, outcome.stats.covered) == (2, 0)
+    assert world.sleeper.pauses == [0.5]  # nothing else arrived: one settle step
+    assert world.provider.conferences["c1"].state["title"] == "Edited during the pull"  # type: ignore[index]
+    doc = world.calendars.get(KEY)
+    assert doc is not None
+    assert doc.pulled_from == T0 + 10.5 * SECOND  # the second pull's token is stored
+
+
+def test_sweep_during_a_pull_counts_from_its_arrival_and_makes_the_owner_pull_again(
+    world: World,
+) -> None:
+    _synced_at(world, T0)
+    world.clock.now = T0 + 10 * SECOND
+    world.during_first_list(
+        lambda: world.request(T0 - 60 * SECOND, reason="sweep")  # old, but arrives now
+    )
+
+    outcome = world.sync()
+
+    assert (outcome.status, outcome.stats.rounds) == ("synced", 2)
+
+
+def test_settling_waits_while_requests_keep_arriving_and_stops_at_settle_max(
+    world: World,
+) -> None:
+    _synced_at(world, T0)
+    world.during_first_list(lambda: world.request(world.clock()))
+    world.sleeper.during = lambda: world.request(world.clock())  # a burst that goes on
+
+    outcome = world.sync(settle=timedelta(milliseconds=300), settle_max=timedelta(seconds=1))
+
+    assert world.sleeper.pauses == pytest.approx([0.3, 0.3, 0.3, 0.1])
+    assert outcome.stats.settle_waits == 4
+    assert (outcome.status, outcome.stats.rounds) == ("synced", 2)
+
+
+def test_settling_stops_once_no_request_arrived_during_a_step(world: World) -> None:
+    _synced_at(world, T0)
+    world.during_first_list(lambda: world.request(world.clock()))
+    arrivals = iter([True, True])
+
+    def during_settling() -> None:
+        if next(arrivals, False):
+            world.request(world.clock())
+
+    world.sleeper.during = during_settling
+
+    outcome = world.sync()
+
+    assert world.sleeper.pauses == [0.5, 0.5, 0.5]
+    assert (outcome.status, outcome.stats.rounds) == ("synced", 2)
+
+
+def test_a_single_sync_is_never_delayed(world: World) -> None:
+    _synced_at(world, T0)
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="One edit"))
+
+    outcome = world.sync()
+
+    assert (outcome.status, outcome.stats.rounds) == ("synced", 1)
+    assert world.sleeper.pauses == []

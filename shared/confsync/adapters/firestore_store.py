@@ -19,9 +19,11 @@ transaction for a single document, with one read and one write and no locks. Tra
 avoided on purpose: the server SDKs run them with pessimistic locks, which under contention (many
 notifications arriving during a pull) serialise and time out, very visibly on the emulator.
 
-``notify`` needs no decision at all: it is a server-side ``Increment(1)`` of ``notify_seq``,
-atomic however many callers race, and it changes the document's ``update_time``, so a lease owner
-committing at the same moment fails its precondition, re-reads, and sees the counter moved.
+``notify`` needs no decision at all: it is a server-side ``Increment(1)`` of ``notify_seq`` and,
+in the same update, a server-side ``Maximum`` of ``notified_max_ms``, atomic however many callers
+race and in whatever order they arrive; it changes the document's ``update_time``, so a lease
+owner committing at the same moment fails its precondition, re-reads, and sees the counter moved
+(and, from ``notified_max_ms``, whether its pull already covered those requests).
 
 Records are found by key with batch gets; a deletion tombstone, which carries only an event id,
 finds its record through a pointer document (see :class:`FirestoreRecordStore`). The remaining
@@ -48,6 +50,7 @@ from confsync.calendars import (
     CalendarDoc,
     calendar_from_document,
     calendar_to_document,
+    epoch_ms,
 )
 from confsync.errors import LeaseLostError, StoreUnavailableError
 from confsync.records import ConferenceRecord, from_document, to_document
@@ -251,7 +254,11 @@ class FirestoreCalendarStore:
         with translated("notify"):
             try:
                 self._ref(key).update(
-                    {"notify_seq": firestore.Increment(1), "last_notified_at": at}
+                    {
+                        "notify_seq": firestore.Increment(1),
+                        "notified_max_ms": firestore.Maximum(epoch_ms(at)),
+                        "last_notified_at": at,
+                    }
                 )
             except gexc.NotFound:
                 return None
@@ -274,6 +281,7 @@ class FirestoreCalendarStore:
         seen_seq: int,
         *,
         sync_token: str,
+        pulled_from: datetime,
         now: datetime,
         full_sync: bool,
         pending_count: int,
@@ -285,7 +293,11 @@ class FirestoreCalendarStore:
                     return False  # the calendar is gone: nothing to commit to
                 if doc.lease_owner != owner:
                     raise LeaseLostError(f"lease on {key} is no longer held by this run")
-                fields: dict[str, Any] = {"sync_token": sync_token, "token_obtained_at": now}
+                fields: dict[str, Any] = {
+                    "sync_token": sync_token,
+                    "pulled_from": pulled_from,
+                    "token_obtained_at": now,
+                }
                 if full_sync:
                     fields["full_syncs"] = doc.full_syncs + 1
                 released = doc.notify_seq == seen_seq

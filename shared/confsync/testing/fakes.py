@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from confsync.calendars import CalendarDoc
+from confsync.calendars import CalendarDoc, epoch_ms
 from confsync.channel_docs import ChannelDoc, ChannelState
 from confsync.errors import (
     ConfsyncError,
@@ -264,7 +264,11 @@ class InMemoryCalendarStore:
             if doc is None:
                 return None
             self.writes += 1
-            doc = replace(doc, notify_seq=doc.notify_seq + 1)
+            doc = replace(
+                doc,
+                notify_seq=doc.notify_seq + 1,
+                notified_max_ms=max(doc.notified_max_ms, epoch_ms(at)),
+            )
             self._docs[key] = doc
             return doc
 
@@ -284,6 +288,7 @@ class InMemoryCalendarStore:
         seen_seq: int,
         *,
         sync_token: str,
+        pulled_from: datetime,
         now: datetime,
         full_sync: bool,
         pending_count: int,
@@ -296,7 +301,9 @@ class InMemoryCalendarStore:
             if doc.lease_owner != owner:
                 raise LeaseLostError(f"lease on {key} is no longer held by this run")
             self.writes += 1
-            doc = replace(doc, sync_token=sync_token, token_obtained_at=now)
+            doc = replace(
+                doc, sync_token=sync_token, pulled_from=pulled_from, token_obtained_at=now
+            )
             if full_sync:
                 doc = replace(doc, full_syncs=doc.full_syncs + 1)
             released = doc.notify_seq == seen_seq
