@@ -2,7 +2,8 @@
 # dashboard. Every metric reads fields the code writes (tests/terraform checks each field against
 # the log lines the code produces):
 #
-# - the sync summary (confsync.sync, one INFO line per run that took the calendar's lease):
+# - the sync summary (confsync.sync, one INFO line per run that took the calendar's lease, and
+#   one per notification acknowledged as covered by an earlier pull, status "covered"):
 #   jsonPayload.sync.{reason,status,events,pending,failed,...}, jsonPayload.duration_s and
 #   jsonPayload.latency_s (seconds from the SyncRequest's notifiedAt to the end of the run);
 # - the channels report (confsync.channels, one INFO line per command):
@@ -98,10 +99,11 @@ resource "google_logging_metric" "calendars_disconnected" {
 }
 
 # Conference operations a run left pending (failed for now; retried with backoff by later runs).
+# Covered notifications do no work, so they are left out rather than counted as zero.
 resource "google_logging_metric" "pending_operations" {
   project         = var.project_id
   name            = "${var.prefix}-pending-operations"
-  filter          = "${local.function_logs.sync} AND jsonPayload.sync.status:*"
+  filter          = "${local.function_logs.sync} AND jsonPayload.sync.status:* AND jsonPayload.sync.status!=\"covered\""
   value_extractor = "EXTRACT(jsonPayload.sync.pending)"
 
   metric_descriptor {

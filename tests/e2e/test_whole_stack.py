@@ -222,8 +222,8 @@ def test_enrolment_creates_exactly_one_channel_pointing_at_intake(
     [channel] = stack.channels(calendar_id)
     assert channel["address"].rstrip("/") == stack.env["INTAKE_URL"].rstrip("/")
     status = stack.confsync("status", "--calendar-key", _calendar_key(calendar_id), "--json")
-    assert status[0]["state"] == "active"
-    assert status[0]["syncToken"] is True  # the first sync obtained one
+    assert status["calendars"][0]["state"] == "active"
+    assert status["calendars"][0]["syncToken"] is True  # the first sync obtained one
 
 
 def test_edits_reach_the_conferencing_system_through_push(stack: Stack, calendar_id: str) -> None:
