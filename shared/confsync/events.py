@@ -63,7 +63,11 @@ class ConferenceRef:
 
 @dataclass(frozen=True, slots=True)
 class CalendarEvent:
-    """One event, series master, instance exception or tombstone from the Calendar API."""
+    """One event, series master, instance exception or tombstone from the Calendar API.
+
+    ``ical_uid`` is shared by a series master and every instance of it (each instance has its own
+    ``id``), so it finds a series' exceptions with one ``events.list(iCalUID=...)``.
+    """
 
     id: str
     status: str = "confirmed"
@@ -79,6 +83,7 @@ class CalendarEvent:
     organizer_email: str | None = None
     organizer_self: bool = False
     conference: ConferenceRef | None = None
+    ical_uid: str | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -217,4 +222,5 @@ def decode_event(raw: Mapping[str, Any]) -> CalendarEvent:
         organizer_email=(_str(organizer, "email", "event.organizer") or "").lower() or None,
         organizer_self=organizer.get("self") is True,
         conference=_conference(raw),
+        ical_uid=_str(raw, "iCalUID", "event"),
     )

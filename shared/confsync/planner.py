@@ -26,12 +26,22 @@ conferencing system recognises as already applied.
 Ownership: by default only events organised by the calendar's own user count (``owned_only``). An
 attendee's copy of a meeting carries the same conference; an attendee removing it from their
 calendar must not delete the meeting's conference.
+
+Series exceptions outlive the record they arrived on. An exception (moved, renamed or cancelled
+instance) whose series is attached to no record yet is kept as an **orphan** for the rest of the
+run, and so are the exceptions of a series that leaves its record (its conference was removed or
+replaced). When the series' master attaches to a record later in the run (the master on a later
+page of a full sync, the conference replaced by another), its orphans are folded in. Google lists
+every exception again only in a full sync, never in later incremental ones, so this is the only
+chance to keep them. A series that newly attaches to a record is also reported
+(:class:`SeriesAttachment`), so that an incremental sync can fetch exceptions it never saw (the
+series got our conference after an occurrence was changed) with one lookup of the series.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from confsync.conference import ALWAYS_RELEVANT, ConferenceState
@@ -48,16 +58,20 @@ from confsync.records import (
 __all__ = [
     "ConferenceMatcher",
     "DeleteConference",
+    "Folded",
     "Lookup",
     "Operation",
+    "Orphans",
     "PagePlan",
     "PlanContext",
+    "SeriesAttachment",
     "UpdateConference",
     "after_applied",
     "after_failure",
     "after_gone",
     "apply_events",
     "desired_state",
+    "fold_events",
     "lookup_for",
     "plan_operation",
     "plan_page",
@@ -128,13 +142,39 @@ class DeleteConference:
 
 Operation = UpdateConference | DeleteConference
 
+Orphans = Mapping[str, Mapping[str, OccurrenceSnapshot]]
+"""Exceptions waiting for their series to attach to a record: series id -> instance id -> it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesAttachment:
+    """A series master that joined a record it was not in before (``iCalUID`` to look it up)."""
+
+    series_id: str
+    ical_uid: str | None
+    record_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """A page folded into the records: the records whose content changed, the exceptions still
+    waiting for their series, and the series that newly attached to a record."""
+
+    changed: Mapping[str, ConferenceRecord]
+    orphans: Orphans
+    attached: tuple[SeriesAttachment, ...]
+
 
 @dataclass(frozen=True, slots=True)
 class PagePlan:
-    """The outcome of planning one page: records to persist and operations to send."""
+    """The outcome of planning one page: records to persist and operations to send, plus what
+    the run must carry to its next page (``orphans``) and the series it may look up
+    (``attached``)."""
 
     changed: Mapping[str, ConferenceRecord]
     operations: tuple[Operation, ...]
+    orphans: Orphans = field(default_factory=dict)
+    attached: tuple[SeriesAttachment, ...] = ()
 
 
 def _owned(event: CalendarEvent, ctx: PlanContext) -> bool:
@@ -210,15 +250,20 @@ def _primary(events: Mapping[str, EventSnapshot], current: str | None) -> str | 
     return min(events.values(), key=lambda s: (s.start, s.event_id)).event_id
 
 
-def _detach(record: ConferenceRecord, event_id: str) -> ConferenceRecord:
+def _detach(
+    record: ConferenceRecord, event_id: str
+) -> tuple[ConferenceRecord, dict[str, OccurrenceSnapshot]]:
+    """The record without the event, and the exceptions of the event's series it held."""
     events = {k: v for k, v in record.events.items() if k != event_id}
     occurrences = {k: v for k, v in record.occurrences.items() if v.series_id != event_id}
-    return replace(
+    carried = {k: v for k, v in record.occurrences.items() if v.series_id == event_id}
+    detached = replace(
         record,
         events=events,
         occurrences=occurrences,
         primary_event_id=_primary(events, record.primary_event_id),
     )
+    return detached, carried
 
 
 def _attach(record: ConferenceRecord, snapshot: EventSnapshot) -> ConferenceRecord:
@@ -233,36 +278,50 @@ def _attach(record: ConferenceRecord, snapshot: EventSnapshot) -> ConferenceReco
     )
 
 
-def apply_events(
+def _with_occurrences(
+    record: ConferenceRecord, occurrences: Iterable[OccurrenceSnapshot]
+) -> ConferenceRecord:
+    merged = {**record.occurrences, **{o.instance_id: o for o in occurrences}}
+    return record if merged == record.occurrences else replace(record, occurrences=merged)
+
+
+def fold_events(
     events: Iterable[CalendarEvent],
     records: Mapping[str, ConferenceRecord],
     ctx: PlanContext,
-) -> dict[str, ConferenceRecord]:
-    """Fold a page of changed events into the records; return the records whose content changed.
+    orphans: Orphans | None = None,
+) -> Folded:
+    """Fold a page of changed events into the records (see the module docstring).
 
-    ``records`` must hold every record :func:`lookup_for` asked for that exists.
+    ``records`` must hold every record :func:`lookup_for` asked for that exists; ``orphans`` are
+    the exceptions earlier pages of the run left waiting (the result's ``orphans`` replace them).
+    A later event of the page wins over an earlier one with the same id.
     """
     working = dict(records)
     by_event = {event_id: r.key for r in records.values() for event_id in r.events}
+    waiting = {series: dict(found) for series, found in (orphans or {}).items()}
     touched: set[str] = set()
+    attached: dict[str, SeriesAttachment] = {}
     for event in events:
         if event.is_instance:
             assert event.recurring_event_id is not None
-            series_key = by_event.get(event.recurring_event_id)
-            if series_key is None:
-                continue  # an instance of a series that carries none of our conferences
-            record = working[series_key]
             occurrence = _occurrence(event)
-            if record.occurrences.get(event.id) != occurrence:
-                occurrences = {**record.occurrences, event.id: occurrence}
-                working[series_key] = replace(record, occurrences=occurrences)
+            series_key = by_event.get(event.recurring_event_id)
+            if series_key is None:  # its series carries none of our conferences (yet)
+                waiting.setdefault(event.recurring_event_id, {})[event.id] = occurrence
+                continue
+            record = working[series_key]
+            working[series_key] = _with_occurrences(record, [occurrence])
+            if working[series_key] is not record:
                 touched.add(series_key)
             continue
         old_key = by_event.get(event.id)
         conference_id = _our_conference(event, ctx)
         new_key = None if conference_id is None else record_key(ctx.calendar_key, conference_id)
         if old_key is not None and old_key != new_key:
-            working[old_key] = _detach(working[old_key], event.id)
+            working[old_key], carried = _detach(working[old_key], event.id)
+            # What this run saw last wins over what the old record held.
+            waiting[event.id] = {**carried, **waiting.get(event.id, {})}
             del by_event[event.id]
             touched.add(old_key)
         if new_key is not None and conference_id is not None:
@@ -271,10 +330,32 @@ def apply_events(
             )
             snapshot = _snapshot(event)
             if record.events.get(event.id) != snapshot or new_key not in working:
-                working[new_key] = _attach(record, snapshot)
+                record = _attach(record, snapshot)
+            record = _with_occurrences(record, waiting.pop(event.id, {}).values())
+            if record is not working.get(new_key):
+                working[new_key] = record
                 touched.add(new_key)
             by_event[event.id] = new_key
-    return {key: working[key] for key in touched if working[key] != records.get(key)}
+            before = records.get(new_key)
+            if event.recurrence and (before is None or event.id not in before.events):
+                attached[event.id] = SeriesAttachment(event.id, event.ical_uid, new_key)
+    return Folded(
+        changed={key: working[key] for key in touched if working[key] != records.get(key)},
+        orphans={series: found for series, found in waiting.items() if found},
+        attached=tuple(a for a in attached.values() if by_event.get(a.series_id) == a.record_key),
+    )
+
+
+def apply_events(
+    events: Iterable[CalendarEvent],
+    records: Mapping[str, ConferenceRecord],
+    ctx: PlanContext,
+) -> dict[str, ConferenceRecord]:
+    """Fold a page into the records; return the records whose content changed.
+
+    :func:`fold_events` without the run's orphans: for one page on its own.
+    """
+    return dict(fold_events(events, records, ctx).changed)
 
 
 def desired_state(record: ConferenceRecord, calendar_id: str) -> ConferenceState | None:
@@ -337,13 +418,17 @@ def plan_page(
     events: Iterable[CalendarEvent],
     records: Mapping[str, ConferenceRecord],
     ctx: PlanContext,
+    orphans: Orphans | None = None,
 ) -> PagePlan:
     """Fold a page into the records and plan the operations for every record it changed."""
-    changed = apply_events(events, records, ctx)
+    folded = fold_events(events, records, ctx, orphans)
+    changed = folded.changed
     operations = tuple(
         op for key in sorted(changed) if (op := plan_operation(changed[key], ctx)) is not None
     )
-    return PagePlan(changed=changed, operations=operations)
+    return PagePlan(
+        changed=changed, operations=operations, orphans=folded.orphans, attached=folded.attached
+    )
 
 
 def after_applied(record: ConferenceRecord, op: Operation) -> ConferenceRecord:

@@ -63,6 +63,13 @@ class CalendarClient(Protocol):
         """The event (deleted ones included, with status cancelled), or None when unknown (404)."""
         ...
 
+    def list_series(self, calendar_id: str, ical_uid: str) -> tuple[Mapping[str, Any], ...]:
+        """Every event sharing ``ical_uid``: a series' master and all its exceptions, cancelled
+        ones included (``events.list`` with ``iCalUID``, ``showDeleted=true``,
+        ``singleEvents=false``, every page). No sync token (Google refuses one with ``iCalUID``)
+        and no time window: exceptions long past count too."""
+        ...
+
     def patch_conference_data(
         self, calendar_id: str, event_id: str, etag: str, conference_data: Mapping[str, Any]
     ) -> Mapping[str, Any]:

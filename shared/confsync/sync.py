@@ -16,11 +16,14 @@ with the defects of the published sample fixed. One :meth:`SyncRunner.run` call:
    every stored record whose events the full sync did not return is confirmed with ``events.get``,
    because deletions made while no token was valid never come back as tombstones.
 4. **Each page:** plan (pure, :mod:`confsync.planner`), send the operations to the conferencing
-   system with bounded concurrency, write changed join details back to the event (``If-Match``),
-   then persist the touched records (a write-back that fails for now fails the run before the
-   records say "done", so the redelivery repeats it). An operation that keeps failing is recorded
-   as pending on its record; the token still advances and a later run retries it, until its
-   budget runs out.
+   system with bounded concurrency, write changed join details back to every event carrying the
+   conference (``If-Match``; events not on the page are read first), then persist the touched
+   records (a write-back that fails for now fails the run before the records say "done", so the
+   redelivery repeats it). An operation that keeps failing is recorded as pending on its record;
+   the token still advances and a later run retries it, until its budget runs out. Series
+   exceptions whose series is not attached yet wait for it for the rest of the run; in an
+   incremental pull, a series that newly attaches to a record (its conference added or replaced)
+   is looked up once by ``iCalUID``, because its earlier exceptions never come back as changes.
 5. **Commit.** Pending operations that are due are retried; then the new sync token is stored
    with its pull's start (only now: every page's effects are durable) and the lease released, if
    ``notify_seq`` did not move. If it moved but every request since was stamped ``skew`` before
@@ -65,7 +68,9 @@ from confsync.planner import (
     ConferenceMatcher,
     DeleteConference,
     Operation,
+    Orphans,
     PlanContext,
+    SeriesAttachment,
     UpdateConference,
     after_applied,
     after_failure,
@@ -135,6 +140,7 @@ class SyncStats:
     pending_retried: int = 0
     covered: int = 0
     settle_waits: int = 0
+    series_lookups: int = 0
 
 
 Status = Literal["synced", "covered", "coalesced", "skipped", "disconnected", "republished"]
@@ -176,6 +182,7 @@ class _Run:
     owner: str
     stats: SyncStats
     lease_until: datetime
+    orphans: Orphans = field(default_factory=dict)
 
 
 def _utcnow() -> datetime:
@@ -402,7 +409,7 @@ class SyncRunner:
             events, raw = self._decode(page.items, run.stats)
             if seen is not None:
                 seen.update(event.id for event in events)
-            self._apply(run, events, raw)
+            self._apply(run, events, raw, look_up_series=sync_token is not None)
             self._keep_lease(run)
             if page.next_page_token:
                 page_token = page.next_page_token
@@ -457,7 +464,7 @@ class SyncRunner:
             events.append(decode_event(item))
             raw[event_id] = item
         run.stats.reconciled += len(missing)
-        self._apply(run, events, raw)
+        self._apply(run, events, raw, look_up_series=False)
 
     # --- applying --------------------------------------------------------------------------
 
@@ -475,7 +482,13 @@ class SyncRunner:
         run: _Run,
         events: Sequence[CalendarEvent],
         raw: Mapping[str, Mapping[str, Any]],
+        *,
+        look_up_series: bool,
     ) -> None:
+        """Plan a page, send its operations, write join details back, persist its records.
+
+        ``look_up_series``: an incremental pull, where a series that newly attaches to a record
+        brings exceptions the pull will never list; a full sync lists them all anyway."""
         if not events:
             return
         ctx = self._context(run.doc)
@@ -487,7 +500,12 @@ class SyncRunner:
         if unknown := lookup.event_ids - known:
             found = self._records.by_event_ids(run.doc.key, unknown)
             records.update({r.key: r for r in found})
-        plan = plan_page(events, records, ctx)
+        plan = plan_page(events, records, ctx, run.orphans)
+        exceptions = self._series_exceptions(run, plan.attached) if look_up_series else []
+        if exceptions:
+            # After the page's own events, so the series is attached when they are folded.
+            plan = plan_page([*events, *exceptions], records, ctx, run.orphans)
+        run.orphans = plan.orphans
         final = dict(plan.changed)
         sent = self._send(plan.operations, final, run.stats)
         final.update({key: result.record for key, result in sent.items()})
@@ -498,6 +516,33 @@ class SyncRunner:
         if final:
             self._records.save(final.values(), before=records)
             run.stats.records_written += len(final)
+
+    def _series_exceptions(
+        self, run: _Run, attached: Sequence[SeriesAttachment]
+    ) -> list[CalendarEvent]:
+        """The current exceptions of series that newly attached to a record, one lookup each."""
+        found: list[CalendarEvent] = []
+        for series in attached:
+            if not series.ical_uid:
+                _LOGGER.warning(
+                    "series %s has no iCalUID; exceptions made before it got its conference "
+                    "are not looked up",
+                    series.series_id,
+                    extra=_labels(run.doc.key),
+                )
+                continue
+            items = run.client.list_series(run.doc.calendar_id, series.ical_uid)
+            run.stats.series_lookups += 1
+            for item in items:
+                try:
+                    event = decode_event(item)
+                except MalformedInputError as err:
+                    run.stats.malformed += 1
+                    _LOGGER.error("skipping malformed event from a series lookup: %s", err)
+                    continue
+                if event.recurring_event_id == series.series_id:
+                    found.append(event)
+        return found
 
     def _send(
         self,
@@ -572,6 +617,8 @@ class SyncRunner:
         operations = [op for r in due if (op := plan_operation(r, ctx)) is not None]
         run.stats.pending_retried += len(operations)
         sent = self._send(operations, records, run.stats)
+        if self._settings.write_back:  # before saving, as for a page (see _apply)
+            self._write_back(run, operations, sent, {})
         # A pending record whose operation is no longer needed (superseded) is simply cleared.
         final = {r.key: _clear_pending(r) for r in due if r.key not in sent}
         final.update({key: result.record for key, result in sent.items()})
@@ -587,7 +634,10 @@ class SyncRunner:
         sent: Mapping[str, _Sent],
         raw: Mapping[str, Mapping[str, Any]],
     ) -> None:
-        """Put join details the provider changed back on the event, never over a user's edit."""
+        """Put join details the provider changed back on every event carrying the conference,
+        never over a user's edit. Events not in ``raw`` (not on this page: another event sharing
+        the conference, a series master whose exception changed, a pending retry) are read
+        first, since they may still show the old join URL."""
         for op in operations:
             result = sent.get(op.record_key)
             if not isinstance(op, UpdateConference) or result is None or result.answer is None:
@@ -595,8 +645,8 @@ class SyncRunner:
             join_url = result.answer.join_url
             if not join_url:
                 continue
-            for event_id in result.record.events:
-                item = raw.get(event_id)
+            for event_id in sorted(result.record.events):
+                item = raw.get(event_id) or run.client.get_event(run.doc.calendar_id, event_id)
                 if item is not None and self._patch_join_url(run, item, op.conference_id, join_url):
                     run.stats.write_backs += 1
 

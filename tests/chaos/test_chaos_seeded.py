@@ -1,4 +1,4 @@
-"""The chaos suite on a real local stack: one short fixed seed converges, and known gaps stay known.
+"""The chaos suite on a real local stack: a fixed seed converges; a series keeps its exceptions.
 
 The whole stack (emulators, the three functions, Pub/Sub wiring) runs on free ports in a temporary
 directory. One seed of the random workload, faults included (Calendar errors and latency, sync
@@ -82,12 +82,6 @@ def _series_then_conference(replace: bool) -> Workload:
     return Workload(seed, ["cal0"], steps, {"e1": model}, decoys=[])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: a series that gains a conference (or moves to another one) after an "
-    "occurrence was changed loses that occurrence: the planner keeps exceptions only on the "
-    "record the series had when they arrived",
-)
 @pytest.mark.parametrize("replace", [False, True], ids=["conference-added", "conference-replaced"])
 def test_a_series_keeps_its_changed_occurrences_when_its_conference_changes(
     stack: ChaosStack, replace: bool

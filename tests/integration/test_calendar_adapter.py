@@ -531,6 +531,36 @@ def test_retry_waits_follow_full_jitter_under_the_capped_exponential() -> None:
     assert all(0 <= slept <= ceiling for slept, ceiling in zip(sleeps, ceilings, strict=True))
 
 
+# --- events.list by iCalUID (a series lookup) ----------------------------------------------------
+
+
+def test_list_series_returns_the_master_and_every_exception_over_all_pages(
+    admin: Admin, make_client: ClientMaker
+) -> None:
+    # Arrange: a weekly series with one occurrence renamed and one cancelled, and another event
+    london = {"timeZone": "Europe/London"}
+    series = event("ser001", 7)
+    series["start"] |= london
+    series["end"] |= london
+    admin.load({**series, "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"]}, event("evt001", 8))
+    admin.patch_event("ser001_20300114T090000Z", {"summary": "Renamed once"})
+    admin.delete_event("ser001_20300121T090000Z")
+    ical_uid = admin.stored_event("ser001")["iCalUID"]
+    client = make_client(page_size=1)
+    admin.reset_counts()
+
+    # Act
+    items = client.list_series(CALENDAR, ical_uid)
+
+    # Assert: every page was fetched; the cancelled exception is there (showDeleted)
+    by_id = {item["id"]: item for item in items}
+    assert sorted(by_id) == ["ser001", "ser001_20300114T090000Z", "ser001_20300121T090000Z"]
+    assert by_id["ser001_20300114T090000Z"]["summary"] == "Renamed once"
+    assert by_id["ser001_20300121T090000Z"]["status"] == "cancelled"
+    assert by_id["ser001_20300121T090000Z"]["recurringEventId"] == "ser001"
+    assert admin.calls(LIST) == 3
+
+
 # --- events.get ------------------------------------------------------------------------------
 
 

@@ -70,11 +70,15 @@ class FlakyRecords:
 
 
 class HookedCalendarClient:
-    """A Calendar client that runs ``before_patch`` once, just before the first write-back."""
+    """A Calendar client that runs ``before_patch`` once, just before the first write-back (to
+    ``event_id`` only, when given)."""
 
-    def __init__(self, inner: CalendarClient, before_patch: Callable[[], None]) -> None:
+    def __init__(
+        self, inner: CalendarClient, before_patch: Callable[[], None], event_id: str | None = None
+    ) -> None:
         self._inner = inner
         self._before_patch: Callable[[], None] | None = before_patch
+        self._event_id = event_id
 
     def list_page(
         self,
@@ -91,22 +95,34 @@ class HookedCalendarClient:
     def get_event(self, calendar_id: str, event_id: str) -> Mapping[str, Any] | None:
         return self._inner.get_event(calendar_id, event_id)
 
+    def list_series(self, calendar_id: str, ical_uid: str) -> tuple[Mapping[str, Any], ...]:
+        return self._inner.list_series(calendar_id, ical_uid)
+
     def patch_conference_data(
         self, calendar_id: str, event_id: str, etag: str, conference_data: Mapping[str, Any]
     ) -> Mapping[str, Any]:
-        hook, self._before_patch = self._before_patch, None
-        if hook is not None:
-            hook()
+        if self._event_id in (None, event_id):
+            hook, self._before_patch = self._before_patch, None
+            if hook is not None:
+                hook()
         return self._inner.patch_conference_data(calendar_id, event_id, etag, conference_data)
 
 
 class HookedCalendarFactory:
-    def __init__(self, inner: CalendarClientFactory, before_patch: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        inner: CalendarClientFactory,
+        before_patch: Callable[[], None],
+        event_id: str | None = None,
+    ) -> None:
         self._inner = inner
         self._before_patch = before_patch
+        self._event_id = event_id
 
     def for_subject(self, subject: str) -> CalendarClient:
-        return HookedCalendarClient(self._inner.for_subject(subject), self._before_patch)
+        return HookedCalendarClient(
+            self._inner.for_subject(subject), self._before_patch, self._event_id
+        )
 
 
 def new_requests(sync_stack: SyncStack, since: int) -> list[dict[str, Any]]:
@@ -834,4 +850,132 @@ def test_late_notifications_of_a_change_already_pulled_cost_no_pull(
     doc = sync_stack.calendars.get(sync_stack.key)
     assert doc is not None
     assert doc.lease_owner is None
+    sync_stack.assert_no_stale_operations()
+
+
+# --- a series' changed occurrences when its conference changes -----------------------------------
+
+
+def _move_one_and_cancel_another(
+    sync_stack: SyncStack, instances: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The user moves the second occurrence and cancels the third: (moved, cancelled)."""
+    moved, cancelled = instances[1], instances[2]
+    sync_stack.patch_event(
+        moved["id"],
+        start={"dateTime": "2027-03-08T15:00:00Z"},
+        end={"dateTime": "2027-03-08T16:00:00Z"},
+    )
+    sync_stack.delete_event(cancelled["id"])
+    return moved, cancelled
+
+
+def _assert_lists_the_changed_occurrences(
+    state: Mapping[str, Any], moved: Mapping[str, Any], cancelled: Mapping[str, Any]
+) -> None:
+    assert state["status"] == "active"
+    assert [instant(o["originalStart"]) for o in state["modifiedOccurrences"]] == [
+        instant(moved["originalStartTime"]["dateTime"])
+    ]
+    assert instant(state["modifiedOccurrences"][0]["start"]) == instant("2027-03-08T15:00:00Z")
+    assert [instant(t) for t in state["cancelledOccurrences"]] == [
+        instant(cancelled["originalStartTime"]["dateTime"])
+    ]
+
+
+def test_series_given_our_conference_after_occurrences_changed_lists_them(
+    sync_stack: SyncStack,
+) -> None:
+    series = sync_stack.insert_event(
+        summary="Weekly sync", recurrence=["RRULE:FREQ=WEEKLY;COUNT=5"]
+    )
+    sync_stack.sync()
+    moved, cancelled = _move_one_and_cancel_another(sync_stack, sync_stack.instances(series["id"]))
+    sync_stack.sync()  # nothing of ours yet: the exceptions go by
+    conference = sync_stack.create_conference()
+
+    sync_stack.patch_event(
+        series["id"], conferenceData=conference_data(conference["id"], conference["joinUrl"])
+    )
+    outcome = sync_stack.sync()
+
+    assert outcome.stats.series_lookups == 1
+    _assert_lists_the_changed_occurrences(sync_stack.conference(conference["id"]), moved, cancelled)
+    assert [r["outcome"] for r in sync_stack.requests_for(conference["id"])] == ["applied"]
+    sync_stack.assert_no_stale_operations()
+
+
+def test_series_conference_replaced_moves_its_changed_occurrences_to_the_new_one(
+    sync_stack: SyncStack,
+) -> None:
+    old, series, instances = weekly_series(sync_stack)
+    moved, cancelled = _move_one_and_cancel_another(sync_stack, instances)
+    sync_stack.sync()
+    _assert_lists_the_changed_occurrences(sync_stack.conference(old["id"]), moved, cancelled)
+    new = sync_stack.create_conference()
+
+    sync_stack.patch_event(series["id"], conferenceData=conference_data(new["id"], new["joinUrl"]))
+    outcome = sync_stack.sync()
+
+    assert outcome.stats.series_lookups == 1
+    assert sync_stack.conference(old["id"])["status"] == "deleted"
+    _assert_lists_the_changed_occurrences(sync_stack.conference(new["id"]), moved, cancelled)
+    sync_stack.assert_no_stale_operations()
+
+
+# --- a new join URL reaches every event sharing the conference -----------------------------------
+
+
+def test_new_join_url_reaches_every_sharing_event_and_keeps_a_concurrent_edit(
+    sync_stack: SyncStack,
+) -> None:
+    conference, first, second = _two_events_sharing_a_conference(sync_stack)
+    sync_stack.sync()
+    rotated = "https://conference.example/j/rotated-link"
+    sync_stack.set_join_url(conference["id"], rotated)
+    sync_stack.patch_event(first["id"], summary="Kick-off, new agenda")
+    runner = sync_stack.runner()
+
+    def user_edits_the_other_event() -> None:
+        sync_stack.patch_event(second["id"], summary="Follow-up, renamed meanwhile")
+
+    runner._calendar = HookedCalendarFactory(
+        runner._calendar, user_edits_the_other_event, event_id=second["id"]
+    )
+
+    outcome = sync_stack.sync(runner)
+
+    assert outcome.stats.write_backs == 2
+    assert video_uri(sync_stack.get_event(first["id"])) == rotated
+    other = sync_stack.get_event(second["id"])
+    assert video_uri(other) == rotated
+    assert other["summary"] == "Follow-up, renamed meanwhile"
+    sync_stack.assert_no_stale_operations()
+
+
+def test_new_join_url_answered_on_a_pending_retry_reaches_every_sharing_event(
+    sync_stack: SyncStack,
+) -> None:
+    conference, first, second = _two_events_sharing_a_conference(sync_stack)
+    sync_stack.sync()
+    sync_stack.provider_faults(
+        {"method": "PUT", "conferenceId": conference["id"], "status": 503, "count": 50}
+    )
+    sync_stack.patch_event(first["id"], summary="Kick-off, new agenda")
+    assert sync_stack.sync().stats.pending == 1
+    rotated = "https://conference.example/j/rotated-link"
+    sync_stack.set_join_url(conference["id"], rotated)
+    sync_stack.clear_faults()
+    retried: list[SyncOutcome] = []
+
+    def retried_once() -> bool:
+        retried.append(sync_stack.sync())
+        return retried[-1].stats.pending_retried > 0
+
+    assert wait_until(retried_once, timeout=8.0, interval=0.25)
+
+    assert retried[-1].stats.write_backs == 2
+    assert video_uri(sync_stack.get_event(first["id"])) == rotated
+    assert video_uri(sync_stack.get_event(second["id"])) == rotated
+    assert sync_stack.conference(conference["id"])["title"] == "Kick-off, new agenda"
     sync_stack.assert_no_stale_operations()

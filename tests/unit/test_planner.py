@@ -418,3 +418,133 @@ def test_gone_conference_is_never_operated_on_again() -> None:
     )
 
     assert later.operations == ()
+
+
+# --- series exceptions outliving their record ---------------------------------------------------
+
+WEEKLY = ["RRULE:FREQ=WEEKLY;COUNT=5"]
+
+
+def _moved(series_id: str = "s1", *, updated: datetime = T0 + timedelta(hours=1)) -> Any:
+    return event(
+        f"{series_id}_20261209T100000Z",
+        conference=None,
+        start="2026-12-09T15:00:00Z",
+        end="2026-12-09T16:00:00Z",
+        updated=updated,
+        recurringEventId=series_id,
+        originalStartTime={"dateTime": "2026-12-09T10:00:00Z"},
+    )
+
+
+def _cancelled(series_id: str = "s1") -> Any:
+    return tombstone(
+        f"{series_id}_20261216T100000Z",
+        recurringEventId=series_id,
+        originalStartTime={"dateTime": "2026-12-16T10:00:00Z"},
+    )
+
+
+def _occurrences_of(op: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(original starts of the modified occurrences, cancelled original starts) of an update."""
+    assert isinstance(op, UpdateConference)
+    modified = tuple(o.original_start for o in op.state.modified_occurrences)
+    return modified, op.state.cancelled_occurrences
+
+
+def test_exceptions_on_a_page_before_their_master_wait_for_it_and_are_folded_in() -> None:
+    first = plan_page([_moved(), _cancelled()], {}, CTX)
+    assert first.changed == {}
+    assert first.operations == ()
+    assert set(first.orphans["s1"]) == {"s1_20261209T100000Z", "s1_20261216T100000Z"}
+
+    series = event("s1", conference="conf-2", recurrence=WEEKLY, iCalUID="s1@google.com")
+    second = plan_page([series], {}, CTX, first.orphans)
+
+    [op] = second.operations
+    assert _occurrences_of(op) == (("2026-12-09T10:00:00Z",), ("2026-12-16T10:00:00Z",))
+    assert op.revision == int((T0 + timedelta(hours=1)).timestamp() * 1000)
+    assert second.orphans == {}
+
+
+def test_exceptions_before_their_master_on_the_same_page_are_folded_in() -> None:
+    series = event("s1", conference="conf-2", recurrence=WEEKLY)
+
+    [op] = plan([_moved(), _cancelled(), series], {}).operations
+
+    assert _occurrences_of(op) == (("2026-12-09T10:00:00Z",), ("2026-12-16T10:00:00Z",))
+
+
+def test_exceptions_of_a_series_that_never_attaches_change_nothing() -> None:
+    result = plan_page([_moved(), event("s1", conference=None, recurrence=WEEKLY)], {}, CTX)
+
+    assert result.changed == {}
+    assert result.operations == ()
+
+
+def test_replacing_a_series_conference_carries_its_exceptions_to_the_new_one() -> None:
+    series = event("s1", conference="conf-1", recurrence=WEEKLY)
+    stored = applied(plan([series, _moved(), _cancelled()], {}))
+    replaced = event("s1", conference="conf-2", recurrence=WEEKLY, updated=T0 + timedelta(hours=3))
+
+    result = plan([replaced], stored)
+
+    by_conference = {op.conference_id: op for op in result.operations}
+    assert isinstance(by_conference["conf-1"], DeleteConference)
+    assert _occurrences_of(by_conference["conf-2"]) == (
+        ("2026-12-09T10:00:00Z",),
+        ("2026-12-16T10:00:00Z",),
+    )
+    assert result.changed[key("conf-1")].occurrences == {}
+
+
+def test_exceptions_seen_later_in_the_run_win_over_the_ones_the_old_record_held() -> None:
+    series = event("s1", conference="conf-1", recurrence=WEEKLY)
+    stored = applied(plan([series, _moved()], {}))
+    renamed = event(
+        "s1_20261209T100000Z",
+        conference=None,
+        summary="Moved and renamed",
+        updated=T0 + timedelta(hours=2),
+        recurringEventId="s1",
+        originalStartTime={"dateTime": "2026-12-09T10:00:00Z"},
+    )
+    gone = plan([tombstone("s1")], stored)  # the series leaves conf-1 on one page ...
+    stored = applied(gone, stored)
+    later = plan_page([renamed], stored, CTX, gone.orphans)  # ... an exception changes ...
+    attached = plan_page(  # ... and the series comes back with another conference
+        [event("s1", conference="conf-2", recurrence=WEEKLY)], stored, CTX, later.orphans
+    )
+
+    [op] = attached.operations
+    assert isinstance(op, UpdateConference)
+    assert [o.title for o in op.state.modified_occurrences] == ["Moved and renamed"]
+
+
+def test_a_series_that_newly_attaches_is_reported_for_a_lookup_and_an_edit_is_not() -> None:
+    series = event("s1", conference="conf-1", recurrence=WEEKLY, iCalUID="s1@google.com")
+    adopted = plan([series, event("e1", conference="conf-1")], {})
+
+    [attachment] = adopted.attached
+    assert (attachment.series_id, attachment.ical_uid) == ("s1", "s1@google.com")
+    assert attachment.record_key == key("conf-1")
+
+    stored = applied(adopted)
+    renamed = event(
+        "s1", conference="conf-1", recurrence=WEEKLY, summary="Renamed", iCalUID="s1@google.com"
+    )
+    assert plan([renamed], stored).attached == ()
+    replaced = event("s1", conference="conf-2", recurrence=WEEKLY, iCalUID="s1@google.com")
+    assert [a.record_key for a in plan([replaced], stored).attached] == [key("conf-2")]
+
+
+def test_exceptions_from_a_series_lookup_fold_into_the_record_it_newly_joined() -> None:
+    # What the runner does with a lookup: the page again, the series' exceptions after it.
+    stored = applied(plan([event("s1", conference=None, recurrence=WEEKLY)], {}))
+    added = event("s1", conference="conf-2", recurrence=WEEKLY, iCalUID="s1@google.com")
+    assert plan([added], stored).attached
+
+    result = plan([added, _moved(), _cancelled()], stored)
+
+    [op] = result.operations
+    assert _occurrences_of(op) == (("2026-12-09T10:00:00Z",), ("2026-12-16T10:00:00Z",))

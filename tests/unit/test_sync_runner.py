@@ -534,3 +534,170 @@ def test_a_single_sync_is_never_delayed(world: World) -> None:
 
     assert (outcome.status, outcome.stats.rounds) == ("synced", 1)
     assert world.sleeper.pauses == []
+
+
+# --- series exceptions when a series' conference changes ----------------------------------------
+
+WEEKLY = ["RRULE:FREQ=WEEKLY;COUNT=4"]
+
+
+def _series(conference_id: str | None) -> dict[str, Any]:
+    return _event(
+        "s1",
+        conference_id,
+        summary="Weekly",
+        start={"dateTime": "2026-12-02T10:00:00Z", "timeZone": "Europe/Paris"},
+        end={"dateTime": "2026-12-02T11:00:00Z", "timeZone": "Europe/Paris"},
+        recurrence=WEEKLY,
+    )
+
+
+def _change_two_occurrences(world: World) -> None:
+    """The user moves the second occurrence and cancels the third (exception objects)."""
+    world.calendar.put(
+        CALENDAR,
+        {
+            "id": "s1_20261209T100000Z",
+            "status": "confirmed",
+            "summary": "Weekly (moved)",
+            "recurringEventId": "s1",
+            "originalStartTime": {"dateTime": "2026-12-09T10:00:00Z"},
+            "start": {"dateTime": "2026-12-10T10:00:00Z"},
+            "end": {"dateTime": "2026-12-10T11:00:00Z"},
+        },
+    )
+    world.calendar.put(
+        CALENDAR,
+        {
+            "id": "s1_20261216T100000Z",
+            "status": "cancelled",
+            "recurringEventId": "s1",
+            "originalStartTime": {"dateTime": "2026-12-16T10:00:00Z"},
+        },
+    )
+
+
+def _occurrences(world: World, conference_id: str) -> tuple[list[str], list[str]]:
+    state = world.provider.conferences[conference_id].state
+    assert state is not None
+    moved = [o["originalStart"] for o in state["modifiedOccurrences"]]
+    return moved, state["cancelledOccurrences"]
+
+
+CHANGED = (["2026-12-09T10:00:00Z"], ["2026-12-16T10:00:00Z"])
+
+
+def test_series_getting_a_conference_later_brings_its_earlier_exceptions(world: World) -> None:
+    world.calendar.put(CALENDAR, _series(None))
+    _change_two_occurrences(world)
+    world.sync()  # nothing of ours yet
+    world.provider.create("c2")
+
+    world.calendar.put(CALENDAR, _series("c2"))
+    outcome = world.sync()
+
+    assert outcome.stats.series_lookups == 1
+    assert world.calendar.series_calls == [world.calendar.event(CALENDAR, "s1")["iCalUID"]]
+    assert _occurrences(world, "c2") == CHANGED
+    assert len(world.provider.applied("update")) == 1  # adopted with them, in one update
+
+
+def test_series_conference_replaced_keeps_its_exceptions_on_the_new_one(world: World) -> None:
+    world.conference_event("s1", "c1", **_series("c1"))
+    _change_two_occurrences(world)
+    world.sync()
+    assert _occurrences(world, "c1") == CHANGED
+    world.provider.create("c2")
+
+    world.calendar.put(CALENDAR, _series("c2"))
+    outcome = world.sync()
+
+    assert outcome.stats.series_lookups == 1
+    assert world.provider.conferences["c1"].deleted
+    assert _occurrences(world, "c2") == CHANGED
+
+
+def test_full_sync_folds_exceptions_listed_before_their_master_without_a_lookup() -> None:
+    world = World(calendar=FakeCalendar(page_size=1))
+    world.calendars.put(CalendarDoc(key=KEY, subject=CALENDAR, calendar_id=CALENDAR))
+    _change_two_occurrences(world)  # listed first: changed before the master's last edit
+    world.conference_event("s1", "c1", **_series("c1"))
+
+    outcome = world.sync()
+
+    assert outcome.stats.full_sync
+    assert outcome.stats.pages == 3
+    assert outcome.stats.series_lookups == 0
+    assert _occurrences(world, "c1") == CHANGED
+
+
+def test_edit_of_an_attached_series_costs_no_lookup(world: World) -> None:
+    world.conference_event("s1", "c1", **_series("c1"))
+    world.sync()
+
+    world.calendar.put(CALENDAR, {**_series("c1"), "summary": "Weekly, renamed"})
+    outcome = world.sync()
+
+    assert outcome.stats.updates == 1
+    assert outcome.stats.series_lookups == 0
+
+
+# --- join URL written back to every event of a shared conference ---------------------------------
+
+ROTATED = "https://conf.example/j/c1-rotated"
+
+
+def _video_uri(world: World, event_id: str) -> str:
+    uri: str = world.calendar.event(CALENDAR, event_id)["conferenceData"]["entryPoints"][0]["uri"]
+    return uri
+
+
+def test_new_join_url_reaches_the_sharing_event_that_was_not_edited(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.calendar.put(CALENDAR, _event("e2", "c1", summary="Follow-up"))
+    world.sync()
+    world.provider.set_join_url("c1", ROTATED)
+
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Planning v2"))
+    outcome = world.sync()
+
+    assert outcome.stats.write_backs == 2
+    assert _video_uri(world, "e1") == _video_uri(world, "e2") == ROTATED
+
+
+def test_write_back_to_a_sharing_event_keeps_the_users_concurrent_edit(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.calendar.put(CALENDAR, _event("e2", "c1", summary="Follow-up"))
+    world.sync()
+    world.provider.set_join_url("c1", ROTATED)
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Planning v2"))
+
+    def user_edits_e2_first(calendar_id: str, event_id: str) -> None:
+        if event_id == "e2" and world.calendar.before_patch is not None:
+            world.calendar.before_patch = None
+            stored = world.calendar.event(calendar_id, event_id)
+            world.calendar.put(calendar_id, {**stored, "summary": "Follow-up, edited"})
+
+    world.calendar.before_patch = user_edits_e2_first
+    world.sync()
+
+    stored = world.calendar.event(CALENDAR, "e2")
+    assert stored["summary"] == "Follow-up, edited"
+    assert _video_uri(world, "e2") == ROTATED
+
+
+def test_update_applied_on_a_pending_retry_writes_the_new_join_url_back(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.calendar.put(CALENDAR, _event("e2", "c1", summary="Follow-up"))
+    world.sync()
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Planning v2"))
+    world.provider.failures = [ProviderUnavailableError("503")]
+    world.sync()  # pending
+    world.provider.set_join_url("c1", ROTATED)
+
+    world.clock.now += timedelta(minutes=2)  # past the first backoff
+    retry = world.sync()
+
+    assert retry.stats.pending_retried == 1
+    assert retry.stats.write_backs == 2
+    assert _video_uri(world, "e1") == _video_uri(world, "e2") == ROTATED

@@ -24,7 +24,8 @@ other 4xx                                  PermanentError (a bug on our side: ne
 The reason of a 403 is read from ``error.errors[0].reason``, not from ``HttpError.reason`` (which is
 the message). ``events.list`` uses the same parameters for full and incremental syncs except the
 ones Google forbids with a sync token (only ``timeMin`` here), and never ``orderBy``, which can
-suppress ``nextSyncToken``.
+suppress ``nextSyncToken``. ``list_series`` is the one listing without a sync token besides the
+full sync: all events of one ``iCalUID``, deleted ones included.
 """
 
 from __future__ import annotations
@@ -211,6 +212,23 @@ class GoogleCalendarClient:
         except CalendarNotFoundError:
             return None
         return cast(Mapping[str, Any], answer)
+
+    def list_series(self, calendar_id: str, ical_uid: str) -> tuple[Mapping[str, Any], ...]:
+        items: list[Mapping[str, Any]] = []
+        params: dict[str, Any] = {
+            "calendarId": calendar_id,
+            "iCalUID": ical_uid,
+            "showDeleted": True,
+            "singleEvents": False,
+            "maxResults": self._page_size,
+        }
+        while True:
+            answer = self._execute("events.list", lambda: self._service.events().list(**params))
+            items.extend(cast(Mapping[str, Any], item) for item in answer.get("items") or [])
+            page_token = answer.get("nextPageToken")
+            if not page_token:
+                return tuple(items)
+            params["pageToken"] = page_token
 
     def patch_conference_data(
         self, calendar_id: str, event_id: str, etag: str, conference_data: Mapping[str, Any]

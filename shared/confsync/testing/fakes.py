@@ -1,7 +1,7 @@
 """In-memory fakes of the ports in :mod:`confsync.ports`, faithful to their contracts.
 
 * :class:`FakeCalendar`: a calendar with a change log, sync tokens (410 once invalidated),
-  tombstones, cancelled instances, etags and ``If-Match``.
+  tombstones, cancelled instances, etags and ``If-Match``, and series lookups by ``iCalUID``.
 * :class:`InMemoryCalendarStore` / :class:`InMemoryRecordStore`: the stores, with read and write
   counters so tests can assert how much a sync costs.
 * :class:`RecordingProvider`: a conferencing system that enforces revisions, logs operations and
@@ -74,6 +74,7 @@ class FakeCalendar:
         self._changed_at: dict[str, dict[str, int]] = {}
         self._generation: dict[str, int] = {}
         self.list_calls = 0
+        self.series_calls: list[str] = []  # the iCalUIDs of list_series calls
         self.get_calls = 0
         self.patch_calls = 0
         self.fail_lists: list[ConfsyncError] = []
@@ -157,6 +158,10 @@ class FakeCalendar:
 
     def _store(self, calendar_id: str, event: dict[str, Any]) -> dict[str, Any]:
         stamp = next(self._clock)
+        if "iCalUID" not in event:  # as Google: a series and its instances share one
+            series = event.get("recurringEventId")
+            master = self._events.get(calendar_id, {}).get(series or event["id"], {})
+            event["iCalUID"] = master.get("iCalUID") or f"{series or event['id']}@fake"
         event["etag"] = f'"{stamp}"'
         event["updated"] = (
             datetime.fromtimestamp(stamp / 1000, UTC).isoformat().replace("+00:00", "Z")
@@ -207,6 +212,12 @@ class FakeCalendar:
             self.get_calls += 1
             event = self._events.get(calendar_id, {}).get(event_id)
             return None if event is None else dict(event)
+
+    def list_series(self, calendar_id: str, ical_uid: str) -> tuple[Mapping[str, Any], ...]:
+        with self._lock:
+            self.series_calls.append(ical_uid)
+            events = self._events.get(calendar_id, {}).values()
+            return tuple(dict(e) for e in events if e.get("iCalUID") == ical_uid)
 
     def patch_conference_data(
         self, calendar_id: str, event_id: str, etag: str, conference_data: Mapping[str, Any]
