@@ -4,30 +4,26 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-from types import FrameType
+
+from emulator_kit.cli import listen_parser, serve_until_signalled
 
 from .server import EmulatorServer
 from .store import DEFAULT_SYNC_TOKEN_TTL
 
 __all__ = ["main", "parse_args"]
 
+PROG = "calendar-emulator"
+
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="calendar-emulator", description="Local in-memory Google Calendar API v3 emulator."
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
-    parser.add_argument("--port", type=int, default=8683, help="port to bind; 0 picks a free port")
-    parser.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        type=str.upper,
-        help="DEBUG logs every request and notification delivery",
+    parser = listen_parser(
+        PROG,
+        "Local in-memory Google Calendar API v3 emulator.",
+        default_port=8683,
+        default_log_level="INFO",
+        log_level_help="DEBUG logs every request and notification delivery",
     )
     parser.add_argument(
         "--sync-token-ttl",
@@ -45,22 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(
         logging.DEBUG if level <= logging.DEBUG else logging.WARNING
     )
-    server = EmulatorServer(host=args.host, port=args.port, sync_token_ttl=args.sync_token_ttl)
-    stopping = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        stopping.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    server.start()
-    print(f"calendar-emulator listening on {server.base_url}", flush=True)
-    try:
-        stopping.wait()
-    finally:
-        server.stop()
-    return 0
+    return serve_until_signalled(
+        PROG,
+        args.host,
+        args.port,
+        lambda: EmulatorServer(host=args.host, port=args.port, sync_token_ttl=args.sync_token_ttl),
+    )
 
 
 if __name__ == "__main__":

@@ -9,16 +9,16 @@ Usage::
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterable
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
+
+from emulator_kit.serving import BackgroundServer
 
 from .admin import AdminApi, admin_rules
 from .api import API_PREFIX, CalendarApi, api_rules, error_response
@@ -108,7 +108,7 @@ class EmulatorApp:
         return response
 
 
-class EmulatorServer:
+class EmulatorServer(BackgroundServer):
     """The emulator on a background thread; a context manager."""
 
     def __init__(
@@ -120,52 +120,25 @@ class EmulatorServer:
         sync_token_ttl: float = DEFAULT_SYNC_TOKEN_TTL,
     ) -> None:
         self.app = EmulatorApp(clock=clock, sync_token_ttl=sync_token_ttl)
-        self._server: BaseWSGIServer = make_server(
-            host, port, self.app, threaded=True, request_handler=_RequestHandler
+        super().__init__(
+            self.app, host, port, thread_name="calendar-emulator", request_handler=_RequestHandler
         )
-        self._thread: threading.Thread | None = None
-        self.host = host
+        self._host = host
 
     @property
-    def port(self) -> int:
-        return int(self._server.server_port)
-
-    @property
-    def base_url(self) -> str:
-        host = self.host if ":" not in self.host else f"[{self.host}]"
-        return f"http://{host}:{self.port}"
+    def host(self) -> str:
+        """The host as given, not the address bound: `base_url` keeps a name like localhost."""
+        return self._host
 
     @property
     def api_endpoint(self) -> str:
         return f"{self.base_url}{API_PREFIX}/"
-
-    def start(self) -> EmulatorServer:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, name="calendar-emulator", daemon=True
-            )
-            self._thread.start()
-        return self
 
     def serve_forever(self) -> None:
         """Serve on the calling thread (the CLI); returns after `stop()`."""
         self._server.serve_forever()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(5)
-            self._thread = None
-        self._server.server_close()
+        """Stop serving, then the notifier's delivery threads."""
+        super().stop()
         self.app.close()
-
-    def __enter__(self) -> EmulatorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -6,13 +6,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
+
+from emulator_kit.routing import NoRoute, match_route
+from emulator_kit.serving import BackgroundServer
 
 from .admin import Admin
 from .api import Api, json_response
@@ -86,22 +86,11 @@ class ConferencingApp:
         self.admin = Admin(self.store, self.faults)
 
     def dispatch(self, request: Request) -> Response:
-        adapter = URL_MAP.bind_to_environ(request.environ)
-        try:
-            endpoint, values = adapter.match()
-        except MethodNotAllowed as error:
-            allowed = ", ".join(sorted(error.valid_methods or ()))
-            return json_response(
-                405,
-                error_body("method_not_allowed", f"{request.method} is not allowed here"),
-                {"Allow": allowed},
-            )
-        except NotFound:
-            return json_response(404, error_body("not_found", f"no route for {request.path}"))
-        except HTTPException as error:  # e.g. a redirect for a trailing slash
-            return json_response(
-                error.code or 400, error_body("invalid_request", error.description or "")
-            )
+        matched = match_route(URL_MAP, request)
+        if isinstance(matched, NoRoute):
+            body = error_body(matched.reason, matched.message)
+            return json_response(matched.status, body, matched.headers)
+        endpoint, values = matched
         area, name = str(endpoint).split(".", 1)
         if area == "api":
             return self.api.handle(request, name, values.get("id"))
@@ -112,7 +101,7 @@ class ConferencingApp:
         return response(environ, start_response)
 
 
-class ConferencingServer:
+class ConferencingServer(BackgroundServer):
     """The emulator on a background thread; a context manager.
 
     ``port=0`` picks a free port; :attr:`base_url` tells which.
@@ -131,48 +120,8 @@ class ConferencingServer:
         self.app = ConferencingApp(
             credential=credential or None, signing_secret=secret or None, clock=clock
         )
-        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def host(self) -> str:
-        return str(self._server.server_address[0])
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_port)
-
-    @property
-    def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def start(self) -> ConferencingServer:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name="conferencing-emulator",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
+        super().__init__(self.app, host, port, thread_name="conferencing-emulator")
 
     def stop(self) -> None:
         self.app.stopping.set()  # wakes requests sleeping in a delay fault
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> ConferencingServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().stop()

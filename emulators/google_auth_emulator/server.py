@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
+
+from emulator_kit.routing import NoRoute, match_route
+from emulator_kit.serving import BackgroundServer
 
 from .admin import Admin
 from .api import Api, json_response
@@ -65,21 +64,13 @@ class GoogleAuthApp:
         self.admin = Admin(self.state)
 
     def dispatch(self, request: Request) -> Response:
-        adapter = URL_MAP.bind_to_environ(request.environ)
-        try:
-            endpoint, values = adapter.match()
-        except MethodNotAllowed as error:
-            allowed = ", ".join(sorted(error.valid_methods or ()))
-            body = ServiceError.admin(405, f"{request.method} is not allowed here").body()
-            return json_response(405, body, {"Allow": allowed})
-        except NotFound:
-            return json_response(
-                404, ServiceError.admin(404, f"no route for {request.path}").body()
-            )
-        except HTTPException as error:
-            return json_response(
-                error.code or 400, ServiceError.admin(400, error.description or "").body()
-            )
+        matched = match_route(URL_MAP, request)
+        if isinstance(matched, NoRoute):
+            # Any routing error other than 404 and 405 has always said 400 in its body.
+            code = 400 if matched.reason == "invalid_request" else matched.status
+            body = ServiceError.admin(code, matched.message).body()
+            return json_response(matched.status, body, matched.headers)
+        endpoint, values = matched
         area, name = str(endpoint).split(".", 1)
         if area == "admin":
             return self.admin.handle(request, name, dict(values))
@@ -97,7 +88,7 @@ class GoogleAuthApp:
         return response(environ, start_response)
 
 
-class GoogleAuthServer:
+class GoogleAuthServer(BackgroundServer):
     """The stand-in on a background thread; a context manager.
 
     ``port=0`` picks a free port; :attr:`base_url` tells which. Point confsync at it with
@@ -109,21 +100,7 @@ class GoogleAuthServer:
         self, host: str = "127.0.0.1", port: int = 0, *, clock: Callable[[], float] = time.time
     ) -> None:
         self.app = GoogleAuthApp(clock=clock)
-        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def host(self) -> str:
-        return str(self._server.server_address[0])
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_port)
-
-    @property
-    def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        super().__init__(self.app, host, port, thread_name="google-auth-emulator")
 
     @property
     def token_url(self) -> str:
@@ -132,32 +109,3 @@ class GoogleAuthServer:
     @property
     def iam_credentials_url(self) -> str:
         return f"{self.base_url}/v1/"
-
-    def start(self) -> GoogleAuthServer:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name="google-auth-emulator",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> GoogleAuthServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

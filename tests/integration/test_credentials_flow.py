@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from calendar_emulator.server import EmulatorServer
 from confsync.adapters.calendar_api import GoogleCalendarClientFactory, RetryPolicy
@@ -31,11 +30,10 @@ from confsync.adapters.oauth_grants import GRANTS_COLLECTION, grant_document_id
 from confsync.config import CalendarAuthConfig
 from confsync.grants_cli import add_grant_parser, run_grant
 from google_auth_emulator.server import GoogleAuthServer
+from tests.emulators.google_auth.conftest import DELEGATION_SA, RUNTIME_SA, Admin
 
 from .sync_stack import SyncStack
 
-RUNTIME_SA = "sync@confsync-test.iam.gserviceaccount.com"
-DELEGATION_SA = "calendar@confsync-test.iam.gserviceaccount.com"
 SCOPE = CALENDAR_SCOPES[0]
 CLIENT_ID, CLIENT_SECRET = "client-1.apps.example", "client-secret-1"
 TOKEN_KEY = bytes(range(32))
@@ -51,27 +49,13 @@ class OffsetClock:
         return time.time() + self.offset
 
 
-class Auth:
-    """The stand-in's admin API, set up as a deployment would be."""
+class Auth(Admin):
+    """The stand-in's admin API (the conformance tests' client), set up as a deployment would be,
+    and the server it drives."""
 
     def __init__(self, server: GoogleAuthServer) -> None:
+        super().__init__(server.base_url)
         self.server = server
-        self.base = f"{server.base_url}/emulator/v1"
-        self.http = requests.Session()
-
-    def post(self, path: str, body: Any) -> Any:
-        answer = self.http.post(f"{self.base}/{path}", json=body, timeout=10)
-        answer.raise_for_status()
-        return answer.json()
-
-    def get(self, path: str) -> Any:
-        answer = self.http.get(f"{self.base}/{path}", timeout=10)
-        answer.raise_for_status()
-        return answer.json()
-
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = self.get("stats")["counts"]
-        return counts
 
     def delegated_tokens(self) -> list[dict[str, Any]]:
         """Tokens issued to users through the delegation account (not the runtime's own)."""
@@ -103,7 +87,7 @@ def auth_fixture(
     auth = Auth(auth_server)
     auth.post("reset", {})
     key_file = tmp_path / "runtime-key.json"
-    key_file.write_text(json.dumps(auth.get(f"service-accounts/{RUNTIME_SA}/key")))
+    key_file.write_text(json.dumps(auth.key_file(RUNTIME_SA)))
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key_file))
     auth.post("token-creators", {"member": RUNTIME_SA, "serviceAccount": DELEGATION_SA})
     auth.post("delegations", {"serviceAccount": DELEGATION_SA, "scopes": [SCOPE]})
