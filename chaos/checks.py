@@ -10,7 +10,7 @@
 * :func:`intent_violations`: the Calendar still holds what each user last wrote (title,
   conference, deleted or not): confsync's writes never overwrote a user's edit.
 * :func:`stale_join_urls`: events whose conference got a new join URL but still show the old one
-  (reported as a note: confsync writes join details back only when an update answers them).
+  (reported as a note; should not happen now that confsync repairs such events on sight).
 """
 
 from __future__ import annotations

@@ -431,12 +431,22 @@ def plan_page(
     )
 
 
-def after_applied(record: ConferenceRecord, op: Operation) -> ConferenceRecord:
-    """The record once the conferencing system accepted ``op`` (or already held it)."""
-    state = op.state if isinstance(op, UpdateConference) else None
+def after_applied(
+    record: ConferenceRecord, op: Operation, join_url: str | None = None
+) -> ConferenceRecord:
+    """The record once the conferencing system accepted ``op`` (or already held it).
+
+    ``join_url``: the join URL it answered to an update. Without one (no answer, as when a newer
+    revision superseded ``op``) the last known URL is kept; a deleted conference has none.
+    """
+    if isinstance(op, UpdateConference):
+        state: ConferenceState | None = op.state
+        known = join_url or (record.sent.join_url if record.sent is not None else None)
+    else:
+        state, known = None, None
     return replace(
         record,
-        sent=SentState(revision=op.revision, state=state),
+        sent=SentState(revision=op.revision, state=state, join_url=known),
         pending=None,
         status="active" if state is not None else "deleted",
     )

@@ -91,10 +91,17 @@ class OccurrenceSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class SentState:
-    """The last state the conferencing system accepted (``state`` None: deleted)."""
+    """The last state the conferencing system accepted (``state`` None: deleted).
+
+    ``join_url`` is the last join URL it answered for the conference (None: not known yet, as in
+    records stored before it was kept). The sync compares each answer with it, so only a URL that
+    really changed costs reads of events not on the page, and an event seen showing another URL
+    is repaired even when nothing is sent.
+    """
 
     revision: int
     state: ConferenceState | None
+    join_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +208,7 @@ def to_document(record: ConferenceRecord) -> dict[str, Any]:
         else {
             "revision": record.sent.revision,
             "state": None if record.sent.state is None else _state_to_doc(record.sent.state),
+            "join_url": record.sent.join_url,
         },
         "pending": None
         if record.pending is None
@@ -260,6 +268,7 @@ def from_document(key: str, doc: Mapping[str, Any]) -> ConferenceRecord:
             else SentState(
                 revision=int(sent_doc["revision"]),
                 state=None if sent_doc["state"] is None else _state_from_doc(sent_doc["state"]),
+                join_url=sent_doc.get("join_url"),  # absent from records stored before it
             ),
             pending=None
             if pending_doc is None

@@ -16,8 +16,10 @@ with the defects of the published sample fixed. One :meth:`SyncRunner.run` call:
    every stored record whose events the full sync did not return is confirmed with ``events.get``,
    because deletions made while no token was valid never come back as tombstones.
 4. **Each page:** plan (pure, :mod:`confsync.planner`), send the operations to the conferencing
-   system with bounded concurrency, write changed join details back to every event carrying the
-   conference (``If-Match``; events not on the page are read first), then persist the touched
+   system with bounded concurrency, write join details back (``If-Match``): a join URL the
+   provider answered that the record did not know goes to every event carrying the conference
+   (events not on the page are read first); the known URL goes to events on the page that show
+   another, even when nothing was sent (repair on sight, no read). Then persist the touched
    records (a write-back that fails for now fails the run before the records say "done", so the
    redelivery repeats it). An operation that keeps failing is recorded as pending on its record;
    the token still advances and a later run retries it, until its budget runs out. Series
@@ -157,10 +159,12 @@ class SyncOutcome:
 
 @dataclass(frozen=True, slots=True)
 class _Sent:
-    """The outcome of one operation: the record after it, and the provider's answer if any."""
+    """The outcome of one operation: the record after it, the provider's answer if any, and
+    whether that answer carried a join URL the record did not know (``new_join_url``)."""
 
     record: ConferenceRecord
     answer: ProviderAnswer | None = None
+    new_join_url: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,8 +515,8 @@ class SyncRunner:
         final.update({key: result.record for key, result in sent.items()})
         if self._settings.write_back:
             # Before saving: if writing back fails for now, the run raises and nothing records
-            # the operation as done, so the redelivery repeats it and writes back again.
-            self._write_back(run, plan.operations, sent, raw)
+            # the operation (nor its join URL) as done, so the redelivery writes back again.
+            self._write_back(run, {**records, **final}, sent, raw)
         if final:
             self._records.save(final.values(), before=records)
             run.stats.records_written += len(final)
@@ -579,7 +583,9 @@ class SyncRunner:
         try:
             if isinstance(op, UpdateConference):
                 answer = self._provider.update(op)
-                return _Sent(after_applied(record, op), answer)
+                known = record.sent.join_url if record.sent is not None else None
+                new = bool(answer.join_url) and answer.join_url != known
+                return _Sent(after_applied(record, op, answer.join_url), answer, new)
             self._provider.delete(op)
             return _Sent(after_applied(record, op))
         except ProviderStaleRevisionError:
@@ -618,7 +624,7 @@ class SyncRunner:
         run.stats.pending_retried += len(operations)
         sent = self._send(operations, records, run.stats)
         if self._settings.write_back:  # before saving, as for a page (see _apply)
-            self._write_back(run, operations, sent, {})
+            self._write_back(run, {key: result.record for key, result in sent.items()}, sent, {})
         # A pending record whose operation is no longer needed (superseded) is simply cleared.
         final = {r.key: _clear_pending(r) for r in due if r.key not in sent}
         final.update({key: result.record for key, result in sent.items()})
@@ -630,24 +636,33 @@ class SyncRunner:
     def _write_back(
         self,
         run: _Run,
-        operations: Sequence[Operation],
+        records: Mapping[str, ConferenceRecord],
         sent: Mapping[str, _Sent],
         raw: Mapping[str, Mapping[str, Any]],
     ) -> None:
-        """Put join details the provider changed back on every event carrying the conference,
-        never over a user's edit. Events not in ``raw`` (not on this page: another event sharing
-        the conference, a series master whose exception changed, a pending retry) are read
-        first, since they may still show the old join URL."""
-        for op in operations:
-            result = sent.get(op.record_key)
-            if not isinstance(op, UpdateConference) or result is None or result.answer is None:
+        """Put each conference's known join URL on its events that show another, never over a
+        user's edit.
+
+        ``records`` are the records as they will be saved. Events in ``raw`` (on this page) are
+        repaired whenever they differ, even when no operation was sent: an event that joins a
+        conference carrying an old URL, or one our last write-back missed. Events not in ``raw``
+        (another event sharing the conference, a series master whose exception changed, a
+        pending retry) are read only when an answer in ``sent`` brought a URL the record did not
+        know; an unchanged URL costs no read."""
+        for key in sorted(records):
+            record = records[key]
+            sent_state = record.sent
+            if record.status == "deleted" or sent_state is None or not sent_state.join_url:
                 continue
-            join_url = result.answer.join_url
-            if not join_url:
-                continue
-            for event_id in sorted(result.record.events):
-                item = raw.get(event_id) or run.client.get_event(run.doc.calendar_id, event_id)
-                if item is not None and self._patch_join_url(run, item, op.conference_id, join_url):
+            result = sent.get(key)
+            read_others = result is not None and result.new_join_url
+            for event_id in sorted(record.events):
+                item = raw.get(event_id)
+                if item is None and read_others:
+                    item = run.client.get_event(run.doc.calendar_id, event_id)
+                if item is not None and self._patch_join_url(
+                    run, item, record.conference_id, sent_state.join_url
+                ):
                     run.stats.write_backs += 1
 
     def _patch_join_url(

@@ -18,6 +18,7 @@ from google.cloud import firestore
 
 from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
 from confsync.calendars import CalendarDoc, epoch_ms
+from confsync.conference import ConferenceState
 from confsync.errors import LeaseLostError
 from confsync.ports import CalendarStore, RecordStore
 from confsync.records import (
@@ -25,6 +26,7 @@ from confsync.records import (
     EventSnapshot,
     PendingOperation,
     RecordStatus,
+    SentState,
     record_key,
 )
 from confsync.testing import InMemoryCalendarStore, InMemoryRecordStore
@@ -431,6 +433,27 @@ def test_save_then_by_keys_round_trips_in_the_requested_order(stores: Stores) ->
 
     assert found == [b, a]
     assert stores.records.by_keys([]) == []
+
+
+def test_save_keeps_what_was_sent_and_the_join_url_answered(stores: Stores) -> None:
+    a = _record("c-a", ("e1",))
+    state = ConferenceState(
+        title="Planning",
+        start="2026-12-02T10:00:00Z",
+        end="2026-12-02T11:00:00Z",
+        time_zone=None,
+        attendees=("bob@example.com",),
+        recurrence=(),
+        cancelled_occurrences=(),
+        modified_occurrences=(),
+        organizer="alice@example.com",
+        calendar_id="primary",
+        event_id="e1",
+    )
+    sent = replace(a, sent=SentState(revision=7, state=state, join_url="https://conf.example/j/a"))
+    stores.records.save([sent])
+
+    assert stores.records.by_keys([a.key]) == [sent]
 
 
 def test_save_replaces_a_record(stores: Stores) -> None:

@@ -979,3 +979,35 @@ def test_new_join_url_answered_on_a_pending_retry_reaches_every_sharing_event(
     assert video_uri(sync_stack.get_event(second["id"])) == rotated
     assert sync_stack.conference(conference["id"])["title"] == "Kick-off, new agenda"
     sync_stack.assert_no_stale_operations()
+
+
+def test_event_joining_with_the_old_join_url_after_a_rotation_is_repaired(
+    sync_stack: SyncStack,
+) -> None:
+    conference = sync_stack.create_conference()
+    first = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    rotated = "https://conference.example/j/rotated-link"
+    sync_stack.set_join_url(conference["id"], rotated)
+    sync_stack.patch_event(first["id"], summary="Planning, new link")
+    assert sync_stack.sync().stats.write_backs == 1
+    requests = sync_stack.provider_requests()
+
+    # The user copies an old invitation: the conference, with the join URL from before.
+    copy = sync_stack.insert_event(conference, summary="Planning, copied")
+    outcome = sync_stack.sync()
+
+    assert sync_stack.provider_requests() == requests  # the conference's state did not change
+    assert outcome.stats.write_backs == 1
+    assert video_uri(sync_stack.get_event(copy["id"])) == rotated
+    assert sync_stack.sync().stats.write_backs == 0  # the repair's echo is a no-op
+
+    # A later update answers the URL the record knows: the event not on the page is not read.
+    sync_stack.patch_event(first["id"], summary="Planning, third agenda")
+    reads = sync_stack.calendar_calls().get("calendar.events.get", 0)
+    later = sync_stack.sync()
+
+    assert later.stats.updates == 1
+    assert later.stats.write_backs == 0
+    assert sync_stack.calendar_calls().get("calendar.events.get", 0) == reads
+    sync_stack.assert_no_stale_operations()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -148,7 +149,7 @@ def _record() -> ConferenceRecord:
             )
         },
         primary_event_id="s1",
-        sent=SentState(revision=42, state=state),
+        sent=SentState(revision=42, state=state, join_url="https://conf.example/j/c-1"),
         pending=PendingOperation(
             attempts=2,
             next_attempt_at=datetime(2026, 12, 1, tzinfo=UTC),
@@ -164,11 +165,25 @@ def test_record_round_trips_through_its_document() -> None:
     decoded = from_document(record.key, document)
 
     assert decoded == record
+    assert decoded.sent is not None
+    assert decoded.sent.join_url == "https://conf.example/j/c-1"
     assert decoded.events["s1"].updated_ms == 42
     assert decoded.occurrences["s1_x"].updated_ms == 43
     assert document["event_ids"] == ["s1"]
     assert document["has_pending"] is True
     assert document["schema_version"] == SCHEMA_VERSION
+
+
+def test_record_stored_before_join_urls_were_kept_decodes_with_none() -> None:
+    record = _record()
+    document = to_document(record)
+    del document["sent"]["join_url"]
+
+    decoded = from_document(record.key, document)
+
+    assert record.sent is not None
+    # Unknown, so the next answer counts as a new URL; everything else reads as before.
+    assert decoded == replace(record, sent=replace(record.sent, join_url=None))
 
 
 def test_record_of_another_schema_version_is_refused() -> None:

@@ -420,6 +420,41 @@ def test_gone_conference_is_never_operated_on_again() -> None:
     assert later.operations == ()
 
 
+def _join_url(record: ConferenceRecord) -> str | None:
+    assert record.sent is not None
+    return record.sent.join_url
+
+
+def test_applied_update_remembers_the_answered_join_url_until_another_is_answered() -> None:
+    first = plan([event("e1")], {})
+    [op] = first.operations
+    adopted = after_applied(first.changed[op.record_key], op, "https://meet.example/j/1")
+    renamed = plan(
+        [event("e1", summary="Renamed", updated=T0 + timedelta(hours=1))], {adopted.key: adopted}
+    )
+    [rename] = renamed.operations
+
+    superseded = after_applied(renamed.changed[rename.record_key], rename)  # no answer
+    rotated = after_applied(renamed.changed[rename.record_key], rename, "https://meet.example/j/2")
+
+    assert _join_url(adopted) == "https://meet.example/j/1"
+    assert _join_url(superseded) == "https://meet.example/j/1"
+    assert _join_url(rotated) == "https://meet.example/j/2"
+
+
+def test_deleted_conference_forgets_its_join_url() -> None:
+    first = plan([event("e1")], {})
+    [op] = first.operations
+    adopted = after_applied(first.changed[op.record_key], op, "https://meet.example/j/1")
+    removed = plan([tombstone("e1")], {adopted.key: adopted})
+    [delete] = removed.operations
+
+    deleted = after_applied(removed.changed[delete.record_key], delete)
+
+    assert isinstance(delete, DeleteConference)
+    assert _join_url(deleted) is None
+
+
 # --- series exceptions outliving their record ---------------------------------------------------
 
 WEEKLY = ["RRULE:FREQ=WEEKLY;COUNT=5"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -701,3 +701,110 @@ def test_update_applied_on_a_pending_retry_writes_the_new_join_url_back(world: W
     assert retry.stats.pending_retried == 1
     assert retry.stats.write_backs == 2
     assert _video_uri(world, "e1") == _video_uri(world, "e2") == ROTATED
+
+
+# --- the known join URL: no needless reads, repair on sight --------------------------------------
+
+
+def test_update_answered_with_the_known_join_url_reads_no_other_event(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.calendar.put(CALENDAR, _event("e2", "c1", summary="Follow-up"))
+    world.sync()
+    reads = world.calendar.get_calls
+
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Planning v2"))
+    outcome = world.sync()
+
+    assert outcome.stats.updates == 1
+    assert outcome.stats.write_backs == 0
+    assert world.calendar.get_calls == reads  # e2 already shows the URL the answer repeats
+
+
+def test_update_answered_with_a_new_join_url_reads_the_events_not_on_the_page(
+    world: World,
+) -> None:
+    world.conference_event("e1", "c1")
+    world.calendar.put(CALENDAR, _event("e2", "c1", summary="Follow-up"))
+    world.sync()
+    reads = world.calendar.get_calls
+    world.provider.set_join_url("c1", ROTATED)
+
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Planning v2"))
+    outcome = world.sync()
+
+    assert world.calendar.get_calls == reads + 1  # e2, the only event not on the page
+    assert outcome.stats.write_backs == 2
+    assert _video_uri(world, "e2") == ROTATED
+
+
+def test_record_without_a_known_join_url_takes_the_answer_as_new(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.calendar.put(CALENDAR, _event("e2", "c1", summary="Follow-up"))
+    world.sync()
+    # As stored before join URLs were kept: the answer cannot be compared, so e2 is checked.
+    [record] = world.records.all().values()
+    assert record.sent is not None
+    world.records.save([replace(record, sent=replace(record.sent, join_url=None))])
+    reads = world.calendar.get_calls
+
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Planning v2"))
+    world.sync()
+
+    assert world.calendar.get_calls == reads + 1
+    [after] = world.records.all().values()
+    assert after.sent is not None
+    assert after.sent.join_url == "https://conf.example/j/c1"
+
+
+def _rotated_and_written_back(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.sync()
+    world.provider.set_join_url("c1", ROTATED)
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Planning v2"))
+    assert world.sync().stats.write_backs == 1
+
+
+def test_event_joining_with_an_old_join_url_is_repaired_without_an_update(world: World) -> None:
+    _rotated_and_written_back(world)
+    calls, reads = len(world.provider.calls), world.calendar.get_calls
+
+    # A copy made from an old invitation: same conference, the URL from before the rotation.
+    world.calendar.put(CALENDAR, _event("e2", "c1", summary="Follow-up"))
+    outcome = world.sync()
+
+    assert len(world.provider.calls) == calls  # the conference's state did not change
+    assert outcome.stats.write_backs == 1
+    assert world.calendar.get_calls == reads
+    assert _video_uri(world, "e2") == ROTATED
+    assert world.sync().stats.write_backs == 0  # the repair's echo is a no-op
+
+
+def test_repair_on_sight_keeps_a_concurrent_user_edit(world: World) -> None:
+    _rotated_and_written_back(world)
+    world.calendar.put(CALENDAR, _event("e2", "c1", summary="Follow-up"))
+
+    def user_renames_e2_first(calendar_id: str, event_id: str) -> None:
+        world.calendar.before_patch = None
+        stored = world.calendar.event(calendar_id, event_id)
+        world.calendar.put(calendar_id, {**stored, "summary": "Follow-up, renamed"})
+
+    world.calendar.before_patch = user_renames_e2_first
+    world.sync()
+
+    stored = world.calendar.event(CALENDAR, "e2")
+    assert stored["summary"] == "Follow-up, renamed"
+    assert _video_uri(world, "e2") == ROTATED
+
+
+def test_attendee_copy_with_an_old_join_url_is_left_alone(world: World) -> None:
+    _rotated_and_written_back(world)
+    patches = world.calendar.patch_calls
+
+    world.calendar.put(
+        CALENDAR,
+        _event("e3", "c1", organizer={"email": "carol@example.com"}, summary="Carol's copy"),
+    )
+    world.sync()
+
+    assert world.calendar.patch_calls == patches  # not ours to edit
+    assert _video_uri(world, "e3") == "https://conf.example/j/c1"
