@@ -251,9 +251,14 @@ def _primary(events: Mapping[str, EventSnapshot], current: str | None) -> str | 
 
 
 def _detach(
-    record: ConferenceRecord, event_id: str
+    record: ConferenceRecord, event_id: str, updated_ms: int
 ) -> tuple[ConferenceRecord, dict[str, OccurrenceSnapshot]]:
-    """The record without the event, and the exceptions of the event's series it held."""
+    """The record without the event, and the exceptions of the event's series it held.
+
+    ``updated_ms`` (the change that detached it) becomes a floor of the record's revisions: an
+    update of ours may have been applied with the event's earlier time without us learning it
+    (an answer lost to a timeout or a crash); what follows must outrank it, or the system would
+    refuse it as stale and keep the conference as it was."""
     events = {k: v for k, v in record.events.items() if k != event_id}
     occurrences = {k: v for k, v in record.occurrences.items() if v.series_id != event_id}
     carried = {k: v for k, v in record.occurrences.items() if v.series_id == event_id}
@@ -262,6 +267,7 @@ def _detach(
         events=events,
         occurrences=occurrences,
         primary_event_id=_primary(events, record.primary_event_id),
+        detached_ms=max(record.detached_ms, updated_ms),
     )
     return detached, carried
 
@@ -319,7 +325,7 @@ def fold_events(
         conference_id = _our_conference(event, ctx)
         new_key = None if conference_id is None else record_key(ctx.calendar_key, conference_id)
         if old_key is not None and old_key != new_key:
-            working[old_key], carried = _detach(working[old_key], event.id)
+            working[old_key], carried = _detach(working[old_key], event.id, event.updated_ms)
             # What this run saw last wins over what the old record held.
             waiting[event.id] = {**carried, **waiting.get(event.id, {})}
             del by_event[event.id]
@@ -383,7 +389,7 @@ def desired_state(record: ConferenceRecord, calendar_id: str) -> ConferenceState
 
 def _next_revision(record: ConferenceRecord) -> int:
     floor = record.sent.revision + 1 if record.sent is not None else 1
-    return max(floor, record.max_updated_ms)
+    return max(floor, record.max_updated_ms, record.detached_ms)
 
 
 def plan_operation(record: ConferenceRecord, ctx: PlanContext) -> Operation | None:

@@ -126,6 +126,10 @@ class ConferenceRecord:
     sent: SentState | None = None
     pending: PendingOperation | None = None
     status: RecordStatus = "active"
+    detached_ms: int = 0
+    """The latest ``updated`` of an event that left the conference (moved to another, lost it,
+    or was deleted). Revisions never go below it: when the last event leaves, the DELETE must
+    outrank any update of ours the system applied but whose answer was lost."""
 
     @property
     def event_ids(self) -> tuple[str, ...]:
@@ -177,6 +181,7 @@ def to_document(record: ConferenceRecord) -> dict[str, Any]:
         "event_ids": list(record.event_ids),
         "primary_event_id": record.primary_event_id,
         "status": record.status,
+        "detached_ms": record.detached_ms,
         "has_pending": record.pending is not None and record.status == "active",
         "events": {
             event_id: {
@@ -236,6 +241,7 @@ def from_document(key: str, doc: Mapping[str, Any]) -> ConferenceRecord:
             conference_id=doc["conference_id"],
             primary_event_id=doc["primary_event_id"],
             status=doc["status"],
+            detached_ms=int(doc.get("detached_ms", 0)),  # absent from records stored before it
             events={
                 event_id: EventSnapshot(
                     event_id=event_id,

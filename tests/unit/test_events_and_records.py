@@ -149,6 +149,7 @@ def _record() -> ConferenceRecord:
             )
         },
         primary_event_id="s1",
+        detached_ms=41,
         sent=SentState(revision=42, state=state, join_url="https://conf.example/j/c-1"),
         pending=PendingOperation(
             attempts=2,
@@ -169,6 +170,7 @@ def test_record_round_trips_through_its_document() -> None:
     assert decoded.sent.join_url == "https://conf.example/j/c-1"
     assert decoded.events["s1"].updated_ms == 42
     assert decoded.occurrences["s1_x"].updated_ms == 43
+    assert decoded.detached_ms == 41
     assert document["event_ids"] == ["s1"]
     assert document["has_pending"] is True
     assert document["schema_version"] == SCHEMA_VERSION
@@ -184,6 +186,14 @@ def test_record_stored_before_join_urls_were_kept_decodes_with_none() -> None:
     assert record.sent is not None
     # Unknown, so the next answer counts as a new URL; everything else reads as before.
     assert decoded == replace(record, sent=replace(record.sent, join_url=None))
+
+
+def test_record_stored_before_detached_times_were_kept_decodes_with_zero() -> None:
+    record = _record()
+    document = to_document(record)
+    del document["detached_ms"]
+
+    assert from_document(record.key, document) == replace(record, detached_ms=0)
 
 
 def test_record_of_another_schema_version_is_refused() -> None:

@@ -583,3 +583,35 @@ def test_exceptions_from_a_series_lookup_fold_into_the_record_it_newly_joined() 
 
     [op] = result.operations
     assert _occurrences_of(op) == (("2026-12-09T10:00:00Z",), ("2026-12-16T10:00:00Z",))
+
+
+def test_a_delete_outranks_an_update_whose_answer_was_lost() -> None:
+    """The system applied our update (revision = the event's time) but the answer was lost, so
+    the record still holds the older revision; when the event then moves to another conference,
+    the DELETE must carry a revision above that update's, or it is refused as stale (409, taken
+    as done) and the conference stays active (found by the chaos suite, seed 17)."""
+    stored = applied(plan([event("e1")], {}))
+    edited = event("e1", summary="Moved", updated=T0 + timedelta(minutes=5))
+    lost = plan([edited], stored)  # planned and sent; the answer never came back
+    [update] = lost.operations
+    assert isinstance(update, UpdateConference)
+    stored = {**stored, **lost.changed}  # the record saw the edit, not the answer
+
+    moved = event("e1", conference="conf-2", updated=T0 + timedelta(minutes=9))
+    result = plan([moved], stored)
+
+    delete = next(op for op in result.operations if isinstance(op, DeleteConference))
+    assert delete.conference_id == "conf-1"
+    assert delete.revision > update.revision
+    assert delete.revision >= int((T0 + timedelta(minutes=9)).timestamp() * 1000)
+
+
+def test_a_deleted_event_raises_the_floor_from_its_tombstone() -> None:
+    stored = applied(plan([event("e1")], {}))
+    gone_at = T0 + timedelta(hours=2)
+
+    result = plan([tombstone("e1", updated=gone_at.isoformat().replace("+00:00", "Z"))], stored)
+
+    [delete] = result.operations
+    assert isinstance(delete, DeleteConference)
+    assert delete.revision >= int(gone_at.timestamp() * 1000)
