@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Literal
 
 from devstack.demo import StackClient
-from devstack.gcloud_emulators import free_port
 from devstack.lifecycle import StackError, down, read_env_file, up
 from devstack.sdk import find_jars
 from devstack.stack import (
@@ -43,15 +42,6 @@ BASELINE_SOURCE = Path(__file__).resolve().with_name("baseline.py")
 _PORT_ATTEMPTS = 3
 
 
-def _free_ports() -> Ports:
-    chosen: list[int] = []
-    while len(chosen) < len(Ports().by_part()):
-        port = free_port()
-        if port not in chosen:
-            chosen.append(port)
-    return Ports(**dict(zip(Ports().by_part(), chosen, strict=True)))
-
-
 def _as_baseline(part: Part) -> Part:
     """The sync part with the baseline as functions-framework's source."""
     argv = tuple(
@@ -63,7 +53,7 @@ def _as_baseline(part: Part) -> Part:
 def _plan(variant: Variant, project: str, run_dir: Path) -> StackPlan:
     settings = StackSettings(
         project=project,
-        ports=_free_ports(),
+        ports=Ports.free(),
         tick_interval=3600.0,  # no scheduler tick (renewal, sweep) in the middle of a measurement
         solution_names=DEFAULT_SOLUTION_NAMES,
     )

@@ -33,7 +33,6 @@ from typing import Any
 
 import requests
 
-from devstack.gcloud_emulators import free_port
 from devstack.lifecycle import StackError, down, read_env_file, up
 from devstack.process import running
 from devstack.sdk import MissingPrerequisiteError, find_jars
@@ -76,15 +75,6 @@ def _repo_root() -> Path:
     return checkout if (checkout / "functions").is_dir() else Path.cwd()
 
 
-def _free_ports() -> Ports:
-    chosen: list[int] = []
-    while len(chosen) < len(Ports().by_part()):
-        port = free_port()
-        if port not in chosen:
-            chosen.append(port)
-    return Ports(**dict(zip(Ports().by_part(), chosen, strict=True)))
-
-
 def _start(
     run_dir: Path,
     project: str,
@@ -95,7 +85,7 @@ def _start(
     for attempt in range(_PORT_ATTEMPTS):
         settings = StackSettings(
             project=project,
-            ports=_free_ports(),
+            ports=Ports.free(),
             tick_interval=3600.0,  # no scheduler tick in the middle of the story
             solution_names=DEFAULT_SOLUTION_NAMES,
             overrides=dict(overrides or {}),

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Literal
 
 from confsync.config import DEFAULT_SOLUTION_NAMES, VARIABLES
-from devstack.gcloud_emulators import emulator_argv
+from devstack.gcloud_emulators import emulator_argv, free_port
 from devstack.pubsub_wiring import PushSubscription
 from devstack.sdk import SdkJars
 
@@ -130,6 +130,17 @@ class Ports:
     def by_part(self) -> dict[str, int]:
         """Ports by part name."""
         return dict(asdict(self))
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Distinct free ports for every part (a private stack beside any other)."""
+        names = list(cls().by_part())
+        chosen: list[int] = []
+        while len(chosen) < len(names):
+            port = free_port()
+            if port not in chosen:
+                chosen.append(port)
+        return cls(**dict(zip(names, chosen, strict=True)))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ import pytest
 import requests
 
 from devstack.lifecycle import read_env_file
-from tests.devstack.conftest import PROJECT, REPO_ROOT, free_stack_ports
+from devstack.stack import Ports
+from tests.devstack.conftest import PROJECT, REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -186,7 +187,7 @@ def running_stack(run_dir: Path, *settings: str) -> Iterator[Stack]:
     args = ["--project", PROJECT + "-e2e", "--tick-interval", "3600", "--repo-root", str(REPO_ROOT)]
     for setting in settings:
         args += ["--set", setting]
-    for part, port in free_stack_ports().by_part().items():
+    for part, port in Ports.free().by_part().items():
         args += [f"--{part}-port", str(port)]
     started = _devstack(run_dir, "up", *args)
     assert started.returncode == 0, started.stdout + started.stderr
