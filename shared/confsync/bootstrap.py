@@ -55,6 +55,19 @@ def calendar_credentials(auth: CalendarAuthConfig, client: firestore.Client) -> 
     return credentials_provider(auth, grants=FirestoreGrantStore(client))
 
 
+def _calendar_factory(
+    config: SyncConfig | ChannelsConfig, client: firestore.Client, *, page_size: int = 2500
+) -> GoogleCalendarClientFactory:
+    """The Calendar API clients of a function, with its credentials, endpoint and retries."""
+    return GoogleCalendarClientFactory(
+        calendar_credentials(config.calendar_auth, client),
+        api_endpoint=config.calendar_api_url,
+        timeout=config.calendar_timeout_s,
+        page_size=page_size,
+        retry=RetryPolicy(max_attempts=config.calendar_attempts),
+    )
+
+
 def sync_settings(config: SyncConfig) -> SyncSettings:
     """The runner's behaviour, from configuration."""
     return SyncSettings(
@@ -77,13 +90,7 @@ def sync_settings(config: SyncConfig) -> SyncSettings:
 def build_sync_runner(config: SyncConfig) -> SyncRunner:
     """A SyncRunner wired to Firestore, the Calendar API, the conferencing system and Pub/Sub."""
     client = firestore.Client(project=config.project, database=config.firestore_database)
-    calendar = GoogleCalendarClientFactory(
-        calendar_credentials(config.calendar_auth, client),
-        api_endpoint=config.calendar_api_url,
-        timeout=config.calendar_timeout_s,
-        page_size=config.calendar_page_size,
-        retry=RetryPolicy(max_attempts=config.calendar_attempts),
-    )
+    calendar = _calendar_factory(config, client, page_size=config.calendar_page_size)
     provider = HttpConferenceProvider(
         config.conferencing_url,
         credential=config.conferencing_credential,
@@ -121,12 +128,7 @@ def channel_settings(config: ChannelsConfig) -> ChannelSettings:
 def build_channel_service(config: ChannelsConfig) -> ChannelService:
     """A ChannelService wired to Firestore, the Calendar API and both Pub/Sub topics."""
     client = firestore.Client(project=config.project, database=config.firestore_database)
-    calendar = GoogleCalendarClientFactory(
-        calendar_credentials(config.calendar_auth, client),
-        api_endpoint=config.calendar_api_url,
-        timeout=config.calendar_timeout_s,
-        retry=RetryPolicy(max_attempts=config.calendar_attempts),
-    )
+    calendar = _calendar_factory(config, client)
     pubsub = low_latency_publisher()
     return ChannelService(
         calendar=calendar,

@@ -35,8 +35,8 @@ def low_latency_publisher() -> PublisherClient:
     return PublisherClient(batch_settings=BatchSettings(max_messages=1, max_latency=float("inf")))
 
 
-class PubsubSyncRequestPublisher:
-    """Publishes SyncRequests to one topic."""
+class _TopicPublisher:
+    """Publishes to one topic and waits until Pub/Sub has accepted each message."""
 
     def __init__(
         self, client: PublisherClient, project: str, topic: str, timeout: float = 30.0
@@ -44,34 +44,27 @@ class PubsubSyncRequestPublisher:
         self._client = client
         self._topic = client.topic_path(project, topic)
         self._timeout = timeout
+
+    def _send(self, data: bytes, **attributes: str) -> None:
+        try:
+            future = self._client.publish(self._topic, data, **attributes)
+            future.result(timeout=self._timeout)
+        except (gexc.GoogleAPICallError, gexc.RetryError, FutureTimeout, RuntimeError) as err:
+            raise PublishError(f"publishing to {self._topic} failed: {err}") from err
+
+
+class PubsubSyncRequestPublisher(_TopicPublisher):
+    """Publishes SyncRequests to one topic (attribute ``reason``)."""
 
     def publish(self, request: SyncRequest) -> None:
         """Publish ``request`` and wait until Pub/Sub has accepted it."""
-        try:
-            future = self._client.publish(
-                self._topic, encode_sync_request(request), reason=request.reason
-            )
-            future.result(timeout=self._timeout)
-        except (gexc.GoogleAPICallError, gexc.RetryError, FutureTimeout, RuntimeError) as err:
-            raise PublishError(f"publishing to {self._topic} failed: {err}") from err
+        self._send(encode_sync_request(request), reason=request.reason)
 
 
-class PubsubChannelCommandPublisher:
+class PubsubChannelCommandPublisher(_TopicPublisher):
     """Publishes channel commands to one topic (attribute ``command``: the command's kind)."""
-
-    def __init__(
-        self, client: PublisherClient, project: str, topic: str, timeout: float = 30.0
-    ) -> None:
-        self._client = client
-        self._topic = client.topic_path(project, topic)
-        self._timeout = timeout
 
     def publish(self, command: ChannelCommand) -> None:
         """Publish ``command`` and wait until Pub/Sub has accepted it."""
-        payload = encode_channel_command(command)
         kind = type(command).__name__.removesuffix("Command").lower()
-        try:
-            future = self._client.publish(self._topic, payload, command=kind)
-            future.result(timeout=self._timeout)
-        except (gexc.GoogleAPICallError, gexc.RetryError, FutureTimeout, RuntimeError) as err:
-            raise PublishError(f"publishing to {self._topic} failed: {err}") from err
+        self._send(encode_channel_command(command), command=kind)
