@@ -34,7 +34,7 @@ STACK_FLAGS     = --project $(PROJECT) --firestore-port $(FIRESTORE_PORT) --pubs
 	--tick-interval $(TICK_INTERVAL) --solution-names '$(SOLUTION_NAMES)' $(STACK_ARGS)
 
 PYTEST_ARGS ?=
-LINT_PATHS  := shared emulators tests bench chaos functions
+LINT_PATHS  := shared tools tests functions
 
 .PHONY: help setup lint fmt typecheck test test-unit bench emulators down status calendar-emulator \
 	conferencing-emulator lock clean
@@ -43,7 +43,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements/constraints.txt
-	@scripts/check-prereqs $(PYTHON)
+	@tools/check-prereqs $(PYTHON)
 	@if [ ! -x $(BIN)/python ]; then \
 	  py=$${PYTHON:-$$(for c in python3 python3.13 python3.12 python3.11; do \
 	    command -v $$c >/dev/null && $$c -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -62,7 +62,7 @@ lint: setup checkov ## ruff (lint + format check), mypy --strict, terraform fmt 
 	$(BIN)/ruff format --no-cache --check $(LINT_PATHS)
 	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive terraform; \
 	else echo "terraform not found: install Terraform (only 'terraform fmt' runs here)" >&2; exit 1; fi
-	$(BIN)/mypy shared emulators tests bench chaos functions
+	$(BIN)/mypy shared tools tests functions
 
 # checkov lives in its own virtual environment: it pins shared libraries (packaging, ...) to
 # versions the project's tools do not accept. It runs offline: no policy download, no mapping
@@ -81,7 +81,7 @@ checkov: $(CHECKOV_STAMP) ## checkov over terraform/ (offline; every skip is inl
 	  -d terraform --framework terraform --quiet --compact --skip-download
 
 typecheck: setup ## mypy --strict only
-	$(BIN)/mypy shared emulators tests bench chaos functions
+	$(BIN)/mypy shared tools tests functions
 
 fmt: setup ## format the code and the Terraform, and apply safe lint fixes
 	$(BIN)/ruff format $(LINT_PATHS)

@@ -27,7 +27,7 @@ import requests
 
 from devstack.lifecycle import read_env_file
 from devstack.stack import Ports
-from tests.devstack.conftest import PROJECT, REPO_ROOT
+from tests.tools.devstack.conftest import PROJECT, REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from devstack.bundle import FUNCTIONS, build_bundles
+from deploy.bundle import FUNCTIONS, build_bundles
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 RUNTIME = REPO_ROOT / "requirements" / "runtime.txt"
 TOP_LEVEL = {"main.py", "requirements.txt", "confsync"}
 # What each function reads at import (its configuration): dummy values, nothing is contacted.

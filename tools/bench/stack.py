@@ -37,7 +37,7 @@ from devstack.stack import (
 __all__ = ["REPO_ROOT", "Variant", "bench_stack", "planned_stack"]
 
 Variant = Literal["confsync", "baseline"]
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BASELINE_SOURCE = Path(__file__).resolve().with_name("baseline.py")
 _PORT_ATTEMPTS = 3
 

@@ -19,7 +19,7 @@ import pytest
 from devstack.lifecycle import read_env_file
 from devstack.process import running
 from devstack.pubsub_wiring import PubsubRest
-from tests.devstack.conftest import PROJECT, REPO_ROOT
+from tests.tools.devstack.conftest import PROJECT, REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
 from chaos.checks import classify_dead_letters, intent_violations, revision_violations
 from chaos.workload import EventModel, generate
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from chaos.faults import CHAOS_SETTINGS
 from chaos.report import trace_lines
 from chaos.run import run_seed, run_workload
 from chaos.stack import ChaosStack
 from chaos.steps import Step
 from chaos.workload import EventModel, Workload
-
 from devstack.demo import private_stack
 from devstack.sdk import MissingPrerequisiteError, find_jars
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devstack.bundle import FUNCTIONS, BundleError, build_bundles, print_bundles
-from devstack.preflight import Runner, Target, preflight
+from deploy.bundle import FUNCTIONS, BundleError, build_bundles, print_bundles
+from deploy.preflight import Runner, Target, preflight
 
 __all__ = [
     "DEAD_LETTER",

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from deploy.preflight import satisfies, variables_without_default
 from devstack.cli import main as devstack
-from devstack.preflight import satisfies, variables_without_default
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PROJECT = "demo-proj-123"
 REGION = "europe-west1"
 TF = ["terraform", "-chdir=terraform"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from bench.coldstart import import_breakdown
-from bench.scale import scaled
 
 from bench import report
+from bench.coldstart import import_breakdown
+from bench.scale import scaled
 
 
 def _rows() -> list[dict[str, Any]]:

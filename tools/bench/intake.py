@@ -43,7 +43,7 @@ from devstack.process import is_answering
 __all__ = ["run"]
 
 PROJECT = "confsync-bench-intake"
-SOURCE = Path(__file__).resolve().parents[1] / "functions" / "intake" / "main.py"
+SOURCE = Path(__file__).resolve().parents[2] / "functions" / "intake" / "main.py"
 KEY_SPEC = "bench:bench-only-secret-0123456789"
 RATE = 1000
 SECONDS = 5

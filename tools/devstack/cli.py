@@ -29,7 +29,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from devstack import deploy, prereqs
+from deploy import commands as deploy
+from devstack import prereqs
 from devstack.demo import run as demo_run
 from devstack.gcloud_emulators import (
     EMULATOR_NAMES,

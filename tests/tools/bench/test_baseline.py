@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import requests
-from bench.baseline import BaselineSync, MemoryTokens
 
+from bench.baseline import BaselineSync, MemoryTokens
 from calendar_emulator.server import EmulatorServer
 from conferencing_emulator.server import ConferencingServer
 

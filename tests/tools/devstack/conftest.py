@@ -9,7 +9,7 @@ import pytest
 from devstack.sdk import MissingPrerequisiteError, find_jars
 from devstack.stack import Ports
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PROJECT = "confsync-devstack-e2e"
 
 
