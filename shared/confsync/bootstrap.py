@@ -131,8 +131,8 @@ def build_channel_service(config: ChannelsConfig) -> ChannelService:
     calendar = _calendar_factory(config, client)
     pubsub = low_latency_publisher()
     return ChannelService(
-        calendar=calendar,
-        calendars=FirestoreCalendarStore(client),
+        calendar_api=calendar,
+        calendar_store=FirestoreCalendarStore(client),
         channels=FirestoreChannelStore(client),
         records=FirestoreRecordForgetter(client),
         publisher=PubsubSyncRequestPublisher(pubsub, config.project, config.sync_topic),

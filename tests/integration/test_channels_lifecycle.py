@@ -118,8 +118,8 @@ class Lifecycle:
             retry=RetryPolicy(max_attempts=2, base_delay=0.01),
         )
         return ChannelService(
-            calendar=factory,
-            calendars=FirestoreCalendarStore(self.client),
+            calendar_api=factory,
+            calendar_store=FirestoreCalendarStore(self.client),
             channels=FirestoreChannelStore(self.client),
             records=FirestoreRecordForgetter(self.client),
             publisher=self.publisher,

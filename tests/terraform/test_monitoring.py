@@ -116,8 +116,8 @@ def sync_summary() -> dict[str, Any]:
 def channel_reports() -> list[dict[str, Any]]:
     """The report lines of a tick and of a renewal batch."""
     service = ChannelService(
-        calendar=FakeCalendar(),
-        calendars=InMemoryCalendarStore(),
+        calendar_api=FakeCalendar(),
+        calendar_store=InMemoryCalendarStore(),
         channels=InMemoryChannelStore(),
         publisher=RecordingPublisher(),
         commands=RecordingCommandPublisher(),

@@ -75,8 +75,8 @@ class Harness:
             **overrides,
         )
         return ChannelService(
-            calendar=self.calendar,
-            calendars=self.calendars,
+            calendar_api=self.calendar,
+            calendar_store=self.calendars,
             channels=self.channels,
             publisher=self.publisher,
             commands=self.commands,

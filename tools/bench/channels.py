@@ -191,8 +191,8 @@ def _build(endpoints: EmulatorEndpoints, base: str) -> Bench:
     def service(settings: ChannelSettings) -> ChannelService:
         factory = GoogleCalendarClientFactory(lambda _s: None, api_endpoint=f"{base}/calendar/v3/")
         return ChannelService(
-            calendar=CountingFactory(factory, counter),
-            calendars=calendars,
+            calendar_api=CountingFactory(factory, counter),
+            calendar_store=calendars,
             channels=channels,
             publisher=RecordingPublisher(),
             commands=commands,

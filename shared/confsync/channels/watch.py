@@ -1,0 +1,188 @@
+"""The push channel life cycle: watch, renew, supersede, stop.
+
+A channel (``events.watch``) expires, cannot be renewed in place and can die silently
+(https://developers.google.com/workspace/calendar/api/guides/push). A channel is opened with a new
+id, a token binding it to the calendar key (:mod:`confsync.channel_tokens`) and the intake URL,
+and persisted in ``channels/{channelId}`` before anything relies on it. Renewal opens and
+persists the **new** channel before the old one is superseded and stopped: the overlap only
+duplicates notifications, which syncs coalesce. A channel whose calendar is gone or no longer
+``active`` is an orphan: it is superseded and stopped instead of renewed. See
+docs/decisions/2026-11-24-channel-lifecycle.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Literal
+
+from confsync.calendars import CalendarDoc
+from confsync.channel_docs import ChannelDoc
+from confsync.channel_tokens import mint_channel_token
+from confsync.channels.logs import LOGGER, labels
+from confsync.channels.report import ChannelReport, SubjectBudget
+from confsync.channels.settings import ChannelSettings
+from confsync.errors import CalendarAccessError, PermanentError, TransientError, WatchRefusedError
+from confsync.ports import CalendarStore, ChannelClient, ChannelClientFactory, ChannelStore
+
+__all__ = ["OpenOutcome", "Watcher"]
+
+OpenOutcome = Literal["opened", "poll-only", "disconnected"]
+"""What :meth:`Watcher.open` did: see there."""
+
+
+class Watcher:
+    """Opens, renews, supersedes and stops one calendar's push channels."""
+
+    def __init__(
+        self,
+        *,
+        calendar_api: ChannelClientFactory,
+        calendar_store: CalendarStore,
+        channels: ChannelStore,
+        settings: ChannelSettings,
+        new_channel_id: Callable[[], str],
+    ) -> None:
+        self._calendar_api = calendar_api
+        self._calendar_store = calendar_store
+        self._channels = channels
+        self._settings = settings
+        self._new_channel_id = new_channel_id
+
+    def due(self, channel: ChannelDoc, now: datetime) -> bool:
+        """Whether a channel must be renewed: less than the renewal window is left, or less than
+        half its lifetime when Google granted a lifetime shorter than twice the window (its
+        maximum is undocumented); otherwise such a channel would be renewed on every tick."""
+        lifetime = channel.expiration - channel.created_at
+        margin = min(self._settings.renewal_window, lifetime / 2)
+        return channel.expiration < now + margin
+
+    def renew_calendar(
+        self, key: str, now: datetime, budget: SubjectBudget, report: ChannelReport
+    ) -> None:
+        """Renew the calendar's due channels (new one first), or stop them if it is orphaned."""
+        channels = self._channels.active_for(key)
+        due = [c for c in channels if self.due(c, now)]
+        if not due:
+            LOGGER.debug("channels fresh; no renewal", extra=labels(key))
+            return
+        doc = self._calendar_store.get(key)
+        if doc is None or doc.state != "active":
+            reason = "calendar gone" if doc is None else f"calendar {doc.state}"
+            self._stop_orphans(key, due, reason, budget, report)
+            return
+        fresh = [c for c in channels if not self.due(c, now)]
+        if not budget.spend(doc.subject, len(due) + (0 if fresh else 1)):
+            report.deferred += 1
+            LOGGER.info("subject's Calendar budget spent; renewal deferred", extra=labels(key))
+            return
+        client = self._calendar_api.for_subject(doc.subject)
+        if not fresh:
+            outcome = self.open(client, doc, now, report)
+            if outcome == "opened":
+                report.renewed += 1
+        else:
+            LOGGER.info(
+                "a fresh channel exists already; superseding the due one", extra=labels(key)
+            )
+        for channel in due:  # only now that the new channel is persisted
+            self.supersede(channel, "renewed")
+            self.stop(client, channel)
+
+    def _stop_orphans(
+        self,
+        key: str,
+        due: list[ChannelDoc],
+        reason: str,
+        budget: SubjectBudget,
+        report: ChannelReport,
+    ) -> None:
+        """Supersede and stop the due channels of a calendar that is gone or not ``active``."""
+        subject = due[0].subject
+        if not budget.spend(subject, len(due)):
+            report.deferred += 1
+            return
+        for channel in due:
+            LOGGER.info("orphaned channel (%s); stopping it", reason, extra=labels(key))
+            self.supersede(channel, reason)
+            if self.stop(self._calendar_api.for_subject(channel.subject), channel):
+                report.orphaned += 1
+
+    def open(
+        self, client: ChannelClient, doc: CalendarDoc, now: datetime, report: ChannelReport
+    ) -> OpenOutcome:
+        """Watch the calendar with a new channel and persist it: ``opened``, ``poll-only`` (the
+        calendar refuses watches) or ``disconnected`` (its credentials are refused)."""
+        channel_id = self._new_channel_id()
+        token = mint_channel_token(self._settings.token_keys, channel_id, doc.key)
+        ttl = int(self._settings.channel_ttl.total_seconds())
+        try:
+            watched = client.watch(
+                doc.calendar_id, channel_id, self._settings.intake_url, token, ttl
+            )
+        except WatchRefusedError as err:
+            report.poll_only += 1
+            LOGGER.warning(
+                "calendar refuses push channels; marked poll-only (the sweep covers it): %s",
+                err,
+                extra=labels(doc.key),
+            )
+            self._calendar_store.set_state(
+                doc.key, "poll-only", now=now, outcome=f"watch refused: {err}"
+            )
+            return "poll-only"
+        except CalendarAccessError as err:
+            report.disconnected += 1
+            LOGGER.error(
+                "calendar access refused on watch; calendar disconnected: %s",
+                err,
+                extra=labels(doc.key),
+            )
+            self._calendar_store.set_state(doc.key, "disconnected", now=now, outcome=str(err))
+            return "disconnected"
+        channel = ChannelDoc(
+            id=watched.id,
+            calendar_key=doc.key,
+            subject=doc.subject,
+            resource_id=watched.resource_id,
+            expiration=watched.expiration,
+            created_at=now,
+        )
+        try:
+            self._channels.put(channel)
+        except TransientError:
+            # Google has a channel we could not record: stop it rather than leak it.
+            self.stop(client, channel, forget_record=False)
+            raise
+        LOGGER.info(
+            "channel opened, expires %s",
+            watched.expiration.isoformat(timespec="seconds"),
+            extra=labels(doc.key, watched.id),
+        )
+        return "opened"
+
+    def supersede(self, channel: ChannelDoc, reason: str) -> None:
+        """Mark a channel ``superseded``: it is stopped next (or by garbage collection)."""
+        self._channels.set_state(channel.id, "superseded")
+        LOGGER.info(
+            "channel superseded (%s)", reason, extra=labels(channel.calendar_key, channel.id)
+        )
+
+    def stop(
+        self, client: ChannelClient, channel: ChannelDoc, *, forget_record: bool = True
+    ) -> bool:
+        """``channels.stop``; True when the channel is stopped or can never be (it then expires
+        by itself), False when the stop failed for now (garbage collection retries it)."""
+        found = labels(channel.calendar_key, channel.id)
+        try:
+            client.stop_channel(channel.id, channel.resource_id)
+        except TransientError as err:
+            LOGGER.warning("channel stop failed for now; collected later: %s", err, extra=found)
+            return False
+        except PermanentError as err:
+            LOGGER.warning("channel cannot be stopped; it will expire: %s", err, extra=found)
+        else:
+            LOGGER.info("channel stopped", extra=found)
+        if forget_record:
+            self._channels.delete(channel.id)
+        return True
