@@ -1,8 +1,8 @@
-"""Cloud Function ``channels``: enrolment, unenrolment and the periodic channel maintenance.
+"""Cloud Function ``channels``: enrollment, unenrollment and the periodic channel maintenance.
 
 Trigger: Pub/Sub topic ``channel-commands`` (Eventarc in production; a push subscription locally,
 which functions-framework converts to the same CloudEvent). Cloud Scheduler publishes
-``{"v":1,"command":"tick","issuedAt":"..."}`` every few minutes; enrolment tooling publishes
+``{"v":1,"command":"tick","issuedAt":"..."}`` every few minutes; enrollment tooling publishes
 ``enroll`` / ``unenroll``; a tick publishes its own ``renew`` / ``sweep`` fan-out batches.
 Returning acknowledges the message; raising makes Pub/Sub redeliver it with backoff, and finally
 dead-letter it. Every command is idempotent, so a redelivery is harmless.
