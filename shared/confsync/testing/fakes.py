@@ -1,7 +1,9 @@
 """In-memory fakes of the ports in :mod:`confsync.ports`, faithful to their contracts.
 
-* :class:`FakeCalendar`: a calendar with a change log, sync tokens (410 once invalidated),
-  tombstones, cancelled instances, etags and ``If-Match``, and series lookups by ``iCalUID``.
+* :class:`FakeCalendar`: a calendar with a change log, sync tokens (410 once invalidated or
+  garbled), pages served from a snapshot, the ``timeMin`` window of full syncs, tombstones,
+  cancelled instances, etags and ``If-Match``, and series lookups by ``iCalUID``. It is held to the
+  Google adapter on the Calendar emulator by ``tests/contracts/test_calendar_contract.py``.
 * :class:`InMemoryCalendarStore` / :class:`InMemoryRecordStore`: the stores, with read and write
   counters so tests can assert how much a sync costs.
 * :class:`RecordingProvider`: a conferencing system that enforces revisions, logs operations and
@@ -24,8 +26,10 @@ from typing import Any
 from confsync.calendars import CalendarDoc, epoch_ms
 from confsync.channel_docs import ChannelDoc, ChannelState
 from confsync.errors import (
+    CalendarNotFoundError,
     ConfsyncError,
     LeaseLostError,
+    PermanentError,
     PreconditionFailedError,
     ProviderGoneError,
     ProviderStaleRevisionError,
@@ -36,6 +40,8 @@ from confsync.messages import ChannelCommand, SyncRequest
 from confsync.planner import DeleteConference, UpdateConference
 from confsync.ports import EventPage, ProviderAnswer, WatchedChannel
 from confsync.records import ConferenceRecord
+
+_MAX_SNAPSHOTS = 64  # listings whose page tokens stay valid (the oldest are forgotten)
 
 __all__ = [
     "ChannelCall",
@@ -63,7 +69,13 @@ class ChannelCall:
 
 
 class FakeCalendar:
-    """Calendars held in memory, served through the CalendarClient port."""
+    """Calendars held in memory, served through the CalendarClient port.
+
+    As Google does: a listing's pages come from a snapshot taken when its first page is served
+    (a change made meanwhile neither shifts nor hides an event, and comes with the next sync), and
+    a full sync with ``time_min`` leaves out events that ended at or before it. Recurrences are
+    not expanded: a series is always inside the window, and only stored instances exist.
+    """
 
     def __init__(self, page_size: int = 100) -> None:
         self._lock = threading.Lock()
@@ -73,6 +85,8 @@ class FakeCalendar:
         self._events: dict[str, dict[str, dict[str, Any]]] = {}
         self._changed_at: dict[str, dict[str, int]] = {}
         self._generation: dict[str, int] = {}
+        self._snapshots: dict[int, tuple[tuple[dict[str, Any], ...], str]] = {}
+        self._snapshot_ids = itertools.count(1)
         self.list_calls = 0
         self.series_calls: list[str] = []  # the iCalUIDs of list_series calls
         self.get_calls = 0
@@ -184,28 +198,54 @@ class FakeCalendar:
             self.list_calls += 1
             if self.fail_lists:
                 raise self.fail_lists.pop(0)
+            if page_token is not None:
+                return self._page_of_snapshot(page_token)
             generation = self._generation.get(calendar_id, 0)
             since = 0
             if sync_token is not None:
-                cal, gen, seq = sync_token.split(":")
-                if cal != calendar_id or int(gen) != generation:
-                    raise SyncTokenInvalidError("Sync token is no longer valid")
-                since = int(seq)
+                since = self._token_position(calendar_id, generation, sync_token)
             changed = self._changed_at.get(calendar_id, {})
             ids = sorted((s, i) for i, s in changed.items() if s > since)
             items = []
             for _, event_id in ids:
                 event = self._events[calendar_id][event_id]
                 cancelled = event.get("status") == "cancelled"
-                if sync_token is None and cancelled and "recurringEventId" not in event:
-                    continue  # a full sync returns no deletion tombstones
+                if sync_token is None:
+                    if cancelled and "recurringEventId" not in event:
+                        continue  # a full sync returns no deletion tombstones
+                    if time_min is not None and not _ends_after(event, time_min):
+                        continue  # timeMin: an exclusive bound on the event's end
                 items.append(_tombstone(event) if cancelled else dict(event))
-            offset = int(page_token or 0)
-            page = items[offset : offset + self._page_size]
-            if offset + self._page_size < len(items):
-                return EventPage(tuple(page), str(offset + self._page_size), None)
             head = max(changed.values(), default=0)
-            return EventPage(tuple(page), None, f"{calendar_id}:{generation}:{head}")
+            snapshot = (tuple(items), f"{calendar_id}:{generation}:{head}")
+            snapshot_id = next(self._snapshot_ids)
+            self._snapshots[snapshot_id] = snapshot
+            while len(self._snapshots) > _MAX_SNAPSHOTS:
+                del self._snapshots[next(iter(self._snapshots))]
+            return self._page_of_snapshot(f"{snapshot_id}:0")
+
+    def _token_position(self, calendar_id: str, generation: int, sync_token: str) -> int:
+        """The change sequence a sync token stands for; 410 when invalidated or garbled."""
+        try:
+            cal, gen, seq = sync_token.rsplit(":", 2)
+            token_generation, position = int(gen), int(seq)
+        except ValueError:
+            raise SyncTokenInvalidError("Sync token is no longer valid") from None
+        if cal != calendar_id or token_generation != generation or position < 0:
+            raise SyncTokenInvalidError("Sync token is no longer valid")
+        return position
+
+    def _page_of_snapshot(self, page_token: str) -> EventPage:
+        try:
+            snapshot_id, offset_text = page_token.split(":")
+            items, sync_token = self._snapshots[int(snapshot_id)]
+            offset = int(offset_text)
+        except (KeyError, ValueError):
+            raise PermanentError("events.list: HTTP 400 invalid pageToken") from None
+        page = tuple(dict(item) for item in items[offset : offset + self._page_size])
+        if offset + self._page_size < len(items):
+            return EventPage(page, f"{snapshot_id}:{offset + self._page_size}", None)
+        return EventPage(page, None, sync_token)
 
     def get_event(self, calendar_id: str, event_id: str) -> Mapping[str, Any] | None:
         with self._lock:
@@ -226,10 +266,28 @@ class FakeCalendar:
             self.before_patch(calendar_id, event_id)
         with self._lock:
             self.patch_calls += 1
-            stored = self._events[calendar_id][event_id]
+            stored = self._events.get(calendar_id, {}).get(event_id)
+            if stored is None:
+                raise CalendarNotFoundError("events.patch: HTTP 404 notFound")
             if stored["etag"] != etag:
                 raise PreconditionFailedError("Precondition Failed")
             return self._store(calendar_id, {**stored, "conferenceData": dict(conference_data)})
+
+
+def _ends_after(event: Mapping[str, Any], moment: datetime) -> bool:
+    """Whether the event ends after ``moment`` (a series, never expanded here, always does)."""
+    end = event.get("end")
+    if event.get("recurrence") or not isinstance(end, Mapping):
+        return True
+    if "dateTime" in end:
+        ends = datetime.fromisoformat(str(end["dateTime"]))
+        if ends.tzinfo is None:
+            ends = ends.replace(tzinfo=UTC)
+    elif "date" in end:
+        ends = datetime.fromisoformat(str(end["date"])).replace(tzinfo=UTC)
+    else:
+        return True
+    return ends > moment
 
 
 def _tombstone(event: Mapping[str, Any]) -> dict[str, Any]:
