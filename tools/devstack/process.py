@@ -114,15 +114,18 @@ def is_answering(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def wait_until_ready(process: ManagedProcess, url: str, timeout: float = 60.0) -> None:
-    """Poll ``url`` until it answers; raise NotReadyError if the process dies or time runs out."""
+def wait_until_ready(
+    process: ManagedProcess, url: str, timeout: float = 60.0, interval: float = 0.1
+) -> None:
+    """Poll ``url`` every ``interval`` s until it answers; raise NotReadyError if the process dies
+    or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if is_answering(url):
             return
         if not process.alive():
             raise NotReadyError(f"{process.name} exited during start-up; see {process.log_path}")
-        time.sleep(0.1)
+        time.sleep(interval)
     raise NotReadyError(f"{process.name} not ready after {timeout:.0f} s; see {process.log_path}")
 
 
