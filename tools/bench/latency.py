@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.scale import scaled
-from devstack.demo import StackClient, wait_until
+from devstack.client import StackClient, wait_until
 
 __all__ = ["measure", "percentile"]
 

@@ -30,7 +30,7 @@ from typing import Any
 from bench import latency
 from bench.scale import scaled
 from bench.stack import Variant, bench_stack
-from devstack.demo import StackClient, wait_until
+from devstack.client import StackClient, wait_until
 
 __all__ = ["SCENARIOS", "run"]
 
@@ -49,19 +49,14 @@ _START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
 
 
 def _titles(stack: StackClient) -> dict[str, str | None]:
-    answer = stack.http.get(f"{stack.conferencing}/emulator/v1/conferences", timeout=30)
-    answer.raise_for_status()
-    return {c["id"]: c.get("title") for c in answer.json()["conferences"]}
+    return {c["id"]: c.get("title") for c in stack.conferences()}
 
 
 def _event_titles(stack: StackClient, calendar_id: str) -> dict[str, str]:
     """Conference id -> the title of its event, as the Calendar API returns it now."""
-    url = f"{stack.calendar}/calendar/v3/calendars/{calendar_id}/events"
-    answer = stack.http.get(url, params={"maxResults": 2500}, timeout=30)
-    answer.raise_for_status()
     return {
         e["conferenceData"]["conferenceId"]: e.get("summary", "")
-        for e in answer.json().get("items", [])
+        for e in stack.list_events(calendar_id)
         if e.get("conferenceData")
     }
 

@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-from devstack.demo import StackClient
+from devstack.client import StackClient
 from devstack.lifecycle import StackError, down, read_env_file, up
 from devstack.sdk import find_jars
 from devstack.stack import (
@@ -40,6 +40,7 @@ Variant = Literal["confsync", "baseline"]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASELINE_SOURCE = Path(__file__).resolve().with_name("baseline.py")
 _PORT_ATTEMPTS = 3
+_TIMEOUT_S = 30.0  # per request: listings of a 200-calendar fan-out take a while
 
 
 def _as_baseline(part: Part) -> Part:
@@ -91,7 +92,7 @@ def planned_stack(variant: Variant, *, project: str) -> Iterator[tuple[StackClie
             except StackError as err:  # a free port can be taken between probing and binding
                 if "in use" not in str(err) or attempt == _PORT_ATTEMPTS - 1:
                     raise
-        yield StackClient(read_env_file(result.env_path)), plan
+        yield StackClient(read_env_file(result.env_path), timeout=_TIMEOUT_S), plan
         clean = True
     finally:
         down(run_dir)

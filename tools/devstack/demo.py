@@ -9,14 +9,12 @@ from the Calendar change to the conferencing system showing it, and it ends with
 The stack is stopped in every case (success, failure, Ctrl-C, SIGTERM). Exit status: 0 on success,
 1 when a step times out or the stack cannot start, 130 when interrupted.
 
-:func:`private_stack` and :class:`StackClient` are reused by the latency benchmark.
+:func:`private_stack` is reused by the chaos suite.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import shutil
 import signal
 import sys
@@ -33,6 +31,7 @@ from typing import Any
 
 import requests
 
+from devstack.client import StackClient, StepTimeoutError, wait_until
 from devstack.lifecycle import StackError, down, read_env_file, up
 from devstack.process import running
 from devstack.sdk import MissingPrerequisiteError, find_jars
@@ -45,28 +44,14 @@ from devstack.stack import (
     plan_stack,
 )
 
-__all__ = [
-    "SOLUTION",
-    "StackClient",
-    "StepResult",
-    "StepTimeoutError",
-    "main",
-    "private_stack",
-    "run",
-    "wait_until",
-]
+__all__ = ["StepResult", "main", "private_stack", "run"]
 
-SOLUTION = "My Web Conference"
 USER = "alice@example.com"
 GUEST = "bob@example.com"
 DEMO_PROJECT = "confsync-demo"
 ZONE = "Europe/Berlin"
 _PORT_ATTEMPTS = 3
 _SETTLE_SECONDS = 0.4  # after a change shows, let the stack go quiet before reading counters
-
-
-class StepTimeoutError(RuntimeError):
-    """A change did not reach the conferencing system in time."""
 
 
 def _repo_root() -> Path:
@@ -154,120 +139,6 @@ def private_stack(
             shutil.rmtree(directory, ignore_errors=True)
         elif not clean:
             say(f"logs kept in {directory / 'logs'}")
-
-
-class StackClient:
-    """A running stack, seen from outside: Pub/Sub, Calendar API and conferencing admin API."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.http = requests.Session()
-        self.calendar = env["CALENDAR_EMULATOR_URL"].rstrip("/")
-        self.conferencing = env["CONFERENCING_URL"].rstrip("/")
-
-    # Pub/Sub
-    def enroll(self, calendar_id: str) -> None:
-        """Publish the channel command that enrols ``calendar_id`` (what the CLI would do)."""
-        command = {"v": 1, "command": "enroll", "subject": calendar_id, "calendarId": calendar_id}
-        data = base64.b64encode(json.dumps(command).encode()).decode()
-        base = f"http://{self.env['PUBSUB_EMULATOR_HOST']}/v1/projects/{self.env['PROJECT']}"
-        self.http.post(
-            f"{base}/topics/{CHANNEL_COMMANDS_TOPIC}:publish",
-            json={"messages": [{"data": data}]},
-            timeout=10,
-        ).raise_for_status()
-
-    # the conferencing system
-    def create_conference(self) -> dict[str, Any]:
-        """What the add-on does: create a conference (``id``, ``joinUrl``)."""
-        answer = self.http.post(f"{self.conferencing}/emulator/v1/conferences", json={}, timeout=10)
-        answer.raise_for_status()
-        created: dict[str, Any] = answer.json()
-        return created
-
-    def conference(self, conference_id: str) -> dict[str, Any]:
-        """The conference as the conferencing system holds it now."""
-        listed = self.http.get(f"{self.conferencing}/emulator/v1/conferences", timeout=10)
-        listed.raise_for_status()
-        found: dict[str, Any] = {c["id"]: c for c in listed.json()["conferences"]}[conference_id]
-        return found
-
-    def provider_requests(self, conference_id: str | None = None) -> list[dict[str, Any]]:
-        """The provider's request log (PUT and DELETE), optionally for one conference."""
-        answer = self.http.get(f"{self.conferencing}/emulator/v1/requests", timeout=10)
-        answer.raise_for_status()
-        log: list[dict[str, Any]] = answer.json()["requests"]
-        return [r for r in log if conference_id in (None, r["conferenceId"])]
-
-    def reset_provider_requests(self) -> None:
-        """Clear the provider's request log."""
-        self.http.post(
-            f"{self.conferencing}/emulator/v1/requests/reset", timeout=10
-        ).raise_for_status()
-
-    # the Calendar API
-    def _events(self, calendar_id: str) -> str:
-        return f"{self.calendar}/calendar/v3/calendars/{calendar_id}/events"
-
-    def insert_event(
-        self, calendar_id: str, conference: dict[str, Any], **fields: Any
-    ) -> dict[str, Any]:
-        """``events.insert`` of an event carrying ``conference`` (conferenceDataVersion=1)."""
-        body = {
-            "conferenceData": {
-                "conferenceId": conference["id"],
-                "conferenceSolution": {"key": {"type": "addOn"}, "name": SOLUTION},
-                "entryPoints": [{"entryPointType": "video", "uri": conference["joinUrl"]}],
-            },
-            **fields,
-        }
-        answer = self.http.post(
-            self._events(calendar_id), params={"conferenceDataVersion": 1}, json=body, timeout=10
-        )
-        answer.raise_for_status()
-        event: dict[str, Any] = answer.json()
-        return event
-
-    def patch_event(self, calendar_id: str, event_id: str, **fields: Any) -> None:
-        """``events.patch``."""
-        self.http.patch(
-            f"{self._events(calendar_id)}/{event_id}", json=fields, timeout=10
-        ).raise_for_status()
-
-    def delete_event(self, calendar_id: str, event_id: str) -> None:
-        """``events.delete``."""
-        self.http.delete(f"{self._events(calendar_id)}/{event_id}", timeout=10).raise_for_status()
-
-    def instances(self, calendar_id: str, event_id: str) -> list[dict[str, Any]]:
-        """``events.instances`` of a series."""
-        answer = self.http.get(f"{self._events(calendar_id)}/{event_id}/instances", timeout=10)
-        answer.raise_for_status()
-        items: list[dict[str, Any]] = answer.json()["items"]
-        return items
-
-    def calendar_calls(self) -> dict[str, int]:
-        """Calendar API calls by method since the last reset."""
-        answer = self.http.get(f"{self.calendar}/emulator/v1/requests", timeout=10)
-        answer.raise_for_status()
-        counts: dict[str, int] = answer.json()["counts"]
-        return counts
-
-    def reset_calendar_calls(self) -> None:
-        """Zero the Calendar API call counters."""
-        self.http.post(f"{self.calendar}/emulator/v1/requests/reset", timeout=10).raise_for_status()
-
-
-def wait_until(
-    check: Callable[[], bool], what: str, *, timeout: float = 20.0, interval: float = 0.005
-) -> float:
-    """Poll ``check`` every ``interval`` seconds until it holds; seconds it took."""
-    started = time.monotonic()
-    while True:
-        if check():
-            return time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            raise StepTimeoutError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 # --- the story ---------------------------------------------------------------------------------
