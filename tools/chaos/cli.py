@@ -68,7 +68,7 @@ def _run_all(seeds: Sequence[int], args: argparse.Namespace) -> list[SeedResult]
         directory, project=PROJECT, say=lambda _line: None, overrides=CHAOS_SETTINGS
     ) as client:
         _say(f"stack up in {time.monotonic() - started:.1f} s (run directory {directory})")
-        stack = ChaosStack(client, directory)
+        stack = ChaosStack(client.env, directory)
         for seed in seeds:
             try:
                 result = run_seed(

@@ -132,7 +132,10 @@ class _Executor:
         return {"dateTime": _z(start)}, {"dateTime": _z(start + timedelta(minutes=minutes))}
 
     def _patch(self, event: _Event, body: dict[str, Any], what: str) -> None:
-        _retrying(lambda: self.stack.patch(event.calendar_id, event.id, body), what)
+        _retrying(
+            lambda: self.stack.patch(event.calendar_id, event.id, body, conference_data_version=1),
+            what,
+        )
         event.body.update(body)
 
     # --- steps -------------------------------------------------------------------------------
@@ -200,7 +203,7 @@ class _Executor:
         calendar_id = event.calendar_id
         what = f"{args['action']} occurrence {index} of {args['event']}"
         if args["action"] == "cancel":
-            _retrying(lambda: self.stack.delete(calendar_id, instance_id), what)
+            _retrying(lambda: self.stack.delete_event(calendar_id, instance_id, gone_ok=True), what)
             return
         if args["action"] == "rename":
             body: dict[str, Any] = {"summary": args["title"]}
@@ -208,7 +211,10 @@ class _Executor:
             start = original + timedelta(hours=int(args["hours"]))
             end = start + timedelta(minutes=self._minutes(event))
             body = {"start": {"dateTime": _z(start)}, "end": {"dateTime": _z(end)}}
-        _retrying(lambda: self.stack.patch(calendar_id, instance_id, body), what)
+        _retrying(
+            lambda: self.stack.patch(calendar_id, instance_id, body, conference_data_version=1),
+            what,
+        )
 
     def replace_conference(self, args: dict[str, Any]) -> None:
         event = self.run.events[args["event"]]
@@ -223,7 +229,10 @@ class _Executor:
 
     def delete(self, args: dict[str, Any]) -> None:
         event = self.run.events[args["event"]]
-        _retrying(lambda: self.stack.delete(event.calendar_id, event.id), f"delete {args['event']}")
+        _retrying(
+            lambda: self.stack.delete_event(event.calendar_id, event.id, gone_ok=True),
+            f"delete {args['event']}",
+        )
 
     def recreate(self, args: dict[str, Any]) -> None:
         old = self.run.events[args["event"]]

@@ -59,7 +59,9 @@ class SeedResult:
 
 
 def _world(stack: ChaosStack, run: Execution) -> tuple[OracleInput, dict[str, list[Any]]]:
-    listings: dict[str, list[Any]] = {cid: stack.list_all(cid) for cid in run.calendar_ids.values()}
+    listings: dict[str, list[Any]] = {
+        cid: stack.list_events(cid, show_deleted=True) for cid in run.calendar_ids.values()
+    }
     mine = run.real_conferences()
     conferences = [c for c in stack.conferences() if c["id"] in mine]
     world = OracleInput(
@@ -108,7 +110,7 @@ def run_workload(
     started = time.monotonic()
     result = SeedResult(workload.seed, workload)
     stack.clear_faults()
-    stack.client.reset_provider_requests()
+    stack.reset_provider_requests()
     stack.pull_dead_letters()  # leftovers of an earlier seed are not this seed's
     try:
         run = execute(stack, workload, say=say)
@@ -121,7 +123,7 @@ def run_workload(
     if result.converge_s is not None:
         result.mismatches = compare(world)
     mine = run.real_conferences()
-    log = [e for e in stack.provider_log() if e["conferenceId"] in mine]
+    log = [e for e in stack.provider_requests() if e["conferenceId"] in mine]
     result.revisions = revision_violations(log, world.conferences)
     dead = classify_dead_letters(stack.pull_dead_letters(), cleared)
     result.dead_explained, result.dead_unexplained = dead.explained, dead.unexplained

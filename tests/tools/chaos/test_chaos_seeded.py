@@ -39,7 +39,7 @@ def stack_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosSta
     with private_stack(
         run_dir, project="confsync-chaos-test", say=lambda _line: None, overrides=CHAOS_SETTINGS
     ) as client:
-        yield ChaosStack(client, run_dir)
+        yield ChaosStack(client.env, run_dir)
 
 
 def test_a_fixed_seed_converges_under_faults(stack: ChaosStack) -> None:
