@@ -9,164 +9,47 @@ sync -> conferencing system, as in production.
 
 from __future__ import annotations
 
-import base64
-import json
-import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from devstack.lifecycle import read_env_file
+from devstack.client import StackClient, wait_until
 from devstack.stack import Ports
-from tests.tools.devstack.conftest import PROJECT, REPO_ROOT
+from tests.support.devstack import PROJECT
+from tests.support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
-SOLUTION = "My Web Conference"
 
+class Stack(StackClient):
+    """The running stack, seen from outside; a new event is "Planning" on 1 March 2027 unless
+    told otherwise."""
 
-class Stack:
-    """The running stack, seen from outside."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.http = requests.Session()
-        self.calendar = env["CALENDAR_EMULATOR_URL"]
-        self.conferencing = env["CONFERENCING_URL"]
-
-    def publish(self, topic: str, body: dict[str, Any]) -> None:
-        data = base64.b64encode(json.dumps(body).encode()).decode()
-        url = f"http://{self.env['PUBSUB_EMULATOR_HOST']}/v1/projects/{self.env['PROJECT']}"
-        answer = self.http.post(
-            f"{url}/topics/{topic}:publish", json={"messages": [{"data": data}]}, timeout=10
-        )
-        answer.raise_for_status()
-
-    def enroll(self, calendar_id: str) -> None:
-        command = {"v": 1, "command": "enroll", "subject": calendar_id, "calendarId": calendar_id}
-        self.publish("channel-commands", command)
-
-    def channels(self, calendar_id: str | None = None) -> list[dict[str, Any]]:
-        live = self.http.get(f"{self.calendar}/emulator/v1/channels", timeout=10).json()
-        found: list[dict[str, Any]] = live["channels"]
-        return [c for c in found if calendar_id in (None, c["calendarId"])]
-
-    def create_conference(self) -> dict[str, Any]:
-        answer = self.http.post(f"{self.conferencing}/emulator/v1/conferences", json={}, timeout=10)
-        answer.raise_for_status()
-        created: dict[str, Any] = answer.json()
-        return created
-
-    def conference(self, conference_id: str) -> dict[str, Any]:
-        listed = self.http.get(f"{self.conferencing}/emulator/v1/conferences", timeout=10).json()
-        found: dict[str, Any] = {c["id"]: c for c in listed["conferences"]}[conference_id]
-        return found
-
-    def insert_event(self, calendar_id: str, conference: dict[str, Any], **fields: Any) -> Any:
-        body = {
+    def insert_event(
+        self, calendar_id: str, conference: Mapping[str, Any], **fields: Any
+    ) -> dict[str, Any]:
+        defaults = {
             "summary": "Planning",
             "start": {"dateTime": "2027-03-01T10:00:00Z"},
             "end": {"dateTime": "2027-03-01T11:00:00Z"},
-            "conferenceData": {
-                "conferenceId": conference["id"],
-                "conferenceSolution": {"key": {"type": "addOn"}, "name": SOLUTION},
-                "entryPoints": [{"entryPointType": "video", "uri": conference["joinUrl"]}],
-            },
-            **fields,
         }
-        answer = self.http.post(
-            f"{self.calendar}/calendar/v3/calendars/{calendar_id}/events",
-            params={"conferenceDataVersion": 1},
-            json=body,
-            timeout=10,
-        )
-        answer.raise_for_status()
-        return answer.json()
-
-    def patch_event(self, calendar_id: str, event_id: str, **fields: Any) -> None:
-        self.http.patch(
-            f"{self.calendar}/calendar/v3/calendars/{calendar_id}/events/{event_id}",
-            json=fields,
-            timeout=10,
-        ).raise_for_status()
-
-    def subscribe(self, topic: str) -> str:
-        """A new pull subscription on ``topic``: it sees what is published from now on."""
-        base = f"http://{self.env['PUBSUB_EMULATOR_HOST']}/v1/projects/{self.env['PROJECT']}"
-        name = f"e2e-{uuid.uuid4().hex[:8]}"
-        self.http.put(
-            f"{base}/subscriptions/{name}",
-            json={"topic": f"projects/{self.env['PROJECT']}/topics/{topic}"},
-            timeout=10,
-        ).raise_for_status()
-        return f"{base}/subscriptions/{name}"
-
-    def pull(self, subscription: str, wait: float) -> list[dict[str, Any]]:
-        """Every message the subscription received within ``wait`` seconds, decoded."""
-        messages: list[dict[str, Any]] = []
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            answer = self.http.post(
-                f"{subscription}:pull",
-                json={"maxMessages": 100, "returnImmediately": True},
-                timeout=10,
-            ).json()
-            for received in answer.get("receivedMessages", []):
-                messages.append(json.loads(base64.b64decode(received["message"]["data"])))
-            time.sleep(0.1)
-        return messages
+        return super().insert_event(calendar_id, conference, **{**defaults, **fields})
 
     def drop_notifications(self, calendar_id: str) -> None:
         rule = {"target": "notifications", "calendarId": calendar_id, "dropProbability": 1}
-        self.http.post(
-            f"{self.calendar}/emulator/v1/faults", json=[rule], timeout=10
-        ).raise_for_status()
-
-    def clear_faults(self) -> None:
-        self.http.delete(f"{self.calendar}/emulator/v1/faults", timeout=10).raise_for_status()
-
-    def confsync(self, *args: str) -> Any:
-        """Run the `confsync` CLI against the stack (its environment) and decode its --json."""
-        result = subprocess.run(
-            [str(Path(sys.executable).with_name("confsync")), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-            env={**os.environ, **self.env},
-        )
-        return json.loads(result.stdout)
-
-    def tick(self) -> None:
-        self.publish("channel-commands", {"v": 1, "command": "tick", "issuedAt": _now()})
-
-    def calendar_calls(self) -> dict[str, int]:
-        counts: dict[str, int] = self.http.get(
-            f"{self.calendar}/emulator/v1/requests", timeout=10
-        ).json()["counts"]
-        return counts
-
-    def reset_calendar_calls(self) -> None:
-        self.http.post(f"{self.calendar}/emulator/v1/requests/reset", timeout=10)
+        self.calendar_faults([rule])
 
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 20.0) -> float:
     """Poll ``check`` until it holds; return how long it took."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if check():
-            return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    return wait_until(check, what, timeout=timeout, interval=0.05)
 
 
 def _devstack(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -192,7 +75,7 @@ def running_stack(run_dir: Path, *settings: str) -> Iterator[Stack]:
     started = _devstack(run_dir, "up", *args)
     assert started.returncode == 0, started.stdout + started.stderr
     try:
-        yield Stack(read_env_file(run_dir / "stack.env"))
+        yield Stack.from_run_dir(run_dir)
     finally:
         stopped = _devstack(run_dir, "down")
         assert stopped.returncode == 0, stopped.stderr
@@ -222,7 +105,7 @@ def test_enrolment_creates_exactly_one_channel_pointing_at_intake(
 
     [channel] = stack.channels(calendar_id)
     assert channel["address"].rstrip("/") == stack.env["INTAKE_URL"].rstrip("/")
-    status = stack.confsync("status", "--calendar-key", _calendar_key(calendar_id), "--json")
+    status = stack.confsync_json("status", "--calendar-key", _calendar_key(calendar_id), "--json")
     assert status["calendars"][0]["state"] == "active"
     assert status["calendars"][0]["syncToken"] is True  # the first sync obtained one
 
@@ -287,7 +170,7 @@ def test_forged_notification_is_refused_and_publishes_nothing(
 def test_unenrolment_stops_every_channel(stack: Stack, calendar_id: str) -> None:
     key = _calendar_key(calendar_id)
 
-    stack.publish("channel-commands", {"v": 1, "command": "unenroll", "calendarKey": key})
+    stack.unenroll(key)
 
     wait_for(lambda: stack.channels(calendar_id) == [], "the channels to stop")
 
@@ -314,7 +197,3 @@ def test_dropped_notifications_are_recovered_by_the_sweep(stack: Stack, calendar
     stack.tick()
 
     wait_for(lambda: stack.conference(conference["id"])["title"] == "After", "the sweep")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
