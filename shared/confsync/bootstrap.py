@@ -103,8 +103,8 @@ def build_sync_runner(config: SyncConfig) -> SyncRunner:
         low_latency_publisher(), config.project, config.sync_topic
     )
     return SyncRunner(
-        calendar=calendar,
-        calendars=FirestoreCalendarStore(client),
+        calendar_api=calendar,
+        calendar_store=FirestoreCalendarStore(client),
         records=FirestoreRecordStore(client),
         provider=provider,
         publisher=publisher,

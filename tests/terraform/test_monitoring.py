@@ -92,8 +92,8 @@ def sync_summary() -> dict[str, Any]:
     calendars = InMemoryCalendarStore()
     calendars.put(CalendarDoc(key=key, subject=SUBJECT, calendar_id=SUBJECT))
     runner = SyncRunner(
-        calendar=FakeCalendar(),
-        calendars=calendars,
+        calendar_api=FakeCalendar(),
+        calendar_store=calendars,
         records=InMemoryRecordStore(),
         provider=RecordingProvider(),
         publisher=RecordingPublisher(),

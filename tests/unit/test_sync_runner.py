@@ -70,8 +70,8 @@ class World:
 
     def runner(self, **settings: Any) -> SyncRunner:
         return SyncRunner(
-            calendar=self.calendar,
-            calendars=self.calendars,
+            calendar_api=self.calendar,
+            calendar_store=self.calendars,
             records=self.records,
             provider=self.provider,
             publisher=self.publisher,

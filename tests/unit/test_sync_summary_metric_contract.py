@@ -107,8 +107,8 @@ def _run(
     calendars = InMemoryCalendarStore()
     calendars.put(CalendarDoc(key=KEY, subject=SUBJECT, calendar_id=SUBJECT))
     runner = SyncRunner(
-        calendar=calendar,
-        calendars=calendars,
+        calendar_api=calendar,
+        calendar_store=calendars,
         records=InMemoryRecordStore(),
         provider=RecordingProvider(),
         publisher=RecordingPublisher(),

@@ -1,0 +1,70 @@
+"""Retrying pending operations: those that failed for now on an earlier page or run.
+
+An operation the conferencing system did not take (unavailable) is recorded as pending on its
+record, with its attempts and the time of its next attempt (exponential backoff); the sync token
+still advances. At the end of each round :meth:`PendingRetry.retry` re-plans every due record
+from its record alone (:func:`confsync.planner.plan_operation`), sends what is still needed,
+writes join URLs back and saves the records. A record whose operation is no longer needed has
+its pending state cleared; one that runs out of attempts becomes "failed".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from confsync.planner import plan_operation
+from confsync.ports import RecordStore
+from confsync.records import ConferenceRecord
+from confsync.sync.send import ProviderSender
+from confsync.sync.settings import SyncSettings
+from confsync.sync.state import Run
+from confsync.sync.write_back import write_back
+
+__all__ = ["PendingRetry"]
+
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
+class PendingRetry:
+    """Retries the due pending operations of a calendar; stateless between calls."""
+
+    def __init__(
+        self,
+        records: RecordStore,
+        sender: ProviderSender,
+        settings: SyncSettings,
+        *,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._records = records
+        self._sender = sender
+        self._settings = settings
+        self._now = now
+
+    def retry(self, run: Run) -> int:
+        """Retry due pending operations; return how many records are still pending."""
+        now = self._now()
+        pending = self._records.pending(run.doc.key, _FAR_FUTURE, self._settings.pending_batch)
+        due = [r for r in pending if r.pending is not None and r.pending.next_attempt_at <= now]
+        if not due:
+            return len(pending)
+        ctx = self._settings.plan_context(run.doc)
+        records = {r.key: r for r in due}
+        operations = [op for r in due if (op := plan_operation(r, ctx)) is not None]
+        run.stats.pending_retried += len(operations)
+        sent = self._sender.send(operations, records, run.stats)
+        if self._settings.write_back:  # before saving, as for a page (see PageApplier.apply)
+            write_back(run, {key: result.record for key, result in sent.items()}, sent, {})
+        # A pending record whose operation is no longer needed (superseded) is simply cleared.
+        final = {r.key: _clear_pending(r) for r in due if r.key not in sent}
+        final.update({key: result.record for key, result in sent.items()})
+        self._records.save(final.values(), before=records)
+        run.stats.records_written += len(final)
+        after = {r.key: r for r in pending} | final
+        return sum(1 for r in after.values() if r.pending is not None and r.status == "active")
+
+
+def _clear_pending(record: ConferenceRecord) -> ConferenceRecord:
+    return replace(record, pending=None)

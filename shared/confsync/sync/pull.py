@@ -1,0 +1,141 @@
+"""Pulling a calendar's changes: Google's incremental-sync recipe, tokens and pages.
+
+:meth:`Puller.pull` lists events with the stored sync token, every page to the end, applying
+each page as it arrives (:mod:`confsync.sync.apply`) and keeping the lease on a long pull. No
+token, or a 410 (the token expired): one windowed full sync (``full_sync_window`` back from now);
+a second 410 is a transient error, never a loop. After a full sync, **reconcile**: every stored
+record's event that the full sync did not return is confirmed with ``events.get``, because
+deletions made while no token was valid never come back as tombstones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from confsync.errors import CalendarUnavailableError, MalformedInputError, SyncTokenInvalidError
+from confsync.events import CalendarEvent, decode_event
+from confsync.ports import RecordStore
+from confsync.sync.apply import PageApplier
+from confsync.sync.lease import CalendarLease
+from confsync.sync.settings import SyncSettings
+from confsync.sync.state import Pulled, Run
+from confsync.sync.summary import LOGGER, SyncStats, labels
+
+__all__ = ["Puller"]
+
+
+class Puller:
+    """Pulls one round of changes of a run's calendar; stateless between calls."""
+
+    def __init__(
+        self,
+        records: RecordStore,
+        applier: PageApplier,
+        lease: CalendarLease,
+        settings: SyncSettings,
+        *,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._records = records
+        self._applier = applier
+        self._lease = lease
+        self._settings = settings
+        self._now = now
+
+    def pull(self, run: Run) -> Pulled:
+        """Every change since the stored sync token, or, without a valid one, a full sync and
+        reconciliation; the new token and when its pull began."""
+        if run.doc.sync_token is not None:
+            started = self._now()
+            try:
+                token = self._pages(run, sync_token=run.doc.sync_token, seen=None)
+                return Pulled(token, started, full=False)
+            except SyncTokenInvalidError:
+                LOGGER.info("sync token invalid (410); full sync", extra=labels(run.doc.key))
+        run.stats.full_sync = True
+        seen: set[str] = set()
+        started = self._now()
+        try:
+            token = self._pages(run, sync_token=None, seen=seen)
+        except SyncTokenInvalidError as err:  # loop guard: a full sync has no token to refuse
+            raise CalendarUnavailableError(f"410 during a full sync: {err}") from err
+        self._reconcile(run, seen)
+        return Pulled(token, started, full=True)
+
+    def _pages(self, run: Run, *, sync_token: str | None, seen: set[str] | None) -> str:
+        """List every page (incremental from ``sync_token``, else windowed), applying each; the
+        next sync token. ``seen`` collects the ids of the events listed."""
+        time_min = None if sync_token else self._now() - self._settings.full_sync_window
+        page_token: str | None = None
+        while True:
+            page = run.client.list_page(
+                run.doc.calendar_id,
+                sync_token=sync_token,
+                page_token=page_token,
+                time_min=time_min,
+            )
+            self._take_page(run, page.items, seen, incremental=sync_token is not None)
+            if page.next_page_token:
+                page_token = page.next_page_token
+                continue
+            if not page.next_sync_token:
+                raise CalendarUnavailableError("last page of events.list had no nextSyncToken")
+            return page.next_sync_token
+
+    def _take_page(
+        self,
+        run: Run,
+        items: Iterable[Mapping[str, Any]],
+        seen: set[str] | None,
+        *,
+        incremental: bool,
+    ) -> None:
+        run.stats.pages += 1
+        events, raw = _decode(items, run.stats)
+        if seen is not None:
+            seen.update(event.id for event in events)
+        self._applier.apply(run, events, raw, look_up_series=incremental)
+        self._lease.keep(run)
+
+    def _reconcile(self, run: Run, seen: set[str]) -> None:
+        """Confirm every stored event the full sync did not return (deleted while untracked?)."""
+        missing = sorted(
+            {
+                event_id
+                for record in self._records.active_of_calendar(run.doc.key)
+                for event_id in record.events
+                if event_id not in seen
+            }
+        )
+        if not missing:
+            return
+        events: list[CalendarEvent] = []
+        raw: dict[str, Mapping[str, Any]] = {}
+        for event_id in missing:
+            found = run.client.get_event(run.doc.calendar_id, event_id)
+            item: Mapping[str, Any] = found or {"id": event_id, "status": "cancelled"}
+            events.append(decode_event(item))
+            raw[event_id] = item
+        run.stats.reconciled += len(missing)
+        self._applier.apply(run, events, raw, look_up_series=False)
+
+
+def _decode(
+    items: Iterable[Mapping[str, Any]], stats: SyncStats
+) -> tuple[list[CalendarEvent], dict[str, Mapping[str, Any]]]:
+    """The page's well-formed events, and each one's item as listed by id; counts the others."""
+    events: list[CalendarEvent] = []
+    raw: dict[str, Mapping[str, Any]] = {}
+    for item in items:
+        try:
+            event = decode_event(item)
+        except MalformedInputError as err:
+            stats.malformed += 1
+            LOGGER.error("skipping malformed event from the Calendar API: %s", err)
+            continue
+        events.append(event)
+        raw[event.id] = item
+    stats.events += len(events)
+    return events, raw

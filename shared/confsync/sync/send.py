@@ -1,0 +1,141 @@
+"""Sending planned operations to the conferencing system, and what each answer means for its
+record.
+
+:meth:`ProviderSender.send` calls the provider with bounded concurrency (``provider_concurrency``
+threads) and turns each outcome into the record after it: applied (a newer revision already
+there counts as applied), gone (the conference was deleted on the provider's side), or failed
+and pending a retry with backoff (a rejection is permanent at once, so its record is "failed").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from confsync.errors import (
+    ProviderGoneError,
+    ProviderRejectedError,
+    ProviderStaleRevisionError,
+    ProviderUnavailableError,
+)
+from confsync.planner import (
+    DeleteConference,
+    Operation,
+    UpdateConference,
+    after_applied,
+    after_failure,
+    after_gone,
+)
+from confsync.ports import ConferenceProvider, ProviderAnswer
+from confsync.records import ConferenceRecord
+from confsync.sync.settings import SyncSettings
+from confsync.sync.summary import LOGGER, SyncStats
+
+__all__ = ["ProviderSender", "Sent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The outcome of one operation: the record after it, the provider's answer if any, and
+    whether that answer carried a join URL the record did not know (``new_join_url``)."""
+
+    record: ConferenceRecord
+    answer: ProviderAnswer | None = None
+    new_join_url: bool = False
+
+
+class ProviderSender:
+    """Sends operations to ``provider``; stateless, so concurrent runs share one."""
+
+    def __init__(
+        self,
+        provider: ConferenceProvider,
+        settings: SyncSettings,
+        *,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._provider = provider
+        self._settings = settings
+        self._now = now
+
+    def send(
+        self,
+        operations: Sequence[Operation],
+        records: Mapping[str, ConferenceRecord],
+        stats: SyncStats,
+    ) -> dict[str, Sent]:
+        """Send ``operations`` (each to the record of its ``record_key`` in ``records``); the
+        outcome of each by record key. Counts them in ``stats``; alerts on one that failed."""
+        if not operations:
+            return {}
+        workers = max(1, min(self._settings.provider_concurrency, len(operations)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="provider") as pool:
+            results = list(
+                pool.map(lambda op: self._send_one(op, records[op.record_key]), operations)
+            )
+        sent: dict[str, Sent] = {}
+        for op, result in zip(operations, results, strict=True):
+            sent[op.record_key] = result
+            _count(stats, op, result)
+            record = result.record
+            if record.status == "failed" and record.pending is not None:
+                LOGGER.error(
+                    "conference operation failed after %d attempts; giving up until the event "
+                    "changes: %s",
+                    record.pending.attempts,
+                    record.pending.last_error,
+                    extra={
+                        "labels": {"calendar_key": record.calendar_key, "record": record.key},
+                        "alert": "conference_operation_failed",
+                    },
+                )
+        return sent
+
+    def _send_one(self, op: Operation, record: ConferenceRecord) -> Sent:
+        try:
+            if isinstance(op, UpdateConference):
+                answer = self._provider.update(op)
+                known = record.sent.join_url if record.sent is not None else None
+                new = bool(answer.join_url) and answer.join_url != known
+                return Sent(after_applied(record, op, answer.join_url), answer, new)
+            self._provider.delete(op)
+            return Sent(after_applied(record, op))
+        except ProviderStaleRevisionError:
+            # A newer revision is there already: what we meant to send has been superseded.
+            LOGGER.warning("provider holds a newer revision of %s", op.record_key)
+            return Sent(after_applied(record, op))
+        except ProviderGoneError:
+            return Sent(after_gone(record, op))
+        except ProviderUnavailableError as err:
+            return Sent(self._failed(record, f"unavailable: {err}", permanent=False))
+        except ProviderRejectedError as err:
+            LOGGER.error("provider rejected %s: %s", op.record_key, err)
+            return Sent(self._failed(record, f"rejected: {err}", permanent=True))
+
+    def _failed(self, record: ConferenceRecord, error: str, *, permanent: bool) -> ConferenceRecord:
+        settings = self._settings
+        return after_failure(
+            record,
+            error,
+            self._now(),
+            max_attempts=1 if permanent else settings.pending_max_attempts,
+            base_delay=settings.pending_base_delay,
+            max_delay=settings.pending_max_delay,
+        )
+
+
+def _count(stats: SyncStats, op: Operation, result: Sent) -> None:
+    record = result.record
+    if record.pending is not None or record.status == "failed":
+        if record.status == "failed":
+            stats.failed += 1
+        else:
+            stats.pending += 1
+    elif isinstance(op, DeleteConference):
+        stats.deletes += 1
+    elif record.status == "deleted":
+        stats.gone += 1
+    else:
+        stats.updates += 1

@@ -1,0 +1,44 @@
+"""What one sync run carries from part to part: :class:`Run` (its Calendar client, the calendar,
+its lease, its counters, the orphans between pages) and :class:`Pulled` (one round's pull).
+
+The runner and its collaborators keep no state of their own, so one runner serves concurrent
+runs: everything a run changes lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from confsync.calendars import CalendarDoc
+from confsync.planner import Orphans
+from confsync.ports import CalendarClient
+from confsync.sync.summary import SyncStats
+
+__all__ = ["Pulled", "Run"]
+
+
+@dataclass(slots=True)
+class Run:
+    """What one run works with: its Calendar client, the calendar, its lease and its counters.
+
+    ``doc`` is refreshed between rounds (its ``notify_seq`` is the next round's), ``lease_until``
+    moves when a long pull extends the lease, and ``orphans`` carries series exceptions that wait
+    for their series from one page to the next."""
+
+    client: CalendarClient
+    doc: CalendarDoc
+    owner: str
+    stats: SyncStats
+    lease_until: datetime
+    orphans: Orphans = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Pulled:
+    """One round's pull: the new sync token, when its first ``events.list`` was about to be sent,
+    and whether it was a full sync."""
+
+    token: str
+    started: datetime
+    full: bool
