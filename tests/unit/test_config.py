@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from confsync.config import (
     VARIABLES,
+    CalendarAuthConfig,
+    ChannelsConfig,
+    CliConfig,
+    IntakeConfig,
+    SyncConfig,
     load_channels_config,
+    load_cli_config,
     load_intake_config,
     load_sync_config,
 )
 from confsync.errors import ConfigurationError
+from confsync.parsers import Number
+from confsync.settings import (
+    CHANNELS,
+    CLI,
+    INTAKE,
+    REGENERATE,
+    SYNC,
+    Variable,
+    markdown_table,
+    table_span,
+    variable,
+)
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 MINIMAL = {
     "GOOGLE_CLOUD_PROJECT": "my-project",
@@ -76,11 +97,137 @@ def test_secret_values_are_never_echoed_in_errors() -> None:
 
 
 def test_readme_documents_every_variable() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = README.read_text()
 
     missing = [v.name for v in VARIABLES if f"`{v.name}`" not in readme]
 
     assert missing == []
+
+
+def test_the_readme_table_is_the_generated_one() -> None:
+    readme = README.read_text(encoding="utf-8")
+    start, end = table_span(readme)
+
+    assert readme[start:end] == markdown_table(), (
+        f"README.md's configuration table differs from the declarations: run `{REGENERATE}` "
+        "(from shared/, or with shared/ on PYTHONPATH)"
+    )
+
+
+def test_the_table_replaces_only_itself() -> None:
+    text = "# Title\n\nBefore.\n\n| variable | read by | old |\n|---|\n| `X` | y |\n\nAfter.\n"
+    start, end = table_span(text)
+
+    assert text[:start] == "# Title\n\nBefore.\n\n"
+    assert text[end:] == "\nAfter.\n"
+    with pytest.raises(ValueError, match="no configuration table"):
+        table_span("# no table\n")
+
+
+# --- the declarations ----------------------------------------------------------------------------
+
+CONFIGS = {
+    SYNC: (SyncConfig, CalendarAuthConfig),
+    INTAKE: (IntakeConfig,),
+    CHANNELS: (ChannelsConfig, CalendarAuthConfig),
+    CLI: (CliConfig,),
+}
+DERIVED = {
+    "calendar_auth": set[str](),  # a CalendarAuthConfig: its own fields are in CONFIGS
+    "token_keys": {"token_keys_spec", "token_active_key"},
+}
+"""Fields a loader builds from other variables' fields, and those fields."""
+
+
+def test_names_are_unique_and_every_default_is_valid() -> None:
+    assert len({v.name for v in VARIABLES}) == len(VARIABLES)
+    for declared in VARIABLES:
+        if declared.default is not None:
+            declared.parse(declared.default)  # raises if the default is not allowed
+
+
+@pytest.mark.parametrize("reader", list(CONFIGS))
+def test_each_reader_reads_exactly_the_fields_of_its_config(reader: str) -> None:
+    read = {v.field for v in VARIABLES if reader in v.used_by}
+    wanted = {f.name for config in CONFIGS[reader] for f in fields(config)}
+    for derived, sources in DERIVED.items():
+        if derived in wanted:
+            wanted = (wanted - {derived}) | (sources & read)
+
+    assert read - wanted == set(), "declared as read, but no config field takes it"
+    assert wanted - read == set(), "config fields no declared variable fills"
+
+
+def test_the_dead_credentials_fields_are_gone() -> None:
+    for config in (SyncConfig, ChannelsConfig):
+        assert "calendar_credentials" not in {f.name for f in fields(config)}
+    assert load_sync_config(MINIMAL).calendar_auth.mode == "emulator"
+
+
+def test_defaults_come_from_the_declarations() -> None:
+    config = load_sync_config(MINIMAL)
+
+    for name, field in (
+        ("CONFSYNC_LEASE_SECONDS", "lease_s"),
+        ("CONFSYNC_PROVIDER_CONCURRENCY", "provider_concurrency"),
+        ("CONFSYNC_PROVIDER_TIMEOUT_SECONDS", "provider_timeout_s"),
+        ("CONFSYNC_FULL_SYNC_WINDOW_DAYS", "full_sync_window_days"),
+    ):
+        default = variable(name).default
+        assert default is not None
+        assert getattr(config, field) == float(default)
+
+
+@pytest.mark.parametrize("declared", [v for v in VARIABLES if isinstance(v.parse, Number)])
+def test_ranges_are_enforced_at_both_ends(declared: Variable) -> None:
+    number = declared.parse
+    assert isinstance(number, Number)
+    number(str(number.high))
+    with pytest.raises(ValueError, match=str(number.high)):
+        number(str(number.high + 1))
+    with pytest.raises(ValueError, match=str(number.low)):
+        number(str(number.low - 1 if number.whole else number.low))
+    if not number.low_open:
+        number(str(number.low))
+
+
+def test_a_missing_required_variable_is_reported_once() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_sync_config({k: v for k, v in MINIMAL.items() if k != "CONFERENCING_URL"})
+
+    assert str(caught.value) == "invalid configuration: CONFERENCING_URL is required"
+
+
+def test_blank_values_mean_the_default() -> None:
+    config = load_sync_config({**MINIMAL, "CONFSYNC_LEASE_SECONDS": "  ", "LOG_LEVEL": "debug"})
+
+    assert config.lease_s == 300
+    assert config.log_level == "DEBUG"
+
+
+def test_cross_checks_name_both_variables() -> None:
+    with pytest.raises(ConfigurationError, match="BASE_DELAY_SECONDS must not exceed"):
+        load_sync_config(
+            {
+                **MINIMAL,
+                "CONFSYNC_PENDING_BASE_DELAY_SECONDS": "600",
+                "CONFSYNC_PENDING_MAX_DELAY_SECONDS": "60",
+            }
+        )
+
+
+def test_cli_reads_the_scheduler_job_and_never_echoes_the_token_key() -> None:
+    env = {"GOOGLE_CLOUD_PROJECT": "p"}
+    job = "projects/p/locations/europe-west1/jobs/confsync-tick"
+
+    assert load_cli_config({**env, "CONFSYNC_SCHEDULER_JOB": job}).scheduler_job == job
+    assert load_cli_config(env).scheduler_job is None
+    with pytest.raises(ConfigurationError, match="CONFSYNC_SCHEDULER_JOB='jobs/x': must be"):
+        load_cli_config({**env, "CONFSYNC_SCHEDULER_JOB": "jobs/x"})
+    with pytest.raises(ConfigurationError) as caught:
+        load_cli_config({**env, "CONFSYNC_OAUTH_TOKEN_KEY": "not base64!"})
+    assert "CONFSYNC_OAUTH_TOKEN_KEY: must be base64" in str(caught.value)
+    assert "not base64!" not in str(caught.value)
 
 
 KEYS = {
