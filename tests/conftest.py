@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,8 +22,8 @@ from devstack.gcloud_emulators import (
     stop_gcloud_emulators,
 )
 from devstack.process import NotReadyError, is_answering
+from tests.support.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_PROJECT = "confsync-test"
 
 

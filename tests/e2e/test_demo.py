@@ -18,7 +18,7 @@ import pytest
 
 from devstack.process import ManagedProcess, running
 from devstack.sdk import MissingPrerequisiteError, find_jars
-from tests.tools.devstack.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask import Flask
 
 from calendar_emulator.server import EmulatorServer
 from conferencing_emulator.server import ConferencingServer
 from devstack.gcloud_emulators import EmulatorEndpoints
-from tests.integration.conftest import (
+from tests.support.paths import REPO_ROOT
+from tests.support.sync_stack import (
     calendar_server_fixture,
     conferencing_server_fixture,
+    stack_env,
     sync_stack_fixture,
 )
-from tests.integration.sync_stack import stack_env
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 __all__ = ["calendar_server_fixture", "conferencing_server_fixture", "sync_stack_fixture"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from confsync.adapters.firestore_store import FirestoreCalendarStore
 from confsync.calendars import CalendarDoc, calendar_key
 from confsync.messages import decode_sync_request
 from devstack.gcloud_emulators import EmulatorEndpoints
+from tests.support.paths import REPO_ROOT
 
 pytestmark = [
     pytest.mark.emulators,
@@ -28,7 +28,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:The return_immediately flag:DeprecationWarning"),
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TOPIC_PATH = "/projects/confsync-test/topics/channel-commands"
 SUBJECT = "erin@example.com"
 CALENDAR = "erin@example.com"

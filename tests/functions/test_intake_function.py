@@ -19,8 +19,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from confsync.channel_tokens import ChannelTokenKeys, mint_channel_token
 from confsync.messages import decode_sync_request
 from devstack.gcloud_emulators import EmulatorEndpoints, free_port
-
-from .conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
 

@@ -13,9 +13,8 @@ import pytest
 from flask import Flask
 
 from confsync.messages import SyncRequest, encode_sync_request
-from tests.integration.sync_stack import SyncStack
-
-from .conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
+from tests.support.sync_stack import SyncStack
 
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
 

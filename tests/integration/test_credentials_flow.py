@@ -27,12 +27,11 @@ from confsync.adapters.google_credentials import (
     credentials_provider,
 )
 from confsync.adapters.oauth_grants import GRANTS_COLLECTION, grant_document_id
+from confsync.cli.grants import add_grant_parser, run_grant
 from confsync.config import CalendarAuthConfig
-from confsync.grants_cli import add_grant_parser, run_grant
 from google_auth_emulator.server import GoogleAuthServer
-from tests.emulators.google_auth.conftest import DELEGATION_SA, RUNTIME_SA, Admin
-
-from .sync_stack import SyncStack
+from tests.support.google_auth import DELEGATION_SA, RUNTIME_SA, Admin
+from tests.support.sync_stack import SyncStack
 
 SCOPE = CALENDAR_SCOPES[0]
 CLIENT_ID, CLIENT_SECRET = "client-1.apps.example", "client-secret-1"

@@ -19,8 +19,8 @@ from confsync.messages import SyncRequest
 from confsync.ports import CalendarClient, CalendarClientFactory, EventPage, RecordStore
 from confsync.records import ConferenceRecord
 from confsync.sync import SyncOutcome
-
-from .sync_stack import SyncStack, conference_data
+from tests.support.calendar_events import conference_data
+from tests.support.sync_stack import SyncStack
 
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
 
@@ -293,7 +293,9 @@ def test_replacing_the_conference_deletes_the_old_and_adopts_the_new(
     event = sync_stack.insert_event(old, summary="Design review")
     sync_stack.sync()
 
-    sync_stack.patch_event(event["id"], conferenceData=conference_data(new["id"], new["joinUrl"]))
+    sync_stack.patch_event(
+        event["id"], conferenceData=conference_data(new["id"], join_url=new["joinUrl"])
+    )
     sync_stack.sync()
 
     assert sync_stack.conference(old["id"])["status"] == "deleted"
@@ -895,7 +897,8 @@ def test_series_given_our_conference_after_occurrences_changed_lists_them(
     conference = sync_stack.create_conference()
 
     sync_stack.patch_event(
-        series["id"], conferenceData=conference_data(conference["id"], conference["joinUrl"])
+        series["id"],
+        conferenceData=conference_data(conference["id"], join_url=conference["joinUrl"]),
     )
     outcome = sync_stack.sync()
 
@@ -914,7 +917,9 @@ def test_series_conference_replaced_moves_its_changed_occurrences_to_the_new_one
     _assert_lists_the_changed_occurrences(sync_stack.conference(old["id"]), moved, cancelled)
     new = sync_stack.create_conference()
 
-    sync_stack.patch_event(series["id"], conferenceData=conference_data(new["id"], new["joinUrl"]))
+    sync_stack.patch_event(
+        series["id"], conferenceData=conference_data(new["id"], join_url=new["joinUrl"])
+    )
     outcome = sync_stack.sync()
 
     assert outcome.stats.series_lookups == 1

@@ -20,8 +20,7 @@ from google.oauth2.credentials import Credentials as UserCredentials
 from google_auth_emulator.cli import parse_args
 from google_auth_emulator.jwts import JwtError, SigningKey, sign, verify
 from google_auth_emulator.server import GoogleAuthServer
-
-from .conftest import DELEGATION_SA, EVENTS_SCOPE, RUNTIME_SA, Admin
+from tests.support.google_auth import DELEGATION_SA, EVENTS_SCOPE, RUNTIME_SA, Admin
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"

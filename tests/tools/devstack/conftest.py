@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from devstack.sdk import MissingPrerequisiteError, find_jars
 from devstack.stack import Ports
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-PROJECT = "confsync-devstack-e2e"
+from tests.support.devstack import PROJECT
+from tests.support.paths import REPO_ROOT
 
 
 @pytest.fixture(name="stack_args")

@@ -19,7 +19,8 @@ import pytest
 from devstack.lifecycle import read_env_file
 from devstack.process import running
 from devstack.pubsub_wiring import PubsubRest
-from tests.tools.devstack.conftest import PROJECT, REPO_ROOT
+from tests.support.devstack import PROJECT
+from tests.support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 

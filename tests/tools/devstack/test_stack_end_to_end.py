@@ -21,7 +21,8 @@ from devstack.lifecycle import read_env_file
 from devstack.process import ManagedProcess, is_answering, running
 from devstack.pubsub_wiring import PubsubRest
 from devstack.stack import STACK_ENV_KEYS
-from tests.tools.devstack.conftest import PROJECT, REPO_ROOT
+from tests.support.devstack import PROJECT
+from tests.support.paths import REPO_ROOT
 
 FUNCTION_NAMES = ("intake", "sync", "channels")
 

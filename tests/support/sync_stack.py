@@ -3,20 +3,25 @@
 Firestore and Pub/Sub are the gcloud emulators (from the root conftest); the Calendar API and the
 conferencing system are confsync's emulators, in-process. The runner is built by the real
 composition root from real configuration, exactly as the ``sync`` function builds it.
+
+The fixtures at the end (``calendar_server``, ``conferencing_server``, ``sync_stack``) are
+imported by the conftest of each tier that uses them (integration, functions).
 """
 
 from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import requests
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
+from google.cloud.pubsub_v1 import PublisherClient
 from googleapiclient.discovery import build
 
 from calendar_emulator.server import EmulatorServer
@@ -28,19 +33,17 @@ from confsync.config import load_sync_config
 from confsync.messages import SyncRequest
 from confsync.sync import SyncOutcome, SyncRunner
 from devstack.gcloud_emulators import EmulatorEndpoints
+from tests.support.calendar_events import SOLUTION, conference_data, event
 
-__all__ = ["SOLUTION", "SyncStack", "conference_data", "new_calendar_id", "stack_env"]
-
-SOLUTION = "My Web Conference"
-
-
-def conference_data(conference_id: str, join_url: str) -> dict[str, Any]:
-    """The conferenceData the add-on puts on an event."""
-    return {
-        "conferenceId": conference_id,
-        "conferenceSolution": {"key": {"type": "addOn"}, "name": SOLUTION},
-        "entryPoints": [{"entryPointType": "video", "uri": join_url}],
-    }
+__all__ = [
+    "SOLUTION",
+    "SyncStack",
+    "calendar_server_fixture",
+    "conferencing_server_fixture",
+    "new_calendar_id",
+    "stack_env",
+    "sync_stack_fixture",
+]
 
 
 @dataclass
@@ -103,15 +106,17 @@ class SyncStack:
 
     def insert_event(self, conference: Mapping[str, Any] | None = None, **fields: Any) -> Any:
         """The user creates an event (with the add-on's conference attached, when given)."""
-        body: dict[str, Any] = {
-            "summary": "Planning",
-            "start": {"dateTime": "2027-03-01T10:00:00Z", "timeZone": "Europe/Paris"},
-            "end": {"dateTime": "2027-03-01T11:00:00Z", "timeZone": "Europe/Paris"},
-            "attendees": [{"email": "bob@example.com"}],
-            **fields,
-        }
+        body = event(
+            start="2027-03-01T10:00:00Z",
+            end="2027-03-01T11:00:00Z",
+            time_zone="Europe/Paris",
+            attendees=["bob@example.com"],
+        )
+        body.update(fields)
         if conference is not None:
-            body["conferenceData"] = conference_data(conference["id"], conference["joinUrl"])
+            body["conferenceData"] = conference_data(
+                conference["id"], join_url=conference["joinUrl"]
+            )
         return (
             self.calendar.events()
             .insert(calendarId=self.calendar_id, body=body, conferenceDataVersion=1)
@@ -263,3 +268,38 @@ def stack_env(
 
 def new_calendar_id() -> str:
     return f"user-{uuid.uuid4().hex[:12]}@example.com"
+
+
+@pytest.fixture(scope="session", name="calendar_server")
+def calendar_server_fixture() -> Iterator[EmulatorServer]:
+    with EmulatorServer(host="127.0.0.1", port=0) as server:
+        yield server
+
+
+@pytest.fixture(scope="session", name="conferencing_server")
+def conferencing_server_fixture() -> Iterator[ConferencingServer]:
+    with ConferencingServer(host="127.0.0.1", port=0) as server:
+        yield server
+
+
+@pytest.fixture(name="sync_stack")
+def sync_stack_fixture(
+    firestore_emulator: EmulatorEndpoints,
+    pubsub_emulator: EmulatorEndpoints,
+    calendar_server: EmulatorServer,
+    conferencing_server: ConferencingServer,
+) -> SyncStack:
+    """Every emulator empty; one enrolled calendar; the sync-requests topic exists."""
+    for server in (calendar_server, conferencing_server):
+        requests.post(f"{server.base_url}/emulator/v1/reset", timeout=10).raise_for_status()
+    publisher = PublisherClient()
+    publisher.create_topic(name=publisher.topic_path(pubsub_emulator.project, "sync-requests"))
+    stack = SyncStack(
+        endpoints=firestore_emulator,
+        calendar_server=calendar_server,
+        conferencing_server=conferencing_server,
+        calendar_id=new_calendar_id(),
+        env=stack_env(firestore_emulator, calendar_server, conferencing_server),
+    )
+    stack.enroll()
+    return stack
