@@ -11,9 +11,9 @@ resource "google_firestore_database" "main" {
 }
 
 # Composite indexes: one per query shape in confsync.adapters.firestore_store.QUERY_SHAPES,
-# confsync.adapters.firestore_channels.CHANNEL_QUERY_SHAPES and confsync.status.STATUS_QUERY_SHAPES
-# (`confsync status`) that involves more than one field (tests/terraform checks each against the
-# code). Field order: equality (`==`, `in`) fields, then
+# confsync.adapters.firestore_channels.CHANNEL_QUERY_SHAPES and
+# confsync.cli.status.STATUS_QUERY_SHAPES (`confsync status`) that involves more than one field
+# (tests/terraform checks each against the code). Field order: equality (`==`, `in`) fields, then
 # ordered fields, then the remaining range fields, as Firestore requires.
 #
 # Skipped, served by Firestore's automatic single-field indexes:

@@ -27,10 +27,10 @@ from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
 )
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 
-from confsync.adapters import scheduler as scheduler_adapter
-from confsync.adapters.scheduler import READER_ROLE, RUNNER_ROLE, CloudSchedulerJobs
-from confsync.cli import job_json, job_line
-from confsync.status import SchedulerError, SchedulerJobStatus
+from confsync.cli import scheduler as scheduler_adapter
+from confsync.cli.commands import job_json, job_line
+from confsync.cli.scheduler import READER_ROLE, RUNNER_ROLE, CloudSchedulerJobs
+from confsync.cli.status import SchedulerError, SchedulerJobStatus
 
 pytestmark = pytest.mark.timeout(30)
 

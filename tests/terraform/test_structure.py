@@ -19,9 +19,9 @@ import pytest
 from confsync.adapters.firestore_channels import CHANNEL_QUERY_SHAPES
 from confsync.adapters.firestore_store import QUERY_SHAPES, QueryShape
 from confsync.adapters.google_credentials import CALENDAR_SCOPES
+from confsync.cli.status import STATUS_QUERY_SHAPES
 from confsync.config import CREDENTIAL_MODES, VARIABLES
 from confsync.messages import TickCommand, decode_channel_command
-from confsync.status import STATUS_QUERY_SHAPES
 
 from .hcl import (
     ROOT,

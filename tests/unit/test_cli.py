@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from confsync.calendars import CalendarDoc, calendar_key
-from confsync.cli import SUBCOMMANDS, Services, Subcommand, build_parser, main, status_table
+from confsync.cli import main
+from confsync.cli.commands import SUBCOMMANDS, Services, Subcommand, build_parser, status_table
+from confsync.cli.status import CalendarStatus, SchedulerError, SchedulerJobStatus, calendar_status
 from confsync.config import CliConfig, load_cli_config
 from confsync.errors import ConfigurationError, PublishError, StoreUnavailableError
 from confsync.messages import (
@@ -21,7 +23,6 @@ from confsync.messages import (
     decode_channel_command,
     encode_channel_command,
 )
-from confsync.status import CalendarStatus, SchedulerError, SchedulerJobStatus, calendar_status
 from confsync.testing import (
     InMemoryCalendarStore,
     RecordingCommandPublisher,
@@ -482,7 +483,7 @@ def test_tick_without_the_cli_extra_names_the_install_command(
 ) -> None:
     """The real services, with google-cloud-scheduler made unimportable."""
     monkeypatch.setitem(sys.modules, "google.cloud.scheduler_v1", None)
-    monkeypatch.delitem(sys.modules, "confsync.adapters.scheduler", raising=False)
+    monkeypatch.delitem(sys.modules, "confsync.cli.scheduler", raising=False)
 
     assert main(["tick"], PRODUCTION) == 2
 
@@ -568,13 +569,13 @@ def test_status_without_the_cli_extra_still_shows_the_calendars(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The real services' scheduler, unimportable, behind fake Firestore reads."""
-    from confsync import cli  # noqa: PLC0415
+    from confsync.cli import commands  # noqa: PLC0415
 
     monkeypatch.setitem(sys.modules, "google.cloud.scheduler_v1", None)
-    monkeypatch.delitem(sys.modules, "confsync.adapters.scheduler", raising=False)
+    monkeypatch.delitem(sys.modules, "confsync.cli.scheduler", raising=False)
     fake_status = FakeStatus(rows=[_row()])
 
-    class Partly(cli._GoogleServices):  # real scheduler wiring, fake Firestore
+    class Partly(commands._GoogleServices):  # real scheduler wiring, fake Firestore
         status = fake_status
 
     assert main(["status", "--json"], PRODUCTION, Partly) == 0

@@ -10,9 +10,9 @@ from datetime import datetime
 
 import pytest
 
+from confsync.cli.grants import add_grant_parser, run_grant
 from confsync.config import CliConfig
 from confsync.grant_crypto import open_grant
-from confsync.grants_cli import add_grant_parser, run_grant
 
 KEY = bytes(range(32))
 TOKEN = "1//0gRefreshTokenOfAlice"

@@ -33,17 +33,17 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from confsync.calendars import calendar_key
+from confsync.cli.grants import HELP as GRANT_HELP
+from confsync.cli.grants import add_grant_arguments, grant
 from confsync.config import CliConfig, load_cli_config
 from confsync.errors import ConfigurationError, ConfsyncError
-from confsync.grants_cli import HELP as GRANT_HELP
-from confsync.grants_cli import add_grant_arguments, grant
 from confsync.messages import EnrollCommand, SyncRequest, TickCommand, UnenrollCommand
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+    from confsync.cli.status import CalendarStatus, SchedulerJobStatus
     from confsync.ports import CalendarStore, ChannelCommandPublisher, SyncRequestPublisher
-    from confsync.status import CalendarStatus, SchedulerJobStatus
 
 __all__ = ["SUBCOMMANDS", "SchedulerJobs", "Services", "StatusReader", "Subcommand", "main"]
 
@@ -57,13 +57,13 @@ SCHEDULER_EXTRA_MISSING = (
 
 
 class StatusReader(Protocol):
-    """The operators' read model (:class:`confsync.status.FirestoreStatusReader`)."""
+    """The operators' read model (:class:`confsync.cli.status.FirestoreStatusReader`)."""
 
     def calendars(self, key: str | None = None, *, now: datetime) -> list[CalendarStatus]: ...
 
 
 class SchedulerJobs(Protocol):
-    """Cloud Scheduler's jobs (:class:`confsync.adapters.scheduler.CloudSchedulerJobs`). Both
+    """Cloud Scheduler's jobs (:class:`confsync.cli.scheduler.CloudSchedulerJobs`). Both
     methods raise :class:`~confsync.errors.ConfsyncError` (a ``SchedulerError`` naming the job and
     the missing role) rather than the client's exceptions."""
 
@@ -128,14 +128,14 @@ class _GoogleServices:
 
     @cached_property
     def status(self) -> StatusReader:
-        from confsync.status import FirestoreStatusReader  # noqa: PLC0415
+        from confsync.cli.status import FirestoreStatusReader  # noqa: PLC0415
 
         return FirestoreStatusReader(self._firestore)
 
     @cached_property
     def scheduler(self) -> SchedulerJobs:
         try:
-            from confsync.adapters.scheduler import CloudSchedulerJobs  # noqa: PLC0415
+            from confsync.cli.scheduler import CloudSchedulerJobs  # noqa: PLC0415
         except ImportError as err:
             if not (err.name or "").startswith("google.cloud.scheduler"):
                 raise

@@ -8,7 +8,7 @@ A calendar record that does not decode is shown with the state ``malformed`` rat
 
 In production the tick comes from a Cloud Scheduler job, so the operator also wants to see that
 job beside the calendars: :class:`SchedulerJobStatus` is its row, read through the command line's
-scheduler port (:mod:`confsync.adapters.scheduler`), and :class:`SchedulerError` the one error
+scheduler port (:mod:`confsync.cli.scheduler`), and :class:`SchedulerError` the one error
 that port raises, so the command line can show the calendars even when the job cannot be read.
 """
 

@@ -3,11 +3,13 @@
 In production the tick is a Cloud Scheduler job publishing to ``channel-commands``; running that
 job (``RunJob``) rather than publishing a tick ourselves sends the tick down the same path as the
 scheduled ones, and Scheduler records the attempt. google-cloud-scheduler is the ``cli`` extra,
-not part of the functions' bundles: only :mod:`confsync.cli` imports this module, lazily.
+not part of the functions' bundles (neither is this package): only :mod:`confsync.cli.commands`
+imports this module, lazily.
 
-Every failure becomes a :class:`~confsync.status.SchedulerError` with one line naming the job and,
-for a refusal, the role that is missing. Calls are bounded (:data:`CALL_TIMEOUT_S`) because the
-generated client's defaults allow a call to take ten minutes, too long for a person at a prompt.
+Every failure becomes a :class:`~confsync.cli.status.SchedulerError` with one line naming the job
+and, for a refusal, the role that is missing. Calls are bounded (:data:`CALL_TIMEOUT_S`) because
+the generated client's defaults allow a call to take ten minutes, too long for a person at a
+prompt.
 Reference: https://cloud.google.com/scheduler/docs/reference/rpc/google.cloud.scheduler.v1
 """
 
@@ -23,7 +25,7 @@ from google.api_core import retry as api_retry
 from google.auth import exceptions as auth_exceptions
 from google.cloud.scheduler_v1 import CloudSchedulerClient, Job
 
-from confsync.status import SchedulerError, SchedulerJobStatus
+from confsync.cli.status import SchedulerError, SchedulerJobStatus
 
 __all__ = ["CALL_TIMEOUT_S", "READER_ROLE", "RUNNER_ROLE", "CloudSchedulerJobs", "job_status"]
 
@@ -71,7 +73,7 @@ def _last_attempt_status(job: Job) -> str | None:
 
 
 def job_status(job: Job) -> SchedulerJobStatus:
-    """The operator's view of ``job`` (see :class:`~confsync.status.SchedulerJobStatus`)."""
+    """The operator's view of ``job`` (see :class:`~confsync.cli.status.SchedulerJobStatus`)."""
     attempted: datetime | None = job.last_attempt_time
     return SchedulerJobStatus(
         name=job.name,

@@ -1,0 +1,12 @@
+"""The ``confsync`` command line: operators' commands against production or the local stack.
+
+Not part of any function: the function zips leave this package out (``tools/deploy/bundle.py``),
+and no product module imports it. :mod:`confsync.cli.commands` holds the commands and
+:func:`main` (the console script ``confsync``), :mod:`confsync.cli.grants` the ``grant`` command,
+:mod:`confsync.cli.status` the operators' read model of Firestore, and
+:mod:`confsync.cli.scheduler` the Cloud Scheduler job (the ``cli`` extra).
+"""
+
+from confsync.cli.commands import main
+
+__all__ = ["main"]
