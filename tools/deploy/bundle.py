@@ -1,8 +1,9 @@
 """``devstack bundle``: the three Cloud Function source zips, byte for byte reproducible.
 
 Each zip holds what the Python buildpack needs at its root: the function's ``main.py``, the
-``confsync`` package (without ``confsync/testing``, which only tests use, and without bytecode),
-and ``requirements.txt``, a copy of ``requirements/runtime.txt`` (the runtime closure, exact
+``confsync`` package (without bytecode, and without :data:`EXCLUDED_SUBPACKAGES`: ``confsync/cli``,
+the operators' command line, and ``confsync/testing``, which only tests use), and
+``requirements.txt``, a copy of ``requirements/runtime.txt`` (the runtime closure, exact
 versions). Terraform names each uploaded object by its zip's SHA-256, so the zips must depend on
 their content only: entries are sorted, every entry has the same timestamp (1980-01-01, the
 earliest a zip can hold), mode 0644, no directory entries and no extra fields. Then an unchanged
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "EXCLUDED_SUBPACKAGES",
     "FUNCTIONS",
     "Bundle",
     "BundleError",
@@ -30,6 +32,9 @@ __all__ = [
 
 FUNCTIONS = ("intake", "sync", "channels")
 PACKAGE = "confsync"
+EXCLUDED_SUBPACKAGES = frozenset({"cli", "testing"})
+"""Subpackages of ``confsync`` no function imports, left out of every zip: the operators' command
+line (it needs the ``cli`` extra, which the runtime pins leave out) and the tests' fakes."""
 RUNTIME_REQUIREMENTS = Path("requirements") / "runtime.txt"
 MANIFEST = "manifest.json"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -63,11 +68,12 @@ class Bundle:
 
 
 def _package_files(package_dir: Path) -> list[BundleFile]:
-    """Every file of the package except ``testing/``, caches, bytecode and hidden files."""
+    """Every file of the package except the excluded subpackages, caches, bytecode and hidden
+    files."""
     files: list[BundleFile] = []
     for path in package_dir.rglob("*"):
         relative = path.relative_to(package_dir)
-        if not path.is_file() or relative.parts[0] == "testing":
+        if not path.is_file() or relative.parts[0] in EXCLUDED_SUBPACKAGES:
             continue
         if any(part in _SKIPPED_DIRS or part.startswith(".") for part in relative.parts):
             continue

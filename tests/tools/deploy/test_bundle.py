@@ -3,7 +3,9 @@
 Reproducible, because Terraform names each uploaded object by its zip's SHA-256: an unchanged tree
 must not rebuild the functions, and any change must. Self-sufficient, because Cloud Build installs
 only the zip's ``requirements.txt`` and imports ``main``: the slow test does exactly that in a
-clean virtual environment.
+clean virtual environment, and a fast one checks that every ``confsync`` module a bundled file
+imports is in the zip. Lean, because the operators' command line (``confsync/cli``) and the tests'
+fakes (``confsync/testing``) ship in no zip.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from deploy.bundle import FUNCTIONS, build_bundles
 REPO_ROOT = Path(__file__).resolve().parents[3]
 RUNTIME = REPO_ROOT / "requirements" / "runtime.txt"
 TOP_LEVEL = {"main.py", "requirements.txt", "confsync"}
+LEFT_OUT = ("cli", "testing")  # subpackages of confsync that no zip may hold
 # What each function reads at import (its configuration): dummy values, nothing is contacted.
 IMPORT_ENV = {
     "GOOGLE_CLOUD_PROJECT": "bundle-test",
@@ -98,7 +101,7 @@ def test_each_zip_holds_main_the_package_and_the_pins_only(tmp_path: Path) -> No
         if path.is_file()
         and path.suffix != ".pyc"
         and "__pycache__" not in path.parts
-        and "testing" not in path.relative_to(REPO_ROOT / "shared" / "confsync").parts
+        and path.relative_to(REPO_ROOT / "shared" / "confsync").parts[0] not in LEFT_OUT
     }
 
     for bundle in build_bundles(source, tmp_path / "out"):
@@ -119,19 +122,57 @@ def test_each_zip_holds_main_the_package_and_the_pins_only(tmp_path: Path) -> No
                 assert info.extra == b"", info.filename
 
 
-def test_bundled_modules_never_import_confsync_testing(tmp_path: Path) -> None:
+def test_no_zip_holds_the_cli_or_the_testing_package(tmp_path: Path) -> None:
+    for subpackage in LEFT_OUT:  # the sources have them, so leaving them out is the bundle's doing
+        assert (REPO_ROOT / "shared" / "confsync" / subpackage / "__init__.py").is_file()
     for bundle in build_bundles(REPO_ROOT, tmp_path):
         with zipfile.ZipFile(bundle.path) as archive:
-            for name in (n for n in archive.namelist() if n.endswith(".py")):
-                tree = ast.parse(archive.read(name), filename=name)
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.ImportFrom):
-                        modules = [node.module or ""]
-                    elif isinstance(node, ast.Import):
-                        modules = [alias.name for alias in node.names]
-                    else:
-                        continue
-                    assert not any(m.startswith("confsync.testing") for m in modules), name
+            names = archive.namelist()
+        assert "confsync/__init__.py" in names, bundle.function
+        for subpackage in LEFT_OUT:
+            held = [name for name in names if name.startswith(f"confsync/{subpackage}/")]
+            assert held == [], f"{bundle.function}.zip holds confsync/{subpackage}/: {held}"
+
+
+def _confsync_imports(tree: ast.AST) -> tuple[set[str], set[str]]:
+    """The ``confsync`` modules a source file imports, and the names it imports from them
+    (``from confsync import x``: ``confsync.x``, a module or an attribute)."""
+    modules: set[str] = set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+
+    def ours(found: set[str]) -> set[str]:
+        return {name for name in found if name == "confsync" or name.startswith("confsync.")}
+
+    return ours(modules), ours(names)
+
+
+def _in_zip(module: str, names: set[str]) -> bool:
+    """Whether ``module`` is a module or a package of the zip."""
+    path = module.replace(".", "/")
+    return f"{path}.py" in names or any(name.startswith(f"{path}/") for name in names)
+
+
+def test_every_confsync_import_of_a_zip_resolves_inside_it(tmp_path: Path) -> None:
+    """Nothing bundled imports a left-out module (the CLI, the fakes), even lazily."""
+    left_out = [f"confsync.{subpackage}" for subpackage in LEFT_OUT]
+    for bundle in build_bundles(REPO_ROOT, tmp_path):
+        with zipfile.ZipFile(bundle.path) as archive:
+            entries = set(archive.namelist())
+            sources = {name: archive.read(name) for name in entries if name.endswith(".py")}
+        for name, source in sorted(sources.items()):
+            modules, imported = _confsync_imports(ast.parse(source, filename=name))
+            for module in sorted(modules | imported):
+                where = f"{bundle.function}.zip: {name} imports {module}"
+                assert not any(module == p or module.startswith(p + ".") for p in left_out), where
+            for module in sorted(modules):
+                missing = f"{bundle.function}.zip: {name} imports {module}, not in the zip"
+                assert _in_zip(module, entries), missing
 
 
 def _pins(path: Path) -> dict[str, str]:
@@ -209,6 +250,7 @@ def test_each_zip_imports_in_a_clean_virtualenv(tmp_path: Path) -> None:
         "import confsync\n"
         "assert confsync.__file__.startswith(sys.argv[2]), confsync.__file__\n"
         "assert 'confsync.testing' not in sys.modules\n"
+        "assert 'confsync.cli' not in sys.modules\n"
     )
     for function, where in unpacked.items():
         done = subprocess.run(
