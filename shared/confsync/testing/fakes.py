@@ -6,8 +6,9 @@
   Google adapter on the Calendar emulator by ``tests/contracts/test_calendar_contract.py``.
 * :class:`InMemoryCalendarStore` / :class:`InMemoryRecordStore`: the stores, with read and write
   counters so tests can assert how much a sync costs.
-* :class:`RecordingProvider`: a conferencing system that enforces revisions, logs operations and
-  fails on request.
+* :class:`RecordingProvider`: a conferencing system that enforces revisions, validates states
+  like the contract, logs operations and fails on request. It is held to the HTTP adapter on the
+  conferencing emulator by ``tests/contracts/test_provider_contract.py``.
 * :class:`RecordingPublisher`: remembers what was published.
 * :class:`InMemoryChannelStore`: channel records; :class:`RecordingCommandPublisher`: remembers
   the channel commands published. :class:`FakeCalendar` also serves push channels (``watch``,
@@ -17,10 +18,12 @@
 from __future__ import annotations
 
 import itertools
+import re
 import threading
+import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from confsync.calendars import CalendarDoc, epoch_ms
@@ -32,6 +35,7 @@ from confsync.errors import (
     PermanentError,
     PreconditionFailedError,
     ProviderGoneError,
+    ProviderRejectedError,
     ProviderStaleRevisionError,
     SyncTokenInvalidError,
     WatchRefusedError,
@@ -522,6 +526,11 @@ class _Conference:
 class RecordingProvider:
     """A conferencing system in memory that enforces revisions like the real contract.
 
+    As the HTTP adapter on the contract's system: an invalid state, an empty conference id or a
+    negative revision is rejected (ProviderRejectedError) before anything else is looked at, and
+    a delete sent again at the revision that deleted the conference is a repeat, not an error
+    (the adapter's ``Idempotency-Key`` makes the system answer it as the first time).
+
     ``failures`` is a queue of errors raised by the next calls, one per call.
     """
 
@@ -542,6 +551,7 @@ class RecordingProvider:
     def update(self, op: UpdateConference) -> ProviderAnswer:
         with self._lock:
             self._maybe_fail("update", op.conference_id, op.revision)
+            self._check("update", op.conference_id, op.revision, op.state.to_wire())
             conference = self.conferences.get(op.conference_id)
             if conference is None or conference.deleted:
                 self._log("update", op.conference_id, op.revision, "gone")
@@ -561,7 +571,11 @@ class RecordingProvider:
     def delete(self, op: DeleteConference) -> None:
         with self._lock:
             self._maybe_fail("delete", op.conference_id, op.revision)
+            self._check("delete", op.conference_id, op.revision, None)
             conference = self.conferences.get(op.conference_id)
+            if conference is not None and conference.deleted and op.revision == conference.revision:
+                self._log("delete", op.conference_id, op.revision, "repeat")
+                return
             if conference is None or conference.deleted:
                 self._log("delete", op.conference_id, op.revision, "gone")
                 raise ProviderGoneError(op.conference_id)
@@ -582,8 +596,81 @@ class RecordingProvider:
             self._log(kind, conference_id, revision, f"failed: {type(error).__name__}")
             raise error
 
+    def _check(
+        self, kind: str, conference_id: str, revision: int, state: Mapping[str, Any] | None
+    ) -> None:
+        problem = None
+        if not conference_id:
+            problem = "empty conference id"
+        elif isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
+            problem = "revision must be a non-negative integer"
+        elif state is not None:
+            problem = _state_problem(state)
+        if problem is not None:
+            self._log(kind, conference_id, revision, "rejected")
+            raise ProviderRejectedError(f"{kind} {conference_id}: HTTP 400 ({problem})")
+
     def _log(self, kind: str, conference_id: str, revision: int, outcome: str) -> None:
         self.calls.append(ProviderCall(kind, conference_id, revision, outcome))
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def _instant(value: Any) -> date | datetime | None:
+    """A ``YYYY-MM-DD`` date or an RFC3339 date-time with offset, as the contract takes them."""
+    if not isinstance(value, str):
+        return None
+    try:
+        if _DATE.fullmatch(value):
+            return date.fromisoformat(value)
+        match = _DATE_TIME.fullmatch(value)
+        if match is None:
+            return None
+        moment, fraction, offset = match.groups()
+        zone = "+00:00" if offset == "Z" else offset
+        return datetime.fromisoformat(f"{moment}{(fraction or '')[:7]}{zone}")
+    except ValueError:  # e.g. 2026-02-30
+        return None
+
+
+def _span_problem(where: str, start: Any, end: Any) -> str | None:
+    first, last = _instant(start), _instant(end)
+    if first is None or last is None:
+        return f"{where}start/end: not a date or an RFC3339 date-time with offset"
+    if isinstance(first, datetime) != isinstance(last, datetime):
+        return f"{where}start/end: not both dates or both date-times"
+    if last < first:  # same kind, checked above
+        return f"{where}end: before start"
+    return None
+
+
+def _state_problem(state: Mapping[str, Any]) -> str | None:
+    """Why the conferencing contract refuses this state (400 invalid_request), or None."""
+    problems = [_span_problem("", state.get("start"), state.get("end"))]
+    for index, occurrence in enumerate(state.get("modifiedOccurrences") or ()):
+        where = f"modifiedOccurrences[{index}]."
+        problems.append(_span_problem(where, occurrence.get("start"), occurrence.get("end")))
+        if _instant(occurrence.get("originalStart")) is None:
+            problems.append(f"{where}originalStart: not a date or date-time")
+    for index, value in enumerate(state.get("cancelledOccurrences") or ()):
+        if _instant(value) is None:
+            problems.append(f"cancelledOccurrences[{index}]: not a date or date-time")
+    for index, address in enumerate(state.get("attendees") or ()):
+        if not _EMAIL.fullmatch(str(address)):
+            problems.append(f"attendees[{index}]: not an e-mail address")
+    organizer = state.get("organizer")
+    if organizer is not None and not _EMAIL.fullmatch(str(organizer)):
+        problems.append("organizer: not an e-mail address")
+    zone = state.get("timeZone")
+    if zone is not None:
+        try:
+            zoneinfo.ZoneInfo(str(zone))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            problems.append("timeZone: not an IANA time zone name")
+    return next((p for p in problems if p is not None), None)
 
 
 @dataclass
