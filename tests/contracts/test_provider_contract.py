@@ -1,0 +1,421 @@
+"""One contract for the ConferenceProvider port, run against RecordingProvider and the HTTP adapter.
+
+``RecordingProvider`` stands in for the conferencing system in the sync runner's unit tests. Here
+the same assertions run against it and against
+:class:`~confsync.adapters.conferencing.HttpConferenceProvider` talking to the conferencing
+emulator (in-process, on a free port), which implements ``docs/conferencing-api.yaml`` exactly.
+Where the two disagree, the fake is the one to fix.
+
+Each backend is seeded and inspected through a small "arrange" object with the same methods: the
+fake through its own fields, the emulator through its admin API.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import pytest
+import requests
+
+from conferencing_emulator.server import ConferencingServer
+from confsync.adapters.conferencing import HttpConferenceProvider
+from confsync.conference import ConferenceState, Occurrence
+from confsync.errors import (
+    ProviderGoneError,
+    ProviderRejectedError,
+    ProviderStaleRevisionError,
+    ProviderUnavailableError,
+)
+from confsync.planner import DeleteConference, UpdateConference
+from confsync.ports import ConferenceProvider, ProviderAnswer
+from confsync.testing import RecordingProvider
+
+ATTEMPTS = 2  # the adapter's requests per operation; an outage fails this many
+HTTP_TIMEOUT = 5.0
+UNKNOWN = "conf_0000000000000000"
+
+
+# --- operations -------------------------------------------------------------------------------
+
+
+def state(**changes: Any) -> ConferenceState:
+    base = ConferenceState(
+        title="Weekly sync",
+        start="2030-03-04T09:00:00+01:00",
+        end="2030-03-04T09:30:00+01:00",
+        time_zone="Europe/Berlin",
+        attendees=("ada@example.com", "grace@example.com"),
+        recurrence=("RRULE:FREQ=WEEKLY;COUNT=5",),
+        cancelled_occurrences=("2030-03-11T09:00:00+01:00",),
+        modified_occurrences=(
+            Occurrence(
+                original_start="2030-03-18T09:00:00+01:00",
+                start="2030-03-18T10:00:00+01:00",
+                end="2030-03-18T10:30:00+01:00",
+                title=None,
+            ),
+        ),
+        organizer="ada@example.com",
+        calendar_id="primary",
+        event_id="evt123",
+    )
+    return replace(base, **changes)
+
+
+def update(conference_id: str, revision: int, **changes: Any) -> UpdateConference:
+    return UpdateConference(
+        record_key=f"rec-{conference_id}",
+        conference_id=conference_id,
+        state=state(**changes),
+        revision=revision,
+        changed_fields=tuple(sorted(changes)) or ("title",),
+    )
+
+
+def delete(conference_id: str, revision: int) -> DeleteConference:
+    return DeleteConference(
+        record_key=f"rec-{conference_id}", conference_id=conference_id, revision=revision
+    )
+
+
+def send(provider: ConferenceProvider, op: UpdateConference | DeleteConference) -> None:
+    """Either operation, as the runner sends it."""
+    if isinstance(op, UpdateConference):
+        provider.update(op)
+    else:
+        provider.delete(op)
+
+
+# --- the two backends -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A conference as the system holds it."""
+
+    revision: int
+    deleted: bool
+    title: str | None
+
+
+@dataclass(frozen=True)
+class Created:
+    """A conference the add-on created (revision 0) and its join URL."""
+
+    id: str
+    join_url: str
+
+
+class Backend(Protocol):
+    provider: ConferenceProvider
+
+    def create(self) -> Created: ...
+
+    def stored(self, conference_id: str) -> Stored: ...
+
+    def move_join_url(self, conference_id: str, join_url: str) -> None: ...
+
+    def fail_next_operation(self) -> None: ...
+
+
+class FakeBackend:
+    """RecordingProvider, seeded and read through its own fields."""
+
+    def __init__(self) -> None:
+        self.fake = RecordingProvider()
+        self.provider: ConferenceProvider = self.fake
+        self._ids = itertools.count(1)
+
+    def create(self) -> Created:
+        conference_id = f"conf_{next(self._ids):016x}"
+        self.fake.create(conference_id)
+        return Created(conference_id, self.fake.conferences[conference_id].join_url)
+
+    def stored(self, conference_id: str) -> Stored:
+        found = self.fake.conferences[conference_id]
+        title = None if found.state is None else found.state["title"]
+        return Stored(revision=found.revision, deleted=found.deleted, title=title)
+
+    def move_join_url(self, conference_id: str, join_url: str) -> None:
+        self.fake.set_join_url(conference_id, join_url)
+
+    def fail_next_operation(self) -> None:
+        self.fake.failures.append(ProviderUnavailableError("HTTP 503 (unavailable)"))
+
+
+class EmulatorBackend:
+    """The HTTP adapter on the emulator, seeded and read through the admin API."""
+
+    def __init__(self, server: ConferencingServer) -> None:
+        self.admin = server.base_url + "/emulator/v1"
+        self._call("POST", "/reset")
+        self.http = HttpConferenceProvider(
+            server.base_url,
+            credential=None,
+            signing_secret=None,
+            timeout=HTTP_TIMEOUT,
+            max_attempts=ATTEMPTS,
+            sleep=lambda seconds: None,
+        )
+        self.provider: ConferenceProvider = self.http
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        response = requests.request(method, self.admin + path, json=body, timeout=HTTP_TIMEOUT)
+        assert response.ok, response.text
+        return response.json()
+
+    def create(self) -> Created:
+        created = self._call("POST", "/conferences", {"title": "Created by the add-on"})
+        assert created["revision"] == 0
+        return Created(created["id"], created["joinUrl"])
+
+    def stored(self, conference_id: str) -> Stored:
+        found = self._call("GET", "/conferences")["conferences"]
+        conference = next(c for c in found if c["id"] == conference_id)
+        return Stored(
+            revision=conference["revision"],
+            deleted=conference["status"] == "deleted",
+            title=conference["title"],
+        )
+
+    def move_join_url(self, conference_id: str, join_url: str) -> None:
+        self._call("POST", f"/conferences/{conference_id}/join-url", {"joinUrl": join_url})
+
+    def fail_next_operation(self) -> None:
+        self._call("POST", "/faults", [{"status": 503, "count": ATTEMPTS}])
+
+
+@pytest.fixture(
+    name="conf",
+    params=[
+        pytest.param("fake", id="fake"),
+        pytest.param("emulator", id="emulator", marks=pytest.mark.emulators),
+    ],
+)
+def conf_fixture(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    if request.param == "fake":
+        yield FakeBackend()
+        return
+    backend = EmulatorBackend(request.getfixturevalue("conferencing_server"))
+    yield backend
+    backend.http.close()
+
+
+# --- updates and revisions --------------------------------------------------------------------
+
+
+def test_update_applies_the_state_and_answers_the_join_url_and_revision(conf: Backend) -> None:
+    created = conf.create()
+
+    answer = conf.provider.update(update(created.id, 1))
+
+    assert answer == ProviderAnswer(join_url=created.join_url, revision=1)
+    assert conf.stored(created.id) == Stored(revision=1, deleted=False, title="Weekly sync")
+
+
+def test_a_higher_revision_applies_again(conf: Backend) -> None:
+    created = conf.create()
+    conf.provider.update(update(created.id, 1))
+
+    answer = conf.provider.update(update(created.id, 4, title="Weekly sync, moved"))
+
+    assert answer == ProviderAnswer(join_url=created.join_url, revision=4)
+    assert conf.stored(created.id) == Stored(revision=4, deleted=False, title="Weekly sync, moved")
+
+
+def test_the_same_update_sent_twice_answers_the_same_and_changes_nothing_more(
+    conf: Backend,
+) -> None:
+    created = conf.create()
+    op = update(created.id, 3)
+
+    first = conf.provider.update(op)
+    second = conf.provider.update(op)
+
+    assert first == second == ProviderAnswer(join_url=created.join_url, revision=3)
+    assert conf.stored(created.id).revision == 3
+
+
+def test_an_equal_revision_with_another_state_is_a_repeat_that_changes_nothing(
+    conf: Backend,
+) -> None:
+    created = conf.create()
+    conf.provider.update(update(created.id, 2))
+
+    answer = conf.provider.update(update(created.id, 2, title="Changed meanwhile"))
+
+    assert answer == ProviderAnswer(join_url=created.join_url, revision=2)
+    assert conf.stored(created.id).title == "Weekly sync"
+
+
+def test_a_lower_revision_is_refused_as_stale_and_changes_nothing(conf: Backend) -> None:
+    created = conf.create()
+    conf.provider.update(update(created.id, 5))
+
+    with pytest.raises(ProviderStaleRevisionError):
+        conf.provider.update(update(created.id, 4, title="Older"))
+    with pytest.raises(ProviderStaleRevisionError):
+        conf.provider.delete(delete(created.id, 4))
+
+    assert conf.stored(created.id) == Stored(revision=5, deleted=False, title="Weekly sync")
+
+
+def test_the_join_url_answered_follows_the_system(conf: Backend) -> None:
+    created = conf.create()
+    conf.provider.update(update(created.id, 1))
+    moved = f"https://conference.example/j/{created.id}-moved"
+    conf.move_join_url(created.id, moved)
+
+    answer = conf.provider.update(update(created.id, 2, title="Renamed"))
+
+    assert answer == ProviderAnswer(join_url=moved, revision=2)
+    assert conf.stored(created.id).revision == 2  # moving the link is no revision
+
+
+# --- deletions --------------------------------------------------------------------------------
+
+
+def test_delete_marks_it_deleted_and_later_operations_find_it_gone(conf: Backend) -> None:
+    created = conf.create()
+    conf.provider.update(update(created.id, 1))
+
+    conf.provider.delete(delete(created.id, 2))
+
+    assert conf.stored(created.id) == Stored(revision=2, deleted=True, title="Weekly sync")
+    with pytest.raises(ProviderGoneError):
+        conf.provider.update(update(created.id, 3))
+    with pytest.raises(ProviderGoneError):
+        conf.provider.delete(delete(created.id, 3))
+    assert conf.stored(created.id).revision == 2
+
+
+def test_delete_at_the_current_revision_deletes(conf: Backend) -> None:
+    created = conf.create()
+    conf.provider.update(update(created.id, 2))
+
+    conf.provider.delete(delete(created.id, 2))
+
+    assert conf.stored(created.id) == Stored(revision=2, deleted=True, title="Weekly sync")
+
+
+def test_the_same_delete_sent_again_is_done_not_an_error(conf: Backend) -> None:
+    created = conf.create()
+    op = delete(created.id, 1)
+    conf.provider.delete(op)
+
+    conf.provider.delete(op)  # a redelivery: its first answer was lost, say
+
+    after = conf.stored(created.id)
+    assert (after.revision, after.deleted) == (1, True)
+
+
+def test_a_deleted_conference_is_gone_whatever_the_revision(conf: Backend) -> None:
+    created = conf.create()
+    conf.provider.delete(delete(created.id, 5))
+
+    with pytest.raises(ProviderGoneError):
+        conf.provider.update(update(created.id, 1))
+    with pytest.raises(ProviderGoneError):
+        conf.provider.delete(delete(created.id, 1))
+
+
+def test_an_unknown_conference_is_gone(conf: Backend) -> None:
+    conf.create()
+
+    with pytest.raises(ProviderGoneError):
+        conf.provider.update(update(UNKNOWN, 1))
+    with pytest.raises(ProviderGoneError):
+        conf.provider.delete(delete(UNKNOWN, 1))
+
+
+# --- refusals and outages ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"start": "next tuesday"}, id="start-not-a-time"),
+        pytest.param({"end": "2030-03-04T08:00:00+01:00"}, id="end-before-start"),
+        pytest.param({"end": "2030-03-05"}, id="date-and-date-time"),
+        pytest.param({"start": "2030-03-04T09:00:00"}, id="no-offset"),
+        pytest.param({"attendees": ("ada@example.com", "not an address")}, id="attendee"),
+        pytest.param({"time_zone": "Mars/Olympus"}, id="time-zone"),
+        pytest.param(
+            {
+                "modified_occurrences": (
+                    Occurrence(
+                        original_start="2030-03-18T09:00:00+01:00",
+                        start="2030-03-18T10:00:00+01:00",
+                        end="2030-03-18T09:30:00+01:00",
+                        title=None,
+                    ),
+                )
+            },
+            id="occurrence-end-before-start",
+        ),
+    ],
+)
+def test_an_invalid_state_is_rejected_and_changes_nothing(
+    conf: Backend, changes: dict[str, Any]
+) -> None:
+    created = conf.create()
+    conf.provider.update(update(created.id, 1))
+
+    with pytest.raises(ProviderRejectedError):
+        conf.provider.update(update(created.id, 2, **changes))
+
+    assert conf.stored(created.id) == Stored(revision=1, deleted=False, title="Weekly sync")
+
+
+def test_an_invalid_state_is_rejected_before_the_conference_is_looked_up(conf: Backend) -> None:
+    with pytest.raises(ProviderRejectedError):
+        conf.provider.update(update(UNKNOWN, 1, start="next tuesday"))
+
+
+def test_an_all_day_state_is_accepted(conf: Backend) -> None:
+    created = conf.create()
+
+    answer = conf.provider.update(
+        update(created.id, 1, start="2030-03-04", end="2030-03-05", time_zone=None)
+    )
+
+    assert answer.revision == 1
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(lambda c: update(c, -1), id="update-negative-revision"),
+        pytest.param(lambda c: delete(c, -1), id="delete-negative-revision"),
+        pytest.param(lambda c: update("", 1), id="update-empty-id"),
+        pytest.param(lambda c: delete("", 1), id="delete-empty-id"),
+    ],
+)
+def test_an_operation_no_system_could_take_is_rejected(conf: Backend, operation: Any) -> None:
+    created = conf.create()
+    op: UpdateConference | DeleteConference = operation(created.id)
+
+    with pytest.raises(ProviderRejectedError):
+        send(conf.provider, op)
+
+    after = conf.stored(created.id)
+    assert (after.revision, after.deleted) == (0, False)
+
+
+@pytest.mark.parametrize("kind", ["update", "delete"])
+def test_an_outage_raises_provider_unavailable_and_applies_nothing(
+    conf: Backend, kind: str
+) -> None:
+    created = conf.create()
+    conf.provider.update(update(created.id, 1))
+    conf.fail_next_operation()
+
+    op = update(created.id, 2, title="During the outage") if kind == "update" else None
+    with pytest.raises(ProviderUnavailableError):
+        send(conf.provider, op or delete(created.id, 2))
+
+    assert conf.stored(created.id) == Stored(revision=1, deleted=False, title="Weekly sync")
+    assert conf.provider.update(update(created.id, 2)).revision == 2  # over: it goes through
