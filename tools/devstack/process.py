@@ -16,7 +16,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ __all__ = [
     "is_answering",
     "restart",
     "running",
+    "serving",
     "stop_all",
     "wait_until_ready",
 ]
@@ -127,6 +129,30 @@ def wait_until_ready(
             raise NotReadyError(f"{process.name} exited during start-up; see {process.log_path}")
         time.sleep(interval)
     raise NotReadyError(f"{process.name} not ready after {timeout:.0f} s; see {process.log_path}")
+
+
+@contextmanager
+def serving(
+    name: str,
+    argv: Sequence[str],
+    run_dir: Path,
+    *,
+    marker: str,
+    ready_url: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    interval: float = 0.1,
+) -> Iterator[ManagedProcess]:
+    """Start ``argv`` as ``name``, wait until ``ready_url`` answers, and stop it on the way out.
+
+    The process is stopped (:func:`stop_all`) whatever happens, also when it never got ready.
+    """
+    process = ManagedProcess.start(name, argv, run_dir, marker=marker, env=env)
+    try:
+        wait_until_ready(process, ready_url, timeout=timeout, interval=interval)
+        yield process
+    finally:
+        stop_all(run_dir, names=[name])
 
 
 def running(run_dir: Path) -> dict[str, ManagedProcess]:
