@@ -12,8 +12,8 @@ Events are loaded with the admin bulk-load endpoint (same path as ``events.inser
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,8 +25,7 @@ import requests
 from google.auth.credentials import AnonymousCredentials
 from googleapiclient.discovery import build
 
-from devstack.gcloud_emulators import free_port
-from devstack.process import is_answering
+from bench.services import emulator
 
 if TYPE_CHECKING:
     from googleapiclient._apis.calendar.v3 import CalendarResource
@@ -59,24 +58,12 @@ def _event(n: int) -> dict[str, Any]:
 
 @contextmanager
 def _emulator() -> Iterator[tuple[str, int]]:
-    port = free_port()
-    executable = Path(sys.executable).with_name("calendar-emulator")
-    process = subprocess.Popen(  # noqa: S603 - our own console script
-        [str(executable), "--host", "127.0.0.1", "--port", str(port), "--log-level", "WARNING"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    run_dir = Path(tempfile.mkdtemp(prefix="confsync-bench-calendar-emulator-"))
     try:
-        deadline = time.monotonic() + 30
-        while not is_answering(f"{base}/emulator/v1/stats"):
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("calendar-emulator did not start")
-            time.sleep(0.05)
-        yield base, process.pid
+        with emulator("calendar-emulator", run_dir) as (base, process):
+            yield base, process.pid
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _rss_mb(pid: int) -> float:

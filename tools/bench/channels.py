@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,6 +37,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
 from bench.scale import scaled
+from bench.services import emulator
 from confsync.adapters.calendar_api import GoogleCalendarClientFactory
 from confsync.adapters.firestore_channels import FirestoreChannelStore
 from confsync.adapters.firestore_store import FirestoreCalendarStore
@@ -53,7 +52,6 @@ from devstack.gcloud_emulators import (
     start_gcloud_emulators,
     stop_gcloud_emulators,
 )
-from devstack.process import is_answering
 
 __all__ = ["run"]
 
@@ -124,24 +122,10 @@ def _stack() -> Iterator[tuple[EmulatorEndpoints, str]]:
     endpoints = start_gcloud_emulators(
         run_dir, project=PROJECT, firestore_port=free_port(), pubsub_port=free_port()
     )
-    port = free_port()
-    executable = Path(sys.executable).with_name("calendar-emulator")
-    process = subprocess.Popen(  # noqa: S603 - our own console script
-        [str(executable), "--host", "127.0.0.1", "--port", str(port), "--log-level", "WARNING"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while not is_answering(f"{base}/emulator/v1/faults"):
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("calendar-emulator did not start")
-            time.sleep(0.05)
-        yield endpoints, base
+        with emulator("calendar-emulator", run_dir) as (base, _):
+            yield endpoints, base
     finally:
-        process.terminate()
-        process.wait(timeout=30)
         stop_gcloud_emulators(run_dir)
         shutil.rmtree(run_dir, ignore_errors=True)
 

@@ -23,10 +23,12 @@ import base64
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -40,6 +42,7 @@ from confsync.messages import (
     encode_sync_request,
 )
 from devstack.gcloud_emulators import free_port
+from devstack.process import serving
 from devstack.stack import Part, StackPlan, child_environment
 
 __all__ = ["FUNCTIONS", "import_breakdown", "run"]
@@ -149,7 +152,7 @@ def _request(plan: StackPlan, name: str) -> Callable[[requests.Session, str], in
     return lambda http, base: http.post(f"{base}{path}", json=envelope, timeout=60).status_code
 
 
-def _serve(plan: StackPlan, name: str) -> dict[str, Any]:
+def _serve(plan: StackPlan, name: str, run_dir: Path) -> dict[str, Any]:
     part = plan.part(name)
     port = free_port()
     argv = [arg for arg in part.argv if not arg.startswith("--port=")] + [f"--port={port}"]
@@ -157,26 +160,21 @@ def _serve(plan: StackPlan, name: str) -> dict[str, Any]:
     send = _request(plan, name)
     http = requests.Session()
     started = time.monotonic()
-    process = subprocess.Popen(  # noqa: S603 - functions-framework from our venv
-        argv, env=child_environment(part), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        while True:
-            try:
-                http.get(f"{base}/robots.txt", timeout=1)
-                break
-            except requests.RequestException:
-                if process.poll() is not None or time.monotonic() - started > READY_TIMEOUT_S:
-                    raise RuntimeError(f"functions-framework for {name} did not start") from None
-                time.sleep(0.01)
+    with serving(
+        f"coldstart-{name}",
+        argv,
+        run_dir,
+        marker=f"--port={port}",
+        ready_url=f"{base}/robots.txt",
+        env=child_environment(part),
+        timeout=READY_TIMEOUT_S,
+        interval=0.01,
+    ):
         ready = time.monotonic()
         status = send(http, base)
         first = time.monotonic()
         second_status = send(http, base)
         second = time.monotonic()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     if not (200 <= status < 300 and 200 <= second_status < 300):
         raise RuntimeError(f"{name}: the first requests answered {status}, {second_status}")
     return {
@@ -189,14 +187,17 @@ def _serve(plan: StackPlan, name: str) -> dict[str, Any]:
 def run() -> list[dict[str, Any]]:
     """One row ``coldstart``: the slowest function's figures, and every function's."""
     functions: dict[str, dict[str, Any]] = {}
-    with planned_stack("confsync", project=PROJECT) as (_client, plan):
+    with (
+        planned_stack("confsync", project=PROJECT) as (_client, plan),
+        tempfile.TemporaryDirectory(prefix="confsync-bench-coldstart-") as scratch,
+    ):
         for name in FUNCTIONS:
             part = plan.part(name)
             top, firestore = _breakdown(part)
             slowest = sorted(top.items(), key=lambda item: -item[1])[:4]
             functions[name] = {
                 "import_s": round(_import_s(part), 3),
-                **_serve(plan, name),
+                **_serve(plan, name, Path(scratch)),
                 "firestore_import_s": round(firestore, 3),
                 "import_breakdown_s": {module: round(s, 3) for module, s in slowest},
             }

@@ -19,7 +19,6 @@ import http.client
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +37,7 @@ from devstack.gcloud_emulators import (
     start_gcloud_emulators,
     stop_gcloud_emulators,
 )
-from devstack.process import is_answering
+from devstack.process import serving
 
 __all__ = ["run"]
 
@@ -99,20 +98,21 @@ def _drain(subscription: str, idle_s: float = 2.0) -> int:
 
 
 @contextmanager
-def _pubsub() -> Iterator[EmulatorEndpoints]:
+def _pubsub() -> Iterator[tuple[EmulatorEndpoints, Path]]:
+    """The Pub/Sub (and Firestore) emulators; their endpoints and the run directory."""
     run_dir = Path(tempfile.mkdtemp(prefix="confsync-bench-intake-"))
     endpoints = start_gcloud_emulators(
         run_dir, project=PROJECT, firestore_port=free_port(), pubsub_port=free_port()
     )
     try:
-        yield endpoints
+        yield endpoints, run_dir
     finally:
         stop_gcloud_emulators(run_dir)
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @contextmanager
-def _function(endpoints: EmulatorEndpoints) -> Iterator[int]:
+def _function(endpoints: EmulatorEndpoints, run_dir: Path) -> Iterator[int]:
     """The intake function served by functions-framework; yields its port."""
     port = free_port()
     env = {
@@ -125,22 +125,15 @@ def _function(endpoints: EmulatorEndpoints) -> Iterator[int]:
     }
     executable = Path(sys.executable).with_name("functions-framework")
     argv = [str(executable), "--target", "intake", "--source", str(SOURCE)]
-    process = subprocess.Popen(  # noqa: S603 - our own console script
-        [*argv, "--host", "127.0.0.1", "--port", str(port)],
+    with serving(
+        "intake",
+        [*argv, "--host", "127.0.0.1", f"--port={port}"],
+        run_dir,
+        marker=f"--port={port}",
+        ready_url=f"http://127.0.0.1:{port}/",
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not is_answering(f"http://127.0.0.1:{port}/"):
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("functions-framework did not start")
-            time.sleep(0.1)
+    ):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _notifications() -> list[dict[str, str]]:
@@ -210,9 +203,9 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 
 def run() -> list[dict[str, Any]]:
     """Run the scenario; return its figures."""
-    with _pubsub() as endpoints:
+    with _pubsub() as (endpoints, run_dir):
         subscription = _subscribe(endpoints)
-        with _function(endpoints) as port:
+        with _function(endpoints, run_dir) as port:
             _drive(port, rate=RATE / 4, total=WARMUP)  # the first request builds the client
             _drain(subscription)
             results, start = _drive(port, rate=RATE, total=RATE * SECONDS)

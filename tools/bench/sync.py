@@ -21,8 +21,6 @@ from __future__ import annotations
 import multiprocessing
 import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,13 +35,13 @@ from typing import Any
 import requests
 
 from bench.scale import scaled
+from bench.services import emulator
 from devstack.gcloud_emulators import (
     EmulatorEndpoints,
     free_port,
     start_gcloud_emulators,
     stop_gcloud_emulators,
 )
-from devstack.process import is_answering
 
 __all__ = ["SCENARIOS", "run"]
 
@@ -196,36 +194,17 @@ def _sync_in_child(env: dict[str, str], calendar_key: str) -> dict[str, Any]:
 
 
 @contextmanager
-def _service(command: str) -> Iterator[str]:
-    port = free_port()
-    executable = Path(sys.executable).with_name(command)
-    process = subprocess.Popen(  # noqa: S603 - our own console script
-        [str(executable), "--host", "127.0.0.1", "--port", str(port), "--log-level", "WARNING"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while not is_answering(f"{base}/emulator/v1/faults"):
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{command} did not start")
-            time.sleep(0.05)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-@contextmanager
 def _stack() -> Iterator[tuple[EmulatorEndpoints, str, str]]:
     run_dir = Path(tempfile.mkdtemp(prefix="confsync-bench-"))
     endpoints = start_gcloud_emulators(
         run_dir, project=PROJECT, firestore_port=free_port(), pubsub_port=free_port()
     )
     try:
-        with _service("calendar-emulator") as calendar, _service("conferencing-emulator") as conf:
-            yield endpoints, calendar, conf
+        with (
+            emulator("calendar-emulator", run_dir) as (calendar, _),
+            emulator("conferencing-emulator", run_dir) as (conferencing, _),
+        ):
+            yield endpoints, calendar, conferencing
     finally:
         stop_gcloud_emulators(run_dir)
         shutil.rmtree(run_dir, ignore_errors=True)
