@@ -1,5 +1,5 @@
 """What only the Firestore adapters can show: races, stored documents, error translation, the
-query-shape registry. The shared behaviour is in ``test_store_contract.py``."""
+query-shape registry. The shared behaviour is in ``tests/contracts/test_store_contract.py``."""
 
 from __future__ import annotations
 
