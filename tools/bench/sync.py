@@ -36,6 +36,7 @@ import requests
 
 from bench.scale import scaled
 from bench.services import emulator
+from devstack.client import StackClient
 from devstack.gcloud_emulators import (
     EmulatorEndpoints,
     free_port,
@@ -44,6 +45,8 @@ from devstack.gcloud_emulators import (
 )
 
 __all__ = ["SCENARIOS", "run"]
+
+_TIMEOUT_S = 300.0  # per request: bulk loads of 5,000 events, request logs of thousands
 
 PROJECT = "confsync-bench"
 SOLUTION = "My Web Conference"
@@ -228,31 +231,17 @@ def _event(n: int, conference: dict[str, Any] | None) -> dict[str, Any]:
     return event
 
 
-def _prepare(
-    http: requests.Session,
-    calendar: str,
-    conferencing: str,
-    *,
-    calendar_id: str,
-    total: int,
-    ours: int,
-) -> None:
+def _prepare(stack: StackClient, *, calendar_id: str, total: int, ours: int) -> None:
     """Load ``total`` events, every (total // ours)-th of them carrying a new conference."""
     step = total // ours
     events = []
     for n in range(total):
         conference = None
         if n % step == 0 and n // step < ours:
-            answer = http.post(f"{conferencing}/emulator/v1/conferences", json={}, timeout=30)
-            answer.raise_for_status()
-            conference = answer.json()
+            conference = stack.create_conference()
         events.append(_event(n, conference))
     for first in range(0, total, 5000):
-        http.post(
-            f"{calendar}/emulator/v1/calendars/{calendar_id}/events",
-            json={"events": events[first : first + 5000]},
-            timeout=300,
-        ).raise_for_status()
+        stack.load_events(calendar_id, events[first : first + 5000])
 
 
 def _enroll(endpoints: EmulatorEndpoints, calendar_id: str) -> str:
@@ -288,28 +277,19 @@ def _env(endpoints: EmulatorEndpoints, calendar: str, conferencing: str) -> dict
     }
 
 
-class Counts:
-    """The emulators' counters: Calendar calls by method, conferencing requests logged."""
+def _counts(stack: StackClient) -> dict[str, int]:
+    """``calendar_calls``, ``list_calls`` and ``conference_ops`` since the last reset."""
+    counts = stack.calendar_calls()
+    return {
+        "calendar_calls": sum(int(v) for v in counts.values()),
+        "list_calls": int(counts.get("calendar.events.list", 0)),
+        "conference_ops": len(stack.provider_requests()),
+    }
 
-    def __init__(self, calendar: str, conferencing: str) -> None:
-        self._http = requests.Session()
-        self._calendar = calendar
-        self._conferencing = conferencing
 
-    def reset(self) -> None:
-        """Zero both."""
-        self._http.post(f"{self._calendar}/emulator/v1/requests/reset", timeout=10)
-        self._http.post(f"{self._conferencing}/emulator/v1/requests/reset", timeout=10)
-
-    def read(self) -> dict[str, int]:
-        """``calendar_calls``, ``list_calls`` and ``conference_ops`` since the last reset."""
-        counts = self._http.get(f"{self._calendar}/emulator/v1/requests", timeout=10).json()
-        log = self._http.get(f"{self._conferencing}/emulator/v1/requests", timeout=60).json()
-        return {
-            "calendar_calls": sum(int(v) for v in counts["counts"].values()),
-            "list_calls": int(counts["counts"].get("calendar.events.list", 0)),
-            "conference_ops": len(log["requests"]),
-        }
+def _reset_counts(stack: StackClient) -> None:
+    stack.reset_calendar_calls()
+    stack.reset_provider_requests()
 
 
 def _confsync_figures(figures: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
@@ -356,53 +336,49 @@ class _Stack:
 
     endpoints: EmulatorEndpoints
     calendar: str
-    conferencing: str
     env: dict[str, str]
-    counts: Counts
-    http: requests.Session
+    client: StackClient
 
 
 def _full(stack: _Stack) -> dict[str, Any]:
     total, ours = scaled(FULL_EVENTS, 100), scaled(FULL_OURS, 20)
-    http, endpoints, env, counts = stack.http, stack.endpoints, stack.env, stack.counts
-    calendar, conferencing = stack.calendar, stack.conferencing
-    _prepare(http, calendar, conferencing, calendar_id="full@example.com", total=total, ours=ours)
-    key = _enroll(endpoints, "full@example.com")
-    counts.reset()
-    confsync = _confsync_figures(_sync_in_child(env, key), counts.read())
-    _prepare(http, calendar, conferencing, calendar_id="full-b@example.com", total=total, ours=ours)
-    counts.reset()
+    client, env = stack.client, stack.env
+    _prepare(client, calendar_id="full@example.com", total=total, ours=ours)
+    key = _enroll(stack.endpoints, "full@example.com")
+    _reset_counts(client)
+    confsync = _confsync_figures(_sync_in_child(env, key), _counts(client))
+    _prepare(client, calendar_id="full-b@example.com", total=total, ours=ours)
+    _reset_counts(client)
     baseline = _in_child(_baseline_child, env, "full-b@example.com", None)
     return {
         "name": "full",
         **confsync,
         "events": total,
         "ours": ours,
-        "baseline": _baseline_figures(baseline, counts.read()),
+        "baseline": _baseline_figures(baseline, _counts(client)),
     }
 
 
 def _incremental(stack: _Stack) -> dict[str, Any]:
     total = scaled(INCREMENTAL_EVENTS, 50)
-    http, endpoints, env, counts = stack.http, stack.endpoints, stack.env, stack.counts
-    calendar, conferencing = stack.calendar, stack.conferencing
-    _prepare(http, calendar, conferencing, calendar_id="inc@example.com", total=total, ours=total)
-    key = _enroll(endpoints, "inc@example.com")
+    client, env = stack.client, stack.env
+    _prepare(client, calendar_id="inc@example.com", total=total, ours=total)
+    key = _enroll(stack.endpoints, "inc@example.com")
     _sync_in_child(env, key)  # the first (full) sync
-    _edit_all(calendar, "inc@example.com", total)
-    counts.reset()
-    confsync = _confsync_figures(_sync_in_child(env, key), counts.read())
+    _edit_all(stack.calendar, "inc@example.com", total)
+    _reset_counts(client)
+    confsync = _confsync_figures(_sync_in_child(env, key), _counts(client))
 
-    _prepare(http, calendar, conferencing, calendar_id="inc-b@example.com", total=total, ours=total)
+    _prepare(client, calendar_id="inc-b@example.com", total=total, ours=total)
     first = _in_child(_baseline_child, env, "inc-b@example.com", None)
-    _edit_all(calendar, "inc-b@example.com", total)
-    counts.reset()
+    _edit_all(stack.calendar, "inc-b@example.com", total)
+    _reset_counts(client)
     baseline = _in_child(_baseline_child, env, "inc-b@example.com", first["token"])
     return {
         "name": "incremental",
         **confsync,
         "events": total,
-        "baseline": _baseline_figures(baseline, counts.read()),
+        "baseline": _baseline_figures(baseline, _counts(client)),
     }
 
 
@@ -414,13 +390,17 @@ def run(selected: Iterable[str] = SCENARIOS) -> list[dict[str, Any]]:
     wanted = set(selected)
     rows: list[dict[str, Any]] = []
     with _stack() as (endpoints, calendar, conferencing):
+        client_env = {
+            "PROJECT": endpoints.project,
+            "PUBSUB_EMULATOR_HOST": endpoints.pubsub_host,
+            "CALENDAR_EMULATOR_URL": calendar,
+            "CONFERENCING_URL": conferencing,
+        }
         stack = _Stack(
             endpoints=endpoints,
             calendar=calendar,
-            conferencing=conferencing,
             env=_env(endpoints, calendar, conferencing),
-            counts=Counts(calendar, conferencing),
-            http=requests.Session(),
+            client=StackClient(client_env, timeout=_TIMEOUT_S),
         )
         if "incremental" in wanted:
             rows.append(_incremental(stack))
