@@ -36,6 +36,8 @@ from confsync.errors import (
     SyncTokenInvalidError,
 )
 from confsync.ports import CalendarClient, CalendarClientFactory, EventPage
+from tests.support.calendar_events import conference_data
+from tests.support.calendar_events import event as calendar_event
 
 SUBJECT = "alice@example.com"
 CALENDAR = "alice@example.com"
@@ -107,22 +109,15 @@ class Sleeps(list[float]):
 
 def event(event_id: str, day: int, summary: str = "Standup", year: int = 2030) -> dict[str, Any]:
     """A one-hour timed event on January ``day`` of ``year``."""
-    return {
-        "id": event_id,
-        "summary": summary,
-        "start": {"dateTime": f"{year}-01-{day:02d}T09:00:00Z"},
-        "end": {"dateTime": f"{year}-01-{day:02d}T10:00:00Z"},
-    }
+    return calendar_event(event_id, summary=summary, start=f"{year}-01-{day:02d}T09:00:00Z")
 
 
 def conference(conference_id: str) -> dict[str, Any]:
-    return {
-        "conferenceId": conference_id,
-        "conferenceSolution": {"key": {"type": "addOn"}, "name": "Confsync Meetings"},
-        "entryPoints": [
-            {"entryPointType": "video", "uri": f"https://meet.example.com/{conference_id}"}
-        ],
-    }
+    return conference_data(
+        conference_id,
+        solution="Confsync Meetings",
+        join_url=f"https://meet.example.com/{conference_id}",
+    )
 
 
 def full_sync(client: CalendarClient) -> tuple[list[EventPage], str]:

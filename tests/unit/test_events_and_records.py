@@ -22,6 +22,8 @@ from confsync.records import (
     record_key,
     to_document,
 )
+from tests.support.calendar_events import conference_data
+from tests.support.calendar_events import event as calendar_event
 
 
 def test_deletion_tombstone_decodes_with_only_its_id() -> None:
@@ -51,30 +53,28 @@ def test_cancelled_instance_tombstone_keeps_its_series_and_original_start() -> N
 
 def test_full_event_decodes_the_fields_confsync_uses() -> None:
     event = decode_event(
-        {
-            "id": "e1",
-            "etag": '"123"',
-            "status": "confirmed",
-            "summary": "Planning",
-            "updated": "2026-12-01T09:00:00.250Z",
-            "start": {"date": "2026-12-02"},
-            "end": {"date": "2026-12-03"},
-            "organizer": {"email": "Alice@Example.com", "self": True},
-            "attendees": [
-                {"email": "bob@example.com"},
+        calendar_event(
+            "e1",
+            etag='"123"',
+            updated="2026-12-01T09:00:00.250Z",
+            start="2026-12-02",
+            end="2026-12-03",
+            organizer="Alice@Example.com",
+            attendees=[
+                "bob@example.com",
                 {"email": "room-1@resource.example.com", "resource": True},
-                {"email": "BOB@example.com"},
+                "BOB@example.com",
             ],
-            "conferenceData": {
-                "conferenceId": "c-1",
-                "conferenceSolution": {"key": {"type": "addOn"}, "name": "My Web Conference"},
-                "entryPoints": [
+            conference=conference_data(
+                "c-1",
+                solution="My Web Conference",
+                entry_points=[
                     {"entryPointType": "phone", "uri": "tel:+1"},
                     {"entryPointType": "video", "uri": "https://meet.example/c-1"},
                 ],
-                "parameters": {"addOnParameters": {"parameters": {"tenant": "t1"}}},
-            },
-        }
+                parameters={"addOnParameters": {"parameters": {"tenant": "t1"}}},
+            ),
+        )
     )
 
     assert event.updated == datetime(2026, 12, 1, 9, 0, 0, 250000, tzinfo=UTC)

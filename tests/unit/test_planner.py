@@ -24,6 +24,8 @@ from confsync.planner import (
     plan_page,
 )
 from confsync.records import ConferenceRecord, record_key
+from tests.support.calendar_events import conference_data
+from tests.support.calendar_events import event as calendar_event
 
 CALENDAR = "alice@example.com"
 CTX = PlanContext(
@@ -38,13 +40,9 @@ T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def _conference(conference_id: str, *, name: str = "My Web Conference", uri: str = "") -> Any:
-    return {
-        "conferenceId": conference_id,
-        "conferenceSolution": {"key": {"type": "addOn"}, "name": name},
-        "entryPoints": [
-            {"entryPointType": "video", "uri": uri or f"https://meet.example/{conference_id}"}
-        ],
-    }
+    return conference_data(
+        conference_id, solution=name, join_url=uri or f"https://meet.example/{conference_id}"
+    )
 
 
 def event(
@@ -59,23 +57,19 @@ def event(
     organizer_self: bool | None = None,
     **extra: Any,
 ) -> Any:
-    raw: dict[str, Any] = {
-        "kind": "calendar#event",
-        "id": event_id,
-        "etag": f'"{int(updated.timestamp() * 1000)}"',
-        "status": "confirmed",
-        "summary": summary,
-        "start": {"dateTime": start, "timeZone": "Europe/Paris"},
-        "end": {"dateTime": end, "timeZone": "Europe/Paris"},
-        "updated": updated.isoformat().replace("+00:00", "Z"),
-        "organizer": {
-            "email": organizer,
-            "self": organizer == CALENDAR if organizer_self is None else organizer_self,
-        },
-        "attendees": [{"email": "bob@example.com"}, {"email": organizer}],
-    }
-    if conference is not None:
-        raw["conferenceData"] = _conference(conference)
+    raw = calendar_event(
+        event_id,
+        summary=summary,
+        start=start,
+        end=end,
+        time_zone="Europe/Paris",
+        organizer=organizer,
+        organizer_self=organizer == CALENDAR if organizer_self is None else organizer_self,
+        attendees=["bob@example.com", organizer],
+        conference=None if conference is None else _conference(conference),
+        etag=f'"{int(updated.timestamp() * 1000)}"',
+        updated=updated.isoformat().replace("+00:00", "Z"),
+    )
     raw.update(extra)
     return decode_event(raw)
 
@@ -132,17 +126,16 @@ def test_irrelevant_edit_changes_nothing_and_writes_nothing() -> None:
 def test_echo_of_our_own_write_back_is_a_no_op() -> None:
     stored = applied(plan([event("e1")], {}))
     echo = decode_event(
-        {
-            "id": "e1",
-            "status": "confirmed",
-            "summary": "Planning",
-            "start": {"dateTime": "2026-12-02T10:00:00Z", "timeZone": "Europe/Paris"},
-            "end": {"dateTime": "2026-12-02T11:00:00Z", "timeZone": "Europe/Paris"},
-            "updated": "2026-12-01T09:10:00.000Z",
-            "organizer": {"email": CALENDAR, "self": True},
-            "attendees": [{"email": "bob@example.com"}, {"email": CALENDAR}],
-            "conferenceData": _conference("conf-1", uri="https://meet.example/new-join-url"),
-        }
+        calendar_event(
+            "e1",
+            start="2026-12-02T10:00:00Z",
+            end="2026-12-02T11:00:00Z",
+            time_zone="Europe/Paris",
+            updated="2026-12-01T09:10:00.000Z",
+            organizer=CALENDAR,
+            attendees=["bob@example.com", CALENDAR],
+            conference=_conference("conf-1", uri="https://meet.example/new-join-url"),
+        )
     )
 
     result = plan([echo], stored)
@@ -312,17 +305,16 @@ def test_events_that_are_not_ours_are_ignored(foreign: dict[str, Any]) -> None:
 
 
 def test_conference_of_another_solution_is_ignored() -> None:
-    raw_meet = {
-        "id": "e1",
-        "summary": "Standup",
-        "start": {"dateTime": "2026-12-02T10:00:00Z"},
-        "end": {"dateTime": "2026-12-02T10:15:00Z"},
-        "organizer": {"email": CALENDAR, "self": True},
-        "conferenceData": {
-            "conferenceId": "aaa-bbbb-ccc",
-            "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
-        },
-    }
+    raw_meet = calendar_event(
+        "e1",
+        summary="Standup",
+        start="2026-12-02T10:00:00Z",
+        end="2026-12-02T10:15:00Z",
+        organizer=CALENDAR,
+        conference=conference_data(
+            "aaa-bbbb-ccc", solution="Google Meet", solution_type="hangoutsMeet"
+        ),
+    )
 
     assert plan([decode_event(raw_meet)], {}).operations == ()
 

@@ -11,6 +11,9 @@ import time
 import pytest
 from googleapiclient.errors import HttpError
 
+from tests.support.calendar_events import conference_data
+from tests.support.calendar_events import event as calendar_event
+
 from .support import (
     BACKEND_ERROR,
     NOT_FOUND,
@@ -207,16 +210,12 @@ def test_delete_faults_removes_notification_rules(service, admin, calendar_id, w
 
 def test_bulk_load_inserts_events_as_insert_would(service, admin, calendar_id):
     events = [
-        {
-            "summary": f"Event {n}",
-            "start": {"dateTime": f"2026-12-01T{n:02d}:00:00Z"},
-            "end": {"dateTime": f"2026-12-01T{n:02d}:30:00Z"},
-            "conferenceData": {
-                "conferenceId": f"c-{n}",
-                "conferenceSolution": {"key": {"type": "addOn"}, "name": "My Web Conference"},
-                "entryPoints": [{"entryPointType": "video", "uri": f"https://conf.example/{n}"}],
-            },
-        }
+        calendar_event(
+            summary=f"Event {n}",
+            start=f"2026-12-01T{n:02d}:00:00Z",
+            end=f"2026-12-01T{n:02d}:30:00Z",
+            conference=conference_data(f"c-{n}", join_url=f"https://conf.example/{n}"),
+        )
         for n in range(3)
     ]
 

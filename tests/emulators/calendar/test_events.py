@@ -13,6 +13,8 @@ import pytest
 import requests
 from googleapiclient.errors import HttpError
 
+from tests.support.calendar_events import conference_data
+
 from .support import (
     CONDITION_NOT_MET,
     DELETED,
@@ -25,21 +27,13 @@ from .support import (
 
 MILLISECOND_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
-ADDON_CONFERENCE: dict[str, Any] = {
-    "conferenceId": "cs-4711",
-    "conferenceSolution": {
-        "key": {"type": "addOn"},
-        "name": "ConfSync Rooms",
-        "iconUri": "https://rooms.example.com/icon.png",
-    },
-    "entryPoints": [
-        {
-            "entryPointType": "video",
-            "uri": "https://rooms.example.com/cs-4711",
-            "label": "rooms.example.com/cs-4711",
-        }
-    ],
-}
+ADDON_CONFERENCE: dict[str, Any] = conference_data(
+    "cs-4711",
+    solution="ConfSync Rooms",
+    icon_uri="https://rooms.example.com/icon.png",
+    join_url="https://rooms.example.com/cs-4711",
+    label="rooms.example.com/cs-4711",
+)
 
 
 def _insert(service: Any, calendar_id: str, body: dict[str, Any], **params: Any) -> Any:

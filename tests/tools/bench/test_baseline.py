@@ -19,6 +19,8 @@ import requests
 from bench.baseline import BaselineSync, MemoryTokens
 from calendar_emulator.server import EmulatorServer
 from conferencing_emulator.server import ConferencingServer
+from tests.support.calendar_events import conference_data
+from tests.support.calendar_events import event as calendar_event
 
 CALENDAR = "baseline@example.com"
 SOLUTION = "My Web Conference"
@@ -36,20 +38,18 @@ class Setup:
     def insert(self, n: int, *, solution: str | None = SOLUTION) -> tuple[str, str | None]:
         """Event ``n`` (with a new conference of ``solution``, or none); (event id, conf id)."""
         start = START + timedelta(hours=n)
-        body: dict[str, Any] = {
-            "summary": f"meeting {n}",
-            "start": {"dateTime": start.isoformat()},
-            "end": {"dateTime": (start + timedelta(minutes=30)).isoformat()},
-        }
+        body = calendar_event(
+            summary=f"meeting {n}",
+            start=start.isoformat(),
+            end=(start + timedelta(minutes=30)).isoformat(),
+        )
         conference_id = None
         if solution is not None:
             conference = self.http.post(f"{self.conferencing}/emulator/v1/conferences", json={})
             conference_id = conference.json()["id"]
-            body["conferenceData"] = {
-                "conferenceId": conference_id,
-                "conferenceSolution": {"key": {"type": "addOn"}, "name": solution},
-                "entryPoints": [{"entryPointType": "video", "uri": "https://conf.example/j"}],
-            }
+            body["conferenceData"] = conference_data(
+                conference_id, solution=solution, join_url="https://conf.example/j"
+            )
         event = self.http.post(
             f"{self.calendar}/calendar/v3/calendars/{CALENDAR}/events",
             params={"conferenceDataVersion": 1},

@@ -5,26 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from chaos.oracle import OracleInput, compare
+from tests.support.calendar_events import conference_data
+from tests.support.calendar_events import event as calendar_event
 
 CAL = "alice@example.com"
-SOLUTION = {"key": {"type": "addOn"}, "name": "My Web Conference"}
 
 
 def _event(event_id: str, conference_id: str | None, **fields: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "id": event_id,
-        "status": "confirmed",
-        "summary": "Planning",
-        "start": {"dateTime": "2027-03-01T10:00:00+01:00", "timeZone": "Europe/Berlin"},
-        "end": {"dateTime": "2027-03-01T11:00:00+01:00", "timeZone": "Europe/Berlin"},
-        "attendees": [
-            {"email": "Bob@Example.com"},
-            {"email": "room@example.com", "resource": True},
-        ],
-        "organizer": {"email": CAL, "self": True},
-    }
-    if conference_id is not None:
-        event["conferenceData"] = {"conferenceId": conference_id, "conferenceSolution": SOLUTION}
+    event = calendar_event(
+        event_id,
+        start="2027-03-01T10:00:00+01:00",
+        end="2027-03-01T11:00:00+01:00",
+        time_zone="Europe/Berlin",
+        attendees=["Bob@Example.com", {"email": "room@example.com", "resource": True}],
+        organizer=CAL,
+        conference=None if conference_id is None else conference_data(conference_id),
+    )
     event.update(fields)
     return event
 
@@ -154,10 +150,7 @@ def test_a_shared_conference_must_survive_while_one_event_uses_it() -> None:
 
 def test_touching_a_conference_that_is_not_ours_is_reported() -> None:
     foreign = _event("ev1", None)
-    foreign["conferenceData"] = {
-        "conferenceId": "conf_f",
-        "conferenceSolution": {"key": {"type": "addOn"}, "name": "Other Video"},
-    }
+    foreign["conferenceData"] = conference_data("conf_f", solution="Other Video")
     world = _world([foreign], [{**_untouched("conf_f"), "status": "deleted", "revision": 5}], set())
 
     [mismatch] = compare(world)
