@@ -45,6 +45,7 @@ from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
+from confsync.adapters.backoff import Backoff
 from confsync.errors import (
     CalendarAccessError,
     CalendarNotFoundError,
@@ -77,7 +78,8 @@ T = TypeVar("T")
 
 
 class RetryPolicy:
-    """Exponential backoff with full jitter: retry n waits uniform(0, min(cap, base * 2**(n-1)))."""
+    """At most ``max_attempts`` calls, with :class:`~confsync.adapters.backoff.Backoff` between
+    them: retry n waits uniform(0, min(max_delay, base_delay * 2**(n-1)))."""
 
     def __init__(
         self,
@@ -88,15 +90,19 @@ class RetryPolicy:
         rng: random.Random | None = None,
     ) -> None:
         self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.sleep = sleep
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.backoff = Backoff(base_delay, max_delay, rng=rng, sleep=sleep)
+
+    @property
+    def base_delay(self) -> float:
+        return self.backoff.base
+
+    @property
+    def max_delay(self) -> float:
+        return self.backoff.cap
 
     def wait(self, attempt: int) -> None:
         """Sleep before retry number ``attempt`` (1-based)."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        self.sleep(self._rng.uniform(0, ceiling))
+        self.backoff.wait(attempt)
 
 
 def _reason(err: HttpError) -> str | None:

@@ -28,7 +28,8 @@ other 4xx, 1xx/3xx)
 
 Retries: at most ``max_attempts`` requests per operation. Between attempts the adapter sleeps for
 the answer's ``Retry-After`` (seconds, or an HTTP date) when present, else a full-jitter
-exponential backoff, ``uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1)))``. A
+exponential backoff, ``uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1)))``
+(:class:`~confsync.adapters.backoff.Backoff`). A
 ``Retry-After`` longer than ``max_delay`` is not waited for: the adapter stops at once and raises
 ProviderUnavailableError carrying ``retry_after``, so the runner records the operation as pending
 and tries again later. Retries reuse the body and the ``Idempotency-Key``; the signature is
@@ -51,7 +52,6 @@ import hashlib
 import json
 import logging
 import math
-import random
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -64,6 +64,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util import parse_url
 
 from confsync import __version__
+from confsync.adapters.backoff import Backoff
 from confsync.errors import (
     ProviderGoneError,
     ProviderRejectedError,
@@ -160,14 +161,11 @@ class HttpConferenceProvider:
         self._secret = signing_secret
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
         self._max_attempts = max_attempts
-        self._base_delay = base_delay
         self._max_delay = max_delay
-        self._sleep = sleep
+        self._backoff = Backoff(base_delay, max_delay, sleep=sleep)
         self._clock = clock
         self._owns_pool = pool is None
         self._pool = pool if pool is not None else urllib3.PoolManager(num_pools=4, maxsize=16)
-        # Jitter only spreads retries out; it needs no cryptographic strength.
-        self._random = random.Random()  # noqa: S311
 
     def __repr__(self) -> str:
         return f"HttpConferenceProvider({self._base_url!r})"
@@ -265,14 +263,8 @@ class HttpConferenceProvider:
                         f"{failure.message} (gave up after {attempt} attempts)",
                         retry_after=failure.retry_after,
                     ) from failure
-                self._sleep(self._delay(attempt, failure.retry_after))
+                self._backoff.wait(attempt, failure.retry_after)
                 attempt += 1
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return max(0.0, retry_after)
-        ceiling = min(self._max_delay, self._base_delay * 2 ** (attempt - 1))
-        return self._random.uniform(0.0, ceiling)
 
     def _attempt(self, request: _Request, attempt: int) -> _Answer:
         started = time.monotonic()
