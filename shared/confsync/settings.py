@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confsync.conference import STATE_FIELDS
+from confsync.conference import ALWAYS_RELEVANT, STATE_FIELDS
 from confsync.parsers import (
     Choice,
     Number,
@@ -88,6 +88,8 @@ class Variable:
 
 
 _SECONDS = Number(0, 3600, whole=False, low_open=True)
+_RELEVANT = Subset(tuple(f for f in STATE_FIELDS if f not in ALWAYS_RELEVANT))
+"""Fields whose change may trigger an update (the others always do)."""
 _CALENDAR = (SYNC, CHANNELS)
 
 VARIABLES: tuple[Variable, ...] = (
@@ -154,7 +156,7 @@ VARIABLES: tuple[Variable, ...] = (
              "comma-separated `conferenceSolution.name`s that are ours (empty: any name)"),
     Variable("CONFSYNC_SOLUTION_KEY_TYPE", "solution_key_type", text, "addOn",
              "`conferenceSolution.key.type` that is ours"),
-    Variable("CONFSYNC_RELEVANT_FIELDS", "relevant_fields", Subset(STATE_FIELDS),
+    Variable("CONFSYNC_RELEVANT_FIELDS", "relevant_fields", _RELEVANT,
              "title,start,end,timeZone,recurrence,attendees,organizer",
              "comma-separated conference fields whose change triggers an update"),
     Variable("CONFSYNC_OWNED_EVENTS_ONLY", "owned_events_only", boolean, "true",
