@@ -64,8 +64,8 @@ variable "channel_ttl_seconds" {
   default     = 172800
 
   validation {
-    condition     = var.channel_ttl_seconds >= 10 && var.channel_ttl_seconds <= 2592000
-    error_message = "channel_ttl_seconds must be from 10 to 2592000."
+    condition     = var.channel_ttl_seconds >= 10 && var.channel_ttl_seconds <= 2592000 && floor(var.channel_ttl_seconds) == var.channel_ttl_seconds
+    error_message = "channel_ttl_seconds must be a whole number from 10 to 2592000."
   }
 }
 
@@ -138,8 +138,8 @@ variable "intake_max_body_bytes" {
   default     = 4096
 
   validation {
-    condition     = var.intake_max_body_bytes >= 0 && var.intake_max_body_bytes <= 1048576
-    error_message = "intake_max_body_bytes must be from 0 to 1048576."
+    condition     = var.intake_max_body_bytes >= 0 && var.intake_max_body_bytes <= 1048576 && floor(var.intake_max_body_bytes) == var.intake_max_body_bytes
+    error_message = "intake_max_body_bytes must be a whole number from 0 to 1048576."
   }
 }
 
@@ -225,8 +225,8 @@ variable "renewal_window_seconds" {
   default     = 86400
 
   validation {
-    condition     = var.renewal_window_seconds >= 1 && var.renewal_window_seconds <= 2592000
-    error_message = "renewal_window_seconds must be from 1 to 2592000."
+    condition     = var.renewal_window_seconds >= 1 && var.renewal_window_seconds <= 2592000 && floor(var.renewal_window_seconds) == var.renewal_window_seconds
+    error_message = "renewal_window_seconds must be a whole number from 1 to 2592000."
   }
 }
 
@@ -247,8 +247,8 @@ variable "subject_budget_per_minute" {
   default     = 300
 
   validation {
-    condition     = var.subject_budget_per_minute >= 1 && var.subject_budget_per_minute <= 600
-    error_message = "subject_budget_per_minute must be from 1 to 600 (Google's limit)."
+    condition     = var.subject_budget_per_minute >= 1 && var.subject_budget_per_minute <= 600 && floor(var.subject_budget_per_minute) == var.subject_budget_per_minute
+    error_message = "subject_budget_per_minute must be a whole number from 1 to 600 (Google's limit)."
   }
 }
 
@@ -258,8 +258,8 @@ variable "sweep_interval_seconds" {
   default     = 900
 
   validation {
-    condition     = var.sweep_interval_seconds >= 1 && var.sweep_interval_seconds <= 86400
-    error_message = "sweep_interval_seconds must be from 1 to 86400."
+    condition     = var.sweep_interval_seconds >= 1 && var.sweep_interval_seconds <= 86400 && floor(var.sweep_interval_seconds) == var.sweep_interval_seconds
+    error_message = "sweep_interval_seconds must be a whole number from 1 to 86400."
   }
 }
 
@@ -295,13 +295,53 @@ variable "sync_settings" {
   default = {}
 
   validation {
-    condition     = var.sync_settings.calendar_page_size >= 1 && var.sync_settings.calendar_page_size <= 2500
-    error_message = "sync_settings.calendar_page_size must be from 1 to 2500."
+    condition     = var.sync_settings.calendar_page_size >= 1 && var.sync_settings.calendar_page_size <= 2500 && floor(var.sync_settings.calendar_page_size) == var.sync_settings.calendar_page_size
+    error_message = "sync_settings.calendar_page_size must be a whole number from 1 to 2500."
   }
 
   validation {
-    condition     = var.sync_settings.provider_concurrency >= 1 && var.sync_settings.provider_concurrency <= 64
-    error_message = "sync_settings.provider_concurrency must be from 1 to 64."
+    condition     = var.sync_settings.provider_concurrency >= 1 && var.sync_settings.provider_concurrency <= 64 && floor(var.sync_settings.provider_concurrency) == var.sync_settings.provider_concurrency
+    error_message = "sync_settings.provider_concurrency must be a whole number from 1 to 64."
+  }
+
+  validation {
+    condition     = var.sync_settings.full_sync_window_days >= 0 && var.sync_settings.full_sync_window_days <= 3650 && floor(var.sync_settings.full_sync_window_days) == var.sync_settings.full_sync_window_days
+    error_message = "sync_settings.full_sync_window_days must be a whole number from 0 to 3650."
+  }
+
+  validation {
+    condition     = var.sync_settings.lease_seconds >= 10 && var.sync_settings.lease_seconds <= 3600 && floor(var.sync_settings.lease_seconds) == var.sync_settings.lease_seconds
+    error_message = "sync_settings.lease_seconds must be a whole number from 10 to 3600."
+  }
+
+  validation {
+    condition     = var.sync_settings.max_pull_rounds >= 1 && var.sync_settings.max_pull_rounds <= 100 && floor(var.sync_settings.max_pull_rounds) == var.sync_settings.max_pull_rounds
+    error_message = "sync_settings.max_pull_rounds must be a whole number from 1 to 100."
+  }
+
+  validation {
+    condition     = var.sync_settings.provider_attempts >= 1 && var.sync_settings.provider_attempts <= 10 && floor(var.sync_settings.provider_attempts) == var.sync_settings.provider_attempts
+    error_message = "sync_settings.provider_attempts must be a whole number from 1 to 10."
+  }
+
+  validation {
+    condition     = var.sync_settings.pending_max_attempts >= 1 && var.sync_settings.pending_max_attempts <= 1000 && floor(var.sync_settings.pending_max_attempts) == var.sync_settings.pending_max_attempts
+    error_message = "sync_settings.pending_max_attempts must be a whole number from 1 to 1000."
+  }
+
+  validation {
+    condition     = var.sync_settings.pending_base_delay_seconds >= 1 && var.sync_settings.pending_base_delay_seconds <= 86400 && floor(var.sync_settings.pending_base_delay_seconds) == var.sync_settings.pending_base_delay_seconds
+    error_message = "sync_settings.pending_base_delay_seconds must be a whole number from 1 to 86400."
+  }
+
+  validation {
+    condition     = var.sync_settings.pending_max_delay_seconds >= 1 && var.sync_settings.pending_max_delay_seconds <= 86400 && floor(var.sync_settings.pending_max_delay_seconds) == var.sync_settings.pending_max_delay_seconds
+    error_message = "sync_settings.pending_max_delay_seconds must be a whole number from 1 to 86400."
+  }
+
+  validation {
+    condition     = var.sync_settings.provider_timeout_seconds > 0 && var.sync_settings.provider_timeout_seconds <= 3600
+    error_message = "sync_settings.provider_timeout_seconds must be more than 0 and at most 3600."
   }
 
   validation {
@@ -324,8 +364,8 @@ variable "tick_batch" {
   default     = 200
 
   validation {
-    condition     = var.tick_batch >= 1 && var.tick_batch <= 5000
-    error_message = "tick_batch must be from 1 to 5000."
+    condition     = var.tick_batch >= 1 && var.tick_batch <= 5000 && floor(var.tick_batch) == var.tick_batch
+    error_message = "tick_batch must be a whole number from 1 to 5000."
   }
 }
 
