@@ -15,14 +15,11 @@ from calendar_emulator.validation import (
     merge_patch,
     parse_conference_version,
 )
+from tests.support.calendar_events import conference_data
 
 START = {"dateTime": "2026-05-01T10:00:00Z"}
 END = {"dateTime": "2026-05-01T11:00:00Z"}
-CONFERENCE = {
-    "conferenceId": "p-1",
-    "conferenceSolution": {"key": {"type": "addOn"}, "name": "P"},
-    "entryPoints": [{"entryPointType": "video", "uri": "https://p.example/1"}],
-}
+CONFERENCE = conference_data("p-1", solution="P", join_url="https://p.example/1")
 
 
 def _error(call, *args) -> ApiError:
