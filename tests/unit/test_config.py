@@ -109,8 +109,8 @@ def test_the_readme_table_is_the_generated_one() -> None:
     start, end = table_span(readme)
 
     assert readme[start:end] == markdown_table(), (
-        f"README.md's configuration table differs from the declarations: run `{REGENERATE}` "
-        "(from shared/, or with shared/ on PYTHONPATH)"
+        f"README.md's configuration table differs from confsync.settings: run `{REGENERATE}` "
+        "in the repository root (with the project's virtualenv)"
     )
 
 
