@@ -40,7 +40,7 @@ LINT_PATHS  := shared tools tests functions
 	conferencing-emulator lock clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@tools/check-prereqs $(PYTHON)
@@ -92,8 +92,34 @@ test: lint ## lint, type check and the whole test suite (starts the emulators it
 	@mkdir -p $(RUN_DIR)
 	@rc=0; $(BIN)/pytest $(PYTEST_ARGS) || rc=$$?; echo $$rc > $(RUN_DIR)/pytest-exit-code; exit $$rc
 
-test-unit: setup ## the unit tests only (no emulators, a few seconds)
+# One target per test tier (a folder under tests/); tests/tools/test_make_targets.py keeps the two
+# lists in step. PYTEST_ARGS passes through (e.g. PYTEST_ARGS='-k renewal -x').
+.PHONY: test-contracts test-integration test-functions test-e2e test-emulators test-tools \
+	test-terraform
+
+test-unit: setup ## the product's unit tests only (no emulators, a few seconds)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-contracts: setup ## one contract per port, run against the fakes and the real adapters
+	$(BIN)/pytest tests/contracts $(PYTEST_ARGS)
+
+test-integration: setup ## adapters and sync scenarios against local emulators (minutes)
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+test-functions: setup ## the three Cloud Functions under functions-framework, on emulators
+	$(BIN)/pytest tests/functions $(PYTEST_ARGS)
+
+test-e2e: setup ## the whole local stack via devstack up, driven from outside (slow)
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+test-emulators: setup ## the Calendar, conferencing and Google auth emulators' own tests
+	$(BIN)/pytest tests/emulators $(PYTEST_ARGS)
+
+test-tools: setup ## tests of tools/: devstack, bench, chaos, deploy and the test support
+	$(BIN)/pytest tests/tools $(PYTEST_ARGS)
+
+test-terraform: setup ## static checks of the Terraform module (structure, monitoring)
+	$(BIN)/pytest tests/terraform $(PYTEST_ARGS)
 
 bench: setup ## run the benchmarks; figures in .run/bench/results.json (never pass/fail)
 	$(BIN)/python -m bench $(if $(SCENARIOS),--only $(SCENARIOS))
