@@ -20,7 +20,6 @@ TransientError or any unexpected error         raise: retry, then dead letter
 
 from __future__ import annotations
 
-import logging
 import os
 
 import flask
@@ -28,7 +27,7 @@ import functions_framework
 from cloudevents.http.event import CloudEvent
 
 from confsync.bootstrap import build_channel_service
-from confsync.cloud_logging import setup_logging, traced
+from confsync.cloud_logging import function_logger, setup_logging, traced
 from confsync.config import load_channels_config
 from confsync.errors import MalformedInputError, PermanentError
 from confsync.lazy import Lazy
@@ -36,7 +35,7 @@ from confsync.messages import decode_channel_command, pubsub_message
 
 CONFIG = load_channels_config(os.environ)  # fails fast, naming every bad variable
 setup_logging(CONFIG.log_level)
-_LOGGER = logging.getLogger("confsync.functions.channels")
+_LOGGER = function_logger("channels")
 _service = Lazy(lambda: build_channel_service(CONFIG))  # built by the first request, then reused
 
 

@@ -16,7 +16,6 @@ TransientError or any unexpected error         raise: retry, then dead letter
 
 from __future__ import annotations
 
-import logging
 import os
 
 import flask
@@ -24,7 +23,7 @@ import functions_framework
 from cloudevents.http.event import CloudEvent
 
 from confsync.bootstrap import build_sync_runner
-from confsync.cloud_logging import setup_logging, traced
+from confsync.cloud_logging import function_logger, setup_logging, traced
 from confsync.config import load_sync_config
 from confsync.errors import MalformedInputError, PermanentError
 from confsync.lazy import Lazy
@@ -32,7 +31,7 @@ from confsync.messages import decode_sync_request, pubsub_message
 
 CONFIG = load_sync_config(os.environ)  # fails fast, naming every bad variable
 setup_logging(CONFIG.log_level)
-_LOGGER = logging.getLogger("confsync.functions.sync")
+_LOGGER = function_logger("sync")
 _runner = Lazy(lambda: build_sync_runner(CONFIG))  # built by the first request, then reused
 
 

@@ -1,10 +1,23 @@
 """Structured JSON logs for Cloud Logging, one object per line on stdout.
 
-Only entry points call :func:`setup_logging`; library modules log through
-``logging.getLogger(__name__)``. A record's ``extra={"labels": {...}}`` becomes the entry's
-``logging.googleapis.com/labels`` (indexed, filterable); other ``extra`` keys are kept as
-structured fields (``jsonPayload``). Never pass e-mail addresses, tokens or secrets: calendars are
-named by their opaque key.
+Only entry points call :func:`setup_logging`. Logger names follow one rule:
+
+- a module of ``confsync`` logs through ``logging.getLogger(__name__)`` (held in ``_LOGGER``);
+- except where the name is part of the monitoring contract, declared once here and used through
+  the constant: :data:`SYNC_LOGGER` (every line of the sync, its summary among them) and
+  :data:`CHANNELS_LOGGER` (every line of the channel commands, their report among them). The
+  log-based metrics (terraform/monitoring.tf) read fields of those lines, and their tests
+  (tests/terraform/test_monitoring.py, tests/unit/test_sync_summary_metric_contract.py) select the
+  lines by these names: never rename them;
+- an entry point (``functions/*/main.py``, whose ``__name__`` is ``main``) logs through
+  :func:`function_logger`: ``confsync.functions.<function>``.
+
+Every name starts with ``confsync``, which :func:`setup_logging` relies on to keep them enabled.
+tests/unit/test_logger_names.py checks the rule.
+
+A record's ``extra={"labels": {...}}`` becomes the entry's ``logging.googleapis.com/labels``
+(indexed, filterable); other ``extra`` keys are kept as structured fields (``jsonPayload``). Never
+pass e-mail addresses, tokens or secrets: calendars are named by their opaque key.
 
 Each entry of a request carries its trace and execution id, so Logs Explorer groups a request's
 lines: entry points wrap their work in :func:`traced`, which adds
@@ -27,9 +40,25 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
-__all__ = ["CloudLoggingFormatter", "setup_logging", "trace_of", "traced"]
+__all__ = [
+    "CHANNELS_LOGGER",
+    "SYNC_LOGGER",
+    "CloudLoggingFormatter",
+    "function_logger",
+    "setup_logging",
+    "trace_of",
+    "traced",
+]
+
+SYNC_LOGGER: Final = "confsync.sync"
+"""The logger of every part of the sync: the metrics read its summary line (monitoring contract)."""
+
+CHANNELS_LOGGER: Final = "confsync.channels"
+"""The logger of every channel command: the metrics read its report line (monitoring contract)."""
+
+_FUNCTION_LOGGERS: Final = "confsync.functions"
 
 _STANDARD = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
@@ -60,6 +89,11 @@ def traced(project: str, headers: Mapping[str, str]) -> Iterator[None]:
         yield
     finally:
         _TRACE.reset(token)
+
+
+def function_logger(function: str) -> logging.Logger:
+    """The logger of an entry point: ``confsync.functions.<function>``."""
+    return logging.getLogger(f"{_FUNCTION_LOGGERS}.{function}")
 
 
 class CloudLoggingFormatter(logging.Formatter):

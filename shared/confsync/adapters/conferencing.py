@@ -77,7 +77,7 @@ from confsync.signing import signed_headers
 
 __all__ = ["IDEMPOTENCY_HEADER", "USER_AGENT", "HttpConferenceProvider", "idempotency_key"]
 
-logger = logging.getLogger(__name__)
+_LOGGER = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 USER_AGENT: Final = f"confsync/{__version__}"
@@ -293,7 +293,7 @@ class HttpConferenceProvider:
                 retry_after=None,
             ) from error
         finally:
-            logger.debug(
+            _LOGGER.debug(
                 "conferencing %s %s revision=%d attempt=%d status=%s duration_ms=%.1f",
                 request.method,
                 request.conference_id,
