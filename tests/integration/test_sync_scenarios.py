@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -667,9 +668,9 @@ def test_crash_after_provider_calls_converges_on_redelivery(sync_stack: SyncStac
     for n, event in enumerate(events):
         sync_stack.patch_event(event["id"], summary=f"Meeting {n}, renamed")
     before = len(sync_stack.provider_requests())
-    crashing = sync_stack.runner()
-    flaky = FlakyRecords(crashing._records)
-    crashing._records = flaky
+    runner = sync_stack.runner()
+    flaky = FlakyRecords(runner.ports.records)
+    crashing = runner.with_ports(replace(runner.ports, records=flaky))
 
     with pytest.raises(StoreUnavailableError):
         sync_stack.sync(crashing)
@@ -724,12 +725,13 @@ def test_write_back_keeps_a_concurrent_user_edit(sync_stack: SyncStack) -> None:
     rotated = "https://conference.example/j/rotated-link"
     sync_stack.set_join_url(conference["id"], rotated)
     sync_stack.patch_event(event["id"], summary="Planning, new link")
-    runner = sync_stack.runner()
+    plain = sync_stack.runner()
 
     def user_edits() -> None:
         sync_stack.patch_event(event["id"], summary="Renamed by the user meanwhile")
 
-    runner._calendar = HookedCalendarFactory(runner._calendar, user_edits)
+    hooked = HookedCalendarFactory(plain.ports.calendar_api, user_edits)
+    runner = plain.with_ports(replace(plain.ports, calendar_api=hooked))
     patches_before = sync_stack.calendar_calls().get("calendar.events.patch", 0)
 
     outcome = sync_stack.sync(runner)
@@ -939,14 +941,15 @@ def test_new_join_url_reaches_every_sharing_event_and_keeps_a_concurrent_edit(
     rotated = "https://conference.example/j/rotated-link"
     sync_stack.set_join_url(conference["id"], rotated)
     sync_stack.patch_event(first["id"], summary="Kick-off, new agenda")
-    runner = sync_stack.runner()
+    plain = sync_stack.runner()
 
     def user_edits_the_other_event() -> None:
         sync_stack.patch_event(second["id"], summary="Follow-up, renamed meanwhile")
 
-    runner._calendar = HookedCalendarFactory(
-        runner._calendar, user_edits_the_other_event, event_id=second["id"]
+    hooked = HookedCalendarFactory(
+        plain.ports.calendar_api, user_edits_the_other_event, event_id=second["id"]
     )
+    runner = plain.with_ports(replace(plain.ports, calendar_api=hooked))
 
     outcome = sync_stack.sync(runner)
 

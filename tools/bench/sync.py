@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -134,10 +134,14 @@ def _child(env: dict[str, str], calendar_key: str, results: Any) -> None:
     from confsync.config import load_sync_config  # noqa: PLC0415
     from confsync.messages import SyncRequest  # noqa: PLC0415
 
-    runner = build_sync_runner(load_sync_config(env))
+    built = build_sync_runner(load_sync_config(env))
     counter = Counter()
-    runner._records = CountingRecords(runner._records, counter)
-    runner._calendars = CountingCalendars(runner._calendars, counter)
+    counted = replace(
+        built.ports,
+        records=CountingRecords(built.ports.records, counter),
+        calendar_store=CountingCalendars(built.ports.calendar_store, counter),
+    )
+    runner = built.with_ports(counted)
     request = SyncRequest(calendar_key=calendar_key, reason="manual", notified_at=datetime.now(UTC))
     started = time.monotonic()
     outcome = runner.run(request)

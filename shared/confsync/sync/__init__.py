@@ -48,8 +48,8 @@ The rest of the package: :mod:`~confsync.sync.settings` (:class:`SyncSettings`),
 ``confsync.sync``).
 """
 
-from confsync.sync.runner import SyncRunner
+from confsync.sync.runner import SyncPorts, SyncRunner
 from confsync.sync.settings import SyncSettings
 from confsync.sync.summary import Status, SyncOutcome, SyncStats
 
-__all__ = ["Status", "SyncOutcome", "SyncRunner", "SyncSettings", "SyncStats"]
+__all__ = ["Status", "SyncOutcome", "SyncPorts", "SyncRunner", "SyncSettings", "SyncStats"]
