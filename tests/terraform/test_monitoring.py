@@ -26,7 +26,7 @@ from confsync.channels import ChannelService, ChannelSettings
 from confsync.cloud_logging import CloudLoggingFormatter
 from confsync.messages import SyncReason, SyncRequest
 from confsync.planner import ConferenceMatcher
-from confsync.sync import Status, SyncRunner, SyncSettings
+from confsync.sync import Status, SyncRunner
 from confsync.testing import (
     FakeCalendar,
     InMemoryCalendarStore,
@@ -36,6 +36,7 @@ from confsync.testing import (
     RecordingProvider,
     RecordingPublisher,
 )
+from confsync.testing.settings import sync_settings
 
 from .hcl import Body, expression, one, root, strings
 
@@ -97,7 +98,7 @@ def sync_summary() -> dict[str, Any]:
         records=InMemoryRecordStore(),
         provider=RecordingProvider(),
         publisher=RecordingPublisher(),
-        settings=SyncSettings(
+        settings=sync_settings(
             matcher=ConferenceMatcher(solution_names=frozenset({"My Web Conference"})),
             relevant_fields=frozenset({"title"}),
         ),

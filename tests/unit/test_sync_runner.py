@@ -17,7 +17,7 @@ from confsync.errors import (
 )
 from confsync.messages import SyncReason, SyncRequest
 from confsync.planner import ConferenceMatcher
-from confsync.sync import SyncOutcome, SyncRunner, SyncSettings
+from confsync.sync import SyncOutcome, SyncRunner
 from confsync.testing import (
     FakeCalendar,
     InMemoryCalendarStore,
@@ -25,6 +25,7 @@ from confsync.testing import (
     RecordingProvider,
     RecordingPublisher,
 )
+from confsync.testing.settings import sync_settings
 
 CALENDAR = "alice@example.com"
 KEY = calendar_key("alice@example.com", CALENDAR)
@@ -75,7 +76,7 @@ class World:
             records=self.records,
             provider=self.provider,
             publisher=self.publisher,
-            settings=SyncSettings(
+            settings=sync_settings(
                 matcher=ConferenceMatcher(solution_names=frozenset({"My Web Conference"})),
                 relevant_fields=frozenset({"title", "start", "end", "attendees", "recurrence"}),
                 **settings,

@@ -27,7 +27,7 @@ from confsync.cloud_logging import CloudLoggingFormatter
 from confsync.errors import CalendarAccessError
 from confsync.messages import SyncReason, SyncRequest
 from confsync.planner import ConferenceMatcher
-from confsync.sync import SyncRunner, SyncSettings
+from confsync.sync import SyncRunner
 from confsync.testing import (
     FakeCalendar,
     InMemoryCalendarStore,
@@ -35,6 +35,7 @@ from confsync.testing import (
     RecordingProvider,
     RecordingPublisher,
 )
+from confsync.testing.settings import sync_settings
 
 SUBJECT = "alice@example.com"
 KEY = calendar_key(SUBJECT, SUBJECT)
@@ -112,7 +113,7 @@ def _run(
         records=InMemoryRecordStore(),
         provider=RecordingProvider(),
         publisher=RecordingPublisher(),
-        settings=SyncSettings(
+        settings=sync_settings(
             matcher=ConferenceMatcher(solution_names=frozenset()),
             relevant_fields=frozenset({"title"}),
         ),

@@ -12,22 +12,26 @@ from confsync.planner import ConferenceMatcher, PlanContext
 __all__ = ["SyncSettings"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SyncSettings:
-    """How the runner behaves; built from configuration by :mod:`confsync.bootstrap`."""
+    """How the runner behaves; built from configuration by :func:`confsync.bootstrap.
+    sync_settings`. The fields that a variable sets have no default here: the declaration in
+    :mod:`confsync.settings` is the only one (tests take it through
+    :func:`confsync.testing.settings.sync_settings`). The last four are tuning constants, not
+    configuration."""
 
     matcher: ConferenceMatcher
     relevant_fields: frozenset[str]
-    owned_only: bool = True
-    full_sync_window: timedelta = timedelta(days=30)
-    lease_ttl: timedelta = timedelta(minutes=5)
-    max_rounds: int = 5
-    provider_concurrency: int = 8
-    pending_max_attempts: int = 10
-    pending_base_delay: timedelta = timedelta(minutes=1)
-    pending_max_delay: timedelta = timedelta(hours=1)
+    owned_only: bool
+    full_sync_window: timedelta
+    lease_ttl: timedelta
+    max_rounds: int
+    provider_concurrency: int
+    pending_max_attempts: int
+    pending_base_delay: timedelta
+    pending_max_delay: timedelta
+    write_back: bool
     pending_batch: int = 200
-    write_back: bool = True
     skew: timedelta = timedelta(seconds=1)
     settle: timedelta = timedelta(milliseconds=500)
     settle_max: timedelta = timedelta(seconds=2)
