@@ -41,8 +41,7 @@ def _acceptable(argument: ast.expr | None) -> bool:
         return argument.id == "__name__" or argument.id in CONTRACT
     if isinstance(argument, ast.Attribute):  # cloud_logging.SYNC_LOGGER
         return argument.attr in CONTRACT
-    # A literal is tolerated only for a contract name; it should be the constant.
-    return isinstance(argument, ast.Constant) and argument.value in CONTRACT.values()
+    return False  # a literal, even a contract name: the constant is the one declaration
 
 
 def test_every_logger_is_named_by_the_rule() -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from confsync.cloud_logging import CHANNELS_LOGGER
+
 __all__ = ["LOGGER", "labels"]
 
-LOGGER = logging.getLogger("confsync.channels")
+LOGGER = logging.getLogger(CHANNELS_LOGGER)
 
 
 def labels(calendar: str, channel: str | None = None) -> dict[str, Any]:

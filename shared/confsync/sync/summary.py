@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from confsync.cloud_logging import SYNC_LOGGER
 from confsync.messages import SyncRequest
 
 __all__ = ["LOGGER", "Status", "SyncOutcome", "SyncStats", "labels", "log_summary"]
 
-LOGGER = logging.getLogger("confsync.sync")
+LOGGER = logging.getLogger(SYNC_LOGGER)
 
 
 @dataclass(slots=True)
