@@ -26,6 +26,7 @@ from confsync.testing import (
     RecordingPublisher,
 )
 from confsync.testing.settings import sync_settings
+from tests.support.calendar_events import conference_data, event
 
 CALENDAR = "alice@example.com"
 KEY = calendar_key("alice@example.com", CALENDAR)
@@ -114,25 +115,19 @@ class World:
 
 
 def _event(event_id: str, conference_id: str | None, **fields: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "kind": "calendar#event",
-        "id": event_id,
-        "status": "confirmed",
-        "summary": "Planning",
-        "start": {"dateTime": "2026-12-02T10:00:00Z"},
-        "end": {"dateTime": "2026-12-02T11:00:00Z"},
-        "organizer": {"email": CALENDAR, "self": True},
+    conference = (
+        None
+        if conference_id is None
+        else conference_data(conference_id, join_url=f"https://conf.example/j/{conference_id}")
+    )
+    body: dict[str, Any] = {
+        "start": "2026-12-02T10:00:00Z",
+        "end": "2026-12-02T11:00:00Z",
+        "organizer": CALENDAR,
+        "conference": conference,
     }
-    if conference_id is not None:
-        event["conferenceData"] = {
-            "conferenceId": conference_id,
-            "conferenceSolution": {"key": {"type": "addOn"}, "name": "My Web Conference"},
-            "entryPoints": [
-                {"entryPointType": "video", "uri": f"https://conf.example/j/{conference_id}"}
-            ],
-        }
-    event.update(fields)
-    return event
+    body.update(fields)
+    return event(event_id, **body)
 
 
 @pytest.fixture(name="world")
