@@ -4,7 +4,7 @@ output "build_service_account" {
 }
 
 output "channel_commands_topic" {
-  description = "Topic of channel commands (enrol, unenrol, tick); CONFSYNC_CHANNEL_COMMANDS_TOPIC for the confsync command line."
+  description = "Topic of channel commands (enroll, unenroll, tick); CONFSYNC_CHANNEL_COMMANDS_TOPIC for the confsync command line."
   value       = google_pubsub_topic.channel_commands.name
 }
 

@@ -1,7 +1,7 @@
 # Topic names are the code's defaults (config.VARIABLES), so the `confsync` command line reaches
 # production without extra configuration; the functions are still given them explicitly.
 resource "google_pubsub_topic" "sync_requests" {
-  #checkov:skip=CKV_GCP_83:messages are short-lived commands (calendar keys; an enrolment names a user and a calendar id), never event content; Google-managed encryption at rest is enough, and a CMEK key whose loss stops the stack is not worth it
+  #checkov:skip=CKV_GCP_83:messages are short-lived commands (calendar keys; an enrollment names a user and a calendar id), never event content; Google-managed encryption at rest is enough, and a CMEK key whose loss stops the stack is not worth it
   project = var.project_id
   name    = "sync-requests"
 
@@ -11,7 +11,7 @@ resource "google_pubsub_topic" "sync_requests" {
 }
 
 resource "google_pubsub_topic" "channel_commands" {
-  #checkov:skip=CKV_GCP_83:messages are short-lived commands (calendar keys; an enrolment names a user and a calendar id), never event content; Google-managed encryption at rest is enough, and a CMEK key whose loss stops the stack is not worth it
+  #checkov:skip=CKV_GCP_83:messages are short-lived commands (calendar keys; an enrollment names a user and a calendar id), never event content; Google-managed encryption at rest is enough, and a CMEK key whose loss stops the stack is not worth it
   project = var.project_id
   name    = "channel-commands"
 
@@ -22,7 +22,7 @@ resource "google_pubsub_topic" "channel_commands" {
 
 # Messages that failed every delivery attempt on the functions' trigger subscriptions.
 resource "google_pubsub_topic" "dead_letter" {
-  #checkov:skip=CKV_GCP_83:messages are short-lived commands (calendar keys; an enrolment names a user and a calendar id), never event content; Google-managed encryption at rest is enough, and a CMEK key whose loss stops the stack is not worth it
+  #checkov:skip=CKV_GCP_83:messages are short-lived commands (calendar keys; an enrollment names a user and a calendar id), never event content; Google-managed encryption at rest is enough, and a CMEK key whose loss stops the stack is not worth it
   project = var.project_id
   name    = "${var.prefix}-dead-letter"
 

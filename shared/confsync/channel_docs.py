@@ -6,7 +6,7 @@ Document ``channels/{channelId}``. States:
 * ``superseded``: replaced by a newer channel (or its calendar stopped syncing); it must still be
   stopped with ``channels.stop``, then it is forgotten (garbage collection retries a failed stop).
 * ``stopped``: stopped; kept only until the next garbage collection (the audit trail of an
-  unenrolment is the calendar record itself).
+  unenrollment is the calendar record itself).
 
 The record keeps the channel's ``subject`` (the calendar's user, as the calendar record does):
 ``channels.stop`` must be called as that user, also when the calendar record is gone. Log lines

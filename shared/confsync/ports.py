@@ -94,7 +94,7 @@ class CalendarStore(Protocol):
         ...
 
     def put(self, doc: CalendarDoc) -> None:
-        """Create or replace a calendar record (enrolment)."""
+        """Create or replace a calendar record (enrollment)."""
         ...
 
     def acquire_lease(
@@ -295,7 +295,7 @@ class ChannelStore(Protocol):
 
 
 class RecordForgetter(Protocol):
-    """Deletes a calendar's conference records (unenrolment with ``forget``); never conferences."""
+    """Deletes a calendar's conference records (unenrollment with ``forget``); never conferences."""
 
     def forget_calendar(self, calendar_key: str) -> int:
         """Delete every conference record of the calendar; return how many were deleted."""

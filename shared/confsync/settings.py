@@ -100,7 +100,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CONFSYNC_SYNC_TOPIC", "sync_topic", text, "sync-requests",
              "topic of SyncRequests", (*ALL, CLI)),
     Variable("CONFSYNC_CHANNEL_COMMANDS_TOPIC", "commands_topic", text, "channel-commands",
-             "topic of channel commands (enrol, unenrol, tick, fan-out)", (CHANNELS, CLI)),
+             "topic of channel commands (enroll, unenroll, tick, fan-out)", (CHANNELS, CLI)),
     Variable("CONFSYNC_CHANNEL_TOKEN_KEYS", "token_keys_spec", text, None,
              "channel-token HMAC keys, `KEY_ID:SECRET,...`; rotate by adding a key",
              (INTAKE, CHANNELS), secret=True),

@@ -79,7 +79,7 @@ class SyncStack:
         return build_sync_runner(load_sync_config({**self.env, **overrides}))
 
     def enroll(self) -> None:
-        """What enrolment will do: the calendar record, active, with no sync token yet."""
+        """What enrollment will do: the calendar record, active, with no sync token yet."""
         self.calendars.put(
             CalendarDoc(key=self.key, subject=self.calendar_id, calendar_id=self.calendar_id)
         )

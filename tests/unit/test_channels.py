@@ -1,4 +1,4 @@
-"""ChannelService with fakes: enrolment, renewal order, repair, sweep, GC, budget and fan-out."""
+"""ChannelService with fakes: enrollment, renewal order, repair, sweep, GC, budget and fan-out."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def _enroll_many(h: Harness, service: ChannelService, subjects: list[str]) -> li
     return keys
 
 
-# --- enrolment -------------------------------------------------------------------------------
+# --- enrollment -------------------------------------------------------------------------------
 
 
 def test_enroll_creates_the_calendar_one_channel_and_requests_the_first_sync(h: Harness) -> None:
@@ -205,7 +205,7 @@ def test_enroll_with_refused_credentials_disconnects_and_requests_nothing(h: Har
     assert h.publisher.published == []
 
 
-# --- unenrolment -----------------------------------------------------------------------------
+# --- unenrollment -----------------------------------------------------------------------------
 
 
 def test_unenroll_stops_every_channel_and_keeps_records_unless_forget(h: Harness) -> None:
@@ -286,7 +286,7 @@ def test_renewal_skips_fresh_channels(h: Harness) -> None:
     report = service.tick()
 
     assert report.renewed == 0
-    assert len(h.calls()) == 1  # only the enrolment's watch
+    assert len(h.calls()) == 1  # only the enrollment's watch
 
 
 def test_a_lifetime_shorter_than_the_window_is_not_renewed_every_tick(h: Harness) -> None:

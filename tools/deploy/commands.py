@@ -260,7 +260,7 @@ class Deployment:
             "next steps:",
             *self._delegation_step(outputs),
             f"  point the confsync CLI at it:  set -a; . {env_path}; set +a",
-            "  enrol a calendar:  .venv/bin/confsync enroll --subject USER@DOMAIN"
+            "  enroll a calendar:  .venv/bin/confsync enroll --subject USER@DOMAIN"
             " --calendar primary --wait 120",
             "  see every calendar:  .venv/bin/confsync status",
             f"  logs:  gcloud functions logs read {sync_name or 'FUNCTION'} --gen2"

@@ -1,5 +1,5 @@
 """Firestore implementation of :class:`~confsync.ports.ChannelStore` (``channels/{channelId}``),
-and of :class:`~confsync.ports.RecordForgetter` (an unenrolment with ``forget``).
+and of :class:`~confsync.ports.RecordForgetter` (an unenrollment with ``forget``).
 
 Documents have the shape of :func:`confsync.channel_docs.channel_to_document`; one that does not
 decode raises :class:`~confsync.errors.MalformedInputError` from ``get`` and is logged and skipped

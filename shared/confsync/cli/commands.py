@@ -493,7 +493,7 @@ def build_parser(subcommands: Sequence[Subcommand] = SUBCOMMANDS) -> argparse.Ar
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser = argparse.ArgumentParser(
         prog="confsync",
-        description="Operate confsync: enrol calendars, inspect them, force syncs and ticks. "
+        description="Operate confsync: enroll calendars, inspect them, force syncs and ticks. "
         "Reads GOOGLE_CLOUD_PROJECT (required), CONFSYNC_FIRESTORE_DATABASE, "
         "CONFSYNC_SYNC_TOPIC, CONFSYNC_CHANNEL_COMMANDS_TOPIC and CONFSYNC_SCHEDULER_JOB.",
     )

@@ -71,7 +71,7 @@ class CalendarStatus:
 
     @property
     def ready(self) -> bool:
-        """Active, with a live channel and a sync token: enrolment has completed."""
+        """Active, with a live channel and a sync token: enrollment has completed."""
         return (
             self.state == "active" and self.channel_expires_at is not None and (self.has_sync_token)
         )

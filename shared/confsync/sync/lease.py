@@ -52,7 +52,7 @@ class CalendarLease:
     def covers(self, doc: CalendarDoc, request: SyncRequest) -> bool:
         """Whether the stored token's pull began after Google sent this notification (with
         ``skew`` to spare for the clocks of intake and sync), so it returned the change already.
-        Only notifications: a sweep, an operator or an enrolment asks for a pull now."""
+        Only notifications: a sweep, an operator or an enrollment asks for a pull now."""
         if request.reason != "notification" or doc.sync_token is None or doc.pulled_from is None:
             return False
         return epoch_ms(request.notified_at) <= epoch_ms(doc.pulled_from - self._settings.skew)
