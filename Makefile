@@ -204,5 +204,5 @@ destroy: setup ## terraform destroy, after typing the project id (or CONFIRM=PRO
 	$(BIN)/devstack --run-dir $(RUN_DIR) destroy $(DEPLOY_FLAGS) --confirm '$(CONFIRM)'
 
 clean: down ## remove the virtual environment, caches and run state
-	rm -rf $(VENV) $(CHECKOV_VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache .hypothesis confsync.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
