@@ -31,7 +31,7 @@ def test_renewal_replaces_the_channel_before_it_expires_and_loses_no_change(
     stack = short_lived
     calendar_id = f"user-{uuid.uuid4().hex[:10]}@example.com"
     stack.enroll(calendar_id)
-    wait_for(lambda: len(stack.channels(calendar_id)) == 1, "the enrolment's channel")
+    wait_for(lambda: len(stack.channels(calendar_id)) == 1, "the enrollment's channel")
     [old] = stack.channels(calendar_id)
     conference = stack.create_conference()
     event = stack.insert_event(calendar_id, conference, summary="Before renewal")

@@ -2,7 +2,7 @@
 
 `devstack up` starts every part (emulators, the three functions under functions-framework, the
 Pub/Sub wiring) on free ports in a temporary run directory. The tests act as a user and an
-operator would: enrol a calendar by publishing a channel command, edit events through the Calendar
+operator would: enroll a calendar by publishing a channel command, edit events through the Calendar
 API, and observe the conferencing system. Changes travel Calendar push -> intake -> Pub/Sub push ->
 sync -> conferencing system, as in production.
 """
@@ -93,7 +93,7 @@ def calendar_id_fixture(stack: Stack) -> str:
     """A freshly enrolled calendar (its channel watched and its first sync done)."""
     calendar_id = f"user-{uuid.uuid4().hex[:10]}@example.com"
     stack.enroll(calendar_id)
-    wait_for(lambda: len(stack.channels(calendar_id)) == 1, "the enrolment's channel")
+    wait_for(lambda: len(stack.channels(calendar_id)) == 1, "the enrollment's channel")
     return calendar_id
 
 
@@ -185,7 +185,7 @@ def test_dropped_notifications_are_recovered_by_the_sweep(stack: Stack, calendar
     conference = stack.create_conference()
     event = stack.insert_event(calendar_id, conference, summary="Before")
     wait_for(lambda: stack.conference(conference["id"])["title"] == "Before", "adoption")
-    time.sleep(1.5)  # the enrolment's and the insert's syncs finish their last pull
+    time.sleep(1.5)  # the enrollment's and the insert's syncs finish their last pull
     stack.drop_notifications(calendar_id)
     try:
         stack.patch_event(calendar_id, event["id"], summary="After")

@@ -36,7 +36,7 @@ nothing, which is how the contract protects itself from a recipe with no orderin
 Deployed for a benchmark as the stack's ``sync`` function (this file is its functions-framework
 source, target ``sync``): the push subscription on ``sync-requests`` delivers each SyncRequest
 that intake published, and functions-framework serves several at once (gunicorn threads), as Cloud
-Functions instances would. The calendar id comes from the calendar document that enrolment wrote.
+Functions instances would. The calendar id comes from the calendar document that enrollment wrote.
 """
 
 from __future__ import annotations

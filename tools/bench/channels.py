@@ -198,7 +198,7 @@ def _build(endpoints: EmulatorEndpoints, base: str) -> Bench:
 
 
 def _seed(bench: Bench) -> float:
-    """Enrol every calendar; return the seconds it took."""
+    """Enroll every calendar; return the seconds it took."""
     attempted = datetime.now(UTC) + timedelta(hours=2)
 
     def seed(n_subject: tuple[int, str]) -> None:

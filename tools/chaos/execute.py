@@ -1,7 +1,7 @@
 """Runs a workload's steps against a stack, as the user, the add-on and the operator would.
 
 User actions go through the Calendar API; the add-on creates conferences through the
-conferencing system; enrolment goes through the ``confsync`` command line; faults go through the
+conferencing system; enrollment goes through the ``confsync`` command line; faults go through the
 emulators' admin APIs (:func:`chaos.faults.apply_fault`). A user's request that meets an injected
 Calendar fault is retried, as a user's client would, so the user's intent always lands.
 
@@ -269,7 +269,7 @@ class _Executor:
             "enroll", "--subject", calendar_id, "--calendar", calendar_id, "--wait", "60"
         )
         if done.returncode != 0:
-            raise HarnessError(f"enrolment of {calendar_id} failed: {done.stderr.strip()}")
+            raise HarnessError(f"enrollment of {calendar_id} failed: {done.stderr.strip()}")
 
     def step(self, step: Step) -> None:
         self.run.timeline.append((time.monotonic(), step))

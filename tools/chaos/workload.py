@@ -294,7 +294,7 @@ def generate(seed: int, *, steps: int = 40, calendars: int = 3, faults: bool = T
     rng = random.Random(seed)  # noqa: S311 - reproducible choices, not secrets
     names = [f"cal{n}" for n in range(calendars)]
     drawer = _Drawer(rng, names)
-    for calendar in names:  # a few events exist before enrolment: the first sync adopts them
+    for calendar in names:  # a few events exist before enrollment: the first sync adopts them
         for _ in range(rng.randint(1, 3)):
             drawer.create(calendar)
     prelude = list(drawer.steps)
@@ -310,8 +310,8 @@ def generate(seed: int, *, steps: int = 40, calendars: int = 3, faults: bool = T
     body = drawer.steps
     if faults:
         body = _merge(body, draw_faults(random.Random(seed * 7919 + 1), names), rng)  # noqa: S311
-    enrol = [Step("enroll", {"calendar": calendar}) for calendar in names]
-    return Workload(seed, names, prelude + enrol + body, drawer.events, decoys)
+    enroll = [Step("enroll", {"calendar": calendar}) for calendar in names]
+    return Workload(seed, names, prelude + enroll + body, drawer.events, decoys)
 
 
 def _weighted(actions: tuple[str, ...], weights: tuple[int, ...]) -> list[str]:

@@ -272,7 +272,7 @@ class StackClient:
         ).raise_for_status()
 
     def enroll(self, calendar_id: str) -> None:
-        """Publish the channel command that enrols ``calendar_id`` (what the CLI would do)."""
+        """Publish the channel command that enrolls ``calendar_id`` (what the CLI would do)."""
         command = {"v": 1, "command": "enroll", "subject": calendar_id, "calendarId": calendar_id}
         self.publish(CHANNEL_COMMANDS_TOPIC, command)
 

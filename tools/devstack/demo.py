@@ -285,12 +285,12 @@ class Story:
             label="2",
             title="confsync is enrolled for the calendar; the first sync adopts the conference",
             short="calendar enrolled; conference adopted",
-            did=f"an operator enrols {USER} (enroll command on {CHANNEL_COMMANDS_TOPIC})",
+            did=f"an operator enrolls {USER} (enroll command on {CHANNEL_COMMANDS_TOPIC})",
             act=lambda: stack.enroll(USER),
             conference_id=conference["id"],
             shows=lambda c: c["title"] == "Planning" and c["revision"] > 0,
             what="the adoption",
-            since="the enrol command",
+            since="the enroll command",
         )
         moved = first + timedelta(hours=2)
         self._step(

@@ -121,4 +121,4 @@ def test_every_step_refers_to_something_that_exists(seed: int) -> None:
             assert args["conference"] not in users, f"seed {seed}: {step} reuses a conference"
             users[args["conference"]] = {args["event"]}
         if step.is_fault:
-            assert enrolled == set(workload.calendars), f"seed {seed}: fault before enrolment"
+            assert enrolled == set(workload.calendars), f"seed {seed}: fault before enrollment"
