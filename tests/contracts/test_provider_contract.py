@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pytest
@@ -22,7 +22,7 @@ import requests
 
 from conferencing_emulator.server import ConferencingServer
 from confsync.adapters.conferencing import HttpConferenceProvider
-from confsync.conference import ConferenceState, Occurrence
+from confsync.conference import Occurrence
 from confsync.errors import (
     ProviderGoneError,
     ProviderRejectedError,
@@ -32,6 +32,7 @@ from confsync.errors import (
 from confsync.planner import DeleteConference, UpdateConference
 from confsync.ports import ConferenceProvider, ProviderAnswer
 from confsync.testing import RecordingProvider
+from tests.support.conferences import update
 
 ATTEMPTS = 2  # the adapter's requests per operation; an outage fails this many
 HTTP_TIMEOUT = 5.0
@@ -39,40 +40,6 @@ UNKNOWN = "conf_0000000000000000"
 
 
 # --- operations -------------------------------------------------------------------------------
-
-
-def state(**changes: Any) -> ConferenceState:
-    base = ConferenceState(
-        title="Weekly sync",
-        start="2030-03-04T09:00:00+01:00",
-        end="2030-03-04T09:30:00+01:00",
-        time_zone="Europe/Berlin",
-        attendees=("ada@example.com", "grace@example.com"),
-        recurrence=("RRULE:FREQ=WEEKLY;COUNT=5",),
-        cancelled_occurrences=("2030-03-11T09:00:00+01:00",),
-        modified_occurrences=(
-            Occurrence(
-                original_start="2030-03-18T09:00:00+01:00",
-                start="2030-03-18T10:00:00+01:00",
-                end="2030-03-18T10:30:00+01:00",
-                title=None,
-            ),
-        ),
-        organizer="ada@example.com",
-        calendar_id="primary",
-        event_id="evt123",
-    )
-    return replace(base, **changes)
-
-
-def update(conference_id: str, revision: int, **changes: Any) -> UpdateConference:
-    return UpdateConference(
-        record_key=f"rec-{conference_id}",
-        conference_id=conference_id,
-        state=state(**changes),
-        revision=revision,
-        changed_fields=tuple(sorted(changes)) or ("title",),
-    )
 
 
 def delete(conference_id: str, revision: int) -> DeleteConference:

@@ -11,7 +11,6 @@ import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any, cast
 
 import pytest
@@ -27,15 +26,15 @@ from confsync.adapters.conferencing import (
     _Request,
     idempotency_key,
 )
-from confsync.conference import ConferenceState, Occurrence
 from confsync.errors import (
     ProviderGoneError,
     ProviderRejectedError,
     ProviderStaleRevisionError,
     ProviderUnavailableError,
 )
-from confsync.planner import DeleteConference, UpdateConference
+from confsync.planner import DeleteConference
 from confsync.ports import ConferenceProvider, ProviderAnswer
+from tests.support.conferences import MOVED_OCCURRENCE_START, update
 
 CREDENTIAL = "adapter-test-credential"
 SECRET = b"adapter-test-signing-secret"
@@ -78,40 +77,6 @@ class Sleeps(list[float]):
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
-
-
-def state(**changes: Any) -> ConferenceState:
-    base = ConferenceState(
-        title="Weekly sync",
-        start="2026-03-02T09:00:00+01:00",
-        end="2026-03-02T09:30:00+01:00",
-        time_zone="Europe/Berlin",
-        attendees=("ada@example.com", "grace@example.com"),
-        recurrence=("RRULE:FREQ=WEEKLY;COUNT=5",),
-        cancelled_occurrences=("2026-03-09T09:00:00+01:00",),
-        modified_occurrences=(
-            Occurrence(
-                original_start="2026-03-16T09:00:00+01:00",
-                start="2026-03-16T10:00:00+01:00",
-                end="2026-03-16T10:30:00+01:00",
-                title=None,
-            ),
-        ),
-        organizer="ada@example.com",
-        calendar_id="primary",
-        event_id="evt123",
-    )
-    return replace(base, **changes)
-
-
-def update(conference_id: str, revision: int, **changes: Any) -> UpdateConference:
-    return UpdateConference(
-        record_key=f"rec-{conference_id}",
-        conference_id=conference_id,
-        state=state(**changes),
-        revision=revision,
-        changed_fields=("title", "start"),
-    )
 
 
 def delete(conference_id: str, revision: int) -> DeleteConference:
@@ -189,12 +154,12 @@ def test_update_applies_and_returns_join_url_and_revision(
     provider: HttpConferenceProvider, admin: Admin
 ) -> None:
     created = admin.seed()
-    answer = provider.update(update(created["id"], 1))
+    answer = provider.update(update(created["id"], 1, changed_fields=("title", "start")))
     assert answer == ProviderAnswer(join_url=created["joinUrl"], revision=1)
     stored = admin.conference(created["id"])
     assert stored["title"] == "Weekly sync"
     assert stored["attendees"] == ["ada@example.com", "grace@example.com"]
-    assert stored["modifiedOccurrences"][0]["start"] == "2026-03-16T10:00:00+01:00"
+    assert stored["modifiedOccurrences"][0]["start"] == MOVED_OCCURRENCE_START
     [entry] = admin.log()
     assert entry["method"] == "PUT"
     assert entry["outcome"] == "applied"
