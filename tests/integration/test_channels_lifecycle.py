@@ -26,8 +26,9 @@ from confsync.adapters.firestore_channels import FirestoreChannelStore, Firestor
 from confsync.adapters.firestore_store import FirestoreCalendarStore
 from confsync.calendars import calendar_key
 from confsync.channel_tokens import ChannelTokenKeys, verify_channel_token
-from confsync.channels import ChannelService, ChannelSettings
+from confsync.channels import ChannelService
 from confsync.testing import RecordingCommandPublisher, RecordingPublisher
+from confsync.testing.settings import channel_settings
 from devstack.gcloud_emulators import EmulatorEndpoints
 
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(90)]
@@ -106,7 +107,7 @@ class Lifecycle:
     commands: RecordingCommandPublisher = field(default_factory=RecordingCommandPublisher)
 
     def service(self, ttl_s: int = 3600, window_s: int = 600) -> ChannelService:
-        settings = ChannelSettings(
+        settings = channel_settings(
             intake_url=self.receiver.url,
             token_keys=KEYS,
             channel_ttl=timedelta(seconds=ttl_s),

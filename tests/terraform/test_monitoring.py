@@ -22,7 +22,7 @@ import pytest
 
 from confsync.calendars import CalendarDoc, calendar_key
 from confsync.channel_tokens import ChannelTokenKeys
-from confsync.channels import ChannelService, ChannelSettings
+from confsync.channels import ChannelService
 from confsync.cloud_logging import CloudLoggingFormatter
 from confsync.messages import SyncReason, SyncRequest
 from confsync.planner import ConferenceMatcher
@@ -36,7 +36,7 @@ from confsync.testing import (
     RecordingProvider,
     RecordingPublisher,
 )
-from confsync.testing.settings import sync_settings
+from confsync.testing.settings import channel_settings, sync_settings
 
 from .hcl import Body, expression, one, root, strings
 
@@ -122,7 +122,7 @@ def channel_reports() -> list[dict[str, Any]]:
         channels=InMemoryChannelStore(),
         publisher=RecordingPublisher(),
         commands=RecordingCommandPublisher(),
-        settings=ChannelSettings(
+        settings=channel_settings(
             intake_url="https://intake.example/notify",
             token_keys=ChannelTokenKeys.parse("k1:channel-secret-0123456789", "k1"),
         ),

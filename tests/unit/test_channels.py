@@ -13,7 +13,7 @@ import pytest
 from confsync.calendars import CalendarDoc, calendar_key
 from confsync.channel_docs import ChannelDoc
 from confsync.channel_tokens import ChannelTokenKeys, verify_channel_token
-from confsync.channels import ChannelService, ChannelSettings
+from confsync.channels import ChannelService
 from confsync.errors import CalendarAccessError, CalendarUnavailableError
 from confsync.messages import RenewCommand, SweepCommand, TickCommand
 from confsync.records import ConferenceRecord
@@ -26,6 +26,7 @@ from confsync.testing import (
     RecordingPublisher,
 )
 from confsync.testing.fakes import ChannelCall
+from confsync.testing.settings import channel_settings
 
 KEYS = ChannelTokenKeys.parse("k1:channel-secret-0123456789", "k1")
 INTAKE = "https://intake.example/notify"
@@ -64,7 +65,7 @@ class Harness:
         self.ids = lambda: f"ch-{next(counter)}"
 
     def service(self, **overrides: Any) -> ChannelService:
-        settings = ChannelSettings(
+        settings = channel_settings(
             intake_url=INTAKE,
             token_keys=KEYS,
             channel_ttl=timedelta(days=2),

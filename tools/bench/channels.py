@@ -46,6 +46,7 @@ from confsync.channel_tokens import ChannelTokenKeys
 from confsync.channels import ChannelService, ChannelSettings
 from confsync.messages import RenewCommand
 from confsync.testing import RecordingCommandPublisher, RecordingPublisher
+from confsync.testing.settings import channel_settings
 from devstack.gcloud_emulators import (
     EmulatorEndpoints,
     free_port,
@@ -166,7 +167,7 @@ def _build(endpoints: EmulatorEndpoints, base: str) -> Bench:
     clock, counter = Clock(), SubjectCounter()
     calendars, channels = FirestoreCalendarStore(client), FirestoreChannelStore(client)
     commands = RecordingCommandPublisher()
-    settings = ChannelSettings(
+    settings = channel_settings(
         # notifications go to the emulator itself (404: one attempt each, no retry)
         intake_url=f"{base}/nowhere",
         token_keys=ChannelTokenKeys.parse("k1:bench-secret-0123456789", "k1"),

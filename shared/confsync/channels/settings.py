@@ -13,17 +13,20 @@ from confsync.channel_tokens import ChannelTokenKeys
 __all__ = ["ChannelSettings"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelSettings:
-    """How the service behaves; built from configuration by :mod:`confsync.bootstrap`."""
+    """How the service behaves; built from configuration by :func:`confsync.bootstrap.
+    channel_settings`. The fields that a variable sets have no default here: the declaration in
+    :mod:`confsync.settings` is the only one (tests take it through
+    :func:`confsync.testing.settings.channel_settings`). The last two are constants."""
 
     intake_url: str
     token_keys: ChannelTokenKeys
-    channel_ttl: timedelta = timedelta(days=2)
-    renewal_window: timedelta = timedelta(days=1)
-    sweep_interval: timedelta = timedelta(minutes=15)
-    tick_batch: int = 200
-    subject_budget_per_minute: int = 300
+    channel_ttl: timedelta
+    renewal_window: timedelta
+    sweep_interval: timedelta
+    tick_batch: int
+    subject_budget_per_minute: int
     max_fanout_batches: int = 25
     sweep_jitter: float = 0.2  # a fraction of the sweep interval
 
