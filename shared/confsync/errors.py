@@ -17,6 +17,7 @@ in one place: retry (raise, so Pub/Sub redelivers or Google re-sends), or ack an
     │   └── ProviderUnavailableError    conferencing 429, 5xx, timeout, network
     ├── PermanentError              retrying cannot help: ack, record, alert
     │   ├── CalendarAccessError         401, invalid_grant, permission 403: calendar disconnected
+    │   │   └── UntrustedViewError          events.list accessRole below writer: disconnected too
     │   ├── WatchRefusedError           events.watch refused for this calendar: poll it instead
     │   └── ProviderRejectedError       conferencing 4xx other than the ones below
     ├── SyncTokenInvalidError       Calendar 410 on a sync token: run a full sync
@@ -46,6 +47,7 @@ __all__ = [
     "StoreUnavailableError",
     "SyncTokenInvalidError",
     "TransientError",
+    "UntrustedViewError",
     "WatchRefusedError",
 ]
 
@@ -96,6 +98,23 @@ class PermanentError(ConfsyncError):
 
 class CalendarAccessError(PermanentError):
     """The credentials for a calendar were revoked or lack permission (401, 403, invalid_grant)."""
+
+
+class UntrustedViewError(CalendarAccessError):
+    """An ``events.list`` answer showed the calendar through an access role below ``writer``
+    (``freeBusyReader``, ``reader`` or a value we do not know). Such a view strips or hides what
+    the sync relies on (``conferenceData``, private events), so planning from it would delete or
+    overwrite live conferences: the calendar is disconnected instead, as for revoked credentials.
+    ``role`` is the role Google answered; the message starts with the outcome reason
+    ``access_role``."""
+
+    reason = "access_role"
+
+    def __init__(self, role: str) -> None:
+        super().__init__(
+            f"{self.reason}: events.list answered accessRole {role!r}; writer or owner needed"
+        )
+        self.role = role
 
 
 class WatchRefusedError(PermanentError):

@@ -37,11 +37,17 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class EventPage:
-    """One page of an ``events.list`` answer, items as Google sent them."""
+    """One page of an ``events.list`` answer, items as Google sent them.
+
+    ``access_role`` is the answer's collection-level ``accessRole``: how the client's subject
+    sees the calendar (``freeBusyReader``, ``reader``, ``writer`` or ``owner``), None when the
+    answer carried none. The sync trusts a page only from ``writer`` up (:mod:`confsync.sync.pull`).
+    """
 
     items: tuple[Mapping[str, Any], ...]
     next_page_token: str | None
     next_sync_token: str | None
+    access_role: str | None = None
 
 
 class CalendarClient(Protocol):
