@@ -25,7 +25,8 @@ The reason of a 403 is read from ``error.errors[0].reason``, not from ``HttpErro
 the message). ``events.list`` uses the same parameters for full and incremental syncs except the
 ones Google forbids with a sync token (only ``timeMin`` here), and never ``orderBy``, which can
 suppress ``nextSyncToken``. ``list_series`` is the one listing without a sync token besides the
-full sync: all events of one ``iCalUID``, deleted ones included.
+full sync: all events of one ``iCalUID``, deleted ones included. Each page of ``events.list``
+reports the answer's ``accessRole`` (``EventPage.access_role``, None when Google sent none).
 """
 
 from __future__ import annotations
@@ -153,6 +154,15 @@ def classify_http_error(err: HttpError, method: str) -> Exception:
     return PermanentError(text)
 
 
+def _access_role(answer: Mapping[str, Any]) -> str | None:
+    """The answer's collection-level ``accessRole``, None when absent or empty; any other value
+    as text, so the sync sees an unexpected one (and distrusts it) rather than nothing."""
+    role = answer.get("accessRole")
+    if role is None or role == "":
+        return None
+    return role if isinstance(role, str) else str(role)
+
+
 def _rfc3339(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -208,6 +218,7 @@ class GoogleCalendarClient:
             items=tuple(cast(Mapping[str, Any], item) for item in items),
             next_page_token=answer.get("nextPageToken") or None,
             next_sync_token=answer.get("nextSyncToken") or None,
+            access_role=_access_role(answer),
         )
 
     def get_event(self, calendar_id: str, event_id: str) -> Mapping[str, Any] | None:

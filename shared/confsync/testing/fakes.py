@@ -78,7 +78,9 @@ class FakeCalendar:
     As Google does: a listing's pages come from a snapshot taken when its first page is served
     (a change made meanwhile neither shifts nor hides an event, and comes with the next sync), and
     a full sync with ``time_min`` leaves out events that ended at or before it. Recurrences are
-    not expanded: a series is always inside the window, and only stored instances exist.
+    not expanded: a series is always inside the window, and only stored instances exist. Every
+    page reports the calendar's ``accessRole``: ``owner`` unless a test sets another
+    (:meth:`set_access_role`).
     """
 
     def __init__(self, page_size: int = 100) -> None:
@@ -96,6 +98,7 @@ class FakeCalendar:
         self.get_calls = 0
         self.patch_calls = 0
         self.fail_lists: list[ConfsyncError] = []
+        self.access_roles: dict[str, str | None] = {}  # calendar id -> accessRole (else owner)
         self.before_patch: Callable[[str, str], None] | None = None
         # push channels
         self.channel_now: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -164,6 +167,12 @@ class FakeCalendar:
             stored = self._events[calendar_id][event_id]
             self._store(calendar_id, {**stored, "status": "cancelled"})
 
+    def set_access_role(self, calendar_id: str, role: str | None) -> None:
+        """How the subject sees the calendar from now on, as ``events.list`` reports it in
+        ``accessRole`` (``owner`` until set; None: an answer without the field)."""
+        with self._lock:
+            self.access_roles[calendar_id] = role
+
     def invalidate_tokens(self, calendar_id: str) -> None:
         """Every sync token of the calendar now answers 410."""
         with self._lock:
@@ -202,8 +211,9 @@ class FakeCalendar:
             self.list_calls += 1
             if self.fail_lists:
                 raise self.fail_lists.pop(0)
+            role = self.access_roles.get(calendar_id, "owner")
             if page_token is not None:
-                return self._page_of_snapshot(page_token)
+                return replace(self._page_of_snapshot(page_token), access_role=role)
             generation = self._generation.get(calendar_id, 0)
             since = 0
             if sync_token is not None:
@@ -226,7 +236,7 @@ class FakeCalendar:
             self._snapshots[snapshot_id] = snapshot
             while len(self._snapshots) > _MAX_SNAPSHOTS:
                 del self._snapshots[next(iter(self._snapshots))]
-            return self._page_of_snapshot(f"{snapshot_id}:0")
+            return replace(self._page_of_snapshot(f"{snapshot_id}:0"), access_role=role)
 
     def _token_position(self, calendar_id: str, generation: int, sync_token: str) -> int:
         """The change sequence a sync token stands for; 410 when invalidated or garbled."""
