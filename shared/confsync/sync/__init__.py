@@ -16,7 +16,10 @@ with the defects of the published sample fixed. One :meth:`SyncRunner.run` call
 3. **Pull.** ``events.list`` with the stored sync token, every page to the end. No token, or a 410:
    one windowed full sync (a second 410 is a transient error, never a loop), then reconciliation:
    every stored record whose events the full sync did not return is confirmed with ``events.get``,
-   because deletions made while no token was valid never come back as tombstones.
+   because deletions made while no token was valid never come back as tombstones. Each page's
+   ``accessRole`` is checked before the page is planned: below ``writer`` (the view may lack
+   ``conferenceData``), the run plans and sends nothing more, stores no token and disconnects
+   the calendar (reason ``access_role``); a page without ``accessRole`` is trusted.
    (:mod:`~confsync.sync.pull`)
 4. **Each page:** plan (pure, :mod:`confsync.planner`), send the operations to the conferencing
    system with bounded concurrency (:mod:`~confsync.sync.send`), write join details back
@@ -40,7 +43,8 @@ with the defects of the published sample fixed. One :meth:`SyncRunner.run` call
    delayed. (:mod:`~confsync.sync.lease`, rounds in :mod:`~confsync.sync.runner`)
 
 Errors: Calendar 429/5xx (after the adapter's own retries) and store failures propagate, so the
-entry point raises and Pub/Sub redelivers; revoked access marks the calendar disconnected and acks.
+entry point raises and Pub/Sub redelivers; revoked access, or an access role below ``writer``,
+marks the calendar disconnected and acks.
 
 The rest of the package: :mod:`~confsync.sync.settings` (:class:`SyncSettings`),
 :mod:`~confsync.sync.state` (what a run carries between the parts) and

@@ -6,6 +6,16 @@ token, or a 410 (the token expired): one windowed full sync (``full_sync_window`
 a second 410 is a transient error, never a loop. After a full sync, **reconcile**: every stored
 record's event that the full sync did not return is confirmed with ``events.get``, because
 deletions made while no token was valid never come back as tombstones.
+
+**Untrusted views.** Every page's ``accessRole`` is checked before the page is applied: below
+``writer`` (``freeBusyReader``, ``reader``, or a value we do not know) the answer may hide
+``conferenceData`` or whole events (a calendar downgraded to free/busy lists every meeting
+without its conference), and planning from it would delete or overwrite live conferences. The
+pull raises :class:`~confsync.errors.UntrustedViewError` (a ``CalendarAccessError``), so nothing
+of that page or any later one is planned or sent, no token is stored, and the runner disconnects
+the calendar with the reason ``access_role``. A page **without** ``accessRole`` (an older
+emulator, a fake that sets none) is trusted, to stay compatible with them: Google always sends
+the field, so only a test double omits it.
 """
 
 from __future__ import annotations
@@ -14,7 +24,12 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from confsync.errors import CalendarUnavailableError, MalformedInputError, SyncTokenInvalidError
+from confsync.errors import (
+    CalendarUnavailableError,
+    MalformedInputError,
+    SyncTokenInvalidError,
+    UntrustedViewError,
+)
 from confsync.events import CalendarEvent, decode_event
 from confsync.ports import RecordStore
 from confsync.sync.apply import PageApplier
@@ -23,7 +38,10 @@ from confsync.sync.settings import SyncSettings
 from confsync.sync.state import Pulled, Run
 from confsync.sync.summary import LOGGER, SyncStats, labels
 
-__all__ = ["Puller"]
+__all__ = ["TRUSTED_ACCESS_ROLES", "Puller"]
+
+TRUSTED_ACCESS_ROLES = frozenset({"writer", "owner"})
+"""The ``accessRole`` values whose view of a calendar is complete enough to plan from."""
 
 
 class Puller:
@@ -76,6 +94,7 @@ class Puller:
                 page_token=page_token,
                 time_min=time_min,
             )
+            _check_access(page.access_role)  # before anything of the page is planned
             self._take_page(run, page.items, seen, incremental=sync_token is not None)
             if page.next_page_token:
                 page_token = page.next_page_token
@@ -120,6 +139,13 @@ class Puller:
             raw[event_id] = item
         run.stats.reconciled += len(missing)
         self._applier.apply(run, events, raw, look_up_series=False)
+
+
+def _check_access(role: str | None) -> None:
+    """Raise UntrustedViewError for a page seen through a role below ``writer``; a page without
+    a role (None) is trusted (see the module docstring)."""
+    if role is not None and role not in TRUSTED_ACCESS_ROLES:
+        raise UntrustedViewError(role)
 
 
 def _decode(

@@ -4,8 +4,9 @@ the rounds (see :mod:`confsync.sync` for the whole life cycle).
 :meth:`SyncRunner.run` skips a calendar that is not syncing, acknowledges a covered
 notification, takes the lease (or coalesces into the run that holds it), then runs rounds of
 settle → pull → pending retry → commit until a commit succeeds; after ``max_rounds`` it
-re-publishes a request instead. It also turns revoked access into a disconnected calendar and
-logs the run's summary line.
+re-publishes a request instead. It also turns revoked access, or a calendar seen through an
+access role below ``writer`` (:class:`~confsync.errors.UntrustedViewError`, raised by the pull
+before the page is planned), into a disconnected calendar, and logs the run's summary line.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from confsync.errors import CalendarAccessError
+from confsync.errors import CalendarAccessError, UntrustedViewError
 from confsync.messages import SyncRequest
 from confsync.ports import (
     CalendarClientFactory,
@@ -53,6 +54,22 @@ class SyncPorts:
     records: RecordStore
     provider: ConferenceProvider
     publisher: SyncRequestPublisher
+
+
+def _log_disconnection(key: str, err: CalendarAccessError) -> None:
+    """The run's one ERROR line about a disconnection: revoked access, or the role a calendar
+    was seen through (the disconnection metric counts the summary's ``disconnected`` status)."""
+    if isinstance(err, UntrustedViewError):
+        LOGGER.error(
+            "calendar %s seen with access role %s, below writer: nothing planned; "
+            "calendar disconnected (%s)",
+            key,
+            err.role,
+            err.reason,
+            extra=labels(key),
+        )
+        return
+    LOGGER.error("calendar access revoked; calendar disconnected: %s", err, extra=labels(key))
 
 
 class SyncRunner:
@@ -129,9 +146,7 @@ class SyncRunner:
             status = self._rounds(run)
             released = True
         except CalendarAccessError as err:
-            LOGGER.error(
-                "calendar access revoked; calendar disconnected: %s", err, extra=labels(key)
-            )
+            _log_disconnection(key, err)
             self._lease.release_quietly(key, owner)  # first: releasing writes the outcome "error"
             released = True
             self.ports.calendar_store.set_state(
