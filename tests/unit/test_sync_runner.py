@@ -804,3 +804,141 @@ def test_attendee_copy_with_an_old_join_url_is_left_alone(world: World) -> None:
 
     assert world.calendar.patch_calls == patches  # not ours to edit
     assert _video_uri(world, "e3") == "https://conf.example/j/c1"
+
+
+# --- views that cannot be trusted: accessRole below writer -------------------------------------
+
+
+def _strip_conferences_below_reader(world: World) -> None:
+    """Serve a ``freeBusyReader`` view as Google does: the events without ``conferenceData``."""
+    original = world.calendar.list_page
+
+    def list_page(calendar_id: str, **kwargs: Any) -> Any:
+        page = original(calendar_id, **kwargs)
+        if page.access_role != "freeBusyReader":
+            return page
+        items = tuple({k: v for k, v in i.items() if k != "conferenceData"} for i in page.items)
+        return replace(page, items=items)
+
+    world.calendar.list_page = list_page  # type: ignore[method-assign]
+
+
+def _disconnected_for_access_role(world: World) -> CalendarDoc:
+    doc = world.calendars.get(KEY)
+    assert doc is not None
+    assert doc.state == "disconnected"
+    assert doc.last_outcome is not None
+    assert doc.last_outcome.startswith("access_role")
+    assert doc.lease_owner is None
+    return doc
+
+
+def test_free_busy_view_after_a_410_deletes_nothing_and_disconnects_the_calendar(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.conference_event("e1", "c1")
+    world.conference_event("e2", "c2")
+    world.sync()
+    token = world.calendars.get(KEY).sync_token  # type: ignore[union-attr]
+    calls, records = list(world.provider.calls), world.records.all()
+    _strip_conferences_below_reader(world)
+    world.calendar.set_access_role(CALENDAR, "freeBusyReader")
+    world.calendar.invalidate_tokens(CALENDAR)
+
+    outcome = world.sync()
+
+    assert outcome.status == "disconnected"
+    assert world.provider.calls == calls  # nothing deleted, nothing sent
+    assert not any(c.deleted for c in world.provider.conferences.values())
+    assert world.records.all() == records
+    doc = _disconnected_for_access_role(world)
+    assert "freeBusyReader" in (doc.last_outcome or "")
+    assert doc.sync_token == token  # the full sync's token was not stored
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert KEY in errors[0].getMessage()
+    assert "freeBusyReader" in errors[0].getMessage()
+    assert world.sync().status == "skipped"
+
+
+def test_reader_view_on_an_incremental_page_sends_nothing_and_keeps_the_token(
+    world: World,
+) -> None:
+    world.conference_event("e1", "c1")
+    world.conference_event("e2", "c2")
+    world.sync()
+    token = world.calendars.get(KEY).sync_token  # type: ignore[union-attr]
+    calls = list(world.provider.calls)
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Planning v2"))
+    world.calendar.delete(CALENDAR, "e2")
+    world.calendar.set_access_role(CALENDAR, "reader")
+
+    outcome = world.sync()
+
+    assert outcome.status == "disconnected"
+    assert not outcome.stats.full_sync
+    assert world.provider.calls == calls
+    doc = _disconnected_for_access_role(world)
+    assert doc.sync_token == token
+
+
+def test_untrusted_later_page_stops_the_pull_before_it_is_planned(world: World) -> None:
+    world.calendar = FakeCalendar(page_size=1)
+    for n in (1, 2, 3):
+        world.conference_event(f"e{n}", f"c{n}")
+    world.sync()
+    token = world.calendars.get(KEY).sync_token  # type: ignore[union-attr]
+    for n in (1, 2, 3):
+        world.calendar.put(CALENDAR, _event(f"e{n}", f"c{n}", summary=f"Renamed {n}"))
+    original = world.calendar.list_page
+
+    def demoted_after_the_first_page(calendar_id: str, **kwargs: Any) -> Any:
+        page = original(calendar_id, **kwargs)
+        world.calendar.set_access_role(CALENDAR, "reader")
+        return page
+
+    world.calendar.list_page = demoted_after_the_first_page  # type: ignore[method-assign]
+    outcome = world.sync()
+
+    assert outcome.status == "disconnected"
+    assert outcome.stats.pages == 1  # the second page was never taken
+    renamed = [c.conference_id for c in world.provider.applied("update")[3:]]
+    assert renamed == ["c1"]  # the first page, trusted, was applied; nothing after it
+    assert _disconnected_for_access_role(world).sync_token == token
+
+
+@pytest.mark.parametrize("role", ["writer", "owner", None])
+def test_writer_owner_or_no_access_role_is_trusted(world: World, role: str | None) -> None:
+    world.calendar.set_access_role(CALENDAR, role)
+    world.conference_event("e1", "c1")
+
+    assert world.sync().status == "synced"
+    assert [c.conference_id for c in world.provider.applied()] == ["c1"]
+
+
+def test_unknown_access_role_is_not_trusted(world: World) -> None:
+    world.calendar.set_access_role(CALENDAR, "none")
+    world.conference_event("e1", "c1")
+
+    assert world.sync().status == "disconnected"
+    assert world.provider.calls == []
+    _disconnected_for_access_role(world)
+
+
+def test_role_back_to_writer_and_enrolled_again_syncs_again(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.sync()
+    world.calendar.set_access_role(CALENDAR, "reader")
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Planning v2"))
+    assert world.sync().status == "disconnected"
+
+    world.calendar.set_access_role(CALENDAR, "writer")
+    world.calendars.set_state(KEY, "active", now=world.clock(), outcome="enrolled")  # enroll
+    outcome = world.sync()
+
+    assert outcome.status == "synced"
+    assert not outcome.stats.full_sync  # the token was kept
+    assert world.provider.conferences["c1"].state["title"] == "Planning v2"  # type: ignore[index]
+    doc = world.calendars.get(KEY)
+    assert doc is not None
+    assert doc.state == "active"
