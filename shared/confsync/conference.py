@@ -7,10 +7,30 @@ A :class:`ConferenceState` is derived from the Calendar events that reference th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["ALWAYS_RELEVANT", "STATE_FIELDS", "ConferenceState", "Occurrence"]
+__all__ = [
+    "ALWAYS_RELEVANT",
+    "CONFERENCE_ID_PATTERN",
+    "STATE_FIELDS",
+    "ConferenceState",
+    "Occurrence",
+    "is_conference_id",
+]
+
+CONFERENCE_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
+"""The form of a conference id confsync accepts (whole string): 1 to 128 ASCII letters, digits,
+``_`` and ``-`` (the contract's ``ConferenceId``). An id of any other form is never ours: it is
+ignored where ``conferenceData`` is decoded and refused by the HTTP adapter before any request,
+so it never reaches a URL path."""
+
+
+def is_conference_id(value: object) -> bool:
+    """Whether ``value`` is a string of the form :data:`CONFERENCE_ID_PATTERN`."""
+    return isinstance(value, str) and CONFERENCE_ID_PATTERN.fullmatch(value) is not None
+
 
 # Wire names of the state fields, in the contract's order.
 STATE_FIELDS = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,10 @@ import pytest
 import yaml
 
 from conferencing_emulator.faults import FAULT_CODES
+from conferencing_emulator.model import OWNER_FIELD, READ_ONLY_FIELDS, STATE_FIELDS, Conference
 from conferencing_emulator.server import api_operations
+from conferencing_emulator.store import Store
+from confsync.conference import CONFERENCE_ID_PATTERN
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "conferencing-api.yaml"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -45,6 +49,7 @@ class Document:
             (section, name) for section, entries in tree["components"].items() for name in entries
         }
         self._tree = tree
+        self.tree = tree
 
     def refs(self) -> set[str]:
         return set(_refs(self._tree))
@@ -99,3 +104,70 @@ def test_security_schemes_and_headers_are_documented(document: Document) -> None
         "Retry-After",
     ):
         assert needle in document.text
+
+
+# --- the schemas against the emulator's model ---------------------------------------------------
+
+
+def _schema(document: Document, name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = document.tree["components"]["schemas"][name]
+    return schema
+
+
+def _declared(document: Document, name: str) -> set[str]:
+    """Every property a schema declares, through its ``allOf`` and ``$ref`` parts."""
+    schema = _schema(document, name)
+    names = set(schema.get("properties", {}))
+    for part in schema.get("allOf", ()):
+        if "$ref" in part:
+            names |= _declared(document, part["$ref"].rsplit("/", 1)[1])
+        names |= set(part.get("properties", {}))
+    return names
+
+
+def _served_conference() -> dict[str, Any]:
+    served = Conference(id="conf_0", join_url="u", created_at="t", updated_at="t")
+    return served.to_json()
+
+
+def test_the_conference_schema_lists_exactly_what_the_emulator_returns(document: Document) -> None:
+    schema = _schema(document, "Conference")
+    served = set(_served_conference())
+    assert set(schema["properties"]) == served
+    assert set(schema["required"]) == served
+
+
+def test_create_declares_exactly_the_fields_the_emulator_accepts(document: Document) -> None:
+    accepted = {*STATE_FIELDS, *READ_ONLY_FIELDS, OWNER_FIELD, "revision", "changedFields"}
+    assert _declared(document, "ConferenceCreate") == accepted
+    assert _schema(document, "ConferenceCreate")["unevaluatedProperties"] is False
+
+
+def test_put_declares_the_same_fields_owner_included(document: Document) -> None:
+    assert _declared(document, "ConferencePut") == _declared(document, "ConferenceCreate")
+    put_own = _schema(document, "ConferencePut")["allOf"][-1]
+    assert OWNER_FIELD not in put_own["required"]
+    assert "ignored" in put_own["properties"][OWNER_FIELD]["description"]
+
+
+def test_owner_is_an_optional_nullable_e_mail_address(document: Document) -> None:
+    owner = _schema(document, "Owner")
+    assert owner["type"] == ["string", "null"]
+    assert owner["format"] == "email"
+    create_own = _schema(document, "ConferenceCreate")["allOf"][-1]
+    assert create_own["properties"][OWNER_FIELD] == {"$ref": "#/components/schemas/Owner"}
+    assert OWNER_FIELD not in create_own.get("required", [])
+    conference = _schema(document, "Conference")
+    assert conference["properties"][OWNER_FIELD] == {"$ref": "#/components/schemas/Owner"}
+    assert "## Owner" in document.text
+
+
+def test_conference_ids_the_emulator_assigns_match_the_documented_pattern(
+    document: Document,
+) -> None:
+    parameter = document.tree["components"]["parameters"]["ConferenceId"]
+    pattern = parameter["schema"]["pattern"]
+    assert pattern == _schema(document, "Conference")["properties"]["id"]["pattern"]
+    assert pattern == "^" + CONFERENCE_ID_PATTERN.pattern + "$"
+    for _ in range(20):
+        assert re.fullmatch(pattern, Store().create({}).id)

@@ -210,8 +210,10 @@ def test_conference_apply_copies_and_serialises() -> None:
         "organizer",
         "calendarId",
         "eventId",
+        "owner",
         "status",
         "revision",
         "createdAt",
         "updatedAt",
     ]
+    assert body["owner"] is None

@@ -52,7 +52,8 @@ class Admin:
 
     def _seed_conference(self, request: Request) -> Response:
         body = _json(request)
-        created = self._store.create(parse_create({} if body is None else body).state)
+        create = parse_create({} if body is None else body)
+        created = self._store.create(create.state, owner=create.owner)
         return json_response(201, created.to_json())
 
     def _set_join_url(self, request: Request, conference_id: str) -> Response:

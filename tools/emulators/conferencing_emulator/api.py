@@ -142,9 +142,8 @@ class Api:
     def _run(self, request: Request, endpoint: str, conference_id: str | None) -> _Answer:
         try:
             if endpoint == "create":
-                created = self._store.create(
-                    parse_create(_json_body(request, empty_as_object=True)).state
-                )
+                create = parse_create(_json_body(request, empty_as_object=True))
+                created = self._store.create(create.state, owner=create.owner)
                 return _Answer(201, created.to_json(), "applied", {})
             assert conference_id is not None
             if endpoint == "get":

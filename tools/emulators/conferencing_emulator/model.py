@@ -17,6 +17,7 @@ from typing import Any, Final
 from .errors import ValidationError
 
 __all__ = [
+    "OWNER_FIELD",
     "READ_ONLY_FIELDS",
     "STATE_FIELDS",
     "Conference",
@@ -46,6 +47,9 @@ STATE_FIELDS: Final = (
 #: Fields set by the system: accepted in a body (so a fetched Conference can be sent back) and
 #: ignored, except ``status`` which must then be ``"active"``.
 READ_ONLY_FIELDS: Final = ("id", "joinUrl", "status", "createdAt", "updatedAt")
+#: The e-mail of the organizer the conference was created for: optional on POST (validated as an
+#: e-mail when given, stored as given), read-only afterwards (a PUT may send it; it is ignored).
+OWNER_FIELD: Final = "owner"
 #: Fields PUT requires besides ``revision``.
 PUT_REQUIRED: Final = ("title", "start", "end")
 
@@ -103,6 +107,7 @@ class Conference:
     organizer: str | None = None
     calendar_id: str | None = None
     event_id: str | None = None
+    owner: str | None = None
     status: str = "active"
     revision: int = 0
 
@@ -126,6 +131,7 @@ class Conference:
             "organizer": self.organizer,
             "calendarId": self.calendar_id,
             "eventId": self.event_id,
+            "owner": self.owner,
             "status": self.status,
             "revision": self.revision,
             "createdAt": self.created_at,
@@ -162,9 +168,11 @@ _DEFAULTS: Final[dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class CreateRequest:
-    """A validated ``POST /v1/conferences`` body: the state fields it sets."""
+    """A validated ``POST /v1/conferences`` body: the state fields it sets and the owner (None:
+    the conference has no owner)."""
 
     state: dict[str, Any]
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -324,14 +332,18 @@ def _state(body: dict[str, Any], extra: tuple[str, ...]) -> dict[str, Any]:
 
 
 def parse_create(body: Any) -> CreateRequest:
-    """Validate a create body: every state field optional, ``revision`` ignored (starts at 0)."""
-    return CreateRequest(_state(_object(body), extra=("revision", "changedFields")))
+    """Validate a create body: every state field optional, ``revision`` ignored (starts at 0),
+    ``owner`` optional (an e-mail address or null, kept as given)."""
+    obj = _object(body)
+    state = _state(obj, extra=("revision", "changedFields", OWNER_FIELD))
+    return CreateRequest(state, owner=_optional_email(OWNER_FIELD, obj.get(OWNER_FIELD)))
 
 
 def parse_put(body: Any) -> PutRequest:
     """Validate a PUT body: ``revision``, ``title``, ``start`` and ``end`` required.
 
     The state fields left out take their defaults (empty lists, null): PUT replaces the state.
+    ``owner`` is read-only: it may be sent (any value) and is ignored.
     """
     obj = _object(body)
     if "revision" not in obj:
@@ -348,7 +360,7 @@ def parse_put(body: Any) -> PutRequest:
             _string(f"changedFields[{i}]", x)
             for i, x in enumerate(_list("changedFields", obj["changedFields"]))
         ]
-    state = {**_DEFAULTS, **_state(obj, extra=("revision", "changedFields"))}
+    state = {**_DEFAULTS, **_state(obj, extra=("revision", "changedFields", OWNER_FIELD))}
     return PutRequest(state=state, revision=revision, changed_fields=changed)
 
 

@@ -55,7 +55,8 @@ class Store:
 
     # --- conferences ------------------------------------------------------------------------
 
-    def create(self, state: dict[str, Any]) -> Conference:
+    def create(self, state: dict[str, Any], owner: str | None = None) -> Conference:
+        """A new conference at revision 0 with ``state`` and ``owner`` (never changed later)."""
         with self.lock:
             conference_id = f"conf_{secrets.token_hex(8)}"
             while conference_id in self._conferences:  # pragma: no cover - 64 random bits
@@ -66,6 +67,7 @@ class Store:
                 join_url=JOIN_URL_BASE + conference_id,
                 created_at=now,
                 updated_at=now,
+                owner=owner,
             )
             conference.apply(state)
             self._conferences[conference_id] = conference
