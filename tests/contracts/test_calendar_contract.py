@@ -477,6 +477,25 @@ def test_a_failing_list_raises_calendar_unavailable_and_the_next_one_succeeds(
     assert ids(pages) == ["evt001"]
 
 
+# --- events.list: the access role (accessRole) -------------------------------------------------
+
+
+def test_every_page_of_full_and_incremental_lists_reports_the_owner_access_role(
+    cal: Backend,
+) -> None:
+    cal.insert(*(event(f"evt{n:03d}", n) for n in range(1, 4)))
+
+    pages, token = list_all(cal.client)
+    cal.edit("evt001", summary="Renamed")
+    cal.delete("evt002")
+    cal.edit("evt003", summary="Renamed too")
+    changes, _ = list_all(cal.client, sync_token=token)
+
+    assert len(pages) == 2  # the page after the first one is checked too
+    assert len(changes) == 2
+    assert [page.access_role for page in [*pages, *changes]] == ["owner"] * 4
+
+
 # --- events.get -------------------------------------------------------------------------------
 
 
