@@ -144,8 +144,11 @@ class Admin:
         token = body.get("refreshToken") or f"1//emu-{secrets.token_urlsafe(32)}"
         if not isinstance(token, str):
             raise ServiceError.admin(400, "refreshToken must be a string")
+        verified = body.get("emailVerified", True)
+        if not isinstance(verified, bool):
+            raise ServiceError.admin(400, "emailVerified must be a boolean")
         self._state.refresh_grants[token] = RefreshGrant(
-            token, client_id, subject, frozenset(_texts(body, "scopes"))
+            token, client_id, subject, frozenset(_texts(body, "scopes")), email_verified=verified
         )
         self._state.users.setdefault(subject, True)
         return json_response(200, {"refreshToken": token})

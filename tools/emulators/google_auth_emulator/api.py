@@ -1,5 +1,5 @@
 """The Google-shaped endpoints: ``POST /token``, ``POST /v1/projects/-/serviceAccounts/{email}
-:signJwt`` and ``GET /tokeninfo``.
+:signJwt``, ``GET /tokeninfo`` and ``GET /oauth2/v1/certs`` (the keys of the ID tokens).
 
 Each handler takes the request and the shared :class:`~.state.State`, holds its lock for the
 whole call, consults the fault rules first, and records the call (endpoint, grant, subject,
@@ -15,10 +15,12 @@ from werkzeug.wrappers import Request, Response
 
 from .errors import ServiceError
 from .jwts import JwtError, decode_unverified, sign, verify
-from .state import IssuedToken, State
+from .state import IssuedToken, RefreshGrant, State, user_id_of
 
 __all__ = [
+    "GOOGLE_ISSUER",
     "GOOGLE_TOKEN_AUDIENCES",
+    "ID_TOKEN_LIFETIME_S",
     "JWT_BEARER",
     "MAX_ASSERTION_LIFETIME_S",
     "MAX_SIGN_JWT_EXP_S",
@@ -33,6 +35,9 @@ GOOGLE_TOKEN_AUDIENCES: Final = frozenset(
 """Audiences accepted besides the stand-in's own ``/token`` URL: google-auth's key-file
 credentials always put Google's token URL in ``aud``, whatever ``token_uri`` says."""
 MAX_ASSERTION_LIFETIME_S: Final = 3600
+GOOGLE_ISSUER: Final = "https://accounts.google.com"
+"""The ``iss`` of Google's ID tokens (google-auth also accepts ``accounts.google.com``)."""
+ID_TOKEN_LIFETIME_S: Final = 3600
 MAX_SIGN_JWT_EXP_S: Final = 12 * 3600
 CLOCK_SKEW_S: Final = 60
 
@@ -130,10 +135,13 @@ class Api:
                     raise ServiceError.oauth(
                         fault.status, fault.error or "server_error", "injected fault"
                     )
+                extra: dict[str, str] = {}
                 if grant == "jwt-bearer":
                     issued = self._jwt_bearer(form.get("assertion", ""), request, details)
                 elif grant == "refresh_token":
-                    issued = self._refresh(form, details)
+                    issued, refresh = self._refresh(form, details)
+                    if "openid" in issued.scopes:
+                        extra["id_token"] = self._id_token(issued, refresh)
                 else:
                     raise ServiceError.oauth(
                         400, "unsupported_grant_type", f"Invalid grant_type: {grant_type}"
@@ -141,7 +149,7 @@ class Api:
             except ServiceError as error:
                 state.record("token", error.status, error=error.code, **details)
                 return json_response(error.status, error.body())
-            details["scopes"] = list(issued.scopes)
+            details.update(scopes=list(issued.scopes), idToken="id_token" in extra)
             state.record("token", 200, **details)
             return json_response(
                 200,
@@ -150,6 +158,7 @@ class Api:
                     "expires_in": int(issued.expires_at - issued.issued_at),
                     "scope": " ".join(issued.scopes),
                     "token_type": "Bearer",
+                    **extra,
                 },
             )
 
@@ -204,7 +213,7 @@ class Api:
                 "check iat and exp",
             )
 
-    def _refresh(self, form: Any, details: dict[str, Any]) -> IssuedToken:
+    def _refresh(self, form: Any, details: dict[str, Any]) -> tuple[IssuedToken, RefreshGrant]:
         state = self._state
         client_id = form.get("client_id", "")
         details["clientId"] = client_id
@@ -226,7 +235,35 @@ class Api:
         asked = tuple(str(form.get("scope") or "").split()) or tuple(sorted(grant.scopes))
         if not set(asked) <= grant.scopes:
             raise ServiceError.oauth(400, "invalid_scope", "Bad Request")
-        return state.issue(grant.subject, "refresh_token", asked, client_id=client_id)
+        issued = state.issue(grant.subject, "refresh_token", asked, client_id=client_id)
+        return issued, grant
+
+    def _id_token(self, issued: IssuedToken, grant: RefreshGrant) -> str:
+        """The OpenID Connect ID token of a refresh whose scopes hold ``openid``: issued by
+        Google for the client, about the user; ``email`` and ``email_verified`` only with the
+        ``email`` scope (OpenID Connect Core 5.4), as Google does."""
+        now = int(issued.issued_at)
+        claims: dict[str, Any] = {
+            "iss": GOOGLE_ISSUER,
+            "azp": grant.client_id,
+            "aud": grant.client_id,
+            "sub": user_id_of(grant.subject),
+            "iat": now,
+            "exp": now + ID_TOKEN_LIFETIME_S,
+        }
+        if "email" in issued.scopes:
+            claims.update(email=grant.subject, email_verified=grant.email_verified)
+        return sign(self._state.id_token_key, claims)
+
+    # --- GET /oauth2/v1/certs ------------------------------------------------------------------
+
+    def certs(self) -> Response:
+        """The ID tokens' key as Google's v1 certs publish it: ``{kid: X.509 PEM}``."""
+        state = self._state
+        with state.lock:
+            key = state.id_token_key
+            state.record("certs", 200)
+            return json_response(200, {key.key_id: key.certificate_pem(state.clock())})
 
     # --- GET /tokeninfo ------------------------------------------------------------------------
 

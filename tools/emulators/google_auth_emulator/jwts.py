@@ -1,4 +1,5 @@
-"""RS256 JSON Web Tokens, enough for ``signJwt`` and the JWT-bearer grant (RFC 7515, 7519).
+"""RS256 JSON Web Tokens, enough for ``signJwt``, the JWT-bearer grant and OpenID Connect ID
+tokens (RFC 7515, 7519), and the X.509 certificates that publish their keys.
 
 Written against ``cryptography`` directly so the stand-in has no JWT library of its own to trust:
 it must refuse exactly what Google refuses (a bad signature, an unknown key, a non-RS256 header).
@@ -9,11 +10,14 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 
 __all__ = ["JwtError", "SigningKey", "b64url", "decode_unverified", "sign", "verify"]
 
@@ -50,6 +54,23 @@ class SigningKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ).decode()
+
+    def certificate_pem(self, now: float) -> str:
+        """A self-signed X.509 certificate of the public key, valid around ``now`` (Unix
+        seconds): what Google's ``/oauth2/v1/certs`` publishes for each ``kid``."""
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.key_id)])
+        at = datetime.fromtimestamp(now, UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.private_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(at - timedelta(days=1))
+            .not_valid_after(at + timedelta(days=14))
+            .sign(self.private_key, hashes.SHA256())
+        )
+        return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def sign(key: SigningKey, claims: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ URL_MAP: Final = Map(
     [
         Rule("/token", methods=["POST"], endpoint="api.token"),
         Rule("/tokeninfo", methods=["GET", "POST"], endpoint="api.tokeninfo"),
+        Rule("/oauth2/v1/certs", methods=["GET"], endpoint="api.certs"),
         Rule(
             "/v1/projects/<project>/serviceAccounts/<email>:signJwt",
             methods=["POST"],
@@ -81,6 +82,8 @@ class GoogleAuthApp:
             return self.api.token(request)
         if name == "tokeninfo":
             return self.api.tokeninfo(request)
+        if name == "certs":
+            return self.api.certs()
         return self.api.sign_jwt(request, email)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -109,3 +112,8 @@ class GoogleAuthServer(BackgroundServer):
     @property
     def iam_credentials_url(self) -> str:
         return f"{self.base_url}/v1/"
+
+    @property
+    def certs_url(self) -> str:
+        """The keys of the ID tokens it issues, as google-auth's ``id_token`` reads them."""
+        return f"{self.base_url}/oauth2/v1/certs"

@@ -23,6 +23,7 @@ __all__ = [
     "RefreshGrant",
     "ServiceAccount",
     "State",
+    "user_id_of",
 ]
 
 DEFAULT_TOKEN_LIFETIME_S = 3599
@@ -54,6 +55,7 @@ class RefreshGrant:
     subject: str
     scopes: frozenset[str]
     revoked: bool = False
+    email_verified: bool = True
 
 
 @dataclass
@@ -110,6 +112,11 @@ def _client_id_of(email: str) -> str:
     return str(int(hashlib.sha256(email.encode()).hexdigest(), 16))[:21]
 
 
+def user_id_of(email: str) -> str:
+    """A user's stable 21-digit numeric id (the ID token's ``sub``), shaped like Google's."""
+    return _client_id_of(f"user/{email.lower()}")
+
+
 @dataclass
 class State:
     """Everything the stand-in knows. Mutate only while holding :attr:`lock`."""
@@ -127,9 +134,18 @@ class State:
     token_lifetime_s: int = DEFAULT_TOKEN_LIFETIME_S
     calls: list[dict[str, Any]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    _id_token_key: SigningKey | None = None
+
+    @property
+    def id_token_key(self) -> SigningKey:
+        """The key ID tokens are signed with ("Google's"), made on first use."""
+        if self._id_token_key is None:
+            self._id_token_key = SigningKey.generate(secrets.token_hex(20))
+        return self._id_token_key
 
     def reset(self) -> None:
         with self.lock:
+            self._id_token_key = None
             self.service_accounts.clear()
             self.token_creators.clear()
             self.delegations.clear()
