@@ -7,16 +7,23 @@ instance of a live series), so every other field is optional. It is strict about
 the wrong type raises :class:`~confsync.errors.MalformedInputError` instead of leaking into the
 planner.
 
+A ``conferenceData.conferenceId`` that is not of the form
+:data:`~confsync.conference.CONFERENCE_ID_PATTERN` (1 to 128 of ``A-Z a-z 0-9 _ -``) is dropped
+here, with one WARNING naming the event (both values clipped): the event then carries no
+conference id, so no matcher takes it for one of ours and the id never reaches a URL path.
+
 Reference: https://developers.google.com/workspace/calendar/api/v3/reference/events
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
+from confsync.conference import is_conference_id
 from confsync.errors import MalformedInputError
 
 __all__ = [
@@ -27,6 +34,10 @@ __all__ = [
     "decode_event",
     "parse_rfc3339",
 ]
+
+_LOGGER = logging.getLogger(__name__)
+
+_LOGGED_CHARACTERS: Final = 80  # of an id in a log line; the rest is cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +164,28 @@ def _event_time(raw: Mapping[str, Any], key: str) -> EventTime | None:
     )
 
 
-def _conference(raw: Mapping[str, Any]) -> ConferenceRef | None:
+def _clipped(value: str) -> str:
+    """``value`` for a log line: quoted (control characters escaped) and cut when long."""
+    if len(value) <= _LOGGED_CHARACTERS:
+        return repr(value)
+    return f"{value[:_LOGGED_CHARACTERS]!r}... ({len(value)} characters)"
+
+
+def _conference_id(data: Mapping[str, Any], where: str, event_id: str) -> str | None:
+    """The conference id, or None when absent or not of the accepted form (logged once)."""
+    conference_id = _str(data, "conferenceId", where)
+    if conference_id is None or is_conference_id(conference_id):
+        return conference_id
+    _LOGGER.warning(
+        "event %s: ignoring its conference: conferenceData.conferenceId %s is not 1 to 128 of "
+        "A-Z a-z 0-9 _ -",
+        _clipped(event_id),
+        _clipped(conference_id),
+    )
+    return None
+
+
+def _conference(raw: Mapping[str, Any], event_id: str) -> ConferenceRef | None:
     data = _mapping(raw, "conferenceData", "event")
     if data is None:
         return None
@@ -177,7 +209,7 @@ def _conference(raw: Mapping[str, Any]) -> ConferenceRef | None:
         if isinstance(value, str):
             parameters[str(name)] = value
     return ConferenceRef(
-        conference_id=_str(data, "conferenceId", where),
+        conference_id=_conference_id(data, where, event_id),
         solution=solution,
         video_uri=video_uri,
         parameters=parameters,
@@ -221,6 +253,6 @@ def decode_event(raw: Mapping[str, Any]) -> CalendarEvent:
         attendees=_attendees(raw),
         organizer_email=(_str(organizer, "email", "event.organizer") or "").lower() or None,
         organizer_self=organizer.get("self") is True,
-        conference=_conference(raw),
+        conference=_conference(raw, event_id),
         ical_uid=_str(raw, "iCalUID", "event"),
     )
