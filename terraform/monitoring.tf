@@ -84,8 +84,8 @@ resource "google_logging_metric" "sync_failures" {
   }
 }
 
-# A calendar whose credentials were refused: by a sync (status "disconnected") or by the channels
-# function while watching it.
+# A calendar whose credentials were refused, or that a sync saw through an access role below writer
+# (both: status "disconnected"), or whose credentials the channels function saw refused.
 resource "google_logging_metric" "calendars_disconnected" {
   project = var.project_id
   name    = "${var.prefix}-calendars-disconnected"
@@ -273,7 +273,7 @@ resource "google_monitoring_alert_policy" "calendars_disconnected" {
   notification_channels = var.alert_notification_channels
 
   documentation {
-    content   = "The Calendar API refused a calendar's credentials (revoked grant, delegation withdrawn, user suspended); the calendar is marked disconnected and is no longer synced. Runbook: README, Operating confsync, Disconnected calendars."
+    content   = "The Calendar API refused a calendar's credentials (revoked grant, delegation withdrawn, user suspended), or listed it through an access role below writer (last outcome access_role: nothing was planned from that view); the calendar is marked disconnected and is no longer synced. Runbook: README, Operating confsync, Disconnected calendars."
     mime_type = "text/markdown"
   }
 }
