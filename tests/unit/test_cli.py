@@ -14,7 +14,12 @@ from confsync.cli import main
 from confsync.cli.commands import SUBCOMMANDS, Services, Subcommand, build_parser, status_table
 from confsync.cli.status import CalendarStatus, SchedulerError, SchedulerJobStatus, calendar_status
 from confsync.config import CliConfig, load_cli_config
-from confsync.errors import ConfigurationError, PublishError, StoreUnavailableError
+from confsync.errors import (
+    ConfigurationError,
+    PublishError,
+    StoreUnavailableError,
+    UntrustedViewError,
+)
 from confsync.messages import (
     EnrollCommand,
     SyncRequest,
@@ -351,6 +356,25 @@ def test_status_json_holds_the_same_rows(capsys: pytest.CaptureFixture[str]) -> 
         ],
         "schedulerJob": None,
     }
+
+
+def test_status_shows_a_calendar_disconnected_for_its_access_role_and_the_role(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    outcome = str(UntrustedViewError("freeBusyReader"))  # what the sync records as last outcome
+    fakes = Fakes()
+    fakes.status.rows = [_row(state="disconnected", last_outcome=outcome)]
+
+    assert _run(fakes, "status") == 0
+    row = capsys.readouterr().out.splitlines()[1]
+    assert _run(fakes, "status", "--json") == 0
+    [shown] = json.loads(capsys.readouterr().out)["calendars"]
+
+    assert "disconnected" in row.split()
+    assert "access_role: events.list answered accessRole 'freeBusyReader'" in row
+    assert shown["state"] == "disconnected"
+    assert shown["lastOutcome"].startswith("access_role:")
+    assert "freeBusyReader" in shown["lastOutcome"]
 
 
 def test_status_of_one_calendar_by_subject_or_key(capsys: pytest.CaptureFixture[str]) -> None:
