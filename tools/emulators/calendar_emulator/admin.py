@@ -1,5 +1,5 @@
-"""The admin API under /emulator/v1/: reset, sync-token invalidation, bulk loading, faults,
-channels, the notification log and request counters."""
+"""The admin API under /emulator/v1/: reset, sync-token invalidation, bulk loading, the ACL,
+faults, channels, the notification log and request counters."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from .access import AccessControl
 from .api import json_response
 from .channels import ChannelRegistry, Notifier
 from .errors import ApiError
@@ -36,6 +37,13 @@ def admin_rules() -> list[Rule]:
             methods=["POST"],
             endpoint="admin.load",
         ),
+        Rule(f"{p}/calendars/<calendar_id>/acl", methods=["GET"], endpoint="admin.acl.list"),
+        Rule(f"{p}/calendars/<calendar_id>/acl/<user>", methods=["PUT"], endpoint="admin.acl.set"),
+        Rule(
+            f"{p}/calendars/<calendar_id>/acl/<user>",
+            methods=["DELETE"],
+            endpoint="admin.acl.remove",
+        ),
         Rule(f"{p}/faults", methods=["POST"], endpoint="admin.faults.add"),
         Rule(f"{p}/faults", methods=["GET"], endpoint="admin.faults.get"),
         Rule(f"{p}/faults", methods=["DELETE"], endpoint="admin.faults.clear"),
@@ -60,12 +68,16 @@ class AdminApi:
     notifier: Notifier
     faults: FaultRegistry
     counters: RequestCounters
+    access: AccessControl
 
     def handler(self, endpoint: str) -> Callable[[Request, dict[str, str]], Response]:
         handlers: dict[str, Callable[[Request, dict[str, str]], Response]] = {
             "admin.reset": self.reset,
             "admin.invalidate": self.invalidate,
             "admin.load": self.load,
+            "admin.acl.list": self.list_acl,
+            "admin.acl.set": self.set_acl,
+            "admin.acl.remove": self.remove_acl,
             "admin.faults.add": self.add_faults,
             "admin.faults.get": self.get_faults,
             "admin.faults.clear": self.clear_faults,
@@ -82,6 +94,7 @@ class AdminApi:
         self.notifier.reset()
         self.faults.clear()
         self.counters.reset()
+        self.access.reset()
         self.store.reset()
         return json_response({"reset": True})
 
@@ -107,6 +120,31 @@ class AdminApi:
             except ApiError as err:
                 return _admin_error(400, f"events[{index}]: {err.message} ({index} inserted)")
         return json_response({"inserted": len(events)})
+
+    def _acl(self, calendar_id: str) -> Response:
+        return json_response({"calendarId": calendar_id, "rules": self.access.rules(calendar_id)})
+
+    def list_acl(self, request: Request, args: dict[str, str]) -> Response:
+        return self._acl(args["calendar_id"])
+
+    def set_acl(self, request: Request, args: dict[str, str]) -> Response:
+        """Give ``user`` a role on the calendar (which exists from then on)."""
+        try:
+            payload = json.loads(request.get_data() or b"{}")
+        except ValueError as exc:
+            return _admin_error(400, f"body is not JSON: {exc}")
+        role = payload.get("role") if isinstance(payload, dict) else None
+        try:
+            self.access.set_role(args["calendar_id"], args["user"], str(role))
+        except ValueError as exc:
+            return _admin_error(400, str(exc))
+        self.store.calendar(args["calendar_id"])
+        return self._acl(args["calendar_id"])
+
+    def remove_acl(self, request: Request, args: dict[str, str]) -> Response:
+        """Forget ``user``'s entry: their role is the default again."""
+        self.access.remove(args["calendar_id"], args["user"])
+        return self._acl(args["calendar_id"])
 
     def add_faults(self, request: Request, args: dict[str, str]) -> Response:
         try:

@@ -11,10 +11,19 @@ from urllib.parse import quote, urlsplit
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from .access import (
+    AccessControl,
+    caller_of,
+    free_busy_view,
+    require_visible,
+    require_writer,
+)
+from .calendar_list import calendar_list
 from .channels import Channel, ChannelRegistry, Notifier, is_loopback_host
 from .clock import Clock
 from .errors import ApiError, invalid_parameter, not_found, parse_error, required
 from .listing import parse_list_query
+from .moving import move_event
 from .store import ListPage, Store
 from .validation import parse_conference_version
 
@@ -38,6 +47,12 @@ def api_rules() -> list[Rule]:
         Rule(f"{events}/<event_id>", methods=["DELETE"], endpoint="calendar.events.delete"),
         Rule(
             f"{events}/<event_id>/instances", methods=["GET"], endpoint="calendar.events.instances"
+        ),
+        Rule(f"{events}/<event_id>/move", methods=["POST"], endpoint="calendar.events.move"),
+        Rule(
+            f"{API_PREFIX}/users/me/calendarList",
+            methods=["GET"],
+            endpoint="calendar.calendarList.list",
         ),
         Rule(f"{API_PREFIX}/channels/stop", methods=["POST"], endpoint="calendar.channels.stop"),
     ]
@@ -69,7 +84,7 @@ def _body(request: Request) -> JSON:
     return parsed
 
 
-def _page_response(page: ListPage, calendar_id: str, extra: JSON | None = None) -> Response:
+def _page_response(page: ListPage, calendar_id: str, role: str) -> Response:
     meta: JSON = {
         "kind": "calendar#events",
         "etag": page.etag,
@@ -77,17 +92,18 @@ def _page_response(page: ListPage, calendar_id: str, extra: JSON | None = None) 
         "description": "",
         "updated": page.updated,
         "timeZone": "UTC",
-        "accessRole": "owner",
+        "accessRole": role,
         "defaultReminders": [],
     }
-    if extra:
-        meta.update(extra)
     if page.next_page_token is not None:
         meta["nextPageToken"] = page.next_page_token
     if page.next_sync_token is not None:
         meta["nextSyncToken"] = page.next_sync_token
+    items = page.items
+    if role == "freeBusyReader":
+        items = [free_busy_view(item) for item in items]
     head = json.dumps(meta)[:-1]
-    return json_response(head + ',"items":[' + ",".join(page.items) + "]}")
+    return json_response(head + ',"items":[' + ",".join(items) + "]}")
 
 
 @dataclass
@@ -98,6 +114,7 @@ class CalendarApi:
     channels: ChannelRegistry
     notifier: Notifier
     clock: Clock
+    access: AccessControl
 
     def handler(self, endpoint: str) -> Callable[[Request, dict[str, str]], Response]:
         handlers: dict[str, Callable[[Request, dict[str, str]], Response]] = {
@@ -108,32 +125,59 @@ class CalendarApi:
             "calendar.events.patch": self.patch,
             "calendar.events.delete": self.delete,
             "calendar.events.instances": self.instances,
+            "calendar.events.move": self.move,
+            "calendar.calendarList.list": self.calendar_list,
             "calendar.events.watch": self.watch,
             "calendar.channels.stop": self.stop_channel,
         }
         return handlers[endpoint]
 
+    # -- access -------------------------------------------------------------------------------
+
+    def _calendar(
+        self, request: Request, args: dict[str, str], write: bool = False
+    ) -> tuple[str, str]:
+        """(calendar id, the caller's role on it); 404 if they cannot see it, 403 if they may
+        not write to it and ``write`` is asked."""
+        caller = caller_of(request.headers.get("Authorization"))
+        calendar_id = caller.calendar_id(args["calendar_id"])
+        role = self.access.role(caller, calendar_id)
+        if write:
+            require_writer(role)
+        else:
+            require_visible(role)
+        return calendar_id, role
+
+    def calendar_list(self, request: Request, args: dict[str, str]) -> Response:
+        del args
+        caller = caller_of(request.headers.get("Authorization"))
+        return json_response(calendar_list(self.access, caller, request.args.get("minAccessRole")))
+
     # -- events ---------------------------------------------------------------------------------
 
     def list_events(self, request: Request, args: dict[str, str]) -> Response:
+        calendar_id, role = self._calendar(request, args)
         query = parse_list_query(request.args.to_dict(flat=False))
-        page = self.store.list_events(args["calendar_id"], query)
-        return _page_response(page, args["calendar_id"])
+        page = self.store.list_events(calendar_id, query)
+        return _page_response(page, calendar_id, role)
 
     def instances(self, request: Request, args: dict[str, str]) -> Response:
+        calendar_id, role = self._calendar(request, args)
         raw = request.args.to_dict(flat=False)
         raw.pop("singleEvents", None)
         query = parse_list_query(raw)
-        page = self.store.instances(args["calendar_id"], args["event_id"], query)
-        return _page_response(page, args["calendar_id"])
+        page = self.store.instances(calendar_id, args["event_id"], query)
+        return _page_response(page, calendar_id, role)
 
     def insert(self, request: Request, args: dict[str, str]) -> Response:
+        calendar_id, _ = self._calendar(request, args, write=True)
         version = parse_conference_version(request.args.get("conferenceDataVersion"))
         body = _body(request)
-        return json_response(self.store.insert(args["calendar_id"], body, version))
+        return json_response(self.store.insert(calendar_id, body, version))
 
     def get(self, request: Request, args: dict[str, str]) -> Response:
-        resource = self.store.get(args["calendar_id"], args["event_id"])
+        calendar_id, role = self._calendar(request, args)
+        resource = self.store.get(calendar_id, args["event_id"])
         etag = str(resource["etag"])
         if_none_match = request.headers.get("If-None-Match")
         if if_none_match is not None:
@@ -143,14 +187,17 @@ class CalendarApi:
                 for part in if_none_match.split(",")
             ):
                 return Response(status=304, headers={"ETag": etag})
+        if role == "freeBusyReader":
+            return json_response(free_busy_view(json.dumps(resource)), headers={"ETag": etag})
         return json_response(resource, headers={"ETag": etag})
 
     def _write(self, request: Request, args: dict[str, str], patch: bool) -> Response:
+        calendar_id, _ = self._calendar(request, args, write=True)
         version = parse_conference_version(request.args.get("conferenceDataVersion"))
         body = _body(request)
         write = self.store.patch if patch else self.store.update
         resource = write(
-            args["calendar_id"],
+            calendar_id,
             args["event_id"],
             body,
             version,
@@ -165,13 +212,23 @@ class CalendarApi:
         return self._write(request, args, patch=True)
 
     def delete(self, request: Request, args: dict[str, str]) -> Response:
-        self.store.delete(args["calendar_id"], args["event_id"], request.headers.get("If-Match"))
+        calendar_id, _ = self._calendar(request, args, write=True)
+        self.store.delete(calendar_id, args["event_id"], request.headers.get("If-Match"))
         return Response(status=204)
+
+    def move(self, request: Request, args: dict[str, str]) -> Response:
+        source_id, _ = self._calendar(request, args, write=True)
+        destination = request.args.get("destination")
+        if not destination:
+            raise required("Required", "destination")
+        destination_id, _ = self._calendar(request, {"calendar_id": destination}, write=True)
+        moved = move_event(self.store, source_id, args["event_id"], destination_id)
+        return json_response(moved, headers={"ETag": str(moved["etag"])})
 
     # -- channels -------------------------------------------------------------------------------
 
     def watch(self, request: Request, args: dict[str, str]) -> Response:
-        calendar_id = args["calendar_id"]
+        calendar_id, _ = self._calendar(request, args)
         body = _body(request)
         channel_id, address, token = _channel_fields(body)
         now_ms = int(self.clock.now().timestamp() * 1000)

@@ -100,6 +100,12 @@ class Calendar:
         self.events: dict[str, EventRecord] = {}  # insertion (creation) order
         self.changes: dict[str, None] = {}  # ordered by last modification
         self.exceptions: dict[str, set[str]] = {}  # series id -> exception ids
+        # Invitations (see sharing.py): event id -> the organizer's calendar, for copies held here;
+        # event id -> calendars that hold a copy, for events organized here; copies the attendee
+        # deleted (not delivered again while they stay invited).
+        self.origin: dict[str, str] = {}
+        self.copies: dict[str, set[str]] = {}
+        self.dismissed: set[str] = set()
         self.updated = datetime.datetime.now(datetime.UTC)
         self._series: dict[str, ParsedSeries] = {}
 

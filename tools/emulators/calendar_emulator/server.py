@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from emulator_kit.serving import BackgroundServer
 
+from .access import AccessControl
 from .admin import AdminApi, admin_rules
 from .api import API_PREFIX, CalendarApi, api_rules, error_response
 from .channels import ChannelRegistry, Notifier
@@ -59,8 +60,11 @@ class EmulatorApp:
         self.channels = ChannelRegistry(self.clock)
         self.notifier = Notifier(self.channels, self.faults, self.clock, workers=notifier_workers)
         self.store = Store(self.clock, sync_token_ttl, on_change=self.notifier.notify_calendar)
-        self.api = CalendarApi(self.store, self.channels, self.notifier, self.clock)
-        self.admin = AdminApi(self.store, self.channels, self.notifier, self.faults, self.counters)
+        self.access = AccessControl()
+        self.api = CalendarApi(self.store, self.channels, self.notifier, self.clock, self.access)
+        self.admin = AdminApi(
+            self.store, self.channels, self.notifier, self.faults, self.counters, self.access
+        )
         self.url_map = Map([*api_rules(), *admin_rules()], strict_slashes=False)
 
     def close(self) -> None:

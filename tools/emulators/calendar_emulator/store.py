@@ -11,7 +11,7 @@ import datetime
 import json
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from .clock import Clock
 from .errors import condition_not_met, deleted, duplicate, not_found
@@ -19,6 +19,7 @@ from .listing import ListQuery, render_instance
 from .model import JSON, Calendar, EventRecord, span_of
 from .pages import EventLists, ListPage
 from .recurrence import split_instance_id
+from .sharing import after_attendee_write, check_attendee_write, is_copy, propagate
 from .timeutil import format_ms
 from .validation import (
     apply_conference_data,
@@ -94,13 +95,26 @@ class Store:
         self._last_etag = value
         return f'"{value}"'
 
-    def _notify(self, calendar_id: str) -> None:
+    def known(self, calendar_id: str) -> bool:
+        """Whether the calendar exists (it was used, or given an ACL entry)."""
+        with self.lock:
+            return calendar_id in self._calendars
+
+    def notify(self, calendar_ids: Iterable[str]) -> None:
+        """Tell push channels about changes; call it after releasing the lock."""
         if self.on_change is not None:
-            self.on_change(calendar_id)
+            for calendar_id in sorted(set(calendar_ids)):
+                self.on_change(calendar_id)
+
+    def _shared(self, calendar: Calendar, event_id: str, series_id: str | None) -> set[str]:
+        """After a write on the organizer's calendar: the attendees' copies follow."""
+        if is_copy(calendar, event_id, series_id):
+            return {calendar.id}
+        return {calendar.id} | propagate(self, calendar, event_id)
 
     # -- writing ----------------------------------------------------------------------------------
 
-    def _save(
+    def save(
         self,
         calendar: Calendar,
         event_id: str,
@@ -150,6 +164,27 @@ class Store:
             self._cancel_exceptions(calendar, event_id)
         return full
 
+    def bury(self, calendar: Calendar, event_id: str) -> None:
+        """Leave a cancelled event that carries only its id (the old organizer's, after a move)."""
+        record = calendar.events[event_id]
+        now = self.clock.now()
+        etag = self._next_etag(now)
+        data = {"kind": "calendar#event", "etag": etag, "id": event_id, "status": "cancelled"}
+        buried = EventRecord(
+            event_id,
+            json.dumps(data, separators=(",", ":")),
+            etag=etag,
+            mseq=0,
+            cancelled=True,
+            series_id=None,
+            is_series=False,
+            start_ts=record.start_ts,
+            end_ts=record.end_ts,
+            updated_ts=now.timestamp(),
+        )
+        calendar.record_change(buried)
+        calendar.updated = now
+
     def _cancel_exceptions(self, calendar: Calendar, series_id: str) -> None:
         for exception_id in sorted(calendar.exceptions.get(series_id, set())):
             exception = calendar.events[exception_id]
@@ -157,7 +192,7 @@ class Store:
                 continue
             resource = exception.resource()
             resource["status"] = "cancelled"
-            self._save(calendar, exception_id, resource, created=False, series_id=series_id)
+            self.save(calendar, exception_id, resource, created=False, series_id=series_id)
 
     def _resolve(
         self, calendar: Calendar, event_id: str
@@ -203,8 +238,9 @@ class Store:
             with_offsets(resource)
             resource["sequence"] = check_sequence(body, None, False)
             apply_conference_data(resource, body, None, conference_version, replace=True)
-            saved = self._save(calendar, event_id, resource, created=True, series_id=None)
-        self._notify(calendar_id)
+            saved = self.save(calendar, event_id, resource, created=True, series_id=None)
+            touched = self._shared(calendar, event_id, None)
+        self.notify(touched)
         return saved
 
     def get(self, calendar_id: str, event_id: str) -> JSON:
@@ -256,8 +292,15 @@ class Store:
                     resource[key] = current[key]
             if not patch and "status" not in body:
                 resource["status"] = "confirmed"
-            saved = self._save(calendar, event_id, resource, created=False, series_id=series_id)
-        self._notify(calendar_id)
+            if is_copy(calendar, event_id, series_id):
+                check_attendee_write(current, resource, calendar.id)
+            saved = self.save(calendar, event_id, resource, created=False, series_id=series_id)
+            touched = self._shared(calendar, event_id, series_id)
+            if is_copy(calendar, event_id, series_id):
+                if saved["status"] == "cancelled" and event_id in calendar.origin:
+                    calendar.dismissed.add(event_id)
+                touched |= after_attendee_write(self, calendar, event_id, current, saved)
+        self.notify(touched)
         return saved
 
     def update(
@@ -307,8 +350,11 @@ class Store:
                 if key in current:
                     resource[key] = current[key]
             resource["status"] = "cancelled"
-            self._save(calendar, event_id, resource, created=False, series_id=series_id)
-        self._notify(calendar_id)
+            self.save(calendar, event_id, resource, created=False, series_id=series_id)
+            if event_id in calendar.origin:
+                calendar.dismissed.add(event_id)  # the attendee removed their copy: only theirs
+            touched = self._shared(calendar, event_id, series_id)
+        self.notify(touched)
 
     # -- listing ----------------------------------------------------------------------------------
 
