@@ -205,6 +205,8 @@ class ConferenceProvider(Protocol):
 
     Raises ProviderUnavailableError (retry later), ProviderGoneError (already gone),
     ProviderStaleRevisionError (a newer revision is there) or ProviderRejectedError (invalid).
+    A conference id not of the form :data:`~confsync.conference.CONFERENCE_ID_PATTERN` is
+    ProviderRejectedError before anything is sent.
     """
 
     def update(self, op: UpdateConference) -> ProviderAnswer:
@@ -213,6 +215,17 @@ class ConferenceProvider(Protocol):
 
     def delete(self, op: DeleteConference) -> None:
         """Delete the conference at the given revision (idempotent)."""
+        ...
+
+    def owner_of(self, conference_id: str) -> str | None:
+        """The conference's owner, read once (``GET``): the e-mail address of the organizer it was
+        created for, exactly as its creator sent it (compare case-insensitively), or None when
+        it has none (created without one, e.g. before the contract had owners).
+
+        ProviderGoneError when the conference is unknown or deleted, ProviderUnavailableError
+        once retries are spent, ProviderRejectedError for any other refusal (and for an answer
+        without a usable ``owner``). Changes nothing.
+        """
         ...
 
 

@@ -32,7 +32,7 @@ from confsync.errors import (
 from confsync.planner import DeleteConference, UpdateConference
 from confsync.ports import ConferenceProvider, ProviderAnswer
 from confsync.testing import RecordingProvider
-from tests.support.conferences import update
+from tests.support.conferences import OWNER, update
 
 ATTEMPTS = 2  # the adapter's requests per operation; an outage fails this many
 HTTP_TIMEOUT = 5.0
@@ -79,7 +79,7 @@ class Created:
 class Backend(Protocol):
     provider: ConferenceProvider
 
-    def create(self) -> Created: ...
+    def create(self, owner: str | None = None) -> Created: ...
 
     def stored(self, conference_id: str) -> Stored: ...
 
@@ -96,9 +96,9 @@ class FakeBackend:
         self.provider: ConferenceProvider = self.fake
         self._ids = itertools.count(1)
 
-    def create(self) -> Created:
+    def create(self, owner: str | None = None) -> Created:
         conference_id = f"conf_{next(self._ids):016x}"
-        self.fake.create(conference_id)
+        self.fake.create(conference_id, owner=owner)
         return Created(conference_id, self.fake.conferences[conference_id].join_url)
 
     def stored(self, conference_id: str) -> Stored:
@@ -134,9 +134,12 @@ class EmulatorBackend:
         assert response.ok, response.text
         return response.json()
 
-    def create(self) -> Created:
-        created = self._call("POST", "/conferences", {"title": "Created by the add-on"})
-        assert created["revision"] == 0
+    def create(self, owner: str | None = None) -> Created:
+        body: dict[str, Any] = {"title": "Created by the add-on"}
+        if owner is not None:
+            body["owner"] = owner
+        created = self._call("POST", "/conferences", body)
+        assert (created["revision"], created["owner"]) == (0, owner)
         return Created(created["id"], created["joinUrl"])
 
     def stored(self, conference_id: str) -> Stored:
@@ -359,6 +362,12 @@ def test_an_all_day_state_is_accepted(conf: Backend) -> None:
         pytest.param(lambda c: delete(c, -1), id="delete-negative-revision"),
         pytest.param(lambda c: update("", 1), id="update-empty-id"),
         pytest.param(lambda c: delete("", 1), id="delete-empty-id"),
+        pytest.param(lambda c: update(c + "/x", 1), id="update-slash-in-id"),
+        pytest.param(lambda c: delete("../" + c, 1), id="delete-dot-dot-in-id"),
+        pytest.param(lambda c: update(c + "?revision=9", 1), id="update-query-in-id"),
+        pytest.param(lambda c: delete(c + " ", 1), id="delete-space-in-id"),
+        pytest.param(lambda c: update("x" * 129, 1), id="update-id-too-long"),
+        pytest.param(lambda c: delete("caf\u00e9", 1), id="delete-non-ascii-id"),
     ],
 )
 def test_an_operation_no_system_could_take_is_rejected(conf: Backend, operation: Any) -> None:
@@ -386,3 +395,83 @@ def test_an_outage_raises_provider_unavailable_and_applies_nothing(
 
     assert conf.stored(created.id) == Stored(revision=1, deleted=False, title="Weekly sync")
     assert conf.provider.update(update(created.id, 2)).revision == 2  # over: it goes through
+
+
+# --- owners -----------------------------------------------------------------------------------
+
+
+def test_owner_of_answers_the_owner_the_conference_was_created_for(conf: Backend) -> None:
+    created = conf.create(owner=OWNER)
+
+    assert conf.provider.owner_of(created.id) == OWNER
+
+
+def test_the_owner_comes_back_as_given_not_lower_cased(conf: Backend) -> None:
+    created = conf.create(owner="Ada.Lovelace@Example.COM")
+
+    owner = conf.provider.owner_of(created.id)
+
+    assert owner == "Ada.Lovelace@Example.COM"
+    assert owner is not None
+    assert owner.casefold() == "ada.lovelace@example.com"
+
+
+def test_a_conference_created_without_an_owner_has_none(conf: Backend) -> None:
+    created = conf.create()
+
+    assert conf.provider.owner_of(created.id) is None
+
+
+def test_reading_the_owner_changes_nothing_and_updates_never_change_it(conf: Backend) -> None:
+    created = conf.create(owner=OWNER)
+    conf.provider.owner_of(created.id)
+    before = conf.stored(created.id)
+    assert (before.revision, before.deleted) == (0, False)
+
+    conf.provider.update(update(created.id, 1, organizer="grace@example.com"))
+
+    assert conf.provider.owner_of(created.id) == OWNER
+    assert conf.stored(created.id).revision == 1
+
+
+def test_owner_of_an_unknown_conference_is_gone(conf: Backend) -> None:
+    conf.create(owner=OWNER)
+
+    with pytest.raises(ProviderGoneError):
+        conf.provider.owner_of(UNKNOWN)
+
+
+def test_owner_of_a_deleted_conference_is_gone(conf: Backend) -> None:
+    created = conf.create(owner=OWNER)
+    conf.provider.delete(delete(created.id, 1))
+
+    with pytest.raises(ProviderGoneError):
+        conf.provider.owner_of(created.id)
+
+
+@pytest.mark.parametrize(
+    "conference_id",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("a/b", id="slash"),
+        pytest.param("..", id="dot-dot"),
+        pytest.param("a?b=1", id="query"),
+        pytest.param("x" * 129, id="too-long"),
+        pytest.param("abc\n", id="newline"),
+    ],
+)
+def test_owner_of_an_id_no_system_could_take_is_rejected(conf: Backend, conference_id: str) -> None:
+    conf.create(owner=OWNER)
+
+    with pytest.raises(ProviderRejectedError):
+        conf.provider.owner_of(conference_id)
+
+
+def test_owner_of_during_an_outage_raises_provider_unavailable(conf: Backend) -> None:
+    created = conf.create(owner=OWNER)
+    conf.fail_next_operation()
+
+    with pytest.raises(ProviderUnavailableError):
+        conf.provider.owner_of(created.id)
+
+    assert conf.provider.owner_of(created.id) == OWNER  # over: it answers again

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -34,7 +35,7 @@ from confsync.errors import (
 )
 from confsync.planner import DeleteConference
 from confsync.ports import ConferenceProvider, ProviderAnswer
-from tests.support.conferences import MOVED_OCCURRENCE_START, update
+from tests.support.conferences import MOVED_OCCURRENCE_START, OWNER, update
 
 CREDENTIAL = "adapter-test-credential"
 SECRET = b"adapter-test-signing-secret"
@@ -58,8 +59,8 @@ class Admin:
     def reset(self) -> None:
         self.call("POST", "/reset")
 
-    def seed(self) -> dict[str, Any]:
-        return dict(self.call("POST", "/conferences", {"title": "Seeded"}))
+    def seed(self, **fields: Any) -> dict[str, Any]:
+        return dict(self.call("POST", "/conferences", {"title": "Seeded", **fields}))
 
     def conference(self, conference_id: str) -> dict[str, Any]:
         found = self.call("GET", "/conferences")["conferences"]
@@ -261,9 +262,34 @@ def test_unknown_id_is_gone(provider: HttpConferenceProvider, admin: Admin) -> N
         provider.update(update("conf_0000000000000000", 1))
     with pytest.raises(ProviderGoneError):
         provider.delete(delete("conf_0000000000000000", 1))
-    # Ids are path-quoted: a slash cannot reach another route.
     with pytest.raises(ProviderGoneError):
-        provider.update(update("a/b", 1))
+        provider.owner_of("conf_0000000000000000")
+
+
+@pytest.mark.parametrize(
+    "conference_id",
+    ["", "a/b", "..", "../v1/conferences", "a%2Fb", "a?revision=1", "a#b", "x" * 129, "a\n", "é"],
+)
+def test_an_id_outside_the_accepted_form_is_refused_before_any_request(
+    conference_id: str, sleeps: Sleeps
+) -> None:
+    """Defence in depth: whatever the decoder let through, such an id never reaches a URL."""
+    pool = StubPool(200, b"{}")
+    provider = stub_provider(pool, sleeps)
+    with pytest.raises(ProviderRejectedError, match="nothing sent"):
+        provider.update(update(conference_id, 1))
+    with pytest.raises(ProviderRejectedError, match="nothing sent"):
+        provider.delete(delete(conference_id, 1))
+    with pytest.raises(ProviderRejectedError, match="nothing sent"):
+        provider.owner_of(conference_id)
+    assert pool.calls == 0
+    assert sleeps == []
+
+
+def test_a_huge_refused_id_is_cut_in_the_message(sleeps: Sleeps) -> None:
+    with pytest.raises(ProviderRejectedError) as caught:
+        stub_provider(StubPool(200, b"{}"), sleeps).owner_of("/" * 10_000)
+    assert len(str(caught.value)) < 300
 
 
 def test_invalid_body_is_rejected_without_retry(
@@ -494,15 +520,25 @@ def test_signature_covers_what_goes_on_the_wire(
 
 
 @pytest.mark.parametrize("conference_id", ["café x", "a?revision=1", "a#b", "a%2Fb", "a%b"])
-def test_percent_encoded_id_passes_the_signature(
+def test_percent_encoded_target_passes_the_signature(
     secured_server: ConferencingServer, secured_admin: Admin, sleeps: Sleeps, conference_id: str
 ) -> None:
-    """Ids needing percent-encoding are signed as encoded: the emulator answers 404, not 401."""
+    """The plumbing signs a target that needs percent-encoding as encoded: the emulator answers
+    404, not 401. (The port refuses such ids before sending; the request is built by hand.)"""
     provider = secured_provider(secured_server, sleeps)
-    with pytest.raises(ProviderGoneError, match="404"):
-        provider.update(update(conference_id, 1))
-    with pytest.raises(ProviderGoneError, match="404"):
-        provider.delete(delete(conference_id, 1))
+    url = secured_server.base_url + "/v1/conferences/" + quote(conference_id, safe="")
+    for method, query in (("PUT", ""), ("DELETE", "?revision=1")):
+        body = b'{"title":"x","start":"2030-03-04","end":"2030-03-04","revision":1}'
+        request = _Request(
+            method=method,
+            url=url + query,
+            target=parse_url(url + query).request_uri,
+            conference_id=conference_id,
+            revision=1,
+            body=body if method == "PUT" else b"",
+            key=idempotency_key(method, conference_id, 1),
+        )
+        assert provider._attempt(request, 1).status == 404
     assert [(e["status"], e["conferenceId"]) for e in secured_admin.log()] == [
         (404, conference_id),
         (404, conference_id),
@@ -610,6 +646,130 @@ def test_logs_one_line_per_attempt_without_secrets(
     text = caplog.text
     for forbidden in (CREDENTIAL, SECRET.decode(), "v1=", "@example.com", "Bearer"):
         assert forbidden not in text
+
+
+# --- owners (GET) ----------------------------------------------------------------------------
+
+
+def test_owner_of_reads_the_owner_with_one_signed_get_and_no_idempotency_key(
+    secured_server: ConferencingServer, secured_admin: Admin, sleeps: Sleeps
+) -> None:
+    created = secured_admin.seed(owner=OWNER)
+    pool = RecordingPool()
+    provider = secured_provider(secured_server, sleeps, pool)
+
+    assert provider.owner_of(created["id"]) == OWNER
+
+    [sent] = pool.sent
+    assert sent["method"] == "GET"
+    assert sent["url"] == f"{secured_server.base_url}/v1/conferences/{created['id']}"
+    assert sent["body"] is None
+    headers = sent["headers"]
+    assert headers["Authorization"] == f"Bearer {CREDENTIAL}"
+    assert headers["Accept"] == "application/json"
+    assert headers["User-Agent"] == USER_AGENT
+    assert "Idempotency-Key" not in headers
+    assert "Content-Type" not in headers
+    assert signing.verify(
+        SECRET,
+        headers[signing.TIMESTAMP_HEADER],
+        headers[signing.SIGNATURE_HEADER],
+        b"",
+        method="GET",
+        target=f"/v1/conferences/{created['id']}",
+    )
+    assert secured_admin.log() == []  # a read: nothing in the PUT/DELETE log
+
+
+def test_owner_of_an_ownerless_conference_is_none(
+    provider: HttpConferenceProvider, admin: Admin
+) -> None:
+    assert provider.owner_of(admin.seed()["id"]) is None
+
+
+def test_owner_of_a_deleted_conference_is_gone(
+    provider: HttpConferenceProvider, admin: Admin
+) -> None:
+    created = admin.seed(owner=OWNER)
+    provider.delete(delete(created["id"], 1))
+    with pytest.raises(ProviderGoneError, match="deleted"):
+        provider.owner_of(created["id"])
+
+
+def test_owner_of_retries_a_503_then_answers(
+    provider: HttpConferenceProvider, admin: Admin, sleeps: Sleeps
+) -> None:
+    created = admin.seed(owner=OWNER)
+    admin.faults({"method": "GET", "status": 503, "retryAfter": 1, "count": 1})
+
+    assert provider.owner_of(created["id"]) == OWNER
+    assert sleeps == [1.0]
+
+
+def test_owner_of_in_an_outage_is_unavailable_after_the_attempts(
+    open_server: ConferencingServer, admin: Admin, sleeps: Sleeps
+) -> None:
+    created = admin.seed(owner=OWNER)
+    admin.faults({"method": "GET", "status": 500})
+    provider = make_provider(open_server.base_url, sleeps, max_attempts=3)
+
+    with pytest.raises(ProviderUnavailableError, match="gave up after 3 attempts"):
+        provider.owner_of(created["id"])
+    assert len(sleeps) == 2
+
+
+def test_owner_of_refused_authentication_is_rejected_without_retry(
+    secured_server: ConferencingServer, secured_admin: Admin, sleeps: Sleeps
+) -> None:
+    created = secured_admin.seed(owner=OWNER)
+    provider = make_provider(
+        secured_server.base_url, sleeps, credential=CREDENTIAL, signing_secret=b"wrong-secret"
+    )
+    with pytest.raises(ProviderRejectedError, match="401"):
+        provider.owner_of(created["id"])
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'{"id": "conf_1", "status": "active"}',
+        b'{"owner": 7}',
+        b'{"owner": ""}',
+        b'{"owner": ["ada@example.com"]}',
+    ],
+)
+def test_2xx_on_get_without_a_usable_owner_is_a_contract_violation(
+    body: bytes, sleeps: Sleeps
+) -> None:
+    pool = StubPool(200, body)
+    with pytest.raises(ProviderRejectedError, match="contract violation"):
+        stub_provider(pool, sleeps).owner_of("conf_1")
+    assert pool.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (404, ProviderGoneError),
+        (410, ProviderGoneError),
+        (409, ProviderRejectedError),  # no revision on a read: 409 is no staleness
+        (400, ProviderRejectedError),
+        (403, ProviderRejectedError),
+    ],
+)
+def test_get_statuses_translate_like_the_other_operations(
+    status: int, error: type[Exception], sleeps: Sleeps
+) -> None:
+    pool = StubPool(status, b'{"error": {"code": "x", "message": "owner is ada@example.com"}}')
+    with pytest.raises(error, match=f"GET conf_1: HTTP {status}") as caught:
+        stub_provider(pool, sleeps).owner_of("conf_1")
+    assert "ada@example.com" not in str(caught.value)
+    assert pool.calls == 1
+    assert sleeps == []
 
 
 # --- thread safety ---------------------------------------------------------------------------

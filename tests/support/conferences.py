@@ -3,7 +3,8 @@
 One builder for every tier that talks to a ``ConferenceProvider`` (the contract suite, the HTTP
 adapter's integration tests): :func:`conference_state` is a weekly series with a cancelled and a
 moved occurrence, two attendees and an organizer, valid under ``docs/conferencing-api.yaml``;
-keywords replace its fields. :func:`update` wraps it in an ``UpdateConference``.
+keywords replace its fields. :func:`update` wraps it in an ``UpdateConference``. :data:`OWNER`
+is the owner a conference is created for in these tests (its state's organizer).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 from confsync.conference import ConferenceState, Occurrence
 from confsync.planner import UpdateConference
 
-__all__ = ["MOVED_OCCURRENCE_START", "conference_state", "update"]
+__all__ = ["MOVED_OCCURRENCE_START", "OWNER", "conference_state", "update"]
+
+OWNER = "ada@example.com"
+"""The organizer of :func:`conference_state`: the owner its conference is created for."""
 
 MOVED_OCCURRENCE_START = "2030-03-18T10:00:00+01:00"
 """Where :func:`conference_state`'s one moved occurrence now starts."""
@@ -39,7 +43,7 @@ def conference_state(**changes: Any) -> ConferenceState:
                 title=None,
             ),
         ),
-        organizer="ada@example.com",
+        organizer=OWNER,
         calendar_id="primary",
         event_id="evt123",
     )

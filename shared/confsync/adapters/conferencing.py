@@ -1,13 +1,17 @@
 """The conferencing system over HTTP: :class:`HttpConferenceProvider` (a ``ConferenceProvider``).
 
 Speaks the contract in ``docs/conferencing-api.yaml``: ``PUT /v1/conferences/{id}`` with the
-desired state, its ``revision`` and ``changedFields``; ``DELETE /v1/conferences/{id}?revision=N``.
+desired state, its ``revision`` and ``changedFields``; ``DELETE /v1/conferences/{id}?revision=N``;
+``GET /v1/conferences/{id}`` to read a conference's ``owner`` (:meth:`owner_of`). A conference id
+not of the form :data:`~confsync.conference.CONFERENCE_ID_PATTERN` is refused with
+ProviderRejectedError before anything is sent: it never reaches a URL path.
 Every request carries a compact UTF-8 JSON body (PUT), ``Authorization: Bearer <credential>`` when
 a credential is configured, the ``X-Confsync-Timestamp`` / ``X-Confsync-Signature`` headers when a
 signing secret is configured (signed over the method, the request target exactly as urllib3 puts
-it on the wire and the exact body bytes, see :mod:`confsync.signing`), an
-``Idempotency-Key`` derived from (method, conference id, revision) so a redelivered operation is
-recognised as a repeat, and ``User-Agent: confsync/<version>``.
+it on the wire and the exact body bytes, see :mod:`confsync.signing`; a GET is signed over its
+empty body like a DELETE), an ``Idempotency-Key`` derived from (method, conference id, revision)
+so a redelivered operation is recognised as a repeat (PUT and DELETE; a GET changes nothing and
+carries none), and ``User-Agent: confsync/<version>``.
 
 Every answer is classified here, and only here:
 
@@ -18,12 +22,16 @@ answer                                  outcome
 2xx on PUT, body unusable               ProviderRejectedError (contract violation: retrying the
                                         same request cannot repair the answer)
 2xx on DELETE                           done (None), whatever the body
-409 (``stale_revision``)                ProviderStaleRevisionError
-404 or 410 (PUT or DELETE)              ProviderGoneError
+2xx on GET, ``owner`` string or null    the owner (None for null); ProviderGoneError when the
+                                        body's ``status`` is ``deleted``
+2xx on GET, body unusable               ProviderRejectedError (contract violation; an answer
+                                        without ``owner`` is one: contract 1.1.0 requires it)
+409 (``stale_revision``) on PUT/DELETE  ProviderStaleRevisionError
+404 or 410 (any method)                 ProviderGoneError
 429, 5xx                                retried here; then ProviderUnavailableError(retry_after)
 timeout, connection or protocol error   retried here; then ProviderUnavailableError
 any other status (400, 401, 403, 405,   ProviderRejectedError, never retried
-other 4xx, 1xx/3xx)
+409 on GET, other 4xx, 1xx/3xx)
 ======================================  ==========================================================
 
 Retries: at most ``max_attempts`` requests per operation. Between attempts the adapter sleeps for
@@ -65,6 +73,7 @@ from urllib3.util import parse_url
 
 from confsync import __version__
 from confsync.adapters.backoff import Backoff
+from confsync.conference import is_conference_id
 from confsync.errors import (
     ProviderGoneError,
     ProviderRejectedError,
@@ -84,6 +93,7 @@ USER_AGENT: Final = f"confsync/{__version__}"
 
 _EMAIL: Final = re.compile(r"[^\s@\"'<>(),;:]+@[^\s@\"'<>(),;:]+")
 _MAX_DETAIL: Final = 200
+_MAX_ID_SHOWN: Final = 80  # characters of a refused conference id shown in an error message
 
 
 def idempotency_key(method: str, conference_id: str, revision: int) -> str:
@@ -101,9 +111,15 @@ class _Request:
     url: str
     target: str  # the request target urllib3 sends for ``url``: what the signature covers
     conference_id: str
-    revision: int
+    revision: int | None  # None: a read (GET), which has no revision
     body: bytes
-    key: str
+    key: str  # the Idempotency-Key; empty: none is sent (GET)
+
+    @property
+    def what(self) -> str:
+        """The request, for messages: method, conference id and revision (when there is one)."""
+        shown = f"{self.method} {self.conference_id}"
+        return shown if self.revision is None else f"{shown} revision {self.revision}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,14 +214,29 @@ class HttpConferenceProvider:
         )
         self._send(request)
 
+    def owner_of(self, conference_id: str) -> str | None:
+        """``GET`` the conference; its ``owner`` (None when it has none)."""
+        request = self._request("GET", conference_id, None, b"", query="")
+        answer = self._send(request)
+        return _owner(request, answer)
+
     # --- plumbing -------------------------------------------------------------------------
 
     def _request(
-        self, method: str, conference_id: str, revision: int, body: bytes, *, query: str
+        self, method: str, conference_id: str, revision: int | None, body: bytes, *, query: str
     ) -> _Request:
-        if not conference_id:
-            raise ProviderRejectedError(f"{method}: empty conference id")
-        if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
+        if not is_conference_id(conference_id):
+            shown = str(conference_id)
+            if len(shown) > _MAX_ID_SHOWN:
+                shown = shown[:_MAX_ID_SHOWN] + "..."
+            raise ProviderRejectedError(
+                f"{method}: conference id {shown!r} is not 1 to 128 of A-Z a-z 0-9 _ - "
+                "(nothing sent)"
+            )
+        if revision is None:
+            if method != "GET":
+                raise ProviderRejectedError(f"{method} {conference_id}: a revision is required")
+        elif isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
             raise ProviderRejectedError(
                 f"{method} {conference_id}: revision must be a non-negative integer"
             )
@@ -219,15 +250,13 @@ class HttpConferenceProvider:
             conference_id=conference_id,
             revision=revision,
             body=body,
-            key=idempotency_key(method, conference_id, revision),
+            key="" if revision is None else idempotency_key(method, conference_id, revision),
         )
 
     def _headers(self, request: _Request) -> dict[str, str]:
-        headers = {
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-            IDEMPOTENCY_HEADER: request.key,
-        }
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if request.key:
+            headers[IDEMPOTENCY_HEADER] = request.key
         if request.body:
             headers["Content-Type"] = "application/json; charset=utf-8"
         if self._credential is not None:
@@ -288,13 +317,12 @@ class HttpConferenceProvider:
         except Urllib3Error as error:
             status = type(error).__name__
             raise _RetryableError(
-                f"{request.method} {request.conference_id} revision {request.revision}: "
-                f"{type(error).__name__} reaching the conferencing system",
+                f"{request.what}: {type(error).__name__} reaching the conferencing system",
                 retry_after=None,
             ) from error
         finally:
             _LOGGER.debug(
-                "conferencing %s %s revision=%d attempt=%d status=%s duration_ms=%.1f",
+                "conferencing %s %s revision=%s attempt=%d status=%s duration_ms=%.1f",
                 request.method,
                 request.conference_id,
                 request.revision,
@@ -312,23 +340,27 @@ def _classify(request: _Request, answer: _Answer) -> _Answer:
     status = answer.status
     if 200 <= status < 300:
         return answer
-    what = f"{request.method} {request.conference_id} revision {request.revision}"
-    detail = f"{what}: HTTP {status}{_error_detail(answer.body)}"
+    detail = f"{request.what}: HTTP {status}{_error_detail(answer.body)}"
     if status == 429 or 500 <= status < 600:
         raise _RetryableError(detail, retry_after=answer.retry_after)
-    if status == 409:
+    if status == 409 and request.revision is not None:
         raise ProviderStaleRevisionError(detail)
     if status in (404, 410):
         raise ProviderGoneError(detail)
     raise ProviderRejectedError(detail)
 
 
-def _provider_answer(request: _Request, answer: _Answer) -> ProviderAnswer:
+def _json_object(answer: _Answer) -> Mapping[str, Any] | None:
     try:
         body = json.loads(answer.body)
     except (ValueError, UnicodeDecodeError):
-        body = None
-    if isinstance(body, Mapping):
+        return None
+    return body if isinstance(body, Mapping) else None
+
+
+def _provider_answer(request: _Request, answer: _Answer) -> ProviderAnswer:
+    body = _json_object(answer)
+    if body is not None:
         join_url = body.get("joinUrl")
         revision = body.get("revision")
         if (
@@ -339,8 +371,24 @@ def _provider_answer(request: _Request, answer: _Answer) -> ProviderAnswer:
         ):
             return ProviderAnswer(join_url=join_url, revision=revision)
     raise ProviderRejectedError(
-        f"{request.method} {request.conference_id} revision {request.revision}: HTTP "
-        f"{answer.status} without a usable joinUrl and revision (contract violation)"
+        f"{request.what}: HTTP {answer.status} without a usable joinUrl and revision "
+        "(contract violation)"
+    )
+
+
+def _owner(request: _Request, answer: _Answer) -> str | None:
+    """The ``owner`` of a GET answer: a non-empty string, or None for null; a deleted conference
+    is gone. Anything else (no JSON object, ``owner`` absent or of another type) violates the
+    contract, which a retry cannot repair."""
+    body = _json_object(answer)
+    if body is not None and body.get("status") == "deleted":
+        raise ProviderGoneError(f"{request.what}: HTTP {answer.status}, the conference is deleted")
+    if body is not None and "owner" in body:
+        owner = body["owner"]
+        if owner is None or (isinstance(owner, str) and owner):
+            return owner
+    raise ProviderRejectedError(
+        f"{request.what}: HTTP {answer.status} without a usable owner (contract violation)"
     )
 
 

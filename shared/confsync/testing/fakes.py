@@ -28,6 +28,7 @@ from typing import Any
 
 from confsync.calendars import CalendarDoc, epoch_ms
 from confsync.channel_docs import ChannelDoc, ChannelState
+from confsync.conference import is_conference_id
 from confsync.errors import (
     CalendarNotFoundError,
     ConfsyncError,
@@ -515,11 +516,15 @@ class InMemoryRecordStore:
 
 @dataclass(frozen=True, slots=True)
 class ProviderCall:
-    """One operation the provider received, and what it answered."""
+    """One operation the provider received, and what it answered.
+
+    ``kind``: ``update``, ``delete`` or ``owner_of``; ``revision`` is None for ``owner_of`` (a
+    read). ``outcome``: ``applied``, ``repeat``, ``stale``, ``gone``, ``rejected``, ``read`` (an
+    owner returned) or ``failed: <error>`` (an injected failure)."""
 
     kind: str
     conference_id: str
-    revision: int
+    revision: int | None
     outcome: str
     changed_fields: tuple[str, ...] = ()
 
@@ -530,18 +535,22 @@ class _Conference:
     state: dict[str, Any] | None
     join_url: str
     deleted: bool = False
+    owner: str | None = None
 
 
 @dataclass
 class RecordingProvider:
     """A conferencing system in memory that enforces revisions like the real contract.
 
-    As the HTTP adapter on the contract's system: an invalid state, an empty conference id or a
-    negative revision is rejected (ProviderRejectedError) before anything else is looked at, and
+    As the HTTP adapter on the contract's system: an invalid state, a conference id not of the
+    form :data:`~confsync.conference.CONFERENCE_ID_PATTERN` or a negative revision is rejected
+    (ProviderRejectedError) before anything else is looked at, and
     a delete sent again at the revision that deleted the conference is a repeat, not an error
     (the adapter's ``Idempotency-Key`` makes the system answer it as the first time).
 
-    ``failures`` is a queue of errors raised by the next calls, one per call.
+    ``failures`` is a queue of errors raised by the next calls, one per call. Owners are given
+    on :meth:`create` or set with :meth:`set_owner`, and read with :meth:`owner_of` (logged in
+    ``calls`` like every operation).
     """
 
     conferences: dict[str, _Conference] = field(default_factory=dict)
@@ -549,10 +558,19 @@ class RecordingProvider:
     failures: list[ConfsyncError] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def create(self, conference_id: str, join_url: str | None = None) -> None:
-        """A conference the add-on created (revision 0)."""
+    def create(
+        self, conference_id: str, join_url: str | None = None, *, owner: str | None = None
+    ) -> None:
+        """A conference the add-on created (revision 0), for ``owner`` (None: without one)."""
         url = join_url or f"https://conf.example/j/{conference_id}"
-        self.conferences[conference_id] = _Conference(revision=0, state=None, join_url=url)
+        self.conferences[conference_id] = _Conference(
+            revision=0, state=None, join_url=url, owner=owner
+        )
+
+    def set_owner(self, conference_id: str, owner: str | None) -> None:
+        """Give a conference another owner (or none), as a test's arrangement: the contract
+        itself never changes an owner after creation."""
+        self.conferences[conference_id].owner = owner
 
     def set_join_url(self, conference_id: str, join_url: str) -> None:
         """The provider moved the meeting to a new join URL (returned with the next update)."""
@@ -596,22 +614,41 @@ class RecordingProvider:
             conference.revision = op.revision
             self._log("delete", op.conference_id, op.revision, "applied")
 
+    def owner_of(self, conference_id: str) -> str | None:
+        with self._lock:
+            self._maybe_fail("owner_of", conference_id, None)
+            self._check("owner_of", conference_id, None, None)
+            conference = self.conferences.get(conference_id)
+            if conference is None or conference.deleted:
+                self._log("owner_of", conference_id, None, "gone")
+                raise ProviderGoneError(conference_id)
+            self._log("owner_of", conference_id, None, "read")
+            return conference.owner
+
     def applied(self, kind: str | None = None) -> list[ProviderCall]:
         """The calls that changed something, optionally of one kind."""
         return [c for c in self.calls if c.outcome == "applied" and kind in (None, c.kind)]
 
-    def _maybe_fail(self, kind: str, conference_id: str, revision: int) -> None:
+    def _maybe_fail(self, kind: str, conference_id: str, revision: int | None) -> None:
         if self.failures:
             error = self.failures.pop(0)
             self._log(kind, conference_id, revision, f"failed: {type(error).__name__}")
             raise error
 
     def _check(
-        self, kind: str, conference_id: str, revision: int, state: Mapping[str, Any] | None
+        self,
+        kind: str,
+        conference_id: str,
+        revision: int | None,
+        state: Mapping[str, Any] | None,
     ) -> None:
+        """Refuse what the adapter refuses before sending, or the system with 400. ``revision``
+        None: a read, which has none."""
         problem = None
-        if not conference_id:
-            problem = "empty conference id"
+        if not is_conference_id(conference_id):
+            problem = "conference id not 1 to 128 of A-Z a-z 0-9 _ -"
+        elif revision is None:
+            pass
         elif isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
             problem = "revision must be a non-negative integer"
         elif state is not None:
@@ -620,7 +657,7 @@ class RecordingProvider:
             self._log(kind, conference_id, revision, "rejected")
             raise ProviderRejectedError(f"{kind} {conference_id}: HTTP 400 ({problem})")
 
-    def _log(self, kind: str, conference_id: str, revision: int, outcome: str) -> None:
+    def _log(self, kind: str, conference_id: str, revision: int | None, outcome: str) -> None:
         self.calls.append(ProviderCall(kind, conference_id, revision, outcome))
 
 
