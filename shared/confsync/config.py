@@ -141,9 +141,13 @@ class ChannelsConfig:
     log_level: str
 
 
+_TOKEN_URL = str(variable("GOOGLE_TOKEN_URL").default)
+
+
 @dataclass(frozen=True, slots=True)
 class CliConfig:
-    """The ``confsync`` command line's settings: where Firestore and the two topics are."""
+    """The ``confsync`` command line's settings: where Firestore and the two topics are, and
+    for ``confsync grant`` the OAuth client, its token endpoint and the grants' key."""
 
     project: str
     firestore_database: str
@@ -151,6 +155,9 @@ class CliConfig:
     commands_topic: str
     scheduler_job: str | None = None
     oauth_token_key: bytes | None = None
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = None
+    token_url: str = _TOKEN_URL
 
 
 # --- reading -------------------------------------------------------------------------------------

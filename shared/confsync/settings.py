@@ -50,8 +50,8 @@ __all__ = [
 SYNC, INTAKE, CHANNELS = "sync", "intake", "channels"
 ALL = (SYNC, INTAKE, CHANNELS)
 CLI = "cli"
-"""The ``confsync`` command line (not a function: it reads only where to find Firestore and
-Pub/Sub)."""
+"""The ``confsync`` command line (not a function: it reads where to find Firestore and Pub/Sub,
+and what ``confsync grant`` needs to check and seal a refresh token)."""
 
 CREDENTIAL_MODES = ("emulator", "delegated", "oauth")
 """How the functions call the Calendar API (``CONFSYNC_CALENDAR_CREDENTIALS``)."""
@@ -131,15 +131,16 @@ VARIABLES: tuple[Variable, ...] = (
              "the Workspace administrator authorized; the function signs JWTs as it through the "
              "IAM Credentials API", _CALENDAR),
     Variable("CONFSYNC_OAUTH_CLIENT_ID", "oauth_client_id", optional(text), "",
-             "`oauth`: OAuth client id the users' refresh tokens were issued to", _CALENDAR),
+             "`oauth`: OAuth client id the users' refresh tokens were issued to (`confsync "
+             "grant` checks a token's ID token is for it)", (*_CALENDAR, CLI)),
     Variable("CONFSYNC_OAUTH_CLIENT_SECRET", "oauth_client_secret", optional(text), "",
-             "`oauth`: that OAuth client's secret", _CALENDAR, secret=True),
+             "`oauth`: that OAuth client's secret", (*_CALENDAR, CLI), secret=True),
     Variable("CONFSYNC_OAUTH_TOKEN_KEY", "oauth_token_key", optional(aes_key), "",
              "`oauth`: base64 of the 32-byte AES-256-GCM key the stored refresh tokens are "
              "encrypted with", (*_CALENDAR, CLI), secret=True),
     Variable("GOOGLE_TOKEN_URL", "token_url", http_url, "https://oauth2.googleapis.com/token",
              "Google's OAuth 2.0 token endpoint (override only to test against a stand-in)",
-             _CALENDAR),
+             (*_CALENDAR, CLI)),
     Variable("IAM_CREDENTIALS_URL", "iam_credentials_url", api_url,
              "https://iamcredentials.googleapis.com/v1/", "IAM Credentials API endpoint, ending "
              "in `/v1/` (override only to test against a stand-in)", _CALENDAR),

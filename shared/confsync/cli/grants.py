@@ -6,15 +6,21 @@
     confsync grant --revoke SUBJECT    # deletes the stored grant
 
 The refresh token is read from standard input, never from the arguments (which end up in shell
-history and in ``ps``), sealed with ``CONFSYNC_OAUTH_TOKEN_KEY`` (:mod:`confsync.grant_crypto`)
-and stored in Firestore's ``oauth_grants`` (:mod:`confsync.adapters.oauth_grants`); the token is
-never printed. ``--revoke`` only deletes confsync's copy: the user, or a Workspace administrator,
-revokes the grant itself at Google.
+history and in ``ps``). Before anything is stored, the token endpoint must confirm that the token
+is the subject's and was granted ``openid email`` and the Calendar scope
+(:mod:`confsync.cli.grant_subject`: one refresh as ``CONFSYNC_OAUTH_CLIENT_ID`` at
+``GOOGLE_TOKEN_URL``); a token of another user, one without those scopes, or one the endpoint
+refuses is refused and nothing is stored. An accepted token is sealed with
+``CONFSYNC_OAUTH_TOKEN_KEY`` (:mod:`confsync.grant_crypto`) and stored in Firestore's
+``oauth_grants`` (:mod:`confsync.adapters.oauth_grants`); the token is never printed.
+``--revoke`` only deletes confsync's copy: the user, or a Workspace administrator, revokes the
+grant itself at Google.
 
 The command line's main module registers this command with :func:`add_grant_arguments` (or
 :func:`add_grant_parser`) and runs it with :func:`grant` (or :func:`run_grant`, which loads the
 configuration itself). Exit codes as every ``confsync`` command: 0 done, 1 a failure (Firestore
-refused, nothing to revoke), 2 bad input or configuration.
+refused, the token endpoint could not answer, nothing to revoke), 2 bad input or configuration
+(a token that is not the subject's, lacks the scopes, or is refused).
 """
 
 from __future__ import annotations
@@ -28,6 +34,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, TextIO
 
+from confsync.cli.grant_subject import (
+    GrantCheckError,
+    Redeem,
+    check_grant_subject,
+    redeem_refresh_token,
+)
 from confsync.config import CliConfig, load_cli_config
 from confsync.errors import ConfigurationError, ConfsyncError
 from confsync.grant_crypto import GrantCryptoError, normalize_subject, seal_grant
@@ -82,7 +94,9 @@ def add_grant_parser(commands: SubParsers, common: argparse.ArgumentParser) -> N
             help=HELP,
             description="Store a user's OAuth refresh token for "
             "CONFSYNC_CALENDAR_CREDENTIALS=oauth, sealed with CONFSYNC_OAUTH_TOKEN_KEY; the "
-            "token is read from stdin.",
+            "token is read from stdin. It is stored only once the token endpoint confirms it is "
+            "SUBJECT's (the grant must include the scopes openid and email besides "
+            "calendar.events).",
         )
     )
 
@@ -101,15 +115,26 @@ def _read_token(stdin: TextIO, subject: str) -> str:
     return token
 
 
-def _store(args: argparse.Namespace, config: CliConfig, store: StoreFactory, stdin: TextIO) -> str:
-    """Check the key and the input before any client is made; then seal and store."""
+def _store(
+    args: argparse.Namespace, config: CliConfig, store: StoreFactory, stdin: TextIO, redeem: Redeem
+) -> str:
+    """Check the configuration and the input before any client is made, then that the token is
+    the subject's (nothing is stored otherwise); then seal and store."""
     if config.oauth_token_key is None:
         raise ConfigurationError("CONFSYNC_OAUTH_TOKEN_KEY is required to store a grant")
+    if not (config.oauth_client_id and config.oauth_client_secret):
+        raise ConfigurationError(
+            "CONFSYNC_OAUTH_CLIENT_ID and CONFSYNC_OAUTH_CLIENT_SECRET are required to check "
+            "whose refresh token it is"
+        )
     subject: str = args.grant_subject
-    sealed = seal_grant(_read_token(stdin, subject), subject, config.oauth_token_key)
+    token = _read_token(stdin, subject)
+    check_grant_subject(subject, token, config, redeem)
+    sealed = seal_grant(token, subject, config.oauth_token_key)
     document = store(config).put(subject, sealed, now=datetime.now(UTC))
     payload = {"subject": subject, "document": document, "stored": True}
-    return json.dumps(payload) if args.json else f"stored the grant of {subject} ({document})"
+    text = f"stored the grant of {subject} ({document}); Google confirmed the token is theirs"
+    return json.dumps(payload) if args.json else text
 
 
 def _revoke(args: argparse.Namespace, config: CliConfig, store: StoreFactory) -> str:
@@ -128,12 +153,19 @@ def grant(
     out: TextIO | None = None,
     err: TextIO | None = None,
     store: StoreFactory = _firestore_store,
+    redeem: Redeem = redeem_refresh_token,
 ) -> int:
-    """Run ``confsync grant`` with parsed ``args`` and loaded ``config``; answers the exit code."""
+    """Run ``confsync grant`` with parsed ``args`` and loaded ``config``; answers the exit code.
+    ``redeem`` asks the token endpoint about the token (a fake in tests)."""
     stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
     try:
         revoke: bool = args.revoke
-        text = _revoke(args, config, store) if revoke else _store(args, config, store, stdin)
+        text = (
+            _revoke(args, config, store) if revoke else _store(args, config, store, stdin, redeem)
+        )
+    except GrantCheckError as error:
+        print(f"confsync: {error}", file=err)
+        return error.exit_code
     except (ConfigurationError, GrantCryptoError, _InputError) as error:
         print(f"confsync: {error}", file=err)
         return 2
@@ -158,6 +190,7 @@ def run_grant(
     out: TextIO | None = None,
     err: TextIO | None = None,
     store: StoreFactory = _firestore_store,
+    redeem: Redeem = redeem_refresh_token,
 ) -> int:
     """:func:`grant`, reading the configuration from ``env`` (default: the environment)."""
     try:
@@ -165,4 +198,4 @@ def run_grant(
     except ConfigurationError as error:
         print(f"confsync: {error}", file=err or sys.stderr)
         return 2
-    return grant(args, config, stdin=stdin, out=out, err=err, store=store)
+    return grant(args, config, stdin=stdin, out=out, err=err, store=store, redeem=redeem)
