@@ -210,7 +210,14 @@ def test_a_missing_token_creator_role_disconnects_with_the_fix_named(
 # --- oauth: grants stored by `confsync grant`, read by the sync -----------------------------------
 
 
-def _grant(env: dict[str, str], subject: str, token: str = "", *, revoke: bool = False) -> int:
+def _grant(
+    env: dict[str, str],
+    subject: str,
+    token: str = "",
+    *,
+    revoke: bool = False,
+    err: io.StringIO | None = None,
+) -> int:
     import argparse  # noqa: PLC0415
 
     parser = argparse.ArgumentParser()
@@ -218,7 +225,7 @@ def _grant(env: dict[str, str], subject: str, token: str = "", *, revoke: bool =
     common.add_argument("--json", action="store_true")
     add_grant_parser(parser.add_subparsers(dest="command"), common)
     args = parser.parse_args(["grant", subject, *(["--revoke"] if revoke else [])])
-    return run_grant(args, env, stdin=io.StringIO(token + "\n"), out=io.StringIO())
+    return run_grant(args, env, stdin=io.StringIO(token + "\n"), out=io.StringIO(), err=err)
 
 
 def _oauth_env(sync_stack: SyncStack, auth: Auth, key: bytes = TOKEN_KEY) -> dict[str, str]:
@@ -232,21 +239,103 @@ def _oauth_env(sync_stack: SyncStack, auth: Auth, key: bytes = TOKEN_KEY) -> dic
     }
 
 
+GRANTED = ["openid", "email", SCOPE]
+"""What the add-on's consent screen asks for: the identity scopes `confsync grant` checks, and
+the one Calendar scope the functions use."""
+
+
+def _refresh_token(auth: Auth, subject: str, scopes: list[str] = GRANTED) -> str:
+    """``subject`` authorizes confsync's OAuth client for ``scopes``."""
+    auth.post("oauth-clients", {"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET})
+    answer = auth.post(
+        "refresh-tokens", {"clientId": CLIENT_ID, "subject": subject, "scopes": scopes}
+    )
+    refresh_token: str = answer["refreshToken"]
+    return refresh_token
+
+
+def _functions_refreshes(auth: Auth) -> list[dict[str, Any]]:
+    """The refresh-token grants the functions made (not `confsync grant`'s identity check)."""
+    calls: list[dict[str, Any]] = auth.get("stats")["calls"]
+    return [
+        c
+        for c in calls
+        if c["endpoint"] == "token"
+        and c["grant"] == "refresh_token"
+        and "openid" not in c.get("scopes", [])
+    ]
+
+
 @pytest.fixture(name="granted")
 def granted_fixture(sync_stack: SyncStack, auth: Auth) -> str:
     """The user authorized confsync's OAuth client; the operator stored the refresh token."""
-    auth.post("oauth-clients", {"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET})
-    answer = auth.post(
-        "refresh-tokens",
-        {"clientId": CLIENT_ID, "subject": sync_stack.calendar_id, "scopes": [SCOPE]},
-    )
-    refresh_token: str = answer["refreshToken"]
+    refresh_token = _refresh_token(auth, sync_stack.calendar_id)
     assert _grant(_oauth_env(sync_stack, auth), sync_stack.calendar_id, refresh_token) == 0
     return refresh_token
 
 
+def _stored_grants(sync_stack: SyncStack) -> list[Any]:
+    return list(sync_stack.firestore.collection(GRANTS_COLLECTION).stream())
+
+
+def test_grant_checks_the_token_once_asking_only_for_identity_and_calendar(
+    sync_stack: SyncStack, auth: Auth, granted: str
+) -> None:
+    calls = [c for c in auth.get("stats")["calls"] if c["endpoint"] == "token"]
+
+    [check] = calls
+    assert check["subject"] == sync_stack.calendar_id
+    assert check["scopes"] == GRANTED
+    assert check["idToken"] is True
+    assert len(_stored_grants(sync_stack)) == 1
+
+
+def test_grant_refuses_a_token_of_another_user_and_stores_nothing(
+    sync_stack: SyncStack, auth: Auth
+) -> None:
+    bobs = _refresh_token(auth, "bob@example.com")
+    err = io.StringIO()
+
+    code = _grant(_oauth_env(sync_stack, auth), sync_stack.calendar_id, bobs, err=err)
+
+    assert code == 2
+    [line] = err.getvalue().splitlines()
+    assert f"belongs to bob@example.com, not {sync_stack.calendar_id}" in line
+    assert bobs not in line
+    assert _stored_grants(sync_stack) == []
+
+
+@pytest.mark.parametrize("scopes", [[SCOPE], ["openid", SCOPE], ["openid", "email"]])
+def test_grant_refuses_a_token_without_the_scopes_and_says_how_to_consent(
+    sync_stack: SyncStack, auth: Auth, scopes: list[str]
+) -> None:
+    token = _refresh_token(auth, sync_stack.calendar_id, scopes)
+    err = io.StringIO()
+
+    code = _grant(_oauth_env(sync_stack, auth), sync_stack.calendar_id, token, err=err)
+
+    assert code == 2
+    [line] = err.getvalue().splitlines()
+    assert "must grant access again, consenting to openid email " + SCOPE in line
+    assert _stored_grants(sync_stack) == []
+
+
+def test_grant_refuses_a_revoked_token_and_stores_nothing(
+    sync_stack: SyncStack, auth: Auth
+) -> None:
+    token = _refresh_token(auth, sync_stack.calendar_id)
+    auth.post("revoke", {"refreshToken": token})
+    err = io.StringIO()
+
+    code = _grant(_oauth_env(sync_stack, auth), sync_stack.calendar_id, token, err=err)
+
+    assert code == 2
+    assert "invalid_grant" in err.getvalue()
+    assert _stored_grants(sync_stack) == []
+
+
 def test_a_stored_grant_is_sealed_under_an_opaque_id(sync_stack: SyncStack, granted: str) -> None:
-    snapshots = list(sync_stack.firestore.collection(GRANTS_COLLECTION).stream())
+    snapshots = _stored_grants(sync_stack)
 
     [snapshot] = snapshots
     assert snapshot.id == grant_document_id(sync_stack.calendar_id)
@@ -265,7 +354,11 @@ def test_an_oauth_sync_uses_the_stored_grant_once(
     outcomes = [sync_stack.sync(runner).status for _ in range(2)]
 
     assert "disconnected" not in outcomes
-    assert auth.counts()["token:refresh_token"] == 1
+    [refresh] = _functions_refreshes(auth)
+    assert refresh["scopes"] == [SCOPE]  # never the identity scopes the grant also holds
+    assert refresh["idToken"] is False
+    [token] = [t for t in auth.get("tokens")["tokens"] if t["scopes"] == [SCOPE]]
+    assert token["principal"] == sync_stack.calendar_id
 
 
 def test_a_revoked_refresh_token_disconnects_the_calendar(
@@ -306,7 +399,7 @@ def test_a_wrong_token_key_decrypts_nothing_and_calls_no_token_endpoint(
     outcome = sync_stack.sync(sync_stack.runner(**env))
 
     assert outcome.status == "disconnected"
-    assert auth.counts().get("token:refresh_token", 0) == 0
+    assert _functions_refreshes(auth) == []
     doc = sync_stack.calendars.get(sync_stack.key)
     assert doc is not None
     assert doc.last_outcome is not None
