@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
+from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 
 from calendar_emulator.server import EmulatorServer
@@ -37,6 +38,26 @@ def fixture_session_service(emulator: EmulatorServer) -> Any:
         client_options={"api_endpoint": emulator.api_endpoint},
         static_discovery=True,
     )
+
+
+@pytest.fixture(name="service_as")
+def fixture_service_as(emulator: EmulatorServer, service: Any) -> Callable[[str], Any]:
+    """The Calendar client acting as a named user: `service_as("ada@example.com")`.
+
+    The emulator names the caller by the bearer token `user:<email>` (README, "Callers and
+    roles"); `service` (anonymous) is reset for the test first.
+    """
+
+    def build_for(user: str) -> Any:
+        return build(
+            "calendar",
+            "v3",
+            credentials=Credentials(token=f"user:{user}"),
+            client_options={"api_endpoint": emulator.api_endpoint},
+            static_discovery=True,
+        )
+
+    return build_for
 
 
 @pytest.fixture(scope="session", name="admin")

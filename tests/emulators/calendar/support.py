@@ -49,6 +49,11 @@ RATE_LIMIT_EXCEEDED = {
     "message": "Rate Limit Exceeded",
 }
 BACKEND_ERROR = {"domain": "global", "reason": "backendError", "message": "Backend Error"}
+FORBIDDEN_FOR_NON_ORGANIZER = {
+    "domain": "calendar",
+    "reason": "forbiddenForNonOrganizer",
+    "message": "Shared properties can only be changed by the organizer of the event.",
+}
 TIME_RANGE_EMPTY = {
     "domain": "calendar",
     "reason": "timeRangeEmpty",
@@ -217,6 +222,28 @@ class Admin:
 
     def reset_request_counts(self) -> None:
         self._call("POST", "/requests/reset")
+
+    def _acl_path(self, calendar_id: str, user: str | None = None) -> str:
+        path = f"/calendars/{quote(calendar_id, safe='@')}/acl"
+        return path if user is None else f"{path}/{quote(user, safe='@')}"
+
+    def set_role(self, calendar_id: str, user: str, role: str) -> list[dict[str, Any]]:
+        """Give `user` a role on the calendar; answers the calendar's ACL."""
+        return _as_list(
+            self._call("PUT", self._acl_path(calendar_id, user), {"role": role}), "rules"
+        )
+
+    def acl(self, calendar_id: str) -> list[dict[str, Any]]:
+        return _as_list(self._call("GET", self._acl_path(calendar_id)), "rules")
+
+    def remove_role(self, calendar_id: str, user: str) -> list[dict[str, Any]]:
+        return _as_list(self._call("DELETE", self._acl_path(calendar_id, user)), "rules")
+
+    def put_acl_raw(self, calendar_id: str, user: str, body: Any) -> requests.Response:
+        """PUT an ACL body as given, without asserting success."""
+        return self.http.put(
+            f"{self.root}{self._acl_path(calendar_id, user)}", json=body, timeout=10
+        )
 
 
 def _as_list(answer: Any, key: str) -> list[dict[str, Any]]:

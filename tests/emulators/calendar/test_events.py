@@ -321,6 +321,30 @@ def test_insert_with_conference_version_1_keeps_addon_conference(service, calend
         assert conference["entryPoints"] == ADDON_CONFERENCE["entryPoints"]
 
 
+def test_conference_copied_from_a_colleagues_event_is_kept(service, make_event):
+    # Section 2.1: "Copying a whole conferenceData to another event is supported" (version 1).
+    colleague = _insert(
+        service,
+        "bob@example.com",
+        make_event("Bob's sync", conferenceData=ADDON_CONFERENCE),
+        conferenceDataVersion=1,
+    )
+    copied = service.events().get(calendarId="bob@example.com", eventId=colleague["id"]).execute()
+
+    mine = _insert(
+        service,
+        "ada@example.com",
+        make_event("My copy", conferenceData=copied["conferenceData"]),
+        conferenceDataVersion=1,
+    )
+
+    assert mine["id"] != colleague["id"]
+    assert mine["conferenceData"] == colleague["conferenceData"]
+    fetched = service.events().get(calendarId="ada@example.com", eventId=mine["id"]).execute()
+    assert fetched["conferenceData"]["conferenceId"] == "cs-4711"
+    assert fetched["organizer"] == {"email": "ada@example.com", "self": True}
+
+
 def test_patch_with_conference_version_0_keeps_existing_conference(
     service, calendar_id, make_event
 ):
