@@ -98,6 +98,8 @@ class Backend(Protocol):
 
     def fail_next_list(self) -> None: ...
 
+    def set_access_role(self, role: str) -> None: ...
+
     def live_channels(self) -> list[str]: ...
 
 
@@ -145,6 +147,9 @@ class FakeBackend:
 
     def fail_next_list(self) -> None:
         self.fake.fail_lists.append(CalendarUnavailableError("events.list: HTTP 503"))
+
+    def set_access_role(self, role: str) -> None:
+        self.fake.set_access_role(CALENDAR, role)
 
     def live_channels(self) -> list[str]:
         return self.fake.live_channels(CALENDAR)
@@ -195,6 +200,12 @@ class EmulatorBackend:
     def fail_next_list(self) -> None:
         rule = {"method": "calendar.events.list", "status": 503, "count": ATTEMPTS}
         self._call("POST", self.admin + "/faults", [rule])
+
+    def set_access_role(self, role: str) -> None:
+        """The ACL entry of the calendar's own user, whom the adapter's anonymous calls act as."""
+        self._call(
+            "PUT", f"{self.admin}/calendars/{quote(CALENDAR)}/acl/{quote(CALENDAR)}", {"role": role}
+        )
 
     def live_channels(self) -> list[str]:
         found = self._call("GET", self.admin + "/channels")["channels"]
@@ -494,6 +505,20 @@ def test_every_page_of_full_and_incremental_lists_reports_the_owner_access_role(
     assert len(pages) == 2  # the page after the first one is checked too
     assert len(changes) == 2
     assert [page.access_role for page in [*pages, *changes]] == ["owner"] * 4
+
+
+@pytest.mark.parametrize("role", ["freeBusyReader", "reader", "writer", "owner"])
+def test_every_page_reports_the_role_the_calendar_is_seen_through(cal: Backend, role: str) -> None:
+    cal.insert(*(event(f"evt{n:03d}", n) for n in range(1, 4)))
+    _, token = list_all(cal.client)
+    cal.edit("evt001", summary="Renamed")
+    cal.set_access_role(role)
+
+    pages, _ = list_all(cal.client)
+    changes, _ = list_all(cal.client, sync_token=token)
+
+    assert [page.access_role for page in [*pages, *changes]] == [role] * (len(pages) + 1)
+    assert len(changes) == 1
 
 
 # --- events.get -------------------------------------------------------------------------------
