@@ -125,10 +125,14 @@ def propagate(
 ) -> set[str]:
     """Bring every attendee's copy of an organizer's event up to date; the calendars touched."""
     record = organizer.events[event_id]
+    if event_id not in organizer.copies and '"attendees"' not in record.data:
+        return set()  # the common case, kept cheap: nobody invited, nobody ever was
     resource = record.resource()
     invited: set[str] = set()
     if not record.cancelled:
         invited = {e for e in _emails(resource) if e != organizer.id and store.known(e)}
+    if not invited and event_id not in organizer.copies:
+        return set()
     linked = organizer.copies.setdefault(event_id, set())
     touched: set[str] = set()
     for attendee in sorted(invited - skip):
