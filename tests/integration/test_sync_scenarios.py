@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -452,6 +453,89 @@ def test_deletion_of_one_sharing_event_while_the_token_was_invalid_keeps_the_con
     state = sync_stack.conference(conference["id"])
     assert state["status"] == "active"
     assert state["eventId"] == second["id"]
+    sync_stack.assert_no_stale_operations()
+
+
+def set_calendar_role(sync_stack: SyncStack, role: str | None) -> None:
+    """The calendar's own user (whom the runner acts as) sees it through ``role`` from now on, set
+    in the Calendar emulator's ACL; None restores the default (``owner``)."""
+    url = (
+        f"{sync_stack.calendar_server.base_url}/emulator/v1/calendars/"
+        f"{quote(sync_stack.calendar_id)}/acl/{quote(sync_stack.calendar_id)}"
+    )
+    if role is None:
+        sync_stack.http.delete(url, timeout=10).raise_for_status()
+    else:
+        sync_stack.http.put(url, json={"role": role}, timeout=10).raise_for_status()
+
+
+def test_free_busy_view_after_a_410_deletes_nothing_and_disconnects_until_enrolled_again(
+    sync_stack: SyncStack,
+) -> None:
+    conferences = [sync_stack.create_conference(f"Meeting {n}") for n in range(2)]
+    for n, conference in enumerate(conferences):
+        sync_stack.insert_event(conference, summary=f"Meeting {n}")
+    sync_stack.sync()
+    before = sync_stack.calendars.get(sync_stack.key)
+    assert before is not None
+    sent = sync_stack.provider_requests()
+
+    set_calendar_role(sync_stack, "freeBusyReader")  # listed without conferenceData from now on
+    sync_stack.invalidate_sync_tokens()
+    outcome = sync_stack.sync()
+
+    assert outcome.status == "disconnected"
+    assert sync_stack.provider_requests() == sent  # nothing deleted, nothing sent
+    assert all(sync_stack.conference(c["id"])["status"] == "active" for c in conferences)
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert doc.state == "disconnected"
+    assert (doc.last_outcome or "").startswith("access_role")
+    assert "freeBusyReader" in (doc.last_outcome or "")
+    assert doc.sync_token == before.sync_token
+    assert doc.lease_owner is None
+
+    set_calendar_role(sync_stack, None)
+    sync_stack.calendars.set_state(  # what enrollment does to a known calendar
+        sync_stack.key, "active", now=datetime.now(UTC), outcome="enrolled"
+    )
+    outcome = sync_stack.sync()
+
+    assert outcome.status == "synced"
+    assert outcome.stats.full_sync  # the token was invalidated meanwhile
+    assert sync_stack.provider_requests() == sent  # the full sync found every conference again
+    assert all(sync_stack.conference(c["id"])["status"] == "active" for c in conferences)
+    sync_stack.assert_no_stale_operations()
+
+
+def test_reader_view_on_an_incremental_sync_sends_nothing_and_keeps_the_token(
+    sync_stack: SyncStack,
+) -> None:
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference)
+    sync_stack.sync()
+    before = sync_stack.calendars.get(sync_stack.key)
+    assert before is not None
+    sync_stack.patch_event(event["id"], summary="Renamed while shared read-only")
+
+    set_calendar_role(sync_stack, "reader")
+    outcome = sync_stack.sync()
+
+    assert outcome.status == "disconnected"
+    assert not outcome.stats.full_sync
+    assert sync_stack.conference(conference["id"])["title"] == "Planning"
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert doc.sync_token == before.sync_token
+    assert (doc.last_outcome or "").startswith("access_role")
+
+    set_calendar_role(sync_stack, "writer")
+    sync_stack.calendars.set_state(
+        sync_stack.key, "active", now=datetime.now(UTC), outcome="enrolled"
+    )
+
+    assert sync_stack.sync().status == "synced"
+    assert sync_stack.conference(conference["id"])["title"] == "Renamed while shared read-only"
     sync_stack.assert_no_stale_operations()
 
 
