@@ -135,6 +135,28 @@ class StackClient:
         if not (gone_ok and answer.status_code == 410):
             answer.raise_for_status()
 
+    def move_event(self, calendar_id: str, event_id: str, destination: str) -> dict[str, Any]:
+        """``events.move``: the event (same id) now on ``destination``, its user the organizer."""
+        answer = self.http.post(
+            f"{self._events(calendar_id)}/{event_id}/move",
+            params={"destination": destination},
+            timeout=self.timeout,
+        )
+        answer.raise_for_status()
+        moved: dict[str, Any] = answer.json()
+        return moved
+
+    def calendar_list(self, user: str) -> list[dict[str, Any]]:
+        """``calendarList.list`` as ``user``: the calendars they see, with ``accessRole``."""
+        answer = self.http.get(
+            f"{self.calendar}/calendar/v3/users/me/calendarList",
+            headers={"Authorization": f"Bearer user:{user}"},
+            timeout=self.timeout,
+        )
+        answer.raise_for_status()
+        items: list[dict[str, Any]] = answer.json()["items"]
+        return items
+
     def instances(self, calendar_id: str, event_id: str) -> list[dict[str, Any]]:
         """``events.instances`` of a series."""
         answer = self.http.get(
@@ -197,6 +219,16 @@ class StackClient:
         """Add Calendar fault rules (API or notification rules)."""
         self.http.post(
             f"{self.calendar}/emulator/v1/faults", json=body, timeout=self.timeout
+        ).raise_for_status()
+
+    def set_calendar_role(self, calendar_id: str, user: str, role: str) -> None:
+        """Give ``user`` a role on the calendar (``owner``, ``writer``, ``reader``,
+        ``freeBusyReader`` or ``none``); the calendar's own user also stands for requests that
+        name no user, as the stack's do."""
+        self.http.put(
+            f"{self.calendar}/emulator/v1/calendars/{calendar_id}/acl/{user}",
+            json={"role": role},
+            timeout=self.timeout,
         ).raise_for_status()
 
     def invalidate_sync_tokens(self, calendar_id: str) -> None:
