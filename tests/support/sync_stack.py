@@ -93,11 +93,14 @@ class SyncStack:
 
     # --- the add-on and the user --------------------------------------------------------------
 
-    def create_conference(self, title: str = "Planning") -> dict[str, Any]:
-        """The add-on creates a conference in the conferencing system."""
+    def create_conference(
+        self, title: str = "Planning", owner: str | None = None
+    ) -> dict[str, Any]:
+        """The add-on creates a conference in the conferencing system, for ``owner`` (the
+        organizer of the event it is for): the calendar's user unless given."""
         answer = self.http.post(
             f"{self.conferencing_server.base_url}/emulator/v1/conferences",
-            json={"title": title},
+            json={"title": title, "owner": owner or self.calendar_id},
             timeout=10,
         )
         answer.raise_for_status()

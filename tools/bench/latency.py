@@ -50,7 +50,7 @@ def measure(stack: StackClient) -> dict[str, Any]:
     """Run the scenario on ``stack``; its figures."""
     edits = scaled(EDITS, 10)
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-    conference = stack.create_conference()
+    conference = stack.create_conference(owner=CALENDAR)
     event = stack.insert_event(
         CALENDAR,
         conference,

@@ -71,7 +71,7 @@ def _insert(stack: StackClient, calendar_id: str, n: int, title: str) -> dict[st
     start = _START + timedelta(minutes=30 * n)
     return stack.insert_event(
         calendar_id,
-        stack.create_conference(),
+        stack.create_conference(owner=calendar_id),
         summary=title,
         start={"dateTime": start.isoformat()},
         end={"dateTime": (start + timedelta(minutes=30)).isoformat()},

@@ -242,7 +242,7 @@ def _prepare(stack: StackClient, *, calendar_id: str, total: int, ours: int) -> 
     for n in range(total):
         conference = None
         if n % step == 0 and n // step < ours:
-            conference = stack.create_conference()
+            conference = stack.create_conference(owner=calendar_id)
         events.append(_event(n, conference))
     for first in range(0, total, 5000):
         stack.load_events(calendar_id, events[first : first + 5000])

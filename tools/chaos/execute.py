@@ -98,13 +98,17 @@ class _Executor:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def conference(self, name: str) -> dict[str, Any]:
+    def conference(self, name: str, owner: str | None = None) -> dict[str, Any]:
+        """The conference ``name``, created the first time for ``owner`` (the organizer of the
+        event it is first attached to: that calendar's user)."""
         if name not in self.run.conferences:
-            self.run.conferences[name] = self.stack.create_conference()
+            self.run.conferences[name] = self.stack.create_conference(owner=owner)
         return self.run.conferences[name]
 
-    def _conference_data(self, name: str, *, foreign: bool = False) -> dict[str, Any]:
-        conference = self.conference(name)
+    def _conference_data(
+        self, name: str, *, foreign: bool = False, owner: str | None = None
+    ) -> dict[str, Any]:
+        conference = self.conference(name, owner)
         if not foreign:
             self.run.attached.add(str(conference["id"]))
         return {
@@ -161,7 +165,7 @@ class _Executor:
             body["start"], body["end"] = self._times(args, minutes)
         if args.get("conference"):
             body["conferenceData"] = self._conference_data(
-                args["conference"], foreign=bool(args.get("foreign"))
+                args["conference"], foreign=bool(args.get("foreign")), owner=calendar_id
             )
         created = _retrying(lambda: self.stack.insert(calendar_id, body), f"create {args['event']}")
         self.run.events[args["event"]] = _Event(
@@ -218,8 +222,10 @@ class _Executor:
 
     def replace_conference(self, args: dict[str, Any]) -> None:
         event = self.run.events[args["event"]]
-        body = {"conferenceData": self._conference_data(args["conference"])}
-        self._patch(event, body, f"replace the conference of {args['event']}")
+        conference = self._conference_data(args["conference"], owner=event.calendar_id)
+        self._patch(
+            event, {"conferenceData": conference}, f"replace the conference of {args['event']}"
+        )
 
     add_conference = replace_conference
 
@@ -238,7 +244,9 @@ class _Executor:
         old = self.run.events[args["event"]]
         self.delete(args)
         body = {k: v for k, v in old.body.items() if k != "conferenceData"}
-        body["conferenceData"] = self._conference_data(args["new_conference"])
+        body["conferenceData"] = self._conference_data(
+            args["new_conference"], owner=old.calendar_id
+        )
         created = _retrying(
             lambda: self.stack.insert(old.calendar_id, body), f"re-create {args['event']}"
         )

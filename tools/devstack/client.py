@@ -240,10 +240,12 @@ class StackClient:
 
     # --- the conferencing emulator ------------------------------------------------------------
 
-    def create_conference(self) -> dict[str, Any]:
-        """What the add-on does when a user adds a conference: ``id`` and ``joinUrl``."""
+    def create_conference(self, owner: str | None = None) -> dict[str, Any]:
+        """What the add-on does when a user adds a conference: ``id`` and ``joinUrl``. ``owner``:
+        the organizer of the event it is for (the calendar's user); None creates it ownerless."""
+        body = {} if owner is None else {"owner": owner}
         answer = self.http.post(
-            f"{self.conferencing}/emulator/v1/conferences", json={}, timeout=self.timeout
+            f"{self.conferencing}/emulator/v1/conferences", json=body, timeout=self.timeout
         )
         answer.raise_for_status()
         created: dict[str, Any] = answer.json()

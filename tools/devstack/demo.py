@@ -254,7 +254,7 @@ class Story:
     def tell(self) -> list[StepResult]:
         """Run every step; raise StepTimeoutError when one does not show in time."""
         stack, first = self.stack, self.first
-        conference = stack.create_conference()
+        conference = stack.create_conference(owner=USER)
         event: dict[str, Any] = {}
 
         def attach() -> None:
@@ -343,7 +343,7 @@ class Story:
 
     def _series(self) -> None:
         stack = self.stack
-        weekly = stack.create_conference()
+        weekly = stack.create_conference(owner=USER)
         series: dict[str, Any] = {}
         local = (self.first + timedelta(days=1)).replace(hour=9)
 
