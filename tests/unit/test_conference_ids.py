@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 from confsync.conference import CONFERENCE_ID_PATTERN, is_conference_id
 from confsync.errors import MalformedInputError
 from confsync.events import decode_event
-from confsync.planner import ConferenceMatcher, PlanContext, plan_page
+from confsync.planner import (
+    ConferenceMatcher,
+    DeleteConference,
+    PlanContext,
+    UpdateConference,
+    after_applied,
+    plan_page,
+)
 from tests.support.calendar_events import SOLUTION, conference_data
 from tests.support.calendar_events import event as calendar_event
 
@@ -159,6 +166,20 @@ def test_the_planner_sees_no_conference_on_an_event_with_a_bad_id() -> None:
 
     assert plan.changed == {}
     assert plan.operations == ()
+
+
+def test_an_event_whose_id_turns_bad_leaves_its_conference() -> None:
+    """As if its conference had been removed: with no other event, the conference is deleted."""
+    first = plan_page([decode_event(raw_event("conf-1"))], {}, CTX)
+    [created] = first.operations
+    assert isinstance(created, UpdateConference)
+    stored = {key: after_applied(record, created) for key, record in first.changed.items()}
+
+    second = plan_page([decode_event(raw_event("conf/1"))], stored, CTX)
+
+    [deleted] = second.operations
+    assert isinstance(deleted, DeleteConference)
+    assert deleted.conference_id == "conf-1"
 
 
 def test_the_pattern_is_the_documented_one() -> None:
