@@ -102,6 +102,22 @@ resource "google_firestore_index" "conferences_active" {
   }
 }
 
+# FirestoreRecordStore.held (the deletes the deletion brake holds): calendar_key ==, hold ==.
+resource "google_firestore_index" "conferences_held" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "conferences"
+
+  fields {
+    field_path = "calendar_key"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "hold"
+    order      = "ASCENDING"
+  }
+}
+
 # FirestoreChannelStore.active_for and FirestoreStatusReader.calendars: calendar_key ==, state ==.
 resource "google_firestore_index" "channels_active_for" {
   project    = var.project_id

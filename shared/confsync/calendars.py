@@ -12,6 +12,9 @@ when the pull whose token is stored began (just before its first ``events.list``
 the token; ``notified_max_ms`` is the latest ``notified_at`` (epoch milliseconds) of the requests
 that were coalesced, kept with a server-side maximum so late, out-of-order ones never lower it. A
 notification stamped well before ``pulled_from`` is already reflected by the stored token.
+
+``held_deletes`` counts the conference deletes the deletion brake holds for the calendar
+(:mod:`confsync.sync.brake`); ``confsync status`` shows it.
 """
 
 from __future__ import annotations
@@ -76,6 +79,9 @@ class CalendarDoc:
     last_outcome: str | None = None
     pending_count: int = 0
     full_syncs: int = 0
+    held_deletes: int = 0
+    """How many of the calendar's deletes the deletion brake holds (see
+    :mod:`confsync.sync.brake`), until an operator releases or discards them."""
 
     @property
     def syncing(self) -> bool:
@@ -105,6 +111,7 @@ _FIELDS = (
     "last_outcome",
     "pending_count",
     "full_syncs",
+    "held_deletes",
 )
 
 
@@ -128,6 +135,7 @@ def calendar_from_document(key: str, body: Mapping[str, Any]) -> CalendarDoc:
         values["notified_max_ms"] = int(values["notified_max_ms"] or 0)  # absent before covering
         values["pending_count"] = int(values["pending_count"] or 0)
         values["full_syncs"] = int(values["full_syncs"] or 0)
+        values["held_deletes"] = int(values["held_deletes"] or 0)  # absent before the brake
         if values["state"] not in {"active", "poll-only", "disconnected", "unenrolled"}:
             raise ValueError(f"unknown state {values['state']!r}")
         if not isinstance(values["subject"], str) or not isinstance(values["calendar_id"], str):

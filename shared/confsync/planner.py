@@ -281,6 +281,9 @@ def _attach(record: ConferenceRecord, snapshot: EventSnapshot) -> ConferenceReco
         primary_event_id=_primary(events, record.primary_event_id or snapshot.event_id),
         status="active" if revived else record.status,
         pending=None if revived else record.pending,
+        # An event is back: a held or released delete is re-planned like any pending one (the
+        # retry cancels it, or sends the update it became), never sent as a delete.
+        hold=None,
     )
 
 
@@ -455,6 +458,7 @@ def after_applied(
         sent=SentState(revision=op.revision, state=state, join_url=known),
         pending=None,
         status="active" if state is not None else "deleted",
+        hold=None,
     )
 
 
@@ -465,6 +469,7 @@ def after_gone(record: ConferenceRecord, op: Operation) -> ConferenceRecord:
         sent=SentState(revision=op.revision, state=None),
         pending=None,
         status="deleted",
+        hold=None,
     )
 
 

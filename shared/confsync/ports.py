@@ -159,6 +159,11 @@ class CalendarStore(Protocol):
         conference operations, least recently attempted first."""
         ...
 
+    def set_held_deletes(self, key: str, count: int) -> None:
+        """Record how many of the calendar's deletes the deletion brake holds (written by the
+        holder of the lease: a run, or the command line releasing them); no-op if unknown."""
+        ...
+
 
 class RecordStore(Protocol):
     """Conference records."""
@@ -184,11 +189,17 @@ class RecordStore(Protocol):
         ...
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
-        """Active records of the calendar with a pending operation due at or before ``due``."""
+        """Active records of the calendar with a pending operation due at or before ``due``
+        (held deletes excluded), at most ``limit``, the earliest due first."""
         ...
 
     def active_of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
         """Every record of the calendar whose conference is not deleted (reconciliation)."""
+        ...
+
+    def held(self, calendar_key: str) -> list[ConferenceRecord]:
+        """Every record of the calendar whose delete the deletion brake holds (``hold`` is
+        ``held``); such records are never returned by :meth:`pending`."""
         ...
 
 

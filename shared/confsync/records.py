@@ -2,7 +2,8 @@
 
 One record per (calendar, conference): the live events that reference the conference (standalone
 events and series masters), the exceptions of those series, what was last sent to the conferencing
-system, and an operation still pending after failures. Records are keyed deterministically
+system, and an operation still pending after failures (or a delete waiting for the deletion
+brake: ``hold``, see :mod:`confsync.sync.brake`). Records are keyed deterministically
 (:func:`record_key`) so an event carrying a conference finds its record with a direct read; a
 deletion tombstone, which carries only an id, finds it through the store's event lookup
 (``RecordStore.by_event_ids``; in Firestore, one small pointer document per event). The stored
@@ -18,7 +19,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from confsync.conference import ConferenceState, Occurrence
 from confsync.errors import MalformedInputError
@@ -27,6 +28,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "ConferenceRecord",
     "EventSnapshot",
+    "HoldState",
     "OccurrenceSnapshot",
     "PendingOperation",
     "RecordStatus",
@@ -39,6 +41,11 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 RecordStatus = Literal["active", "deleted", "failed"]
+
+HoldState = Literal["held", "released"]
+"""Where the deletion brake left a record's delete (see :mod:`confsync.sync.brake`): ``held``,
+not sent until an operator releases it; ``released``, sent when due and exempt from the brake."""
+_HOLD_STATES = frozenset({"held", "released"})
 
 
 def record_key(calendar_key: str, conference_id: str) -> str:
@@ -130,6 +137,15 @@ class ConferenceRecord:
     """The latest ``updated`` of an event that left the conference (moved to another, lost it,
     or was deleted). Revisions never go below it: when the last event leaves, the DELETE must
     outrank any update of ours the system applied but whose answer was lost."""
+    hold: HoldState | None = None
+    """The deletion brake's mark on a pending delete: ``held`` (never sent by the sync; the
+    record is not counted as pending) or ``released`` by an operator (sent, exempt from the
+    brake). None otherwise; cleared once the delete is sent or no longer needed."""
+
+    @property
+    def held(self) -> bool:
+        """A delete the brake holds: not retried, not counted as pending."""
+        return self.hold == "held"
 
     @property
     def event_ids(self) -> tuple[str, ...]:
@@ -182,7 +198,8 @@ def to_document(record: ConferenceRecord) -> dict[str, Any]:
         "primary_event_id": record.primary_event_id,
         "status": record.status,
         "detached_ms": record.detached_ms,
-        "has_pending": record.pending is not None and record.status == "active",
+        "has_pending": record.pending is not None and record.status == "active" and not record.held,
+        "hold": record.hold,
         "events": {
             event_id: {
                 "title": s.title,
@@ -242,6 +259,7 @@ def from_document(key: str, doc: Mapping[str, Any]) -> ConferenceRecord:
             primary_event_id=doc["primary_event_id"],
             status=doc["status"],
             detached_ms=int(doc.get("detached_ms", 0)),  # absent from records stored before it
+            hold=_hold(doc.get("hold")),  # absent from records stored before the brake
             events={
                 event_id: EventSnapshot(
                     event_id=event_id,
@@ -286,3 +304,9 @@ def from_document(key: str, doc: Mapping[str, Any]) -> ConferenceRecord:
         )
     except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise MalformedInputError(f"conference record {key} is malformed: {err!r}") from err
+
+
+def _hold(value: Any) -> HoldState | None:
+    if value is None or value in _HOLD_STATES:
+        return cast(HoldState | None, value)
+    raise ValueError(f"unknown hold {value!r}")

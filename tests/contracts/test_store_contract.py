@@ -567,3 +567,61 @@ def test_clear_sync_token_of_an_unknown_calendar_returns_false_and_creates_nothi
 ) -> None:
     assert stores.calendars.clear_sync_token("ck_missing") is False
     assert stores.calendars.get("ck_missing") is None
+
+
+# --- the deletion brake: held deletes and their count --------------------------------------------
+
+
+def test_held_deletes_count_round_trips_and_is_set_alone(stores: Stores) -> None:
+    leased = _leased(stores)
+    stores.calendars.put(replace(leased, held_deletes=3))
+    assert stores.calendars.get("ck_1") == replace(leased, held_deletes=3)
+
+    stores.calendars.set_held_deletes("ck_1", 25)
+
+    assert stores.calendars.get("ck_1") == replace(leased, held_deletes=25)
+    stores.calendars.set_held_deletes("ck_missing", 1)
+    assert stores.calendars.get("ck_missing") is None
+
+
+def test_a_calendar_stored_before_the_brake_holds_no_deletes(stores: Stores) -> None:
+    stores.calendars.put(_calendar())
+
+    doc = stores.calendars.get("ck_1")
+
+    assert doc is not None
+    assert doc.held_deletes == 0
+
+
+def test_hold_round_trips_and_held_deletes_are_found_apart_from_pending(stores: Stores) -> None:
+    queued = _record("c-1", due=T0 - MINUTE)
+    held = replace(_record("c-2", due=T0 - MINUTE), hold="held")
+    released = replace(_record("c-3", due=T0 - MINUTE), hold="released")
+    elsewhere = replace(_record("c-4", calendar_key="ck_2", due=T0), hold="held")
+    stores.records.save([queued, held, released, elsewhere])
+
+    assert stores.records.by_keys([held.key, released.key]) == [held, released]
+    assert _keys(stores.records.pending("ck_1", FAR_FUTURE, limit=10)) == _keys([queued, released])
+    assert stores.records.held("ck_1") == [held]
+    assert stores.records.held("ck_unknown") == []
+
+
+def test_a_held_delete_no_longer_held_is_pending_again(stores: Stores) -> None:
+    held = replace(_record("c-1", due=T0), hold="held")
+    stores.records.save([held])
+
+    stores.records.save([replace(held, hold="released")], before={held.key: held})
+
+    assert _keys(stores.records.pending("ck_1", T0, limit=10)) == _keys([held])
+    assert stores.records.held("ck_1") == []
+
+
+def test_pending_returns_the_earliest_due_first_up_to_the_limit(stores: Stores) -> None:
+    late = _record("c-1", ("e1",), due=T0)
+    early = _record("c-2", ("e2",), due=T0 - 2 * MINUTE)
+    middle = _record("c-3", ("e3",), due=T0 - MINUTE)
+    stores.records.save([late, early, middle])
+
+    found = stores.records.pending("ck_1", FAR_FUTURE, limit=2)
+
+    assert [r.key for r in found] == [early.key, middle.key]

@@ -103,6 +103,11 @@ class CountingRecords:
         self._counter.reads += max(1, len(found))
         return iter(found)
 
+    def held(self, calendar_key: str) -> list[Any]:
+        found: list[Any] = self._inner.held(calendar_key)
+        self._counter.reads += max(1, len(found))
+        return found
+
 
 class CountingCalendars:
     """A CalendarStore that counts reads and writes (each call reads or writes one document)."""

@@ -147,6 +147,11 @@ _RECORDS_ACTIVE = QueryShape(
     "conferences",
     (("calendar_key", "=="), ("status", "in")),
 )
+_RECORDS_HELD = QueryShape(
+    "FirestoreRecordStore.held",
+    "conferences",
+    (("calendar_key", "=="), ("hold", "==")),
+)
 
 QUERY_SHAPES: tuple[QueryShape, ...] = (
     _SWEEP_STALE,
@@ -154,6 +159,7 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     _SWEEP_PENDING,
     _RECORDS_PENDING,
     _RECORDS_ACTIVE,
+    _RECORDS_HELD,
 )
 """Every query shape the adapters issue (for the composite-index check against Terraform)."""
 
@@ -337,6 +343,11 @@ class FirestoreCalendarStore:
                 return False
             return True
 
+    def set_held_deletes(self, key: str, count: int) -> None:
+        # A plain update: only the lease holder writes it (a run, or the command line).
+        with translated("held deletes count"), contextlib.suppress(gexc.NotFound):
+            self._ref(key).update({"held_deletes": count})
+
     def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
         if limit <= 0:
             return []
@@ -469,3 +480,9 @@ class FirestoreRecordStore:
                 record = _record(snapshot)
                 if record is not None:
                     yield record
+
+    def held(self, calendar_key: str) -> list[ConferenceRecord]:
+        with translated("held records query"):
+            query = _RECORDS_HELD.build(self._collection, calendar_key, "held")
+            records = [_record(s) for s in query.stream()]
+        return [r for r in records if r is not None]

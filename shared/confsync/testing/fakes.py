@@ -439,6 +439,14 @@ class InMemoryCalendarStore:
             floor = datetime.min.replace(tzinfo=UTC)
             return sorted(due, key=lambda d: d.last_attempt_at or floor)[:limit]
 
+    def set_held_deletes(self, key: str, count: int) -> None:
+        with self._lock:
+            doc = self._docs.get(key)
+            if doc is None:
+                return
+            self.writes += 1
+            self._docs[key] = replace(doc, held_deletes=count)
+
 
 class InMemoryRecordStore:
     """Conference records in a dict, counting reads and writes like Firestore bills them."""
@@ -483,14 +491,24 @@ class InMemoryRecordStore:
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
         with self._lock:
-            found = [
-                r
-                for r in self._records.values()
-                if r.calendar_key == calendar_key
-                and r.status == "active"
-                and r.pending is not None
-                and r.pending.next_attempt_at <= due
-            ][:limit]
+            found = sorted(
+                (
+                    r
+                    for r in self._records.values()
+                    if r.calendar_key == calendar_key
+                    and r.status == "active"
+                    and not r.held
+                    and r.pending is not None
+                    and r.pending.next_attempt_at <= due
+                ),
+                key=lambda r: (r.pending.next_attempt_at if r.pending else due, r.key),
+            )[: max(limit, 0)]
+            self.reads += max(1, len(found))
+            return found
+
+    def held(self, calendar_key: str) -> list[ConferenceRecord]:
+        with self._lock:
+            found = [r for r in self._records.values() if r.calendar_key == calendar_key and r.held]
             self.reads += max(1, len(found))
             return found
 
