@@ -278,6 +278,7 @@ variable "sync_settings" {
   description = "The sync function's tuning (the CONFSYNC_* variables read only by sync); every field defaults to the code's default."
   type = object({
     calendar_page_size         = optional(number, 2500)
+    delete_brake               = optional(number, 20)
     full_sync_window_days      = optional(number, 30)
     lease_seconds              = optional(number, 300)
     max_pull_rounds            = optional(number, 5)
@@ -337,6 +338,11 @@ variable "sync_settings" {
   validation {
     condition     = var.sync_settings.pending_max_delay_seconds >= 1 && var.sync_settings.pending_max_delay_seconds <= 86400 && floor(var.sync_settings.pending_max_delay_seconds) == var.sync_settings.pending_max_delay_seconds
     error_message = "sync_settings.pending_max_delay_seconds must be a whole number from 1 to 86400."
+  }
+
+  validation {
+    condition     = var.sync_settings.delete_brake >= 0 && var.sync_settings.delete_brake <= 1000 && floor(var.sync_settings.delete_brake) == var.sync_settings.delete_brake
+    error_message = "sync_settings.delete_brake must be a whole number from 0 to 1000."
   }
 
   validation {

@@ -84,6 +84,7 @@ def sync_settings(config: SyncConfig) -> SyncSettings:
         pending_base_delay=timedelta(seconds=config.pending_base_delay_s),
         pending_max_delay=timedelta(seconds=config.pending_max_delay_s),
         write_back=config.write_back,
+        delete_brake=config.delete_brake,
     )
 
 

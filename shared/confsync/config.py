@@ -105,6 +105,7 @@ class SyncConfig:
     pending_base_delay_s: int
     pending_max_delay_s: int
     write_back: bool
+    delete_brake: int
     log_level: str
 
 

@@ -189,6 +189,9 @@ VARIABLES: tuple[Variable, ...] = (
              "3600", "longest backoff of a pending operation"),
     Variable("CONFSYNC_WRITE_BACK", "write_back", boolean, "true",
              "write changed join details back to the event"),
+    Variable("CONFSYNC_DELETE_BRAKE", "delete_brake", Number(0, 1000), "20",
+             "a run that would delete more conferences of one calendar than this holds all its "
+             "deletions for an operator (`confsync release-deletes`); 0 holds every deletion"),
     Variable("LOG_LEVEL", "log_level", Choice(("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
              "INFO", "least severe level logged", ALL),
     Variable("CONFSYNC_SCHEDULER_JOB", "scheduler_job", optional(scheduler_job), "",

@@ -31,6 +31,9 @@ class SyncSettings:
     pending_base_delay: timedelta
     pending_max_delay: timedelta
     write_back: bool
+    delete_brake: int
+    """A run that would delete more conferences of the calendar than this holds every one of
+    its deletions (:mod:`confsync.sync.brake`)."""
     pending_batch: int = 200
     skew: timedelta = timedelta(seconds=1)
     settle: timedelta = timedelta(milliseconds=500)
