@@ -1,9 +1,11 @@
 """Applying one page of calendar events: plan, send, write back, persist.
 
 :meth:`PageApplier.apply` loads the records the page's events belong to, plans the page (pure,
-:mod:`confsync.planner`), sends the operations (:mod:`confsync.sync.send`), writes join URLs
+:mod:`confsync.planner`), sends the updates (:mod:`confsync.sync.send`), writes join URLs
 back (:mod:`confsync.sync.write_back`) and only then saves the touched records, so a write-back
-that fails for now fails the run before its records say "done".
+that fails for now fails the run before its records say "done". Deletes are not sent here: they
+are saved as pending operations due now, for the deletion brake (:mod:`confsync.sync.brake`) to
+decide on once the pull has seen every page.
 
 Series exceptions: an exception whose series is not attached yet waits for it in the run's
 ``orphans`` for the rest of the run. In an incremental pull, a series that newly attaches to a
@@ -13,13 +15,15 @@ exceptions never come back as changes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from confsync.errors import MalformedInputError
 from confsync.events import CalendarEvent, decode_event
-from confsync.planner import SeriesAttachment, lookup_for, plan_page
+from confsync.planner import DeleteConference, SeriesAttachment, lookup_for, plan_page
 from confsync.ports import RecordStore
+from confsync.sync.brake import queued
 from confsync.sync.send import ProviderSender
 from confsync.sync.settings import SyncSettings
 from confsync.sync.state import Run
@@ -33,11 +37,17 @@ class PageApplier:
     """Applies pages of events to the records in ``records``; stateless between calls."""
 
     def __init__(
-        self, records: RecordStore, sender: ProviderSender, settings: SyncSettings
+        self,
+        records: RecordStore,
+        sender: ProviderSender,
+        settings: SyncSettings,
+        *,
+        now: Callable[[], datetime],
     ) -> None:
         self._records = records
         self._sender = sender
         self._settings = settings
+        self._now = now
 
     def apply(
         self,
@@ -70,7 +80,13 @@ class PageApplier:
             plan = plan_page([*events, *exceptions], records, ctx, run.orphans)
         run.orphans = plan.orphans
         final = dict(plan.changed)
-        sent = self._sender.send(plan.operations, final, run.stats)
+        # Deletes are never sent from a page: each is queued (pending, due now) for the deletion
+        # brake, which decides on them all once the pull has seen every page.
+        now = self._now()
+        deletes = [op for op in plan.operations if isinstance(op, DeleteConference)]
+        final.update({op.record_key: queued(final[op.record_key], now) for op in deletes})
+        updates = [op for op in plan.operations if not isinstance(op, DeleteConference)]
+        sent = self._sender.send(updates, final, run.stats)
         final.update({key: result.record for key, result in sent.items()})
         if self._settings.write_back:
             # Before saving: if writing back fails for now, the run raises and nothing records

@@ -2,8 +2,10 @@
 
 An operation the conferencing system did not take (unavailable) is recorded as pending on its
 record, with its attempts and the time of its next attempt (exponential backoff); the sync token
-still advances. At the end of each round :meth:`PendingRetry.retry` re-plans every due record
-from its record alone (:func:`confsync.planner.plan_operation`), sends what is still needed,
+still advances. Every delete is recorded so too, due at once, before anything sends it (see
+:mod:`confsync.sync.brake`). At the end of each round :meth:`PendingRetry.retry` lets the
+deletion brake decide on the calendar's unsent deletes, then re-plans every due record it did not
+keep from its record alone (:func:`confsync.planner.plan_operation`), sends what is still needed,
 writes join URLs back and saves the records. A record whose operation is no longer needed has
 its pending state cleared; one that runs out of attempts becomes "failed".
 """
@@ -15,8 +17,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from confsync.planner import plan_operation
-from confsync.ports import RecordStore
+from confsync.ports import CalendarStore, RecordStore
 from confsync.records import ConferenceRecord
+from confsync.sync.brake import DeletionBrake
 from confsync.sync.send import ProviderSender
 from confsync.sync.settings import SyncSettings
 from confsync.sync.state import Run
@@ -36,35 +39,52 @@ class PendingRetry:
         sender: ProviderSender,
         settings: SyncSettings,
         *,
+        calendars: CalendarStore,
         now: Callable[[], datetime],
     ) -> None:
         self._records = records
         self._sender = sender
         self._settings = settings
         self._now = now
+        self._brake = DeletionBrake(records, calendars, settings, now=now)
 
     def retry(self, run: Run) -> int:
-        """Retry due pending operations; return how many records are still pending."""
+        """Retry due pending operations, deletes only as the deletion brake allows; return how
+        many records are still pending (held deletes are not counted)."""
         now = self._now()
-        pending = self._records.pending(run.doc.key, _FAR_FUTURE, self._settings.pending_batch)
-        due = [r for r in pending if r.pending is not None and r.pending.next_attempt_at <= now]
-        if not due:
-            return len(pending)
+        # Enough to see one more delete than the brake allows, so it can decide on them all.
+        limit = max(self._settings.pending_batch, self._settings.delete_brake + 1)
+        pending = self._records.pending(run.doc.key, _FAR_FUTURE, limit)
         ctx = self._settings.plan_context(run.doc)
-        records = {r.key: r for r in due}
-        operations = [op for r in due if (op := plan_operation(r, ctx)) is not None]
-        run.stats.pending_retried += len(operations)
-        sent = self._sender.send(operations, records, run.stats)
-        if self._settings.write_back:  # before saving, as for a page (see PageApplier.apply)
-            write_back(run, {key: result.record for key, result in sent.items()}, sent, {})
-        # A pending record whose operation is no longer needed (superseded) is simply cleared.
-        final = {r.key: _clear_pending(r) for r in due if r.key not in sent}
-        final.update({key: result.record for key, result in sent.items()})
-        self._records.save(final.values(), before=records)
-        run.stats.records_written += len(final)
+        braked = self._brake.check(run, pending, ctx, complete=len(pending) < limit)
+        due = [
+            r
+            for r in pending
+            if r.key not in braked.kept
+            and r.pending is not None
+            and r.pending.next_attempt_at <= now
+        ]
+        final: dict[str, ConferenceRecord] = dict(braked.held)
+        if due:
+            records = {r.key: r for r in due}
+            operations = [op for r in due if (op := plan_operation(r, ctx)) is not None]
+            run.stats.pending_retried += len(operations)
+            sent = self._sender.send(operations, records, run.stats)
+            if self._settings.write_back:  # before saving, as for a page (PageApplier.apply)
+                write_back(run, {key: result.record for key, result in sent.items()}, sent, {})
+            # A pending record whose operation is no longer needed (superseded) is cleared.
+            final.update({r.key: _clear_pending(r) for r in due if r.key not in sent})
+            final.update({key: result.record for key, result in sent.items()})
+        if final:
+            self._records.save(final.values(), before={r.key: r for r in pending})
+            run.stats.records_written += len(final)
         after = {r.key: r for r in pending} | final
-        return sum(1 for r in after.values() if r.pending is not None and r.status == "active")
+        return sum(
+            1
+            for r in after.values()
+            if r.pending is not None and r.status == "active" and not r.held
+        )
 
 
 def _clear_pending(record: ConferenceRecord) -> ConferenceRecord:
-    return replace(record, pending=None)
+    return replace(record, pending=None, hold=None)

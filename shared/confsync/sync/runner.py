@@ -96,9 +96,9 @@ class SyncRunner:
         self._sleep = sleep
         self._lease = CalendarLease(calendar_store, settings, now=now, sleep=sleep)
         sender = ProviderSender(provider, settings, now=now)
-        applier = PageApplier(records, sender, settings)
+        applier = PageApplier(records, sender, settings, now=now)
         self._puller = Puller(records, applier, self._lease, settings, now=now)
-        self._pending = PendingRetry(records, sender, settings, now=now)
+        self._pending = PendingRetry(records, sender, settings, calendars=calendar_store, now=now)
 
     def with_ports(self, ports: SyncPorts) -> SyncRunner:
         """A runner like this one on other ports, e.g. with a store wrapped to count or fail its

@@ -32,6 +32,9 @@ class Run:
     stats: SyncStats
     lease_until: datetime
     orphans: Orphans = field(default_factory=dict)
+    deletes_allowed: int = 0
+    """Deletes the deletion brake let through in this run's earlier rounds (counted against
+    it in the next ones)."""
 
 
 @dataclass(frozen=True, slots=True)

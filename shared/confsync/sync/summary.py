@@ -33,6 +33,7 @@ class SyncStats:
     reconciled: int = 0
     updates: int = 0
     deletes: int = 0
+    held: int = 0
     gone: int = 0
     pending: int = 0
     failed: int = 0
