@@ -30,6 +30,7 @@ from confsync.messages import (
 )
 from confsync.testing import (
     InMemoryCalendarStore,
+    InMemoryRecordStore,
     RecordingCommandPublisher,
     RecordingPublisher,
 )
@@ -99,6 +100,7 @@ class Fakes:
     commands: RecordingCommandPublisher = field(default_factory=RecordingCommandPublisher)
     sync_requests: RecordingPublisher = field(default_factory=RecordingPublisher)
     calendars: InMemoryCalendarStore = field(default_factory=InMemoryCalendarStore)
+    records: InMemoryRecordStore = field(default_factory=InMemoryRecordStore)
     status: FakeStatus = field(default_factory=FakeStatus)
     scheduler: FakeScheduler = field(default_factory=FakeScheduler)
     configs: list[CliConfig] = field(default_factory=list)
@@ -315,7 +317,13 @@ def test_status_table_has_a_header_and_one_aligned_row_per_calendar(
 ) -> None:
     fakes = Fakes()
     fakes.status.rows = [
-        _row(last_success_at=T0, last_outcome="synced", pending_count=2, failed_records=1),
+        _row(
+            last_success_at=T0,
+            last_outcome="synced",
+            pending_count=2,
+            failed_records=1,
+            held_deletes=25,
+        ),
         _row("ck_other", state="unenrolled", channel_expires_at=None, has_sync_token=False),
     ]
 
@@ -324,19 +332,23 @@ def test_status_table_has_a_header_and_one_aligned_row_per_calendar(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == [
         "CALENDAR", "KEY", "CALENDAR", "ID", "STATE", "TOKEN", "CHANNEL", "EXPIRES",
-        "LAST", "SUCCESS", "LAST", "OUTCOME", "PENDING", "FAILED",
+        "LAST", "SUCCESS", "LAST", "OUTCOME", "PENDING", "FAILED", "HELD",
     ]  # fmt: skip
     assert lines[1].split() == [
         KEY, "primary", "active", "yes", "2026-11-26T06:00:00Z", "2026-11-24T06:00:00Z",
-        "synced", "2", "1",
+        "synced", "2", "1", "25",
     ]  # fmt: skip
-    assert lines[2].split() == ["ck_other", "primary", "unenrolled", "no", "-", "-", "-", "0", "0"]
+    assert lines[2].split() == [
+        "ck_other", "primary", "unenrolled", "no", "-", "-", "-", "0", "0", "0",
+    ]  # fmt: skip
     assert lines[1].index("active") == lines[2].index("unenrolled") == lines[0].index("STATE")
 
 
 def test_status_json_holds_the_same_rows(capsys: pytest.CaptureFixture[str]) -> None:
     fakes = Fakes()
-    fakes.status.rows = [_row(last_outcome="synced", pending_count=2, failed_records=1)]
+    fakes.status.rows = [
+        _row(last_outcome="synced", pending_count=2, failed_records=1, held_deletes=25)
+    ]
 
     assert _run(fakes, "status", "--json") == 0
 
@@ -352,6 +364,7 @@ def test_status_json_holds_the_same_rows(capsys: pytest.CaptureFixture[str]) -> 
                 "lastOutcome": "synced",
                 "pendingCount": 2,
                 "failedRecords": 1,
+                "heldDeletes": 25,
             }
         ],
         "schedulerJob": None,
@@ -419,7 +432,7 @@ def test_status_table_formats_malformed_rows() -> None:
     row = CalendarStatus("ck_bad", "", "malformed", False, None, None, None, 0, 0)
 
     assert status_table([row]).splitlines()[1].split() == [
-        "ck_bad", "malformed", "no", "-", "-", "-", "0", "0",
+        "ck_bad", "malformed", "no", "-", "-", "-", "0", "0", "0",
     ]  # fmt: skip
 
 

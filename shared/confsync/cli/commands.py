@@ -33,6 +33,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from confsync.calendars import calendar_key
+from confsync.cli.deletes import HELP as RELEASE_DELETES_HELP
+from confsync.cli.deletes import settle_held_deletes
 from confsync.cli.grants import HELP as GRANT_HELP
 from confsync.cli.grants import add_grant_arguments, grant
 from confsync.config import CliConfig, load_cli_config
@@ -43,7 +45,12 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from confsync.cli.status import CalendarStatus, SchedulerJobStatus
-    from confsync.ports import CalendarStore, ChannelCommandPublisher, SyncRequestPublisher
+    from confsync.ports import (
+        CalendarStore,
+        ChannelCommandPublisher,
+        RecordStore,
+        SyncRequestPublisher,
+    )
 
 __all__ = ["SUBCOMMANDS", "SchedulerJobs", "Services", "StatusReader", "Subcommand", "main"]
 
@@ -83,6 +90,9 @@ class Services(Protocol):
 
     @property
     def calendars(self) -> CalendarStore: ...
+
+    @property
+    def records(self) -> RecordStore: ...
 
     @property
     def status(self) -> StatusReader: ...
@@ -125,6 +135,12 @@ class _GoogleServices:
         from confsync.adapters.firestore_store import FirestoreCalendarStore  # noqa: PLC0415
 
         return FirestoreCalendarStore(self._firestore)
+
+    @cached_property
+    def records(self) -> RecordStore:
+        from confsync.adapters.firestore_store import FirestoreRecordStore  # noqa: PLC0415
+
+        return FirestoreRecordStore(self._firestore)
 
     @cached_property
     def status(self) -> StatusReader:
@@ -181,6 +197,7 @@ def status_json(row: CalendarStatus) -> dict[str, Any]:
         "lastOutcome": row.last_outcome,
         "pendingCount": row.pending_count,
         "failedRecords": row.failed_records,
+        "heldDeletes": row.held_deletes,
     }
 
 
@@ -194,6 +211,7 @@ _COLUMNS = (
     ("LAST OUTCOME", "lastOutcome"),
     ("PENDING", "pendingCount"),
     ("FAILED", "failedRecords"),
+    ("HELD", "heldDeletes"),
 )
 
 
@@ -365,6 +383,31 @@ def _resync(ctx: _Context) -> int:
     return 0
 
 
+def _release_deletes(ctx: _Context) -> int:
+    args = ctx.args
+    key = _required_key(args)
+    services = ctx.services
+    if services.calendars.get(key) is None:
+        raise CommandError(f"calendar {key} is not enrolled (no calendar record); nothing done")
+    count = settle_held_deletes(
+        services.calendars,
+        services.records,
+        key,
+        discard=args.discard,
+        clock=ctx.clock,
+        sleep=ctx.sleep,
+    )
+    # Also when nothing was held: a request that coalesced into the command's lease is answered.
+    services.sync_requests.publish(
+        SyncRequest(calendar_key=key, reason="manual", notified_at=ctx.clock())
+    )
+    verb = "discarded" if args.discard else "released"
+    payload = {"calendarKey": key, verb: count, "published": True}
+    after = "the conferences stay" if args.discard else "a sync was requested to send them"
+    _emit(args, payload, f"{count} held deletes of calendar {key} {verb}; {after}")
+    return 0
+
+
 def _tick(ctx: _Context) -> int:
     now = ctx.clock()
     name = ctx.config.scheduler_job
@@ -436,6 +479,15 @@ def _unenroll_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _release_deletes_arguments(parser: argparse.ArgumentParser) -> None:
+    _calendar_options(parser, required=True)
+    parser.add_argument(
+        "--discard",
+        action="store_true",
+        help="drop the held deletes instead: the conferences stay, nothing is sent",
+    )
+
+
 def _no_arguments(_parser: argparse.ArgumentParser) -> None:
     return None
 
@@ -475,6 +527,9 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "force a full sync: clear the stored sync token, then request a sync",
         _resync,
         lambda parser: _calendar_options(parser, required=True),
+    ),
+    Subcommand(
+        "release-deletes", RELEASE_DELETES_HELP, _release_deletes, _release_deletes_arguments
     ),
     Subcommand(
         "tick",

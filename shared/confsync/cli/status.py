@@ -68,6 +68,8 @@ class CalendarStatus:
     last_outcome: str | None
     pending_count: int
     failed_records: int
+    held_deletes: int = 0
+    """Deletes the deletion brake holds until an operator releases or discards them."""
 
     @property
     def ready(self) -> bool:
@@ -92,6 +94,7 @@ def calendar_status(
         last_outcome=doc.last_outcome,
         pending_count=doc.pending_count,
         failed_records=failed_records,
+        held_deletes=doc.held_deletes,
     )
 
 
