@@ -11,9 +11,14 @@ import pytest
 
 from devstack.process import ManagedProcess, NotReadyError, restart, running, stop_all
 
+# The probe writes its file under a temporary name and renames it, so a reader never sees it
+# created but still empty (the test used to read it half-written on a loaded machine).
 _SCRIPT = (
     "import os, pathlib, sys, time; "
-    "pathlib.Path(sys.argv[1], str(os.getpid())).write_text(os.environ['CHAOS_PROBE']); "
+    "final = pathlib.Path(sys.argv[1], str(os.getpid())); "
+    "partial = final.with_name('.' + final.name); "
+    "partial.write_text(os.environ['CHAOS_PROBE']); "
+    "os.replace(partial, final); "
     "time.sleep(60)"
 )
 
@@ -21,7 +26,7 @@ _SCRIPT = (
 def _wait_for_files(directory: Path, count: int) -> list[Path]:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        found = sorted(directory.iterdir())
+        found = sorted(p for p in directory.iterdir() if not p.name.startswith("."))
         if len(found) >= count:
             return found
         time.sleep(0.02)
