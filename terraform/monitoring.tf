@@ -144,6 +144,29 @@ resource "google_logging_metric" "sync_latency" {
   }
 }
 
+# Deletions held by the deletion brake: a run that would have deleted more conferences of one
+# calendar than CONFSYNC_DELETE_BRAKE logged one ERROR naming the calendar (its key as a label),
+# and sent none of them.
+resource "google_logging_metric" "deletions_held" {
+  project = var.project_id
+  name    = "${var.prefix}-deletions-held"
+  filter  = "${local.function_logs.sync} AND severity=ERROR AND jsonPayload.message:\"deletions held by the brake\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+    labels {
+      key        = "calendar_key"
+      value_type = "STRING"
+    }
+  }
+
+  label_extractors = {
+    calendar_key = "EXTRACT(labels.calendar_key)"
+  }
+}
+
 # Channel maintenance left undone: a tick or a renewal batch that deferred work (a user's Calendar
 # budget was spent) or failed on some calendars. The next tick retries; if this persists, channels
 # reach their expiry unrenewed and push notifications stop (the sweep still syncs).
@@ -330,6 +353,33 @@ resource "google_monitoring_alert_policy" "pending_operations" {
 
   documentation {
     content   = "For an hour, sync runs kept leaving conference operations pending (new ones failing, or retries failing again): the conferencing system is unavailable or refusing, and the backlog is not draining. Runbook: README, Operating confsync, Failed conference operations."
+    mime_type = "text/markdown"
+  }
+}
+
+resource "google_monitoring_alert_policy" "deletions_held" {
+  project      = var.project_id
+  display_name = "${var.prefix}: deletions held by the brake"
+  combiner     = "OR"
+
+  conditions {
+    display_name = "sync runs that held a calendar's deletions"
+    condition_threshold {
+      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"logging.googleapis.com/user/${google_logging_metric.deletions_held.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_SUM"
+      }
+    }
+  }
+
+  notification_channels = var.alert_notification_channels
+
+  documentation {
+    content   = "A sync run would have deleted more conferences of one calendar than CONFSYNC_DELETE_BRAKE and held all of them: no conference was deleted. The metric's calendar_key label and the ERROR line name the calendar. Decide, then `confsync release-deletes --calendar-key KEY` (send them) or add `--discard` (keep the conferences). Runbook: README, Operating confsync, Deletions held by the brake."
     mime_type = "text/markdown"
   }
 }

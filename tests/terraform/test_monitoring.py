@@ -37,6 +37,7 @@ from confsync.testing import (
     RecordingPublisher,
 )
 from confsync.testing.settings import channel_settings, sync_settings
+from tests.support.calendar_events import conference_data, event
 
 from .hcl import Body, expression, one, root, strings
 
@@ -313,3 +314,85 @@ def test_the_dashboard_charts_only_declared_metrics() -> None:
     text = " ".join(strings(dashboard))
     assert '"50", "95"' in text
     assert "REDUCE_PERCENTILE_${percentile}" in text
+
+
+# --- the deletion brake ---------------------------------------------------------------------------
+
+MESSAGE_HAS = re.compile(r'jsonPayload\.message:\\?"(?P<phrase>[^"\\]+)\\?"')
+
+
+@functools.cache
+def brake_run_lines() -> tuple[str, list[dict[str, Any]]]:
+    """The calendar key and the sync lines of a run that holds 25 deletions (the brake is 20)."""
+    key = calendar_key(SUBJECT, SUBJECT)
+    calendars = InMemoryCalendarStore()
+    calendars.put(CalendarDoc(key=key, subject=SUBJECT, calendar_id=SUBJECT))
+    calendar, provider = FakeCalendar(), RecordingProvider()
+    runner = SyncRunner(
+        calendar_api=calendar,
+        calendar_store=calendars,
+        records=InMemoryRecordStore(),
+        provider=provider,
+        publisher=RecordingPublisher(),
+        settings=sync_settings(
+            matcher=ConferenceMatcher(solution_names=frozenset({"My Web Conference"})),
+            relevant_fields=frozenset({"title"}),
+        ),
+        now=lambda: NOW,
+    )
+    request = SyncRequest(calendar_key=key, reason="notification", notified_at=NOW)
+    for i in range(25):
+        provider.create(f"c{i}")
+        body = event(
+            f"e{i}",
+            start="2026-12-02T10:00:00Z",
+            end="2026-12-02T11:00:00Z",
+            organizer=SUBJECT,
+            conference=conference_data(f"c{i}", join_url=f"https://conf.example/j/c{i}"),
+        )
+        calendar.put(SUBJECT, body)
+    runner.run(request)
+    for i in range(25):
+        calendar.delete(SUBJECT, f"e{i}")
+    lines = _captured("confsync.sync", lambda: runner.run(request))
+    assert not [c for c in provider.calls if c.kind == "delete"], "the brake sent deletes"
+    return key, lines
+
+
+def _selected_by_deletions_held(line: Mapping[str, Any]) -> bool:
+    """Whether the ``deletions_held`` metric's filter (beyond the sync function's logs) selects
+    ``line``: its severity clause and the phrase its message must have."""
+    text = metrics()["deletions_held"]["filter"]
+    phrase = MESSAGE_HAS.search(text)
+    assert phrase is not None, text
+    severity = re.search(r"severity=(\w+)", text)
+    assert severity is not None, text
+    return line["severity"] == severity.group(1) and phrase["phrase"] in line["message"]
+
+
+def test_the_brake_s_error_line_is_what_the_deletions_held_metric_selects() -> None:
+    key, lines = brake_run_lines()
+    body = metrics()["deletions_held"]
+
+    selected = [line for line in lines if _selected_by_deletions_held(line)]
+
+    assert functions_filtered(body) == {"sync"}
+    [line] = selected  # one line per run that holds, never the summary or another line
+    assert line["severity"] == "ERROR"
+    assert body["label_extractors"] == {"calendar_key": "EXTRACT(labels.calendar_key)"}
+    assert line["logging.googleapis.com/labels"]["calendar_key"] == key
+    assert key in line["message"]
+    [summary] = [line for line in lines if "sync" in line]
+    assert summary["sync"]["held"] == 25
+
+
+def test_a_run_within_the_brake_logs_no_line_the_metric_selects() -> None:
+    assert not [line for line in [sync_summary()] if _selected_by_deletions_held(line)]
+
+
+def test_the_deletions_held_alert_watches_its_metric_and_names_its_runbook_step() -> None:
+    [condition] = _conditions(alerts()["deletions_held"])
+    assert USER_METRIC.findall(condition["filter"]) == ["deletions_held"]
+    content = one(alerts()["deletions_held"], "documentation")["content"]
+    assert "Deletions held by the brake" in content
+    assert "confsync release-deletes" in content
