@@ -25,7 +25,13 @@ from confsync.messages import (
     decode_channel_command,
     decode_sync_request,
 )
-from confsync.records import ConferenceRecord, RecordStatus, record_key
+from confsync.records import (
+    ConferenceRecord,
+    PendingOperation,
+    RecordStatus,
+    SentState,
+    record_key,
+)
 from devstack.gcloud_emulators import EmulatorEndpoints
 
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
@@ -122,6 +128,7 @@ def test_status_shows_a_calendar_from_firestore(
             last_success_at=synced,
             last_outcome="synced",
             pending_count=2,
+            held_deletes=3,
         )
     )
     channels = FirestoreChannelStore(client)
@@ -154,13 +161,14 @@ def test_status_shows_a_calendar_from_firestore(
                 "lastOutcome": "synced",
                 "pendingCount": 2,
                 "failedRecords": 2,
+                "heldDeletes": 3,
             }
         ],
         "schedulerJob": None,  # CONFSYNC_SCHEDULER_JOB is not set: the local stack
     }
     assert out[1].startswith("CALENDAR KEY")
     assert out[2].split()[:4] == [KEY, CALENDAR_ID, "active", "yes"]
-    assert out[2].split()[-2:] == ["2", "2"]
+    assert out[2].split()[-3:] == ["2", "2", "3"]
 
 
 def test_resync_clears_the_token_and_publishes_a_manual_sync_request(
@@ -204,3 +212,45 @@ def test_publishing_to_a_missing_topic_is_one_line_and_exit_1(
     err = capsys.readouterr().err
     assert err.startswith("confsync: publishing to projects/")
     assert err.count("\n") == 1
+
+
+def _held_record(conference_id: str) -> ConferenceRecord:
+    return ConferenceRecord(
+        key=record_key(KEY, conference_id),
+        calendar_key=KEY,
+        conference_id=conference_id,
+        sent=SentState(revision=3, state=None),
+        pending=PendingOperation(attempts=0, next_attempt_at=datetime.now(UTC), last_error="x"),
+        hold="held",
+    )
+
+
+@pytest.mark.parametrize("discard", [False, True])
+def test_release_deletes_settles_the_held_deletes_in_firestore_and_requests_a_sync(
+    client: firestore.Client, topics: Topics, capsys: pytest.CaptureFixture[str], discard: bool
+) -> None:
+    calendars, records = FirestoreCalendarStore(client), FirestoreRecordStore(client)
+    calendars.put(CalendarDoc(key=KEY, subject=SUBJECT, calendar_id=CALENDAR_ID, held_deletes=2))
+    records.save([_held_record("c1"), _held_record("c2")])
+    option = ["--discard"] if discard else []
+
+    assert _cli("release-deletes", "--calendar-key", KEY, *option, "--json") == 0
+    assert _cli("release-deletes", "--calendar-key", KEY, *option, "--json") == 0
+
+    verb = "discarded" if discard else "released"
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first == {"calendarKey": KEY, verb: 2, "published": True}
+    assert second == {"calendarKey": KEY, verb: 0, "published": True}
+    assert records.held(KEY) == []
+    settled = records.by_keys([record_key(KEY, "c1"), record_key(KEY, "c2")])
+    if discard:
+        assert [(r.hold, r.pending) for r in settled] == [(None, None)] * 2
+        assert records.pending(KEY, datetime.now(UTC), 10) == []
+    else:
+        assert [r.hold for r in settled] == ["released"] * 2
+        assert len(records.pending(KEY, datetime.now(UTC), 10)) == 2  # due: the sync sends them
+    doc = calendars.get(KEY)
+    assert doc is not None
+    assert (doc.held_deletes, doc.lease_owner) == (0, None)
+    requests = [decode_sync_request(m.data) for m in topics.pull("sync-requests")]
+    assert [(r.calendar_key, r.reason) for r in requests] == [(KEY, "manual")] * 2

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
+from confsync.cli.deletes import settle_held_deletes
 from confsync.errors import CalendarUnavailableError, StoreUnavailableError
 from confsync.messages import SyncRequest
 from confsync.ports import CalendarClient, CalendarClientFactory, EventPage, RecordStore
@@ -1102,4 +1103,43 @@ def test_event_joining_with_the_old_join_url_after_a_rotation_is_repaired(
     assert later.stats.updates == 1
     assert later.stats.write_backs == 0
     assert sync_stack.calendar_calls().get("calendar.events.get", 0) == reads
+    sync_stack.assert_no_stale_operations()
+
+
+def test_25_deletions_in_one_sync_are_all_held_until_released(sync_stack: SyncStack) -> None:
+    conferences = [sync_stack.create_conference(f"Meeting {i}") for i in range(25)]
+    events = [sync_stack.insert_event(conference) for conference in conferences]
+    sync_stack.sync()
+    for event in events:
+        sync_stack.delete_event(event["id"])
+
+    held = sync_stack.sync()
+
+    assert held.stats.held == 25
+    assert [r for r in sync_stack.provider_requests() if r["method"] == "DELETE"] == []
+    assert all(sync_stack.conference(c["id"])["status"] != "deleted" for c in conferences)
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert (doc.held_deletes, doc.pending_count) == (25, 0)
+    assert len(sync_stack.records.held(sync_stack.key)) == 25
+    assert sync_stack.sync().stats.held == 0  # still held, still not sent
+    assert [r for r in sync_stack.provider_requests() if r["method"] == "DELETE"] == []
+
+    released = settle_held_deletes(
+        sync_stack.calendars,
+        sync_stack.records,
+        sync_stack.key,
+        discard=False,
+        clock=lambda: datetime.now(UTC),
+        sleep=time.sleep,
+    )
+    sent = sync_stack.sync()
+
+    assert released == 25
+    assert sent.stats.deletes == 25
+    assert all(sync_stack.conference(c["id"])["status"] == "deleted" for c in conferences)
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert doc.held_deletes == 0
+    assert sync_stack.records.held(sync_stack.key) == []
     sync_stack.assert_no_stale_operations()
