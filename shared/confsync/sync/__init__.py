@@ -32,8 +32,13 @@ with the defects of the published sample fixed. One :meth:`SyncRunner.run` call
    and a later run retries it, until its budget runs out. Series exceptions whose series is not
    attached yet wait for it for the rest of the run; in an incremental pull, a series that newly
    attaches to a record (its conference added or replaced) is looked up once by ``iCalUID``,
-   because its earlier exceptions never come back as changes. (:mod:`~confsync.sync.apply`)
-5. **Commit.** Pending operations that are due are retried (:mod:`~confsync.sync.pending`);
+   because its earlier exceptions never come back as changes. Deletes are never sent from a
+   page: each is queued as a pending operation due now, for the deletion brake.
+   (:mod:`~confsync.sync.apply`)
+5. **Commit.** The deletion brake counts the calendar's unsent deletes: more than
+   ``delete_brake`` and all of them are held for an operator, with one ERROR line
+   (:mod:`~confsync.sync.brake`). Pending operations that are due, deletes the brake let
+   through among them, are retried (:mod:`~confsync.sync.pending`);
    then the new sync token is stored with its pull's start (only now: every page's effects are
    durable) and the lease released, if ``notify_seq`` did not move. If it moved but every request
    since was stamped ``skew`` before this pull began (``notified_max_ms``), the pull covered
