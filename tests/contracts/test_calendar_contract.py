@@ -521,6 +521,24 @@ def test_every_page_reports_the_role_the_calendar_is_seen_through(cal: Backend, 
     assert len(changes) == 1
 
 
+def test_a_free_busy_view_lists_times_and_never_titles_guests_or_conferences(cal: Backend) -> None:
+    conference = {
+        "conferenceId": "conf-1",
+        "conferenceSolution": {"key": {"type": "addOn"}, "name": "My Web Conference"},
+    }
+    cal.insert(
+        event("evt001", 1, attendees=[{"email": "bob@example.com"}], conferenceData=conference)
+    )
+    cal.set_access_role("freeBusyReader")
+
+    pages, _ = list_all(cal.client)
+
+    [item] = [item for page in pages for item in page.items]
+    assert item["id"] == "evt001"
+    assert item["start"]["dateTime"].startswith("2030-01-01T09:00:00")
+    assert not {"summary", "attendees", "conferenceData", "organizer"} & set(item)
+
+
 # --- events.get -------------------------------------------------------------------------------
 
 

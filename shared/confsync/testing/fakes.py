@@ -214,7 +214,7 @@ class FakeCalendar:
                 raise self.fail_lists.pop(0)
             role = self.access_roles.get(calendar_id, "owner")
             if page_token is not None:
-                return replace(self._page_of_snapshot(page_token), access_role=role)
+                return _as_seen_by(self._page_of_snapshot(page_token), role)
             generation = self._generation.get(calendar_id, 0)
             since = 0
             if sync_token is not None:
@@ -237,7 +237,7 @@ class FakeCalendar:
             self._snapshots[snapshot_id] = snapshot
             while len(self._snapshots) > _MAX_SNAPSHOTS:
                 del self._snapshots[next(iter(self._snapshots))]
-            return replace(self._page_of_snapshot(f"{snapshot_id}:0"), access_role=role)
+            return _as_seen_by(self._page_of_snapshot(f"{snapshot_id}:0"), role)
 
     def _token_position(self, calendar_id: str, generation: int, sync_token: str) -> int:
         """The change sequence a sync token stands for; 410 when invalidated or garbled."""
@@ -287,6 +287,32 @@ class FakeCalendar:
             if stored["etag"] != etag:
                 raise PreconditionFailedError("Precondition Failed")
             return self._store(calendar_id, {**stored, "conferenceData": dict(conference_data)})
+
+
+_FREE_BUSY_FIELDS = (
+    "kind",
+    "etag",
+    "id",
+    "status",
+    "start",
+    "end",
+    "transparency",
+    "recurrence",
+    "recurringEventId",
+    "originalStartTime",
+)
+"""What a ``freeBusyReader`` sees of an event: its times, never its title, guests or conference
+(the Calendar emulator's documented shape)."""
+
+
+def _as_seen_by(page: EventPage, role: str | None) -> EventPage:
+    """``page`` answered to a caller with ``role``: stamped with it, stripped for free/busy."""
+    if role == "freeBusyReader":
+        items = tuple(
+            {k: v for k, v in item.items() if k in _FREE_BUSY_FIELDS} for item in page.items
+        )
+        page = replace(page, items=items)
+    return replace(page, access_role=role)
 
 
 def _ends_after(event: Mapping[str, Any], moment: datetime) -> bool:
