@@ -32,6 +32,7 @@ QUERY_METHODS = {
     "FirestoreCalendarStore.due_for_sweep",
     "FirestoreRecordStore.pending",
     "FirestoreRecordStore.active_of_calendar",
+    "FirestoreRecordStore.held",
 }
 
 
@@ -358,6 +359,7 @@ def test_every_query_issued_is_built_from_a_registered_shape(
     records.by_event_ids("ck_1", ["e1", "e2"])
     records.pending("ck_1", T0, 5)
     list(records.active_of_calendar("ck_1"))
+    records.held("ck_1")
 
     assert set(built) == set(QUERY_SHAPES)
     assert streams == len(built)
