@@ -21,6 +21,7 @@ resource "google_firestore_database" "main" {
 #   FirestoreChannelStore.superseded_or_orphaned      channels           state in
 #   FirestoreRecordForgetter.forget_calendar          conferences        calendar_key ==
 #   FirestoreRecordForgetter.forget_calendar          conference_events  calendar_key ==
+#   FirestoreRecordStore.by_conference                conferences        conference_id ==
 #
 # Equality-only shapes on two fields could be served by index merging; they get an index
 # anyway, so they never depend on merging (cheaper, and one index serves them exactly).

@@ -188,6 +188,11 @@ class RecordStore(Protocol):
         """
         ...
 
+    def by_conference(self, conference_id: str) -> list[ConferenceRecord]:
+        """Every record of the conference, on any calendar, whatever its status (who else
+        carries it: :mod:`confsync.ownership`)."""
+        ...
+
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
         """Active records of the calendar with a pending operation due at or before ``due``
         (held deletes excluded), at most ``limit``, the earliest due first."""

@@ -9,6 +9,13 @@ deletion tombstone, which carries only an id, finds it through the store's event
 (``RecordStore.by_event_ids``; in Firestore, one small pointer document per event). The stored
 ``event_ids`` list is for people inspecting the database.
 
+Ownership (:mod:`confsync.ownership`): a record keeps the conference's ``owner`` as the
+conferencing system returned it, once looked up (``owner_known``; ``owner`` None with
+``owner_known`` means the conference has no owner), and its calendar's ``role`` for it:
+``acting`` (its events change and delete the conference), ``reference`` (they never do) or
+``unknown`` (not decided yet: nothing is sent). Documents stored before ownership read as
+"not yet known".
+
 ``to_document`` and ``from_document`` are the only places that know the stored shape; a document
 with another ``schema_version`` is refused rather than misread.
 """
@@ -23,6 +30,7 @@ from typing import Any, Literal, cast
 
 from confsync.conference import ConferenceState, Occurrence
 from confsync.errors import MalformedInputError
+from confsync.ownership import Role
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -46,6 +54,7 @@ HoldState = Literal["held", "released"]
 """Where the deletion brake left a record's delete (see :mod:`confsync.sync.brake`): ``held``,
 not sent until an operator releases it; ``released``, sent when due and exempt from the brake."""
 _HOLD_STATES = frozenset({"held", "released"})
+_ROLES = frozenset({"unknown", "acting", "reference"})
 
 
 def record_key(calendar_key: str, conference_id: str) -> str:
@@ -141,6 +150,16 @@ class ConferenceRecord:
     """The deletion brake's mark on a pending delete: ``held`` (never sent by the sync; the
     record is not counted as pending) or ``released`` by an operator (sent, exempt from the
     brake). None otherwise; cleared once the delete is sent or no longer needed."""
+    owner: str | None = None
+    """The conference's owner as the conferencing system returned it (compare ignoring case);
+    None while not known, or when it has none (``owner_known``)."""
+    owner_known: bool = False
+    """Whether the owner was looked up: False means "not yet known" (ask the system)."""
+    role: Role = "unknown"
+    """This calendar's part in the conference (:data:`confsync.ownership.Role`); only an
+    ``acting`` record ever produces an operation or a write-back."""
+    reference_logged: bool = False
+    """Whether the INFO line about this calendar carrying someone else's conference was logged."""
 
     @property
     def held(self) -> bool:
@@ -200,6 +219,10 @@ def to_document(record: ConferenceRecord) -> dict[str, Any]:
         "detached_ms": record.detached_ms,
         "has_pending": record.pending is not None and record.status == "active" and not record.held,
         "hold": record.hold,
+        "owner": record.owner,
+        "owner_known": record.owner_known,
+        "role": record.role,
+        "reference_logged": record.reference_logged,
         "events": {
             event_id: {
                 "title": s.title,
@@ -260,6 +283,11 @@ def from_document(key: str, doc: Mapping[str, Any]) -> ConferenceRecord:
             status=doc["status"],
             detached_ms=int(doc.get("detached_ms", 0)),  # absent from records stored before it
             hold=_hold(doc.get("hold")),  # absent from records stored before the brake
+            # The four ownership fields are absent from records stored before ownership.
+            owner=_optional_str(doc.get("owner")),
+            owner_known=bool(doc.get("owner_known", False)),
+            role=_role(doc.get("role", "unknown")),
+            reference_logged=bool(doc.get("reference_logged", False)),
             events={
                 event_id: EventSnapshot(
                     event_id=event_id,
@@ -310,3 +338,15 @@ def _hold(value: Any) -> HoldState | None:
     if value is None or value in _HOLD_STATES:
         return cast(HoldState | None, value)
     raise ValueError(f"unknown hold {value!r}")
+
+
+def _role(value: Any) -> Role:
+    if value in _ROLES:
+        return cast(Role, value)
+    raise ValueError(f"unknown role {value!r}")
+
+
+def _optional_str(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"owner must be a string, not {type(value).__name__}")

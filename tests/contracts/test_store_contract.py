@@ -616,6 +616,34 @@ def test_a_held_delete_no_longer_held_is_pending_again(stores: Stores) -> None:
     assert stores.records.held("ck_1") == []
 
 
+def test_ownership_round_trips(stores: Stores) -> None:
+    unknown = _record("c-1", ("e1",))
+    acting = replace(
+        _record("c-2", ("e2",)), owner="Alice@Example.com", owner_known=True, role="acting"
+    )
+    ownerless = replace(
+        _record("c-3", ("e3",)), owner_known=True, role="reference", reference_logged=True
+    )
+    stores.records.save([unknown, acting, ownerless])
+
+    found = stores.records.by_keys([unknown.key, acting.key, ownerless.key])
+
+    assert found == [unknown, acting, ownerless]
+    assert (found[0].owner_known, found[0].role) == (False, "unknown")
+
+
+def test_by_conference_finds_its_records_on_every_calendar(stores: Stores) -> None:
+    alice = _record("c-1", ("e1",), calendar_key="ck_1")
+    bob = replace(_record("c-1", ("e7",), calendar_key="ck_2"), role="reference")
+    gone = _record("c-1", calendar_key="ck_3", status="deleted")
+    other = _record("c-2", ("e2",), calendar_key="ck_1")
+    stores.records.save([alice, bob, gone, other])
+
+    assert _keys(stores.records.by_conference("c-1")) == _keys([alice, bob, gone])
+    assert stores.records.by_conference("c-2") == [other]
+    assert stores.records.by_conference("c-unknown") == []
+
+
 def test_pending_returns_the_earliest_due_first_up_to_the_limit(stores: Stores) -> None:
     late = _record("c-1", ("e1",), due=T0)
     early = _record("c-2", ("e2",), due=T0 - 2 * MINUTE)

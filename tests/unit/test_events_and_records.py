@@ -196,6 +196,33 @@ def test_record_stored_before_detached_times_were_kept_decodes_with_zero() -> No
     assert from_document(record.key, document) == replace(record, detached_ms=0)
 
 
+def test_record_ownership_round_trips_through_its_document() -> None:
+    owned = replace(_record(), owner="Alice@Example.com", owner_known=True, role="acting")
+    ownerless = replace(_record(), owner_known=True, role="reference", reference_logged=True)
+
+    for record in (owned, ownerless):
+        assert from_document(record.key, to_document(record)) == record
+
+
+def test_record_stored_before_owners_decodes_as_not_yet_known() -> None:
+    record = _record()
+    document = to_document(replace(record, owner="alice@example.com", owner_known=True))
+    for name in ("owner", "owner_known", "role", "reference_logged"):
+        del document[name]
+
+    decoded = from_document(record.key, document)
+
+    assert (decoded.owner, decoded.owner_known, decoded.role) == (None, False, "unknown")
+    assert decoded == record
+
+
+def test_record_with_an_unknown_role_is_refused() -> None:
+    document = to_document(_record()) | {"role": "anyone"}
+
+    with pytest.raises(MalformedInputError, match="role"):
+        from_document("cf_x", document)
+
+
 def test_record_of_another_schema_version_is_refused() -> None:
     document = to_document(_record()) | {"schema_version": SCHEMA_VERSION + 1}
 

@@ -108,6 +108,11 @@ class CountingRecords:
         self._counter.reads += max(1, len(found))
         return found
 
+    def by_conference(self, conference_id: str) -> list[Any]:
+        found: list[Any] = self._inner.by_conference(conference_id)
+        self._counter.reads += max(1, len(found))
+        return found
+
 
 class CountingCalendars:
     """A CalendarStore that counts reads and writes (each call reads or writes one document)."""

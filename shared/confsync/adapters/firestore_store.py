@@ -152,6 +152,11 @@ _RECORDS_HELD = QueryShape(
     "conferences",
     (("calendar_key", "=="), ("hold", "==")),
 )
+_RECORDS_OF_CONFERENCE = QueryShape(
+    "FirestoreRecordStore.by_conference",
+    "conferences",
+    (("conference_id", "=="),),
+)
 
 QUERY_SHAPES: tuple[QueryShape, ...] = (
     _SWEEP_STALE,
@@ -160,6 +165,7 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     _RECORDS_PENDING,
     _RECORDS_ACTIVE,
     _RECORDS_HELD,
+    _RECORDS_OF_CONFERENCE,
 )
 """Every query shape the adapters issue (for the composite-index check against Terraform)."""
 
@@ -464,6 +470,12 @@ class FirestoreRecordStore:
                     else:
                         batch.set(ref, document)
                 batch.commit()
+
+    def by_conference(self, conference_id: str) -> list[ConferenceRecord]:
+        with translated("records of a conference"):
+            query = _RECORDS_OF_CONFERENCE.build(self._collection, conference_id)
+            records = [_record(s) for s in query.stream()]
+        return sorted((r for r in records if r is not None), key=lambda r: r.key)
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
         if limit <= 0:

@@ -515,6 +515,15 @@ class InMemoryRecordStore:
                 self.writes += 1
                 self._records[record.key] = record
 
+    def by_conference(self, conference_id: str) -> list[ConferenceRecord]:
+        with self._lock:
+            found = sorted(
+                (r for r in self._records.values() if r.conference_id == conference_id),
+                key=lambda r: r.key,
+            )
+            self.reads += max(1, len(found))
+            return found
+
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
         with self._lock:
             found = sorted(
