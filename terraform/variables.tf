@@ -283,6 +283,7 @@ variable "sync_settings" {
     lease_seconds              = optional(number, 300)
     max_pull_rounds            = optional(number, 5)
     owned_events_only          = optional(bool, true)
+    ownerless_policy           = optional(string, "first-claimant")
     pending_base_delay_seconds = optional(number, 60)
     pending_max_attempts       = optional(number, 10)
     pending_max_delay_seconds  = optional(number, 3600)
@@ -338,6 +339,11 @@ variable "sync_settings" {
   validation {
     condition     = var.sync_settings.pending_max_delay_seconds >= 1 && var.sync_settings.pending_max_delay_seconds <= 86400 && floor(var.sync_settings.pending_max_delay_seconds) == var.sync_settings.pending_max_delay_seconds
     error_message = "sync_settings.pending_max_delay_seconds must be a whole number from 1 to 86400."
+  }
+
+  validation {
+    condition     = contains(["first-claimant", "hands-off"], var.sync_settings.ownerless_policy)
+    error_message = "sync_settings.ownerless_policy must be first-claimant or hands-off."
   }
 
   validation {

@@ -33,6 +33,7 @@ from confsync.config import (
     CliConfig,
     SyncConfig,
 )
+from confsync.ownership import ownerless_policy
 from confsync.planner import ConferenceMatcher
 from confsync.sync import SyncRunner, SyncSettings
 
@@ -85,6 +86,7 @@ def sync_settings(config: SyncConfig) -> SyncSettings:
         pending_max_delay=timedelta(seconds=config.pending_max_delay_s),
         write_back=config.write_back,
         delete_brake=config.delete_brake,
+        ownerless_policy=ownerless_policy(config.ownerless_policy),
     )
 
 

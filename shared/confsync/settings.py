@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from confsync.conference import ALWAYS_RELEVANT, STATE_FIELDS
+from confsync.ownership import OWNERLESS_POLICIES
 from confsync.parsers import (
     Choice,
     Number,
@@ -192,6 +193,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CONFSYNC_DELETE_BRAKE", "delete_brake", Number(0, 1000), "20",
              "a run that would delete more conferences of one calendar than this holds all its "
              "deletions for an operator (`confsync release-deletes`); 0 holds every deletion"),
+    Variable("CONFSYNC_OWNERLESS_POLICY", "ownerless_policy", Choice(OWNERLESS_POLICIES),
+             "first-claimant", "conferences without an owner: `first-claimant` (only the first "
+             "user whose calendar carried one changes or deletes it) or `hands-off` (never "
+             "changed or deleted); see docs/decisions/2026-12-03-ownerless-conferences.md"),
     Variable("LOG_LEVEL", "log_level", Choice(("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
              "INFO", "least severe level logged", ALL),
     Variable("CONFSYNC_SCHEDULER_JOB", "scheduler_job", optional(scheduler_job), "",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from confsync.calendars import CalendarDoc
+from confsync.ownership import OwnerlessPolicy
 from confsync.planner import ConferenceMatcher, PlanContext
 
 __all__ = ["SyncSettings"]
@@ -34,6 +35,8 @@ class SyncSettings:
     delete_brake: int
     """A run that would delete more conferences of the calendar than this holds every one of
     its deletions (:mod:`confsync.sync.brake`)."""
+    ownerless_policy: OwnerlessPolicy
+    """Who acts on a conference without an owner (:mod:`confsync.ownership`)."""
     pending_batch: int = 200
     skew: timedelta = timedelta(seconds=1)
     settle: timedelta = timedelta(milliseconds=500)
