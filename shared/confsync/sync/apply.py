@@ -1,7 +1,9 @@
 """Applying one page of calendar events: plan, send, write back, persist.
 
 :meth:`PageApplier.apply` loads the records the page's events belong to, plans the page (pure,
-:mod:`confsync.planner`), sends the updates (:mod:`confsync.sync.send`), writes join URLs
+:mod:`confsync.planner`), learns the owners of conferences met for the first time and keeps the
+operations of records whose calendar acts for their conference (:mod:`confsync.sync.owners`),
+sends the updates (:mod:`confsync.sync.send`), writes join URLs
 back (:mod:`confsync.sync.write_back`) and only then saves the touched records, so a write-back
 that fails for now fails the run before its records say "done". Deletes are not sent here: they
 are saved as pending operations due now, for the deletion brake (:mod:`confsync.sync.brake`) to
@@ -24,6 +26,7 @@ from confsync.events import CalendarEvent, decode_event
 from confsync.planner import DeleteConference, SeriesAttachment, lookup_for, plan_page
 from confsync.ports import RecordStore
 from confsync.sync.brake import queued
+from confsync.sync.owners import OwnerResolver
 from confsync.sync.send import ProviderSender
 from confsync.sync.settings import SyncSettings
 from confsync.sync.state import Run
@@ -40,12 +43,14 @@ class PageApplier:
         self,
         records: RecordStore,
         sender: ProviderSender,
+        owners: OwnerResolver,
         settings: SyncSettings,
         *,
         now: Callable[[], datetime],
     ) -> None:
         self._records = records
         self._sender = sender
+        self._owners = owners
         self._settings = settings
         self._now = now
 
@@ -79,13 +84,15 @@ class PageApplier:
             # After the page's own events, so the series is attached when they are folded.
             plan = plan_page([*events, *exceptions], records, ctx, run.orphans)
         run.orphans = plan.orphans
-        final = dict(plan.changed)
+        # Owners first: only records whose calendar acts for their conference keep operations.
+        final = self._owners.resolve(run, plan.changed, records)
+        operations = [op for op in plan.operations if final[op.record_key].role == "acting"]
         # Deletes are never sent from a page: each is queued (pending, due now) for the deletion
         # brake, which decides on them all once the pull has seen every page.
         now = self._now()
-        deletes = [op for op in plan.operations if isinstance(op, DeleteConference)]
+        deletes = [op for op in operations if isinstance(op, DeleteConference)]
         final.update({op.record_key: queued(final[op.record_key], now) for op in deletes})
-        updates = [op for op in plan.operations if not isinstance(op, DeleteConference)]
+        updates = [op for op in operations if not isinstance(op, DeleteConference)]
         sent = self._sender.send(updates, final, run.stats)
         final.update({key: result.record for key, result in sent.items()})
         if self._settings.write_back:

@@ -20,6 +20,7 @@ from confsync.planner import plan_operation
 from confsync.ports import CalendarStore, RecordStore
 from confsync.records import ConferenceRecord
 from confsync.sync.brake import DeletionBrake
+from confsync.sync.owners import OwnerResolver
 from confsync.sync.send import ProviderSender
 from confsync.sync.settings import SyncSettings
 from confsync.sync.state import Run
@@ -37,6 +38,7 @@ class PendingRetry:
         self,
         records: RecordStore,
         sender: ProviderSender,
+        owners: OwnerResolver,
         settings: SyncSettings,
         *,
         calendars: CalendarStore,
@@ -44,6 +46,7 @@ class PendingRetry:
     ) -> None:
         self._records = records
         self._sender = sender
+        self._owners = owners
         self._settings = settings
         self._now = now
         self._brake = DeletionBrake(records, calendars, settings, now=now)
@@ -66,14 +69,19 @@ class PendingRetry:
         ]
         final: dict[str, ConferenceRecord] = dict(braked.held)
         if due:
-            records = {r.key: r for r in due}
-            operations = [op for r in due if (op := plan_operation(r, ctx)) is not None]
+            before = {r.key: r for r in due}
+            # A record whose owner is not known yet (unavailable before) asks again first.
+            records = self._owners.resolve(run, before, before)
+            acting = [r for r in records.values() if r.role == "acting"]
+            operations = [op for r in acting if (op := plan_operation(r, ctx)) is not None]
             run.stats.pending_retried += len(operations)
             sent = self._sender.send(operations, records, run.stats)
             if self._settings.write_back:  # before saving, as for a page (PageApplier.apply)
                 write_back(run, {key: result.record for key, result in sent.items()}, sent, {})
-            # A pending record whose operation is no longer needed (superseded) is cleared.
-            final.update({r.key: _clear_pending(r) for r in due if r.key not in sent})
+            # An acting record whose operation is no longer needed (superseded) is cleared; the
+            # others are as the owner lookup left them (pending again, deleted or a reference).
+            final.update({r.key: _clear_pending(r) for r in acting if r.key not in sent})
+            final.update({k: r for k, r in records.items() if r.role != "acting"})
             final.update({key: result.record for key, result in sent.items()})
         if final:
             self._records.save(final.values(), before={r.key: r for r in pending})

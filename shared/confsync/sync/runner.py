@@ -28,6 +28,7 @@ from confsync.ports import (
 )
 from confsync.sync.apply import PageApplier
 from confsync.sync.lease import CalendarLease
+from confsync.sync.owners import OwnerResolver
 from confsync.sync.pending import PendingRetry
 from confsync.sync.pull import Puller
 from confsync.sync.send import ProviderSender
@@ -96,9 +97,12 @@ class SyncRunner:
         self._sleep = sleep
         self._lease = CalendarLease(calendar_store, settings, now=now, sleep=sleep)
         sender = ProviderSender(provider, settings, now=now)
-        applier = PageApplier(records, sender, settings, now=now)
+        owners = OwnerResolver(provider, records, calendar_store, settings, now=now)
+        applier = PageApplier(records, sender, owners, settings, now=now)
         self._puller = Puller(records, applier, self._lease, settings, now=now)
-        self._pending = PendingRetry(records, sender, settings, calendars=calendar_store, now=now)
+        self._pending = PendingRetry(
+            records, sender, owners, settings, calendars=calendar_store, now=now
+        )
 
     def with_ports(self, ports: SyncPorts) -> SyncRunner:
         """A runner like this one on other ports, e.g. with a store wrapped to count or fail its

@@ -43,6 +43,8 @@ class SyncStats:
     covered: int = 0
     settle_waits: int = 0
     series_lookups: int = 0
+    owner_lookups: int = 0
+    references: int = 0
 
 
 Status = Literal["synced", "covered", "coalesced", "skipped", "disconnected", "republished"]

@@ -42,6 +42,8 @@ def write_back(
     for key in sorted(records):
         record = records[key]
         sent_state = record.sent
+        if record.role != "acting":
+            continue  # never written onto events of a calendar that does not act for it
         if record.status == "deleted" or sent_state is None or not sent_state.join_url:
             continue
         result = sent.get(key)

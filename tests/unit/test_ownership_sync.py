@@ -1,0 +1,309 @@
+"""Ownership in the sync, on fakes: only the owner's calendars change or delete a conference.
+
+Bob, enrolled, copies the conference of Alice's meeting into an event of his own (every invitee
+sees its id, and the Calendar API lets anyone write ``conferenceData``). Nothing of his may reach
+the conferencing system: not his title, not his times, not the deletion of his event.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from confsync.calendars import CalendarDoc, calendar_key
+from confsync.errors import ProviderUnavailableError
+from confsync.messages import SyncRequest
+from confsync.planner import ConferenceMatcher
+from confsync.records import ConferenceRecord
+from confsync.sync import SyncOutcome, SyncRunner
+from confsync.sync.owners import REFERENCE_MESSAGE
+from confsync.testing import (
+    FakeCalendar,
+    InMemoryCalendarStore,
+    InMemoryRecordStore,
+    RecordingProvider,
+    RecordingPublisher,
+)
+from confsync.testing.settings import sync_settings
+from tests.support.calendar_events import conference_data, event
+
+ALICE = "alice@example.com"
+BOB = "bob@example.com"
+TEAM = "team-abc@group.calendar.google.com"  # a secondary calendar enrolled under Alice
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class World:
+    calendar: FakeCalendar = field(default_factory=FakeCalendar)
+    calendars: InMemoryCalendarStore = field(default_factory=InMemoryCalendarStore)
+    records: InMemoryRecordStore = field(default_factory=InMemoryRecordStore)
+    provider: RecordingProvider = field(default_factory=RecordingProvider)
+    clock: Clock = field(default_factory=Clock)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def enroll(self, subject: str, calendar_id: str) -> str:
+        key = calendar_key(subject, calendar_id)
+        self.calendars.put(CalendarDoc(key=key, subject=subject, calendar_id=calendar_id))
+        return key
+
+    def sync(self, subject: str, calendar_id: str) -> SyncOutcome:
+        runner = SyncRunner(
+            calendar_api=self.calendar,
+            calendar_store=self.calendars,
+            records=self.records,
+            provider=self.provider,
+            publisher=RecordingPublisher(),
+            settings=sync_settings(
+                matcher=ConferenceMatcher(solution_names=frozenset({"My Web Conference"})),
+                **self.settings,
+            ),
+            now=self.clock,
+            sleep=lambda _: None,
+        )
+        key = calendar_key(subject, calendar_id)
+        return runner.run(SyncRequest(calendar_key=key, reason="manual", notified_at=self.clock()))
+
+    def put(
+        self, calendar_id: str, event_id: str, conference_id: str, organizer: str, **fields: Any
+    ) -> None:
+        body: dict[str, Any] = {
+            "start": "2026-12-02T10:00:00Z",
+            "end": "2026-12-02T11:00:00Z",
+            "organizer": organizer,
+            "conference": conference_data(
+                conference_id, join_url=f"https://conf.example/j/{conference_id}"
+            ),
+            "summary": "Planning",
+        }
+        body.update(fields)
+        self.calendar.put(calendar_id, event(event_id, **body))
+
+    def calls(self, kind: str, conference_id: str = "c1") -> list[Any]:
+        return [
+            c
+            for c in self.provider.calls
+            if c.kind == kind and c.conference_id == conference_id and c.outcome != "read"
+        ]
+
+    def record_of(self, calendar_id: str, subject: str) -> ConferenceRecord:
+        key = calendar_key(subject, calendar_id)
+        [record] = [r for r in self.records.all().values() if r.calendar_key == key]
+        return record
+
+
+@pytest.fixture(name="world")
+def world_fixture() -> World:
+    world = World()
+    world.enroll(ALICE, ALICE)
+    world.enroll(BOB, BOB)
+    return world
+
+
+def _references(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.getMessage().startswith(REFERENCE_MESSAGE)]
+
+
+def test_bobs_copy_of_alices_conference_never_changes_or_deletes_it(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="confsync.sync")
+    world.provider.create("c1", owner=ALICE)
+    world.put(ALICE, "a1", "c1", ALICE)
+    world.sync(ALICE, ALICE)
+    assert [c.outcome for c in world.calls("update")] == ["applied"]
+    patches = world.calendar.patch_calls
+
+    # Bob copies the conference into his own event, edits it, then deletes it.
+    world.put(BOB, "b1", "c1", BOB, summary="Mine now", start="2026-12-09T08:00:00Z")
+    first = world.sync(BOB, BOB)
+    world.put(BOB, "b1", "c1", BOB, summary="Still mine", attendees=["eve@example.com"])
+    second = world.sync(BOB, BOB)
+    world.calendar.delete(BOB, "b1")
+    third = world.sync(BOB, BOB)
+
+    assert len(world.calls("update")) == 1  # Alice's only
+    assert world.calls("delete") == []
+    assert world.calendar.patch_calls == patches  # no write-back onto Bob's copy either
+    assert (first.stats.references, second.stats.references) == (1, 1)
+    assert (third.stats.updates, third.stats.deletes, third.stats.held) == (0, 0, 0)
+    [line] = _references(caplog)
+    assert line.levelname == "INFO"
+    message = line.getMessage()
+    assert "c1" in message
+    assert ALICE in message
+    assert BOB in message
+    assert calendar_key(BOB, BOB) in message
+    bob = world.record_of(BOB, BOB)
+    assert (bob.role, bob.owner, bob.events, bob.pending) == ("reference", ALICE, {}, None)
+
+    # Alice's own edit still updates her conference.
+    world.put(ALICE, "a1", "c1", ALICE, summary="Planning, moved")
+    world.sync(ALICE, ALICE)
+    updates = world.calls("update")
+    assert len(updates) == 2
+    state = world.provider.conferences["c1"].state
+    assert state is not None
+    assert state["title"] == "Planning, moved"
+
+
+def test_the_owner_is_compared_ignoring_case(world: World) -> None:
+    world.provider.create("c1", owner="Alice@Example.COM")
+    world.put(ALICE, "a1", "c1", ALICE)
+    world.sync(ALICE, ALICE)
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+
+    assert [c.kind for c in world.provider.applied()] == ["update", "delete"]
+    assert world.record_of(ALICE, ALICE).role == "acting"
+
+
+def test_a_secondary_calendar_enrolled_under_the_owner_acts(world: World) -> None:
+    world.enroll(ALICE, TEAM)
+    world.provider.create("c1", owner=ALICE)
+    world.put(TEAM, "t1", "c1", TEAM)  # a secondary calendar's events have it as organizer
+
+    outcome = world.sync(ALICE, TEAM)
+
+    assert outcome.stats.updates == 1
+    assert world.record_of(TEAM, ALICE).role == "acting"
+
+
+def test_a_calendar_owned_by_the_organizer_acts_even_under_another_subject(world: World) -> None:
+    # A conference created for a secondary calendar (the owner is the calendar itself).
+    world.enroll(BOB, TEAM)
+    world.provider.create("c1", owner=TEAM.upper())
+    world.put(TEAM, "t1", "c1", TEAM)
+
+    assert world.sync(BOB, TEAM).stats.updates == 1
+
+
+def test_the_owner_is_read_once_per_conference_not_per_run(world: World) -> None:
+    world.provider.create("c1", owner=ALICE)
+    world.provider.create("c2", owner=ALICE)
+    world.put(ALICE, "a1", "c1", ALICE)
+    world.put(ALICE, "a2", "c2", ALICE)
+    first = world.sync(ALICE, ALICE)
+    for title in ("two", "three"):
+        world.put(ALICE, "a1", "c1", ALICE, summary=title)
+        world.sync(ALICE, ALICE)
+
+    reads = [c.conference_id for c in world.provider.calls if c.kind == "owner_of"]
+    assert sorted(reads) == ["c1", "c2"]
+    assert first.stats.owner_lookups == 2
+    assert len(world.calls("update")) == 3
+
+
+def test_an_unavailable_owner_sends_nothing_and_is_asked_again_later(world: World) -> None:
+    world.provider.create("c1", owner=ALICE)
+    world.put(ALICE, "a1", "c1", ALICE)
+    world.provider.failures = [ProviderUnavailableError("503")]
+
+    first = world.sync(ALICE, ALICE)
+
+    assert world.calls("update") == []
+    assert world.calls("delete") == []
+    record = world.record_of(ALICE, ALICE)
+    assert (record.role, record.owner_known) == ("unknown", False)
+    assert record.pending is not None
+    assert "owner unavailable" in record.pending.last_error
+    assert first.stats.pending == 1
+    doc = world.calendars.get(calendar_key(ALICE, ALICE))
+    assert doc is not None
+    assert doc.pending_count == 1
+
+    world.clock.now += timedelta(minutes=5)
+    second = world.sync(ALICE, ALICE)
+
+    assert second.stats.owner_lookups == 1
+    assert [c.outcome for c in world.calls("update")] == ["applied"]
+    record = world.record_of(ALICE, ALICE)
+    assert (record.role, record.owner, record.pending) == ("acting", ALICE, None)
+
+
+def test_an_unavailable_owner_never_lets_a_copy_delete(world: World) -> None:
+    world.provider.create("c1", owner=ALICE)
+    world.put(BOB, "b1", "c1", BOB)
+    world.provider.failures = [ProviderUnavailableError("503")]
+    world.sync(BOB, BOB)
+    world.calendar.delete(BOB, "b1")
+    world.clock.now += timedelta(minutes=5)
+    world.sync(BOB, BOB)
+
+    assert world.calls("update") == []
+    assert world.calls("delete") == []
+    assert world.record_of(BOB, BOB).role == "reference"
+
+
+def test_a_conference_gone_at_the_lookup_is_not_asked_about_again(world: World) -> None:
+    world.put(ALICE, "a1", "c9", ALICE)  # the conferencing system does not know c9
+    world.sync(ALICE, ALICE)
+    world.put(ALICE, "a1", "c9", ALICE, summary="again")
+    world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.provider.calls] == ["gone"]
+    assert world.record_of(ALICE, ALICE).status == "deleted"
+
+
+def test_ownerless_first_claimant_acts_and_later_copies_are_references(world: World) -> None:
+    world.provider.create("c1")  # created before the contract had owners
+    world.put(ALICE, "a1", "c1", ALICE)
+    world.sync(ALICE, ALICE)
+    world.put(BOB, "b1", "c1", BOB, summary="Mine now")
+    world.sync(BOB, BOB)
+    world.calendar.delete(BOB, "b1")
+    world.sync(BOB, BOB)
+    world.put(ALICE, "a1", "c1", ALICE, summary="Planning, moved")
+    world.sync(ALICE, ALICE)
+
+    assert [c.kind for c in world.provider.applied()] == ["update", "update"]
+    state = world.provider.conferences["c1"].state
+    assert state is not None
+    assert state["title"] == "Planning, moved"
+    assert world.record_of(ALICE, ALICE).role == "acting"
+    assert world.record_of(BOB, BOB).role == "reference"
+    # Alice's other calendar is the same user: it may act too.
+    world.enroll(ALICE, TEAM)
+    world.put(TEAM, "t1", "c1", TEAM)
+    world.sync(ALICE, TEAM)
+    assert world.record_of(TEAM, ALICE).role == "acting"
+
+
+def test_ownerless_hands_off_never_changes_or_deletes(world: World) -> None:
+    world.settings["ownerless_policy"] = "hands-off"
+    world.provider.create("c1")
+    world.put(ALICE, "a1", "c1", ALICE)
+    world.sync(ALICE, ALICE)
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+
+    assert world.provider.applied() == []
+    assert world.record_of(ALICE, ALICE).role == "reference"
+
+
+def test_a_record_stored_before_owners_is_resolved_when_its_event_changes(world: World) -> None:
+    world.provider.create("c1", owner=ALICE)
+    world.put(BOB, "b1", "c1", BOB)
+    world.sync(BOB, BOB)
+    # As a record stored before ownership: the owner not known, the role not decided.
+    old = world.record_of(BOB, BOB)
+    unknown = replace(old, owner=None, owner_known=False, role="unknown", reference_logged=False)
+    world.records.save([unknown])
+    world.calendar.delete(BOB, "b1")
+    outcome = world.sync(BOB, BOB)
+
+    assert outcome.stats.owner_lookups == 1
+    assert world.calls("delete") == []
+    assert world.calls("update") == []
