@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
+from confsync.calendars import CalendarDoc, calendar_key
 from confsync.cli.deletes import settle_held_deletes
 from confsync.errors import CalendarUnavailableError, StoreUnavailableError
 from confsync.messages import SyncRequest
@@ -23,7 +24,7 @@ from confsync.ports import CalendarClient, CalendarClientFactory, EventPage, Rec
 from confsync.records import ConferenceRecord
 from confsync.sync import SyncOutcome
 from tests.support.calendar_events import conference_data
-from tests.support.sync_stack import SyncStack
+from tests.support.sync_stack import SyncStack, new_calendar_id
 
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
 
@@ -1142,4 +1143,56 @@ def test_25_deletions_in_one_sync_are_all_held_until_released(sync_stack: SyncSt
     assert doc is not None
     assert doc.held_deletes == 0
     assert sync_stack.records.held(sync_stack.key) == []
+    sync_stack.assert_no_stale_operations()
+
+
+# --- ownership: a copy of someone else's conference ----------------------------------------------
+
+
+def test_a_copy_of_anothers_conference_never_reaches_the_provider(sync_stack: SyncStack) -> None:
+    """The takeover: Bob, enrolled, copies the conference of Alice's meeting into his own event,
+    edits it and deletes it. Only Alice's event ever changes the conference."""
+    conference = sync_stack.create_conference()  # owner: the stack's calendar user (Alice)
+    alice_event = sync_stack.insert_event(conference, summary="Planning")
+    sync_stack.sync()
+    assert sync_stack.conference(conference["id"])["owner"] == sync_stack.calendar_id
+
+    bob = new_calendar_id()
+    bob_key = calendar_key(bob, bob)
+    sync_stack.calendars.put(CalendarDoc(key=bob_key, subject=bob, calendar_id=bob))
+    runner = sync_stack.runner()
+
+    def sync_bob() -> SyncOutcome:
+        request = SyncRequest(calendar_key=bob_key, reason="manual", notified_at=datetime.now(UTC))
+        return runner.run(request)
+
+    events = sync_stack.calendar.events()
+    body: dict[str, Any] = {
+        "summary": "Mine now",
+        "start": {"dateTime": "2027-03-05T08:00:00Z"},
+        "end": {"dateTime": "2027-03-05T09:00:00Z"},
+        "conferenceData": conference_data(conference["id"], join_url=conference["joinUrl"]),
+    }
+    # Anonymous calls act as each calendar's own user: Bob creates, edits, deletes his copy.
+    copy = events.insert(calendarId=bob, body=body, conferenceDataVersion=1).execute()
+    assert copy["organizer"]["email"] == bob
+    seen = len(sync_stack.provider_requests())
+    first = sync_bob()
+    events.patch(
+        calendarId=bob, eventId=copy["id"], body={"summary": "Still mine"}, conferenceDataVersion=1
+    ).execute()
+    sync_bob()
+    events.delete(calendarId=bob, eventId=copy["id"]).execute()
+    last = sync_bob()
+
+    assert sync_stack.provider_requests()[seen:] == []  # no PUT, no DELETE from Bob
+    assert (first.stats.owner_lookups, first.stats.references) == (1, 1)
+    assert (last.stats.updates, last.stats.deletes, last.stats.held) == (0, 0, 0)
+    state = sync_stack.conference(conference["id"])
+    assert (state["status"], state["title"]) == ("active", "Planning")
+
+    # Alice's own edit still reaches it.
+    sync_stack.patch_event(alice_event["id"], summary="Planning, moved")
+    sync_stack.sync()
+    assert sync_stack.conference(conference["id"])["title"] == "Planning, moved"
     sync_stack.assert_no_stale_operations()
