@@ -25,7 +25,9 @@ conferencing system recognises as already applied.
 
 Ownership: by default only events organised by the calendar's own user count (``owned_only``). An
 attendee's copy of a meeting carries the same conference; an attendee removing it from their
-calendar must not delete the meeting's conference.
+calendar must not delete the meeting's conference. Whether the calendar may act for the
+conference at all (its owner, kept by the conferencing system) is decided after planning, by
+:mod:`confsync.sync.owners`: the planner plans every record, the sync sends only for acting ones.
 
 Series exceptions outlive the record they arrived on. An exception (moved, renamed or cancelled
 instance) whose series is attached to no record yet is kept as an **orphan** for the rest of the

@@ -21,19 +21,23 @@ with the defects of the published sample fixed. One :meth:`SyncRunner.run` call
    ``conferenceData``), the run plans and sends nothing more, stores no token and disconnects
    the calendar (reason ``access_role``); a page without ``accessRole`` is trusted.
    (:mod:`~confsync.sync.pull`)
-4. **Each page:** plan (pure, :mod:`confsync.planner`), send the operations to the conferencing
-   system with bounded concurrency (:mod:`~confsync.sync.send`), write join details back
-   (``If-Match``, :mod:`~confsync.sync.write_back`): a join URL the provider answered that the
-   record did not know goes to every event carrying the conference (events not on the page are
-   read first); the known URL goes to events on the page that show another, even when nothing
-   was sent (repair on sight, no read). Then persist the touched records (a write-back that fails
-   for now fails the run before the records say "done", so the redelivery repeats it). An
-   operation that keeps failing is recorded as pending on its record; the token still advances
-   and a later run retries it, until its budget runs out. Series exceptions whose series is not
-   attached yet wait for it for the rest of the run; in an incremental pull, a series that newly
-   attaches to a record (its conference added or replaced) is looked up once by ``iCalUID``,
-   because its earlier exceptions never come back as changes. Deletes are never sent from a
-   page: each is queued as a pending operation due now, for the deletion brake.
+4. **Each page:** plan (pure, :mod:`confsync.planner`); learn the owner of each conference met for
+   the first time (one ``owner_of``, kept on the record) and keep only the operations of records
+   whose calendar acts for their conference: the owner is its events' organizer or its subject,
+   ignoring case; every other calendar carrying it holds a reference that never sends or writes back
+   (:mod:`~confsync.sync.owners`, :mod:`confsync.ownership`); send the operations to the
+   conferencing system with bounded concurrency (:mod:`~confsync.sync.send`), write join details
+   back (``If-Match``, :mod:`~confsync.sync.write_back`): a join URL the provider answered that the
+   record did not know goes to every event carrying the conference (events not on the page are read
+   first); the known URL goes to events on the page that show another, even when nothing was sent
+   (repair on sight, no read). Then persist the touched records (a write-back that fails for now
+   fails the run before the records say "done", so the redelivery repeats it). An operation that
+   keeps failing is recorded as pending on its record; the token still advances and a later run
+   retries it, until its budget runs out. Series exceptions whose series is not attached yet wait
+   for it for the rest of the run; in an incremental pull, a series that newly attaches to a record
+   (its conference added or replaced) is looked up once by ``iCalUID``, because its earlier
+   exceptions never come back as changes. Deletes are never sent from a page: each is queued as a
+   pending operation due now, for the deletion brake.
    (:mod:`~confsync.sync.apply`)
 5. **Commit.** The deletion brake counts the calendar's unsent deletes: more than
    ``delete_brake`` and all of them are held for an operator, with one ERROR line
