@@ -33,6 +33,7 @@ QUERY_METHODS = {
     "FirestoreRecordStore.pending",
     "FirestoreRecordStore.active_of_calendar",
     "FirestoreRecordStore.held",
+    "FirestoreRecordStore.by_conference",
 }
 
 
@@ -360,6 +361,7 @@ def test_every_query_issued_is_built_from_a_registered_shape(
     records.pending("ck_1", T0, 5)
     list(records.active_of_calendar("ck_1"))
     records.held("ck_1")
+    records.by_conference("c-1")
 
     assert set(built) == set(QUERY_SHAPES)
     assert streams == len(built)
