@@ -6,14 +6,21 @@ conference's expected fields itself, with no code from the product's planner, so
 cannot hide behind the same bug here. Only the notion of "ours" (solution key type and name, and
 the owned-events rule) is shared, because it is configuration, not logic.
 
-Rules (from the architecture's invariants 1 and 2):
+Rules (from the architecture's invariants 1 and 2, and the conference's owner):
 
-* A conference referenced by a live, owned event of ours must be ``active`` and hold that
+* Only an event **organised by the conference's owner** counts: an owned event (its organizer is
+  the calendar's user, ``self``) on a calendar of the owner (the calendar's id, or the subject it
+  is enrolled under, equals the conference's ``owner``, ignoring case). An event of another
+  organizer carrying the conference (a copy by another user, an event moved to another user)
+  neither keeps it alive nor gives it a state; an attendee's copy never counts. A conference
+  without an owner (created before contract 1.1.0) counts every owned event, as before.
+* A conference referenced by a live event that counts must be ``active`` and hold that
   event's state: title, start, end, time zone, attendees, recurrence, cancelled and modified
-  occurrences, organizer, calendar and event. When several live events share a conference, the
-  state of any one of them is accepted (the product picks a primary one and keeps it).
-* A conference confsync adopted (its revision moved past 0) that no live event references any
-  more must be ``deleted``.
+  occurrences, organizer, calendar and event. When several live events of its owner share a
+  conference (on one calendar or on several calendars of the owner), the state of any one of
+  them is accepted (the product picks a primary one per calendar and keeps it).
+* A conference confsync adopted (its revision moved past 0) that no live event counting for it
+  references any more must be ``deleted``, whatever other users' events still carry it.
 * A conference no live event references and that confsync never adopted may be deleted (an
   adoption that kept failing and then lost its event is deleted without ever being applied) or
   left untouched, but nothing in between.
@@ -71,6 +78,11 @@ class OracleInput:
     solution_names: frozenset[str] = DEFAULT_SOLUTION_NAMES
     key_type: str = "addOn"
     attached: frozenset[str] = field(default_factory=frozenset)
+    users: Mapping[str, str] = field(default_factory=dict)  # calendar id -> its subject
+
+    def user_of(self, calendar_id: str) -> str:
+        """The user a calendar is enrolled under (its own id unless told otherwise)."""
+        return self.users.get(calendar_id, calendar_id)
 
 
 def ours(event: Mapping[str, Any], solution_names: frozenset[str], key_type: str) -> str | None:
@@ -107,6 +119,24 @@ def _owned(event: Mapping[str, Any], calendar_id: str) -> bool:
     organizer = event.get("organizer") or {}
     email = str(organizer.get("email") or "").lower()
     return organizer.get("self") is True or email == calendar_id.lower()
+
+
+def _counts(event: Mapping[str, Any], calendar_id: str, user: str, owner: str | None) -> bool:
+    """Whether ``event`` on ``calendar_id`` (of ``user``) speaks for a conference of ``owner``."""
+    if not _owned(event, calendar_id):
+        return False  # an attendee's copy
+    if owner is None:
+        return True  # ownerless: every owned event, as before owners
+    organizer = str((event.get("organizer") or {}).get("email") or "")
+    return owner.casefold() in {organizer.casefold(), user.casefold()}
+
+
+def _owners(world: OracleInput) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for conference in world.conferences:
+        owner = conference.get("owner")
+        found[str(conference["id"])] = owner if isinstance(owner, str) and owner else None
+    return found
 
 
 def _state(
@@ -152,7 +182,8 @@ def _state(
 
 
 def expected_conferences(world: OracleInput) -> dict[str, Expected]:
-    """Every conference referenced by a live event of ours, with its acceptable states."""
+    """Every conference referenced by a live event of its owner, with its acceptable states."""
+    owners = _owners(world)
     states: dict[str, list[dict[str, Any]]] = {}
     for calendar_id, events in world.events_by_calendar.items():
         exceptions: dict[str, list[Mapping[str, Any]]] = {}
@@ -164,7 +195,10 @@ def expected_conferences(world: OracleInput) -> dict[str, Expected]:
             if item.get("recurringEventId") or item.get("status") == "cancelled":
                 continue
             conference_id = ours(item, world.solution_names, world.key_type)
-            if conference_id is None or not _owned(item, calendar_id):
+            if conference_id is None:
+                continue
+            user = world.user_of(calendar_id)
+            if not _counts(item, calendar_id, user, owners.get(conference_id)):
                 continue
             state = _state(item, exceptions.get(str(item["id"]), []), calendar_id)
             states.setdefault(conference_id, []).append(state)

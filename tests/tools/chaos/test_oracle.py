@@ -169,3 +169,106 @@ def test_a_conference_never_adopted_may_stay_untouched_once_its_event_is_gone() 
     gone = _event("ev1", "conf_a", status="cancelled")
 
     assert compare(_world([gone], [_untouched("conf_a")], {"conf_a"})) == []
+
+
+# --- ownership: only events organised by the conference's owner count ---------------------------
+
+BOB = "bob@example.com"
+TEAM = "alice-team@example.com"  # a secondary calendar of Alice's, enrolled under her
+
+
+def _copy_by(user: str, event_id: str, conference_id: str, **fields: Any) -> dict[str, Any]:
+    """``user``'s own event carrying Alice's conference (conferenceData copied)."""
+    return _event(event_id, conference_id, organizer={"email": user, "self": True}, **fields)
+
+
+def _owned_world(
+    by_calendar: dict[str, list[dict[str, Any]]],
+    conferences: list[dict[str, Any]],
+    users: dict[str, str] | None = None,
+) -> OracleInput:
+    owned = [{"owner": CAL, **c} for c in conferences]
+    attached = frozenset(str(c["id"]) for c in conferences)
+    return OracleInput(by_calendar, owned, attached=attached, users=users or {})
+
+
+def test_another_users_copy_does_not_keep_the_conference_alive() -> None:
+    world = _owned_world(
+        {
+            CAL: [_event("ev1", "conf_a", status="cancelled")],
+            BOB: [_copy_by(BOB, "ev9", "conf_a", summary="Bob's copy")],
+        },
+        [_conference("conf_a", "ev1")],
+    )
+
+    assert [(m.conference_id, m.kind) for m in compare(world)] == [("conf_a", "missing-deletion")]
+
+
+def test_another_users_copy_does_not_give_the_conference_its_state() -> None:
+    by_calendar = {
+        CAL: [_event("ev1", "conf_a")],
+        BOB: [_copy_by(BOB, "ev9", "conf_a", summary="Bob's copy")],
+    }
+    took_over = _conference("conf_a", "ev9", title="Bob's copy", organizer=BOB, calendarId=BOB)
+
+    [mismatch] = compare(_owned_world(by_calendar, [took_over]))
+    owners_state = compare(_owned_world(by_calendar, [_conference("conf_a", "ev1")]))
+
+    assert mismatch.kind == "wrong-state"
+    assert "Bob's copy" in mismatch.detail
+    assert owners_state == []
+
+
+def test_an_event_moved_to_another_user_no_longer_counts() -> None:
+    moved = _event("ev1", "conf_a", organizer={"email": BOB, "self": True})
+    world = _owned_world(
+        {CAL: [{"id": "ev1", "status": "cancelled"}], BOB: [moved]},
+        [_conference("conf_a", "ev1")],
+    )
+
+    assert [m.kind for m in compare(world)] == ["missing-deletion"]
+
+
+def test_an_attendees_copy_never_counts() -> None:
+    invitation = _event("ev1", "conf_a", organizer={"email": CAL})  # no self: Bob's copy
+    world = _owned_world(
+        {CAL: [_event("ev1", "conf_a", status="cancelled")], BOB: [invitation]},
+        [_conference("conf_a", "ev1")],
+    )
+
+    assert [m.kind for m in compare(world)] == ["missing-deletion"]
+
+
+def test_the_owners_secondary_calendar_counts_through_its_subject() -> None:
+    on_team = _event("ev2", "conf_a", organizer={"email": TEAM, "self": True}, summary="Team")
+    by_calendar = {CAL: [_event("ev1", "conf_a", status="cancelled")], TEAM: [on_team]}
+    follows_team = _conference("conf_a", "ev2", title="Team", organizer=TEAM, calendarId=TEAM)
+
+    with_subject = compare(_owned_world(by_calendar, [follows_team], users={TEAM: CAL}))
+    without = compare(_owned_world(by_calendar, [follows_team]))
+
+    assert with_subject == []
+    assert [m.kind for m in without] == ["missing-deletion"]
+
+
+def test_a_conference_shared_by_the_owners_events_lives_until_the_last_of_them_goes() -> None:
+    copy = _copy_by(BOB, "ev9", "conf_a", summary="Bob's copy")
+    one_left = {
+        CAL: [_event("ev1", "conf_a", status="cancelled"), _event("ev2", "conf_a")],
+        BOB: [copy],
+    }
+    none_left = {
+        CAL: [
+            _event("ev1", "conf_a", status="cancelled"),
+            _event("ev2", "conf_a", status="cancelled"),
+        ],
+        BOB: [copy],
+    }
+    deleted = _conference("conf_a", "ev2", status="deleted")
+
+    assert [m.kind for m in compare(_owned_world(one_left, [deleted]))] == ["extra-deletion"]
+    assert compare(_owned_world(one_left, [_conference("conf_a", "ev2")])) == []
+    assert compare(_owned_world(none_left, [deleted])) == []
+    assert [m.kind for m in compare(_owned_world(none_left, [_conference("conf_a", "ev2")]))] == [
+        "missing-deletion"
+    ]
