@@ -22,85 +22,33 @@ import random
 from dataclasses import dataclass, field
 
 from chaos.faults import draw_faults
+from chaos.model import EventModel
+from chaos.multiuser import MultiUserSteps
 from chaos.steps import Step
 
 __all__ = ["ZONES", "EventModel", "Workload", "generate"]
 
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata")
-GUESTS = tuple(f"guest{n}@example.com" for n in range(6))
-
-
-@dataclass
-class EventModel:
-    """What the user last wrote to one event (the model's view, checked against Calendar)."""
-
-    name: str
-    calendar: str
-    conference: str | None
-    foreign: bool = False
-    series: bool = False
-    live: bool = True
-    title: str = ""
-    instances: dict[int, str] = field(default_factory=dict)  # index -> moved | renamed | cancelled
-    count: int = 0
+SECONDARY = "{}-team"  # with moves: a second calendar of the first user, enrolled under them
 
 
 @dataclass
 class Workload:
-    """A seed's calendars, steps (faults merged in) and the final model of every event."""
+    """A seed's calendars, steps (faults merged in) and the final model of every event.
+
+    ``subjects``: the user each calendar is enrolled under (absent: its own).
+    """
 
     seed: int
     calendars: list[str]
     steps: list[Step]
     events: dict[str, EventModel]
     decoys: list[str]
+    subjects: dict[str, str] = field(default_factory=dict)
 
 
-class _Drawer:
+class _Drawer(MultiUserSteps):
     """Draws user steps from ``rng`` while keeping the model consistent."""
-
-    def __init__(self, rng: random.Random, calendars: list[str]) -> None:
-        self.rng = rng
-        self.calendars = calendars
-        self.events: dict[str, EventModel] = {}
-        self.users: dict[str, set[str]] = {}  # conference -> live events using it
-        self.steps: list[Step] = []
-        self._next_event = 0
-        self._next_conference = 0
-        self._next_title = 0
-
-    def _event_name(self) -> str:
-        self._next_event += 1
-        return f"e{self._next_event}"
-
-    def conference_name(self) -> str:
-        self._next_conference += 1
-        return f"c{self._next_conference}"
-
-    def _title(self) -> str:
-        self._next_title += 1
-        return f"t{self._next_title}"
-
-    def _attendees(self) -> list[str]:
-        return sorted(self.rng.sample(GUESTS, self.rng.randint(0, 3)))
-
-    def _live(self, *, ours: bool | None = None, series: bool | None = None) -> list[EventModel]:
-        found = []
-        for event in self.events.values():
-            if not event.live or (series is not None and event.series != series):
-                continue
-            has_ours = event.conference is not None and not event.foreign
-            if ours is not None and has_ours != ours:
-                continue
-            found.append(event)
-        return found
-
-    def _use(self, conference: str, event: str) -> None:
-        self.users.setdefault(conference, set()).add(event)
-
-    def _drop(self, event: EventModel) -> None:
-        if event.conference is not None and not event.foreign:
-            self.users.get(event.conference, set()).discard(event.name)
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -115,6 +63,7 @@ class _Drawer:
             conference = self.conference_name()
         series = rng.random() < 0.3
         title = self._title()
+        attendees = self._attendees(calendar)
         args: dict[str, object] = {
             "calendar": calendar,
             "event": name,
@@ -124,9 +73,10 @@ class _Drawer:
             "day": rng.randint(1, 20),
             "hour": rng.randint(6, 18),
             "minutes": rng.choice((30, 45, 60, 90)),
-            "attendees": self._attendees(),
+            "attendees": attendees,
         }
         model = EventModel(name, calendar, conference, foreign=foreign, title=title)
+        self._invite(model, attendees)
         if series:
             count = rng.randint(3, 8)
             args["series"] = {
@@ -154,7 +104,9 @@ class _Drawer:
         if what == "time" and not event.series:
             fields = {"day": self.rng.randint(1, 20), "hour": self.rng.randint(6, 18)}
         elif what == "attendees":
-            fields = {"attendees": self._attendees()}
+            attendees = self._attendees(event.calendar)
+            self._invite(event, attendees)
+            fields = {"attendees": attendees}
         else:
             event.title = self._title()
             fields = {"title": event.title}
@@ -286,32 +238,66 @@ _ACTIONS = (
     ("delete", 8),
     ("recreate", 5),
     ("write_back_race", 5),
+    ("copy", 5),
+    ("copy_edit", 3),
+    ("copy_delete", 2),
+    ("answer", 3),
+    ("delete_copy", 2),
 )
+_MOVES = (("move", 5),)
 
 
-def generate(seed: int, *, steps: int = 40, calendars: int = 3, faults: bool = True) -> Workload:
-    """The workload of ``seed``: ``steps`` user actions over ``calendars`` calendars."""
+def generate(
+    seed: int, *, steps: int = 40, calendars: int = 3, faults: bool = True, moves: bool = False
+) -> Workload:
+    """The workload of ``seed``: ``steps`` user actions over ``calendars`` calendars.
+
+    With ``moves``, the first user has a second calendar and events are moved (``events.move``)
+    between their calendars and to other users'.
+    """
     rng = random.Random(seed)  # noqa: S311 - reproducible choices, not secrets
     names = [f"cal{n}" for n in range(calendars)]
-    drawer = _Drawer(rng, names)
+    subjects = {name: name for name in names}
+    if moves:
+        subjects[SECONDARY.format(names[0])] = names[0]
+    drawer = _Drawer(rng, names, subjects)
     for calendar in names:  # a few events exist before enrollment: the first sync adopts them
         for _ in range(rng.randint(1, 3)):
             drawer.create(calendar)
     prelude = list(drawer.steps)
     drawer.steps.clear()
+    drawer.invite_calendars = True  # every calendar is known to the Calendar from here on
     decoys = [drawer.conference_name() for _ in range(rng.randint(1, 2))]
-    actions, weights = zip(*_ACTIONS, strict=True)
+    actions, weights = zip(*(_ACTIONS + (_MOVES if moves else ())), strict=True)
     for _ in range(steps):
+        carried = drawer.carried()
         getattr(drawer, rng.choice(list(_weighted(actions, weights))))()
+        _mark_detached(drawer.steps, carried - drawer.carried())
         if rng.random() < 0.35:
             drawer.steps.append(Step("pause", {"ms": rng.choice((50, 150, 400, 800))}))
         if rng.random() < 0.08:
             drawer.steps.append(Step("tick"))
     body = drawer.steps
+    everything = list(subjects)
     if faults:
-        body = _merge(body, draw_faults(random.Random(seed * 7919 + 1), names), rng)  # noqa: S311
-    enroll = [Step("enroll", {"calendar": calendar}) for calendar in names]
-    return Workload(seed, names, prelude + enroll + body, drawer.events, decoys)
+        own = random.Random(seed * 7919 + 1)  # noqa: S311 - the faults' own generator
+        body = _merge(body, draw_faults(own, everything), rng)
+    enroll = [
+        Step("enroll", {"calendar": calendar} | _subject(calendar, subjects))
+        for calendar in everything
+    ]
+    return Workload(seed, everything, prelude + enroll + body, drawer.events, decoys, subjects)
+
+
+def _subject(calendar: str, subjects: dict[str, str]) -> dict[str, str]:
+    return {} if subjects[calendar] == calendar else {"subject": subjects[calendar]}
+
+
+def _mark_detached(steps: list[Step], detached: set[str]) -> None:
+    """The last step let go of ``detached`` (their owner's last event): say so in its args."""
+    if detached and steps:
+        last = steps[-1]
+        steps[-1] = Step(last.kind, {**last.args, "detaches": sorted(detached)})
 
 
 def _weighted(actions: tuple[str, ...], weights: tuple[int, ...]) -> list[str]:
