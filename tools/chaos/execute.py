@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import requests
-
+from chaos.execute_users import FOREIGN_SOLUTION, SOLUTION, OtherUsers
+from chaos.execution import CreatedEvent, Execution, HarnessError, retrying
 from chaos.faults import apply_fault
 from chaos.stack import ChaosStack
 from chaos.steps import Step
@@ -27,67 +26,14 @@ from chaos.workload import Workload
 
 __all__ = ["FOREIGN_SOLUTION", "SOLUTION", "Execution", "HarnessError", "execute"]
 
-SOLUTION = "My Web Conference"
-FOREIGN_SOLUTION = "Other Video"  # an add-on conference that is not ours: never touched
 _RACE_WAIT_S = 2.0
-_T = TypeVar("_T")
-
-
-class HarnessError(RuntimeError):
-    """The suite itself could not do a step (not a finding about confsync)."""
-
-
-@dataclass
-class _Event:
-    """What the executor knows about one event it created."""
-
-    id: str
-    calendar_id: str
-    body: dict[str, Any]
-    series: dict[str, Any] | None = None
-    local_start: datetime | None = None  # series: naive local start in its zone
-
-
-@dataclass
-class Execution:
-    """The real ids behind a workload's names, and what the oracle needs to know."""
-
-    calendar_ids: dict[str, str]
-    events: dict[str, _Event] = field(default_factory=dict)
-    conferences: dict[str, dict[str, Any]] = field(default_factory=dict)
-    attached: set[str] = field(default_factory=set)  # real ids ever on an event of ours
-    rotated: dict[str, datetime] = field(default_factory=dict)  # conference id -> when
-    races: int = 0  # write-back races where the second edit met a running sync
-    timeline: list[tuple[float, Step]] = field(default_factory=list)
-    faults_cleared_at: float = 0.0
-
-    def real_conferences(self) -> set[str]:
-        """Every conference this run created (ours, decoys and foreign ones)."""
-        return {str(c["id"]) for c in self.conferences.values()}
-
-
-def _retrying(call: Callable[[], _T], what: str) -> _T:
-    """``call``, retried over injected Calendar faults (429, rate-limit 403, 5xx, timeouts)."""
-    for attempt in range(12):
-        try:
-            return call()
-        except requests.HTTPError as err:
-            status = err.response.status_code if err.response is not None else 0
-            if status not in (403, 429) and status < 500:
-                raise HarnessError(f"{what}: {err}") from err
-        except requests.ConnectionError:
-            pass
-        except requests.Timeout:
-            pass
-        time.sleep(min(0.05 * 2**attempt, 1.0))
-    raise HarnessError(f"{what}: still failing after retries")
 
 
 def _z(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class _Executor:
+class _Executor(OtherUsers):
     def __init__(self, stack: ChaosStack, workload: Workload, *, say: Callable[[str], None]):
         self.stack = stack
         self.workload = workload
@@ -95,30 +41,10 @@ class _Executor:
         self.base = datetime.now(UTC).date() + timedelta(days=2)
         prefix = f"chaos-s{workload.seed}"
         self.run = Execution({c: f"{prefix}-{c}@example.com" for c in workload.calendars})
+        ids = self.run.calendar_ids
+        self.run.users = {ids[c]: ids[workload.subjects.get(c, c)] for c in workload.calendars}
 
     # --- helpers -----------------------------------------------------------------------------
-
-    def conference(self, name: str, owner: str | None = None) -> dict[str, Any]:
-        """The conference ``name``, created the first time for ``owner`` (the organizer of the
-        event it is first attached to: that calendar's user)."""
-        if name not in self.run.conferences:
-            self.run.conferences[name] = self.stack.create_conference(owner=owner)
-        return self.run.conferences[name]
-
-    def _conference_data(
-        self, name: str, *, foreign: bool = False, owner: str | None = None
-    ) -> dict[str, Any]:
-        conference = self.conference(name, owner)
-        if not foreign:
-            self.run.attached.add(str(conference["id"]))
-        return {
-            "conferenceId": conference["id"],
-            "conferenceSolution": {
-                "key": {"type": "addOn"},
-                "name": FOREIGN_SOLUTION if foreign else SOLUTION,
-            },
-            "entryPoints": [{"entryPointType": "video", "uri": conference["joinUrl"]}],
-        }
 
     def _times(self, args: dict[str, Any], minutes: int) -> tuple[dict[str, Any], dict[str, Any]]:
         day: date = self.base + timedelta(days=int(args["day"]))
@@ -135,11 +61,12 @@ class _Executor:
         start = local.replace(tzinfo=UTC)
         return {"dateTime": _z(start)}, {"dateTime": _z(start + timedelta(minutes=minutes))}
 
-    def _patch(self, event: _Event, body: dict[str, Any], what: str) -> None:
-        _retrying(
+    def _patch(self, event: CreatedEvent, body: dict[str, Any], what: str) -> None:
+        answer = retrying(
             lambda: self.stack.patch(event.calendar_id, event.id, body, conference_data_version=1),
             what,
         )
+        self.run.wrote(answer)
         event.body.update(body)
 
     # --- steps -------------------------------------------------------------------------------
@@ -150,7 +77,7 @@ class _Executor:
         series = args.get("series")
         body: dict[str, Any] = {
             "summary": args["title"],
-            "attendees": [{"email": email} for email in args["attendees"]],
+            "attendees": self.attendees(args["attendees"]),
         }
         local_start = None
         if series:
@@ -165,10 +92,11 @@ class _Executor:
             body["start"], body["end"] = self._times(args, minutes)
         if args.get("conference"):
             body["conferenceData"] = self._conference_data(
-                args["conference"], foreign=bool(args.get("foreign")), owner=calendar_id
+                args["conference"], foreign=bool(args.get("foreign")), owner=self.user(calendar_id)
             )
-        created = _retrying(lambda: self.stack.insert(calendar_id, body), f"create {args['event']}")
-        self.run.events[args["event"]] = _Event(
+        created = retrying(lambda: self.stack.insert(calendar_id, body), f"create {args['event']}")
+        self.run.wrote(created)
+        self.run.events[args["event"]] = CreatedEvent(
             str(created["id"]), calendar_id, body, series=series, local_start=local_start
         )
 
@@ -177,7 +105,7 @@ class _Executor:
         if "title" in args:
             self._patch(event, {"summary": args["title"]}, f"rename {args['event']}")
         elif "attendees" in args:
-            body = {"attendees": [{"email": email} for email in args["attendees"]]}
+            body = {"attendees": self.attendees(args["attendees"])}
             self._patch(event, body, f"invite {args['event']}")
         else:
             start = event.body["start"]
@@ -187,7 +115,7 @@ class _Executor:
             self._patch(event, {"start": begin, "end": end}, f"move {args['event']}")
 
     @staticmethod
-    def _minutes(event: _Event) -> int:
+    def _minutes(event: CreatedEvent) -> int:
         start, end = event.body["start"], event.body["end"]
         if "date" in start:
             return 0
@@ -207,7 +135,7 @@ class _Executor:
         calendar_id = event.calendar_id
         what = f"{args['action']} occurrence {index} of {args['event']}"
         if args["action"] == "cancel":
-            _retrying(lambda: self.stack.delete_event(calendar_id, instance_id, gone_ok=True), what)
+            retrying(lambda: self.stack.delete_event(calendar_id, instance_id, gone_ok=True), what)
             return
         if args["action"] == "rename":
             body: dict[str, Any] = {"summary": args["title"]}
@@ -215,14 +143,15 @@ class _Executor:
             start = original + timedelta(hours=int(args["hours"]))
             end = start + timedelta(minutes=self._minutes(event))
             body = {"start": {"dateTime": _z(start)}, "end": {"dateTime": _z(end)}}
-        _retrying(
+        answer = retrying(
             lambda: self.stack.patch(calendar_id, instance_id, body, conference_data_version=1),
             what,
         )
+        self.run.wrote(answer)
 
     def replace_conference(self, args: dict[str, Any]) -> None:
         event = self.run.events[args["event"]]
-        conference = self._conference_data(args["conference"], owner=event.calendar_id)
+        conference = self._conference_data(args["conference"], owner=self.user(event.calendar_id))
         self._patch(
             event, {"conferenceData": conference}, f"replace the conference of {args['event']}"
         )
@@ -235,7 +164,7 @@ class _Executor:
 
     def delete(self, args: dict[str, Any]) -> None:
         event = self.run.events[args["event"]]
-        _retrying(
+        retrying(
             lambda: self.stack.delete_event(event.calendar_id, event.id, gone_ok=True),
             f"delete {args['event']}",
         )
@@ -245,12 +174,13 @@ class _Executor:
         self.delete(args)
         body = {k: v for k, v in old.body.items() if k != "conferenceData"}
         body["conferenceData"] = self._conference_data(
-            args["new_conference"], owner=old.calendar_id
+            args["new_conference"], owner=self.user(old.calendar_id)
         )
-        created = _retrying(
+        created = retrying(
             lambda: self.stack.insert(old.calendar_id, body), f"re-create {args['event']}"
         )
-        self.run.events[args["new_event"]] = _Event(str(created["id"]), old.calendar_id, body)
+        self.run.wrote(created)
+        self.run.events[args["new_event"]] = CreatedEvent(str(created["id"]), old.calendar_id, body)
 
     def write_back_race(self, args: dict[str, Any]) -> None:
         """The backend rotates the join URL; the user edits (confsync writes the new URL back)
@@ -273,14 +203,19 @@ class _Executor:
 
     def enroll(self, args: dict[str, Any]) -> None:
         calendar_id = self.run.calendar_ids[args["calendar"]]
+        subject = self.run.calendar_ids[args.get("subject", args["calendar"])]
         done = self.stack.confsync(
-            "enroll", "--subject", calendar_id, "--calendar", calendar_id, "--wait", "60"
+            "enroll", "--subject", subject, "--calendar", calendar_id, "--wait", "60"
         )
         if done.returncode != 0:
             raise HarnessError(f"enrollment of {calendar_id} failed: {done.stderr.strip()}")
 
     def step(self, step: Step) -> None:
         self.run.timeline.append((time.monotonic(), step))
+        for name in step.args.get("detaches", ()):
+            conference = self.run.conferences.get(name)
+            if conference is not None:
+                self.run.detached_at[str(conference["id"])] = datetime.now(UTC)
         if step.is_fault:
             apply_fault(step, self.run.calendar_ids, self.stack)
         elif step.kind == "pause":

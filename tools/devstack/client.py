@@ -113,17 +113,21 @@ class StackClient:
         body: Mapping[str, Any],
         *,
         conference_data_version: int | None = None,
-    ) -> None:
-        """``events.patch``; with ``conference_data_version=1`` conference data can change."""
+    ) -> dict[str, Any]:
+        """``events.patch``; with ``conference_data_version=1`` conference data can change. The
+        event as patched."""
         params = {}
         if conference_data_version is not None:
             params["conferenceDataVersion"] = conference_data_version
-        self.http.patch(
+        answer = self.http.patch(
             f"{self._events(calendar_id)}/{event_id}",
             params=params,
             json=dict(body),
             timeout=self.timeout,
-        ).raise_for_status()
+        )
+        answer.raise_for_status()
+        event: dict[str, Any] = answer.json()
+        return event
 
     def patch_event(self, calendar_id: str, event_id: str, **fields: Any) -> None:
         """``events.patch`` of ``fields`` (a move, a rename, a guest, ...)."""
