@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         default=120.0,
         help="seconds the quiet period may take to converge (%(default)s)",
     )
+    parser.add_argument(
+        "--moves",
+        action="store_true",
+        help="also move events (events.move) between a user's calendars and to other users",
+    )
     parser.add_argument("--trace", action="store_true", help="print every step of each seed")
     parser.add_argument(
         "--plan", action="store_true", help="print the seeds' steps without running anything"
@@ -78,10 +83,12 @@ def _run_all(seeds: Sequence[int], args: argparse.Namespace) -> list[SeedResult]
                     calendars=args.calendars,
                     quiet_timeout=args.quiet_timeout,
                     say=_say,
+                    moves=args.moves,
                 )
             except (HarnessError, requests.RequestException) as err:
                 result = SeedResult(
-                    seed, generate(seed, steps=args.steps, calendars=args.calendars)
+                    seed,
+                    generate(seed, steps=args.steps, calendars=args.calendars, moves=args.moves),
                 )
                 result.error = str(err)
             results.append(result)
@@ -107,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for seed in seeds:
             _say(f"seed {seed}:")
             for number, step in enumerate(
-                generate(seed, steps=args.steps, calendars=args.calendars).steps, 1
+                generate(seed, steps=args.steps, calendars=args.calendars, moves=args.moves).steps,
+                1,
             ):
                 _say(f"  {number:>4} {step}")
         return 0

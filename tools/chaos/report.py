@@ -18,7 +18,8 @@ def seed_line(result: SeedResult) -> str:
     stats = result.stats
     shape = (
         f"{stats.get('steps', 0)} steps, {stats.get('faults', 0)} faults, "
-        f"{stats.get('kills', 0)} sync kills, {stats.get('races', 0)} write-back races"
+        f"{stats.get('kills', 0)} sync kills, {stats.get('races', 0)} write-back races, "
+        f"{stats.get('copies', 0)} copies and moves"
     )
     if result.error is not None:
         return f"seed {result.seed}: ERROR (harness) {result.error}"
@@ -39,7 +40,7 @@ def _involved(result: SeedResult) -> set[str]:
         return set()
     by_real = {str(c["id"]): name for name, c in run.conferences.items()}
     names = {by_real[m.conference_id] for m in result.mismatches if m.conference_id in by_real}
-    for line in result.revisions:
+    for line in result.revisions + result.non_owner:
         conference_id = line.split(":", 1)[0]
         if conference_id in by_real:
             names.add(by_real[conference_id])
@@ -77,6 +78,7 @@ def trace_lines(result: SeedResult, *, full: bool) -> list[str]:
     lines += [f"  revision: {line}" for line in result.revisions]
     lines += [f"  dead letter (unexplained): {line}" for line in result.dead_unexplained]
     lines += [f"  user edit lost: {line}" for line in result.intent]
+    lines += [f"  non-owner request: {line}" for line in result.non_owner]
     lines += [f"  note: {line}" for line in result.notes]
     if result.dead_explained:
         lines.append(f"  dead letters explained by the storm: {len(result.dead_explained)}")

@@ -23,7 +23,14 @@ from chaos.checks import (
     stale_join_urls,
 )
 from chaos.execute import Execution, execute
-from chaos.oracle import DEFAULT_SOLUTION_NAMES, Mismatch, OracleInput, compare
+from chaos.nonowner import non_owner_requests
+from chaos.oracle import (
+    DEFAULT_SOLUTION_NAMES,
+    Mismatch,
+    OracleInput,
+    compare,
+    expected_conferences,
+)
 from chaos.stack import ChaosStack
 from chaos.workload import Workload, generate
 
@@ -45,6 +52,7 @@ class SeedResult:
     dead_explained: list[str] = field(default_factory=list)
     dead_unexplained: list[str] = field(default_factory=list)
     intent: list[str] = field(default_factory=list)
+    non_owner: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
     execution: Execution | None = None
@@ -54,7 +62,11 @@ class SeedResult:
     def clean(self) -> bool:
         """Converged, with every check holding."""
         return self.error is None and not (
-            self.mismatches or self.revisions or self.dead_unexplained or self.intent
+            self.mismatches
+            or self.revisions
+            or self.dead_unexplained
+            or self.intent
+            or self.non_owner
         )
 
 
@@ -69,6 +81,7 @@ def _world(stack: ChaosStack, run: Execution) -> tuple[OracleInput, dict[str, li
         conferences=conferences,
         solution_names=DEFAULT_SOLUTION_NAMES,
         attached=frozenset(run.attached),
+        users=run.users,
     )
     return world, listings
 
@@ -97,9 +110,10 @@ def run_seed(
     calendars: int,
     quiet_timeout: float,
     say: Callable[[str], None],
+    moves: bool = False,
 ) -> SeedResult:
     """Run one seed on ``stack`` (shared across seeds: every id is seed-specific)."""
-    workload = generate(seed, steps=steps, calendars=calendars)
+    workload = generate(seed, steps=steps, calendars=calendars, moves=moves)
     return run_workload(stack, workload, quiet_timeout=quiet_timeout, say=say)
 
 
@@ -125,6 +139,9 @@ def run_workload(
     mine = run.real_conferences()
     log = [e for e in stack.provider_requests() if e["conferenceId"] in mine]
     result.revisions = revision_violations(log, world.conferences)
+    result.non_owner = non_owner_requests(
+        log, run.copy_writes, run.owner_writes, run.detached_at, set(expected_conferences(world))
+    )
     dead = classify_dead_letters(stack.pull_dead_letters(), cleared)
     result.dead_explained, result.dead_unexplained = dead.explained, dead.unexplained
     event_ids = {name: event.id for name, event in run.events.items()}
@@ -138,6 +155,7 @@ def run_workload(
         "faults": sum(1 for s in workload.steps if s.is_fault),
         "kills": sum(1 for s in workload.steps if s.kind == "kill-sync"),
         "races": run.races,
+        "copies": sum(1 for s in workload.steps if s.kind in {"copy", "move"}),
         "conferences": len(mine),
         "provider": outcome_counts(log),
     }
