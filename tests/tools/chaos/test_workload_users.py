@@ -45,7 +45,7 @@ def test_other_users_act_on_what_exists(seed: int, moves: bool) -> None:
     copies: set[str] = set()
     for step in workload.steps:
         args = step.args
-        event = args.get("event")
+        event = str(args.get("event"))
         if step.kind == "create" and args["conference"] and not args["foreign"]:
             owner.setdefault(args["conference"], subjects[args["calendar"]])
             users.setdefault(args["conference"], set()).add(event)
