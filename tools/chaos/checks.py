@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chaos.oracle import counts
 from chaos.workload import EventModel
 
 __all__ = [
@@ -153,13 +154,18 @@ def stale_join_urls(
     conferences: Sequence[Mapping[str, Any]],
     listings: Mapping[str, Sequence[Mapping[str, Any]]],
     log: Sequence[Mapping[str, Any]],
+    users: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Live events of ours whose rotated conference's join URL never reached them.
+
+    Only events of the conference's owner (``users``: calendar id -> its subject) are looked at:
+    confsync never writes back to another user's copy, which keeps the URL its author put there.
 
     Each note says how many PUTs the conferencing system applied after the rotation: with none,
     confsync never got the new URL in an answer (nothing relevant changed for that conference).
     """
     urls = {str(c["id"]): c.get("joinUrl") for c in conferences if c.get("status") == "active"}
+    owners = {str(c["id"]): c.get("owner") or None for c in conferences}
     notes: list[str] = []
     for calendar_id, items in listings.items():
         for item in items:
@@ -168,6 +174,9 @@ def stale_join_urls(
             data = item.get("conferenceData") or {}
             conference_id = str(data.get("conferenceId"))
             if conference_id not in rotated or conference_id not in urls:
+                continue
+            user = (users or {}).get(calendar_id, calendar_id)
+            if not counts(item, calendar_id, user, owners.get(conference_id)):
                 continue
             entries = data.get("entryPoints") or []
             video = next(

@@ -42,6 +42,7 @@ __all__ = [
     "Mismatch",
     "OracleInput",
     "compare",
+    "counts",
     "expected_conferences",
     "ours",
 ]
@@ -121,7 +122,7 @@ def _owned(event: Mapping[str, Any], calendar_id: str) -> bool:
     return organizer.get("self") is True or email == calendar_id.lower()
 
 
-def _counts(event: Mapping[str, Any], calendar_id: str, user: str, owner: str | None) -> bool:
+def counts(event: Mapping[str, Any], calendar_id: str, user: str, owner: str | None) -> bool:
     """Whether ``event`` on ``calendar_id`` (of ``user``) speaks for a conference of ``owner``."""
     if not _owned(event, calendar_id):
         return False  # an attendee's copy
@@ -198,7 +199,7 @@ def expected_conferences(world: OracleInput) -> dict[str, Expected]:
             if conference_id is None:
                 continue
             user = world.user_of(calendar_id)
-            if not _counts(item, calendar_id, user, owners.get(conference_id)):
+            if not counts(item, calendar_id, user, owners.get(conference_id)):
                 continue
             state = _state(item, exceptions.get(str(item["id"]), []), calendar_id)
             states.setdefault(conference_id, []).append(state)

@@ -149,7 +149,7 @@ def run_workload(
     result.intent = intent_violations(
         workload.events, event_ids, conference_ids, listings, run.calendar_ids
     )
-    result.notes = stale_join_urls(run.rotated, world.conferences, listings, log)
+    result.notes = stale_join_urls(run.rotated, world.conferences, listings, log, run.users)
     result.stats = {
         "steps": len(workload.steps),
         "faults": sum(1 for s in workload.steps if s.is_fault),
