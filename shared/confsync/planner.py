@@ -49,6 +49,7 @@ from datetime import datetime, timedelta
 from confsync.conference import ALWAYS_RELEVANT, ConferenceState
 from confsync.events import CalendarEvent, ConferenceRef
 from confsync.records import (
+    DEPARTED_MAX,
     ConferenceRecord,
     EventSnapshot,
     OccurrenceSnapshot,
@@ -218,6 +219,7 @@ def _snapshot(event: CalendarEvent) -> EventSnapshot:
         attendees=event.attendees,
         organizer=event.organizer_email,
         updated_ms=event.updated_ms,
+        ical_uid=event.ical_uid,
     )
 
 
@@ -264,19 +266,25 @@ def _detach(
     events = {k: v for k, v in record.events.items() if k != event_id}
     occurrences = {k: v for k, v in record.occurrences.items() if v.series_id != event_id}
     carried = {k: v for k, v in record.occurrences.items() if v.series_id == event_id}
+    departed = dict(record.departed)
+    if event_id in record.events:  # remembered, so the delete's grace can find it elsewhere
+        departed.pop(event_id, None)
+        departed[event_id] = record.events[event_id].ical_uid
     detached = replace(
         record,
         events=events,
         occurrences=occurrences,
         primary_event_id=_primary(events, record.primary_event_id),
         detached_ms=max(record.detached_ms, updated_ms),
+        departed=dict(list(departed.items())[-DEPARTED_MAX:]),
     )
     return detached, carried
 
 
 def _attach(record: ConferenceRecord, snapshot: EventSnapshot) -> ConferenceRecord:
     events = {**record.events, snapshot.event_id: snapshot}
-    revived = record.status == "failed"  # new content earns a new retry budget
+    # New content earns a new retry budget; a transferred record acts again.
+    revived = record.status in ("failed", "transferred")
     return replace(
         record,
         events=events,
@@ -401,6 +409,8 @@ def plan_operation(record: ConferenceRecord, ctx: PlanContext) -> Operation | No
     """The operation that brings the conference to its desired state, if one is needed."""
     if record.status == "deleted":
         return None  # terminal: the conferencing system refuses to bring it back
+    if record.status == "transferred":
+        return None  # kept for its new organizer; acts again only when an event comes back
     desired = desired_state(record, ctx.calendar_id)
     if desired is None:
         if record.sent is not None and record.sent.state is None:

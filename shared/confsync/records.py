@@ -33,6 +33,7 @@ from confsync.errors import MalformedInputError
 from confsync.ownership import Role
 
 __all__ = [
+    "DEPARTED_MAX",
     "SCHEMA_VERSION",
     "ConferenceRecord",
     "EventSnapshot",
@@ -48,7 +49,13 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 
-RecordStatus = Literal["active", "deleted", "failed"]
+RecordStatus = Literal["active", "deleted", "failed", "transferred"]
+"""``transferred``: the calendar's last event carrying the conference moved to another user's
+enrolled calendar (a new organizer); the conference was kept, this record acts no more until an
+event carrying it comes back (:mod:`confsync.sync.grace`)."""
+
+DEPARTED_MAX = 20
+"""How many departed events a record remembers (the latest ones)."""
 
 HoldState = Literal["held", "released"]
 """Where the deletion brake left a record's delete (see :mod:`confsync.sync.brake`): ``held``,
@@ -80,6 +87,8 @@ class EventSnapshot:
     attendees: tuple[str, ...]
     organizer: str | None
     updated_ms: int = field(default=0, compare=False)
+    ical_uid: str | None = field(default=None, compare=False)
+    """The event's ``iCalUID`` (None in records stored before it was kept)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +169,10 @@ class ConferenceRecord:
     ``acting`` record ever produces an operation or a write-back."""
     reference_logged: bool = False
     """Whether the INFO line about this calendar carrying someone else's conference was logged."""
+    departed: Mapping[str, str | None] = field(default_factory=dict)
+    """The events that left the record (event id -> ``iCalUID``, None when not known), the latest
+    :data:`DEPARTED_MAX`: when its delete falls due after the grace, the same event found carrying
+    the conference on another enrolled calendar cancels it (:mod:`confsync.sync.grace`)."""
 
     @property
     def held(self) -> bool:
@@ -223,6 +236,7 @@ def to_document(record: ConferenceRecord) -> dict[str, Any]:
         "owner_known": record.owner_known,
         "role": record.role,
         "reference_logged": record.reference_logged,
+        "departed": dict(record.departed),
         "events": {
             event_id: {
                 "title": s.title,
@@ -233,6 +247,7 @@ def to_document(record: ConferenceRecord) -> dict[str, Any]:
                 "attendees": list(s.attendees),
                 "organizer": s.organizer,
                 "updated_ms": s.updated_ms,
+                "ical_uid": s.ical_uid,
             }
             for event_id, s in record.events.items()
         },
@@ -288,6 +303,7 @@ def from_document(key: str, doc: Mapping[str, Any]) -> ConferenceRecord:
             owner_known=bool(doc.get("owner_known", False)),
             role=_role(doc.get("role", "unknown")),
             reference_logged=bool(doc.get("reference_logged", False)),
+            departed=_departed(doc.get("departed")),  # absent from records stored before it
             events={
                 event_id: EventSnapshot(
                     event_id=event_id,
@@ -299,6 +315,7 @@ def from_document(key: str, doc: Mapping[str, Any]) -> ConferenceRecord:
                     attendees=tuple(s["attendees"]),
                     organizer=s["organizer"],
                     updated_ms=int(s["updated_ms"]),
+                    ical_uid=_optional_str(s.get("ical_uid")),
                 )
                 for event_id, s in doc["events"].items()
             },
@@ -340,6 +357,12 @@ def _hold(value: Any) -> HoldState | None:
     raise ValueError(f"unknown hold {value!r}")
 
 
+def _departed(value: Any) -> dict[str, str | None]:
+    if value is None:
+        return {}
+    return {str(event_id): _optional_str(uid) for event_id, uid in dict(value).items()}
+
+
 def _role(value: Any) -> Role:
     if value in _ROLES:
         return cast(Role, value)
@@ -349,4 +372,4 @@ def _role(value: Any) -> Role:
 def _optional_str(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise TypeError(f"owner must be a string, not {type(value).__name__}")
+    raise TypeError(f"expected a string, not {type(value).__name__}")

@@ -644,6 +644,30 @@ def test_by_conference_finds_its_records_on_every_calendar(stores: Stores) -> No
     assert stores.records.by_conference("c-unknown") == []
 
 
+def test_save_keeps_departed_events_their_ical_uids_and_a_transferred_status(
+    stores: Stores,
+) -> None:
+    """The delete grace's fields: the events that left a record (id -> iCalUID, None when not
+    known), an event's iCalUID, and ``transferred``, which is neither pending nor live."""
+    moved = replace(
+        _record("c-1", calendar_key="ck_1", status="transferred"),
+        departed={"e1": "uid-1@google.com", "e2": None},
+    )
+    live = _record("c-2", ("e3",), calendar_key="ck_1")
+    live = replace(live, events={"e3": replace(_snapshot("e3"), ical_uid="uid-3@google.com")})
+    stores.records.save([moved, live])
+
+    [found_moved, found_live] = stores.records.by_keys([moved.key, live.key])
+
+    assert found_moved == moved
+    assert found_moved.departed == {"e1": "uid-1@google.com", "e2": None}
+    assert found_moved.status == "transferred"
+    assert found_live.events["e3"].ical_uid == "uid-3@google.com"  # not part of equality
+    assert _keys(list(stores.records.active_of_calendar("ck_1"))) == [live.key]
+    assert stores.records.pending("ck_1", T0 + MINUTE, 10) == []
+    assert _keys(stores.records.by_conference("c-1")) == [moved.key]
+
+
 def test_pending_returns_the_earliest_due_first_up_to_the_limit(stores: Stores) -> None:
     late = _record("c-1", ("e1",), due=T0)
     early = _record("c-2", ("e2",), due=T0 - 2 * MINUTE)

@@ -552,7 +552,7 @@ class InMemoryRecordStore:
             found = [
                 r
                 for r in self._records.values()
-                if r.calendar_key == calendar_key and r.status != "deleted"
+                if r.calendar_key == calendar_key and r.status in ("active", "failed")
             ]
             self.reads += max(1, len(found))
         return iter(found)
