@@ -123,6 +123,7 @@ module "sync" {
     CONFSYNC_PENDING_MAX_DELAY_SECONDS  = tostring(var.sync_settings.pending_max_delay_seconds)
     CONFSYNC_WRITE_BACK                 = tostring(var.sync_settings.write_back)
     CONFSYNC_DELETE_BRAKE               = tostring(var.sync_settings.delete_brake)
+    CONFSYNC_DELETE_GRACE_SECONDS       = tostring(var.sync_settings.delete_grace_seconds)
     CONFSYNC_OWNERLESS_POLICY           = var.sync_settings.ownerless_policy
     LOG_LEVEL                           = var.log_level
   })

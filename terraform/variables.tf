@@ -279,6 +279,7 @@ variable "sync_settings" {
   type = object({
     calendar_page_size         = optional(number, 2500)
     delete_brake               = optional(number, 20)
+    delete_grace_seconds       = optional(number, 120)
     full_sync_window_days      = optional(number, 30)
     lease_seconds              = optional(number, 300)
     max_pull_rounds            = optional(number, 5)
@@ -344,6 +345,11 @@ variable "sync_settings" {
   validation {
     condition     = contains(["first-claimant", "hands-off"], var.sync_settings.ownerless_policy)
     error_message = "sync_settings.ownerless_policy must be first-claimant or hands-off."
+  }
+
+  validation {
+    condition     = var.sync_settings.delete_grace_seconds >= 0 && var.sync_settings.delete_grace_seconds <= 3600 && floor(var.sync_settings.delete_grace_seconds) == var.sync_settings.delete_grace_seconds
+    error_message = "sync_settings.delete_grace_seconds must be a whole number from 0 to 3600."
   }
 
   validation {

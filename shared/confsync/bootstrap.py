@@ -86,6 +86,7 @@ def sync_settings(config: SyncConfig) -> SyncSettings:
         pending_max_delay=timedelta(seconds=config.pending_max_delay_s),
         write_back=config.write_back,
         delete_brake=config.delete_brake,
+        delete_grace=timedelta(seconds=config.delete_grace_s),
         ownerless_policy=ownerless_policy(config.ownerless_policy),
     )
 

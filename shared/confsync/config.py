@@ -106,6 +106,7 @@ class SyncConfig:
     pending_max_delay_s: int
     write_back: bool
     delete_brake: int
+    delete_grace_s: int
     ownerless_policy: str
     log_level: str
 

@@ -266,6 +266,8 @@ def stack_env(
         "CONFSYNC_PROVIDER_TIMEOUT_SECONDS": "2",
         "CONFSYNC_PENDING_BASE_DELAY_SECONDS": "1",
         "CONFSYNC_PENDING_MAX_DELAY_SECONDS": "5",
+        # Deletes at the run's pending retry, as before the grace; scenarios of the grace set it.
+        "CONFSYNC_DELETE_GRACE_SECONDS": "0",
     }
 
 

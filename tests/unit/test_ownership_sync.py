@@ -68,7 +68,8 @@ class World:
             publisher=RecordingPublisher(),
             settings=sync_settings(
                 matcher=ConferenceMatcher(solution_names=frozenset({"My Web Conference"})),
-                **self.settings,
+                # No delete grace unless a test asks for one (tests/unit/test_delete_grace.py).
+                **{"delete_grace": timedelta(0), **self.settings},
             ),
             now=self.clock,
             sleep=lambda _: None,

@@ -71,6 +71,8 @@ class World:
         self.sleeper = Sleeper(self.clock)
 
     def runner(self, **settings: Any) -> SyncRunner:
+        # No delete grace unless a test asks for one (tests/unit/test_delete_grace.py does).
+        settings.setdefault("delete_grace", timedelta(0))
         return SyncRunner(
             calendar_api=self.calendar,
             calendar_store=self.calendars,

@@ -50,6 +50,7 @@ __all__ = [
     "DEFAULT_SOLUTION_NAMES",
     "DEFAULT_TICK_INTERVAL",
     "FUNCTIONS",
+    "LOCAL_DELETE_GRACE_SECONDS",
     "LOCAL_SETTINGS",
     "STACK_ENV_KEYS",
     "SYNC_TOPIC",
@@ -82,6 +83,9 @@ LOCAL_SETTINGS: Mapping[str, str] = {
     "CONFSYNC_RENEWAL_WINDOW_SECONDS": "600",
     "CONFSYNC_SWEEP_INTERVAL_SECONDS": "120",
 }
+
+#: The sync function's delete grace on the local stack: at most 5 s, which a run waits out.
+LOCAL_DELETE_GRACE_SECONDS = "2"
 
 #: The keys of ``stack.env``, in the order they are written.
 STACK_ENV_KEYS = (
@@ -312,6 +316,9 @@ def plan_stack(
         "CONFSYNC_SOLUTION_NAMES": settings.solution_names,
         "LOG_LEVEL": "INFO",
         **LOCAL_SETTINGS,
+        # Short enough for the run to wait it out (no tick needed): the demo and the e2e tests
+        # see a deletion within seconds (docs/decisions/2026-12-03-delete-grace.md).
+        "CONFSYNC_DELETE_GRACE_SECONDS": LOCAL_DELETE_GRACE_SECONDS,
         **settings.overrides,
     }
     runtime = {**emulator_hosts, "PYTHONUNBUFFERED": "1"}

@@ -37,12 +37,14 @@ with the defects of the published sample fixed. One :meth:`SyncRunner.run` call
    for it for the rest of the run; in an incremental pull, a series that newly attaches to a record
    (its conference added or replaced) is looked up once by ``iCalUID``, because its earlier
    exceptions never come back as changes. Deletes are never sent from a page: each is queued as a
-   pending operation due now, for the deletion brake.
+   pending operation due after the delete grace, for the deletion brake.
    (:mod:`~confsync.sync.apply`)
 5. **Commit.** The deletion brake counts the calendar's unsent deletes: more than
    ``delete_brake`` and all of them are held for an operator, with one ERROR line
    (:mod:`~confsync.sync.brake`). Pending operations that are due, deletes the brake let
-   through among them, are retried (:mod:`~confsync.sync.pending`);
+   through among them, are retried (:mod:`~confsync.sync.pending`); a delete is re-checked as it
+   falls due and cancelled when the meeting goes on on another enrolled calendar (moved, a
+   duplicate, a new organizer: :mod:`~confsync.sync.grace`);
    then the new sync token is stored with its pull's start (only now: every page's effects are
    durable) and the lease released, if ``notify_seq`` did not move. If it moved but every request
    since was stamped ``skew`` before this pull began (``notified_max_ms``), the pull covered

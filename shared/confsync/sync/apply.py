@@ -6,7 +6,8 @@ operations of records whose calendar acts for their conference (:mod:`confsync.s
 sends the updates (:mod:`confsync.sync.send`), writes join URLs
 back (:mod:`confsync.sync.write_back`) and only then saves the touched records, so a write-back
 that fails for now fails the run before its records say "done". Deletes are not sent here: they
-are saved as pending operations due now, for the deletion brake (:mod:`confsync.sync.brake`) to
+are saved as pending operations due after the delete grace (:mod:`confsync.sync.grace`), for the
+deletion brake (:mod:`confsync.sync.brake`) to
 decide on once the pull has seen every page.
 
 Series exceptions: an exception whose series is not attached yet waits for it in the run's
@@ -87,11 +88,12 @@ class PageApplier:
         # Owners first: only records whose calendar acts for their conference keep operations.
         final = self._owners.resolve(run, plan.changed, records)
         operations = [op for op in plan.operations if final[op.record_key].role == "acting"]
-        # Deletes are never sent from a page: each is queued (pending, due now) for the deletion
-        # brake, which decides on them all once the pull has seen every page.
+        # Deletes are never sent from a page: each is queued (pending, due after the grace) for
+        # the deletion brake, which decides on them all once the pull has seen every page.
         now = self._now()
         deletes = [op for op in operations if isinstance(op, DeleteConference)]
-        final.update({op.record_key: queued(final[op.record_key], now) for op in deletes})
+        due = now + self._settings.delete_grace  # the delete grace (:mod:`confsync.sync.grace`)
+        final.update({op.record_key: queued(final[op.record_key], due) for op in deletes})
         updates = [op for op in operations if not isinstance(op, DeleteConference)]
         sent = self._sender.send(updates, final, run.stats)
         final.update({key: result.record for key, result in sent.items()})

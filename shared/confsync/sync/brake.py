@@ -45,15 +45,16 @@ QUEUED_NOTE = "not sent yet: waiting for the deletion brake"
 _HELD_NOTE = "held by the deletion brake: confsync release-deletes or --discard"
 
 
-def queued(record: ConferenceRecord, now: datetime) -> ConferenceRecord:
-    """``record`` with its delete queued for the brake: pending, due ``now``. A held delete stays
-    held; a failed record gets a new retry budget (its content changed), as in the planner."""
+def queued(record: ConferenceRecord, due: datetime) -> ConferenceRecord:
+    """``record`` with its delete queued for the brake: pending, due ``due`` (now plus the delete
+    grace; counted by the brake from now on). A held delete stays held; a failed record gets a
+    new retry budget (its content changed), as in the planner."""
     if record.held:
         return record
     previous = None if record.status == "failed" else record.pending
     pending = PendingOperation(
         attempts=previous.attempts if previous else 0,
-        next_attempt_at=now,
+        next_attempt_at=due,
         last_error=previous.last_error if previous else QUEUED_NOTE,
     )
     return replace(record, status="active", pending=pending)

@@ -5,21 +5,25 @@ record, with its attempts and the time of its next attempt (exponential backoff)
 still advances. Every delete is recorded so too, due at once, before anything sends it (see
 :mod:`confsync.sync.brake`). At the end of each round :meth:`PendingRetry.retry` lets the
 deletion brake decide on the calendar's unsent deletes, then re-plans every due record it did not
-keep from its record alone (:func:`confsync.planner.plan_operation`), sends what is still needed,
-writes join URLs back and saves the records. A record whose operation is no longer needed has
+keep from its record alone (:func:`confsync.planner.plan_operation`), re-checks each delete that
+fell due after its grace (:mod:`confsync.sync.grace`: cancelled when the meeting goes on on another
+enrolled calendar), sends what is still needed, writes join URLs back and saves the records. A
+grace short enough (``grace_wait_max``, the local stack's) is waited out first, so the delete
+goes in this run rather than at the next sweep. A record whose operation is no longer needed has
 its pending state cleared; one that runs out of attempts becomes "failed".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from confsync.planner import plan_operation
+from confsync.planner import DeleteConference, PlanContext, plan_operation
 from confsync.ports import CalendarStore, RecordStore
 from confsync.records import ConferenceRecord
 from confsync.sync.brake import DeletionBrake
+from confsync.sync.grace import DeleteGrace
 from confsync.sync.owners import OwnerResolver
 from confsync.sync.send import ProviderSender
 from confsync.sync.settings import SyncSettings
@@ -43,13 +47,16 @@ class PendingRetry:
         *,
         calendars: CalendarStore,
         now: Callable[[], datetime],
+        sleep: Callable[[float], None],
     ) -> None:
         self._records = records
         self._sender = sender
         self._owners = owners
         self._settings = settings
         self._now = now
+        self._sleep = sleep
         self._brake = DeletionBrake(records, calendars, settings, now=now)
+        self._grace = DeleteGrace(records)
 
     def retry(self, run: Run) -> int:
         """Retry due pending operations, deletes only as the deletion brake allows; return how
@@ -59,6 +66,8 @@ class PendingRetry:
         limit = max(self._settings.pending_batch, self._settings.delete_brake + 1)
         pending = self._records.pending(run.doc.key, _FAR_FUTURE, limit)
         ctx = self._settings.plan_context(run.doc)
+        if self._waited_out_grace(pending, ctx, now):
+            now = self._now()
         braked = self._brake.check(run, pending, ctx, complete=len(pending) < limit)
         due = [
             r
@@ -69,20 +78,7 @@ class PendingRetry:
         ]
         final: dict[str, ConferenceRecord] = dict(braked.held)
         if due:
-            before = {r.key: r for r in due}
-            # A record whose owner is not known yet (unavailable before) asks again first.
-            records = self._owners.resolve(run, before, before)
-            acting = [r for r in records.values() if r.role == "acting"]
-            operations = [op for r in acting if (op := plan_operation(r, ctx)) is not None]
-            run.stats.pending_retried += len(operations)
-            sent = self._sender.send(operations, records, run.stats)
-            if self._settings.write_back:  # before saving, as for a page (PageApplier.apply)
-                write_back(run, {key: result.record for key, result in sent.items()}, sent, {})
-            # An acting record whose operation is no longer needed (superseded) is cleared; the
-            # others are as the owner lookup left them (pending again, deleted or a reference).
-            final.update({r.key: _clear_pending(r) for r in acting if r.key not in sent})
-            final.update({k: r for k, r in records.items() if r.role != "acting"})
-            final.update({key: result.record for key, result in sent.items()})
+            final.update(self._send_due(run, due, ctx))
         if final:
             self._records.save(final.values(), before={r.key: r for r in pending})
             run.stats.records_written += len(final)
@@ -92,6 +88,54 @@ class PendingRetry:
             for r in after.values()
             if r.pending is not None and r.status == "active" and not r.held
         )
+
+    def _send_due(
+        self, run: Run, due: Sequence[ConferenceRecord], ctx: PlanContext
+    ) -> dict[str, ConferenceRecord]:
+        """Plan, re-check, send and write back the due records; the records after it."""
+        before = {r.key: r for r in due}
+        # A record whose owner is not known yet (unavailable before) asks again first.
+        records = self._owners.resolve(run, before, before)
+        acting = [r for r in records.values() if r.role == "acting"]
+        operations = [op for r in acting if (op := plan_operation(r, ctx)) is not None]
+        # A delete falls due only after its grace: re-checked right before it would be sent.
+        deletes = [op for op in operations if isinstance(op, DeleteConference)]
+        cancelled = self._grace.check(records, deletes)
+        operations = [op for op in operations if op.record_key not in cancelled]
+        run.stats.pending_retried += len(operations)
+        sent = self._sender.send(operations, records, run.stats)
+        if self._settings.write_back:  # before saving, as for a page (PageApplier.apply)
+            write_back(run, {key: result.record for key, result in sent.items()}, sent, {})
+        # An acting record whose operation is no longer needed (superseded) is cleared; the
+        # others are as the owner lookup left them (pending again, deleted or a reference).
+        final = {r.key: _clear_pending(r) for r in acting if r.key not in sent}
+        final.update({k: r for k, r in records.items() if r.role != "acting"})
+        final.update(cancelled)
+        final.update({key: result.record for key, result in sent.items()})
+        return final
+
+    def _waited_out_grace(
+        self, pending: Sequence[ConferenceRecord], ctx: PlanContext, now: datetime
+    ) -> bool:
+        """With a grace of at most ``grace_wait_max`` (the local stack's), wait until the
+        deletes this calendar deferred by it fall due, so they go in this run; whether it
+        waited. Never attempted (``attempts`` 0) tells a grace from a provider's backoff."""
+        grace = self._settings.delete_grace
+        if not grace or grace > self._settings.grace_wait_max:
+            return False
+        horizon = now + grace
+        waits = [
+            r.pending.next_attempt_at
+            for r in pending
+            if r.pending is not None
+            and r.pending.attempts == 0
+            and now < r.pending.next_attempt_at <= horizon
+            and isinstance(plan_operation(r, ctx), DeleteConference)
+        ]
+        if not waits:
+            return False
+        self._sleep((max(waits) - now).total_seconds())
+        return True
 
 
 def _clear_pending(record: ConferenceRecord) -> ConferenceRecord:

@@ -101,7 +101,7 @@ class SyncRunner:
         applier = PageApplier(records, sender, owners, settings, now=now)
         self._puller = Puller(records, applier, self._lease, settings, now=now)
         self._pending = PendingRetry(
-            records, sender, owners, settings, calendars=calendar_store, now=now
+            records, sender, owners, settings, calendars=calendar_store, now=now, sleep=sleep
         )
 
     def with_ports(self, ports: SyncPorts) -> SyncRunner:

@@ -37,6 +37,12 @@ class SyncSettings:
     its deletions (:mod:`confsync.sync.brake`)."""
     ownerless_policy: OwnerlessPolicy
     """Who acts on a conference without an owner (:mod:`confsync.ownership`)."""
+    delete_grace: timedelta
+    """How long the delete of a conference whose last event left the calendar waits before it is
+    re-checked and sent (:mod:`confsync.sync.grace`)."""
+    grace_wait_max: timedelta = timedelta(seconds=5)
+    """A grace at most this long is waited out by the run itself (the local stack's), so the
+    delete needs no later sync; a longer one is sent by a later run (the sweep's)."""
     pending_batch: int = 200
     skew: timedelta = timedelta(seconds=1)
     settle: timedelta = timedelta(milliseconds=500)

@@ -1,0 +1,253 @@
+"""The delete grace (confsync.sync.grace), on fakes: a conference whose last event left a calendar
+is deleted only after ``delete_grace``, and not at all when the meeting goes on elsewhere.
+
+A move (``events.move``) leaves the source calendar a tombstone and the same event (same id and
+iCalUID) on the destination; a duplicate on two of the owner's calendars is two records; a new
+organizer makes the destination another user's. docs/decisions/2026-12-03-delete-grace.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from confsync.calendars import CalendarDoc, calendar_key
+from confsync.sync.grace import CANCELLED_MESSAGE
+from tests.unit.test_ownership_sync import ALICE, BOB, TEAM, World
+from tests.unit.test_sync_runner import CALENDAR, KEY
+from tests.unit.test_sync_runner import World as RunnerWorld
+
+GRACE = timedelta(seconds=120)
+
+
+@pytest.fixture(name="world")
+def world_fixture() -> World:
+    world = World(settings={"delete_grace": GRACE})
+    world.enroll(ALICE, ALICE)
+    world.enroll(BOB, BOB)
+    world.enroll(ALICE, TEAM)  # Alice's second calendar
+    return world
+
+
+def _meeting(world: World, conference_id: str = "c1", event_id: str = "a1") -> None:
+    world.provider.create(conference_id, owner=ALICE)
+    world.put(ALICE, event_id, conference_id, ALICE)
+    world.sync(ALICE, ALICE)
+
+
+def _after_grace(world: World) -> None:
+    world.clock.now += GRACE + timedelta(seconds=1)
+
+
+def _move(world: World, event_id: str, destination: str, organizer: str, **fields: Any) -> None:
+    """``events.move``: a tombstone on Alice's calendar, the same event (id, iCalUID) on the
+    destination, organised by the destination's user."""
+    moved = dict(world.calendar.event(ALICE, event_id))
+    world.calendar.delete(ALICE, event_id)
+    moved.update(organizer={"email": organizer, "self": True}, **fields)
+    world.calendar.put(destination, moved)
+
+
+def _state(world: World, conference_id: str = "c1") -> dict[str, Any]:
+    state = world.provider.conferences[conference_id].state
+    assert state is not None
+    return state
+
+
+def test_a_real_delete_is_sent_only_after_the_grace(world: World) -> None:
+    _meeting(world)
+    world.calendar.delete(ALICE, "a1")
+
+    first = world.sync(ALICE, ALICE)
+    world.clock.now += GRACE - timedelta(seconds=1)
+    before = world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert (first.stats.deletes, before.stats.deletes) == (0, 0)
+    record = world.record_of(ALICE, ALICE)
+    assert record.pending is not None
+    assert record.departed == {"a1": "a1@fake"}
+    doc = world.calendars.get(calendar_key(ALICE, ALICE))
+    assert doc is not None
+    assert doc.pending_count == 1
+
+    world.clock.now += timedelta(seconds=2)
+    after = world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]
+    assert after.stats.deletes == 1
+    assert world.record_of(ALICE, ALICE).status == "deleted"
+
+
+def test_a_move_to_alices_other_calendar_keeps_the_conference_and_follows_it(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="confsync.sync")
+    _meeting(world)
+    _move(world, "a1", TEAM, TEAM)
+    world.sync(ALICE, ALICE)
+    world.sync(ALICE, TEAM)
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert not world.provider.conferences["c1"].deleted
+    source = world.record_of(ALICE, ALICE)
+    assert (source.status, source.pending, source.events) == ("active", None, {})
+    assert world.record_of(TEAM, ALICE).role == "acting"
+    assert _state(world)["calendarId"] == TEAM
+    [line] = [r for r in caplog.records if r.getMessage().startswith(CANCELLED_MESSAGE)]
+    assert "moved to" in line.getMessage()
+
+    # Later edits on the new calendar update the conference.
+    world.put(TEAM, "a1", "c1", TEAM, summary="Planning, moved")
+    world.sync(ALICE, TEAM)
+    assert _state(world)["title"] == "Planning, moved"
+    world.clock.now += GRACE
+    world.sync(ALICE, ALICE)
+    assert world.calls("delete") == []
+
+
+def test_a_duplicate_on_two_of_alices_calendars_is_deleted_with_the_last_copy(
+    world: World,
+) -> None:
+    _meeting(world)
+    world.put(TEAM, "t1", "c1", TEAM)
+    world.sync(ALICE, TEAM)
+
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+    world.sync(ALICE, ALICE)
+    assert world.calls("delete") == []
+    assert world.record_of(ALICE, ALICE).pending is None
+
+    world.calendar.delete(TEAM, "t1")
+    world.sync(ALICE, TEAM)
+    assert world.calls("delete") == []  # the grace again
+    _after_grace(world)
+    world.sync(ALICE, TEAM)
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]
+
+
+def test_a_transfer_to_bob_keeps_the_conference_and_marks_the_record_transferred(
+    world: World,
+) -> None:
+    _meeting(world)
+    _move(world, "a1", BOB, BOB)
+    world.sync(ALICE, ALICE)
+    world.sync(BOB, BOB)  # a reference: the owner is still Alice
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert not world.provider.conferences["c1"].deleted
+    source = world.record_of(ALICE, ALICE)
+    assert (source.status, source.pending) == ("transferred", None)
+    assert world.record_of(BOB, BOB).role == "reference"
+    world.clock.now += GRACE
+    world.sync(ALICE, ALICE)
+    assert world.calls("delete") == []
+
+    # Not followed: the new organizer's calendar is a reference (the decision record says why).
+    world.put(BOB, "a1", "c1", BOB, summary="Bob's now")
+    world.sync(BOB, BOB)
+    assert _state(world)["title"] == "Planning"
+
+
+def test_the_same_ical_uid_on_bobs_calendar_is_the_same_event(world: World) -> None:
+    _meeting(world)
+    world.calendar.delete(ALICE, "a1")
+    world.put(BOB, "b-import", "c1", BOB, iCalUID="a1@fake")
+    world.sync(ALICE, ALICE)
+    world.sync(BOB, BOB)
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert world.record_of(ALICE, ALICE).status == "transferred"
+
+
+def test_a_copy_on_bobs_calendar_does_not_keep_a_deleted_meeting(world: World) -> None:
+    _meeting(world)
+    world.put(BOB, "b1", "c1", BOB)  # his own event with Alice's conference: another event
+    world.sync(BOB, BOB)
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    assert world.calls("delete") == []
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]
+
+
+def test_a_move_to_a_calendar_confsync_does_not_see_is_deleted_after_the_grace(
+    world: World,
+) -> None:
+    _meeting(world)
+    _move(world, "a1", "elsewhere@example.com", "elsewhere@example.com")
+    world.sync(ALICE, ALICE)
+    assert world.calls("delete") == []
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]
+
+
+def test_an_event_recreated_within_the_grace_cancels_the_delete(world: World) -> None:
+    _meeting(world)
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    world.put(ALICE, "a2", "c1", ALICE, summary="Planning, again")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert _state(world)["title"] == "Planning, again"
+    assert world.record_of(ALICE, ALICE).pending is None
+
+
+def test_the_brake_counts_deletes_waiting_out_their_grace(world: World) -> None:
+    world.settings["delete_brake"] = 2
+    for i in range(3):
+        world.provider.create(f"c{i}", owner=ALICE)
+        world.put(ALICE, f"a{i}", f"c{i}", ALICE)
+    world.sync(ALICE, ALICE)
+    world.calendar.delete(ALICE, "a0")
+    world.calendar.delete(ALICE, "a1")
+    first = world.sync(ALICE, ALICE)
+    assert first.stats.held == 0  # two: within the brake, waiting out the grace
+
+    world.calendar.delete(ALICE, "a2")
+    second = world.sync(ALICE, ALICE)
+    _after_grace(world)
+    world.sync(ALICE, ALICE)
+
+    assert second.stats.held == 3
+    assert [c for c in world.provider.calls if c.kind == "delete"] == []
+    assert sum(1 for r in world.records.all().values() if r.held) == 3
+
+
+def test_a_short_grace_is_waited_out_by_the_run_itself() -> None:
+    """The local stack's grace (at most 5 s): no tick needed, the run sends the delete."""
+    world = RunnerWorld()
+    world.calendars.put(CalendarDoc(key=KEY, subject="alice@example.com", calendar_id=CALENDAR))
+    world.conference_event("e1", "c1")
+    world.sync(delete_grace=timedelta(seconds=2))
+    world.calendar.delete(CALENDAR, "e1")
+
+    outcome = world.sync(delete_grace=timedelta(seconds=2))
+
+    assert outcome.stats.deletes == 1
+    assert [c.kind for c in world.provider.applied()] == ["update", "delete"]
+    assert 2.0 in world.sleeper.pauses
