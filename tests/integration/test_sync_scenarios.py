@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -1195,4 +1196,55 @@ def test_a_copy_of_anothers_conference_never_reaches_the_provider(sync_stack: Sy
     sync_stack.patch_event(alice_event["id"], summary="Planning, moved")
     sync_stack.sync()
     assert sync_stack.conference(conference["id"])["title"] == "Planning, moved"
+    sync_stack.assert_no_stale_operations()
+
+
+def test_a_move_to_the_owners_other_calendar_keeps_the_conference_and_it_follows_an_edit(
+    sync_stack: SyncStack,
+) -> None:
+    """``events.move`` from Alice's calendar to her second enrolled calendar: a tombstone on the
+    source, the same event on the destination. Both calendars are notified at once; the source's
+    run waits out the local stack's short grace (5 s here) while the destination's syncs, then
+    finds the conference carried there and sends no DELETE."""
+    alice = sync_stack.calendar_id
+    conference = sync_stack.create_conference()
+    meeting = sync_stack.insert_event(conference, summary="Planning")
+    sync_stack.sync()
+    team = f"team-{uuid.uuid4().hex[:12]}@group.calendar.google.com"
+    team_key = calendar_key(alice, team)
+    sync_stack.calendars.put(CalendarDoc(key=team_key, subject=alice, calendar_id=team))
+    runner = sync_stack.runner(CONFSYNC_DELETE_GRACE_SECONDS="5")
+
+    def sync_team() -> SyncOutcome:
+        request = SyncRequest(calendar_key=team_key, reason="manual", notified_at=datetime.now(UTC))
+        return runner.run(request)
+
+    sync_team()  # its first sync (a full one): nothing there yet
+    events = sync_stack.calendar.events()
+    moved = events.move(calendarId=alice, eventId=meeting["id"], destination=team).execute()
+    assert (moved["id"], moved["organizer"]["email"]) == (meeting["id"], team)
+
+    outcomes: list[SyncOutcome] = []
+    source = threading.Thread(target=lambda: outcomes.append(sync_stack.sync(runner)))
+    source.start()
+    sync_team()  # while the source's run waits out the grace
+    source.join(timeout=60)
+    assert not source.is_alive()
+
+    [outcome] = outcomes
+    assert (outcome.stats.deletes, outcome.stats.held) == (0, 0)
+    assert [r for r in sync_stack.requests_for(conference["id"]) if r["method"] == "DELETE"] == []
+    state = sync_stack.conference(conference["id"])
+    assert (state["status"], state["calendarId"]) == ("active", team)
+
+    events.patch(
+        calendarId=team,
+        eventId=meeting["id"],
+        body={"summary": "Planning, moved"},
+        conferenceDataVersion=1,
+    ).execute()
+    sync_team()
+    sync_stack.sync(runner)
+    state = sync_stack.conference(conference["id"])
+    assert (state["status"], state["title"]) == ("active", "Planning, moved")
     sync_stack.assert_no_stale_operations()
