@@ -9,17 +9,18 @@ system that a partial or foreign view of a calendar would cause.
 
 The evidence is the conferencing emulator's request log (every PUT and DELETE). A sync is known to
 have run by a public signal: the calendar's ``confsync status`` (disconnected), or a marker event
-of the calendar's own whose renames reach the conferencing system (see :func:`_settle`).
+of the calendar's own whose renames reach the conferencing system
+(:func:`tests.e2e.stack_steps.settle`).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.e2e.stack_steps import adopted, enrolled, new_user, sent_since, settle, status
 from tests.e2e.test_whole_stack import Stack, running_stack, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -29,62 +30,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 def untrusted_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_stack(tmp_path_factory.mktemp("untrusted")) as stack:
         yield stack
-
-
-def _new_user(name: str) -> str:
-    return f"{name}-{uuid.uuid4().hex[:10]}@example.com"
-
-
-def _enrolled(stack: Stack, name: str) -> str:
-    """A new user's calendar, enrolled: its channel watched and its first sync token stored."""
-    calendar_id = _new_user(name)
-    stack.enroll(calendar_id)
-    wait_for(lambda: len(stack.channels(calendar_id)) == 1, f"{name}'s channel")
-    wait_for(lambda: _status(stack, calendar_id)["syncToken"] is True, f"{name}'s first sync")
-    return calendar_id
-
-
-def _status(stack: Stack, calendar_id: str) -> dict[str, Any]:
-    """The calendar's row of ``confsync status --json``."""
-    answer = stack.confsync_json(
-        "status", "--subject", calendar_id, "--calendar", calendar_id, "--json"
-    )
-    [row] = answer["calendars"]
-    assert isinstance(row, dict)
-    return row
-
-
-def _adopted(stack: Stack, calendar_id: str, title: str, **fields: Any) -> tuple[str, str]:
-    """A new event of the calendar's user carrying a new conference of theirs, once the sync has
-    adopted it (the conference shows the title); the event id and the conference id."""
-    conference = stack.create_conference(owner=calendar_id)
-    event = stack.insert_event(calendar_id, conference, summary=title, **fields)
-    wait_for(lambda: stack.conference(conference["id"])["title"] == title, f"{title!r} adopted")
-    return event["id"], conference["id"]
-
-
-def _rename(stack: Stack, calendar_id: str, marker: tuple[str, str], title: str) -> None:
-    event_id, conference_id = marker
-    stack.patch_event(calendar_id, event_id, summary=title)
-    wait_for(lambda: stack.conference(conference_id)["title"] == title, f"the rename {title!r}")
-
-
-def _settle(stack: Stack, calendar_id: str, marker: tuple[str, str]) -> None:
-    """Return once every change made to the calendar before the call has been synced, and
-    whatever those syncs sent has reached the conferencing system.
-
-    ``marker`` is an adopted event of the calendar's own. Its first rename comes after every
-    earlier change in the calendar's change order, so the pull that brings it brought them too;
-    the second rename is made after the first reached the conferencing system, so the pull that
-    brings it starts after that page's sends are done (pulls of one calendar never overlap)."""
-    for step in ("first", "second"):
-        _rename(stack, calendar_id, marker, f"Marker, {step} rename {uuid.uuid4().hex[:6]}")
-
-
-def _sent_since(stack: Stack, mark: int, conference_ids: set[str]) -> list[dict[str, Any]]:
-    """The provider's PUTs and DELETEs for ``conference_ids`` after the first ``mark`` entries
-    of its request log (the log is never reset in this module)."""
-    return [r for r in stack.provider_requests()[mark:] if r["conferenceId"] in conference_ids]
 
 
 def _patch_as(stack: Stack, user: str, calendar_id: str, event_id: str, **fields: Any) -> None:
@@ -104,8 +49,8 @@ def _disconnected_or_sent(
     then refuses with the requests in its message)."""
     wait_for(
         lambda: (
-            bool(_sent_since(stack, mark, conference_ids))
-            or _status(stack, calendar_id)["state"] == "disconnected"
+            bool(sent_since(stack, mark, conference_ids))
+            or status(stack, calendar_id)["state"] == "disconnected"
         ),
         "the calendar to be disconnected",
         timeout=30,
@@ -113,7 +58,7 @@ def _disconnected_or_sent(
 
 
 def _assert_disconnected_for_access_role(stack: Stack, calendar_id: str) -> dict[str, Any]:
-    row = _status(stack, calendar_id)
+    row = status(stack, calendar_id)
     assert row["state"] == "disconnected", row
     assert str(row["lastOutcome"]).startswith("access_role"), row
     return row
@@ -130,12 +75,12 @@ def _reenroll(stack: Stack, calendar_id: str) -> None:
 
 def test_a_calendar_downgraded_to_free_busy_deletes_nothing(untrusted: Stack) -> None:
     stack = untrusted
-    alice = _enrolled(stack, "alice")
-    first = _adopted(stack, alice, "Planning")
-    second = _adopted(stack, alice, "Review")
+    alice = enrolled(stack, "alice")
+    first = adopted(stack, alice, "Planning")
+    second = adopted(stack, alice, "Review")
     ours = {first[1], second[1]}
     # A delegate keeps writer access, so the calendar still changes while alice sees free/busy.
-    assistant = _new_user("assistant")
+    assistant = new_user("assistant")
     stack.set_calendar_role(alice, assistant, "writer")
     mark = len(stack.provider_requests())
 
@@ -145,7 +90,7 @@ def test_a_calendar_downgraded_to_free_busy_deletes_nothing(untrusted: Stack) ->
     _patch_as(stack, assistant, alice, first[0], summary="Planning (assistant)")
     _disconnected_or_sent(stack, alice, mark, ours)
 
-    assert _sent_since(stack, mark, ours) == []
+    assert sent_since(stack, mark, ours) == []
     _assert_disconnected_for_access_role(stack, alice)
     assert all(stack.conference(c)["status"] == "active" for c in ours)
 
@@ -161,7 +106,7 @@ def test_a_calendar_downgraded_to_free_busy_deletes_nothing(untrusted: Stack) ->
         lambda: stack.conference(first[1])["title"] == "Planning (assistant)",
         "the delegate's edit",
     )
-    sent = _sent_since(stack, mark, ours)
+    sent = sent_since(stack, mark, ours)
     assert [r["method"] for r in sent if r["conferenceId"] == second[1]] == ["PUT"], sent
     assert all(r["method"] == "PUT" for r in sent), sent
     assert all(stack.conference(c)["status"] == "active" for c in ours)
@@ -171,9 +116,9 @@ def test_a_calendar_downgraded_to_reader_sends_nothing_and_keeps_its_token(
     untrusted: Stack,
 ) -> None:
     stack = untrusted
-    alice = _enrolled(stack, "alice")
-    event_id, conference_id = _adopted(stack, alice, "Retro")
-    assistant = _new_user("assistant")
+    alice = enrolled(stack, "alice")
+    event_id, conference_id = adopted(stack, alice, "Retro")
+    assistant = new_user("assistant")
     stack.set_calendar_role(alice, assistant, "writer")
     mark = len(stack.provider_requests())
 
@@ -181,7 +126,7 @@ def test_a_calendar_downgraded_to_reader_sends_nothing_and_keeps_its_token(
     _patch_as(stack, assistant, alice, event_id, summary="Retro (while reader)")
     _disconnected_or_sent(stack, alice, mark, {conference_id})
 
-    assert _sent_since(stack, mark, {conference_id}) == []
+    assert sent_since(stack, mark, {conference_id}) == []
     row = _assert_disconnected_for_access_role(stack, alice)
     assert row["syncToken"] is True
     assert stack.conference(conference_id)["title"] == "Retro"
@@ -194,7 +139,7 @@ def test_a_calendar_downgraded_to_reader_sends_nothing_and_keeps_its_token(
         lambda: stack.conference(conference_id)["title"] == "Retro (while reader)",
         "the change made while downgraded",
     )
-    sent = _sent_since(stack, mark, {conference_id})
+    sent = sent_since(stack, mark, {conference_id})
     assert [r["method"] for r in sent] == ["PUT"], sent
     assert stack.conference(conference_id)["status"] == "active"
 
@@ -206,16 +151,16 @@ def _alice_invites_bob(
     event with its conference invites bob and his calendar holds the copy (same id), and every
     sync that caused has run. Answers alice, bob, the markers, and the invitation's event id and
     conference id."""
-    alice = _enrolled(stack, "alice")
-    bob = _enrolled(stack, "bob")
-    markers = {cal: _adopted(stack, cal, "Marker") for cal in (alice, bob)}
-    invitation = _adopted(stack, alice, "Design review", attendees=[{"email": bob}])
+    alice = enrolled(stack, "alice")
+    bob = enrolled(stack, "bob")
+    markers = {cal: adopted(stack, cal, "Marker") for cal in (alice, bob)}
+    invitation = adopted(stack, alice, "Design review", attendees=[{"email": bob}])
     wait_for(
         lambda: any(e["id"] == invitation[0] for e in stack.list_events(bob)),
         "bob's copy of the invitation",
     )
     for cal in (alice, bob):
-        _settle(stack, cal, markers[cal])
+        settle(stack, cal, markers[cal])
     return alice, bob, markers, invitation
 
 
@@ -233,12 +178,12 @@ def test_an_attendee_deleting_their_copy_changes_nothing(untrusted: Stack) -> No
     assert _copy(stack, bob, event_id)["status"] == "cancelled"
     assert _copy(stack, alice, event_id)["status"] == "confirmed"  # the organizer's event
     for cal in (bob, alice):
-        _settle(stack, cal, markers[cal])
+        settle(stack, cal, markers[cal])
 
-    assert _sent_since(stack, mark, {conference_id}) == []
+    assert sent_since(stack, mark, {conference_id}) == []
     conference = stack.conference(conference_id)
     assert (conference["status"], conference["title"]) == ("active", "Design review")
-    row = _status(stack, bob)
+    row = status(stack, bob)
     assert (row["state"], row["heldDeletes"], row["pendingCount"]) == ("active", 0, 0), row
 
 
@@ -254,8 +199,8 @@ def test_an_attendee_answering_the_invitation_sends_nothing(untrusted: Stack) ->
     [mine] = [a for a in _copy(stack, alice, event_id)["attendees"] if a["email"] == bob]
     assert mine["responseStatus"] == "accepted"
     for cal in (bob, alice):
-        _settle(stack, cal, markers[cal])
+        settle(stack, cal, markers[cal])
 
-    assert _sent_since(stack, mark, {conference_id}) == []
+    assert sent_since(stack, mark, {conference_id}) == []
     conference = stack.conference(conference_id)
     assert (conference["status"], conference["title"]) == ("active", "Design review")
