@@ -1,4 +1,4 @@
-"""Steps the ownership and deletion-brake e2e modules share, all through public interfaces: enroll
+"""Steps the e2e modules share, all through public interfaces: enroll
 a user's calendar, adopt events with conferences of their own, know that a calendar has synced
 (a marker event's renames reaching the conferencing system) and read the provider's request log
 and ``confsync status``."""
