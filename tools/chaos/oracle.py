@@ -24,6 +24,10 @@ Rules (from the architecture's invariants 1 and 2, and the conference's owner):
 * A conference no live event references and that confsync never adopted may be deleted (an
   adoption that kept failing and then lost its event is deleted without ever being applied) or
   left untouched, but nothing in between.
+* A conference **transferred** (its owner's event moved to another enrolled user: the same id
+  live there, a tombstone on the owner's calendar) must stay ``active``, in any state (frozen,
+  not followed); once the new organizer deleted that event too it may be either (see
+  :func:`transfers`).
 * Every other conference (never attached to an event of ours: decoys, other solutions) must be
   untouched: ``active`` at revision 0.
 
@@ -45,6 +49,7 @@ __all__ = [
     "counts",
     "expected_conferences",
     "ours",
+    "transfers",
 ]
 
 DEFAULT_SOLUTION_NAMES = frozenset({"My Web Conference", "My Recorded Web Conference"})
@@ -67,7 +72,7 @@ class Expected:
     """The acceptable states of one conference referenced by live events (one per event)."""
 
     conference_id: str
-    states: tuple[dict[str, Any], ...]
+    states: tuple[dict[str, Any], ...]  # empty: any state (a transferred conference)
 
 
 @dataclass(frozen=True)
@@ -203,7 +208,63 @@ def expected_conferences(world: OracleInput) -> dict[str, Expected]:
                 continue
             state = _state(item, exceptions.get(str(item["id"]), []), calendar_id)
             states.setdefault(conference_id, []).append(state)
-    return {key: Expected(key, tuple(found)) for key, found in states.items()}
+    expected = {key: Expected(key, tuple(found)) for key, found in states.items()}
+    kept, _ = transfers(world)
+    for conference_id in kept - set(expected):
+        expected[conference_id] = Expected(conference_id, ())
+    return expected
+
+
+def _owner_tombstones(world: OracleInput, owner: str) -> set[str]:
+    """Ids of the cancelled events on the calendars of ``owner``."""
+    return {
+        str(item.get("id"))
+        for calendar_id, events in world.events_by_calendar.items()
+        if owner.casefold() in {calendar_id.casefold(), world.user_of(calendar_id).casefold()}
+        for item in events
+        if item.get("status") == "cancelled" and not item.get("recurringEventId")
+    }
+
+
+def transfers(world: OracleInput) -> tuple[set[str], set[str]]:
+    """Conferences whose organizer changed: (kept, either kept or deleted).
+
+    The product's delete grace (decision record "delete grace") keeps a conference whose
+    owner's event left for another enrolled user's calendar (``events.move``: the same id, now
+    organised there; the owner's calendar keeps a tombstone): it is **transferred**, kept at its
+    last state and never followed. While the moved event is live the conference must be active
+    (any state: it is frozen, and nothing may be sent for the new organizer's edits, which the
+    ownership check sees). Once the new organizer deleted it too, it is kept or deleted depending
+    on whether the grace ran before that deletion; a tombstone names no conference, so only the
+    event the conference last followed (its ``eventId``) is recognised then.
+    """
+    owners = _owners(world)
+    last_event = {str(c["id"]): str(c.get("eventId")) for c in world.conferences}
+    kept: set[str] = set()
+    either: set[str] = set()
+    for calendar_id, events in world.events_by_calendar.items():
+        user = world.user_of(calendar_id)
+        for item in events:
+            if item.get("recurringEventId"):
+                continue
+            event_id = str(item.get("id"))
+            if item.get("status") == "cancelled":
+                for followed_by, followed in last_event.items():
+                    was = owners.get(followed_by)
+                    if followed != event_id or was is None or user.casefold() == was.casefold():
+                        continue
+                    if event_id in _owner_tombstones(world, was):
+                        either.add(followed_by)
+                continue
+            carried = ours(item, world.solution_names, world.key_type)
+            owner = owners.get(carried or "")
+            if carried is None or owner is None or not _owned(item, calendar_id):
+                continue
+            if not counts(item, calendar_id, user, owner) and event_id in _owner_tombstones(
+                world, owner
+            ):
+                kept.add(carried)
+    return kept, either - kept
 
 
 def _normal(state: Mapping[str, Any]) -> dict[str, Any]:
@@ -258,11 +319,12 @@ def compare(world: OracleInput) -> list[Mismatch]:
             )
             continue
         diffs = [_differences(actual, state) for state in wanted.states]
-        if all(diffs):
+        if diffs and all(diffs):
             best = min(diffs, key=len)
             problems.append(Mismatch(conference_id, "wrong-state", "; ".join(best)))
+    _, either = transfers(world)
     for conference_id, actual in sorted(by_id.items()):
-        if conference_id in expected:
+        if conference_id in expected or conference_id in either:
             continue
         status, revision = actual.get("status"), int(actual.get("revision") or 0)
         if conference_id in world.attached:

@@ -219,10 +219,34 @@ def test_another_users_copy_does_not_give_the_conference_its_state() -> None:
     assert owners_state == []
 
 
-def test_an_event_moved_to_another_user_no_longer_counts() -> None:
-    moved = _event("ev1", "conf_a", organizer={"email": BOB, "self": True})
+def test_an_event_moved_to_another_user_keeps_its_conference_frozen() -> None:
+    """Transferred (decision record "delete grace"): kept while the moved event lives, in the
+    state it had; the new organizer's edits are not followed."""
+    moved = _event("ev1", "conf_a", organizer={"email": BOB, "self": True}, summary="Bob's now")
+    by_calendar = {CAL: [{"id": "ev1", "status": "cancelled"}], BOB: [moved]}
+
+    frozen = compare(_owned_world(by_calendar, [_conference("conf_a", "ev1")]))
+    deleted = compare(_owned_world(by_calendar, [_conference("conf_a", "ev1", status="deleted")]))
+
+    assert frozen == []
+    assert [m.kind for m in deleted] == ["extra-deletion"]
+
+
+def test_a_moved_event_deleted_by_its_new_organizer_may_leave_its_conference_either_way() -> None:
+    by_calendar = {
+        CAL: [{"id": "ev1", "status": "cancelled"}],
+        BOB: [{"id": "ev1", "status": "cancelled"}],
+    }
+    kept = compare(_owned_world(by_calendar, [_conference("conf_a", "ev1")]))
+    deleted = compare(_owned_world(by_calendar, [_conference("conf_a", "ev1", status="deleted")]))
+
+    assert kept == deleted == []
+
+
+def test_a_copy_with_another_id_is_no_transfer() -> None:
+    copy = _copy_by(BOB, "ev9", "conf_a")
     world = _owned_world(
-        {CAL: [{"id": "ev1", "status": "cancelled"}], BOB: [moved]},
+        {CAL: [{"id": "ev1", "status": "cancelled"}], BOB: [copy]},
         [_conference("conf_a", "ev1")],
     )
 
