@@ -50,9 +50,10 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds the quiet period may take to converge (%(default)s)",
     )
     parser.add_argument(
-        "--moves",
-        action="store_true",
-        help="also move events (events.move) between a user's calendars and to other users",
+        "--no-moves",
+        dest="moves",
+        action="store_false",
+        help="no move steps (events.move between a user's calendars and to other users)",
     )
     parser.add_argument("--trace", action="store_true", help="print every step of each seed")
     parser.add_argument(

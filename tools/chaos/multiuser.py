@@ -7,7 +7,7 @@
 * Invitations: events invite other enrolled users (their calendars' ids among the attendees,
   drawn by :meth:`DrawerBase._attendees`), so the Calendar copies them onto those calendars;
   ``answer`` sets the attendee's response on their copy and ``delete-copy`` deletes the copy.
-* ``move`` (only with ``moves=True``): ``events.move`` of a single event to another calendar of
+* ``move`` (unless ``moves=False``): ``events.move`` of a single event to another calendar of
   the same user (the conference stays the owner's) or to another user's calendar (the event no
   longer counts for its conference, like a copy).
 """

@@ -110,7 +110,7 @@ def run_seed(
     calendars: int,
     quiet_timeout: float,
     say: Callable[[str], None],
-    moves: bool = False,
+    moves: bool = True,
 ) -> SeedResult:
     """Run one seed on ``stack`` (shared across seeds: every id is seed-specific)."""
     workload = generate(seed, steps=steps, calendars=calendars, moves=moves)

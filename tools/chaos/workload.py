@@ -11,6 +11,9 @@ it exists) and so that the run's outcome is decided by confsync, not by timing:
 * a series is never moved as a whole: its occurrences are moved, renamed and cancelled;
 * times lie in the future (within the full-sync window), in whole hours from a base day chosen at
   run time, so the trace stays the same while the dates move on.
+* what other users do (copies of a conference, invitations answered or deleted, moves) is drawn
+  by :mod:`chaos.multiuser`; a step that lets go of a conference's last event of its owner says
+  so (``detaches``), for the ownership check and for the deletion brake's bound.
 
 Faults are drawn by :mod:`chaos.faults` from a generator of their own and merged in at random
 positions, so changing the fault mix does not change the user actions of a seed.
@@ -248,12 +251,12 @@ _MOVES = (("move", 5),)
 
 
 def generate(
-    seed: int, *, steps: int = 40, calendars: int = 3, faults: bool = True, moves: bool = False
+    seed: int, *, steps: int = 40, calendars: int = 3, faults: bool = True, moves: bool = True
 ) -> Workload:
     """The workload of ``seed``: ``steps`` user actions over ``calendars`` calendars.
 
-    With ``moves``, the first user has a second calendar and events are moved (``events.move``)
-    between their calendars and to other users'.
+    With ``moves`` (the default), the first user has a second calendar and events are moved
+    (``events.move``) between their calendars and to other users'.
     """
     rng = random.Random(seed)  # noqa: S311 - reproducible choices, not secrets
     names = [f"cal{n}" for n in range(calendars)]

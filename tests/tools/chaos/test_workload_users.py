@@ -13,9 +13,9 @@ DELETE_BRAKE = 20  # CONFSYNC_DELETE_BRAKE's default: deletes per run per calend
 SEEDS = range(1, 41)
 
 
-def test_moves_are_off_unless_asked_for() -> None:
-    plain = [generate(seed) for seed in SEEDS]
-    moving = [generate(seed, moves=True) for seed in SEEDS]
+def test_moves_are_on_unless_turned_off() -> None:
+    plain = [generate(seed, moves=False) for seed in SEEDS]
+    moving = [generate(seed) for seed in SEEDS]
 
     assert not any(step.kind == "move" for w in plain for step in w.steps)
     assert all(w.subjects == {c: c for c in w.calendars} for w in plain)
@@ -27,7 +27,7 @@ def test_moves_are_off_unless_asked_for() -> None:
 def test_the_new_steps_are_drawn() -> None:
     kinds = Counter(step.kind for seed in SEEDS for step in generate(seed).steps)
 
-    for kind in ("copy", "copy-edit", "copy-delete", "answer", "delete-copy"):
+    for kind in ("copy", "copy-edit", "copy-delete", "answer", "delete-copy", "move"):
         assert kinds[kind] > 0, kind
 
 
