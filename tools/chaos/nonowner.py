@@ -44,7 +44,8 @@ def non_owner_requests(
     ``copy_writes``: per conference carried by non-owners' events, the ``updated`` (ms) of each
     write to them and what it was; ``owner_writes``: the ``updated`` of every other write;
     ``detached_at``: when each conference lost its owner's last event; ``carried``: the
-    conferences an event of their owner still carries at the end.
+    conferences the oracle keeps at the end (an event of their owner carries them, or they were
+    transferred to another user with their event).
     """
     problems: list[str] = []
     for entry in log:
@@ -68,7 +69,7 @@ def non_owner_requests(
         if conference_id in carried:
             problems.append(
                 f"{conference_id}: DELETE r{revision} ({outcome}) while its owner's event "
-                "still carries it"
+                "still carries it (or it was transferred)"
             )
             continue
         let_go, when = detached_at.get(conference_id), _when(entry)
