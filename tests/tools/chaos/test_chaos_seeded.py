@@ -89,3 +89,58 @@ def test_a_series_keeps_its_changed_occurrences_when_its_conference_changes(
     result = run_workload(stack, _series_then_conference(replace), quiet_timeout=12, say=print)
 
     assert result.clean, "\n".join(trace_lines(result, full=True))
+
+
+def _copied_by_another_user() -> Workload:
+    """Alice's meeting invites Bob and is copied by Carol, who renames and deletes her copy; Bob
+    answers and then deletes his invitation; Alice renames her meeting."""
+    create: dict[str, Any] = {
+        "calendar": "cal0",
+        "event": "e1",
+        "conference": "c1",
+        "foreign": False,
+        "title": "t1",
+        "day": 3,
+        "hour": 10,
+        "minutes": 30,
+        "attendees": ["cal1", "guest0@example.com"],
+    }
+    copy = {"calendar": "cal2", "event": "e2", "conference": "c1", "title": "t2"}
+    invitation = {"calendar": "cal1", "event": "e1", "organizer": "cal0"}
+    steps = [
+        *(Step("enroll", {"calendar": c}) for c in ("cal0", "cal1", "cal2")),
+        Step("create", create),
+        Step("pause", {"ms": 1500}),
+        Step("copy", {**copy, "day": 4, "hour": 9, "minutes": 60}),
+        Step("pause", {"ms": 1500}),
+        Step("copy-edit", {"calendar": "cal2", "event": "e2", "title": "t3"}),
+        Step("answer", {**invitation, "response": "accepted"}),
+        Step("edit", {"calendar": "cal0", "event": "e1", "title": "t4"}),
+        Step("pause", {"ms": 1500}),
+        Step("copy-delete", {"calendar": "cal2", "event": "e2"}),
+        Step("delete-copy", invitation),
+    ]
+    models = {
+        "e1": EventModel("e1", "cal0", "c1", title="t4"),
+        "e2": EventModel("e2", "cal2", "c1", title="t3", live=False, copied=True),
+    }
+    return Workload(9003, ["cal0", "cal1", "cal2"], steps, models, decoys=[])
+
+
+def test_copies_and_invitations_send_nothing_and_revisions_are_the_owners_writes(
+    stack: ChaosStack,
+) -> None:
+    result = run_workload(stack, _copied_by_another_user(), quiet_timeout=20, say=print)
+
+    assert result.clean, "\n".join(trace_lines(result, full=True))
+    run = result.execution
+    assert run is not None
+    conference_id = str(run.conferences["c1"]["id"])
+    assert len(run.copy_writes[conference_id]) == 2  # the copy's insert and its rename
+    applied = [
+        e["revision"]
+        for e in stack.provider_requests(conference_id)
+        if e["method"] == "PUT" and e["outcome"] == "applied"
+    ]
+    assert applied, "the owner's meeting was never adopted"
+    assert set(applied) <= run.owner_writes  # a PUT's revision is the updated of a write
