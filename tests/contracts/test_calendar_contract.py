@@ -90,6 +90,10 @@ class Backend(Protocol):
 
     def delete(self, event_id: str) -> None: ...
 
+    def move(self, event_id: str) -> None:
+        """``events.move`` of the event to OTHER_CALENDAR."""
+        ...
+
     def edit_occurrence(self, day: int, **fields: Any) -> None: ...
 
     def cancel_occurrence(self, day: int) -> None: ...
@@ -120,6 +124,9 @@ class FakeBackend:
 
     def delete(self, event_id: str) -> None:
         self.fake.delete(CALENDAR, event_id)
+
+    def move(self, event_id: str) -> None:
+        self.fake.move(CALENDAR, event_id, OTHER_CALENDAR)
 
     def _occurrence(self, day: int, status: str, fields: dict[str, Any]) -> None:
         master = self.fake.event(CALENDAR, SERIES)
@@ -187,6 +194,11 @@ class EmulatorBackend:
 
     def delete(self, event_id: str) -> None:
         self._call("DELETE", f"{self.events}/{event_id}")
+
+    def move(self, event_id: str) -> None:
+        other = self.events.replace(quote(CALENDAR), quote(OTHER_CALENDAR))
+        self._call("GET", other)  # the destination must exist (be used once)
+        self._call("POST", f"{self.events}/{event_id}/move?destination={quote(OTHER_CALENDAR)}")
 
     def edit_occurrence(self, day: int, **fields: Any) -> None:
         self.edit(instance_id(day), **fields)
@@ -572,6 +584,33 @@ def test_get_of_a_deleted_event_returns_it_cancelled_with_its_details(cal: Backe
     assert found["status"] == "cancelled"
     assert found["summary"] == "Planning"
     assert found["etag"] != before["etag"]
+
+
+def test_get_of_a_moved_away_event_returns_a_stub_while_a_deleted_one_keeps_its_organizer(
+    cal: Backend,
+) -> None:
+    """Reference 1.5: a deletion keeps the details on the organizer's calendar; a move (a change
+    of organizer) leaves only the id. The delete grace tells the two apart by this."""
+    organizer = {"email": CALENDAR, "self": True}
+    cal.insert(
+        event("evt001", 1, "Planning", organizer=organizer),
+        event("evt002", 2, "Review", organizer=organizer),
+    )
+    cal.delete("evt001")
+    cal.move("evt002")
+
+    deleted = get(cal, "evt001")
+    moved = get(cal, "evt002")
+
+    assert deleted["status"] == "cancelled"
+    assert deleted["organizer"]["email"] == CALENDAR
+    assert moved["status"] == "cancelled"
+    assert "organizer" not in moved
+    assert set(moved) <= TOMBSTONE_KEYS
+    arrived = cal.client.get_event(OTHER_CALENDAR, "evt002")
+    assert arrived is not None
+    assert arrived["status"] == "confirmed"
+    assert arrived["organizer"]["email"] == OTHER_CALENDAR
 
 
 def test_get_of_a_cancelled_occurrence_returns_it_cancelled_with_its_series(cal: Backend) -> None:

@@ -168,6 +168,26 @@ class FakeCalendar:
             stored = self._events[calendar_id][event_id]
             self._store(calendar_id, {**stored, "status": "cancelled"})
 
+    def move(self, calendar_id: str, event_id: str, destination: str) -> dict[str, Any]:
+        """``events.move``, as the Calendar emulator does it: the event (with its series'
+        exceptions) keeps its id and iCalUID on ``destination``, organised by it; the source is
+        left a cancelled stub with only kind, etag, id and status (reference 1.5). Returns the
+        event as the destination holds it."""
+        with self._lock:
+            source = self._events[calendar_id]
+            ids = [
+                event_id,
+                *(i for i, e in source.items() if e.get("recurringEventId") == event_id),
+            ]
+            moved: dict[str, Any] = {}
+            for moved_id in ids:
+                resource = {**source[moved_id], "organizer": {"email": destination, "self": True}}
+                saved = self._store(destination, resource)
+                moved = moved or saved
+                stub = {"kind": "calendar#event", "id": moved_id, "status": "cancelled"}
+                self._store(calendar_id, stub, bare=True)
+            return moved
+
     def set_access_role(self, calendar_id: str, role: str | None) -> None:
         """How the subject sees the calendar from now on, as ``events.list`` reports it in
         ``accessRole`` (``owner`` until set; None: an answer without the field)."""
@@ -184,16 +204,20 @@ class FakeCalendar:
         with self._lock:
             return dict(self._events[calendar_id][event_id])
 
-    def _store(self, calendar_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    def _store(
+        self, calendar_id: str, event: dict[str, Any], *, bare: bool = False
+    ) -> dict[str, Any]:
+        """Store the event with a new etag, and (unless ``bare``: a stub) iCalUID and updated."""
         stamp = next(self._clock)
-        if "iCalUID" not in event:  # as Google: a series and its instances share one
-            series = event.get("recurringEventId")
-            master = self._events.get(calendar_id, {}).get(series or event["id"], {})
-            event["iCalUID"] = master.get("iCalUID") or f"{series or event['id']}@fake"
         event["etag"] = f'"{stamp}"'
-        event["updated"] = (
-            datetime.fromtimestamp(stamp / 1000, UTC).isoformat().replace("+00:00", "Z")
-        )
+        if not bare:
+            if "iCalUID" not in event:  # as Google: a series and its instances share one
+                series = event.get("recurringEventId")
+                master = self._events.get(calendar_id, {}).get(series or event["id"], {})
+                event["iCalUID"] = master.get("iCalUID") or f"{series or event['id']}@fake"
+            event["updated"] = (
+                datetime.fromtimestamp(stamp / 1000, UTC).isoformat().replace("+00:00", "Z")
+            )
         self._events.setdefault(calendar_id, {})[event["id"]] = event
         self._changed_at.setdefault(calendar_id, {})[event["id"]] = next(self._seq)
         return dict(event)
