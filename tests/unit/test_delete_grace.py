@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from confsync.calendars import CalendarDoc, calendar_key
+from confsync.errors import CalendarUnavailableError
 from confsync.sync.grace import CANCELLED_MESSAGE
 from tests.unit.test_ownership_sync import ALICE, BOB, TEAM, World
 from tests.unit.test_sync_runner import CALENDAR, KEY
@@ -42,13 +43,10 @@ def _after_grace(world: World) -> None:
     world.clock.now += GRACE + timedelta(seconds=1)
 
 
-def _move(world: World, event_id: str, destination: str, organizer: str, **fields: Any) -> None:
-    """``events.move``: a tombstone on Alice's calendar, the same event (id, iCalUID) on the
-    destination, organised by the destination's user."""
-    moved = dict(world.calendar.event(ALICE, event_id))
-    world.calendar.delete(ALICE, event_id)
-    moved.update(organizer={"email": organizer, "self": True}, **fields)
-    world.calendar.put(destination, moved)
+def _move(world: World, event_id: str, destination: str) -> None:
+    """``events.move``: a stub with only the id on Alice's calendar, the same event (id, iCalUID)
+    on the destination, organised by it."""
+    world.calendar.move(ALICE, event_id, destination)
 
 
 def _state(world: World, conference_id: str = "c1") -> dict[str, Any]:
@@ -87,7 +85,7 @@ def test_a_move_to_alices_other_calendar_keeps_the_conference_and_follows_it(
 ) -> None:
     caplog.set_level(logging.INFO, logger="confsync.sync")
     _meeting(world)
-    _move(world, "a1", TEAM, TEAM)
+    _move(world, "a1", TEAM)
     world.sync(ALICE, ALICE)
     world.sync(ALICE, TEAM)
     _after_grace(world)
@@ -138,7 +136,7 @@ def test_a_transfer_to_bob_keeps_the_conference_and_marks_the_record_transferred
     world: World,
 ) -> None:
     _meeting(world)
-    _move(world, "a1", BOB, BOB)
+    _move(world, "a1", BOB)
     world.sync(ALICE, ALICE)
     world.sync(BOB, BOB)  # a reference: the owner is still Alice
     _after_grace(world)
@@ -188,17 +186,93 @@ def test_a_copy_on_bobs_calendar_does_not_keep_a_deleted_meeting(world: World) -
     assert [c.outcome for c in world.calls("delete")] == ["applied"]
 
 
-def test_a_move_to_a_calendar_confsync_does_not_see_is_deleted_after_the_grace(
-    world: World,
+def test_a_move_to_a_calendar_confsync_does_not_see_is_kept_and_transferred(
+    world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The stub a move leaves names no organizer: a meeting that goes on out of sight."""
+    caplog.set_level(logging.INFO, logger="confsync.sync")
     _meeting(world)
-    _move(world, "a1", "elsewhere@example.com", "elsewhere@example.com")
+    _move(world, "a1", "elsewhere@example.com")
     world.sync(ALICE, ALICE)
     assert world.calls("delete") == []
     _after_grace(world)
 
     world.sync(ALICE, ALICE)
 
+    assert world.calls("delete") == []
+    assert not world.provider.conferences["c1"].deleted
+    source = world.record_of(ALICE, ALICE)
+    assert (source.status, source.pending) == ("transferred", None)
+    [line] = [r for r in caplog.records if r.getMessage().startswith(CANCELLED_MESSAGE)]
+    assert "moved away" in line.getMessage()
+    world.clock.now += GRACE
+    world.sync(ALICE, ALICE)
+    assert world.calls("delete") == []
+
+
+def test_a_move_to_bob_is_kept_before_his_calendar_has_synced(world: World) -> None:
+    _meeting(world)
+    _move(world, "a1", BOB)
+    world.sync(ALICE, ALICE)
+    _after_grace(world)  # Bob's notification was dropped: his sync has not run
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert world.record_of(ALICE, ALICE).status == "transferred"
+    world.sync(BOB, BOB)  # the sweep, later: a reference, nothing sent
+    assert world.calls("delete") == []
+    assert world.record_of(BOB, BOB).role == "reference"
+
+
+def test_a_move_to_alices_other_calendar_is_kept_before_it_has_synced(world: World) -> None:
+    _meeting(world)
+    _move(world, "a1", TEAM)
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert world.record_of(ALICE, ALICE).status == "transferred"
+    world.sync(ALICE, TEAM)  # later: Alice's other calendar acts for it
+    assert world.record_of(TEAM, ALICE).role == "acting"
+    assert _state(world)["calendarId"] == TEAM
+
+
+def test_a_real_delete_asks_the_calendar_once_then_is_sent(world: World) -> None:
+    _meeting(world)
+    world.calendar.delete(ALICE, "a1")  # the organizer's calendar keeps the details
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+    gets = world.calendar.get_calls
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calendar.get_calls - gets == 1
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]
+    assert world.record_of(ALICE, ALICE).status == "deleted"
+
+
+def test_a_calendar_error_while_asking_keeps_the_delete_pending(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _meeting(world)
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+
+    def unavailable(calendar_id: str, event_id: str) -> None:
+        raise CalendarUnavailableError("events.get: HTTP 503")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(world.calendar, "get_event", unavailable)
+        world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    record = world.record_of(ALICE, ALICE)
+    assert (record.status, record.pending is not None) == ("active", True)
+    world.sync(ALICE, ALICE)  # retried later
     assert [c.outcome for c in world.calls("delete")] == ["applied"]
 
 

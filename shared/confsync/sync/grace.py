@@ -16,20 +16,30 @@ on the other calendars (``RecordStore.by_conference``):
   ``iCalUID`` when both are known): the organizer changed. The conference is kept, and this
   record is marked ``transferred``; by the owner rule the new organizer's calendar is a
   reference, so its edits do not follow;
-- otherwise the delete is sent, as before.
+- otherwise the Calendar is asked (one ``events.get`` of the departed event on the record's own
+  calendar): a cancelled event that no longer names the owner as organizer (a move leaves only
+  ``id``; reference 1.5) was moved away, even where confsync does not see it yet or at all: the
+  conference is kept and this record marked ``transferred``. A live event still carrying the
+  conference came back (the planner re-attaches it at the next sync): the delete stays pending.
+  A Calendar unavailable for now keeps it pending too;
+- otherwise (a cancelled event the owner still organizes, a tombstone gone, a live event without
+  the conference) the delete is sent, as before.
 
-A move to a calendar confsync does not see looks exactly like a deletion and is deleted after the
-grace. The rules are in docs/decisions/2026-12-03-delete-grace.md.
+The rules are in docs/decisions/2026-12-03-delete-grace.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
+from confsync.errors import MalformedInputError, TransientError
+from confsync.events import CalendarEvent, decode_event
 from confsync.planner import DeleteConference
 from confsync.ports import RecordStore
 from confsync.records import ConferenceRecord
+from confsync.sync.state import Run
 from confsync.sync.summary import LOGGER, labels
 
 __all__ = ["CANCELLED_MESSAGE", "DeleteGrace"]
@@ -45,14 +55,19 @@ class DeleteGrace:
         self._records = records
 
     def check(
-        self, records: Mapping[str, ConferenceRecord], deletes: Sequence[DeleteConference]
+        self,
+        run: Run,
+        records: Mapping[str, ConferenceRecord],
+        deletes: Sequence[DeleteConference],
     ) -> dict[str, ConferenceRecord]:
-        """The records (by key, as they will be saved) whose delete in ``deletes`` is cancelled;
-        the others' deletes are to be sent."""
+        """The records (by key, as they will be saved) whose delete in ``deletes`` is not sent
+        now (cancelled, or still pending); the others' deletes are to be sent."""
         cancelled: dict[str, ConferenceRecord] = {}
         for op in deletes:
             record = records[op.record_key]
             decided = self._decided(record)
+            if decided is None:
+                decided = _probed(run, record)
             if decided is not None:
                 cancelled[record.key] = decided
         return cancelled
@@ -66,13 +81,71 @@ class DeleteGrace:
         acting = [other for other in others if other.role == "acting"]
         if acting:
             moved = [other for other in acting if _holds_departed(other, record)]
-            _log(record, "moved to" if moved else "still carried by", (moved or acting)[0])
+            other = (moved or acting)[0]
+            _log(
+                record,
+                "moved to" if moved else "still carried by",
+                other.calendar_key,
+                f"record {other.key}",
+            )
             return replace(record, pending=None, hold=None, departed={})
         transferred = [other for other in others if _holds_departed(other, record)]
         if transferred:
-            _log(record, "transferred to", transferred[0])
+            _log(
+                record,
+                "transferred to",
+                transferred[0].calendar_key,
+                f"record {transferred[0].key}",
+            )
             return replace(record, status="transferred", pending=None, hold=None, departed={})
         return None
+
+
+def _probed(run: Run, record: ConferenceRecord) -> ConferenceRecord | None:
+    """What the Calendar says of the event that left last: the record not to send a delete
+    for (transferred, or unchanged: still pending), or None to send it."""
+    if not record.departed:
+        return None
+    event_id = list(record.departed)[-1]
+    try:
+        found = run.client.get_event(run.doc.calendar_id, event_id)
+    except TransientError as err:
+        LOGGER.warning(
+            "delete of conference %s stays pending: events.get of %s failed: %s",
+            record.conference_id,
+            event_id,
+            err,
+            extra=labels(record.calendar_key),
+        )
+        return record
+    event = _decoded(found)
+    return None if event is None else _judged(run, record, event)
+
+
+def _decoded(found: Mapping[str, Any] | None) -> CalendarEvent | None:
+    """The event ``events.get`` answered; None when gone (404) or malformed."""
+    if found is None:
+        return None
+    try:
+        return decode_event(found)
+    except MalformedInputError:
+        return None
+
+
+def _judged(run: Run, record: ConferenceRecord, event: CalendarEvent) -> ConferenceRecord | None:
+    """The departed event as the Calendar has it: transferred, still pending, or None (send)."""
+    if not event.cancelled:
+        carried = event.conference is not None and (
+            event.conference.conference_id == record.conference_id
+        )
+        return record if carried else None  # came back: the planner re-attaches it
+    owners = {run.doc.subject.lower(), run.doc.calendar_id.lower()}
+    if record.owner:
+        owners.add(record.owner.lower())
+    if event.organizer_email in owners:
+        return None  # deleted by its organizer: the details stay on a real deletion
+    _log(record, "moved away from", record.calendar_key, f"event {event.id}")
+    return replace(record, status="transferred", pending=None, hold=None, departed={})
 
 
 def _holds_departed(other: ConferenceRecord, record: ConferenceRecord) -> bool:
@@ -83,14 +156,15 @@ def _holds_departed(other: ConferenceRecord, record: ConferenceRecord) -> bool:
     return any(s.ical_uid in uids for s in other.events.values() if s.ical_uid)
 
 
-def _log(record: ConferenceRecord, how: str, other: ConferenceRecord) -> None:
+def _log(record: ConferenceRecord, how: str, calendar: str, which: str) -> None:
+    """``which``: the other calendar's record, or (moved away) the event."""
     LOGGER.info(
-        "%s: conference %s %s calendar %s (record %s); calendar %s sends no delete",
+        "%s: conference %s %s calendar %s (%s); calendar %s sends no delete",
         CANCELLED_MESSAGE,
         record.conference_id,
         how,
-        other.calendar_key,
-        other.key,
+        calendar,
+        which,
         record.calendar_key,
         extra=labels(record.calendar_key),
     )

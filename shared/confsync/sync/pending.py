@@ -100,7 +100,7 @@ class PendingRetry:
         operations = [op for r in acting if (op := plan_operation(r, ctx)) is not None]
         # A delete falls due only after its grace: re-checked right before it would be sent.
         deletes = [op for op in operations if isinstance(op, DeleteConference)]
-        cancelled = self._grace.check(records, deletes)
+        cancelled = self._grace.check(run, records, deletes)
         operations = [op for op in operations if op.record_key not in cancelled]
         run.stats.pending_retried += len(operations)
         sent = self._sender.send(operations, records, run.stats)
