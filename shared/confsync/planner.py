@@ -255,9 +255,13 @@ def _primary(events: Mapping[str, EventSnapshot], current: str | None) -> str | 
 
 
 def _detach(
-    record: ConferenceRecord, event_id: str, updated_ms: int
+    record: ConferenceRecord, event_id: str, updated_ms: int, *, gone: bool
 ) -> tuple[ConferenceRecord, dict[str, OccurrenceSnapshot]]:
     """The record without the event, and the exceptions of the event's series it held.
+
+    Only an event that is ``gone`` (a tombstone: deleted, or moved away) is remembered in
+    ``departed``: one that lives on with another conference, or none, did not take this one along,
+    so the delete grace must not look for it elsewhere.
 
     ``updated_ms`` (the change that detached it) becomes a floor of the record's revisions: an
     update of ours may have been applied with the event's earlier time without us learning it
@@ -267,7 +271,7 @@ def _detach(
     occurrences = {k: v for k, v in record.occurrences.items() if v.series_id != event_id}
     carried = {k: v for k, v in record.occurrences.items() if v.series_id == event_id}
     departed = dict(record.departed)
-    if event_id in record.events:  # remembered, so the delete's grace can find it elsewhere
+    if gone and event_id in record.events:  # so the delete's grace can find it elsewhere
         departed.pop(event_id, None)
         departed[event_id] = record.events[event_id].ical_uid
     detached = replace(
@@ -338,7 +342,9 @@ def fold_events(
         conference_id = _our_conference(event, ctx)
         new_key = None if conference_id is None else record_key(ctx.calendar_key, conference_id)
         if old_key is not None and old_key != new_key:
-            working[old_key], carried = _detach(working[old_key], event.id, event.updated_ms)
+            working[old_key], carried = _detach(
+                working[old_key], event.id, event.updated_ms, gone=event.cancelled
+            )
             # What this run saw last wins over what the old record held.
             waiting[event.id] = {**carried, **waiting.get(event.id, {})}
             del by_event[event.id]

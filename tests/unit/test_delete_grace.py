@@ -240,6 +240,24 @@ def test_a_move_to_alices_other_calendar_is_kept_before_it_has_synced(world: Wor
     assert _state(world)["calendarId"] == TEAM
 
 
+def test_a_conference_replaced_before_the_move_is_deleted(world: World) -> None:
+    """The event lives on with another conference: the stub its later move leaves says nothing
+    of the first one, which no event carries any more (chaos seed 7)."""
+    _meeting(world)
+    world.provider.create("c2", owner=ALICE)
+    world.put(ALICE, "a1", "c2", ALICE)
+    world.sync(ALICE, ALICE)
+    _move(world, "a1", "elsewhere@example.com")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.calls("delete", "c1")] == ["applied"]
+    assert world.calls("delete", "c2") == []
+    assert not world.provider.conferences["c2"].deleted
+
+
 def test_a_real_delete_asks_the_calendar_once_then_is_sent(world: World) -> None:
     _meeting(world)
     world.calendar.delete(ALICE, "a1")  # the organizer's calendar keeps the details
