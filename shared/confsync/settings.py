@@ -195,8 +195,9 @@ VARIABLES: tuple[Variable, ...] = (
              "deletions for an operator (`confsync release-deletes`); 0 holds every deletion"),
     Variable("CONFSYNC_DELETE_GRACE_SECONDS", "delete_grace_s", Number(0, 3600), "120",
              "a conference whose last event left a calendar is deleted only this long after, "
-             "unless the event shows up on another enrolled calendar (moved, or a new organizer) "
-             "or another calendar of the owner still carries it; at most 5: the run waits it out; "
+             "unless the event shows up on another enrolled calendar (moved, or a new organizer), "
+             "another calendar of the owner still carries it, or the Calendar shows it moved "
+             "away; at most 5: the run waits it out; "
              "see docs/decisions/2026-12-03-delete-grace.md"),
     Variable("CONFSYNC_OWNERLESS_POLICY", "ownerless_policy", Choice(OWNERLESS_POLICIES),
              "first-claimant", "conferences without an owner: `first-claimant` (only the first "
