@@ -27,6 +27,8 @@ from confsync.conference import is_conference_id
 from confsync.errors import MalformedInputError
 
 __all__ = [
+    "EARLIEST",
+    "LATEST",
     "CalendarEvent",
     "ConferenceRef",
     "ConferenceSolution",
@@ -114,15 +116,35 @@ class CalendarEvent:
         return int(self.updated.timestamp() * 1000)
 
 
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+"""The earliest moment :func:`parse_rfc3339` accepts (the Unix epoch)."""
+LATEST: Final = datetime(9000, 1, 1, tzinfo=UTC)
+"""The first moment :func:`parse_rfc3339` refuses: centuries from ``datetime.max``, so adding or
+subtracting any duration confsync uses (seconds to years) never leaves datetime's range."""
+
+_SHOWN_CHARACTERS: Final = 80  # of a refused timestamp in an error message
+
+
 def parse_rfc3339(value: str) -> datetime:
-    """Parse an RFC3339 timestamp with an offset or ``Z`` into an aware datetime."""
+    """Parse an RFC3339 timestamp with an offset or ``Z`` into an aware UTC datetime.
+
+    Every timestamp confsync reads from outside (Calendar events, SyncRequests, channel commands)
+    goes through here. Anything that is not such a timestamp, or names a moment outside
+    [:data:`EARLIEST`, :data:`LATEST`) (``0001-01-01T00:00:00+01:00`` lies before
+    ``datetime.min`` once moved to UTC), raises :class:`~confsync.errors.MalformedInputError`,
+    never OverflowError: the message is then rejected, not retried until it is dead-lettered.
+    """
+    shown = repr(value[:_SHOWN_CHARACTERS]) + ("..." if len(value) > _SHOWN_CHARACTERS else "")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError as err:
-        raise MalformedInputError(f"not an RFC3339 timestamp: {value!r}") from err
-    if parsed.tzinfo is None:
-        raise MalformedInputError(f"RFC3339 timestamp without offset: {value!r}")
-    return parsed.astimezone(UTC)
+        if parsed.tzinfo is None:
+            raise MalformedInputError(f"RFC3339 timestamp without offset: {shown}")
+        moment = parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as err:
+        raise MalformedInputError(f"not an RFC3339 timestamp: {shown}") from err
+    if not EARLIEST <= moment < LATEST:
+        raise MalformedInputError(f"timestamp out of range (1970 to 8999): {shown}")
+    return moment
 
 
 def _str(raw: Mapping[str, Any], key: str, where: str) -> str | None:

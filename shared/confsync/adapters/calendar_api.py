@@ -38,7 +38,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import httplib2
 from google.auth.exceptions import RefreshError, TransportError
@@ -56,6 +56,7 @@ from confsync.errors import (
     SyncTokenInvalidError,
     WatchRefusedError,
 )
+from confsync.events import LATEST
 from confsync.ports import EventPage, WatchedChannel
 
 if TYPE_CHECKING:
@@ -167,6 +168,10 @@ def _rfc3339(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+_EXPIRATION_MS: Final = (0, int(LATEST.timestamp() * 1000))
+"""Channel expirations (Unix ms) taken as given: from the epoch to :data:`~.events.LATEST`."""
+
+
 def _expiration(answer: Mapping[str, Any], ttl_seconds: int) -> datetime:
     """The channel's expiration (Unix ms, as a string or a number); now + ttl when absent."""
     raw = answer.get("expiration")
@@ -174,9 +179,10 @@ def _expiration(answer: Mapping[str, Any], ttl_seconds: int) -> datetime:
         millis = int(raw) if raw is not None else None
     except (TypeError, ValueError):
         millis = None
-    if millis is None:
-        return datetime.now(UTC) + timedelta(seconds=ttl_seconds)
-    return datetime.fromtimestamp(millis / 1000, UTC)
+    if millis is not None and _EXPIRATION_MS[0] <= millis < _EXPIRATION_MS[1]:
+        return datetime.fromtimestamp(millis / 1000, UTC)
+    # absent, garbled or out of range (datetime cannot hold it): as if Google gave none
+    return datetime.now(UTC) + timedelta(seconds=ttl_seconds)
 
 
 class GoogleCalendarClient:
