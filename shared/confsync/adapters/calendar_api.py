@@ -177,7 +177,7 @@ def _expiration(answer: Mapping[str, Any], ttl_seconds: int) -> datetime:
     raw = answer.get("expiration")
     try:
         millis = int(raw) if raw is not None else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         millis = None
     if millis is not None and _EXPIRATION_MS[0] <= millis < _EXPIRATION_MS[1]:
         return datetime.fromtimestamp(millis / 1000, UTC)
