@@ -29,8 +29,8 @@ from confsync.errors import ConfigurationError
 __all__ = ["ChannelTokenKeys", "InvalidChannelToken", "mint_channel_token", "verify_channel_token"]
 
 _VERSION = "v1"
-_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_CALENDAR_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
+_CALENDAR_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 MAX_TOKEN_LENGTH = 256  # Google's limit on a channel token
 
 

@@ -66,8 +66,8 @@ _STANDARD = frozenset(
 _LABELS = "logging.googleapis.com/labels"
 _TRACE_FIELD = "logging.googleapis.com/trace"
 _TRACE: ContextVar[str | None] = ContextVar("confsync_trace", default=None)
-_CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/\d+)?(?:;o=[01])?$")
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+_CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/\d+)?(?:;o=[01])?\Z")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}\Z")
 
 
 def trace_of(project: str, headers: Mapping[str, str]) -> str | None:

@@ -49,7 +49,7 @@ ALLOWED_METHOD = "POST"
 SYNC_STATE = "sync"
 CHANGE_STATES = frozenset({"exists", "not_exists"})
 MAX_CHANNEL_ID = 64  # Google's limit on a channel id
-_MESSAGE_NUMBER = re.compile(r"^[0-9]{1,19}$")  # an int64, as Google sends it
+_MESSAGE_NUMBER = re.compile(r"^[0-9]{1,19}\Z")  # an int64, as Google sends it
 
 _LOGGER = logging.getLogger(__name__)
 

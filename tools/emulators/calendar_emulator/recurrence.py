@@ -29,7 +29,7 @@ __all__ = [
 # No single series ever yields more instances than this in one expansion.
 MAX_INSTANCES = 5000
 
-_INSTANCE_RE = re.compile(r"^(?P<series>.+)_(?P<stamp>\d{8}(?:T\d{6}Z)?)$")
+_INSTANCE_RE = re.compile(r"^(?P<series>.+)_(?P<stamp>\d{8}(?:T\d{6}Z)?)\Z")
 _UNTIL_RE = re.compile(r"UNTIL=([0-9TZ]+)", re.IGNORECASE)
 
 

@@ -48,7 +48,7 @@ READ_ONLY_FIELDS = frozenset(
     }
 )
 
-_EVENT_ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")
+_EVENT_ID_RE = re.compile(r"^[a-v0-9]{5,1024}\Z")
 _STATUSES = ("confirmed", "tentative", "cancelled")
 _SEQUENCE_MESSAGE = (
     "Invalid sequence value. The specified sequence number is below the current sequence number "
