@@ -122,6 +122,7 @@ module "sync" {
     CONFSYNC_PENDING_BASE_DELAY_SECONDS = tostring(var.sync_settings.pending_base_delay_seconds)
     CONFSYNC_PENDING_MAX_DELAY_SECONDS  = tostring(var.sync_settings.pending_max_delay_seconds)
     CONFSYNC_WRITE_BACK                 = tostring(var.sync_settings.write_back)
+    CONFSYNC_JOIN_URL_HOSTS             = join(",", var.join_url_hosts)
     CONFSYNC_DELETE_BRAKE               = tostring(var.sync_settings.delete_brake)
     CONFSYNC_DELETE_GRACE_SECONDS       = tostring(var.sync_settings.delete_grace_seconds)
     CONFSYNC_OWNERLESS_POLICY           = var.sync_settings.ownerless_policy
@@ -140,6 +141,19 @@ module "sync" {
     google_artifact_registry_repository_iam_member.build_writer,
     google_storage_bucket_iam_member.build_reads_sources,
   ]
+}
+
+# A check across variables (a variable's own validation may not read other variables before
+# Terraform 1.9): the sync function refuses to start without join URL hosts while it writes back.
+resource "terraform_data" "join_url_hosts" {
+  input = var.join_url_hosts
+
+  lifecycle {
+    precondition {
+      condition     = !var.sync_settings.write_back || length(var.join_url_hosts) > 0
+      error_message = "join_url_hosts (CONFSYNC_JOIN_URL_HOSTS) is required while sync_settings.write_back is on: the host names of the conferencing system's join URLs."
+    }
+  }
 }
 
 module "channels" {

@@ -165,6 +165,17 @@ variable "intake_min_instances" {
   }
 }
 
+variable "join_url_hosts" {
+  description = "CONFSYNC_JOIN_URL_HOSTS of sync: host names the conferencing system's join URLs may point at to be written back into events (https only); required when sync_settings.write_back is on."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for host in var.join_url_hosts : can(regex("^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?$", host))])
+    error_message = "join_url_hosts must be host names (letters, digits, - and .), without scheme, port, path or wildcard."
+  }
+}
+
 variable "log_level" {
   description = "LOG_LEVEL of every function."
   type        = string

@@ -102,6 +102,8 @@ def build_sync_runner(config: SyncConfig) -> SyncRunner:
         timeout=config.provider_timeout_s,
         max_attempts=config.provider_attempts,
         pool=urllib3.PoolManager(maxsize=config.provider_concurrency),
+        # write-back off: no join URL is ever written, so none is vetted or passed on
+        join_url_hosts=config.join_url_hosts if config.write_back else None,
     )
     publisher = PubsubSyncRequestPublisher(
         low_latency_publisher(), config.project, config.sync_topic

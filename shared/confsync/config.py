@@ -105,6 +105,7 @@ class SyncConfig:
     pending_base_delay_s: int
     pending_max_delay_s: int
     write_back: bool
+    join_url_hosts: frozenset[str]
     delete_brake: int
     delete_grace_s: int
     ownerless_policy: str
@@ -264,6 +265,11 @@ def load_sync_config(env: Mapping[str, str]) -> SyncConfig:
         "pending_max_delay_s",
         "CONFSYNC_PENDING_BASE_DELAY_SECONDS must not exceed CONFSYNC_PENDING_MAX_DELAY_SECONDS",
     )
+    if values["write_back"] and values["join_url_hosts"] == frozenset():
+        values.problems.append(
+            "CONFSYNC_JOIN_URL_HOSTS is required when CONFSYNC_WRITE_BACK is on (the host names "
+            "of the conferencing system's join URLs)"
+        )
     values.calendar_auth()
     return values.build(SyncConfig)
 

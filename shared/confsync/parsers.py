@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "api_url",
     "boolean",
     "calendar_url",
+    "host_names",
     "http_url",
     "names",
     "optional",
@@ -74,6 +76,19 @@ class Choice:
 
 def names(text: str) -> frozenset[str]:
     return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+
+def host_names(text: str) -> frozenset[str]:
+    """Comma-separated DNS host names (no scheme, port, path or wildcard), in lower case and
+    without a trailing dot; the empty text is the empty set."""
+    hosts = frozenset(part.lower().rstrip(".") for part in names(text))
+    if not all(len(host) <= 253 and _HOST_NAME.fullmatch(host) for host in hosts):
+        raise ValueError("must be comma-separated host names (letters, digits, - and .)")
+    return hosts
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from confsync.parsers import (
     api_url,
     boolean,
     calendar_url,
+    host_names,
     http_url,
     names,
     optional,
@@ -190,6 +191,10 @@ VARIABLES: tuple[Variable, ...] = (
              "3600", "longest backoff of a pending operation"),
     Variable("CONFSYNC_WRITE_BACK", "write_back", boolean, "true",
              "write changed join details back to the event"),
+    Variable("CONFSYNC_JOIN_URL_HOSTS", "join_url_hosts", host_names, "",
+             "comma-separated host names a join URL may point at to be written back (`https` "
+             "only, at most 1,300 characters; any other is never written and is logged at "
+             "ERROR); required when `CONFSYNC_WRITE_BACK` is on"),
     Variable("CONFSYNC_DELETE_BRAKE", "delete_brake", Number(0, 1000), "20",
              "a run that would delete more conferences of one calendar than this holds all its "
              "deletions for an operator (`confsync release-deletes`); 0 holds every deletion"),

@@ -126,6 +126,7 @@ class EmulatorBackend:
             timeout=HTTP_TIMEOUT,
             max_attempts=ATTEMPTS,
             sleep=lambda seconds: None,
+            join_url_hosts=("conference.example",),
         )
         self.provider: ConferenceProvider = self.http
 

@@ -6,6 +6,7 @@ waits except the timeout test (a fraction of a second).
 
 from __future__ import annotations
 
+import io
 import logging
 import socket
 import time
@@ -92,6 +93,7 @@ def make_provider(base_url: str, sleeps: Sleeps, **overrides: Any) -> HttpConfer
         "signing_secret": None,
         "timeout": 2.0,
         "sleep": sleeps,
+        "join_url_hosts": ("conference.example",),
     }
     options.update(overrides)
     return HttpConferenceProvider(base_url, **options)
@@ -797,7 +799,12 @@ class StubPool:
 
     def request(self, method: str, url: str, **kwargs: Any) -> urllib3.HTTPResponse:
         self.calls += 1
-        return urllib3.HTTPResponse(body=self.body, status=self.status, headers=self.headers)
+        return urllib3.HTTPResponse(
+            body=io.BytesIO(self.body),
+            status=self.status,
+            headers=self.headers,
+            preload_content=kwargs.get("preload_content", True),
+        )
 
 
 def stub_provider(pool: StubPool, sleeps: Sleeps, **overrides: Any) -> HttpConferenceProvider:

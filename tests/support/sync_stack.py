@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -26,6 +27,7 @@ from googleapiclient.discovery import build
 
 from calendar_emulator.server import EmulatorServer
 from conferencing_emulator.server import ConferencingServer
+from conferencing_emulator.store import JOIN_URL_BASE
 from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
 from confsync.bootstrap import build_sync_runner
 from confsync.calendars import CalendarDoc, calendar_key
@@ -261,6 +263,7 @@ def stack_env(
         "CALENDAR_API_URL": calendar_server.api_endpoint,
         "CONFERENCING_URL": conferencing.base_url,
         "CONFSYNC_SOLUTION_NAMES": SOLUTION,
+        "CONFSYNC_JOIN_URL_HOSTS": urlsplit(JOIN_URL_BASE).netloc,
         "CONFSYNC_PROVIDER_ATTEMPTS": "2",
         "CONFSYNC_CALENDAR_ATTEMPTS": "3",
         "CONFSYNC_PROVIDER_TIMEOUT_SECONDS": "2",

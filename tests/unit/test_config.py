@@ -39,6 +39,7 @@ MINIMAL = {
     "GOOGLE_CLOUD_PROJECT": "my-project",
     "CALENDAR_API_URL": "http://127.0.0.1:8683/calendar/v3/",
     "CONFERENCING_URL": "https://conferencing.example/",
+    "CONFSYNC_JOIN_URL_HOSTS": "conference.example",
 }
 
 

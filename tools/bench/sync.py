@@ -287,6 +287,7 @@ def _env(endpoints: EmulatorEndpoints, calendar: str, conferencing: str) -> dict
         "CALENDAR_API_URL": f"{calendar}/calendar/v3/",
         "CONFERENCING_URL": conferencing,
         "CONFSYNC_SOLUTION_NAMES": SOLUTION,
+        "CONFSYNC_JOIN_URL_HOSTS": "conference.example",  # the conferencing emulator's
         "LOG_LEVEL": "WARNING",
     }
 

@@ -51,6 +51,7 @@ __all__ = [
     "DEFAULT_TICK_INTERVAL",
     "FUNCTIONS",
     "LOCAL_DELETE_GRACE_SECONDS",
+    "LOCAL_JOIN_URL_HOSTS",
     "LOCAL_SETTINGS",
     "STACK_ENV_KEYS",
     "SYNC_TOPIC",
@@ -83,6 +84,10 @@ LOCAL_SETTINGS: Mapping[str, str] = {
     "CONFSYNC_RENEWAL_WINDOW_SECONDS": "600",
     "CONFSYNC_SWEEP_INTERVAL_SECONDS": "120",
 }
+
+#: The hosts of the conferencing emulator's join URLs (``https://conference.example/j/<id>``):
+#: the sync function's ``CONFSYNC_JOIN_URL_HOSTS`` on the local stack.
+LOCAL_JOIN_URL_HOSTS = "conference.example"
 
 #: The sync function's delete grace on the local stack: at most 5 s, which a run waits out.
 LOCAL_DELETE_GRACE_SECONDS = "2"
@@ -314,6 +319,7 @@ def plan_stack(
         "CONFSYNC_INTAKE_URL": url(ports.intake),
         **token_keys.env(),
         "CONFSYNC_SOLUTION_NAMES": settings.solution_names,
+        "CONFSYNC_JOIN_URL_HOSTS": LOCAL_JOIN_URL_HOSTS,
         "LOG_LEVEL": "INFO",
         **LOCAL_SETTINGS,
         # Short enough for the run to wait it out (no tick needed): the demo and the e2e tests

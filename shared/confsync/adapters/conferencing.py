@@ -46,6 +46,22 @@ recomputed for each attempt (fresh timestamp).
 A state without a title is sent with ``"title": ""``: the contract's ``title`` is a required
 string, while Calendar events may have no summary.
 
+Caps (docs/decisions/2026-12-03-input-size-caps.md), far above what a real meeting reaches: a
+title (the series' or an occurrence's) over :data:`MAX_TITLE_CHARACTERS` is cut to that length,
+ending in an ellipsis; more than :data:`MAX_ATTENDEES` attendees, or an address over
+:data:`MAX_ADDRESS_CHARACTERS`, is ProviderRejectedError before anything is sent. An answer body
+is read up to :data:`MAX_ANSWER_BYTES` only: a larger 2xx answer to a PUT or GET is unusable
+(ProviderRejectedError, contract violation), a larger error answer is classified by its status
+alone, a DELETE's 2xx needs no body.
+
+Join URLs are vetted here, where the answer enters, so the sync only ever sees a URL it may write
+into users' events, or None: ``https``, no user name or password, a host (compared without case
+or a trailing dot) in ``join_url_hosts`` (``CONFSYNC_JOIN_URL_HOSTS``), at most
+:data:`MAX_JOIN_URL_CHARACTERS` (Calendar's limit on an entry point's ``uri``), printable ASCII
+without spaces. Any other join URL is answered as None (the update itself still counts as
+applied) with one ERROR line naming the conference and why (the URL clipped). With
+``join_url_hosts=None`` (write-back off: nothing is written) every join URL is None, silently.
+
 The provider is safe to share between threads: its only shared state is a
 ``urllib3.PoolManager``. Logging (logger ``confsync.adapters.conferencing``) is one DEBUG line per
 attempt with method, conference id, revision, status and duration. Credentials, secrets,
@@ -62,7 +78,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
@@ -84,7 +100,17 @@ from confsync.planner import DeleteConference, UpdateConference
 from confsync.ports import ProviderAnswer
 from confsync.signing import signed_headers
 
-__all__ = ["IDEMPOTENCY_HEADER", "USER_AGENT", "HttpConferenceProvider", "idempotency_key"]
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "MAX_ADDRESS_CHARACTERS",
+    "MAX_ANSWER_BYTES",
+    "MAX_ATTENDEES",
+    "MAX_JOIN_URL_CHARACTERS",
+    "MAX_TITLE_CHARACTERS",
+    "USER_AGENT",
+    "HttpConferenceProvider",
+    "idempotency_key",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -92,6 +118,19 @@ IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 USER_AGENT: Final = f"confsync/{__version__}"
 
 _EMAIL: Final = re.compile(r"[^\s@\"'<>(),;:]+@[^\s@\"'<>(),;:]+")
+
+MAX_TITLE_CHARACTERS: Final = 1024
+"""A title (series or occurrence) longer than this is cut to this length, ending in an ellipsis."""
+MAX_ATTENDEES: Final = 5000
+"""More attendees than this: the update is refused before anything is sent."""
+MAX_ADDRESS_CHARACTERS: Final = 254
+"""The longest attendee address sent (RFC 5321's path limit less the brackets); longer: refused."""
+MAX_ANSWER_BYTES: Final = 4 * 1024 * 1024
+"""The most of an answer body that is read; a larger one is unusable (see the module docstring)."""
+MAX_JOIN_URL_CHARACTERS: Final = 1300
+"""The longest join URL passed on to the sync (Calendar's limit on an entry point's ``uri``)."""
+_ELLIPSIS: Final = "\u2026"
+_URL_SHOWN: Final = 120  # characters of a refused join URL in the log line
 _MAX_DETAIL: Final = 200
 _MAX_ID_SHOWN: Final = 80  # characters of a refused conference id shown in an error message
 
@@ -127,6 +166,7 @@ class _Answer:
     status: int
     body: bytes
     retry_after: float | None
+    oversize: bool = False  # the body was larger than MAX_ANSWER_BYTES: ``body`` is empty
 
 
 class _RetryableError(Exception):
@@ -154,6 +194,7 @@ class HttpConferenceProvider:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         pool: urllib3.PoolManager | None = None,
+        join_url_hosts: Collection[str] | None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -172,6 +213,9 @@ class HttpConferenceProvider:
             raise ValueError("max_attempts must be at least 1")
         if base_delay < 0 or max_delay < 0:
             raise ValueError("base_delay and max_delay must not be negative")
+        self._join_url_hosts = (
+            None if join_url_hosts is None else frozenset(_host(h) for h in join_url_hosts)
+        )
         self._base_url = base_url.rstrip("/")
         self._credential = credential
         self._secret = signing_secret
@@ -196,8 +240,11 @@ class HttpConferenceProvider:
     def update(self, op: UpdateConference) -> ProviderAnswer:
         """``PUT`` the desired state at ``op.revision``; the system's join URL and revision."""
         payload: dict[str, Any] = op.state.to_wire()
-        if payload.get("title") is None:
-            payload["title"] = ""
+        payload["title"] = _capped_title(payload.get("title") or "")
+        for occurrence in payload["modifiedOccurrences"]:
+            if occurrence.get("title") is not None:
+                occurrence["title"] = _capped_title(occurrence["title"])
+        _check_attendees(op.conference_id, payload["attendees"])
         payload["revision"] = op.revision
         payload["changedFields"] = list(op.changed_fields)
         body = json.dumps(
@@ -205,7 +252,7 @@ class HttpConferenceProvider:
         ).encode("utf-8")
         request = self._request("PUT", op.conference_id, op.revision, body, query="")
         answer = self._send(request)
-        return _provider_answer(request, answer)
+        return _provider_answer(request, answer, self._join_url_hosts)
 
     def delete(self, op: DeleteConference) -> None:
         """``DELETE`` the conference at ``op.revision``."""
@@ -307,12 +354,15 @@ class HttpConferenceProvider:
                 timeout=self._timeout,
                 retries=False,
                 redirect=False,
+                preload_content=False,
             )
             status = response.status
+            body, oversize = _read_capped(response)
             return _Answer(
                 status=response.status,
-                body=response.data or b"",
+                body=body,
                 retry_after=_retry_after(response.headers.get("Retry-After"), self._clock),
+                oversize=oversize,
             )
         except Urllib3Error as error:
             status = type(error).__name__
@@ -358,7 +408,10 @@ def _json_object(answer: _Answer) -> Mapping[str, Any] | None:
     return body if isinstance(body, Mapping) else None
 
 
-def _provider_answer(request: _Request, answer: _Answer) -> ProviderAnswer:
+def _provider_answer(
+    request: _Request, answer: _Answer, hosts: frozenset[str] | None
+) -> ProviderAnswer:
+    _refuse_oversize(request, answer)
     body = _json_object(answer)
     if body is not None:
         join_url = body.get("joinUrl")
@@ -369,7 +422,7 @@ def _provider_answer(request: _Request, answer: _Answer) -> ProviderAnswer:
             and isinstance(revision, int)
             and not isinstance(revision, bool)
         ):
-            return ProviderAnswer(join_url=join_url, revision=revision)
+            return ProviderAnswer(join_url=_vetted(request, join_url, hosts), revision=revision)
     raise ProviderRejectedError(
         f"{request.what}: HTTP {answer.status} without a usable joinUrl and revision "
         "(contract violation)"
@@ -380,6 +433,7 @@ def _owner(request: _Request, answer: _Answer) -> str | None:
     """The ``owner`` of a GET answer: a non-empty string, or None for null; a deleted conference
     is gone. Anything else (no JSON object, ``owner`` absent or of another type) violates the
     contract, which a retry cannot repair."""
+    _refuse_oversize(request, answer)
     body = _json_object(answer)
     if body is not None and body.get("status") == "deleted":
         raise ProviderGoneError(f"{request.what}: HTTP {answer.status}, the conference is deleted")
@@ -426,3 +480,90 @@ def _retry_after(value: str | None, clock: Callable[[], float]) -> float | None:
     if when.tzinfo is None:
         return None
     return max(0.0, when.timestamp() - clock())
+
+
+# --- caps and join URLs ------------------------------------------------------------------------
+
+
+def _read_capped(response: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
+    """The body, read up to MAX_ANSWER_BYTES; (b"", True) when it is larger (the connection is
+    then closed, never drained)."""
+    try:
+        # ``data``: a response whose body is already in memory (a pool that preloads) reads None
+        body = response.read(MAX_ANSWER_BYTES + 1) or response.data or b""
+        if len(body) > MAX_ANSWER_BYTES:
+            response.close()
+            return b"", True
+        response.drain_conn()
+        return body, False
+    finally:
+        response.release_conn()
+
+
+def _refuse_oversize(request: _Request, answer: _Answer) -> None:
+    if answer.oversize:
+        raise ProviderRejectedError(
+            f"{request.what}: HTTP {answer.status} with a body larger than {MAX_ANSWER_BYTES} "
+            "bytes (contract violation)"
+        )
+
+
+def _capped_title(title: str) -> str:
+    if len(title) <= MAX_TITLE_CHARACTERS:
+        return title
+    return title[: MAX_TITLE_CHARACTERS - 1] + _ELLIPSIS
+
+
+def _check_attendees(conference_id: str, attendees: list[str]) -> None:
+    if len(attendees) > MAX_ATTENDEES:
+        raise ProviderRejectedError(
+            f"PUT {conference_id}: {len(attendees)} attendees, more than the {MAX_ATTENDEES} "
+            "sent (nothing sent)"
+        )
+    if any(len(address) > MAX_ADDRESS_CHARACTERS for address in attendees):
+        raise ProviderRejectedError(
+            f"PUT {conference_id}: an attendee address is longer than {MAX_ADDRESS_CHARACTERS} "
+            "characters (nothing sent)"
+        )
+
+
+def _host(name: str) -> str:
+    """A host name as compared: lower case, without a trailing dot."""
+    return name.strip().lower().rstrip(".")
+
+
+def _join_url_problem(join_url: str, hosts: frozenset[str]) -> str | None:
+    """Why ``join_url`` may not be written into an event, or None when it may."""
+    if len(join_url) > MAX_JOIN_URL_CHARACTERS:
+        return f"longer than {MAX_JOIN_URL_CHARACTERS} characters"
+    if not (join_url.isascii() and join_url.isprintable()) or " " in join_url:
+        return "not printable ASCII without spaces"
+    try:
+        parts = urlsplit(join_url)
+        host = _host(parts.hostname or "")
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return "not a URL"
+    problems = (
+        (parts.scheme != "https", "not https"),
+        ("@" in parts.netloc, "carries a user name"),
+        (host not in hosts, "its host is not in CONFSYNC_JOIN_URL_HOSTS"),
+    )
+    return next((problem for failed, problem in problems if failed), None)
+
+
+def _vetted(request: _Request, join_url: str, hosts: frozenset[str] | None) -> str | None:
+    """``join_url`` when it may be written into users' events; else None, logged once."""
+    if hosts is None:
+        return None
+    problem = _join_url_problem(join_url, hosts)
+    if problem is None:
+        return join_url
+    shown = join_url if len(join_url) <= _URL_SHOWN else join_url[:_URL_SHOWN] + "..."
+    _LOGGER.error(
+        "%s: the conferencing system answered a join URL that is never written to events (%s): %r",
+        request.what,
+        problem,
+        shown,
+    )
+    return None

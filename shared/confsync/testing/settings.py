@@ -23,6 +23,7 @@ _MINIMAL_ENV = {
     "GOOGLE_CLOUD_PROJECT": "confsync-test",
     "CONFERENCING_URL": "http://127.0.0.1:9/",
     "CALENDAR_API_URL": "http://127.0.0.1:9/calendar/v3/",
+    "CONFSYNC_JOIN_URL_HOSTS": "conf.example",
 }
 """The variables the sync function requires; the addresses are never called."""
 

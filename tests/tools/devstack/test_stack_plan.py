@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from conferencing_emulator.store import JOIN_URL_BASE
 from confsync.config import (
     VARIABLES,
     load_channels_config,
@@ -159,6 +161,8 @@ def test_each_function_gets_exactly_what_config_says_it_reads(tmp_path: Path) ->
     assert sync["CALENDAR_API_URL"] == "http://127.0.0.1:8683/calendar/v3/"
     assert sync["CONFERENCING_URL"] == "http://127.0.0.1:8684"
     assert sync["CONFSYNC_SOLUTION_NAMES"] == "My Web Conference,My Recorded Web Conference"
+    # the conferencing emulator's join URLs may be written back
+    assert sync["CONFSYNC_JOIN_URL_HOSTS"] == urlsplit(JOIN_URL_BASE).hostname
     assert "CONFSYNC_CHANNEL_TOKEN_KEYS" not in sync
     channels = plan.part("channels").env
     assert channels["CONFSYNC_INTAKE_URL"] == "http://127.0.0.1:8691"
