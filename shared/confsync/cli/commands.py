@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -437,6 +438,22 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+"""A user's e-mail address as Google Workspace has it: an unquoted ASCII local part and a host
+name with a dot (no display name, no list, no whitespace)."""
+
+
+def _email(value: str) -> str:
+    """``value`` stripped when it is one e-mail address (at most 254 characters)."""
+    address = value.strip()
+    if len(address) > 254 or not _EMAIL.fullmatch(address):
+        raise argparse.ArgumentTypeError(f"{value[:80]!r} is not an e-mail address")
+    return address
+
+
 def _seconds(value: str) -> float:
     try:
         seconds = float(value)
@@ -448,7 +465,7 @@ def _seconds(value: str) -> float:
 
 
 def _calendar_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    parser.add_argument("--subject", type=_text, metavar="EMAIL", help="the calendar's user")
+    parser.add_argument("--subject", type=_email, metavar="EMAIL", help="the calendar's user")
     parser.add_argument("--calendar", type=_text, metavar="ID", help="the calendar id")
     parser.add_argument(
         "--calendar-key",
@@ -460,7 +477,7 @@ def _calendar_options(parser: argparse.ArgumentParser, *, required: bool) -> Non
 
 
 def _enroll_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--subject", type=_text, required=True, metavar="EMAIL")
+    parser.add_argument("--subject", type=_email, required=True, metavar="EMAIL")
     parser.add_argument("--calendar", type=_text, required=True, metavar="ID")
     parser.add_argument(
         "--wait",
