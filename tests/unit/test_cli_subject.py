@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from confsync.messages import EnrollCommand
 from tests.unit.test_cli import Fakes, _run
 
 
@@ -58,4 +59,4 @@ def test_enroll_takes_an_e_mail_address(subject: str) -> None:
     fakes = Fakes()
     assert _run(fakes, "enroll", "--subject", subject, "--calendar", "primary") == 0
     [published] = fakes.commands.published
-    assert published.subject == subject.strip()
+    assert published == EnrollCommand(subject=subject.strip(), calendar_id="primary")
