@@ -3,7 +3,9 @@
 One stack (every part on a free port, in a temporary run directory, with short sweep, lease and
 timeout settings) serves every seed of the run; each seed uses calendars of its own. Prints one
 line per seed (clean / FAILED with the diff and a trace to replay it) and a summary; exits 1 when
-any seed failed, 2 when the stack could not start.
+any seed failed, 2 when the stack could not start. A sync function that does not come back after
+a ``kill-sync`` (it exited during start-up) fails that seed and ends the run: the seeds left are
+named, and the summary covers those that ran.
 
     python -m chaos --seeds 10          # seeds 1..10 (make chaos SEEDS=10)
     python -m chaos --seed 7 --trace    # replay one seed, printing every step
@@ -29,6 +31,7 @@ from chaos.stack import ChaosStack
 from chaos.workload import generate
 from devstack.demo import private_stack
 from devstack.lifecycle import StackError
+from devstack.process import NotReadyError
 from devstack.sdk import MissingPrerequisiteError
 
 __all__ = ["main"]
@@ -75,7 +78,8 @@ def _run_all(seeds: Sequence[int], args: argparse.Namespace) -> list[SeedResult]
     ) as client:
         _say(f"stack up in {time.monotonic() - started:.1f} s (run directory {directory})")
         stack = ChaosStack(client.env, directory)
-        for seed in seeds:
+        for number, seed in enumerate(seeds):
+            broken = False
             try:
                 result = run_seed(
                     stack,
@@ -86,12 +90,13 @@ def _run_all(seeds: Sequence[int], args: argparse.Namespace) -> list[SeedResult]
                     say=_say,
                     moves=args.moves,
                 )
-            except (HarnessError, requests.RequestException) as err:
+            except (HarnessError, requests.RequestException, NotReadyError) as err:
                 result = SeedResult(
                     seed,
                     generate(seed, steps=args.steps, calendars=args.calendars, moves=args.moves),
                 )
                 result.error = str(err)
+                broken = isinstance(err, NotReadyError)  # the sync did not come back after a kill
             results.append(result)
             _say(seed_line(result))
             if args.trace or not result.clean:
@@ -100,6 +105,10 @@ def _run_all(seeds: Sequence[int], args: argparse.Namespace) -> list[SeedResult]
             elif result.notes:
                 for note in result.notes:
                     _say(f"    note: {note}")
+            if broken:
+                rest = ", ".join(str(s) for s in seeds[number + 1 :]) or "none"
+                _say(f"the stack is broken (its sync does not start); seeds not run: {rest}")
+                break
     if all(r.clean for r in results):
         shutil.rmtree(directory, ignore_errors=True)
     else:
