@@ -108,13 +108,15 @@ def build_sync_runner(config: SyncConfig) -> SyncRunner:
     publisher = PubsubSyncRequestPublisher(
         low_latency_publisher(), config.project, config.sync_topic
     )
+    records = FirestoreRecordStore(client)
     return SyncRunner(
         calendar_api=calendar,
         calendar_store=FirestoreCalendarStore(client),
-        records=FirestoreRecordStore(client),
+        records=records,
         provider=provider,
         publisher=publisher,
         settings=sync_settings(config),
+        legacy=records,
     )
 
 

@@ -29,6 +29,7 @@ from confsync.errors import MalformedInputError
 
 __all__ = [
     "CALENDAR_SCHEMA_VERSION",
+    "RECORDS_SCHEMA",
     "CalendarDoc",
     "CalendarState",
     "calendar_from_document",
@@ -44,6 +45,11 @@ SYNCING_STATES: frozenset[str] = frozenset({"active", "poll-only"})
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
+
+
+RECORDS_SCHEMA = 2
+"""The schema of conference records (:data:`confsync.records.SCHEMA_VERSION`) a calendar
+enrolled now has."""
 
 
 def calendar_key(subject: str, calendar_id: str) -> str:
@@ -82,6 +88,10 @@ class CalendarDoc:
     held_deletes: int = 0
     """How many of the calendar's deletes the deletion brake holds (see
     :mod:`confsync.sync.brake`), until an operator releases or discards them."""
+    records_schema: int = RECORDS_SCHEMA
+    """The schema of the calendar's conference records: below :data:`RECORDS_SCHEMA` (absent
+    from documents stored before one record per conference), its first run migrates them
+    (:mod:`confsync.record_migration`)."""
 
     @property
     def syncing(self) -> bool:
@@ -112,6 +122,7 @@ _FIELDS = (
     "pending_count",
     "full_syncs",
     "held_deletes",
+    "records_schema",
 )
 
 
@@ -136,6 +147,7 @@ def calendar_from_document(key: str, body: Mapping[str, Any]) -> CalendarDoc:
         values["pending_count"] = int(values["pending_count"] or 0)
         values["full_syncs"] = int(values["full_syncs"] or 0)
         values["held_deletes"] = int(values["held_deletes"] or 0)  # absent before the brake
+        values["records_schema"] = int(values["records_schema"] or 1)  # absent before schema 2
         if values["state"] not in {"active", "poll-only", "disconnected", "unenrolled"}:
             raise ValueError(f"unknown state {values['state']!r}")
         if not isinstance(values["subject"], str) or not isinstance(values["calendar_id"], str):

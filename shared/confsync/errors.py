@@ -14,6 +14,7 @@ in one place: retry (raise, so Pub/Sub redelivers or Google re-sends), or ack an
     │   ├── StoreUnavailableError       Firestore unavailable, aborted, deadline exceeded
     │   ├── PublishError                Pub/Sub publish failed
     │   ├── LeaseLostError              another run took over the calendar: redo the sync
+    │   ├── RecordConflictError         another run wrote a conference record meanwhile: re-plan
     │   └── ProviderUnavailableError    conferencing 429, 5xx, timeout, network
     ├── PermanentError              retrying cannot help: ack, record, alert
     │   ├── CalendarAccessError         401, invalid_grant, permission 403: calendar disconnected
@@ -44,6 +45,7 @@ __all__ = [
     "ProviderStaleRevisionError",
     "ProviderUnavailableError",
     "PublishError",
+    "RecordConflictError",
     "StoreUnavailableError",
     "SyncTokenInvalidError",
     "TransientError",
@@ -82,6 +84,15 @@ class PublishError(TransientError):
 
 class LeaseLostError(TransientError):
     """The run's lease on a calendar expired and another run took it; nothing was committed."""
+
+
+class RecordConflictError(TransientError):
+    """Conference records changed since they were read (another calendar's run wrote them);
+    nothing of the save was written. The caller reads them again and plans again."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(f"conference records changed meanwhile: {', '.join(sorted(keys))}")
+        self.keys = sorted(keys)
 
 
 class ProviderUnavailableError(TransientError):

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from confsync.calendars import CalendarDoc
 from confsync.channel_docs import ChannelDoc, ChannelState
+from confsync.legacy_records import LegacyRecord
 from confsync.messages import ChannelCommand, SyncRequest
 from confsync.planner import DeleteConference, UpdateConference
 from confsync.records import ConferenceRecord
@@ -27,6 +28,7 @@ __all__ = [
     "ChannelStore",
     "ConferenceProvider",
     "EventPage",
+    "LegacyRecords",
     "ProviderAnswer",
     "RecordForgetter",
     "RecordStore",
@@ -164,47 +166,71 @@ class CalendarStore(Protocol):
         holder of the lease: a run, or the command line releasing them); no-op if unknown."""
         ...
 
+    def mark_records_migrated(self, key: str, schema: int) -> None:
+        """Record that the calendar's conference records are of ``schema`` now (written by the
+        holder of the lease, once it migrated them); no-op if unknown."""
+        ...
+
 
 class RecordStore(Protocol):
-    """Conference records."""
+    """Conference records (one per conference, :mod:`confsync.records`) and each calendar's
+    event attachments (event id -> the record its event was folded into, as kept references or
+    counted ones): how a tombstone, which carries only an event id, finds its record."""
 
-    def by_event_ids(self, calendar_key: str, event_ids: Iterable[str]) -> list[ConferenceRecord]:
-        """Records of the calendar that reference any of these events."""
+    def attachments(self, calendar_key: str, event_ids: Iterable[str]) -> dict[str, str]:
+        """The record key each of these events of the calendar is attached to (unattached
+        events are left out)."""
         ...
 
     def by_keys(self, keys: Iterable[str]) -> list[ConferenceRecord]:
-        """Records with these keys (missing ones are skipped)."""
+        """Records with these keys (missing ones are skipped), each with its ``version``."""
         ...
 
     def save(
         self,
         records: Iterable[ConferenceRecord],
-        before: Mapping[str, ConferenceRecord] | None = None,
+        *,
+        calendar_key: str | None = None,
+        attachments: Mapping[str, str | None] | None = None,
     ) -> None:
-        """Write the records (create or replace), durably, before returning.
+        """Write the records and the calendar's attachment changes (event id -> record key,
+        None: detached), all or nothing, durably, before returning.
 
-        ``before`` holds the records as they were read (by key), so an adapter can maintain its
-        event lookups incrementally; without it, every event of every record is re-indexed.
+        Each write is conditional: a record with a ``version`` is written only if the stored one
+        is still that version, one without only if none is stored. Otherwise nothing is written
+        and RecordConflictError names the records that changed (read them again, plan again).
         """
         ...
 
-    def by_conference(self, conference_id: str) -> list[ConferenceRecord]:
-        """Every record of the conference, on any calendar, whatever its status (who else
-        carries it: :mod:`confsync.ownership`)."""
-        ...
-
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
-        """Active records of the calendar with a pending operation due at or before ``due``
-        (held deletes excluded), at most ``limit``, the earliest due first."""
+        """Active records whose home is the calendar with a pending operation due at or before
+        ``due`` (held deletes excluded), at most ``limit``, the earliest due first."""
         ...
 
-    def active_of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
-        """Every record of the calendar whose conference is not deleted (reconciliation)."""
+    def of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
+        """Every record holding references on the calendar (reconciliation, forgetting)."""
         ...
 
     def held(self, calendar_key: str) -> list[ConferenceRecord]:
-        """Every record of the calendar whose delete the deletion brake holds (``hold`` is
-        ``held``); such records are never returned by :meth:`pending`."""
+        """Every record whose home is the calendar and whose delete the deletion brake holds
+        (``hold`` is ``held``); such records are never returned by :meth:`pending`."""
+        ...
+
+    def attached_to(self, calendar_key: str) -> dict[str, str]:
+        """Every attachment of the calendar (event id -> record key), for forgetting it."""
+        ...
+
+
+class LegacyRecords(Protocol):
+    """Records of schema 1 (one per calendar and conference) still stored, to migrate them
+    (:mod:`confsync.record_migration`)."""
+
+    def legacy_of_calendar(self, calendar_key: str) -> list[LegacyRecord]:
+        """The calendar's schema-1 records."""
+        ...
+
+    def drop_legacy(self, keys: Iterable[str]) -> None:
+        """Delete these schema-1 records (migrated)."""
         ...
 
 

@@ -1,40 +1,50 @@
 """Conference records: what confsync remembers about each conference, and their Firestore form.
 
-One record per (calendar, conference): the live events that reference the conference (standalone
-events and series masters), the exceptions of those series, what was last sent to the conferencing
-system, and an operation still pending after failures (or a delete waiting for the deletion
-brake: ``hold``, see :mod:`confsync.sync.brake`). Records are keyed deterministically
-(:func:`record_key`) so an event carrying a conference finds its record with a direct read; a
-deletion tombstone, which carries only an id, finds it through the store's event lookup
-(``RecordStore.by_event_ids``; in Firestore, one small pointer document per event). The stored
-``event_ids`` list is for people inspecting the database.
+**One record per conference**, keyed by its id (:func:`conference_key`), whichever calendars
+carry it. A record holds:
 
-Ownership (:mod:`confsync.ownership`): a record keeps the conference's ``owner`` as the
-conferencing system returned it, once looked up (``owner_known``; ``owner`` None with
-``owner_known`` means the conference has no owner), and its calendar's ``role`` for it:
-``acting`` (its events change and delete the conference), ``reference`` (they never do) or
-``unknown`` (not decided yet: nothing is sent). Documents stored before ownership read as
-"not yet known".
+- the conference's ``owner`` as the conferencing system returned it, once looked up
+  (``owner_known``; ``owner`` None with ``owner_known`` means the conference has none, and
+  ``claimant`` names the subject that acts for it under the ``first-claimant`` policy);
+- the **owner's references**, per enrolled calendar of the owner (:class:`CalendarRefs`: the live
+  events carrying the conference, series masters included, the exceptions of those series, the
+  events that left lately). The desired state is computed from them all
+  (:func:`confsync.planner.desired_state`), so two calendars never send conflicting updates;
+- ``references``: how many events of anyone else carry the conference. They never change or
+  delete it and are only **counted**, so a record stays small however many people copy a
+  conference; the store's event pointers say which event counts where;
+- the last state the conferencing system accepted (``sent``), an operation still pending after
+  failures (or a delete the deletion brake holds: ``hold``), and the record's ``status``;
+- its **home calendar** (``home_key``): the calendar whose runs retry its pending operation and
+  whose deletion brake counts its delete, the calendar of the references that decide its state
+  (or, once none is left, of the last one that left).
+
+Several calendars' runs may write one record at the same time, so every write is conditional on
+the record being as it was read (``version``, the store's opaque token; not part of equality): a
+store refuses a stale write with :class:`~confsync.errors.RecordConflictError` and the run reads
+again and plans again.
 
 ``to_document`` and ``from_document`` are the only places that know the stored shape; a document
-with another ``schema_version`` is refused rather than misread.
+with another ``schema_version`` is refused rather than misread (records of schema 1, one per
+calendar and conference, are migrated: :mod:`confsync.record_migration`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from confsync.conference import ConferenceState, Occurrence
+from confsync.conference import ConferenceState, Occurrence, is_conference_id
 from confsync.errors import MalformedInputError
 from confsync.ownership import Role
 
 __all__ = [
     "DEPARTED_MAX",
+    "KEY_PREFIX",
     "SCHEMA_VERSION",
+    "CalendarRefs",
     "ConferenceRecord",
     "EventSnapshot",
     "HoldState",
@@ -42,32 +52,37 @@ __all__ = [
     "PendingOperation",
     "RecordStatus",
     "SentState",
+    "conference_key",
     "from_document",
-    "record_key",
     "to_document",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+KEY_PREFIX = "conf_"
 
 RecordStatus = Literal["active", "deleted", "failed", "transferred"]
-"""``transferred``: the calendar's last event carrying the conference moved to another user's
-enrolled calendar (a new organizer); the conference was kept, this record acts no more until an
-event carrying it comes back (:mod:`confsync.sync.grace`)."""
+"""``transferred``: the last event of the owner carrying the conference moved to a calendar
+confsync does not act from (another organizer, or out of its sight); the conference was kept and
+the record acts no more until an event of the owner carrying it comes back
+(:mod:`confsync.sync.grace`)."""
 
 DEPARTED_MAX = 20
-"""How many departed events a record remembers (the latest ones)."""
+"""How many departed events a calendar's references remember (the latest ones)."""
 
 HoldState = Literal["held", "released"]
 """Where the deletion brake left a record's delete (see :mod:`confsync.sync.brake`): ``held``,
 not sent until an operator releases it; ``released``, sent when due and exempt from the brake."""
 _HOLD_STATES = frozenset({"held", "released"})
-_ROLES = frozenset({"unknown", "acting", "reference"})
+_STATUSES = frozenset({"active", "deleted", "failed", "transferred"})
 
 
-def record_key(calendar_key: str, conference_id: str) -> str:
-    """The document id of the record of ``conference_id`` in the calendar ``calendar_key``."""
-    digest = hashlib.sha256(f"{calendar_key}\x00{conference_id}".encode()).hexdigest()
-    return f"cf_{digest[:40]}"
+def conference_key(conference_id: str) -> str:
+    """The document id of the record of ``conference_id`` (ValueError for an id not of the
+    form :data:`~confsync.conference.CONFERENCE_ID_PATTERN`, which never gets this far)."""
+    if not is_conference_id(conference_id):
+        raise ValueError(f"not a conference id: {conference_id!r}")
+    return f"{KEY_PREFIX}{conference_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +103,7 @@ class EventSnapshot:
     organizer: str | None
     updated_ms: int = field(default=0, compare=False)
     ical_uid: str | None = field(default=None, compare=False)
-    """The event's ``iCalUID`` (None in records stored before it was kept)."""
+    """The event's ``iCalUID`` (None when not known)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +133,9 @@ class OccurrenceSnapshot:
 class SentState:
     """The last state the conferencing system accepted (``state`` None: deleted).
 
-    ``join_url`` is the last join URL it answered for the conference (None: not known yet, as in
-    records stored before it was kept). The sync compares each answer with it, so only a URL that
-    really changed costs reads of events not on the page, and an event seen showing another URL
-    is repaired even when nothing is sent.
+    ``join_url`` is the last join URL it answered for the conference (None: not known yet). The
+    sync compares each answer with it, so only a URL that really changed costs reads of events
+    not on the page, and an event seen showing another URL is repaired even when nothing is sent.
     """
 
     revision: int
@@ -139,15 +153,39 @@ class PendingOperation:
 
 
 @dataclass(frozen=True, slots=True)
-class ConferenceRecord:
-    """Everything confsync knows about one conference in one calendar."""
+class CalendarRefs:
+    """The owner's references to a conference on one enrolled calendar."""
 
-    key: str
-    calendar_key: str
-    conference_id: str
+    subject: str
+    """The subject (user) the calendar is enrolled under."""
+    calendar_id: str
     events: Mapping[str, EventSnapshot] = field(default_factory=dict)
     occurrences: Mapping[str, OccurrenceSnapshot] = field(default_factory=dict)
     primary_event_id: str | None = None
+    departed: Mapping[str, str | None] = field(default_factory=dict)
+    """The events that left (event id -> ``iCalUID``, None when not known), the latest
+    :data:`DEPARTED_MAX`: when a delete falls due after its grace, the Calendar is asked about
+    the last of them (:mod:`confsync.sync.grace`)."""
+
+    @property
+    def max_updated_ms(self) -> int:
+        """The latest ``updated`` of any event content held here."""
+        stamps = [s.updated_ms for s in self.events.values()]
+        stamps += [o.updated_ms for o in self.occurrences.values()]
+        return max(stamps, default=0)
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceRecord:
+    """Everything confsync knows about one conference (see the module docstring)."""
+
+    key: str
+    conference_id: str
+    home_key: str
+    """The home calendar: its runs retry the pending operation and brake the delete."""
+    calendars: Mapping[str, CalendarRefs] = field(default_factory=dict)
+    references: int = 0
+    """Events of anyone but the owner carrying the conference (counted, never stored)."""
     sent: SentState | None = None
     pending: PendingOperation | None = None
     status: RecordStatus = "active"
@@ -164,15 +202,27 @@ class ConferenceRecord:
     None while not known, or when it has none (``owner_known``)."""
     owner_known: bool = False
     """Whether the owner was looked up: False means "not yet known" (ask the system)."""
-    role: Role = "unknown"
-    """This calendar's part in the conference (:data:`confsync.ownership.Role`); only an
-    ``acting`` record ever produces an operation or a write-back."""
-    reference_logged: bool = False
-    """Whether the INFO line about this calendar carrying someone else's conference was logged."""
-    departed: Mapping[str, str | None] = field(default_factory=dict)
-    """The events that left the record (event id -> ``iCalUID``, None when not known), the latest
-    :data:`DEPARTED_MAX`: when its delete falls due after the grace, the same event found carrying
-    the conference on another enrolled calendar cancels it (:mod:`confsync.sync.grace`)."""
+    claimant: str | None = None
+    """For a conference without an owner, under the ``first-claimant`` policy: the subject
+    whose calendars act for it (the first that carried it)."""
+    version: str | None = field(default=None, compare=False)
+    """The store's token of the stored version this record was read from (None: not stored
+    yet); a write succeeds only while the stored record is still that version."""
+
+    @property
+    def actor(self) -> str | None:
+        """Whose events change the conference: its owner, else its claimant (None: nobody, or
+        not known yet)."""
+        return self.owner if self.owner is not None else self.claimant
+
+    @property
+    def role(self) -> Role:
+        """``unknown`` until the owner is known; then ``acting`` when someone's events act for
+        the conference (its owner's, or for an ownerless one its claimant's), else
+        ``reference`` (nobody acts: every event carrying it is counted only)."""
+        if not self.owner_known:
+            return "unknown"
+        return "acting" if self.actor is not None else "reference"
 
     @property
     def held(self) -> bool:
@@ -180,26 +230,46 @@ class ConferenceRecord:
         return self.hold == "held"
 
     @property
-    def event_ids(self) -> tuple[str, ...]:
-        """Ids of the live events referencing the conference (the tombstone lookup field)."""
-        return tuple(sorted(self.events))
+    def live_calendars(self) -> tuple[str, ...]:
+        """Keys of the calendars with live events carrying the conference, sorted."""
+        return tuple(sorted(key for key, refs in self.calendars.items() if refs.events))
 
     @property
     def max_updated_ms(self) -> int:
         """The latest ``updated`` of any event content this record holds."""
-        stamps = [s.updated_ms for s in self.events.values()]
-        stamps += [o.updated_ms for o in self.occurrences.values()]
-        return max(stamps, default=0)
+        return max((refs.max_updated_ms for refs in self.calendars.values()), default=0)
+
+    @property
+    def deciding_key(self) -> str | None:
+        """The calendar whose references decide the conference's state: of the calendars with
+        live events, the one updated last (ties: the greatest key); None when none is left."""
+        live = [(key, refs) for key, refs in self.calendars.items() if refs.events]
+        if not live:
+            return None
+        return max(live, key=lambda item: (item[1].max_updated_ms, item[0]))[0]
+
+    def refs_of(self, calendar_key: str) -> CalendarRefs | None:
+        """The references on one calendar, or None."""
+        return self.calendars.get(calendar_key)
+
+    def with_refs(self, calendar_key: str, refs: CalendarRefs | None) -> ConferenceRecord:
+        """The record with the references of ``calendar_key`` replaced (None: removed)."""
+        calendars = {k: v for k, v in self.calendars.items() if k != calendar_key}
+        if refs is not None:
+            calendars[calendar_key] = refs
+        return replace(self, calendars=dict(sorted(calendars.items())))
 
 
 # --- Firestore form -------------------------------------------------------------------------
 
 
-def _state_to_doc(state: ConferenceState) -> dict[str, Any]:
+def state_to_doc(state: ConferenceState) -> dict[str, Any]:
+    """A conference state as stored (the contract's wire form)."""
     return state.to_wire()
 
 
-def _state_from_doc(doc: Mapping[str, Any]) -> ConferenceState:
+def state_from_doc(doc: Mapping[str, Any]) -> ConferenceState:
+    """A stored conference state (KeyError, TypeError for a broken shape)."""
     return ConferenceState(
         title=doc["title"],
         start=doc["start"],
@@ -220,135 +290,188 @@ def _state_from_doc(doc: Mapping[str, Any]) -> ConferenceState:
     )
 
 
+def event_to_doc(s: EventSnapshot) -> dict[str, Any]:
+    """An event snapshot as stored (its id is the map key)."""
+    return {
+        "title": s.title,
+        "start": s.start,
+        "end": s.end,
+        "time_zone": s.time_zone,
+        "recurrence": list(s.recurrence),
+        "attendees": list(s.attendees),
+        "organizer": s.organizer,
+        "updated_ms": s.updated_ms,
+        "ical_uid": s.ical_uid,
+    }
+
+
+def event_from_doc(event_id: str, s: Mapping[str, Any]) -> EventSnapshot:
+    """A stored event snapshot."""
+    return EventSnapshot(
+        event_id=event_id,
+        title=s["title"],
+        start=s["start"],
+        end=s["end"],
+        time_zone=s["time_zone"],
+        recurrence=tuple(s["recurrence"]),
+        attendees=tuple(s["attendees"]),
+        organizer=s["organizer"],
+        updated_ms=int(s["updated_ms"]),
+        ical_uid=optional_str(s.get("ical_uid")),
+    )
+
+
+def occurrence_to_doc(o: OccurrenceSnapshot) -> dict[str, Any]:
+    """An occurrence snapshot as stored (its instance id is the map key)."""
+    return {
+        "series_id": o.series_id,
+        "original_start": o.original_start,
+        "cancelled": o.cancelled,
+        "start": o.start,
+        "end": o.end,
+        "title": o.title,
+        "updated_ms": o.updated_ms,
+    }
+
+
+def occurrence_from_doc(instance_id: str, o: Mapping[str, Any]) -> OccurrenceSnapshot:
+    """A stored occurrence snapshot."""
+    return OccurrenceSnapshot(
+        instance_id=instance_id,
+        series_id=o["series_id"],
+        original_start=o["original_start"],
+        cancelled=bool(o["cancelled"]),
+        start=o["start"],
+        end=o["end"],
+        title=o["title"],
+        updated_ms=int(o["updated_ms"]),
+    )
+
+
+def sent_to_doc(sent: SentState | None) -> dict[str, Any] | None:
+    """The sent state as stored."""
+    if sent is None:
+        return None
+    return {
+        "revision": sent.revision,
+        "state": None if sent.state is None else state_to_doc(sent.state),
+        "join_url": sent.join_url,
+    }
+
+
+def sent_from_doc(doc: Mapping[str, Any] | None) -> SentState | None:
+    """A stored sent state."""
+    if doc is None:
+        return None
+    return SentState(
+        revision=int(doc["revision"]),
+        state=None if doc["state"] is None else state_from_doc(doc["state"]),
+        join_url=optional_str(doc.get("join_url")),
+    )
+
+
+def pending_to_doc(pending: PendingOperation | None) -> dict[str, Any] | None:
+    """A pending operation as stored."""
+    if pending is None:
+        return None
+    return {
+        "attempts": pending.attempts,
+        "next_attempt_at": pending.next_attempt_at,
+        "last_error": pending.last_error,
+    }
+
+
+def pending_from_doc(doc: Mapping[str, Any] | None) -> PendingOperation | None:
+    """A stored pending operation."""
+    if doc is None:
+        return None
+    return PendingOperation(
+        attempts=int(doc["attempts"]),
+        next_attempt_at=doc["next_attempt_at"],
+        last_error=doc["last_error"],
+    )
+
+
+def _refs_to_doc(refs: CalendarRefs) -> dict[str, Any]:
+    return {
+        "subject": refs.subject,
+        "calendar_id": refs.calendar_id,
+        "primary_event_id": refs.primary_event_id,
+        "departed": dict(refs.departed),
+        "events": {event_id: event_to_doc(s) for event_id, s in refs.events.items()},
+        "occurrences": {key: occurrence_to_doc(o) for key, o in refs.occurrences.items()},
+    }
+
+
+def _refs_from_doc(doc: Mapping[str, Any]) -> CalendarRefs:
+    return CalendarRefs(
+        subject=str(doc["subject"]),
+        calendar_id=str(doc["calendar_id"]),
+        primary_event_id=optional_str(doc["primary_event_id"]),
+        departed=departed_from_doc(doc.get("departed")),
+        events={event_id: event_from_doc(event_id, s) for event_id, s in doc["events"].items()},
+        occurrences={key: occurrence_from_doc(key, o) for key, o in doc["occurrences"].items()},
+    )
+
+
 def to_document(record: ConferenceRecord) -> dict[str, Any]:
-    """The Firestore document of ``record`` (its id is ``record.key``)."""
+    """The Firestore document of ``record`` (its id is ``record.key``).
+
+    ``calendar_keys`` (every calendar holding references, for ``array-contains`` queries) and
+    ``has_pending`` (a pending operation a run retries) are derived, for queries only.
+    """
     return {
         "schema_version": SCHEMA_VERSION,
-        "calendar_key": record.calendar_key,
         "conference_id": record.conference_id,
-        "event_ids": list(record.event_ids),
-        "primary_event_id": record.primary_event_id,
+        "home_calendar_key": record.home_key,
+        "calendar_keys": sorted(record.calendars),
         "status": record.status,
         "detached_ms": record.detached_ms,
         "has_pending": record.pending is not None and record.status == "active" and not record.held,
         "hold": record.hold,
         "owner": record.owner,
         "owner_known": record.owner_known,
-        "role": record.role,
-        "reference_logged": record.reference_logged,
-        "departed": dict(record.departed),
-        "events": {
-            event_id: {
-                "title": s.title,
-                "start": s.start,
-                "end": s.end,
-                "time_zone": s.time_zone,
-                "recurrence": list(s.recurrence),
-                "attendees": list(s.attendees),
-                "organizer": s.organizer,
-                "updated_ms": s.updated_ms,
-                "ical_uid": s.ical_uid,
-            }
-            for event_id, s in record.events.items()
-        },
-        "occurrences": {
-            instance_id: {
-                "series_id": o.series_id,
-                "original_start": o.original_start,
-                "cancelled": o.cancelled,
-                "start": o.start,
-                "end": o.end,
-                "title": o.title,
-                "updated_ms": o.updated_ms,
-            }
-            for instance_id, o in record.occurrences.items()
-        },
-        "sent": None
-        if record.sent is None
-        else {
-            "revision": record.sent.revision,
-            "state": None if record.sent.state is None else _state_to_doc(record.sent.state),
-            "join_url": record.sent.join_url,
-        },
-        "pending": None
-        if record.pending is None
-        else {
-            "attempts": record.pending.attempts,
-            "next_attempt_at": record.pending.next_attempt_at,
-            "last_error": record.pending.last_error,
-        },
+        "claimant": record.claimant,
+        "references": record.references,
+        "calendars": {key: _refs_to_doc(refs) for key, refs in sorted(record.calendars.items())},
+        "sent": sent_to_doc(record.sent),
+        "pending": pending_to_doc(record.pending),
     }
 
 
-def from_document(key: str, doc: Mapping[str, Any]) -> ConferenceRecord:
-    """Decode a stored record; raise MalformedInputError for another schema or a broken shape."""
-    version = doc.get("schema_version")
-    if version != SCHEMA_VERSION:
+def from_document(key: str, doc: Mapping[str, Any], version: str | None = None) -> ConferenceRecord:
+    """Decode a stored record (``version``: the store's token of it); raise MalformedInputError
+    for another schema or a broken shape."""
+    found = doc.get("schema_version")
+    if found != SCHEMA_VERSION:
         raise MalformedInputError(
-            f"conference record {key} has schema_version {version!r}, expected {SCHEMA_VERSION}"
+            f"conference record {key} has schema_version {found!r}, expected {SCHEMA_VERSION}"
         )
     try:
-        sent_doc = doc["sent"]
-        pending_doc = doc["pending"]
         return ConferenceRecord(
             key=key,
-            calendar_key=doc["calendar_key"],
-            conference_id=doc["conference_id"],
-            primary_event_id=doc["primary_event_id"],
-            status=doc["status"],
-            detached_ms=int(doc.get("detached_ms", 0)),  # absent from records stored before it
-            hold=_hold(doc.get("hold")),  # absent from records stored before the brake
-            # The four ownership fields are absent from records stored before ownership.
-            owner=_optional_str(doc.get("owner")),
-            owner_known=bool(doc.get("owner_known", False)),
-            role=_role(doc.get("role", "unknown")),
-            reference_logged=bool(doc.get("reference_logged", False)),
-            departed=_departed(doc.get("departed")),  # absent from records stored before it
-            events={
-                event_id: EventSnapshot(
-                    event_id=event_id,
-                    title=s["title"],
-                    start=s["start"],
-                    end=s["end"],
-                    time_zone=s["time_zone"],
-                    recurrence=tuple(s["recurrence"]),
-                    attendees=tuple(s["attendees"]),
-                    organizer=s["organizer"],
-                    updated_ms=int(s["updated_ms"]),
-                    ical_uid=_optional_str(s.get("ical_uid")),
-                )
-                for event_id, s in doc["events"].items()
-            },
-            occurrences={
-                instance_id: OccurrenceSnapshot(
-                    instance_id=instance_id,
-                    series_id=o["series_id"],
-                    original_start=o["original_start"],
-                    cancelled=bool(o["cancelled"]),
-                    start=o["start"],
-                    end=o["end"],
-                    title=o["title"],
-                    updated_ms=int(o["updated_ms"]),
-                )
-                for instance_id, o in doc["occurrences"].items()
-            },
-            sent=None
-            if sent_doc is None
-            else SentState(
-                revision=int(sent_doc["revision"]),
-                state=None if sent_doc["state"] is None else _state_from_doc(sent_doc["state"]),
-                join_url=sent_doc.get("join_url"),  # absent from records stored before it
-            ),
-            pending=None
-            if pending_doc is None
-            else PendingOperation(
-                attempts=int(pending_doc["attempts"]),
-                next_attempt_at=pending_doc["next_attempt_at"],
-                last_error=pending_doc["last_error"],
-            ),
+            conference_id=str(doc["conference_id"]),
+            home_key=str(doc["home_calendar_key"]),
+            calendars={k: _refs_from_doc(v) for k, v in dict(doc["calendars"]).items()},
+            references=int(doc["references"]),
+            status=_status(doc["status"]),
+            detached_ms=int(doc["detached_ms"]),
+            hold=_hold(doc["hold"]),
+            owner=optional_str(doc["owner"]),
+            owner_known=bool(doc["owner_known"]),
+            claimant=optional_str(doc["claimant"]),
+            sent=sent_from_doc(doc["sent"]),
+            pending=pending_from_doc(doc["pending"]),
+            version=version,
         )
     except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise MalformedInputError(f"conference record {key} is malformed: {err!r}") from err
+
+
+def _status(value: Any) -> RecordStatus:
+    if value in _STATUSES:
+        return cast(RecordStatus, value)
+    raise ValueError(f"unknown status {value!r}")
 
 
 def _hold(value: Any) -> HoldState | None:
@@ -357,19 +480,15 @@ def _hold(value: Any) -> HoldState | None:
     raise ValueError(f"unknown hold {value!r}")
 
 
-def _departed(value: Any) -> dict[str, str | None]:
+def departed_from_doc(value: Any) -> dict[str, str | None]:
+    """A stored map of departed events (absent: none)."""
     if value is None:
         return {}
-    return {str(event_id): _optional_str(uid) for event_id, uid in dict(value).items()}
+    return {str(event_id): optional_str(uid) for event_id, uid in dict(value).items()}
 
 
-def _role(value: Any) -> Role:
-    if value in _ROLES:
-        return cast(Role, value)
-    raise ValueError(f"unknown role {value!r}")
-
-
-def _optional_str(value: Any) -> str | None:
+def optional_str(value: Any) -> str | None:
+    """``value`` when it is a string or None; TypeError otherwise."""
     if value is None or isinstance(value, str):
         return value
     raise TypeError(f"expected a string, not {type(value).__name__}")

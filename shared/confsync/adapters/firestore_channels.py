@@ -25,7 +25,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
-from confsync.adapters.firestore_store import BATCH_MAX, QueryShape, chunks, translated
+from confsync.adapters.firestore_store import FirestoreRecordStore, QueryShape, translated
 from confsync.channel_docs import (
     ChannelDoc,
     ChannelState,
@@ -56,20 +56,12 @@ _EXPIRING = QueryShape(
 _TO_COLLECT = QueryShape(
     "FirestoreChannelStore.superseded_or_orphaned", "channels", (("state", "in"),)
 )
-_RECORDS_OF_CALENDAR = QueryShape(
-    "FirestoreRecordForgetter.forget_calendar", "conferences", (("calendar_key", "=="),)
-)
-_POINTERS_OF_CALENDAR = QueryShape(
-    "FirestoreRecordForgetter.forget_calendar", "conference_events", (("calendar_key", "=="),)
-)
 
 CHANNEL_QUERY_SHAPES: tuple[QueryShape, ...] = (
     _ACTIVE_FOR,
     _OF_CALENDAR,
     _EXPIRING,
     _TO_COLLECT,
-    _RECORDS_OF_CALENDAR,
-    _POINTERS_OF_CALENDAR,
 )
 """Every query shape this module issues (for the composite-index check against Terraform)."""
 
@@ -143,8 +135,9 @@ class FirestoreChannelStore:
 
 
 class FirestoreRecordForgetter:
-    """Deletes a calendar's conference records and their event pointers (the collections of
-    :class:`~confsync.adapters.firestore_store.FirestoreRecordStore`)."""
+    """Forgets a calendar in the conference records (the collections of
+    :class:`~confsync.adapters.firestore_store.FirestoreRecordStore`, whose
+    ``forget_calendar`` does it: :mod:`confsync.forgetting`)."""
 
     def __init__(
         self,
@@ -152,23 +145,7 @@ class FirestoreRecordForgetter:
         collection: str = "conferences",
         pointers: str = "conference_events",
     ) -> None:
-        self._client = client
-        self._collection = client.collection(collection)
-        self._pointers = client.collection(pointers)
+        self._records = FirestoreRecordStore(client, collection, pointers)
 
     def forget_calendar(self, calendar_key: str) -> int:
-        deleted = 0
-        with translated("conference records deletion"):
-            for shape, collection in (
-                (_RECORDS_OF_CALENDAR, self._collection),
-                (_POINTERS_OF_CALENDAR, self._pointers),
-            ):
-                refs = [s.reference for s in shape.build(collection, calendar_key).stream()]
-                for chunk in chunks(refs, BATCH_MAX):
-                    batch = self._client.batch()
-                    for ref in chunk:
-                        batch.delete(ref)
-                    batch.commit()
-                if collection is self._collection:
-                    deleted = len(refs)
-        return deleted
+        return self._records.forget_calendar(calendar_key)

@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from google.api_core import exceptions as gexc
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.auth import exceptions as auth_exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
@@ -52,7 +53,10 @@ from confsync.calendars import (
     calendar_to_document,
     epoch_ms,
 )
-from confsync.errors import LeaseLostError, StoreUnavailableError
+from confsync.errors import LeaseLostError, RecordConflictError, StoreUnavailableError
+from confsync.forgetting import forget_calendar
+from confsync.legacy_records import LEGACY_SCHEMA_VERSION, LegacyRecord
+from confsync.legacy_records import from_document as legacy_from_document
 from confsync.records import ConferenceRecord, from_document, to_document
 
 __all__ = [
@@ -70,11 +74,23 @@ T = TypeVar("T")
 
 # --- query shapes ----------------------------------------------------------------------------
 
-QueryOp = Literal["==", "in", "array-contains-any", "<", "<=", ">", ">=", "order-asc", "order-desc"]
+QueryOp = Literal[
+    "==",
+    "in",
+    "array-contains",
+    "array-contains-any",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "order-asc",
+    "order-desc",
+]
 
 _FILTER_OPS: dict[str, str] = {
     "==": "==",
     "in": "in",
+    "array-contains": "array_contains",
     "array-contains-any": "array_contains_any",
     "<": "<",
     "<=": "<=",
@@ -136,26 +152,31 @@ _RECORDS_PENDING = QueryShape(
     "FirestoreRecordStore.pending",
     "conferences",
     (
-        ("calendar_key", "=="),
+        ("home_calendar_key", "=="),
         ("has_pending", "=="),
         ("pending.next_attempt_at", "<="),
         ("pending.next_attempt_at", "order-asc"),
     ),
 )
-_RECORDS_ACTIVE = QueryShape(
-    "FirestoreRecordStore.active_of_calendar",
+_RECORDS_OF_CALENDAR = QueryShape(
+    "FirestoreRecordStore.of_calendar",
     "conferences",
-    (("calendar_key", "=="), ("status", "in")),
+    (("calendar_keys", "array-contains"),),
 )
 _RECORDS_HELD = QueryShape(
     "FirestoreRecordStore.held",
     "conferences",
-    (("calendar_key", "=="), ("hold", "==")),
+    (("home_calendar_key", "=="), ("hold", "==")),
 )
-_RECORDS_OF_CONFERENCE = QueryShape(
-    "FirestoreRecordStore.by_conference",
+_ATTACHED_TO = QueryShape(
+    "FirestoreRecordStore.attached_to",
+    "conference_events",
+    (("calendar_key", "=="),),
+)
+_LEGACY_OF_CALENDAR = QueryShape(
+    "FirestoreRecordStore.legacy_of_calendar",
     "conferences",
-    (("conference_id", "=="),),
+    (("calendar_key", "=="),),
 )
 
 QUERY_SHAPES: tuple[QueryShape, ...] = (
@@ -163,9 +184,10 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     _SWEEP_NEVER_ATTEMPTED,
     _SWEEP_PENDING,
     _RECORDS_PENDING,
-    _RECORDS_ACTIVE,
+    _RECORDS_OF_CALENDAR,
     _RECORDS_HELD,
-    _RECORDS_OF_CONFERENCE,
+    _ATTACHED_TO,
+    _LEGACY_OF_CALENDAR,
 )
 """Every query shape the adapters issue (for the composite-index check against Terraform)."""
 
@@ -177,7 +199,6 @@ _OPTIMISTIC_ATTEMPTS = 5  # acquire, extend, release: give up after this many lo
 _COMMIT_ATTEMPTS = 10  # commit must store the token: a few more tries before raising
 
 _SYNCING = sorted(SYNCING_STATES)
-_LIVE_STATUSES = ["active", "failed"]
 _FLOOR = datetime.min.replace(tzinfo=UTC)
 
 _Snapshot = DocumentSnapshot[firestore.DocumentReference]
@@ -207,7 +228,10 @@ def _calendar(snapshot: _Snapshot) -> CalendarDoc | None:
 
 def _record(snapshot: _Snapshot) -> ConferenceRecord | None:
     body = snapshot.to_dict() if snapshot.exists else None
-    return None if body is None else from_document(snapshot.id, body)
+    if body is None:
+        return None
+    version = snapshot.update_time.rfc3339() if snapshot.update_time is not None else None
+    return from_document(snapshot.id, body, version)
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -354,6 +378,11 @@ class FirestoreCalendarStore:
         with translated("held deletes count"), contextlib.suppress(gexc.NotFound):
             self._ref(key).update({"held_deletes": count})
 
+    def mark_records_migrated(self, key: str, schema: int) -> None:
+        # A plain update: only the lease holder migrates the calendar's records.
+        with translated("records schema mark"), contextlib.suppress(gexc.NotFound):
+            self._ref(key).update({"records_schema": schema})
+
     def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
         if limit <= 0:
             return []
@@ -377,22 +406,34 @@ class FirestoreCalendarStore:
 
 
 def pointer_key(calendar_key: str, event_id: str) -> str:
-    """Document id of the pointer from (calendar, event id) to the record referencing the event."""
+    """Document id of the pointer from (calendar, event id) to the record it is attached to."""
     digest = hashlib.sha256(f"{calendar_key}\x00{event_id}".encode()).hexdigest()
     return f"ev_{digest[:40]}"
 
 
+_CONFLICTS = (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Conflict, gexc.Aborted)
+"""What Firestore answers to a write whose precondition no longer holds."""
+
+
 class FirestoreRecordStore:
-    """Conference record documents in ``collection``, plus one small pointer document per event
-    in ``pointers`` (``{calendar_key, event_id, record_key}``).
+    """Conference records (:mod:`confsync.records`) in ``collection``, one per conference, plus
+    one small pointer document per (calendar, event) in ``pointers`` (``{calendar_key, event_id,
+    conference_key}``): the calendar's attachment of that event.
 
     A deletion tombstone carries only the event's id; its record is found through the event's
-    pointer, read by id in a batch get. A batch get costs one read per document and stays fast
-    however many records there are, where an ``array-contains-any`` query needs a composite index
-    and, on the emulator, scans the collection (0.4 s a query at 5,000 records). Pointers are
-    written only when an event attaches to or detaches from a record (``save`` compares with the
-    records as they were loaded); a stale pointer is harmless, because a lookup keeps a record
-    only if it really lists the event.
+    pointer, read by id in a batch get (one read per document, fast however many records there
+    are). Pointers are written only when an event attaches to or detaches from a record.
+
+    Saves are conditional: a record read from the store is written back with an ``update`` whose
+    precondition is the ``update_time`` it was read with (its ``version``), a new one with
+    ``create``; a refused batch is :class:`~confsync.errors.RecordConflictError`. A save of more
+    than one batch (500 writes) commits batch by batch, records first: what an earlier batch
+    wrote stays, consistent on its own, and the caller's re-read sees it.
+
+    The collection also holds the records of schema 1 an older deployment left (keyed ``cf_``
+    and with a ``calendar_key`` field that records of schema 2 do not have), until migrated
+    (:mod:`confsync.record_migration`); pointers that still name one (``record_key``) count as
+    no attachment.
     """
 
     def __init__(
@@ -405,22 +446,25 @@ class FirestoreRecordStore:
         self._collection = client.collection(collection)
         self._pointers = client.collection(pointers)
 
-    def by_event_ids(self, calendar_key: str, event_ids: Iterable[str]) -> list[ConferenceRecord]:
-        wanted = sorted(set(event_ids))
-        record_keys: set[str] = set()
+    def attachments(self, calendar_key: str, event_ids: Iterable[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
         with translated("event pointers"):
-            for chunk in chunks(wanted, _GET_ALL_CHUNK):
+            for chunk in chunks(sorted(set(event_ids)), _GET_ALL_CHUNK):
                 refs = [self._pointers.document(pointer_key(calendar_key, e)) for e in chunk]
                 for snapshot in self._client.get_all(refs):
                     body = snapshot.to_dict() if snapshot.exists else None
-                    if body is not None and isinstance(body.get("record_key"), str):
-                        record_keys.add(body["record_key"])
-        requested = set(wanted)
-        return [
-            record
-            for record in self.by_keys(sorted(record_keys))
-            if record.calendar_key == calendar_key and requested & set(record.events)
-        ]
+                    if body is not None and isinstance(body.get("conference_key"), str):
+                        found[str(body["event_id"])] = body["conference_key"]
+        return found
+
+    def attached_to(self, calendar_key: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        with translated("pointers of a calendar"):
+            for snapshot in _ATTACHED_TO.build(self._pointers, calendar_key).stream():
+                body = snapshot.to_dict() or {}
+                if isinstance(body.get("conference_key"), str):
+                    found[str(body["event_id"])] = body["conference_key"]
+        return found
 
     def by_keys(self, keys: Iterable[str]) -> list[ConferenceRecord]:
         wanted = list(keys)
@@ -437,45 +481,47 @@ class FirestoreRecordStore:
     def save(
         self,
         records: Iterable[ConferenceRecord],
-        before: Mapping[str, ConferenceRecord] | None = None,
+        *,
+        calendar_key: str | None = None,
+        attachments: Mapping[str, str | None] | None = None,
     ) -> None:
-        writes: list[tuple[firestore.DocumentReference, dict[str, Any] | None]] = []
-        attached: dict[str, tuple[str, str, str]] = {}
-        detached: dict[str, firestore.DocumentReference] = {}
-        for record in records:
-            writes.append((self._collection.document(record.key), to_document(record)))
-            previous = (before or {}).get(record.key)
-            old = set(previous.events) if previous is not None else set()
-            new = set(record.events)
-            for event_id in new - (old if before is not None else set()):
-                key = pointer_key(record.calendar_key, event_id)
-                attached[key] = (record.calendar_key, event_id, record.key)
-            for event_id in old - new:
-                key = pointer_key(record.calendar_key, event_id)
-                detached[key] = self._pointers.document(key)
-        # Deletes first, sets last: an event that moved between two records in this save keeps
-        # the pointer to its new record.
-        for key, ref in detached.items():
-            if key not in attached:
-                writes.append((ref, None))
-        for key, (calendar_key, event_id, record_key) in attached.items():
-            body = {"calendar_key": calendar_key, "event_id": event_id, "record_key": record_key}
-            writes.append((self._pointers.document(key), body))
+        writes: list[tuple[str, firestore.DocumentReference, dict[str, Any] | None, str | None]]
+        writes = [
+            (r.key, self._collection.document(r.key), to_document(r), r.version) for r in records
+        ]
+        for event_id, key in sorted((attachments or {}).items()):
+            assert calendar_key is not None, "attachments need their calendar"
+            ref = self._pointers.document(pointer_key(calendar_key, event_id))
+            body = None
+            if key is not None:
+                body = {"calendar_key": calendar_key, "event_id": event_id, "conference_key": key}
+            writes.append(("", ref, body, None))
         with translated("records save"):
             for chunk in chunks(writes, BATCH_MAX):
-                batch = self._client.batch()
-                for ref, document in chunk:
-                    if document is None:
-                        batch.delete(ref)
-                    else:
-                        batch.set(ref, document)
-                batch.commit()
+                self._commit(chunk)
 
-    def by_conference(self, conference_id: str) -> list[ConferenceRecord]:
-        with translated("records of a conference"):
-            query = _RECORDS_OF_CONFERENCE.build(self._collection, conference_id)
-            records = [_record(s) for s in query.stream()]
-        return sorted((r for r in records if r is not None), key=lambda r: r.key)
+    def _commit(
+        self,
+        chunk: Sequence[tuple[str, firestore.DocumentReference, dict[str, Any] | None, str | None]],
+    ) -> None:
+        batch = self._client.batch()
+        keys = [key for key, *_ in chunk if key]
+        for key, ref, document, version in chunk:
+            if document is None:
+                batch.delete(ref)
+            elif not key:
+                batch.set(ref, document)  # a pointer
+            elif version is None:
+                batch.create(ref, document)
+            else:
+                when = DatetimeWithNanoseconds.from_rfc3339(version)  # type: ignore[no-untyped-call]
+                batch.update(ref, document, option=self._client.write_option(last_update_time=when))
+        try:
+            batch.commit()
+        except _CONFLICTS as err:
+            raise RecordConflictError(keys) from err
+        except gexc.NotFound as err:  # an update of a record deleted meanwhile
+            raise RecordConflictError(keys) from err
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
         if limit <= 0:
@@ -485,9 +531,9 @@ class FirestoreRecordStore:
             records = [_record(s) for s in query.limit(limit).stream()]
         return [r for r in records if r is not None]
 
-    def active_of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
-        query = _RECORDS_ACTIVE.build(self._collection, calendar_key, _LIVE_STATUSES)
-        with translated("active records query"):
+    def of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
+        query = _RECORDS_OF_CALENDAR.build(self._collection, calendar_key)
+        with translated("records of a calendar query"):
             for snapshot in query.stream():
                 record = _record(snapshot)
                 if record is not None:
@@ -498,3 +544,31 @@ class FirestoreRecordStore:
             query = _RECORDS_HELD.build(self._collection, calendar_key, "held")
             records = [_record(s) for s in query.stream()]
         return [r for r in records if r is not None]
+
+    # --- schema-1 records (the LegacyRecords port) ---
+
+    def legacy_of_calendar(self, calendar_key: str) -> list[LegacyRecord]:
+        with translated("schema-1 records query"):
+            query = _LEGACY_OF_CALENDAR.build(self._collection, calendar_key)
+            return [
+                legacy_from_document(s.id, s.to_dict() or {})
+                for s in query.stream()
+                if (s.to_dict() or {}).get("schema_version") == LEGACY_SCHEMA_VERSION
+            ]
+
+    def drop_legacy(self, keys: Iterable[str]) -> None:
+        refs = [self._collection.document(key) for key in keys]
+        with translated("schema-1 records deletion"):
+            for chunk in chunks(refs, BATCH_MAX):
+                batch = self._client.batch()
+                for ref in chunk:
+                    batch.delete(ref)
+                batch.commit()
+
+    def forget_calendar(self, calendar_key: str) -> int:
+        """Forget the calendar in every record (the RecordForgetter port), its schema-1 records
+        included; how many records changed or were deleted."""
+        changed = forget_calendar(self, calendar_key)
+        legacy = [r.key for r in self.legacy_of_calendar(calendar_key)]
+        self.drop_legacy(legacy)
+        return changed + len(legacy)

@@ -68,7 +68,7 @@ def settle_held_deletes(
         now = clock()
         settled = [_discarded(r) if discard else _released(r, now) for r in held]
         if settled:
-            records.save(settled, before={r.key: r for r in held})
+            records.save(settled)
         calendars.set_held_deletes(key, 0)
     finally:
         outcome = "held deletes discarded" if discard else "held deletes released"

@@ -42,7 +42,9 @@ _ACTIVE_CHANNELS_OF = QueryShape(
 )
 _FAILED_RECORDS = QueryShape("FirestoreStatusReader.calendars", "conferences", (("status", "=="),))
 _FAILED_RECORDS_OF = QueryShape(
-    "FirestoreStatusReader.calendars", "conferences", (("calendar_key", "=="), ("status", "=="))
+    "FirestoreStatusReader.calendars",
+    "conferences",
+    (("home_calendar_key", "=="), ("status", "==")),
 )
 
 STATUS_QUERY_SHAPES: tuple[QueryShape, ...] = (
@@ -133,8 +135,8 @@ class FirestoreStatusReader:
                 return []
             expiries = self._live_expiries(channels, now)
             failures = Counter(
-                (s.to_dict() or {}).get("calendar_key")
-                for s in failed.select(["calendar_key"]).stream()
+                (s.to_dict() or {}).get("home_calendar_key")
+                for s in failed.select(["home_calendar_key"]).stream()
             )
         rows = []
         for snapshot in sorted(snapshots, key=lambda s: s.id):

@@ -1,14 +1,19 @@
-"""Applying one page of calendar events: plan, send, write back, persist.
+"""Applying one page of calendar events: look up, fold, plan, send, write back, persist.
 
-:meth:`PageApplier.apply` loads the records the page's events belong to, plans the page (pure,
-:mod:`confsync.planner`), learns the owners of conferences met for the first time and keeps the
-operations of records whose calendar acts for their conference (:mod:`confsync.sync.owners`),
-sends the updates (:mod:`confsync.sync.send`), writes join URLs
-back (:mod:`confsync.sync.write_back`) and only then saves the touched records, so a write-back
-that fails for now fails the run before its records say "done". Deletes are not sent here: they
-are saved as pending operations due after the delete grace (:mod:`confsync.sync.grace`), for the
-deletion brake (:mod:`confsync.sync.brake`) to
-decide on once the pull has seen every page.
+:meth:`PageApplier.apply` loads the records of the conferences the page's events carry (by key)
+and those its other events were attached to (tombstones, exceptions, events that left their
+conference: through the calendar's attachments), learns the owners of conferences met for the
+first time (:mod:`confsync.sync.owners`), folds the page (:mod:`confsync.folding`), plans
+(:mod:`confsync.planner`), sends the updates (:mod:`confsync.sync.send`), writes join URLs back
+(:mod:`confsync.sync.write_back`) and only then saves the touched records, so a write-back that
+fails for now fails the run before its records say "done". Deletes are not sent here: they are
+saved as pending operations due after the delete grace (:mod:`confsync.sync.grace`), for the
+deletion brake (:mod:`confsync.sync.brake`) to decide on once the pull has seen every page.
+
+Records are shared by every calendar of a conference, so the save is conditional: when another
+calendar's run wrote one of them meanwhile, the page is planned again from what is stored now
+(an update already sent is sent again with the same revision, which the conferencing system
+recognises as applied).
 
 Series exceptions: an exception whose series is not attached yet waits for it in the run's
 ``orphans`` for the rest of the run. In an incremental pull, a series that newly attaches to a
@@ -22,19 +27,31 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from confsync.errors import MalformedInputError
+from confsync.errors import MalformedInputError, RecordConflictError
 from confsync.events import CalendarEvent, decode_event
-from confsync.planner import DeleteConference, SeriesAttachment, lookup_for, plan_page
+from confsync.planner import (
+    DeleteConference,
+    Folded,
+    PlanContext,
+    SeriesAttachment,
+    fold_events,
+    lookup_for,
+    plan_page,
+)
 from confsync.ports import RecordStore
+from confsync.records import KEY_PREFIX, ConferenceRecord
 from confsync.sync.brake import queued
-from confsync.sync.owners import OwnerResolver
+from confsync.sync.owners import OwnerResolver, log_reference
 from confsync.sync.send import ProviderSender
 from confsync.sync.settings import SyncSettings
 from confsync.sync.state import Run
 from confsync.sync.summary import LOGGER, labels
 from confsync.sync.write_back import write_back
 
-__all__ = ["PageApplier"]
+__all__ = ["CONFLICT_ATTEMPTS", "PageApplier"]
+
+CONFLICT_ATTEMPTS = 5
+"""How many times a page is planned again after its records changed under it."""
 
 
 class PageApplier:
@@ -70,40 +87,94 @@ class PageApplier:
         pull will never list; a full sync lists them all anyway."""
         if not events:
             return
-        ctx = self._settings.plan_context(run.doc)
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                self._apply_once(run, events, raw, look_up_series=look_up_series)
+                return
+            except RecordConflictError as err:
+                run.stats.conflicts += 1
+                if attempt == CONFLICT_ATTEMPTS - 1:
+                    raise
+                LOGGER.info("%s; planning the page again", err, extra=labels(run.doc.key))
+
+    def _loaded(
+        self, run: Run, events: Sequence[CalendarEvent], ctx: PlanContext
+    ) -> tuple[dict[str, ConferenceRecord], dict[str, str]]:
+        """The records the page may touch (new ones created, owners looked up) and the
+        calendar's attachments of its events."""
         lookup = lookup_for(events, ctx)
-        # Events carrying our conference find their record by its key; only the others
-        # (tombstones, instances, events that left their conference) need an event lookup.
-        records = {r.key: r for r in self._records.by_keys(lookup.record_keys)}
-        known = {event_id for record in records.values() for event_id in record.events}
-        if unknown := lookup.event_ids - known:
-            found = self._records.by_event_ids(run.doc.key, unknown)
-            records.update({r.key: r for r in found})
-        plan = plan_page(events, records, ctx, run.orphans)
-        exceptions = self._series_exceptions(run, plan.attached) if look_up_series else []
+        records = {r.key: r for r in self._records.by_keys(sorted(lookup.record_keys))}
+        # Events held in a loaded record need no attachment read; only the others do
+        # (tombstones, exceptions, counted references, events that left their conference).
+        attachments = {
+            event_id: key
+            for key, record in records.items()
+            if (refs := record.refs_of(ctx.calendar_key)) is not None
+            for event_id in refs.events
+        }
+        if unknown := lookup.event_ids - attachments.keys():
+            attachments.update(self._records.attachments(ctx.calendar_key, sorted(unknown)))
+        if missing := set(attachments.values()) - records.keys():
+            records.update({r.key: r for r in self._records.by_keys(sorted(missing))})
+        for key in lookup.record_keys - records.keys():
+            records[key] = ConferenceRecord(
+                key=key, conference_id=key.removeprefix(KEY_PREFIX), home_key=ctx.calendar_key
+            )
+        return records, attachments
+
+    def _apply_once(
+        self,
+        run: Run,
+        events: Sequence[CalendarEvent],
+        raw: Mapping[str, Mapping[str, Any]],
+        *,
+        look_up_series: bool,
+    ) -> None:
+        ctx = self._settings.plan_context(run.doc)
+        records, attachments = self._loaded(run, events, ctx)
+        # Owners first: the fold keeps only the events of calendars that act for a conference.
+        resolved = self._owners.resolve(run, records)
+        working = {**records, **resolved}
+        folded = fold_events(events, working, attachments, ctx, run.orphans)
+        exceptions = self._series_exceptions(run, folded.attached) if look_up_series else []
         if exceptions:
             # After the page's own events, so the series is attached when they are folded.
-            plan = plan_page([*events, *exceptions], records, ctx, run.orphans)
-        run.orphans = plan.orphans
-        # Owners first: only records whose calendar acts for their conference keep operations.
-        final = self._owners.resolve(run, plan.changed, records)
-        operations = [op for op in plan.operations if final[op.record_key].role == "acting"]
+            folded = fold_events([*events, *exceptions], working, attachments, ctx, run.orphans)
+        plan = plan_page(folded, ctx)
+        final = {**resolved, **folded.changed}
         # Deletes are never sent from a page: each is queued (pending, due after the grace) for
         # the deletion brake, which decides on them all once the pull has seen every page.
-        now = self._now()
-        deletes = [op for op in operations if isinstance(op, DeleteConference)]
-        due = now + self._settings.delete_grace  # the delete grace (:mod:`confsync.sync.grace`)
+        due = self._now() + self._settings.delete_grace
+        deletes = [op for op in plan.operations if isinstance(op, DeleteConference)]
         final.update({op.record_key: queued(final[op.record_key], due) for op in deletes})
-        updates = [op for op in operations if not isinstance(op, DeleteConference)]
+        updates = [op for op in plan.operations if not isinstance(op, DeleteConference)]
         sent = self._sender.send(updates, final, run.stats)
         final.update({key: result.record for key, result in sent.items()})
         if self._settings.write_back:
             # Before saving: if writing back fails for now, the run raises and nothing records
             # the operation (nor its join URL) as done, so the redelivery writes back again.
-            write_back(run, {**records, **final}, sent, raw)
-        if final:
-            self._records.save(final.values(), before=records)
+            write_back(run, {**working, **final}, sent, raw)
+        if final or folded.attachments:
+            self._records.save(
+                final.values(), calendar_key=ctx.calendar_key, attachments=folded.attachments
+            )
             run.stats.records_written += len(final)
+        run.orphans = folded.orphans
+        self._counted(run, folded, final, raw)
+
+    @staticmethod
+    def _counted(
+        run: Run,
+        folded: Folded,
+        final: Mapping[str, ConferenceRecord],
+        raw: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        """Log each event newly counted as a reference, once."""
+        run.stats.references += len(folded.counted)
+        for key, event_id in folded.counted:
+            organizer = (raw.get(event_id) or {}).get("organizer") or {}
+            email = organizer.get("email") if isinstance(organizer, Mapping) else None
+            log_reference(run, final[key], event_id, email if isinstance(email, str) else None)
 
     def _series_exceptions(
         self, run: Run, attached: Sequence[SeriesAttachment]

@@ -1,29 +1,22 @@
-"""The delete grace: a conference whose last event left a calendar is deleted only after a grace
-period, and only if the meeting did not go on elsewhere.
+"""The delete grace: a conference whose owner's last event left is deleted only after a grace
+period, and only if the meeting did not go on.
 
 A tombstone says only that an event left a calendar: deleted, moved (``events.move``, which keeps
 the event's id and ``iCalUID`` on the destination) or given to another organizer. So the page
 never sends a delete (:mod:`confsync.sync.apply` queues it, pending, due ``delete_grace`` later:
-the brake counts it from then on), and when it falls due, right before the pending retry sends
-it (:mod:`confsync.sync.pending`), :meth:`DeleteGrace.check` looks at the conference's records
-on the other calendars (``RecordStore.by_conference``):
+the brake counts it from then on). When it falls due, the pending retry re-plans the record as
+stored then (:mod:`confsync.sync.pending`): if the event (or a duplicate) showed up meanwhile on
+another enrolled calendar of the owner, the record holds it and no delete is planned at all. A
+delete still planned is re-checked by :meth:`DeleteGrace.check` right before it would be sent,
+by asking the Calendar (one ``events.get`` of the event that left last, on the home calendar):
 
-- another **acting** record still holds live events (the event moved to another calendar of the
-  owner; or a duplicate, a secondary or a delegate's calendar enrolled under the owner carries
-  it): the delete is cancelled and this record dropped (nothing pending, no events). That record
-  acts for the conference from now on, and the last copy's deletion deletes it;
-- otherwise, a record of another user's calendar holds the **same event** (same id, or same
-  ``iCalUID`` when both are known): the organizer changed. The conference is kept, and this
-  record is marked ``transferred``; by the owner rule the new organizer's calendar is a
-  reference, so its edits do not follow;
-- otherwise the Calendar is asked (one ``events.get`` of the departed event on the record's own
-  calendar): a cancelled event that no longer names the owner as organizer (a move leaves only
-  ``id``; reference 1.5) was moved away, even where confsync does not see it yet or at all: the
-  conference is kept and this record marked ``transferred``. A live event still carrying the
-  conference came back (the planner re-attaches it at the next sync): the delete stays pending.
-  A Calendar unavailable for now keeps it pending too;
+- a cancelled event that no longer names the owner as organizer (a move leaves only ``id``;
+  reference 1.5) was moved away, where confsync does not act for it or does not see it (yet, or
+  at all): the conference is kept and the record marked ``transferred``;
+- a live event still carrying the conference came back (the planner re-attaches it at the next
+  sync): the delete stays pending. A Calendar unavailable for now keeps it pending too;
 - otherwise (a cancelled event the owner still organizes, a tombstone gone, a live event without
-  the conference) the delete is sent, as before.
+  the conference) the delete is sent.
 
 The rules are in docs/decisions/2026-12-03-delete-grace.md.
 """
@@ -37,7 +30,6 @@ from typing import Any
 from confsync.errors import MalformedInputError, TransientError
 from confsync.events import CalendarEvent, decode_event
 from confsync.planner import DeleteConference
-from confsync.ports import RecordStore
 from confsync.records import ConferenceRecord
 from confsync.sync.state import Run
 from confsync.sync.summary import LOGGER, labels
@@ -51,9 +43,6 @@ CANCELLED_MESSAGE = "delete cancelled after its grace"
 class DeleteGrace:
     """Re-checks deletes as they fall due; stateless, so concurrent runs share one."""
 
-    def __init__(self, records: RecordStore) -> None:
-        self._records = records
-
     def check(
         self,
         run: Run,
@@ -62,51 +51,22 @@ class DeleteGrace:
     ) -> dict[str, ConferenceRecord]:
         """The records (by key, as they will be saved) whose delete in ``deletes`` is not sent
         now (cancelled, or still pending); the others' deletes are to be sent."""
-        cancelled: dict[str, ConferenceRecord] = {}
+        kept: dict[str, ConferenceRecord] = {}
         for op in deletes:
             record = records[op.record_key]
-            decided = self._decided(record)
-            if decided is None:
-                decided = _probed(run, record)
+            decided = _probed(run, record)
             if decided is not None:
-                cancelled[record.key] = decided
-        return cancelled
-
-    def _decided(self, record: ConferenceRecord) -> ConferenceRecord | None:
-        others = [
-            other
-            for other in self._records.by_conference(record.conference_id)
-            if other.key != record.key and other.status == "active" and other.events
-        ]
-        acting = [other for other in others if other.role == "acting"]
-        if acting:
-            moved = [other for other in acting if _holds_departed(other, record)]
-            other = (moved or acting)[0]
-            _log(
-                record,
-                "moved to" if moved else "still carried by",
-                other.calendar_key,
-                f"record {other.key}",
-            )
-            return replace(record, pending=None, hold=None, departed={})
-        transferred = [other for other in others if _holds_departed(other, record)]
-        if transferred:
-            _log(
-                record,
-                "transferred to",
-                transferred[0].calendar_key,
-                f"record {transferred[0].key}",
-            )
-            return replace(record, status="transferred", pending=None, hold=None, departed={})
-        return None
+                kept[record.key] = decided
+        return kept
 
 
 def _probed(run: Run, record: ConferenceRecord) -> ConferenceRecord | None:
     """What the Calendar says of the event that left last: the record not to send a delete
     for (transferred, or unchanged: still pending), or None to send it."""
-    if not record.departed:
+    refs = record.refs_of(run.doc.key)
+    if refs is None or not refs.departed:
         return None
-    event_id = list(record.departed)[-1]
+    event_id = list(refs.departed)[-1]
     try:
         found = run.client.get_event(run.doc.calendar_id, event_id)
     except TransientError as err:
@@ -115,7 +75,7 @@ def _probed(run: Run, record: ConferenceRecord) -> ConferenceRecord | None:
             record.conference_id,
             event_id,
             err,
-            extra=labels(record.calendar_key),
+            extra=labels(run.doc.key),
         )
         return record
     event = _decoded(found)
@@ -140,31 +100,17 @@ def _judged(run: Run, record: ConferenceRecord, event: CalendarEvent) -> Confere
         )
         return record if carried else None  # came back: the planner re-attaches it
     owners = {run.doc.subject.lower(), run.doc.calendar_id.lower()}
-    if record.owner:
-        owners.add(record.owner.lower())
+    if record.actor:
+        owners.add(record.actor.lower())
     if event.organizer_email in owners:
         return None  # deleted by its organizer: the details stay on a real deletion
-    _log(record, "moved away from", record.calendar_key, f"event {event.id}")
-    return replace(record, status="transferred", pending=None, hold=None, departed={})
-
-
-def _holds_departed(other: ConferenceRecord, record: ConferenceRecord) -> bool:
-    """Whether ``other`` holds one of the events that left ``record`` (same id or iCalUID)."""
-    if any(event_id in record.departed for event_id in other.events):
-        return True
-    uids = {uid for uid in record.departed.values() if uid}
-    return any(s.ical_uid in uids for s in other.events.values() if s.ical_uid)
-
-
-def _log(record: ConferenceRecord, how: str, calendar: str, which: str) -> None:
-    """``which``: the other calendar's record, or (moved away) the event."""
     LOGGER.info(
-        "%s: conference %s %s calendar %s (%s); calendar %s sends no delete",
+        "%s: conference %s moved away from calendar %s (event %s); no delete is sent",
         CANCELLED_MESSAGE,
         record.conference_id,
-        how,
-        calendar,
-        which,
-        record.calendar_key,
-        extra=labels(record.calendar_key),
+        run.doc.key,
+        event.id,
+        extra=labels(run.doc.key),
     )
+    calendars = {k: v for k, v in record.calendars.items() if v.events}
+    return replace(record, status="transferred", pending=None, hold=None, calendars=calendars)

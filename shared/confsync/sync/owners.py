@@ -1,24 +1,16 @@
-"""Whose conference it is: the owner lookup and the role of a calendar's record.
+"""Whose conference it is: the owner lookup.
 
-The first time a run meets a conference (a record without a known owner), the owner is read
-from the conferencing system with one ``GET`` (``ConferenceProvider.owner_of``, counted as
-``owner_lookups``) and kept on the record; then the record's **role** is decided by
-:mod:`confsync.ownership`: ``acting`` when the owner is the calendar's subject or organised its
-events, ``reference`` otherwise. An ownerless conference follows the configured policy; under
-``first-claimant`` the records of the conference on other calendars (``RecordStore.
-by_conference``) and their calendars' subjects say whether someone else claimed it first.
+The first time a run meets a conference (no record yet, or a record whose owner is not known),
+the owner is read from the conferencing system with one ``GET`` (``ConferenceProvider.owner_of``,
+counted as ``owner_lookups``) and kept on the record, before the page is folded
+(:mod:`confsync.folding` then keeps only the events of calendars that act for it and counts the
+others). When the owner cannot be learned:
 
-Only ``acting`` records get operations (:mod:`confsync.sync.apply`, :mod:`confsync.sync.
-pending`) or write-backs. When the owner cannot be learned:
-
-- unavailable: nothing is sent; the record is pending (backoff) so a later run asks again;
+- unavailable: the record stays undecided (its events are kept, nothing is sent) and pending
+  with backoff, so the home calendar's next runs ask again;
 - gone: the conference no longer exists; the record is marked deleted and never asked about;
-- rejected: the record fails at once, as a rejected operation does; so does one unavailable
-  past its retry budget (both with the ``conference_operation_failed`` alert).
-
-A reference is logged once per record at INFO (calendar key, conference id, owner, organizer)
-and counted as ``references`` whenever a page touches it; its pending operation, if it had one
-from before its role was known, is dropped.
+- rejected: the record fails at once, as a rejected operation does; so does one unavailable past
+  its retry budget (both with the ``conference_operation_failed`` alert).
 """
 
 from __future__ import annotations
@@ -29,63 +21,52 @@ from dataclasses import replace
 from datetime import datetime
 
 from confsync.errors import ProviderGoneError, ProviderRejectedError, ProviderUnavailableError
-from confsync.ownership import Role, ownerless_role, role_of_any
-from confsync.planner import after_failure
-from confsync.ports import CalendarStore, ConferenceProvider, RecordStore
+from confsync.planner import after_failure, settled
+from confsync.ports import ConferenceProvider
 from confsync.records import ConferenceRecord
 from confsync.sync.settings import SyncSettings
 from confsync.sync.state import Run
 from confsync.sync.summary import LOGGER, labels
 
-__all__ = ["REFERENCE_MESSAGE", "OwnerResolver"]
+__all__ = ["REFERENCE_MESSAGE", "OwnerResolver", "log_reference"]
 
 REFERENCE_MESSAGE = "conference carried as a reference"
-"""The start of the INFO line about a calendar carrying a conference it may not change."""
+"""The start of the INFO line about an event carrying a conference its calendar may not change."""
 
 _Lookup = str | None | ProviderGoneError | ProviderUnavailableError | ProviderRejectedError
 
 
 class OwnerResolver:
-    """Learns owners and decides roles; stateless, so concurrent runs share one."""
+    """Learns owners; stateless, so concurrent runs share one."""
 
     def __init__(
         self,
         provider: ConferenceProvider,
-        records: RecordStore,
-        calendars: CalendarStore,
         settings: SyncSettings,
         *,
         now: Callable[[], datetime],
     ) -> None:
         self._provider = provider
-        self._records = records
-        self._calendars = calendars
         self._settings = settings
         self._now = now
 
     def resolve(
-        self,
-        run: Run,
-        records: Mapping[str, ConferenceRecord],
-        before: Mapping[str, ConferenceRecord],
+        self, run: Run, records: Mapping[str, ConferenceRecord]
     ) -> dict[str, ConferenceRecord]:
-        """``records`` (by key, as they will be saved) with owners looked up where not known and
-        roles decided. ``before``: the records as stored, whose events' organizers count too
-        (a record whose last event just left keeps its calendar's part)."""
+        """The records among ``records`` whose owner was not known and not deleted, by key,
+        after one lookup each: owner known (and settled), or pending, failed or deleted."""
         unknown = [r for r in records.values() if r.status != "deleted" and not r.owner_known]
         looked = self._look_up(run, unknown)
         resolved: dict[str, ConferenceRecord] = {}
-        for key, folded in records.items():
-            record = folded
-            if key in looked:
-                learned = self._learned(folded, looked[key])
-                if learned is None:  # not learned: pending, failed or deleted now
-                    resolved[key] = self._unresolved(run, folded, looked[key])
-                    continue
-                record = learned
-            if record.status != "deleted":
-                record = self._decided(run, record, before.get(key))
-            resolved[key] = record
+        for record in unknown:
+            found = looked[record.key]
+            if isinstance(found, Exception):
+                resolved[record.key] = self._unresolved(run, record, found)
+            else:
+                learned = replace(record, owner=found, owner_known=True)
+                if record.pending is not None and record.pending.last_error.startswith("owner "):
+                    learned = replace(learned, pending=None)
+                resolved[record.key] = settled(learned, self._settings.ownerless_policy)
         return resolved
 
     def _look_up(self, run: Run, records: Sequence[ConferenceRecord]) -> dict[str, _Lookup]:
@@ -104,13 +85,7 @@ class OwnerResolver:
         except (ProviderGoneError, ProviderUnavailableError, ProviderRejectedError) as err:
             return err
 
-    @staticmethod
-    def _learned(record: ConferenceRecord, found: _Lookup) -> ConferenceRecord | None:
-        if isinstance(found, Exception):
-            return None
-        return replace(record, owner=found, owner_known=True)
-
-    def _unresolved(self, run: Run, record: ConferenceRecord, err: _Lookup) -> ConferenceRecord:
+    def _unresolved(self, run: Run, record: ConferenceRecord, err: Exception) -> ConferenceRecord:
         """The record when its owner could not be learned: deleted, pending or failed."""
         if isinstance(err, ProviderGoneError):
             run.stats.gone += 1
@@ -136,62 +111,23 @@ class OwnerResolver:
             failed.pending.attempts if failed.pending is not None else 1,
             err,
             extra={
-                "labels": {"calendar_key": record.calendar_key, "record": record.key},
+                "labels": {"calendar_key": run.doc.key, "record": record.key},
                 "alert": "conference_operation_failed",
             },
         )
         return failed
 
-    def _decided(
-        self, run: Run, record: ConferenceRecord, before: ConferenceRecord | None
-    ) -> ConferenceRecord:
-        """The record with its role decided (known owner: again each time; ownerless: once)."""
-        role: Role = record.role
-        if record.owner is not None:
-            organizers = [s.organizer for s in record.events.values()]
-            if before is not None:
-                organizers += [s.organizer for s in before.events.values()]
-            # Without events, the calendar's own events are organised by the calendar itself.
-            role = role_of_any(record.owner, run.doc.subject, organizers or [run.doc.calendar_id])
-        elif role == "unknown":
-            role = ownerless_role(
-                self._settings.ownerless_policy, run.doc.subject, self._claimants(record)
-            )
-        if role != "reference":
-            return record if role == record.role else replace(record, role=role)
-        record = replace(record, role=role, pending=None, hold=None)
-        if record.events:
-            run.stats.references += 1
-            if not record.reference_logged:
-                _log_reference(record)
-                record = replace(record, reference_logged=True)
-        return record
 
-    def _claimants(self, record: ConferenceRecord) -> list[tuple[str | None, Role]]:
-        """The other calendars holding a record of the conference: their subject (None when a
-        calendar is no longer known) and role."""
-        others = sorted(
-            (r.calendar_key, r.role)
-            for r in self._records.by_conference(record.conference_id)
-            if r.calendar_key != record.calendar_key
-        )
-        subjects: dict[str, str | None] = {}
-        for key, _ in others:
-            if key not in subjects:
-                doc = self._calendars.get(key)
-                subjects[key] = doc.subject if doc is not None else None
-        return [(subjects[key], role) for key, role in others]
-
-
-def _log_reference(record: ConferenceRecord) -> None:
-    primary = record.events.get(record.primary_event_id or "") or next(iter(record.events.values()))
+def log_reference(run: Run, record: ConferenceRecord, event_id: str, organizer: str | None) -> None:
+    """The one INFO line about an event newly counted as a reference to ``record``."""
     LOGGER.info(
-        "%s: calendar %s carries conference %s, owned by %s, in an event organised by %s; "
-        "confsync never changes or deletes it from this calendar",
+        "%s: calendar %s carries conference %s, owned by %s, in event %s organised by %s; "
+        "confsync never changes or deletes it from this event",
         REFERENCE_MESSAGE,
-        record.calendar_key,
+        run.doc.key,
         record.conference_id,
         record.owner if record.owner is not None else "nobody (ownerless, claimed elsewhere)",
-        primary.organizer,
-        extra=labels(record.calendar_key),
+        event_id,
+        organizer,
+        extra=labels(run.doc.key),
     )

@@ -19,15 +19,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from confsync.errors import RecordConflictError
 from confsync.planner import DeleteConference, PlanContext, plan_operation
 from confsync.ports import CalendarStore, RecordStore
 from confsync.records import ConferenceRecord
+from confsync.sync.apply import CONFLICT_ATTEMPTS
 from confsync.sync.brake import DeletionBrake
 from confsync.sync.grace import DeleteGrace
 from confsync.sync.owners import OwnerResolver
 from confsync.sync.send import ProviderSender
 from confsync.sync.settings import SyncSettings
 from confsync.sync.state import Run
+from confsync.sync.summary import LOGGER, labels
 from confsync.sync.write_back import write_back
 
 __all__ = ["PendingRetry"]
@@ -56,11 +59,25 @@ class PendingRetry:
         self._now = now
         self._sleep = sleep
         self._brake = DeletionBrake(records, calendars, settings, now=now)
-        self._grace = DeleteGrace(records)
+        self._grace = DeleteGrace()
 
     def retry(self, run: Run) -> int:
         """Retry due pending operations, deletes only as the deletion brake allows; return how
-        many records are still pending (held deletes are not counted)."""
+        many records are still pending (held deletes are not counted). Records another
+        calendar's run wrote meanwhile are read again and retried again."""
+        allowed = run.deletes_allowed
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                return self._retry_once(run)
+            except RecordConflictError as err:
+                run.stats.conflicts += 1
+                run.deletes_allowed = allowed  # the brake decides again, from the same count
+                if attempt == CONFLICT_ATTEMPTS - 1:
+                    raise
+                LOGGER.info("%s; retrying pending operations again", err, extra=labels(run.doc.key))
+        raise AssertionError("unreachable")
+
+    def _retry_once(self, run: Run) -> int:
         now = self._now()
         # Enough to see one more delete than the brake allows, so it can decide on them all.
         limit = max(self._settings.pending_batch, self._settings.delete_brake + 1)
@@ -80,7 +97,7 @@ class PendingRetry:
         if due:
             final.update(self._send_due(run, due, ctx))
         if final:
-            self._records.save(final.values(), before={r.key: r for r in pending})
+            self._records.save(final.values())
             run.stats.records_written += len(final)
         after = {r.key: r for r in pending} | final
         return sum(
@@ -95,8 +112,10 @@ class PendingRetry:
         """Plan, re-check, send and write back the due records; the records after it."""
         before = {r.key: r for r in due}
         # A record whose owner is not known yet (unavailable before) asks again first.
-        records = self._owners.resolve(run, before, before)
-        acting = [r for r in records.values() if r.role == "acting"]
+        resolved = self._owners.resolve(run, before)
+        records = {**before, **resolved}
+        acting = [r for r in records.values() if r.key not in resolved and r.role == "acting"]
+        acting += [r for r in resolved.values() if r.role == "acting" and r.pending is None]
         operations = [op for r in acting if (op := plan_operation(r, ctx)) is not None]
         # A delete falls due only after its grace: re-checked right before it would be sent.
         deletes = [op for op in operations if isinstance(op, DeleteConference)]
@@ -107,9 +126,10 @@ class PendingRetry:
         if self._settings.write_back:  # before saving, as for a page (PageApplier.apply)
             write_back(run, {key: result.record for key, result in sent.items()}, sent, {})
         # An acting record whose operation is no longer needed (superseded) is cleared; the
-        # others are as the owner lookup left them (pending again, deleted or a reference).
+        # others are as the owner lookup left them (pending again, failed, deleted, or nobody's).
         final = {r.key: _clear_pending(r) for r in acting if r.key not in sent}
-        final.update({k: r for k, r in records.items() if r.role != "acting"})
+        final.update({k: r for k, r in resolved.items() if k not in final})
+        final.update({k: _clear_pending(r) for k, r in records.items() if r.role == "reference"})
         final.update(cancelled)
         final.update({key: result.record for key, result in sent.items()})
         return final

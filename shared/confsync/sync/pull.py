@@ -32,6 +32,7 @@ from confsync.errors import (
 )
 from confsync.events import CalendarEvent, decode_event
 from confsync.ports import RecordStore
+from confsync.records import ConferenceRecord
 from confsync.sync.apply import PageApplier
 from confsync.sync.lease import CalendarLease
 from confsync.sync.settings import SyncSettings
@@ -123,8 +124,9 @@ class Puller:
         missing = sorted(
             {
                 event_id
-                for record in self._records.active_of_calendar(run.doc.key)
-                for event_id in record.events
+                for record in self._records.of_calendar(run.doc.key)
+                if record.status in ("active", "failed")
+                for event_id in _events_of(record, run.doc.key)
                 if event_id not in seen
             }
         )
@@ -139,6 +141,11 @@ class Puller:
             raw[event_id] = item
         run.stats.reconciled += len(missing)
         self._applier.apply(run, events, raw, look_up_series=False)
+
+
+def _events_of(record: ConferenceRecord, calendar_key: str) -> tuple[str, ...]:
+    refs = record.refs_of(calendar_key)
+    return tuple(refs.events) if refs is not None else ()
 
 
 def _check_access(role: str | None) -> None:

@@ -14,18 +14,21 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from confsync.calendars import RECORDS_SCHEMA
 from confsync.errors import CalendarAccessError, UntrustedViewError
 from confsync.messages import SyncRequest
 from confsync.ports import (
     CalendarClientFactory,
     CalendarStore,
     ConferenceProvider,
+    LegacyRecords,
     RecordStore,
     SyncRequestPublisher,
 )
+from confsync.record_migration import migrate_calendar
 from confsync.sync.apply import PageApplier
 from confsync.sync.lease import CalendarLease
 from confsync.sync.owners import OwnerResolver
@@ -48,13 +51,17 @@ class SyncPorts:
     """What a runner talks to. ``calendar_api`` opens Calendar API clients (one per run, for the
     calendar's subject); ``calendar_store`` holds the calendars' sync state (token, lease,
     ``notify_seq``); ``records`` the conference records; ``provider`` the conferencing system;
-    ``publisher`` the SyncRequest topic (for a hand-over after ``max_rounds``)."""
+    ``publisher`` the SyncRequest topic (for a hand-over after ``max_rounds``); ``legacy`` the
+    records of schema 1 still to migrate."""
 
     calendar_api: CalendarClientFactory
     calendar_store: CalendarStore
     records: RecordStore
     provider: ConferenceProvider
     publisher: SyncRequestPublisher
+    legacy: LegacyRecords | None = None
+    """Records of schema 1 left by an older deployment, migrated by each calendar's first run
+    (:mod:`confsync.record_migration`); None where there can be none."""
 
 
 def _log_disconnection(key: str, err: CalendarAccessError) -> None:
@@ -86,18 +93,19 @@ class SyncRunner:
         provider: ConferenceProvider,
         publisher: SyncRequestPublisher,
         settings: SyncSettings,
+        legacy: LegacyRecords | None = None,
         now: Callable[[], datetime] = _utcnow,
         new_owner_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.ports = SyncPorts(calendar_api, calendar_store, records, provider, publisher)
+        self.ports = SyncPorts(calendar_api, calendar_store, records, provider, publisher, legacy)
         self.settings = settings
         self._now = now
         self._new_owner_id = new_owner_id
         self._sleep = sleep
         self._lease = CalendarLease(calendar_store, settings, now=now, sleep=sleep)
         sender = ProviderSender(provider, settings, now=now)
-        owners = OwnerResolver(provider, records, calendar_store, settings, now=now)
+        owners = OwnerResolver(provider, settings, now=now)
         applier = PageApplier(records, sender, owners, settings, now=now)
         self._puller = Puller(records, applier, self._lease, settings, now=now)
         self._pending = PendingRetry(
@@ -115,6 +123,7 @@ class SyncRunner:
             provider=ports.provider,
             publisher=ports.publisher,
             settings=self.settings,
+            legacy=ports.legacy,
             now=self._now,
             new_owner_id=self._new_owner_id,
             sleep=self._sleep,
@@ -147,6 +156,7 @@ class SyncRunner:
                 stats=stats,
                 lease_until=leased.lease_until or self._now(),
             )
+            self._migrate(run)
             status = self._rounds(run)
             released = True
         except CalendarAccessError as err:
@@ -163,6 +173,27 @@ class SyncRunner:
         outcome = SyncOutcome(status=status, stats=stats, duration_s=time.monotonic() - started)
         log_summary(key, request, outcome, now=self._now())
         return outcome
+
+    def _migrate(self, run: Run) -> None:
+        """Migrate the calendar's records of an older schema, once, under the lease."""
+        doc = run.doc
+        if doc.records_schema >= RECORDS_SCHEMA or self.ports.legacy is None:
+            return
+        run.stats.migrated = migrate_calendar(
+            self.ports.records,
+            self.ports.legacy,
+            calendar_key=doc.key,
+            subject=doc.subject,
+            calendar_id=doc.calendar_id,
+            policy=self.settings.ownerless_policy,
+        )
+        self.ports.calendar_store.mark_records_migrated(doc.key, RECORDS_SCHEMA)
+        run.doc = replace(doc, records_schema=RECORDS_SCHEMA)
+        LOGGER.info(
+            "conference records migrated to one record per conference: %d",
+            run.stats.migrated,
+            extra=labels(doc.key),
+        )
 
     def _rounds(self, run: Run) -> Status:
         """Settle (not before the first), pull, retry pending, commit; until a commit holds."""

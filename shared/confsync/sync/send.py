@@ -87,7 +87,7 @@ class ProviderSender:
                     record.pending.attempts,
                     record.pending.last_error,
                     extra={
-                        "labels": {"calendar_key": record.calendar_key, "record": record.key},
+                        "labels": {"calendar_key": record.home_key, "record": record.key},
                         "alert": "conference_operation_failed",
                     },
                 )

@@ -56,4 +56,6 @@ class SyncSettings:
             matcher=self.matcher,
             relevant_fields=self.relevant_fields,
             owned_only=self.owned_only,
+            subject=doc.subject,
+            ownerless_policy=self.ownerless_policy,
         )

@@ -45,6 +45,8 @@ class SyncStats:
     series_lookups: int = 0
     owner_lookups: int = 0
     references: int = 0
+    conflicts: int = 0
+    migrated: int = 0
 
 
 Status = Literal["synced", "covered", "coalesced", "skipped", "disconnected", "republished"]

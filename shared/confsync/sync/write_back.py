@@ -30,8 +30,9 @@ def write_back(
     sent: Mapping[str, Sent],
     raw: Mapping[str, Mapping[str, Any]],
 ) -> None:
-    """Put each conference's known join URL on its events that show another, never over a
-    user's edit.
+    """Put each conference's known join URL on its events on this calendar that show another,
+    never over a user's edit (the owner's events on other calendars are repaired by their own
+    calendars' runs, when they next list them).
 
     ``records`` are the records as they will be saved. Events in ``raw`` (on this page) are
     repaired whenever they differ, even when no operation was sent: an event that joins a
@@ -42,13 +43,14 @@ def write_back(
     for key in sorted(records):
         record = records[key]
         sent_state = record.sent
-        if record.role != "acting":
-            continue  # never written onto events of a calendar that does not act for it
+        refs = record.refs_of(run.doc.key)
+        if record.role != "acting" or refs is None:
+            continue  # never written onto events that do not act for the conference
         if record.status == "deleted" or sent_state is None or not sent_state.join_url:
             continue
         result = sent.get(key)
         read_others = result is not None and result.new_join_url
-        for event_id in sorted(record.events):
+        for event_id in sorted(refs.events):
             item = raw.get(event_id)
             if item is None and read_others:
                 item = run.client.get_event(run.doc.calendar_id, event_id)

@@ -38,9 +38,12 @@ from confsync.errors import (
     ProviderGoneError,
     ProviderRejectedError,
     ProviderStaleRevisionError,
+    RecordConflictError,
     SyncTokenInvalidError,
     WatchRefusedError,
 )
+from confsync.forgetting import forget_calendar
+from confsync.legacy_records import LegacyRecord
 from confsync.messages import ChannelCommand, SyncRequest
 from confsync.planner import DeleteConference, UpdateConference
 from confsync.ports import EventPage, ProviderAnswer, WatchedChannel
@@ -497,29 +500,54 @@ class InMemoryCalendarStore:
             self.writes += 1
             self._docs[key] = replace(doc, held_deletes=count)
 
+    def mark_records_migrated(self, key: str, schema: int) -> None:
+        with self._lock:
+            doc = self._docs.get(key)
+            if doc is None:
+                return
+            self.writes += 1
+            self._docs[key] = replace(doc, records_schema=schema)
+
 
 class InMemoryRecordStore:
-    """Conference records in a dict, counting reads and writes like Firestore bills them."""
+    """Conference records and event attachments in dicts, counting reads and writes like
+    Firestore bills them, with the port's conditional saves (``version``: a counter per record).
+
+    It also holds schema-1 records (:meth:`put_legacy`) for migration tests."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: dict[str, ConferenceRecord] = {}
+        self._attachments: dict[tuple[str, str], str] = {}
+        self._legacy: dict[str, LegacyRecord] = {}
+        self._serial = 0
         self.reads = 0
         self.writes = 0
+        self.conflicts = 0
 
     def all(self) -> dict[str, ConferenceRecord]:
         """Every stored record, by key (test helper; not counted)."""
         with self._lock:
             return dict(self._records)
 
-    def by_event_ids(self, calendar_key: str, event_ids: Iterable[str]) -> list[ConferenceRecord]:
-        wanted = set(event_ids)
+    def all_attachments(self) -> dict[tuple[str, str], str]:
+        """Every attachment, (calendar key, event id) -> record key (test helper)."""
         with self._lock:
-            found = [
-                r
-                for r in self._records.values()
-                if r.calendar_key == calendar_key and wanted & set(r.events)
-            ]
+            return dict(self._attachments)
+
+    def attachments(self, calendar_key: str, event_ids: Iterable[str]) -> dict[str, str]:
+        with self._lock:
+            wanted = set(event_ids)
+            self.reads += len(wanted)
+            return {
+                event_id: key
+                for (cal, event_id), key in self._attachments.items()
+                if cal == calendar_key and event_id in wanted
+            }
+
+    def attached_to(self, calendar_key: str) -> dict[str, str]:
+        with self._lock:
+            found = {e: k for (cal, e), k in self._attachments.items() if cal == calendar_key}
             self.reads += max(1, len(found))
             return found
 
@@ -532,21 +560,33 @@ class InMemoryRecordStore:
     def save(
         self,
         records: Iterable[ConferenceRecord],
-        before: Mapping[str, ConferenceRecord] | None = None,
+        *,
+        calendar_key: str | None = None,
+        attachments: Mapping[str, str | None] | None = None,
     ) -> None:
+        writing = list(records)
         with self._lock:
-            for record in records:
+            stale = [r.key for r in writing if self._stale(r)]
+            if stale:
+                self.conflicts += 1
+                raise RecordConflictError(stale)
+            for record in writing:
                 self.writes += 1
-                self._records[record.key] = record
+                self._serial += 1
+                self._records[record.key] = replace(record, version=str(self._serial))
+            for event_id, key in (attachments or {}).items():
+                assert calendar_key is not None, "attachments need their calendar"
+                self.writes += 1
+                if key is None:
+                    self._attachments.pop((calendar_key, event_id), None)
+                else:
+                    self._attachments[(calendar_key, event_id)] = key
 
-    def by_conference(self, conference_id: str) -> list[ConferenceRecord]:
-        with self._lock:
-            found = sorted(
-                (r for r in self._records.values() if r.conference_id == conference_id),
-                key=lambda r: r.key,
-            )
-            self.reads += max(1, len(found))
-            return found
+    def _stale(self, record: ConferenceRecord) -> bool:
+        stored = self._records.get(record.key)
+        if record.version is None:
+            return stored is not None
+        return stored is None or stored.version != record.version
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
         with self._lock:
@@ -554,7 +594,7 @@ class InMemoryRecordStore:
                 (
                     r
                     for r in self._records.values()
-                    if r.calendar_key == calendar_key
+                    if r.home_key == calendar_key
                     and r.status == "active"
                     and not r.held
                     and r.pending is not None
@@ -567,28 +607,48 @@ class InMemoryRecordStore:
 
     def held(self, calendar_key: str) -> list[ConferenceRecord]:
         with self._lock:
-            found = [r for r in self._records.values() if r.calendar_key == calendar_key and r.held]
+            found = [r for r in self._records.values() if r.home_key == calendar_key and r.held]
             self.reads += max(1, len(found))
             return found
 
-    def active_of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
+    def of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
         with self._lock:
-            found = [
-                r
-                for r in self._records.values()
-                if r.calendar_key == calendar_key and r.status in ("active", "failed")
-            ]
+            found = [r for r in self._records.values() if calendar_key in r.calendars]
             self.reads += max(1, len(found))
         return iter(found)
 
     def forget_calendar(self, calendar_key: str) -> int:
-        """Delete every record of the calendar (the RecordForgetter port)."""
+        """Forget the calendar in every record (the RecordForgetter port), its schema-1
+        records included."""
+        changed = forget_calendar(self, calendar_key)
+        legacy = [r.key for r in self.legacy_of_calendar(calendar_key)]
+        self.drop_legacy(legacy)
+        return changed + len(legacy)
+
+    # --- schema-1 records (the LegacyRecords port) ---
+
+    def put_legacy(self, record: LegacyRecord, events: Iterable[str] = ()) -> None:
+        """Store a schema-1 record as an old deployment left it, with pointers to it for its
+        events (``events``: more pointers, as a stale one would be). Test helper."""
         with self._lock:
-            keys = [k for k, r in self._records.items() if r.calendar_key == calendar_key]
+            self._legacy[record.key] = record
+            for event_id in [*record.events, *events]:
+                self._attachments[(record.calendar_key, event_id)] = record.key
+
+    def legacy_of_calendar(self, calendar_key: str) -> list[LegacyRecord]:
+        with self._lock:
+            found = sorted(
+                (r for r in self._legacy.values() if r.calendar_key == calendar_key),
+                key=lambda r: r.key,
+            )
+            self.reads += max(1, len(found))
+            return found
+
+    def drop_legacy(self, keys: Iterable[str]) -> None:
+        with self._lock:
             for key in keys:
-                del self._records[key]
-            self.writes += len(keys)
-            return len(keys)
+                if self._legacy.pop(key, None) is not None:
+                    self.writes += 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,63 @@
+"""Forgetting a calendar's part in the conference records (unenrollment with ``forget``).
+
+Records are shared by every calendar carrying a conference, so forgetting a calendar does not
+delete them: it removes the calendar's references from each record (and its counted ones from
+the count) and drops the calendar's event attachments. The conference itself is never touched,
+and what the records keep for other calendars (the owner, the last state sent) stays. A record
+another run wrote meanwhile is read again and forgotten again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+from confsync.errors import RecordConflictError
+from confsync.ports import RecordStore
+from confsync.records import ConferenceRecord
+
+__all__ = ["forget_calendar"]
+
+_ATTEMPTS = 5
+
+
+def forget_calendar(store: RecordStore, calendar_key: str) -> int:
+    """Forget the calendar in every record that knows it; how many records changed."""
+    attached = store.attached_to(calendar_key)
+    for attempt in range(_ATTEMPTS):
+        try:
+            return _forget(store, calendar_key, attached)
+        except RecordConflictError:
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _forget(store: RecordStore, calendar_key: str, attached: dict[str, str]) -> int:
+    holding = {r.key: r for r in store.of_calendar(calendar_key)}
+    counted_keys = set(attached.values()) - set(holding)
+    records = {**holding, **{r.key: r for r in store.by_keys(sorted(counted_keys))}}
+    counted = Counter(
+        key
+        for event_id, key in attached.items()
+        if key in records and event_id not in _held_events(records[key], calendar_key)
+    )
+    changed = [
+        replace(
+            record.with_refs(calendar_key, None),
+            references=max(0, record.references - counted[key]),
+        )
+        for key, record in records.items()
+        if key in holding or counted[key]
+    ]
+    store.save(
+        changed,
+        calendar_key=calendar_key,
+        attachments=dict.fromkeys(attached),
+    )
+    return len(changed)
+
+
+def _held_events(record: ConferenceRecord, calendar_key: str) -> set[str]:
+    refs = record.refs_of(calendar_key)
+    return set(refs.events) if refs is not None else set()
