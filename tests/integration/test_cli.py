@@ -30,7 +30,7 @@ from confsync.records import (
     PendingOperation,
     RecordStatus,
     SentState,
-    record_key,
+    conference_key,
 )
 from devstack.gcloud_emulators import EmulatorEndpoints
 
@@ -96,8 +96,8 @@ def _json(capsys: pytest.CaptureFixture[str]) -> Any:
 
 def _failed_record(conference_id: str, status: RecordStatus) -> ConferenceRecord:
     return ConferenceRecord(
-        key=record_key(KEY, conference_id),
-        calendar_key=KEY,
+        key=conference_key(conference_id),
+        home_key=KEY,
         conference_id=conference_id,
         status=status,
     )
@@ -216,8 +216,8 @@ def test_publishing_to_a_missing_topic_is_one_line_and_exit_1(
 
 def _held_record(conference_id: str) -> ConferenceRecord:
     return ConferenceRecord(
-        key=record_key(KEY, conference_id),
-        calendar_key=KEY,
+        key=conference_key(conference_id),
+        home_key=KEY,
         conference_id=conference_id,
         sent=SentState(revision=3, state=None),
         pending=PendingOperation(attempts=0, next_attempt_at=datetime.now(UTC), last_error="x"),
@@ -242,7 +242,7 @@ def test_release_deletes_settles_the_held_deletes_in_firestore_and_requests_a_sy
     assert first == {"calendarKey": KEY, verb: 2, "published": True}
     assert second == {"calendarKey": KEY, verb: 0, "published": True}
     assert records.held(KEY) == []
-    settled = records.by_keys([record_key(KEY, "c1"), record_key(KEY, "c2")])
+    settled = records.by_keys([conference_key("c1"), conference_key("c2")])
     if discard:
         assert [(r.hold, r.pending) for r in settled] == [(None, None)] * 2
         assert records.pending(KEY, datetime.now(UTC), 10) == []
