@@ -16,12 +16,17 @@ resource "google_firestore_database" "main" {
 # (tests/terraform checks each against the code). Field order: equality (`==`, `in`) fields, then
 # ordered fields, then the remaining range fields, as Firestore requires.
 #
-# Skipped, served by Firestore's automatic single-field indexes:
+# Skipped, served by Firestore's automatic single-field indexes (array-contains included):
 #   FirestoreChannelStore.of_calendar                 channels           calendar_key ==
 #   FirestoreChannelStore.superseded_or_orphaned      channels           state in
-#   FirestoreRecordForgetter.forget_calendar          conferences        calendar_key ==
-#   FirestoreRecordForgetter.forget_calendar          conference_events  calendar_key ==
-#   FirestoreRecordStore.by_conference                conferences        conference_id ==
+#   FirestoreRecordStore.of_calendar                  conferences        calendar_keys array-contains
+#   FirestoreRecordStore.attached_to                  conference_events  calendar_key ==
+#   FirestoreRecordStore.legacy_of_calendar           conferences        calendar_key ==
+#   FirestoreStatusReader.calendars                   channels           state ==
+#   FirestoreStatusReader.calendars                   conferences        status ==
+#
+# FirestoreRecordForgetter.forget_calendar issues FirestoreRecordStore's queries (attached_to,
+# of_calendar, legacy_of_calendar).
 #
 # Equality-only shapes on two fields could be served by index merging; they get an index
 # anyway, so they never depend on merging (cheaper, and one index serves them exactly).
@@ -65,7 +70,7 @@ resource "google_firestore_index" "calendars_sweep_pending" {
   }
 }
 
-# FirestoreRecordStore.pending: calendar_key ==, has_pending ==, pending.next_attempt_at <=,
+# FirestoreRecordStore.pending: home_calendar_key ==, has_pending ==, pending.next_attempt_at <=,
 # order by pending.next_attempt_at.
 resource "google_firestore_index" "conferences_pending" {
   project    = var.project_id
@@ -73,7 +78,7 @@ resource "google_firestore_index" "conferences_pending" {
   collection = "conferences"
 
   fields {
-    field_path = "calendar_key"
+    field_path = "home_calendar_key"
     order      = "ASCENDING"
   }
   fields {
@@ -86,15 +91,15 @@ resource "google_firestore_index" "conferences_pending" {
   }
 }
 
-# FirestoreRecordStore.active_of_calendar (status in) and FirestoreStatusReader.calendars
-# (status ==): calendar_key ==, status.
-resource "google_firestore_index" "conferences_active" {
+# FirestoreStatusReader.calendars (failed records per home calendar): home_calendar_key ==,
+# status ==.
+resource "google_firestore_index" "conferences_failed" {
   project    = var.project_id
   database   = google_firestore_database.main.name
   collection = "conferences"
 
   fields {
-    field_path = "calendar_key"
+    field_path = "home_calendar_key"
     order      = "ASCENDING"
   }
   fields {
@@ -103,14 +108,14 @@ resource "google_firestore_index" "conferences_active" {
   }
 }
 
-# FirestoreRecordStore.held (the deletes the deletion brake holds): calendar_key ==, hold ==.
+# FirestoreRecordStore.held (the deletes the deletion brake holds): home_calendar_key ==, hold ==.
 resource "google_firestore_index" "conferences_held" {
   project    = var.project_id
   database   = google_firestore_database.main.name
   collection = "conferences"
 
   fields {
-    field_path = "calendar_key"
+    field_path = "home_calendar_key"
     order      = "ASCENDING"
   }
   fields {

@@ -3,31 +3,44 @@
 The ``memory`` variant needs nothing; the ``firestore`` variant runs against the emulator (started
 by the harness in ``tests/conftest.py`` when absent). Both must pass the same assertions: the
 fakes are the reference semantics the unit tests of the sync runner rely on.
+
+Records are one per conference (:mod:`confsync.records`): saves are conditional on each record's
+``version``, event attachments are written with them, and the schema-1 records an older
+deployment left are read and dropped (the LegacyRecords port) until migrated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
-from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
+from confsync import legacy_records
+from confsync.adapters.firestore_store import (
+    FirestoreCalendarStore,
+    FirestoreRecordStore,
+    pointer_key,
+)
 from confsync.calendars import CalendarDoc, epoch_ms
 from confsync.conference import ConferenceState
-from confsync.errors import LeaseLostError
-from confsync.ports import CalendarStore, RecordStore
+from confsync.errors import LeaseLostError, RecordConflictError
+from confsync.legacy_records import LegacyRecord
+from confsync.ports import CalendarStore, LegacyRecords, RecordForgetter, RecordStore
 from confsync.records import (
+    CalendarRefs,
     ConferenceRecord,
     EventSnapshot,
+    HoldState,
+    OccurrenceSnapshot,
     PendingOperation,
     RecordStatus,
     SentState,
-    record_key,
+    conference_key,
 )
 from confsync.testing import InMemoryCalendarStore, InMemoryRecordStore
 
@@ -36,10 +49,39 @@ MINUTE = timedelta(minutes=1)
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
+class Records(RecordStore, LegacyRecords, RecordForgetter, Protocol):
+    """What both record stores implement: the three record ports."""
+
+
+PutLegacy = Callable[[LegacyRecord, Iterable[str]], None]
+"""Store a schema-1 record as an older deployment left it, with pointers naming it for its
+events and for the extra event ids given (stale pointers)."""
+
+
 @dataclass
 class Stores:
     calendars: CalendarStore
-    records: RecordStore
+    records: Records
+    put_legacy: PutLegacy
+
+
+def _firestore_put_legacy(client: firestore.Client) -> PutLegacy:
+    def put(record: LegacyRecord, stale: Iterable[str]) -> None:
+        client.collection("conferences").document(record.key).set(
+            legacy_records.to_document(record)
+        )
+        for event_id in [*record.events, *stale]:
+            pointer = {
+                "calendar_key": record.calendar_key,
+                "event_id": event_id,
+                "record_key": record.key,
+            }
+            ref = client.collection("conference_events").document(
+                pointer_key(record.calendar_key, event_id)
+            )
+            ref.set(pointer)
+
+    return put
 
 
 @pytest.fixture(
@@ -51,12 +93,17 @@ class Stores:
 )
 def stores_fixture(request: pytest.FixtureRequest) -> Iterator[Stores]:
     if request.param == "memory":
-        yield Stores(InMemoryCalendarStore(), InMemoryRecordStore())
+        records = InMemoryRecordStore()
+        yield Stores(InMemoryCalendarStore(), records, records.put_legacy)
         return
     endpoints = request.getfixturevalue("firestore_emulator")
     client = firestore.Client(project=endpoints.project, credentials=AnonymousCredentials())
     try:
-        yield Stores(FirestoreCalendarStore(client), FirestoreRecordStore(client))
+        yield Stores(
+            FirestoreCalendarStore(client),
+            FirestoreRecordStore(client),
+            _firestore_put_legacy(client),
+        )
     finally:
         client.close()
 
@@ -382,173 +429,6 @@ def test_due_for_sweep_returns_at_most_limit_least_recently_attempted_first(
     ]
 
 
-# --- conference records -------------------------------------------------------------------------
-
-
-def _snapshot(event_id: str) -> EventSnapshot:
-    return EventSnapshot(
-        event_id=event_id,
-        title="Planning",
-        start="2026-12-02T10:00:00Z",
-        end="2026-12-02T11:00:00Z",
-        time_zone="Europe/Paris",
-        recurrence=(),
-        attendees=("bob@example.com",),
-        organizer="alice@example.com",
-        updated_ms=7,
-    )
-
-
-def _record(
-    conference_id: str,
-    event_ids: tuple[str, ...] = (),
-    *,
-    calendar_key: str = "ck_1",
-    status: RecordStatus = "active",
-    due: datetime | None = None,
-) -> ConferenceRecord:
-    return ConferenceRecord(
-        key=record_key(calendar_key, conference_id),
-        calendar_key=calendar_key,
-        conference_id=conference_id,
-        events={e: _snapshot(e) for e in event_ids},
-        primary_event_id=event_ids[0] if event_ids else None,
-        pending=None
-        if due is None
-        else PendingOperation(attempts=1, next_attempt_at=due, last_error="503"),
-        status=status,
-    )
-
-
-def _keys(records: list[ConferenceRecord]) -> list[str]:
-    return sorted(r.key for r in records)
-
-
-def test_save_then_by_keys_round_trips_in_the_requested_order(stores: Stores) -> None:
-    a = _record("c-a", ("e1",), due=T0)
-    b = _record("c-b", ("e2", "e3"))
-    stores.records.save([a, b])
-
-    found = stores.records.by_keys([b.key, "cf_missing", a.key])
-
-    assert found == [b, a]
-    assert stores.records.by_keys([]) == []
-
-
-def test_save_keeps_what_was_sent_and_the_join_url_answered(stores: Stores) -> None:
-    a = _record("c-a", ("e1",))
-    state = ConferenceState(
-        title="Planning",
-        start="2026-12-02T10:00:00Z",
-        end="2026-12-02T11:00:00Z",
-        time_zone=None,
-        attendees=("bob@example.com",),
-        recurrence=(),
-        cancelled_occurrences=(),
-        modified_occurrences=(),
-        organizer="alice@example.com",
-        calendar_id="primary",
-        event_id="e1",
-    )
-    sent = replace(a, sent=SentState(revision=7, state=state, join_url="https://conf.example/j/a"))
-    stores.records.save([sent])
-
-    assert stores.records.by_keys([a.key]) == [sent]
-
-
-def test_save_replaces_a_record(stores: Stores) -> None:
-    a = _record("c-a", ("e1",), due=T0)
-    stores.records.save([a])
-    changed = replace(a, pending=None, events={"e9": _snapshot("e9")})
-
-    stores.records.save([changed])
-
-    assert stores.records.by_keys([a.key]) == [changed]
-    assert stores.records.by_event_ids("ck_1", ["e1"]) == []
-
-
-def test_by_event_ids_finds_records_of_the_calendar_across_many_ids(stores: Stores) -> None:
-    ids = [f"ev{i:03d}" for i in range(75)]  # more than one array-contains-any chunk
-    spread = _record("c-spread", (ids[0], ids[40], ids[74]))  # matches in several chunks
-    late = _record("c-late", (ids[70],))
-    unrelated = _record("c-other", ("zz1",))
-    elsewhere = _record("c-else", (ids[0],), calendar_key="ck_2")
-    stores.records.save([spread, late, unrelated, elsewhere])
-
-    found = stores.records.by_event_ids("ck_1", ids)
-
-    assert _keys(found) == _keys([spread, late])
-    assert len(found) == 2  # each record once, although it matches in several chunks
-    assert stores.records.by_event_ids("ck_1", []) == []
-    assert stores.records.by_event_ids("ck_1", iter(["zz1"])) == [unrelated]
-
-
-def test_pending_returns_due_active_records_of_the_calendar(stores: Stores) -> None:
-    due_early = _record("c-1", ("e1",), due=T0 - MINUTE)
-    due_now = _record("c-2", ("e2",), due=T0)
-    later = _record("c-3", ("e3",), due=T0 + MINUTE)
-    settled = _record("c-4", ("e4",))
-    failed = _record("c-5", ("e5",), status="failed", due=T0 - MINUTE)
-    deleted = _record("c-6", (), status="deleted", due=T0 - MINUTE)
-    elsewhere = _record("c-7", ("e7",), calendar_key="ck_2", due=T0 - MINUTE)
-    stores.records.save([due_early, due_now, later, settled, failed, deleted, elsewhere])
-
-    assert _keys(stores.records.pending("ck_1", T0, limit=10)) == _keys([due_early, due_now])
-    assert _keys(stores.records.pending("ck_1", FAR_FUTURE, limit=10)) == _keys(
-        [due_early, due_now, later]
-    )
-    assert len(stores.records.pending("ck_1", FAR_FUTURE, limit=2)) == 2
-    assert stores.records.pending("ck_1", T0 - 2 * MINUTE, limit=10) == []
-    found = stores.records.pending("ck_1", T0, limit=10)
-    assert sorted(found, key=lambda r: r.key) == sorted([due_early, due_now], key=lambda r: r.key)
-
-
-def test_active_of_calendar_excludes_deleted_records_and_other_calendars(stores: Stores) -> None:
-    active = _record("c-1", ("e1",))
-    failed = _record("c-2", ("e2",), status="failed")
-    deleted = _record("c-3", (), status="deleted")
-    elsewhere = _record("c-4", ("e4",), calendar_key="ck_2")
-    stores.records.save([active, failed, deleted, elsewhere])
-
-    found = list(stores.records.active_of_calendar("ck_1"))
-
-    assert _keys(found) == _keys([active, failed])
-    assert list(stores.records.active_of_calendar("ck_unknown")) == []
-
-
-def test_by_event_ids_follows_an_event_that_moved_to_another_record(stores: Stores) -> None:
-    first = _record("c-1", ("e1", "e2"))
-    second = _record("c-2", ("e3",))
-    stores.records.save([first, second])
-    moved_from = replace(first, events={"e2": first.events["e2"]})
-    moved_to = replace(second, events={**second.events, "e1": first.events["e1"]})
-
-    stores.records.save([moved_from, moved_to], before={first.key: first, second.key: second})
-
-    assert _keys(stores.records.by_event_ids("ck_1", ["e1"])) == _keys([second])
-    assert _keys(stores.records.by_event_ids("ck_1", ["e2"])) == _keys([first])
-
-
-def test_by_event_ids_forgets_an_event_that_left_every_record(stores: Stores) -> None:
-    record = _record("c-1", ("e1", "e2"))
-    stores.records.save([record])
-
-    left = replace(record, events={"e2": record.events["e2"]})
-    stores.records.save([left], before={record.key: record})
-
-    assert stores.records.by_event_ids("ck_1", ["e1"]) == []
-
-
-def test_saving_without_before_still_indexes_every_event(stores: Stores) -> None:
-    record = _record("c-1", ("e1",))
-    stores.records.save([record])
-    grown = replace(record, events={**record.events, **_record("c-x", ("e9",)).events})
-
-    stores.records.save([grown])
-
-    assert _keys(stores.records.by_event_ids("ck_1", ["e9"])) == _keys([record])
-
-
 # --- calendars: clear_sync_token (the command line's resync) ----------------------------------
 
 
@@ -593,87 +473,539 @@ def test_a_calendar_stored_before_the_brake_holds_no_deletes(stores: Stores) -> 
     assert doc.held_deletes == 0
 
 
-def test_hold_round_trips_and_held_deletes_are_found_apart_from_pending(stores: Stores) -> None:
-    queued = _record("c-1", due=T0 - MINUTE)
-    held = replace(_record("c-2", due=T0 - MINUTE), hold="held")
-    released = replace(_record("c-3", due=T0 - MINUTE), hold="released")
-    elsewhere = replace(_record("c-4", calendar_key="ck_2", due=T0), hold="held")
-    stores.records.save([queued, held, released, elsewhere])
-
-    assert stores.records.by_keys([held.key, released.key]) == [held, released]
-    assert _keys(stores.records.pending("ck_1", FAR_FUTURE, limit=10)) == _keys([queued, released])
-    assert stores.records.held("ck_1") == [held]
-    assert stores.records.held("ck_unknown") == []
+# --- calendars: the records' schema (migration) -------------------------------------------------
 
 
-def test_a_held_delete_no_longer_held_is_pending_again(stores: Stores) -> None:
-    held = replace(_record("c-1", due=T0), hold="held")
-    stores.records.save([held])
+def test_mark_records_migrated_sets_the_schema_alone(stores: Stores) -> None:
+    leased = _leased(stores)
+    stores.calendars.put(replace(leased, records_schema=1))
+    assert stores.calendars.get("ck_1") == replace(leased, records_schema=1)
 
-    stores.records.save([replace(held, hold="released")], before={held.key: held})
+    stores.calendars.mark_records_migrated("ck_1", 2)
 
-    assert _keys(stores.records.pending("ck_1", T0, limit=10)) == _keys([held])
-    assert stores.records.held("ck_1") == []
+    assert stores.calendars.get("ck_1") == replace(leased, records_schema=2)
 
 
-def test_ownership_round_trips(stores: Stores) -> None:
-    unknown = _record("c-1", ("e1",))
-    acting = replace(
-        _record("c-2", ("e2",)), owner="Alice@Example.com", owner_known=True, role="acting"
+def test_mark_records_migrated_of_an_unknown_calendar_creates_nothing(stores: Stores) -> None:
+    stores.calendars.mark_records_migrated("ck_missing", 2)
+
+    assert stores.calendars.get("ck_missing") is None
+
+
+# --- conference records: helpers ---------------------------------------------------------------
+
+
+def _snapshot(event_id: str, updated_ms: int = 7) -> EventSnapshot:
+    return EventSnapshot(
+        event_id=event_id,
+        title="Planning",
+        start="2026-12-02T10:00:00Z",
+        end="2026-12-02T11:00:00Z",
+        time_zone="Europe/Paris",
+        recurrence=(),
+        attendees=("bob@example.com",),
+        organizer="alice@example.com",
+        updated_ms=updated_ms,
+    )
+
+
+def _refs(*event_ids: str, subject: str = "alice@example.com") -> CalendarRefs:
+    return CalendarRefs(
+        subject=subject,
+        calendar_id="primary",
+        events={e: _snapshot(e) for e in event_ids},
+        primary_event_id=event_ids[0] if event_ids else None,
+    )
+
+
+def _record(
+    conference_id: str,
+    calendars: dict[str, tuple[str, ...]] | None = None,
+    *,
+    home: str = "ck_1",
+    references: int = 0,
+    status: RecordStatus = "active",
+    due: datetime | None = None,
+    hold: HoldState | None = None,
+) -> ConferenceRecord:
+    """A new record (no version). ``calendars``: calendar key -> the owner's event ids there
+    (default: ``e-<conference id>`` on the home calendar)."""
+    refs = {home: (f"e-{conference_id}",)} if calendars is None else calendars
+    return ConferenceRecord(
+        key=conference_key(conference_id),
+        conference_id=conference_id,
+        home_key=home,
+        calendars={key: _refs(*events) for key, events in sorted(refs.items())},
+        references=references,
+        pending=None
+        if due is None
+        else PendingOperation(attempts=1, next_attempt_at=due, last_error="503"),
+        status=status,
+        hold=hold,
+    )
+
+
+def _state(event_id: str) -> ConferenceState:
+    return ConferenceState(
+        title="Planning",
+        start="2026-12-02T10:00:00Z",
+        end="2026-12-02T11:00:00Z",
+        time_zone=None,
+        attendees=("bob@example.com",),
+        recurrence=(),
+        cancelled_occurrences=(),
+        modified_occurrences=(),
+        organizer="alice@example.com",
+        calendar_id="primary",
+        event_id=event_id,
+    )
+
+
+def _stored(stores: Stores, record: ConferenceRecord) -> ConferenceRecord:
+    """The stored version of ``record`` (it must exist)."""
+    [found] = stores.records.by_keys([record.key])
+    return found
+
+
+def _keys(records: Iterable[ConferenceRecord]) -> list[str]:
+    return [r.key for r in records]
+
+
+def _legacy(
+    calendar_key: str,
+    conference_id: str,
+    event_ids: tuple[str, ...] = (),
+    *,
+    due: datetime | None = None,
+) -> LegacyRecord:
+    return LegacyRecord(
+        key=legacy_records.record_key(calendar_key, conference_id),
+        calendar_key=calendar_key,
+        conference_id=conference_id,
+        events={e: _snapshot(e) for e in event_ids},
+        primary_event_id=event_ids[0] if event_ids else None,
+        pending=None
+        if due is None
+        else PendingOperation(attempts=2, next_attempt_at=due, last_error="503"),
+    )
+
+
+# --- conference records: round trip and conditional saves ---------------------------------------
+
+
+def test_save_then_by_keys_round_trips_every_field_in_the_requested_order(stores: Stores) -> None:
+    full = ConferenceRecord(
+        key=conference_key("c-full"),
+        conference_id="c-full",
+        home_key="ck_2",
+        calendars={
+            "ck_1": CalendarRefs(
+                subject="alice@example.com",
+                calendar_id="primary",
+                events={"s1": replace(_snapshot("s1"), recurrence=("RRULE:FREQ=WEEKLY",))},
+                occurrences={
+                    "s1_20261209T100000Z": OccurrenceSnapshot(
+                        instance_id="s1_20261209T100000Z",
+                        series_id="s1",
+                        original_start="2026-12-09T10:00:00Z",
+                        cancelled=False,
+                        start="2026-12-09T11:00:00Z",
+                        end="2026-12-09T12:00:00Z",
+                        title="Moved",
+                        updated_ms=9,
+                    )
+                },
+                primary_event_id="s1",
+                departed={"gone-1": "uid-1@google.com", "gone-2": None},
+            ),
+            "ck_2": _refs("e2", subject="carol@example.com"),
+        },
+        references=3,
+        sent=SentState(revision=7, state=_state("s1"), join_url="https://conf.example/j/full"),
+        pending=PendingOperation(attempts=2, next_attempt_at=T0, last_error="503"),
+        status="active",
+        detached_ms=42,
+        hold="released",
+        owner="Alice@Example.com",
+        owner_known=True,
     )
     ownerless = replace(
-        _record("c-3", ("e3",)), owner_known=True, role="reference", reference_logged=True
+        _record("c-ownerless"), owner_known=True, claimant="alice@example.com", status="failed"
     )
-    stores.records.save([unknown, acting, ownerless])
+    deleted = replace(
+        _record("c-deleted", {}), sent=SentState(revision=9, state=None), status="deleted"
+    )
+    stores.records.save([full, ownerless, deleted])
 
-    found = stores.records.by_keys([unknown.key, acting.key, ownerless.key])
+    found = stores.records.by_keys([deleted.key, "conf_missing", full.key, ownerless.key])
 
-    assert found == [unknown, acting, ownerless]
-    assert (found[0].owner_known, found[0].role) == (False, "unknown")
-
-
-def test_by_conference_finds_its_records_on_every_calendar(stores: Stores) -> None:
-    alice = _record("c-1", ("e1",), calendar_key="ck_1")
-    bob = replace(_record("c-1", ("e7",), calendar_key="ck_2"), role="reference")
-    gone = _record("c-1", calendar_key="ck_3", status="deleted")
-    other = _record("c-2", ("e2",), calendar_key="ck_1")
-    stores.records.save([alice, bob, gone, other])
-
-    assert _keys(stores.records.by_conference("c-1")) == _keys([alice, bob, gone])
-    assert stores.records.by_conference("c-2") == [other]
-    assert stores.records.by_conference("c-unknown") == []
+    assert found == [deleted, full, ownerless]
+    assert found[1].calendars["ck_1"].departed == {"gone-1": "uid-1@google.com", "gone-2": None}
+    assert all(r.version is not None for r in found)
+    assert stores.records.by_keys([]) == []
+    assert stores.records.by_keys(["conf_missing"]) == []
 
 
-def test_save_keeps_departed_events_their_ical_uids_and_a_transferred_status(
+def test_a_record_without_a_version_is_only_created(stores: Stores) -> None:
+    first = _record("c-1")
+    stores.records.save([first])
+    stored = _stored(stores, first)
+    other = _record("c-2")
+
+    with pytest.raises(RecordConflictError) as caught:
+        stores.records.save(
+            [replace(first, references=5), other],
+            calendar_key="ck_1",
+            attachments={"e-c-2": other.key},
+        )
+
+    assert caught.value.keys == [first.key]
+    assert stores.records.by_keys([first.key, other.key]) == [first]
+    assert _stored(stores, first).version == stored.version
+    assert stores.records.attachments("ck_1", ["e-c-2"]) == {}
+
+
+def test_an_update_from_a_stale_version_writes_nothing_of_its_save(stores: Stores) -> None:
+    a, b = _record("c-a"), _record("c-b")
+    stores.records.save([a, b], calendar_key="ck_1", attachments={"e-old": b.key})
+    read_a, read_b = stores.records.by_keys([a.key, b.key])
+    stores.records.save([replace(read_a, references=1)])  # another run, meanwhile
+    new = _record("c-new")
+
+    with pytest.raises(RecordConflictError) as caught:
+        stores.records.save(
+            [replace(read_b, references=2), replace(read_a, references=3), new],
+            calendar_key="ck_1",
+            attachments={"e-new": new.key, "e-old": None},
+        )
+
+    assert caught.value.keys == [a.key]
+    assert stores.records.by_keys([a.key, b.key, new.key]) == [replace(a, references=1), b]
+    assert _stored(stores, b).version == read_b.version
+    assert stores.records.attachments("ck_1", ["e-new", "e-old"]) == {"e-old": b.key}
+
+
+def test_every_save_that_changes_a_record_changes_its_version(stores: Stores) -> None:
+    record = _record("c-1")
+    stores.records.save([record])
+    first = _stored(stores, record)
+
+    stores.records.save([replace(first, references=1)])
+    second = _stored(stores, record)
+    stores.records.save([replace(second, status="failed")])
+    third = _stored(stores, record)
+
+    assert len({first.version, second.version, third.version}) == 3
+    assert None not in {first.version, second.version, third.version}
+    assert third == replace(record, references=1, status="failed")
+    with pytest.raises(RecordConflictError):
+        stores.records.save([replace(second, references=9)])  # read before the last save
+    with pytest.raises(RecordConflictError):
+        stores.records.save([replace(record, references=9)])  # never read: a create
+    assert _stored(stores, record) == third
+
+
+def test_a_record_read_back_after_its_save_can_be_saved_again(stores: Stores) -> None:
+    record = _record("c-1")
+    stores.records.save([record])
+
+    for references in range(1, 4):
+        stores.records.save([replace(_stored(stores, record), references=references)])
+
+    assert _stored(stores, record) == replace(record, references=3)
+
+
+# --- conference records: attachments -----------------------------------------------------------
+
+
+def test_attachments_round_trip_per_calendar_and_detach(stores: Stores) -> None:
+    a, b = _record("c-a"), _record("c-b")
+    stores.records.save(
+        [a, b], calendar_key="ck_1", attachments={"e1": a.key, "e2": a.key, "e3": b.key}
+    )
+    stores.records.save([], calendar_key="ck_2", attachments={"e1": b.key})
+
+    assert stores.records.attachments("ck_1", ["e1", "e3", "e9"]) == {"e1": a.key, "e3": b.key}
+    assert stores.records.attachments("ck_2", iter(["e1", "e2"])) == {"e1": b.key}
+    assert stores.records.attachments("ck_1", []) == {}
+    assert stores.records.attached_to("ck_1") == {"e1": a.key, "e2": a.key, "e3": b.key}
+
+    stores.records.save([], calendar_key="ck_1", attachments={"e1": None, "e3": a.key, "e9": None})
+
+    assert stores.records.attachments("ck_1", ["e1", "e2", "e3", "e9"]) == {
+        "e2": a.key,
+        "e3": a.key,
+    }
+    assert stores.records.attached_to("ck_1") == {"e2": a.key, "e3": a.key}
+    assert stores.records.attached_to("ck_2") == {"e1": b.key}
+    assert stores.records.attached_to("ck_unknown") == {}
+
+
+def test_attachments_of_many_events_are_all_found(stores: Stores) -> None:
+    record = _record("c-1")
+    ids = [f"ev{i:03d}" for i in range(320)]  # more than one batch get
+    stores.records.save([record], calendar_key="ck_1", attachments=dict.fromkeys(ids, record.key))
+
+    found = stores.records.attachments("ck_1", [*ids, "unknown"])
+
+    assert found == dict.fromkeys(ids, record.key)
+    assert len(stores.records.attached_to("ck_1")) == len(ids)
+
+
+def test_a_pointer_naming_a_schema_1_record_is_no_attachment_until_replaced(
     stores: Stores,
 ) -> None:
-    """The delete grace's fields: the events that left a record (id -> iCalUID, None when not
-    known), an event's iCalUID, and ``transferred``, which is neither pending nor live."""
-    moved = replace(
-        _record("c-1", calendar_key="ck_1", status="transferred"),
-        departed={"e1": "uid-1@google.com", "e2": None},
+    old = _legacy("ck_1", "c-1", ("e1",))
+    stores.put_legacy(old, ["e-stale"])
+    assert stores.records.attachments("ck_1", ["e1", "e-stale"]) == {}
+    assert stores.records.attached_to("ck_1") == {}
+
+    record = _record("c-1", {"ck_1": ("e1",)})
+    stores.records.save([record], calendar_key="ck_1", attachments={"e1": record.key})
+
+    assert stores.records.attachments("ck_1", ["e1", "e-stale"]) == {"e1": record.key}
+    assert stores.records.attached_to("ck_1") == {"e1": record.key}
+
+
+# --- conference records: queries ---------------------------------------------------------------
+
+
+def test_pending_returns_due_active_records_whose_home_is_the_calendar(stores: Stores) -> None:
+    early = _record("c-early", due=T0 - 2 * MINUTE)
+    at_due = _record("c-at-due", due=T0)
+    later = _record("c-later", due=T0 + MINUTE)
+    settled = _record("c-settled")
+    failed = _record("c-failed", status="failed", due=T0 - MINUTE)
+    deleted = _record("c-deleted", {}, status="deleted", due=T0 - MINUTE)
+    transferred = _record("c-transferred", {}, status="transferred", due=T0 - MINUTE)
+    held = _record("c-held", due=T0 - MINUTE, hold="held")
+    released = _record("c-released", due=T0 - MINUTE, hold="released")
+    home_elsewhere = _record("c-away", {"ck_1": ("e1",)}, home="ck_2", due=T0 - MINUTE)
+    home_here = _record("c-home", {"ck_2": ("e2",)}, home="ck_1", due=T0 - 3 * MINUTE / 2)
+    stores.records.save(
+        [
+            early,
+            at_due,
+            later,
+            settled,
+            failed,
+            deleted,
+            transferred,
+            held,
+            released,
+            home_elsewhere,
+            home_here,
+        ]
     )
-    live = _record("c-2", ("e3",), calendar_key="ck_1")
-    live = replace(live, events={"e3": replace(_snapshot("e3"), ical_uid="uid-3@google.com")})
-    stores.records.save([moved, live])
+    stores.put_legacy(_legacy("ck_1", "c-legacy", ("e9",), due=T0 - 5 * MINUTE), [])
 
-    [found_moved, found_live] = stores.records.by_keys([moved.key, live.key])
+    found = stores.records.pending("ck_1", T0, limit=10)
 
-    assert found_moved == moved
-    assert found_moved.departed == {"e1": "uid-1@google.com", "e2": None}
-    assert found_moved.status == "transferred"
-    assert found_live.events["e3"].ical_uid == "uid-3@google.com"  # not part of equality
-    assert _keys(list(stores.records.active_of_calendar("ck_1"))) == [live.key]
-    assert stores.records.pending("ck_1", T0 + MINUTE, 10) == []
-    assert _keys(stores.records.by_conference("c-1")) == [moved.key]
+    assert _keys(found) == _keys([early, home_here, released, at_due])
+    assert found[0] == early
+    assert _keys(stores.records.pending("ck_1", FAR_FUTURE, limit=10)) == _keys(
+        [early, home_here, released, at_due, later]
+    )
+    assert _keys(stores.records.pending("ck_2", T0, limit=10)) == [home_elsewhere.key]
+    assert stores.records.pending("ck_1", T0 - 3 * MINUTE, limit=10) == []
+    assert stores.records.pending("ck_unknown", FAR_FUTURE, limit=10) == []
 
 
 def test_pending_returns_the_earliest_due_first_up_to_the_limit(stores: Stores) -> None:
-    late = _record("c-1", ("e1",), due=T0)
-    early = _record("c-2", ("e2",), due=T0 - 2 * MINUTE)
-    middle = _record("c-3", ("e3",), due=T0 - MINUTE)
+    late = _record("c-1", due=T0)
+    early = _record("c-2", due=T0 - 2 * MINUTE)
+    middle = _record("c-3", due=T0 - MINUTE)
     stores.records.save([late, early, middle])
 
-    found = stores.records.pending("ck_1", FAR_FUTURE, limit=2)
+    assert _keys(stores.records.pending("ck_1", FAR_FUTURE, limit=2)) == [early.key, middle.key]
+    assert stores.records.pending("ck_1", FAR_FUTURE, limit=0) == []
 
-    assert [r.key for r in found] == [early.key, middle.key]
+
+def test_pending_follows_saves_that_settle_fail_hold_release_or_move_home(
+    stores: Stores,
+) -> None:
+    records = [_record(f"c-{name}", due=T0) for name in ("settle", "fail", "hold", "move", "keep")]
+    stores.records.save(records)
+    settle, fail, hold, move, keep = stores.records.by_keys(_keys(records))
+
+    stores.records.save(
+        [
+            replace(settle, pending=None),
+            replace(fail, status="failed"),
+            replace(hold, hold="held"),
+            replace(move, home_key="ck_2"),
+        ]
+    )
+
+    assert _keys(stores.records.pending("ck_1", T0, limit=10)) == [keep.key]
+    assert _keys(stores.records.pending("ck_2", T0, limit=10)) == [move.key]
+    assert _keys(stores.records.held("ck_1")) == [hold.key]
+
+    stores.records.save([replace(_stored(stores, hold), hold="released")])
+
+    assert sorted(_keys(stores.records.pending("ck_1", T0, limit=10))) == sorted(
+        [hold.key, keep.key]
+    )
+    assert stores.records.held("ck_1") == []
+
+
+def test_held_returns_the_held_deletes_whose_home_is_the_calendar(stores: Stores) -> None:
+    held = _record("c-held", {}, due=T0, hold="held")
+    held_refs_elsewhere = _record("c-held-2", {"ck_2": ("e2",)}, due=T0, hold="held")
+    released = _record("c-released", due=T0, hold="released")
+    queued = _record("c-queued", due=T0)
+    home_elsewhere = _record("c-away", {"ck_1": ("e1",)}, home="ck_2", due=T0, hold="held")
+    stores.records.save([held, held_refs_elsewhere, released, queued, home_elsewhere])
+
+    found = stores.records.held("ck_1")
+
+    assert sorted(found, key=lambda r: r.key) == [held, held_refs_elsewhere]
+    assert stores.records.held("ck_2") == [home_elsewhere]
+    assert stores.records.held("ck_unknown") == []
+
+
+def test_of_calendar_returns_the_records_holding_references_on_it(stores: Stores) -> None:
+    home_here = _record("c-home", {"ck_1": ("e1",)})
+    shared = _record("c-shared", {"ck_1": ("e2",), "ck_2": ("e3",)}, home="ck_2")
+    departed_only = replace(
+        _record("c-departed", {}, home="ck_2").with_refs(
+            "ck_1", replace(_refs(), departed={"e4": None})
+        ),
+        status="transferred",
+    )
+    deleted = _record("c-deleted", {"ck_1": ()}, status="deleted")
+    home_only = _record("c-home-only", {"ck_2": ("e5",)}, home="ck_1")
+    counted_only = _record("c-counted", {"ck_2": ("e6",)}, home="ck_2", references=2)
+    stores.records.save([home_here, shared, departed_only, deleted, home_only, counted_only])
+    stores.put_legacy(_legacy("ck_1", "c-legacy", ("e9",)), [])
+
+    found = sorted(stores.records.of_calendar("ck_1"), key=lambda r: r.key)
+
+    assert found == sorted([home_here, shared, departed_only, deleted], key=lambda r: r.key)
+    assert sorted(_keys(stores.records.of_calendar("ck_2"))) == sorted(
+        _keys([shared, home_only, counted_only])
+    )
+    assert list(stores.records.of_calendar("ck_unknown")) == []
+
+
+def test_of_calendar_follows_references_that_leave(stores: Stores) -> None:
+    shared = _record("c-shared", {"ck_1": ("e1",), "ck_2": ("e2",)})
+    stores.records.save([shared])
+
+    stores.records.save([_stored(stores, shared).with_refs("ck_1", None)])
+
+    assert list(stores.records.of_calendar("ck_1")) == []
+    assert _keys(stores.records.of_calendar("ck_2")) == [shared.key]
+
+
+# --- schema-1 records (the LegacyRecords port) --------------------------------------------------
+
+
+def test_legacy_of_calendar_returns_the_calendars_schema_1_records(stores: Stores) -> None:
+    mine = replace(
+        _legacy("ck_1", "c-1", ("e1", "e2"), due=T0),
+        sent=SentState(revision=4, state=_state("e1"), join_url="https://conf.example/j/1"),
+        hold="held",
+        owner="alice@example.com",
+        owner_known=True,
+        role="acting",
+        departed={"e0": "uid-0@google.com"},
+        detached_ms=11,
+    )
+    reference = replace(_legacy("ck_1", "c-2", ("e3",)), owner_known=True, role="reference")
+    theirs = _legacy("ck_2", "c-1", ("e7",))
+    for legacy in (mine, reference, theirs):
+        stores.put_legacy(legacy, [])
+    stores.records.save([_record("c-1", {"ck_1": ("e1",)})])
+
+    found = stores.records.legacy_of_calendar("ck_1")
+
+    assert sorted(found, key=lambda r: r.key) == sorted([mine, reference], key=lambda r: r.key)
+    assert stores.records.legacy_of_calendar("ck_2") == [theirs]
+    assert stores.records.legacy_of_calendar("ck_unknown") == []
+
+
+def test_drop_legacy_deletes_only_those_records(stores: Stores) -> None:
+    first, second = _legacy("ck_1", "c-1", ("e1",)), _legacy("ck_1", "c-2", ("e2",))
+    theirs = _legacy("ck_2", "c-1", ("e7",))
+    for legacy in (first, second, theirs):
+        stores.put_legacy(legacy, [])
+    record = _record("c-1")
+    stores.records.save([record])
+
+    stores.records.drop_legacy([first.key, "cf_unknown"])
+    stores.records.drop_legacy([])
+
+    assert stores.records.legacy_of_calendar("ck_1") == [second]
+    assert stores.records.legacy_of_calendar("ck_2") == [theirs]
+    assert stores.records.by_keys([record.key]) == [record]
+
+
+# --- forgetting a calendar (the RecordForgetter port) ------------------------------------------
+
+
+def test_forget_calendar_removes_only_that_calendars_part(stores: Stores) -> None:
+    # shared: the owner's events on ck_1 (e1) and ck_2 (e2), counted on ck_1 (e5) and ck_3 (e9).
+    shared = _record("c-shared", {"ck_1": ("e1",), "ck_2": ("e2",)}, references=2)
+    ours = _record("c-ours", {"ck_1": ("e3",)}, due=T0)
+    # counted: held on ck_2 only, counted once on ck_1 (e6).
+    counted = _record("c-counted", {"ck_2": ("e4",)}, home="ck_2", references=1)
+    theirs = _record("c-theirs", {"ck_2": ("e8",)}, home="ck_2", references=1)
+    stores.records.save(
+        [shared, ours, counted],
+        calendar_key="ck_1",
+        attachments={"e1": shared.key, "e5": shared.key, "e3": ours.key, "e6": counted.key},
+    )
+    stores.records.save(
+        [theirs],
+        calendar_key="ck_2",
+        attachments={"e2": shared.key, "e4": counted.key, "e8": theirs.key},
+    )
+    stores.records.save([], calendar_key="ck_3", attachments={"e9": shared.key})
+    old_mine, old_theirs = _legacy("ck_1", "c-old", ("e10",)), _legacy("ck_2", "c-old", ("e11",))
+    stores.put_legacy(old_mine, ["e-stale"])
+    stores.put_legacy(old_theirs, [])
+    untouched = _stored(stores, theirs)
+
+    forgotten = stores.records.forget_calendar("ck_1")
+
+    assert forgotten == 4  # three records changed, one schema-1 record dropped
+    assert stores.records.by_keys([shared.key, ours.key, counted.key, theirs.key]) == [
+        replace(shared.with_refs("ck_1", None), references=1),
+        ours.with_refs("ck_1", None),
+        replace(counted, references=0),
+        theirs,
+    ]
+    assert _stored(stores, theirs).version == untouched.version
+    assert list(stores.records.of_calendar("ck_1")) == []
+    assert stores.records.attached_to("ck_1") == {}
+    assert stores.records.attachments("ck_1", ["e1", "e3", "e5", "e6", "e10", "e-stale"]) == {}
+    assert stores.records.attached_to("ck_2") == {
+        "e2": shared.key,
+        "e4": counted.key,
+        "e8": theirs.key,
+    }
+    assert stores.records.attached_to("ck_3") == {"e9": shared.key}
+    assert stores.records.legacy_of_calendar("ck_1") == []
+    assert stores.records.legacy_of_calendar("ck_2") == [old_theirs]
+
+
+def test_forget_calendar_of_an_unknown_calendar_changes_nothing(stores: Stores) -> None:
+    record = _record("c-1")
+    stores.records.save([record], calendar_key="ck_1", attachments={"e-c-1": record.key})
+    before = _stored(stores, record)
+
+    assert stores.records.forget_calendar("ck_unknown") == 0
+
+    assert _stored(stores, record).version == before.version
+    assert stores.records.attached_to("ck_1") == {"e-c-1": record.key}
+
+
+def test_forget_calendar_twice_forgets_nothing_more(stores: Stores) -> None:
+    record = _record("c-1", {"ck_1": ("e1",), "ck_2": ("e2",)})
+    stores.records.save([record], calendar_key="ck_1", attachments={"e1": record.key})
+    assert stores.records.forget_calendar("ck_1") == 1
+
+    assert stores.records.forget_calendar("ck_1") == 0
+
+    assert stores.records.by_keys([record.key]) == [record.with_refs("ck_1", None)]

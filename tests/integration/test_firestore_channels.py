@@ -3,6 +3,7 @@ so the fake the unit tests rely on behaves like the real store. Plus the record 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,8 +19,9 @@ from confsync.adapters.firestore_channels import (
 from confsync.adapters.firestore_store import FirestoreRecordStore
 from confsync.channel_docs import ChannelDoc
 from confsync.errors import MalformedInputError
+from confsync.legacy_records import LegacyRecord, record_key, to_document
 from confsync.ports import ChannelStore
-from confsync.records import ConferenceRecord
+from confsync.records import CalendarRefs, ConferenceRecord, EventSnapshot, conference_key
 from confsync.testing import InMemoryChannelStore
 from devstack.gcloud_emulators import EmulatorEndpoints
 
@@ -41,6 +43,35 @@ def store_fixture(request: pytest.FixtureRequest) -> ChannelStore:
         return InMemoryChannelStore()
     endpoints: EmulatorEndpoints = request.getfixturevalue("firestore_emulator")
     return FirestoreChannelStore(_client(endpoints))
+
+
+def _conference(
+    conference_id: str, calendars: dict[str, tuple[str, ...]], references: int = 0
+) -> ConferenceRecord:
+    return ConferenceRecord(
+        key=conference_key(conference_id),
+        conference_id=conference_id,
+        home_key=next(iter(calendars)),
+        calendars={
+            key: CalendarRefs(
+                subject="dave@example.com",
+                calendar_id="primary",
+                events={e: _event(e) for e in events},
+            )
+            for key, events in calendars.items()
+        },
+        references=references,
+    )
+
+
+def _event(event_id: str) -> EventSnapshot:
+    return EventSnapshot(
+        event_id, "t", "2026-12-02T10:00:00Z", "2026-12-02T11:00:00Z", None, (), (), None
+    )
+
+
+def _bodies(collection: firestore.CollectionReference) -> list[dict[str, Any]]:
+    return [snapshot.to_dict() or {} for snapshot in collection.stream()]
 
 
 def _channel(channel_id: str, key: str = "ck_a", hours: float = 10, **fields: Any) -> ChannelDoc:
@@ -111,26 +142,46 @@ def test_query_shapes_are_registered() -> None:
     methods = {shape.method for shape in CHANNEL_QUERY_SHAPES}
 
     assert "FirestoreChannelStore.expiring_before" in methods
-    assert "FirestoreRecordForgetter.forget_calendar" in methods
+    for method in methods:
+        class_name, name = method.split(".")
+        assert class_name == "FirestoreChannelStore"
+        assert callable(getattr(FirestoreChannelStore, name))
+    # The forgetter queries through the record store's registered shapes (QUERY_SHAPES).
+    assert not any(m.startswith("FirestoreRecordForgetter.") for m in methods)
 
 
-def test_forget_calendar_deletes_only_that_calendars_records_and_pointers(
+def test_forget_calendar_forgets_only_that_calendars_part_of_the_records(
     firestore_emulator: EmulatorEndpoints,
 ) -> None:
     client = _client(firestore_emulator)
     records = FirestoreRecordStore(client)
-    ours = ConferenceRecord(key="r1", calendar_key="ck_a", conference_id="c1")
-    theirs = ConferenceRecord(key="r2", calendar_key="ck_b", conference_id="c2")
-    records.save([ours, theirs])
-    client.collection("conference_events").document("p1").set(
-        {"calendar_key": "ck_a", "event_id": "e1", "record_key": "r1"}
+    shared = _conference("c1", {"ck_a": ("e1",), "ck_b": ("e2",)}, references=1)
+    ours = _conference("c2", {"ck_a": ("e3",)})
+    theirs = _conference("c3", {"ck_b": ("e4",)})
+    records.save(
+        [shared, ours],
+        calendar_key="ck_a",
+        attachments={"e1": shared.key, "e3": ours.key, "e5": shared.key},
+    )
+    records.save([theirs], calendar_key="ck_b", attachments={"e2": shared.key, "e4": theirs.key})
+    old = LegacyRecord(key=record_key("ck_a", "c9"), calendar_key="ck_a", conference_id="c9")
+    client.collection("conferences").document(old.key).set(to_document(old))
+    pointers = client.collection("conference_events")
+    pointers.document("p-old").set(
+        {"calendar_key": "ck_a", "event_id": "e9", "record_key": old.key}
     )
 
-    deleted = FirestoreRecordForgetter(client).forget_calendar("ck_a")
+    forgotten = FirestoreRecordForgetter(client).forget_calendar("ck_a")
 
-    assert deleted == 1
-    assert [r.key for r in records.by_keys(["r1", "r2"])] == ["r2"]
-    assert not client.collection("conference_events").document("p1").get().exists
+    assert forgotten == 3  # two records changed, one schema-1 record deleted
+    assert records.by_keys([shared.key, ours.key, theirs.key]) == [
+        replace(shared.with_refs("ck_a", None), references=0),
+        ours.with_refs("ck_a", None),
+        theirs,
+    ]
+    assert not client.collection("conferences").document(old.key).get().exists
+    left = sorted((d.get("calendar_key"), d.get("event_id")) for d in _bodies(pointers))
+    assert left == [("ck_b", "e2"), ("ck_b", "e4")]
 
 
 def test_queries_skip_a_malformed_record_instead_of_failing(

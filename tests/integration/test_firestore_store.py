@@ -3,6 +3,7 @@ query-shape registry. The shared behaviour is in ``tests/contracts/test_store_co
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -22,8 +23,18 @@ from confsync.adapters.firestore_store import (
     pointer_key,
 )
 from confsync.calendars import CalendarDoc, calendar_to_document, epoch_ms
-from confsync.errors import MalformedInputError, StoreUnavailableError
-from confsync.records import ConferenceRecord, EventSnapshot, record_key, to_document
+from confsync.errors import MalformedInputError, RecordConflictError, StoreUnavailableError
+from confsync.legacy_records import LegacyRecord
+from confsync.legacy_records import record_key as legacy_record_key
+from confsync.legacy_records import to_document as legacy_to_document
+from confsync.record_migration import migrate_calendar
+from confsync.records import (
+    CalendarRefs,
+    ConferenceRecord,
+    EventSnapshot,
+    conference_key,
+    to_document,
+)
 from devstack.gcloud_emulators import EmulatorEndpoints
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -31,9 +42,10 @@ MINUTE = timedelta(minutes=1)
 QUERY_METHODS = {
     "FirestoreCalendarStore.due_for_sweep",
     "FirestoreRecordStore.pending",
-    "FirestoreRecordStore.active_of_calendar",
+    "FirestoreRecordStore.of_calendar",
     "FirestoreRecordStore.held",
-    "FirestoreRecordStore.by_conference",
+    "FirestoreRecordStore.attached_to",
+    "FirestoreRecordStore.legacy_of_calendar",
 }
 
 
@@ -50,16 +62,23 @@ def _calendar(key: str = "ck_1", **fields: Any) -> CalendarDoc:
     return CalendarDoc(key=key, subject="alice@example.com", calendar_id="primary", **fields)
 
 
+def _snapshot(event_id: str) -> EventSnapshot:
+    return EventSnapshot(
+        event_id, "t", "2026-12-02T10:00:00Z", "2026-12-02T11:00:00Z", None, (), (), None
+    )
+
+
 def _record(conference_id: str, event_ids: tuple[str, ...] = ("e1",)) -> ConferenceRecord:
     return ConferenceRecord(
-        key=record_key("ck_1", conference_id),
-        calendar_key="ck_1",
+        key=conference_key(conference_id),
         conference_id=conference_id,
-        events={
-            e: EventSnapshot(
-                e, "t", "2026-12-02T10:00:00Z", "2026-12-02T11:00:00Z", None, (), (), None
+        home_key="ck_1",
+        calendars={
+            "ck_1": CalendarRefs(
+                subject="alice@example.com",
+                calendar_id="primary",
+                events={e: _snapshot(e) for e in event_ids},
             )
-            for e in event_ids
         },
     )
 
@@ -223,10 +242,153 @@ def test_notify_records_when_it_was_notified(client: firestore.Client) -> None:
 def test_save_splits_large_writes_into_batches(client: firestore.Client) -> None:
     store = FirestoreRecordStore(client)
     records = [_record(f"c-{i}", (f"e{i}",)) for i in range(501)]
+    pointers: dict[str, str | None] = {f"e{i}": r.key for i, r in enumerate(records)}
 
-    store.save(records)
+    store.save(records, calendar_key="ck_1", attachments=pointers)
 
-    assert store.by_keys(r.key for r in records) == records
+    stored = store.by_keys(r.key for r in records)
+    assert stored == records
+    assert store.attachments("ck_1", pointers) == pointers
+    store.save([replace(r, references=1) for r in stored])  # updates, batch by batch too
+    assert store.by_keys(r.key for r in records) == [replace(r, references=1) for r in records]
+
+
+@pytest.mark.emulators
+def test_racing_saves_of_one_version_have_exactly_one_winner(client: firestore.Client) -> None:
+    store = FirestoreRecordStore(client)
+    store.save([_record("c-1")])
+    [read] = store.by_keys([conference_key("c-1")])
+    counts = iter(range(1, 7))
+    lock = threading.Lock()
+
+    def save() -> int | list[str]:
+        with lock:
+            references = next(counts)
+        try:
+            store.save([replace(read, references=references)])
+        except RecordConflictError as err:
+            return err.keys
+        return references
+
+    results = _race(6, save)
+
+    winners = [r for r in results if isinstance(r, int)]
+    assert len(results) == 6
+    assert len(winners) == 1
+    assert [r for r in results if not isinstance(r, int)] == [[read.key]] * 5
+    assert store.by_keys([read.key]) == [replace(read, references=winners[0])]
+
+
+@pytest.mark.emulators
+def test_a_refused_batch_with_no_record_changed_names_every_record_of_it(
+    client: firestore.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal that no changed version explains (contention: ``Aborted``) is still a conflict:
+    the caller reads every record of the batch again."""
+    store = FirestoreRecordStore(client)
+    store.save([_record("c-1")])
+    [read] = store.by_keys([conference_key("c-1")])
+    new = _record("c-2")
+
+    def refuse(*_args: object, **_kwargs: object) -> Any:
+        raise gexc.Aborted("contention")
+
+    monkeypatch.setattr(firestore.WriteBatch, "commit", refuse)
+    with pytest.raises(RecordConflictError) as caught:
+        store.save([replace(read, references=2), new])
+
+    assert caught.value.keys == sorted([read.key, new.key])
+    assert isinstance(caught.value.__cause__, gexc.Aborted)
+
+
+@pytest.mark.emulators
+def test_stored_documents_carry_the_fields_the_queries_filter(client: firestore.Client) -> None:
+    store = FirestoreRecordStore(client)
+    record = replace(
+        _record("c-1"),
+        home_key="ck_2",
+        calendars={**_record("c-1").calendars, "ck_3": _record("c-1").calendars["ck_1"]},
+    )
+    store.save([record], calendar_key="ck_1", attachments={"e1": record.key})
+
+    body = client.collection("conferences").document(record.key).get().to_dict()
+    pointer = client.collection("conference_events").document(pointer_key("ck_1", "e1"))
+    assert body is not None
+    assert (body["home_calendar_key"], body["calendar_keys"], body["has_pending"]) == (
+        "ck_2",
+        ["ck_1", "ck_3"],
+        False,
+    )
+    assert "calendar_key" not in body  # the field schema-1 records are found by
+    assert pointer.get().to_dict() == {
+        "calendar_key": "ck_1",
+        "event_id": "e1",
+        "conference_key": record.key,
+    }
+
+    store.save([], calendar_key="ck_1", attachments={"e1": None})
+
+    assert not pointer.get().exists
+
+
+@pytest.mark.emulators
+def test_migrating_a_calendar_rewrites_its_pointers_and_drops_its_schema_1_records(
+    client: firestore.Client,
+) -> None:
+    legacy = LegacyRecord(
+        key=legacy_record_key("ck_1", "c-1"),
+        calendar_key="ck_1",
+        conference_id="c-1",
+        events={"e1": _snapshot("e1")},
+        primary_event_id="e1",
+        owner="alice@example.com",
+        owner_known=True,
+        role="acting",
+    )
+    client.collection("conferences").document(legacy.key).set(legacy_to_document(legacy))
+    pointer = client.collection("conference_events").document(pointer_key("ck_1", "e1"))
+    pointer.set({"calendar_key": "ck_1", "event_id": "e1", "record_key": legacy.key})
+    store = FirestoreRecordStore(client)
+
+    migrated = migrate_calendar(
+        store,
+        store,
+        calendar_key="ck_1",
+        subject="alice@example.com",
+        calendar_id="primary",
+        policy="first-claimant",
+    )
+
+    assert migrated == 1
+    assert not client.collection("conferences").document(legacy.key).get().exists
+    assert pointer.get().to_dict() == {
+        "calendar_key": "ck_1",
+        "event_id": "e1",
+        "conference_key": conference_key("c-1"),
+    }
+    [record] = store.by_keys([conference_key("c-1")])
+    assert (record.home_key, list(record.calendars), record.owner) == (
+        "ck_1",
+        ["ck_1"],
+        "alice@example.com",
+    )
+    assert store.attachments("ck_1", ["e1"]) == {"e1": record.key}
+
+
+@pytest.mark.emulators
+def test_forget_calendar_deletes_the_pointers_naming_schema_1_records(
+    client: firestore.Client,
+) -> None:
+    pointers = client.collection("conference_events")
+    for calendar_key in ("ck_1", "ck_2"):
+        pointers.document(pointer_key(calendar_key, "e1")).set(
+            {"calendar_key": calendar_key, "event_id": "e1", "record_key": "cf_old"}
+        )
+
+    assert FirestoreRecordStore(client).forget_calendar("ck_1") == 0
+
+    assert not pointers.document(pointer_key("ck_1", "e1")).get().exists
+    assert pointers.document(pointer_key("ck_2", "e1")).get().exists
 
 
 # --- stored documents that do not decode ----------------------------------------------------------
@@ -237,21 +399,19 @@ def test_a_record_of_another_schema_version_is_refused_by_every_read(
     client: firestore.Client,
 ) -> None:
     record = _record("c-1")
-    body = to_document(record) | {"schema_version": 99, "has_pending": True}
+    body = to_document(record) | {"schema_version": 99, "has_pending": True, "hold": "held"}
     body["pending"] = {"attempts": 1, "next_attempt_at": T0, "last_error": "x"}
     client.collection("conferences").document(record.key).set(body)
     store = FirestoreRecordStore(client)
-    pointer = {"calendar_key": "ck_1", "event_id": "e1", "record_key": record.key}
-    client.collection("conference_events").document(pointer_key("ck_1", "e1")).set(pointer)
 
     with pytest.raises(MalformedInputError, match="schema_version 99"):
         store.by_keys([record.key])
     with pytest.raises(MalformedInputError):
-        store.by_event_ids("ck_1", ["e1"])
-    with pytest.raises(MalformedInputError):
         store.pending("ck_1", T0, 10)
     with pytest.raises(MalformedInputError):
-        list(store.active_of_calendar("ck_1"))
+        list(store.of_calendar("ck_1"))
+    with pytest.raises(MalformedInputError):
+        store.held("ck_1")
 
 
 @pytest.mark.emulators
@@ -299,15 +459,26 @@ def test_firestore_failures_become_store_unavailable(
 
     monkeypatch.setattr(firestore.DocumentReference, "get", fail)
     monkeypatch.setattr(firestore.Query, "stream", fail)
+    monkeypatch.setattr(firestore.Client, "get_all", fail)
+    monkeypatch.setattr(firestore.WriteBatch, "commit", fail)
     calendars = FirestoreCalendarStore(offline_client)
     records = FirestoreRecordStore(offline_client)
+    stored = replace(_record("c-1"), version="2026-12-01T09:00:00.000001Z")
 
     for call in (
         lambda: calendars.get("ck_1"),
         lambda: calendars.acquire_lease("ck_1", "run-a", until=T0, now=T0),
         lambda: calendars.due_for_sweep(T0, 5),
+        lambda: records.by_keys([stored.key]),
+        lambda: records.attachments("ck_1", ["e1"]),
+        lambda: records.attached_to("ck_1"),
+        lambda: records.save([stored], calendar_key="ck_1", attachments={"e1": stored.key}),
         lambda: records.pending("ck_1", T0, 5),
-        lambda: list(records.active_of_calendar("ck_1")),
+        lambda: list(records.of_calendar("ck_1")),
+        lambda: records.held("ck_1"),
+        lambda: records.legacy_of_calendar("ck_1"),
+        lambda: records.drop_legacy(["cf_old"]),
+        lambda: records.forget_calendar("ck_1"),
     ):
         with pytest.raises(StoreUnavailableError) as caught:
             call()
@@ -322,13 +493,15 @@ def test_registry_names_every_query_method_and_only_existing_ones() -> None:
         "FirestoreCalendarStore": FirestoreCalendarStore,
         "FirestoreRecordStore": FirestoreRecordStore,
     }
+    pointers = inspect.signature(FirestoreRecordStore).parameters["pointers"].default
     defaults = {"FirestoreCalendarStore": "calendars", "FirestoreRecordStore": "conferences"}
+    collections = {"FirestoreRecordStore.attached_to": pointers}  # the event pointers
 
     assert {shape.method for shape in QUERY_SHAPES} == QUERY_METHODS
     for shape in QUERY_SHAPES:
         class_name, method = shape.method.split(".")
         assert callable(getattr(classes[class_name], method))
-        assert shape.collection == defaults[class_name]
+        assert shape.collection == collections.get(shape.method, defaults[class_name])
         assert shape.fields
     assert len(set(QUERY_SHAPES)) == len(QUERY_SHAPES)
 
@@ -357,11 +530,19 @@ def test_every_query_issued_is_built_from_a_registered_shape(
     records = FirestoreRecordStore(client)
 
     calendars.due_for_sweep(T0, 5)
-    records.by_event_ids("ck_1", ["e1", "e2"])
     records.pending("ck_1", T0, 5)
-    list(records.active_of_calendar("ck_1"))
+    list(records.of_calendar("ck_1"))
     records.held("ck_1")
-    records.by_conference("c-1")
+    records.attached_to("ck_1")
+    records.legacy_of_calendar("ck_1")
 
     assert set(built) == set(QUERY_SHAPES)
+    assert streams == len(built)
+
+    built.clear()
+    streams = 0
+    records.forget_calendar("ck_1")  # forgetting queries through the same shapes
+
+    assert built
+    assert set(built) <= set(QUERY_SHAPES)
     assert streams == len(built)

@@ -47,6 +47,9 @@ PLATFORM_VARIABLES = frozenset({"LOG_EXECUTION_ID"})
 BROAD_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
 EQUALITY_OPS = frozenset({"==", "in"})
 ORDER_OPS = {"order-asc": "ASCENDING", "order-desc": "DESCENDING"}
+ARRAY_OPS = frozenset({"array-contains", "array-contains-any"})
+"""Filters on an array's members: a composite index holds such a field as ``array_config =
+"CONTAINS"``, not ordered."""
 OAUTH_SECRET_VARIABLES = {
     "CONFSYNC_OAUTH_CLIENT_SECRET": "oauth_client_secret",
     "CONFSYNC_OAUTH_TOKEN_KEY": "oauth_token_key",
@@ -511,12 +514,16 @@ ALL_QUERY_SHAPES = (*QUERY_SHAPES, *CHANNEL_QUERY_SHAPES, *STATUS_QUERY_SHAPES)
 
 
 def expected_index(shape: QueryShape) -> list[tuple[str, str]]:
-    """The composite index a shape needs, as Firestore orders it: equality fields, then ordered
-    fields (their direction), then the remaining range fields."""
+    """The composite index a shape needs, as Firestore orders it: equality fields, then the
+    array-contains field (``CONTAINS``), then ordered fields (their direction), then the
+    remaining range fields."""
     equality = [path for path, op in shape.fields if op in EQUALITY_OPS]
+    contains = [path for path, op in shape.fields if op in ARRAY_OPS]
     ordered = [(path, ORDER_OPS[op]) for path, op in shape.fields if op in ORDER_OPS]
-    ranged = [path for path, op in shape.fields if op not in EQUALITY_OPS and op not in ORDER_OPS]
+    special = EQUALITY_OPS | ARRAY_OPS | ORDER_OPS.keys()
+    ranged = [path for path, op in shape.fields if op not in special]
     fields = [(path, "ASCENDING") for path in equality]
+    fields += [(path, "CONTAINS") for path in contains]
     fields += [(path, order) for path, order in ordered if path not in equality]
     seen = {path for path, _ in fields}
     fields += [(path, "ASCENDING") for path in dict.fromkeys(ranged) if path not in seen]
@@ -524,14 +531,36 @@ def expected_index(shape: QueryShape) -> list[tuple[str, str]]:
 
 
 def needs_composite_index(shape: QueryShape) -> bool:
-    """More than one field: single-field shapes use Firestore's automatic indexes."""
+    """More than one field: single-field shapes use Firestore's automatic indexes, which serve
+    an ``array-contains`` on an array field as well as ``==``, ranges and ordering."""
     return len({path for path, _ in shape.fields}) > 1
 
 
 def declared_indexes() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Each index's fields as (path, ``order`` or ``array_config``)."""
     return [
-        (body["collection"], [(f["field_path"], f["order"]) for f in body["fields"]])
+        (
+            body["collection"],
+            [(f["field_path"], f.get("order") or f["array_config"]) for f in body["fields"]],
+        )
         for body in root().resources("google_firestore_index").values()
+    ]
+
+
+def test_the_index_rule_knows_array_contains() -> None:
+    alone = QueryShape("M.of", "conferences", (("calendar_keys", "array-contains"),))
+    combined = QueryShape(
+        "M.of",
+        "conferences",
+        (("calendar_keys", "array-contains"), ("status", "=="), ("at", "<"), ("at", "order-asc")),
+    )
+
+    assert not needs_composite_index(alone)
+    assert needs_composite_index(combined)
+    assert expected_index(combined) == [
+        ("status", "ASCENDING"),
+        ("calendar_keys", "CONTAINS"),
+        ("at", "ASCENDING"),
     ]
 
 

@@ -226,12 +226,18 @@ def _calendar(snapshot: _Snapshot) -> CalendarDoc | None:
     return None if body is None else calendar_from_document(snapshot.id, body)
 
 
+def _version(snapshot: _Snapshot) -> str | None:
+    """A stored record's version: its ``update_time`` (None: no such document)."""
+    if not snapshot.exists or snapshot.update_time is None:
+        return None
+    return str(snapshot.update_time.rfc3339())
+
+
 def _record(snapshot: _Snapshot) -> ConferenceRecord | None:
     body = snapshot.to_dict() if snapshot.exists else None
     if body is None:
         return None
-    version = snapshot.update_time.rfc3339() if snapshot.update_time is not None else None
-    return from_document(snapshot.id, body, version)
+    return from_document(snapshot.id, body, _version(snapshot))
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -433,7 +439,8 @@ class FirestoreRecordStore:
     The collection also holds the records of schema 1 an older deployment left (keyed ``cf_``
     and with a ``calendar_key`` field that records of schema 2 do not have), until migrated
     (:mod:`confsync.record_migration`); pointers that still name one (``record_key``) count as
-    no attachment.
+    no attachment, and go when the calendar is forgotten. A refused save names the records whose
+    stored version changed (read again after the refusal).
     """
 
     def __init__(
@@ -518,10 +525,19 @@ class FirestoreRecordStore:
                 batch.update(ref, document, option=self._client.write_option(last_update_time=when))
         try:
             batch.commit()
-        except _CONFLICTS as err:
-            raise RecordConflictError(keys) from err
-        except gexc.NotFound as err:  # an update of a record deleted meanwhile
-            raise RecordConflictError(keys) from err
+        except (*_CONFLICTS, gexc.NotFound) as err:  # NotFound: updating a record deleted meanwhile
+            expected = {key: version for key, _, document, version in chunk if key and document}
+            raise RecordConflictError(self._changed(expected) or keys) from err
+
+    def _changed(self, expected: Mapping[str, str | None]) -> list[str]:
+        """The records whose stored version is no longer the one expected (a refused batch
+        does not say which precondition failed)."""
+        refs = [self._collection.document(key) for key in expected]
+        return sorted(
+            snapshot.id
+            for snapshot in self._client.get_all(refs)
+            if _version(snapshot) != expected[snapshot.id]
+        )
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
         if limit <= 0:
@@ -571,4 +587,20 @@ class FirestoreRecordStore:
         changed = forget_calendar(self, calendar_key)
         legacy = [r.key for r in self.legacy_of_calendar(calendar_key)]
         self.drop_legacy(legacy)
+        self._drop_legacy_pointers(calendar_key)
         return changed + len(legacy)
+
+    def _drop_legacy_pointers(self, calendar_key: str) -> None:
+        """Delete the calendar's pointers that still name a schema-1 record (``record_key``):
+        :meth:`attached_to` leaves them out, so forgetting the attachments does not reach them."""
+        with translated("schema-1 pointers deletion"):
+            refs = [
+                s.reference
+                for s in _ATTACHED_TO.build(self._pointers, calendar_key).stream()
+                if not isinstance((s.to_dict() or {}).get("conference_key"), str)
+            ]
+            for chunk in chunks(refs, BATCH_MAX):
+                batch = self._client.batch()
+                for ref in chunk:
+                    batch.delete(ref)
+                batch.commit()

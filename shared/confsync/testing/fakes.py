@@ -513,13 +513,17 @@ class InMemoryRecordStore:
     """Conference records and event attachments in dicts, counting reads and writes like
     Firestore bills them, with the port's conditional saves (``version``: a counter per record).
 
-    It also holds schema-1 records (:meth:`put_legacy`) for migration tests."""
+    It also holds schema-1 records (:meth:`put_legacy`) for migration tests, and their event
+    pointers apart: like the Firestore store's, a pointer naming a schema-1 record counts as no
+    attachment until an attachment of the same event replaces it, and goes when the calendar is
+    forgotten."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: dict[str, ConferenceRecord] = {}
         self._attachments: dict[tuple[str, str], str] = {}
         self._legacy: dict[str, LegacyRecord] = {}
+        self._legacy_pointers: dict[tuple[str, str], str] = {}
         self._serial = 0
         self.reads = 0
         self.writes = 0
@@ -577,6 +581,7 @@ class InMemoryRecordStore:
             for event_id, key in (attachments or {}).items():
                 assert calendar_key is not None, "attachments need their calendar"
                 self.writes += 1
+                self._legacy_pointers.pop((calendar_key, event_id), None)
                 if key is None:
                     self._attachments.pop((calendar_key, event_id), None)
                 else:
@@ -623,6 +628,10 @@ class InMemoryRecordStore:
         changed = forget_calendar(self, calendar_key)
         legacy = [r.key for r in self.legacy_of_calendar(calendar_key)]
         self.drop_legacy(legacy)
+        with self._lock:
+            for pointer in [p for p in self._legacy_pointers if p[0] == calendar_key]:
+                del self._legacy_pointers[pointer]
+                self.writes += 1
         return changed + len(legacy)
 
     # --- schema-1 records (the LegacyRecords port) ---
@@ -633,7 +642,8 @@ class InMemoryRecordStore:
         with self._lock:
             self._legacy[record.key] = record
             for event_id in [*record.events, *events]:
-                self._attachments[(record.calendar_key, event_id)] = record.key
+                self._attachments.pop((record.calendar_key, event_id), None)
+                self._legacy_pointers[(record.calendar_key, event_id)] = record.key
 
     def legacy_of_calendar(self, calendar_key: str) -> list[LegacyRecord]:
         with self._lock:
