@@ -16,7 +16,7 @@ from confsync.channel_tokens import ChannelTokenKeys, verify_channel_token
 from confsync.channels import ChannelService
 from confsync.errors import CalendarAccessError, CalendarUnavailableError
 from confsync.messages import RenewCommand, SweepCommand, TickCommand
-from confsync.records import ConferenceRecord
+from confsync.records import CalendarRefs, ConferenceRecord, EventSnapshot, conference_key
 from confsync.testing import (
     FakeCalendar,
     InMemoryCalendarStore,
@@ -213,7 +213,35 @@ def test_unenroll_stops_every_channel_and_keeps_records_unless_forget(h: Harness
     service = h.service()
     service.enroll("alice@example.com", "primary")
     key = calendar_key("alice@example.com", "primary")
-    h.records.save([ConferenceRecord(key="conf-1", calendar_key=key, conference_id="c1")])
+    other = calendar_key("alice@example.com", "team@example.com")
+    c1, c2 = conference_key("c1"), conference_key("c2")
+
+    def refs(calendar_id: str, event_id: str) -> CalendarRefs:
+        snapshot = EventSnapshot(
+            event_id, "Planning", "2026-12-02", "2026-12-03", None, (), (), None
+        )
+        return CalendarRefs("alice@example.com", calendar_id, events={event_id: snapshot})
+
+    # c1: Alice's meeting on this calendar and on another one; c2: someone else's conference
+    # this calendar carries in one event (counted), as another calendar does in one more.
+    shared = ConferenceRecord(
+        key=c1,
+        conference_id="c1",
+        home_key=key,
+        calendars={key: refs("primary", "e1"), other: refs("team@example.com", "t1")},
+        owner="alice@example.com",
+        owner_known=True,
+    )
+    counted = ConferenceRecord(
+        key=c2,
+        conference_id="c2",
+        home_key=other,
+        references=2,
+        owner="bob@example.com",
+        owner_known=True,
+    )
+    h.records.save([shared, counted], calendar_key=key, attachments={"e1": c1, "e2": c2})
+    h.records.save([], calendar_key=other, attachments={"t1": c1, "e9": c2})
 
     service.unenroll(key)
 
@@ -222,11 +250,18 @@ def test_unenroll_stops_every_channel_and_keeps_records_unless_forget(h: Harness
     assert doc.state == "unenrolled"
     assert h.calendar.live_channels() == []
     assert {c.state for c in h.channels.all()} == {"stopped"}
-    assert "conf-1" in h.records.all()
+    assert h.records.all()[c1].refs_of(key) is not None  # kept unless forget
+    assert h.records.all()[c2].references == 2
 
     service.unenroll(key, forget=True)
 
-    assert h.records.all() == {}
+    records = h.records.all()
+    # The records stay (other calendars share them); only this calendar's part is forgotten.
+    assert sorted(records) == [c1, c2]
+    assert list(records[c1].calendars) == [other]
+    assert (records[c1].owner, records[c1].owner_known) == ("alice@example.com", True)
+    assert records[c2].references == 1
+    assert h.records.all_attachments() == {(other, "t1"): c1, (other, "e9"): c2}
     assert len(h.calls("stop")) == 1  # stopped channels are not stopped again
 
 

@@ -23,8 +23,11 @@ from confsync.planner import (
     PlanContext,
     UpdateConference,
     after_applied,
+    fold_events,
+    lookup_for,
     plan_page,
 )
+from confsync.records import ConferenceRecord, conference_key
 from tests.support.calendar_events import SOLUTION, conference_data
 from tests.support.calendar_events import event as calendar_event
 
@@ -161,25 +164,52 @@ def test_a_foreign_conference_keeps_a_valid_id_for_the_matcher_to_refuse() -> No
     assert MATCHER.conference_id(event.conference) is None
 
 
-def test_the_planner_sees_no_conference_on_an_event_with_a_bad_id() -> None:
-    plan = plan_page([decode_event(raw_event("a/../b"))], {}, CTX)
+def _owned(conference_id: str) -> ConferenceRecord:
+    """The record a run creates for a conference met for the first time, its owner looked up
+    (the calendar's user)."""
+    return ConferenceRecord(
+        key=conference_key(conference_id),
+        conference_id=conference_id,
+        home_key=CTX.calendar_key,
+        owner=CALENDAR,
+        owner_known=True,
+    )
 
+
+def test_the_planner_sees_no_conference_on_an_event_with_a_bad_id() -> None:
+    events = [decode_event(raw_event("a/../b"))]
+
+    lookup = lookup_for(events, CTX)
+    plan = plan_page(fold_events(events, {}, {}, CTX), CTX)
+
+    assert lookup.record_keys == frozenset()  # no record is even read for it
     assert plan.changed == {}
+    assert plan.folded.attachments == {}
     assert plan.operations == ()
 
 
 def test_an_event_whose_id_turns_bad_leaves_its_conference() -> None:
     """As if its conference had been removed: with no other event, the conference is deleted."""
-    first = plan_page([decode_event(raw_event("conf-1"))], {}, CTX)
+    key = conference_key("conf-1")
+    first = plan_page(
+        fold_events([decode_event(raw_event("conf-1"))], {key: _owned("conf-1")}, {}, CTX), CTX
+    )
     [created] = first.operations
     assert isinstance(created, UpdateConference)
-    stored = {key: after_applied(record, created) for key, record in first.changed.items()}
+    assert first.folded.attachments == {"e1": key}
+    stored = {k: after_applied(record, created) for k, record in first.changed.items()}
 
-    second = plan_page([decode_event(raw_event("conf/1"))], stored, CTX)
+    bad = [decode_event(raw_event("conf/1"))]
+    assert lookup_for(bad, CTX).record_keys == frozenset()
+    second = plan_page(fold_events(bad, stored, {"e1": key}, CTX), CTX)
 
     [deleted] = second.operations
     assert isinstance(deleted, DeleteConference)
     assert deleted.conference_id == "conf-1"
+    assert second.folded.attachments == {"e1": None}
+    refs = second.changed[key].refs_of(CTX.calendar_key)
+    assert refs is not None
+    assert dict(refs.events) == {}
 
 
 def test_the_pattern_is_the_documented_one() -> None:

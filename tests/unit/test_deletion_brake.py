@@ -7,7 +7,7 @@ drops them (docs/decisions/2026-12-03-deletion-brake.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +17,7 @@ import pytest
 from confsync.cli.deletes import settle_held_deletes
 from confsync.errors import ProviderUnavailableError, StoreUnavailableError
 from confsync.messages import SyncRequest
-from confsync.records import ConferenceRecord
+from confsync.records import ConferenceRecord, conference_key
 from confsync.sync.brake import HELD_MESSAGE
 from confsync.testing import InMemoryRecordStore
 from tests.support.calendar_events import conference_data, event
@@ -63,6 +63,12 @@ def _deletes_sent(world: World) -> list[str]:
     return [c.conference_id for c in world.provider.calls if c.kind == "delete"]
 
 
+def _events(record: ConferenceRecord) -> list[str]:
+    """The ids of the calendar's live events the record holds."""
+    refs = record.refs_of(KEY)
+    return sorted(refs.events) if refs is not None else []
+
+
 def _held(world: World) -> list[ConferenceRecord]:
     return [r for r in world.records.all().values() if r.hold == "held"]
 
@@ -104,7 +110,8 @@ def test_25_deletions_in_one_sync_are_all_held_and_none_is_sent(
     assert _deletes_sent(world) == []
     assert not any(c.deleted for c in world.provider.conferences.values())
     assert len(_held(world)) == 25
-    assert all(not r.events and r.pending is not None for r in _held(world))
+    assert all(r.live_calendars == () and r.pending is not None for r in _held(world))
+    assert all(r.home_key == KEY for r in _held(world))
     assert outcome.stats.held == 25
     assert outcome.stats.deletes == 0
     assert _held_count(world) == 25
@@ -233,11 +240,11 @@ def test_discard_sends_nothing_and_keeps_the_conferences(world: World) -> None:
     assert outcome.stats.held == 0
     assert _held_count(world) == 0
     for record in world.records.all().values():
-        assert (record.status, record.hold, record.pending, dict(record.events)) == (
+        assert (record.status, record.hold, record.pending, record.live_calendars) == (
             "active",
             None,
             None,
-            {},
+            (),
         )
 
 
@@ -250,8 +257,8 @@ def test_a_discarded_conference_reattaches_when_its_event_comes_back(world: Worl
     world.calendar.put(CALENDAR, _event(f"e{ids[0]}", f"c{ids[0]}", summary="Back"))
     world.sync()
 
-    record = next(r for r in world.records.all().values() if r.conference_id == f"c{ids[0]}")
-    assert list(record.events) == [f"e{ids[0]}"]
+    record = world.records.all()[conference_key(f"c{ids[0]}")]
+    assert _events(record) == [f"e{ids[0]}"]
     assert world.provider.conferences[f"c{ids[0]}"].state["title"] == "Back"  # type: ignore[index]
 
 
@@ -264,8 +271,8 @@ def test_a_held_delete_whose_event_comes_back_is_cancelled(world: World) -> None
     world.calendar.put(CALENDAR, _event(f"e{ids[0]}", f"c{ids[0]}"))  # access restored, say
     world.sync()
 
-    record = next(r for r in world.records.all().values() if r.conference_id == f"c{ids[0]}")
-    assert (record.hold, record.pending, list(record.events)) == (None, None, [f"e{ids[0]}"])
+    record = world.records.all()[conference_key(f"c{ids[0]}")]
+    assert (record.hold, record.pending, _events(record)) == (None, None, [f"e{ids[0]}"])
     assert len(world.provider.calls) == calls  # the state is what the system has: nothing sent
     assert _held_count(world) == 24
     assert not world.provider.conferences[f"c{ids[0]}"].deleted
@@ -286,12 +293,39 @@ def test_a_deletion_while_deletions_are_held_is_held_too(
     assert [e.brake["new"] for e in _brake_errors(caplog)] == [25, 1]
 
 
-class _FailingPending(InMemoryRecordStore):
-    """A record store that fails the pending query: a run that dies after its pages were saved
-    and before its pending retry (a crash, a timeout)."""
+class _FailingPending:
+    """The record store with its pending query failing: a run that dies after its pages were
+    saved and before its pending retry (a crash, a timeout). Everything else reaches ``store``."""
+
+    def __init__(self, store: InMemoryRecordStore) -> None:
+        self.store = store
+
+    def attachments(self, calendar_key: str, event_ids: Iterable[str]) -> dict[str, str]:
+        return self.store.attachments(calendar_key, event_ids)
+
+    def by_keys(self, keys: Iterable[str]) -> list[ConferenceRecord]:
+        return self.store.by_keys(keys)
+
+    def save(
+        self,
+        records: Iterable[ConferenceRecord],
+        *,
+        calendar_key: str | None = None,
+        attachments: Mapping[str, str | None] | None = None,
+    ) -> None:
+        self.store.save(records, calendar_key=calendar_key, attachments=attachments)
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
         raise StoreUnavailableError("Firestore pending records query failed: 503")
+
+    def of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
+        return self.store.of_calendar(calendar_key)
+
+    def held(self, calendar_key: str) -> list[ConferenceRecord]:
+        return self.store.held(calendar_key)
+
+    def attached_to(self, calendar_key: str) -> dict[str, str]:
+        return self.store.attached_to(calendar_key)
 
 
 def test_a_crashed_run_s_leftovers_and_new_deletions_over_the_brake_are_all_held(
@@ -299,14 +333,13 @@ def test_a_crashed_run_s_leftovers_and_new_deletions_over_the_brake_are_all_held
 ) -> None:
     ids = _meetings(world, 25)
     _delete(world, ids[:15])
-    crashing = _FailingPending()
-    crashing.save(world.records.all().values())
     runner = world.runner()
-    broken = runner.with_ports(replace(runner.ports, records=crashing))
+    broken = runner.with_ports(replace(runner.ports, records=_FailingPending(world.records)))
     with pytest.raises(StoreUnavailableError):
         broken.run(_request(world))
-    world.records.save(crashing.all().values())  # what the crashed run left: 15 queued deletes
+    # What the crashed run left: 15 queued deletes, none sent.
     assert sum(1 for r in world.records.all().values() if r.pending is not None) == 15
+    assert _deletes_sent(world) == []
 
     _delete(world, ids[15:])  # 10 more: 25 unsent in all
     world.clock.now += timedelta(minutes=10)  # the crashed run's lease has expired
@@ -322,12 +355,13 @@ def test_a_crashed_run_s_leftovers_within_the_brake_are_sent_by_the_next_run(
 ) -> None:
     ids = _meetings(world, 15)
     _delete(world, ids)
-    crashing = _FailingPending()
-    crashing.save(world.records.all().values())
     runner = world.runner()
     with pytest.raises(StoreUnavailableError):
-        runner.with_ports(replace(runner.ports, records=crashing)).run(_request(world))
-    world.records.save(crashing.all().values())
+        runner.with_ports(replace(runner.ports, records=_FailingPending(world.records))).run(
+            _request(world)
+        )
+    assert sum(1 for r in world.records.all().values() if r.pending is not None) == 15
+    assert _deletes_sent(world) == []
 
     world.clock.now += timedelta(minutes=10)
     world.sync()

@@ -18,7 +18,8 @@ from confsync.calendars import CalendarDoc, calendar_key
 from confsync.errors import ProviderUnavailableError
 from confsync.messages import SyncRequest
 from confsync.planner import ConferenceMatcher
-from confsync.records import ConferenceRecord
+from confsync.ports import RecordStore
+from confsync.records import CalendarRefs, ConferenceRecord, EventSnapshot, conference_key
 from confsync.sync import SyncOutcome, SyncRunner
 from confsync.sync.owners import REFERENCE_MESSAGE
 from confsync.testing import (
@@ -59,11 +60,16 @@ class World:
         self.calendars.put(CalendarDoc(key=key, subject=subject, calendar_id=calendar_id))
         return key
 
-    def sync(self, subject: str, calendar_id: str) -> SyncOutcome:
+    def sync(
+        self, subject: str, calendar_id: str, *, records: RecordStore | None = None
+    ) -> SyncOutcome:
+        """One run of the calendar, as production wires it (schema-1 records migrate from the
+        same store); ``records``: another view of the store (a wrapper), for this run only."""
         runner = SyncRunner(
             calendar_api=self.calendar,
             calendar_store=self.calendars,
-            records=self.records,
+            records=records or self.records,
+            legacy=self.records,
             provider=self.provider,
             publisher=RecordingPublisher(),
             settings=sync_settings(
@@ -99,10 +105,24 @@ class World:
             if c.kind == kind and c.conference_id == conference_id and c.outcome != "read"
         ]
 
-    def record_of(self, calendar_id: str, subject: str) -> ConferenceRecord:
-        key = calendar_key(subject, calendar_id)
-        [record] = [r for r in self.records.all().values() if r.calendar_key == key]
-        return record
+    def record(self, conference_id: str = "c1") -> ConferenceRecord:
+        """The one record of the conference, whichever calendars carry it."""
+        return self.records.all()[conference_key(conference_id)]
+
+    def refs(
+        self, calendar_id: str, subject: str, conference_id: str = "c1"
+    ) -> CalendarRefs | None:
+        """The references the calendar holds in the conference's record (None: it acts not)."""
+        return self.record(conference_id).refs_of(calendar_key(subject, calendar_id))
+
+    def events(self, calendar_id: str, subject: str, conference_id: str = "c1") -> list[str]:
+        """The ids of the calendar's live events the conference's record holds."""
+        refs = self.refs(calendar_id, subject, conference_id)
+        return sorted(refs.events) if refs is not None else []
+
+    def attached(self, calendar_id: str, subject: str, event_id: str) -> str | None:
+        """The record the calendar's event is attached to (kept or counted), or None."""
+        return self.records.all_attachments().get((calendar_key(subject, calendar_id), event_id))
 
 
 @pytest.fixture(name="world")
@@ -130,6 +150,9 @@ def test_bobs_copy_of_alices_conference_never_changes_or_deletes_it(
     # Bob copies the conference into his own event, edits it, then deletes it.
     world.put(BOB, "b1", "c1", BOB, summary="Mine now", start="2026-12-09T08:00:00Z")
     first = world.sync(BOB, BOB)
+    counted = world.record()
+    assert (counted.references, counted.refs_of(calendar_key(BOB, BOB))) == (1, None)
+    assert world.attached(BOB, BOB, "b1") == conference_key("c1")
     world.put(BOB, "b1", "c1", BOB, summary="Still mine", attendees=["eve@example.com"])
     second = world.sync(BOB, BOB)
     world.calendar.delete(BOB, "b1")
@@ -138,7 +161,8 @@ def test_bobs_copy_of_alices_conference_never_changes_or_deletes_it(
     assert len(world.calls("update")) == 1  # Alice's only
     assert world.calls("delete") == []
     assert world.calendar.patch_calls == patches  # no write-back onto Bob's copy either
-    assert (first.stats.references, second.stats.references) == (1, 1)
+    # Counted once, when it first carries the conference (an edit of it is not counted again).
+    assert (first.stats.references, second.stats.references) == (1, 0)
     assert (third.stats.updates, third.stats.deletes, third.stats.held) == (0, 0, 0)
     [line] = _references(caplog)
     assert line.levelname == "INFO"
@@ -147,8 +171,14 @@ def test_bobs_copy_of_alices_conference_never_changes_or_deletes_it(
     assert ALICE in message
     assert BOB in message
     assert calendar_key(BOB, BOB) in message
-    bob = world.record_of(BOB, BOB)
-    assert (bob.role, bob.owner, bob.events, bob.pending) == ("reference", ALICE, {}, None)
+    # One record: Alice's references decide; Bob's copy was only counted, and no longer is.
+    record = world.record()
+    assert (record.role, record.owner, record.pending) == ("acting", ALICE, None)
+    assert list(record.calendars) == [calendar_key(ALICE, ALICE)]
+    assert world.events(ALICE, ALICE) == ["a1"]
+    assert record.home_key == calendar_key(ALICE, ALICE)
+    assert record.references == 0
+    assert world.attached(BOB, BOB, "b1") is None
 
     # Alice's own edit still updates her conference.
     world.put(ALICE, "a1", "c1", ALICE, summary="Planning, moved")
@@ -168,7 +198,8 @@ def test_the_owner_is_compared_ignoring_case(world: World) -> None:
     world.sync(ALICE, ALICE)
 
     assert [c.kind for c in world.provider.applied()] == ["update", "delete"]
-    assert world.record_of(ALICE, ALICE).role == "acting"
+    record = world.record()
+    assert (record.role, record.owner, record.status) == ("acting", "Alice@Example.COM", "deleted")
 
 
 def test_a_secondary_calendar_enrolled_under_the_owner_acts(world: World) -> None:
@@ -179,7 +210,11 @@ def test_a_secondary_calendar_enrolled_under_the_owner_acts(world: World) -> Non
     outcome = world.sync(ALICE, TEAM)
 
     assert outcome.stats.updates == 1
-    assert world.record_of(TEAM, ALICE).role == "acting"
+    record = world.record()
+    assert record.role == "acting"
+    assert world.events(TEAM, ALICE) == ["t1"]
+    assert record.home_key == calendar_key(ALICE, TEAM)
+    assert record.references == 0
 
 
 def test_a_calendar_owned_by_the_organizer_acts_even_under_another_subject(world: World) -> None:
@@ -216,8 +251,10 @@ def test_an_unavailable_owner_sends_nothing_and_is_asked_again_later(world: Worl
 
     assert world.calls("update") == []
     assert world.calls("delete") == []
-    record = world.record_of(ALICE, ALICE)
+    record = world.record()
     assert (record.role, record.owner_known) == ("unknown", False)
+    assert world.events(ALICE, ALICE) == ["a1"]  # kept, undecided
+    assert record.home_key == calendar_key(ALICE, ALICE)  # its runs ask again
     assert record.pending is not None
     assert "owner unavailable" in record.pending.last_error
     assert first.stats.pending == 1
@@ -230,8 +267,9 @@ def test_an_unavailable_owner_sends_nothing_and_is_asked_again_later(world: Worl
 
     assert second.stats.owner_lookups == 1
     assert [c.outcome for c in world.calls("update")] == ["applied"]
-    record = world.record_of(ALICE, ALICE)
+    record = world.record()
     assert (record.role, record.owner, record.pending) == ("acting", ALICE, None)
+    assert world.events(ALICE, ALICE) == ["a1"]
 
 
 def test_an_unavailable_owner_never_lets_a_copy_delete(world: World) -> None:
@@ -239,13 +277,16 @@ def test_an_unavailable_owner_never_lets_a_copy_delete(world: World) -> None:
     world.put(BOB, "b1", "c1", BOB)
     world.provider.failures = [ProviderUnavailableError("503")]
     world.sync(BOB, BOB)
+    assert world.events(BOB, BOB) == ["b1"]  # undecided: kept, nothing sent
     world.calendar.delete(BOB, "b1")
     world.clock.now += timedelta(minutes=5)
     world.sync(BOB, BOB)
 
     assert world.calls("update") == []
     assert world.calls("delete") == []
-    assert world.record_of(BOB, BOB).role == "reference"
+    record = world.record()
+    assert (record.owner, record.pending, record.references) == (ALICE, None, 0)
+    assert world.refs(BOB, BOB) is None  # Bob's calendar does not act for Alice's conference
 
 
 def test_a_conference_gone_at_the_lookup_is_not_asked_about_again(world: World) -> None:
@@ -255,7 +296,7 @@ def test_a_conference_gone_at_the_lookup_is_not_asked_about_again(world: World) 
     world.sync(ALICE, ALICE)
 
     assert [c.outcome for c in world.provider.calls] == ["gone"]
-    assert world.record_of(ALICE, ALICE).status == "deleted"
+    assert world.record("c9").status == "deleted"
 
 
 def test_ownerless_first_claimant_acts_and_later_copies_are_references(world: World) -> None:
@@ -273,13 +314,16 @@ def test_ownerless_first_claimant_acts_and_later_copies_are_references(world: Wo
     state = world.provider.conferences["c1"].state
     assert state is not None
     assert state["title"] == "Planning, moved"
-    assert world.record_of(ALICE, ALICE).role == "acting"
-    assert world.record_of(BOB, BOB).role == "reference"
+    record = world.record()
+    assert (record.role, record.owner, record.claimant) == ("acting", None, ALICE)
+    assert world.refs(BOB, BOB) is None
+    assert record.references == 0  # Bob's copy was counted, and left
     # Alice's other calendar is the same user: it may act too.
     world.enroll(ALICE, TEAM)
     world.put(TEAM, "t1", "c1", TEAM)
     world.sync(ALICE, TEAM)
-    assert world.record_of(TEAM, ALICE).role == "acting"
+    assert world.events(TEAM, ALICE) == ["t1"]
+    assert world.events(ALICE, ALICE) == ["a1"]
 
 
 def test_ownerless_hands_off_never_changes_or_deletes(world: World) -> None:
@@ -287,20 +331,39 @@ def test_ownerless_hands_off_never_changes_or_deletes(world: World) -> None:
     world.provider.create("c1")
     world.put(ALICE, "a1", "c1", ALICE)
     world.sync(ALICE, ALICE)
+    record = world.record()
+    assert (record.role, record.claimant, record.references) == ("reference", None, 1)
     world.calendar.delete(ALICE, "a1")
     world.sync(ALICE, ALICE)
 
     assert world.provider.applied() == []
-    assert world.record_of(ALICE, ALICE).role == "reference"
+    record = world.record()
+    assert (record.role, record.references, dict(record.calendars)) == ("reference", 0, {})
 
 
 def test_a_record_stored_before_owners_is_resolved_when_its_event_changes(world: World) -> None:
     world.provider.create("c1", owner=ALICE)
     world.put(BOB, "b1", "c1", BOB)
     world.sync(BOB, BOB)
-    # As a record stored before ownership: the owner not known, the role not decided.
-    old = world.record_of(BOB, BOB)
-    unknown = replace(old, owner=None, owner_known=False, role="unknown", reference_logged=False)
+    # As a record stored before ownership (a migrated one): the owner not known, Bob's event
+    # kept undecided on his calendar's references.
+    old = world.record()
+    snapshot = EventSnapshot(
+        event_id="b1",
+        title="Planning",
+        start="2026-12-02T10:00:00Z",
+        end="2026-12-02T11:00:00Z",
+        time_zone=None,
+        recurrence=(),
+        attendees=(),
+        organizer=BOB,
+    )
+    refs = CalendarRefs(
+        subject=BOB, calendar_id=BOB, events={"b1": snapshot}, primary_event_id="b1"
+    )
+    unknown = replace(
+        old.with_refs(calendar_key(BOB, BOB), refs), owner=None, owner_known=False, references=0
+    )
     world.records.save([unknown])
     world.calendar.delete(BOB, "b1")
     outcome = world.sync(BOB, BOB)
@@ -308,3 +371,6 @@ def test_a_record_stored_before_owners_is_resolved_when_its_event_changes(world:
     assert outcome.stats.owner_lookups == 1
     assert world.calls("delete") == []
     assert world.calls("update") == []
+    record = world.record()
+    assert (record.owner, record.owner_known, record.references) == (ALICE, True, 0)
+    assert (dict(record.calendars), record.pending) == ({}, None)

@@ -11,17 +11,30 @@ from confsync.calendars import CalendarDoc
 from confsync.cli.deletes import LEASE_WAIT_SECONDS
 from confsync.cli.status import calendar_status
 from confsync.messages import SyncRequest
-from confsync.records import ConferenceRecord, PendingOperation, SentState, record_key
+from confsync.records import (
+    CalendarRefs,
+    ConferenceRecord,
+    PendingOperation,
+    SentState,
+    conference_key,
+)
 from tests.unit.test_cli import KEY, T0, Fakes, _run
 
 BY_KEY = ["--calendar-key", KEY]
 
 
 def _held(conference_id: str, *, calendar_key: str = KEY) -> ConferenceRecord:
+    """A held delete whose home is ``calendar_key``: its event left (departed), none is live."""
+    refs = CalendarRefs(
+        subject="alice@example.com", calendar_id="primary", departed={f"e-{conference_id}": None}
+    )
     return ConferenceRecord(
-        key=record_key(calendar_key, conference_id),
-        calendar_key=calendar_key,
+        key=conference_key(conference_id),
         conference_id=conference_id,
+        home_key=calendar_key,
+        calendars={calendar_key: refs},
+        owner="alice@example.com",
+        owner_known=True,
         sent=SentState(revision=5, state=None),
         pending=PendingOperation(
             attempts=0, next_attempt_at=T0 - timedelta(hours=1), last_error="held"
@@ -47,7 +60,7 @@ def _fakes(held: int = 2, **calendar: object) -> Fakes:
 
 
 def _records(fakes: Fakes) -> dict[str, ConferenceRecord]:
-    return {r.conference_id: r for r in fakes.records.all().values() if r.calendar_key == KEY}
+    return {r.conference_id: r for r in fakes.records.all().values() if r.home_key == KEY}
 
 
 def _doc(fakes: Fakes) -> CalendarDoc:
@@ -76,8 +89,8 @@ def test_release_marks_the_held_deletes_released_and_requests_a_sync(
     assert fakes.sync_requests.published == [
         SyncRequest(calendar_key=KEY, reason="manual", notified_at=T0)
     ]
-    other = next(r for r in fakes.records.all().values() if r.calendar_key == "ck_other")
-    assert other.hold == "held"  # another calendar's are left alone
+    other = fakes.records.all()[conference_key("c-other")]
+    assert (other.home_key, other.hold) == ("ck_other", "held")  # another calendar's: left alone
 
 
 def test_release_json_and_a_repeat_releases_nothing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,6 +120,9 @@ def test_discard_drops_the_held_deletes_and_keeps_the_records(
     assert sorted(records) == ["c0", "c1"]
     for record in records.values():
         assert (record.hold, record.pending, record.status) == (None, None, "active")
+        assert list(record.calendars) == [KEY]  # the record stays, for an event coming back
+    other = fakes.records.all()[conference_key("c-other")]
+    assert other.hold == "held"
     assert _doc(fakes).held_deletes == 0
     assert _doc(fakes).last_outcome == "held deletes discarded"
 
