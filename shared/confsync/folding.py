@@ -219,7 +219,8 @@ def _primary(events: Mapping[str, EventSnapshot], current: str | None) -> str | 
 def settled(record: ConferenceRecord, policy: OwnerlessPolicy) -> ConferenceRecord:
     """``record`` once its owner is known: the references of calendars that do not act for the
     conference are counted instead of kept (under ``first-claimant``, an ownerless conference
-    kept by one subject only is claimed by it)."""
+    kept by one subject only is claimed by it); a home whose references were counted moves to
+    the deciding calendar (or, with none live, to a calendar still holding references)."""
     if not record.owner_known:
         return record
     actor = record.actor
@@ -240,7 +241,11 @@ def settled(record: ConferenceRecord, policy: OwnerlessPolicy) -> ConferenceReco
     if len(kept) == len(record.calendars):
         return record
     counted = sum(len(refs.events) for key, refs in record.calendars.items() if key not in kept)
-    return replace(record, calendars=kept, references=record.references + counted)
+    record = replace(record, calendars=kept, references=record.references + counted)
+    if record.home_key in kept or not kept:
+        return record
+    # The home's references were counted: the home moves to a calendar that acts.
+    return replace(record, home_key=record.deciding_key or max(kept))
 
 
 class _Fold:

@@ -119,7 +119,7 @@ def from_document(key: str, doc: Mapping[str, Any]) -> LegacyRecord:
             sent=sent_from_doc(doc["sent"]),
             pending=pending_from_doc(doc["pending"]),
         )
-    except (AttributeError, KeyError, TypeError, ValueError) as err:
+    except (AttributeError, KeyError, OverflowError, TypeError, ValueError) as err:
         raise MalformedInputError(f"record {key} is malformed: {err!r}") from err
 
 

@@ -464,7 +464,7 @@ def from_document(key: str, doc: Mapping[str, Any], version: str | None = None) 
             pending=pending_from_doc(doc["pending"]),
             version=version,
         )
-    except (AttributeError, KeyError, TypeError, ValueError) as err:
+    except (AttributeError, KeyError, OverflowError, TypeError, ValueError) as err:
         raise MalformedInputError(f"conference record {key} is malformed: {err!r}") from err
 
 
