@@ -125,14 +125,18 @@ class SeriesAttachment:
 class Folded:
     """A page folded into the records: the records that changed, the changes to the calendar's
     event attachments (event id -> record key, None: detached), the exceptions still waiting for
-    their series, the series that newly attached to a record, and the events newly counted as
-    references (record key, event id)."""
+    their series, the series that newly attached to a record, the events newly counted as
+    references (record key, event id), and which changed records to plan."""
 
     changed: Mapping[str, ConferenceRecord]
     attachments: Mapping[str, str | None] = field(default_factory=dict)
     orphans: Orphans = field(default_factory=dict)
     attached: tuple[SeriesAttachment, ...] = ()
     counted: tuple[tuple[str, str], ...] = ()
+    acted: frozenset[str] = frozenset()
+    """The changed records whose owner's references this page changed (or that it claimed):
+    the only ones to plan. A record whose count alone changed owes nothing new, and planning
+    it would send an operation still in its backoff, or postpone a queued delete's grace."""
 
 
 def acting(record: ConferenceRecord, policy: OwnerlessPolicy) -> bool:
@@ -265,6 +269,7 @@ class _Fold:
         self.changes: dict[str, str | None] = {}
         self.waiting = {series: dict(found) for series, found in (orphans or {}).items()}
         self.touched: set[str] = set()
+        self.acted: set[str] = set()
         self.attached: dict[str, SeriesAttachment] = {}
         self.counted: list[tuple[str, str]] = []
 
@@ -272,6 +277,8 @@ class _Fold:
         return self.working[key].refs_of(self.ctx.calendar_key)
 
     def put(self, key: str, refs: CalendarRefs | None, **changes: object) -> None:
+        """Replace this calendar's references in record ``key`` (and other fields)."""
+        self.acted.add(key)
         record = self.working[key].with_refs(self.ctx.calendar_key, refs)
         self.working[key] = replace(record, **changes) if changes else record  # type: ignore[arg-type]
         self.touched.add(key)
@@ -392,6 +399,7 @@ class _Fold:
             and not any(refs.events for refs in record.calendars.values())
         ):
             self.touched.add(record.key)
+            self.acted.add(record.key)
             return replace(record, claimant=self.ctx.subject)
         return record
 
@@ -419,6 +427,7 @@ class _Fold:
             orphans={series: found for series, found in self.waiting.items() if found},
             attached=attached,
             counted=tuple(self.counted),
+            acted=frozenset(self.acted & changed.keys()),
         )
 
 

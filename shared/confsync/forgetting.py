@@ -2,7 +2,9 @@
 
 Records are shared by every calendar carrying a conference, so forgetting a calendar does not
 delete them: it removes the calendar's references from each record (and its counted ones from
-the count) and drops the calendar's event attachments. The conference itself is never touched,
+the count) and drops the calendar's event attachments. A record whose home was the calendar moves
+home to another calendar that holds references, or, with none, drops its pending operation or
+held delete (nobody would ever retry or release them). The conference itself is never touched,
 and what the records keep for other calendars (the owner, the last state sent) stays. A record
 another run wrote meanwhile is read again and forgotten again.
 """
@@ -43,9 +45,12 @@ def _forget(store: RecordStore, calendar_key: str, attached: dict[str, str]) -> 
         if key in records and event_id not in _held_events(records[key], calendar_key)
     )
     changed = [
-        replace(
-            record.with_refs(calendar_key, None),
-            references=max(0, record.references - counted[key]),
+        _rehomed(
+            replace(
+                record.with_refs(calendar_key, None),
+                references=max(0, record.references - counted[key]),
+            ),
+            calendar_key,
         )
         for key, record in records.items()
         if key in holding or counted[key]
@@ -56,6 +61,18 @@ def _forget(store: RecordStore, calendar_key: str, attached: dict[str, str]) -> 
         attachments=dict.fromkeys(attached),
     )
     return len(changed)
+
+
+def _rehomed(record: ConferenceRecord, forgotten: str) -> ConferenceRecord:
+    """A record whose home was the forgotten calendar moves home to the calendar that decides
+    its state now (or another that holds references); with none left, nothing will retry its
+    pending operation or release its held delete, so they are dropped (the conference stays)."""
+    if record.home_key != forgotten:
+        return record
+    home = record.deciding_key or min(record.calendars, default=None)
+    if home is not None:
+        return replace(record, home_key=home)
+    return replace(record, pending=None, hold=None)
 
 
 def _held_events(record: ConferenceRecord, calendar_key: str) -> set[str]:

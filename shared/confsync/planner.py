@@ -35,6 +35,7 @@ conferencing system recognises as already applied.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -188,11 +189,18 @@ def plan_operation(record: ConferenceRecord, ctx: PlanContext) -> Operation | No
     )
 
 
-def plan_page(folded: Folded, ctx: PlanContext) -> PagePlan:
-    """The operations for every record a folded page changed."""
-    changed = folded.changed
+def plan_page(
+    folded: Folded, ctx: PlanContext, also: Mapping[str, ConferenceRecord] | None = None
+) -> PagePlan:
+    """The operations for the records a folded page changed on the owner's side
+    (``folded.acted``), and for ``also`` (records whose owner was just learned: as they will be
+    saved, the fold's version of them preferred)."""
+    records = {**(also or {}), **folded.changed}
+    keys = folded.acted | (also or {}).keys()
     operations = tuple(
-        op for key in sorted(changed) if (op := plan_operation(changed[key], ctx)) is not None
+        op
+        for key in sorted(keys)
+        if key in records and (op := plan_operation(records[key], ctx)) is not None
     )
     return PagePlan(folded=folded, operations=operations)
 

@@ -270,6 +270,9 @@ def state_to_doc(state: ConferenceState) -> dict[str, Any]:
 
 def state_from_doc(doc: Mapping[str, Any]) -> ConferenceState:
     """A stored conference state (KeyError, TypeError for a broken shape)."""
+    for name in ("attendees", "recurrence", "cancelledOccurrences", "modifiedOccurrences"):
+        if not isinstance(doc[name], list):
+            raise TypeError(f"{name} must be a list")
     return ConferenceState(
         title=doc["title"],
         start=doc["start"],
@@ -385,11 +388,10 @@ def pending_from_doc(doc: Mapping[str, Any] | None) -> PendingOperation | None:
     """A stored pending operation."""
     if doc is None:
         return None
-    return PendingOperation(
-        attempts=int(doc["attempts"]),
-        next_attempt_at=doc["next_attempt_at"],
-        last_error=doc["last_error"],
-    )
+    due, error = doc["next_attempt_at"], doc["last_error"]
+    if not isinstance(due, datetime) or not isinstance(error, str):
+        raise TypeError("pending needs a time next_attempt_at and a text last_error")
+    return PendingOperation(attempts=int(doc["attempts"]), next_attempt_at=due, last_error=error)
 
 
 def _refs_to_doc(refs: CalendarRefs) -> dict[str, Any]:

@@ -971,8 +971,10 @@ def test_forget_calendar_removes_only_that_calendars_part(stores: Stores) -> Non
 
     assert forgotten == 4  # three records changed, one schema-1 record dropped
     assert stores.records.by_keys([shared.key, ours.key, counted.key, theirs.key]) == [
-        replace(shared.with_refs("ck_1", None), references=1),
-        ours.with_refs("ck_1", None),
+        # Its home moves to the calendar left holding its references ...
+        replace(shared.with_refs("ck_1", None), references=1, home_key="ck_2"),
+        # ... and with none left, nothing would ever retry its pending operation: dropped.
+        replace(ours.with_refs("ck_1", None), pending=None),
         replace(counted, references=0),
         theirs,
     ]
@@ -1008,4 +1010,6 @@ def test_forget_calendar_twice_forgets_nothing_more(stores: Stores) -> None:
 
     assert stores.records.forget_calendar("ck_1") == 0
 
-    assert stores.records.by_keys([record.key]) == [record.with_refs("ck_1", None)]
+    assert stores.records.by_keys([record.key]) == [
+        replace(record.with_refs("ck_1", None), home_key="ck_2")
+    ]

@@ -71,10 +71,15 @@ class CountingRecords:
         self._inner = inner
         self._counter = counter
 
-    def by_event_ids(self, calendar_key: str, event_ids: Iterable[str]) -> list[Any]:
+    def attachments(self, calendar_key: str, event_ids: Iterable[str]) -> dict[str, str]:
         ids = list(event_ids)
-        found: list[Any] = self._inner.by_event_ids(calendar_key, ids)
-        self._counter.reads += len(ids) + len(found)  # one pointer per id, then the records
+        self._counter.reads += len(ids)  # one pointer per id
+        found: dict[str, str] = self._inner.attachments(calendar_key, ids)
+        return found
+
+    def attached_to(self, calendar_key: str) -> dict[str, str]:
+        found: dict[str, str] = self._inner.attached_to(calendar_key)
+        self._counter.reads += max(1, len(found))
         return found
 
     def by_keys(self, keys: Iterable[str]) -> list[Any]:
@@ -83,33 +88,29 @@ class CountingRecords:
         found: list[Any] = self._inner.by_keys(wanted)
         return found
 
-    def save(self, records: Iterable[Any], before: Any = None) -> None:
+    def save(
+        self,
+        records: Iterable[Any],
+        *,
+        calendar_key: str | None = None,
+        attachments: Any = None,
+    ) -> None:
         batch = list(records)
-        old = before or {}
-        pointers = sum(
-            len(set(r.events) ^ set(old[r.key].events)) if r.key in old else len(r.events)
-            for r in batch
-        )
-        self._counter.writes += len(batch) + pointers
-        self._inner.save(batch, before=before)
+        self._counter.writes += len(batch) + len(attachments or {})
+        self._inner.save(batch, calendar_key=calendar_key, attachments=attachments)
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[Any]:
         found: list[Any] = self._inner.pending(calendar_key, due, limit)
         self._counter.reads += max(1, len(found))
         return found
 
-    def active_of_calendar(self, calendar_key: str) -> Iterator[Any]:
-        found = list(self._inner.active_of_calendar(calendar_key))
+    def of_calendar(self, calendar_key: str) -> Iterator[Any]:
+        found = list(self._inner.of_calendar(calendar_key))
         self._counter.reads += max(1, len(found))
         return iter(found)
 
     def held(self, calendar_key: str) -> list[Any]:
         found: list[Any] = self._inner.held(calendar_key)
-        self._counter.reads += max(1, len(found))
-        return found
-
-    def by_conference(self, conference_id: str) -> list[Any]:
-        found: list[Any] = self._inner.by_conference(conference_id)
         self._counter.reads += max(1, len(found))
         return found
 

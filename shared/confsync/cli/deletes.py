@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from confsync.errors import ConfsyncError
+from confsync.errors import ConfsyncError, RecordConflictError
 from confsync.ports import CalendarStore, RecordStore
 from confsync.records import ConferenceRecord, PendingOperation
 
@@ -44,6 +44,7 @@ LEASE_WAIT_SECONDS = 60.0
 """How long the command waits for a running sync to release the calendar's lease."""
 _POLL_SECONDS = 2.0
 _RELEASED_NOTE = "released by an operator"
+_CONFLICT_ATTEMPTS = 5
 
 
 class CalendarBusyError(ConfsyncError):
@@ -64,16 +65,30 @@ def settle_held_deletes(
     owner = f"cli-{uuid.uuid4().hex}"
     _acquire(calendars, key, owner, clock, sleep)
     try:
-        held = records.held(key)
-        now = clock()
-        settled = [_discarded(r) if discard else _released(r, now) for r in held]
-        if settled:
-            records.save(settled)
+        held = _settled(records, key, discard=discard, now=clock())
         calendars.set_held_deletes(key, 0)
     finally:
         outcome = "held deletes discarded" if discard else "held deletes released"
         calendars.release(key, owner, now=clock(), outcome=outcome)
     return len(held)
+
+
+def _settled(
+    records: RecordStore, key: str, *, discard: bool, now: datetime
+) -> list[ConferenceRecord]:
+    """Release or discard the held deletes whose home is ``key``; another calendar's run may
+    write one of those records meanwhile (records are shared), so a conflict reads them again."""
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        held = records.held(key)
+        settled = [_discarded(r) if discard else _released(r, now) for r in held]
+        try:
+            if settled:
+                records.save(settled)
+            return list(held)
+        except RecordConflictError:
+            if attempt == _CONFLICT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _acquire(

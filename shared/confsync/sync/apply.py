@@ -140,7 +140,7 @@ class PageApplier:
         if exceptions:
             # After the page's own events, so the series is attached when they are folded.
             folded = fold_events([*events, *exceptions], working, attachments, ctx, run.orphans)
-        plan = plan_page(folded, ctx)
+        plan = plan_page(folded, ctx, also=resolved)
         final = {**resolved, **folded.changed}
         # Deletes are never sent from a page: each is queued (pending, due after the grace) for
         # the deletion brake, which decides on them all once the pull has seen every page.
