@@ -261,8 +261,10 @@ class _Fold:
         attachments: Mapping[str, str],
         ctx: PlanContext,
         orphans: Orphans | None,
+        moved: Mapping[str, str],
     ) -> None:
         self.ctx = ctx
+        self.moved = moved
         self.records = records
         self.working = dict(records)
         self.pointers = dict(attachments)
@@ -296,12 +298,37 @@ class _Fold:
             self.detach(old_key, event, gone=event.cancelled)
         if new_key is not None and conference_id is not None:
             self.attach(new_key, conference_id, event)
+        elif old_key is None and event.cancelled:
+            self.finish_move(event)
         if old_key != new_key:
             self.changes[event.id] = new_key
             if new_key is None:
                 self.pointers.pop(event.id, None)
             else:
                 self.pointers[event.id] = new_key
+
+    def finish_move(self, event: CalendarEvent) -> None:
+        """A tombstone this calendar never saw live may be the owner's event that moved here
+        and was deleted before this calendar synced: its record, ``transferred`` by the move's
+        grace check, owes a delete again, from this calendar (its grace asks this calendar)."""
+        key = self.moved.get(event.id)
+        record = self.working.get(key) if key is not None else None
+        if key is None or record is None or record.status != "transferred":
+            return
+        if record.actor is None or role_for(record.actor, self.ctx.subject, None) != "acting":
+            return  # only a calendar of the owner (the scope is the subject's; checked again)
+        refs = record.refs_of(self.ctx.calendar_key) or CalendarRefs(
+            subject=self.ctx.subject, calendar_id=self.ctx.calendar_id
+        )
+        departed = {**refs.departed, event.id: event.ical_uid}
+        self.put(
+            key,
+            replace(refs, departed=dict(list(departed.items())[-DEPARTED_MAX:])),
+            status="active",
+            pending=None,
+            hold=None,
+            detached_ms=max(record.detached_ms, event.updated_ms),
+        )
 
     def take_exception(self, event: CalendarEvent) -> None:
         assert event.recurring_event_id is not None
@@ -465,16 +492,20 @@ def fold_events(
     attachments: Mapping[str, str],
     ctx: PlanContext,
     orphans: Orphans | None = None,
+    *,
+    moved: Mapping[str, str] | None = None,
 ) -> Folded:
     """Fold a page of the calendar's changed events into the records (see the module docstring).
 
     ``records`` must hold every record :func:`lookup_for` asked for that exists, with its owner
     looked up where possible, and every record ``attachments`` (the calendar's event pointers:
     event id -> record key) names; ``orphans`` are the exceptions earlier pages of the run left
-    waiting (the result's ``orphans`` replace them). A later event of the page wins over an
+    waiting (the result's ``orphans`` replace them); ``moved``: the moved-away attachments
+    of the page's tombstones that have none on the calendar (:func:`~confsync.records.
+    moved_scope`), with their records in ``records``. A later event of the page wins over an
     earlier one with the same id.
     """
-    fold = _Fold(records, attachments, ctx, orphans)
+    fold = _Fold(records, attachments, ctx, orphans, moved or {})
     for event in events:
         fold.take(event)
     return fold.result()

@@ -31,6 +31,7 @@ calendar and conference, are migrated: :mod:`confsync.record_migration`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -54,6 +55,7 @@ __all__ = [
     "SentState",
     "conference_key",
     "from_document",
+    "moved_scope",
     "to_document",
 ]
 
@@ -75,6 +77,17 @@ HoldState = Literal["held", "released"]
 not sent until an operator releases it; ``released``, sent when due and exempt from the brake."""
 _HOLD_STATES = frozenset({"held", "released"})
 _STATUSES = frozenset({"active", "deleted", "failed", "transferred"})
+
+
+def moved_scope(subject: str) -> str:
+    """The attachment scope of the events of ``subject``'s calendars that moved away: when a
+    delete's grace finds the owner's event moved to where confsync does not act for it (the
+    record turns ``transferred``), the event is attached to the record in this scope, so a
+    tombstone of it on another calendar of the same subject, which never saw it live (it was
+    deleted there before that calendar synced), finds the record and deletes the conference
+    (:mod:`confsync.folding`)."""
+    digest = hashlib.sha256(subject.strip().casefold().encode()).hexdigest()
+    return f"mv_{digest[:32]}"
 
 
 def conference_key(conference_id: str) -> str:

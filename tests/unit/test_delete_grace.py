@@ -327,6 +327,51 @@ def test_a_move_to_alices_other_calendar_is_kept_before_it_has_synced(world: Wor
     assert _state(world)["calendarId"] == TEAM
 
 
+def test_a_move_to_alices_other_calendar_deleted_there_before_it_synced_deletes_it(
+    world: World,
+) -> None:
+    """Chaos seed 17: Alice moves her meeting to her other calendar and deletes it there
+    before that calendar syncs. Her primary's grace finds the move's stub and keeps the
+    conference (transferred); her other calendar sees only a tombstone of an event it never
+    saw live, which finds the record through the moved-away attachment: the delete follows."""
+    _meeting(world)
+    world.sync(ALICE, TEAM)  # enrolled and synced before: it lists changes, tombstones too
+    _move(world, "a1", TEAM)
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+    world.sync(ALICE, ALICE)
+    assert world.record().status == "transferred"
+    world.calendar.delete(TEAM, "a1")
+
+    world.sync(ALICE, TEAM)
+    assert world.calls("delete") == []  # its own grace first
+    _after_grace(world)
+    world.sync(ALICE, TEAM)
+
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]
+    assert world.record().status == "deleted"
+
+
+def test_bob_deleting_an_event_moved_to_him_never_deletes_alices_conference(
+    world: World,
+) -> None:
+    """The moved-away attachment is Alice's: a tombstone on Bob's calendar never finds it."""
+    _meeting(world)
+    world.sync(BOB, BOB)
+    _move(world, "a1", BOB)
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+    world.sync(ALICE, ALICE)
+    world.calendar.delete(BOB, "a1")
+
+    world.sync(BOB, BOB)
+    _after_grace(world)
+    world.sync(BOB, BOB)
+
+    assert world.calls("delete") == []
+    assert world.record().status == "transferred"
+
+
 def test_a_conference_replaced_before_the_move_is_deleted(world: World) -> None:
     """The event lives on with another conference: the stub its later move leaves says nothing
     of the first one, which no event carries any more (chaos seed 7)."""

@@ -39,7 +39,7 @@ from confsync.planner import (
     plan_page,
 )
 from confsync.ports import RecordStore
-from confsync.records import KEY_PREFIX, ConferenceRecord
+from confsync.records import KEY_PREFIX, ConferenceRecord, moved_scope
 from confsync.sync.brake import queued
 from confsync.sync.owners import OwnerResolver, log_reference
 from confsync.sync.send import ProviderSender
@@ -98,10 +98,10 @@ class PageApplier:
                 LOGGER.info("%s; planning the page again", err, extra=labels(run.doc.key))
 
     def _loaded(
-        self, run: Run, events: Sequence[CalendarEvent], ctx: PlanContext
-    ) -> tuple[dict[str, ConferenceRecord], dict[str, str]]:
-        """The records the page may touch (new ones created, owners looked up) and the
-        calendar's attachments of its events."""
+        self, events: Sequence[CalendarEvent], ctx: PlanContext
+    ) -> tuple[dict[str, ConferenceRecord], dict[str, str], dict[str, str]]:
+        """The records the page may touch (new ones created), the calendar's attachments of its
+        events, and the moved-away attachments of its tombstones that have none here."""
         lookup = lookup_for(events, ctx)
         records = {r.key: r for r in self._records.by_keys(sorted(lookup.record_keys))}
         # Events held in a loaded record need no attachment read; only the others do
@@ -114,13 +114,20 @@ class PageApplier:
         }
         if unknown := lookup.event_ids - attachments.keys():
             attachments.update(self._records.attachments(ctx.calendar_key, sorted(unknown)))
-        if missing := set(attachments.values()) - records.keys():
+        moved: dict[str, str] = {}
+        tombstones = {
+            e.id for e in events if e.cancelled and not e.is_instance
+        } - attachments.keys()
+        if tombstones:
+            scope = moved_scope(ctx.subject)
+            moved = self._records.attachments(scope, sorted(tombstones))
+        if missing := (set(attachments.values()) | set(moved.values())) - records.keys():
             records.update({r.key: r for r in self._records.by_keys(sorted(missing))})
         for key in lookup.record_keys - records.keys():
             records[key] = ConferenceRecord(
                 key=key, conference_id=key.removeprefix(KEY_PREFIX), home_key=ctx.calendar_key
             )
-        return records, attachments
+        return records, attachments, moved
 
     def _apply_once(
         self,
@@ -131,15 +138,16 @@ class PageApplier:
         look_up_series: bool,
     ) -> None:
         ctx = self._settings.plan_context(run.doc)
-        records, attachments = self._loaded(run, events, ctx)
+        records, attachments, moved = self._loaded(events, ctx)
         # Owners first: the fold keeps only the events of calendars that act for a conference.
         resolved = self._owners.resolve(run, records)
         working = {**records, **resolved}
-        folded = fold_events(events, working, attachments, ctx, run.orphans)
+        folded = fold_events(events, working, attachments, ctx, run.orphans, moved=moved)
         exceptions = self._series_exceptions(run, folded.attached) if look_up_series else []
         if exceptions:
             # After the page's own events, so the series is attached when they are folded.
-            folded = fold_events([*events, *exceptions], working, attachments, ctx, run.orphans)
+            everything = [*events, *exceptions]
+            folded = fold_events(everything, working, attachments, ctx, run.orphans, moved=moved)
         plan = plan_page(folded, ctx, also=resolved)
         final = {**resolved, **folded.changed}
         # Deletes are never sent from a page: each is queued (pending, due after the grace) for

@@ -15,14 +15,14 @@ its pending state cleared; one that runs out of attempts becomes "failed".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from confsync.errors import RecordConflictError
 from confsync.planner import DeleteConference, PlanContext, plan_operation
 from confsync.ports import CalendarStore, RecordStore
-from confsync.records import ConferenceRecord
+from confsync.records import ConferenceRecord, moved_scope
 from confsync.sync.apply import CONFLICT_ATTEMPTS
 from confsync.sync.brake import DeletionBrake
 from confsync.sync.grace import DeleteGrace
@@ -94,11 +94,17 @@ class PendingRetry:
             and r.pending.next_attempt_at <= now
         ]
         final: dict[str, ConferenceRecord] = dict(braked.held)
+        moved: dict[str, str] = {}
         if due:
-            final.update(self._send_due(run, due, ctx))
+            sent, moved = self._send_due(run, due, ctx)
+            final.update(sent)
         if final:
             self._records.save(final.values())
             run.stats.records_written += len(final)
+        if moved:  # after the records: a pointer to a record not transferred yet is ignored
+            self._records.save(
+                [], calendar_key=moved_scope(run.doc.subject), attachments=dict(moved)
+            )
         after = {r.key: r for r in pending} | final
         return sum(
             1
@@ -108,8 +114,10 @@ class PendingRetry:
 
     def _send_due(
         self, run: Run, due: Sequence[ConferenceRecord], ctx: PlanContext
-    ) -> dict[str, ConferenceRecord]:
-        """Plan, re-check, send and write back the due records; the records after it."""
+    ) -> tuple[dict[str, ConferenceRecord], dict[str, str]]:
+        """Plan, re-check, send and write back the due records; the records after it, and the
+        events the grace found moved away (event id -> record key, see
+        :func:`~confsync.records.moved_scope`)."""
         before = {r.key: r for r in due}
         # A record whose owner is not known yet (unavailable before) asks again first.
         resolved = self._owners.resolve(run, before)
@@ -132,7 +140,7 @@ class PendingRetry:
         final.update({k: _clear_pending(r) for k, r in records.items() if r.role == "reference"})
         final.update(cancelled)
         final.update({key: result.record for key, result in sent.items()})
-        return final
+        return final, _moved_away(run, records, cancelled)
 
     def _waited_out_grace(
         self, pending: Sequence[ConferenceRecord], ctx: PlanContext, now: datetime
@@ -156,6 +164,19 @@ class PendingRetry:
             return False
         self._sleep((max(waits) - now).total_seconds())
         return True
+
+
+def _moved_away(
+    run: Run, before: Mapping[str, ConferenceRecord], after: Mapping[str, ConferenceRecord]
+) -> dict[str, str]:
+    """The events whose move away made their record ``transferred`` (the last one that left
+    this calendar), by id: where the owner's other calendars' runs look for them."""
+    moved: dict[str, str] = {}
+    for key, record in after.items():
+        refs = before[key].refs_of(run.doc.key)
+        if record.status == "transferred" and refs is not None and refs.departed:
+            moved[list(refs.departed)[-1]] = key
+    return moved
 
 
 def _clear_pending(record: ConferenceRecord) -> ConferenceRecord:
