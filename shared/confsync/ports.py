@@ -356,10 +356,12 @@ class ChannelStore(Protocol):
 
 
 class RecordForgetter(Protocol):
-    """Deletes a calendar's conference records (unenrollment with ``forget``); never conferences."""
+    """Forgets a calendar in the conference records (unenrollment with ``forget``,
+    :mod:`confsync.forgetting`); never deletes conferences."""
 
     def forget_calendar(self, calendar_key: str) -> int:
-        """Delete every conference record of the calendar; return how many were deleted."""
+        """Remove the calendar's references, counts and pointers from every record, and delete
+        its schema-1 records; return how many records changed or were deleted."""
         ...
 
 

@@ -16,9 +16,10 @@ migrates them before it pulls, under the calendar's lease, so no other run write
    conditional save (a record another calendar's run wrote meanwhile is read and merged again);
 3. the schema-1 records are deleted and the calendar marked migrated.
 
-A crash in between is harmless: merging is idempotent on what the new record already holds for
-the calendar (its references are replaced, not added to), so the next run migrates again. The
-rules are in docs/decisions/2026-12-04-one-record-per-conference.md.
+A crash in between is repeated by the next run: merging a calendar again replaces its references
+rather than adding to them (only a schema-1 ``reference`` record's count would be added twice;
+counts are informational, see the decision record). The
+rules are in docs/decisions/2026-12-03-one-record-per-conference.md.
 """
 
 from __future__ import annotations

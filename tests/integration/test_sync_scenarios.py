@@ -16,13 +16,18 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from google.cloud import firestore
 
+from confsync.adapters.firestore_store import pointer_key
 from confsync.calendars import CalendarDoc, calendar_key
 from confsync.cli.deletes import settle_held_deletes
 from confsync.errors import CalendarUnavailableError, StoreUnavailableError
+from confsync.legacy_records import LegacyRecord
+from confsync.legacy_records import record_key as legacy_key
+from confsync.legacy_records import to_document as legacy_document
 from confsync.messages import SyncRequest
 from confsync.ports import CalendarClient, CalendarClientFactory, EventPage, RecordStore
-from confsync.records import ConferenceRecord
+from confsync.records import ConferenceRecord, conference_key
 from confsync.sync import SyncOutcome
 from tests.support.calendar_events import conference_data
 from tests.support.sync_stack import SyncStack, new_calendar_id
@@ -1248,4 +1253,77 @@ def test_a_move_to_the_owners_other_calendar_keeps_the_conference_and_it_follows
     sync_stack.sync(runner)
     state = sync_stack.conference(conference["id"])
     assert (state["status"], state["title"]) == ("active", "Planning, moved")
+    sync_stack.assert_no_stale_operations()
+
+
+# --- migration of records of schema 1 ----------------------------------------------------------
+
+
+def _as_deployed_before(sync_stack: SyncStack, conference_id: str) -> None:
+    """Turn the Firestore state of the stack's calendar into what a deployment with one record
+    per (calendar, conference) left: a schema-1 record, pointers naming it, and a calendar
+    document without ``records_schema``."""
+    [record] = sync_stack.records.by_keys([conference_key(conference_id)])
+    refs = record.refs_of(sync_stack.key)
+    assert refs is not None
+    old = LegacyRecord(
+        key=legacy_key(sync_stack.key, conference_id),
+        calendar_key=sync_stack.key,
+        conference_id=conference_id,
+        events=refs.events,
+        occurrences=refs.occurrences,
+        primary_event_id=refs.primary_event_id,
+        sent=record.sent,
+        status=record.status,
+        owner=record.owner,
+        owner_known=record.owner_known,
+        role="acting",
+    )
+    db = sync_stack.firestore
+    db.collection("conferences").document(old.key).set(legacy_document(old))
+    db.collection("conferences").document(record.key).delete()
+    for event_id in refs.events:
+        db.collection("conference_events").document(pointer_key(sync_stack.key, event_id)).set(
+            {"calendar_key": sync_stack.key, "event_id": event_id, "record_key": old.key}
+        )
+    db.collection("calendars").document(sync_stack.key).update(
+        {"records_schema": firestore.DELETE_FIELD}
+    )
+
+
+def test_an_old_firestore_state_converges_and_then_syncs_as_before(sync_stack: SyncStack) -> None:
+    """A database left by the per-calendar model: the first run migrates it (nothing sent
+    again, no second adoption), and later edits and the deletion reach the conference."""
+    conference = sync_stack.create_conference()
+    event = sync_stack.insert_event(conference, summary="Planning")
+    sync_stack.sync()
+    _as_deployed_before(sync_stack, conference["id"])
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert doc.records_schema == 1
+    seen = len(sync_stack.provider_requests())
+
+    migrated = sync_stack.sync()
+
+    assert (migrated.stats.migrated, migrated.stats.owner_lookups) == (1, 0)
+    assert sync_stack.provider_requests()[seen:] == []
+    assert sync_stack.records.legacy_of_calendar(sync_stack.key) == []
+    [record] = sync_stack.records.by_keys([conference_key(conference["id"])])
+    refs = record.refs_of(sync_stack.key)
+    assert refs is not None
+    assert list(refs.events) == [event["id"]]
+    assert sync_stack.records.attachments(sync_stack.key, [event["id"]]) == {
+        event["id"]: record.key
+    }
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert doc.records_schema == 2
+
+    sync_stack.patch_event(event["id"], summary="Planning, migrated")
+    sync_stack.sync()
+    assert sync_stack.conference(conference["id"])["title"] == "Planning, migrated"
+    sync_stack.delete_event(event["id"])
+    sync_stack.sync()
+    assert sync_stack.conference(conference["id"])["status"] == "deleted"
+    assert [r["method"] for r in sync_stack.provider_requests()[seen:]] == ["PUT", "DELETE"]
     sync_stack.assert_no_stale_operations()

@@ -240,7 +240,7 @@ def test_the_same_ical_uid_on_bobs_calendar_does_not_keep_a_meeting_its_owner_de
 ) -> None:
     """Alice deleted her event (its tombstone still names her): the meeting is gone, whatever
     another user's event with the same iCalUID says. Bob's event is counted, never stored, so
-    it is a copy like any other (decision record: delete grace, update of 2026-12-04)."""
+    it is a copy like any other (the delete grace's decision record, its update)."""
     _meeting(world)
     world.calendar.delete(ALICE, "a1")
     world.put(BOB, "b-import", "c1", BOB, iCalUID="a1@fake")
