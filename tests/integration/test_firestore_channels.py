@@ -175,7 +175,8 @@ def test_forget_calendar_forgets_only_that_calendars_part_of_the_records(
 
     assert forgotten == 3  # two records changed, one schema-1 record deleted
     assert records.by_keys([shared.key, ours.key, theirs.key]) == [
-        replace(shared.with_refs("ck_a", None), references=0),
+        # Its home moves to the calendar left holding its references.
+        replace(shared.with_refs("ck_a", None), references=0, home_key="ck_b"),
         ours.with_refs("ck_a", None),
         theirs,
     ]

@@ -166,6 +166,7 @@ def _child(env: dict[str, str], calendar_key: str, results: Any) -> None:
             "pages": outcome.stats.pages,
             "reads": counter.reads,
             "writes": counter.writes,
+            "owner_lookups": outcome.stats.owner_lookups,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
     )
@@ -316,6 +317,7 @@ def _confsync_figures(figures: dict[str, Any], counts: dict[str, int]) -> dict[s
         **counts,
         "firestore_reads_per_event": round(figures["reads"] / changed, 2),
         "firestore_writes_per_event": round(figures["writes"] / changed, 2),
+        "owner_lookup_calls": figures["owner_lookups"],
         "peak_rss_mb": round(figures["peak_rss_mb"], 1),
     }
 
