@@ -17,6 +17,7 @@ resource "google_firestore_database" "main" {
 # ordered fields, then the remaining range fields, as Firestore requires.
 #
 # Skipped, served by Firestore's automatic single-field indexes (array-contains included):
+#   FirestoreCalendarStore.of_subject                 calendars          subject ==
 #   FirestoreChannelStore.of_calendar                 channels           calendar_key ==
 #   FirestoreChannelStore.superseded_or_orphaned      channels           state in
 #   FirestoreRecordStore.of_calendar                  conferences        calendar_keys array-contains

@@ -166,6 +166,10 @@ class CalendarStore(Protocol):
         holder of the lease: a run, or the command line releasing them); no-op if unknown."""
         ...
 
+    def of_subject(self, subject: str) -> list[CalendarDoc]:
+        """Every calendar enrolled under ``subject`` (exactly as enrolled), whatever its state."""
+        ...
+
     def mark_records_migrated(self, key: str, schema: int) -> None:
         """Record that the calendar's conference records are of ``schema`` now (written by the
         holder of the lease, once it migrated them); no-op if unknown."""

@@ -486,6 +486,21 @@ def test_mark_records_migrated_sets_the_schema_alone(stores: Stores) -> None:
     assert stores.calendars.get("ck_1") == replace(leased, records_schema=2)
 
 
+def test_of_subject_returns_every_calendar_of_that_subject_only(stores: Stores) -> None:
+    primary = CalendarDoc(key="ck_a", subject="alice@example.com", calendar_id="alice@example.com")
+    team = CalendarDoc(
+        key="ck_b", subject="alice@example.com", calendar_id="team@example.com", state="poll-only"
+    )
+    gone = replace(team, key="ck_c", calendar_id="old@example.com", state="unenrolled")
+    bobs = CalendarDoc(key="ck_d", subject="bob@example.com", calendar_id="bob@example.com")
+    for doc in (bobs, gone, team, primary):
+        stores.calendars.put(doc)
+
+    assert stores.calendars.of_subject("alice@example.com") == [primary, team, gone]
+    assert stores.calendars.of_subject("bob@example.com") == [bobs]
+    assert stores.calendars.of_subject("carol@example.com") == []
+
+
 def test_mark_records_migrated_of_an_unknown_calendar_creates_nothing(stores: Stores) -> None:
     stores.calendars.mark_records_migrated("ck_missing", 2)
 

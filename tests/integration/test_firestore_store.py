@@ -41,6 +41,7 @@ T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 QUERY_METHODS = {
     "FirestoreCalendarStore.due_for_sweep",
+    "FirestoreCalendarStore.of_subject",
     "FirestoreRecordStore.pending",
     "FirestoreRecordStore.of_calendar",
     "FirestoreRecordStore.held",
@@ -530,6 +531,7 @@ def test_every_query_issued_is_built_from_a_registered_shape(
     records = FirestoreRecordStore(client)
 
     calendars.due_for_sweep(T0, 5)
+    calendars.of_subject("alice@example.com")
     records.pending("ck_1", T0, 5)
     list(records.of_calendar("ck_1"))
     records.held("ck_1")

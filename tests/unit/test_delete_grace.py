@@ -352,6 +352,41 @@ def test_a_move_to_alices_other_calendar_deleted_there_before_it_synced_deletes_
     assert world.record().status == "deleted"
 
 
+def test_a_move_deleted_on_alices_other_calendar_before_the_grace_ran_deletes_it(
+    world: World,
+) -> None:
+    """Chaos seed 4, the other order: her other calendar lists only the tombstone, before her
+    primary's grace has found the move (nothing to find it by yet). The grace's check, seeing
+    the move's stub, asks her other enrolled calendars and finds the event deleted there."""
+    _meeting(world)
+    world.sync(ALICE, TEAM)
+    _move(world, "a1", TEAM)
+    world.sync(ALICE, ALICE)  # the delete is queued, due after the grace
+    world.calendar.delete(TEAM, "a1")
+    world.sync(ALICE, TEAM)  # a tombstone of an event it never saw live: nothing yet
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]
+    assert world.record().status == "deleted"
+
+
+def test_a_move_still_live_on_alices_other_calendar_is_transferred_until_it_syncs(
+    world: World,
+) -> None:
+    """The grace's check finds the moved event live on her other calendar, not synced yet:
+    kept (transferred) rather than deleted; that calendar's run then takes it over."""
+    _meeting(world)
+    _move(world, "a1", TEAM)
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert world.record().status == "transferred"
+
+
 def test_bob_deleting_an_event_moved_to_him_never_deletes_alices_conference(
     world: World,
 ) -> None:

@@ -148,6 +148,11 @@ _SWEEP_PENDING = QueryShape(
     "calendars",
     (("state", "in"), ("pending_count", ">"), ("last_attempt_at", "order-asc")),
 )
+_CALENDARS_OF_SUBJECT = QueryShape(
+    "FirestoreCalendarStore.of_subject",
+    "calendars",
+    (("subject", "=="),),
+)
 _RECORDS_PENDING = QueryShape(
     "FirestoreRecordStore.pending",
     "conferences",
@@ -183,6 +188,7 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     _SWEEP_STALE,
     _SWEEP_NEVER_ATTEMPTED,
     _SWEEP_PENDING,
+    _CALENDARS_OF_SUBJECT,
     _RECORDS_PENDING,
     _RECORDS_OF_CALENDAR,
     _RECORDS_HELD,
@@ -383,6 +389,15 @@ class FirestoreCalendarStore:
         # A plain update: only the lease holder writes it (a run, or the command line).
         with translated("held deletes count"), contextlib.suppress(gexc.NotFound):
             self._ref(key).update({"held_deletes": count})
+
+    def of_subject(self, subject: str) -> list[CalendarDoc]:
+        found: list[CalendarDoc] = []
+        with translated("calendars of a subject query"):
+            for snapshot in _CALENDARS_OF_SUBJECT.build(self._collection, subject).stream():
+                doc = _calendar(snapshot)
+                if doc is not None:
+                    found.append(doc)
+        return sorted(found, key=lambda d: d.key)
 
     def mark_records_migrated(self, key: str, schema: int) -> None:
         # A plain update: only the lease holder migrates the calendar's records.

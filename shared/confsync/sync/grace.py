@@ -12,7 +12,13 @@ by asking the Calendar (one ``events.get`` of the event that left last, on the h
 
 - a cancelled event that no longer names the owner as organizer (a move leaves only ``id``;
   reference 1.5) was moved away, where confsync does not act for it or does not see it (yet, or
-  at all): the conference is kept and the record marked ``transferred``;
+  at all): the conference is kept and the record marked ``transferred``. Unless it moved to
+  another enrolled calendar of the same subject and was deleted there before that calendar's
+  run saw it live: each of the subject's other calendars is asked for the event (one query of
+  the calendars, one ``events.get`` each, only when a move is found), and a tombstone there
+  naming the owner or that calendar sends the delete. If it is deleted there only later, that
+  calendar's tombstone finds the record through the moved-away attachment
+  (:mod:`confsync.folding`);
 - a live event still carrying the conference came back (the planner re-attaches it at the next
   sync): the delete stays pending. A Calendar unavailable for now keeps it pending too;
 - otherwise (a cancelled event the owner still organizes, a tombstone gone, a live event without
@@ -25,11 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from confsync.errors import MalformedInputError, TransientError
 from confsync.events import CalendarEvent, decode_event
 from confsync.planner import DeleteConference
+from confsync.ports import CalendarStore
 from confsync.records import ConferenceRecord
 from confsync.sync.state import Run
 from confsync.sync.summary import LOGGER, labels
@@ -43,6 +50,9 @@ CANCELLED_MESSAGE = "delete cancelled after its grace"
 class DeleteGrace:
     """Re-checks deletes as they fall due; stateless, so concurrent runs share one."""
 
+    def __init__(self, calendars: CalendarStore) -> None:
+        self._calendars = calendars
+
     def check(
         self,
         run: Run,
@@ -54,13 +64,15 @@ class DeleteGrace:
         kept: dict[str, ConferenceRecord] = {}
         for op in deletes:
             record = records[op.record_key]
-            decided = _probed(run, record)
+            decided = _probed(run, record, self._calendars)
             if decided is not None:
                 kept[record.key] = decided
         return kept
 
 
-def _probed(run: Run, record: ConferenceRecord) -> ConferenceRecord | None:
+def _probed(
+    run: Run, record: ConferenceRecord, calendars: CalendarStore
+) -> ConferenceRecord | None:
     """What the Calendar says of the event that left last: the record not to send a delete
     for (transferred, or unchanged: still pending), or None to send it."""
     refs = record.refs_of(run.doc.key)
@@ -79,7 +91,15 @@ def _probed(run: Run, record: ConferenceRecord) -> ConferenceRecord | None:
         )
         return record
     event = _decoded(found)
-    return None if event is None else _judged(run, record, event)
+    if event is None:
+        return None
+    judged = _judged(run, record, event)
+    if judged is None or judged.status != "transferred":
+        return judged
+    where = _moved_within(run, record, event.id, calendars)
+    if where == "deleted":
+        return None  # send the delete
+    return record if where == "unsure" else judged
 
 
 def _decoded(found: Mapping[str, Any] | None) -> CalendarEvent | None:
@@ -90,6 +110,38 @@ def _decoded(found: Mapping[str, Any] | None) -> CalendarEvent | None:
         return decode_event(found)
     except MalformedInputError:
         return None
+
+
+def _moved_within(
+    run: Run, record: ConferenceRecord, event_id: str, calendars: CalendarStore
+) -> Literal["deleted", "unsure", "elsewhere"]:
+    """Where a moved event went, as far as the subject's other enrolled calendars tell (asked
+    as the same user): ``deleted`` when one of them holds its tombstone naming the owner or
+    that calendar as organizer (moved there, then deleted before that calendar's run saw it
+    live: that run saw only a tombstone it could not place), ``unsure`` when one could not be
+    asked for now, else ``elsewhere`` (live there, or out of confsync's sight)."""
+    for doc in calendars.of_subject(run.doc.subject):
+        if doc.key == run.doc.key or not doc.syncing:
+            continue
+        try:
+            found = _decoded(run.client.get_event(doc.calendar_id, event_id))
+        except TransientError:
+            return "unsure"
+        if found is None or not found.cancelled:
+            continue
+        owners = {run.doc.subject.lower(), doc.calendar_id.lower()}
+        if record.actor:
+            owners.add(record.actor.lower())
+        if found.organizer_email in owners:
+            LOGGER.info(
+                "conference %s: its event moved to calendar %s and was deleted there; "
+                "the delete is sent",
+                record.conference_id,
+                doc.key,
+                extra=labels(run.doc.key),
+            )
+            return "deleted"
+    return "elsewhere"
 
 
 def _judged(run: Run, record: ConferenceRecord, event: CalendarEvent) -> ConferenceRecord | None:

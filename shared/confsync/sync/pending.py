@@ -59,7 +59,7 @@ class PendingRetry:
         self._now = now
         self._sleep = sleep
         self._brake = DeletionBrake(records, calendars, settings, now=now)
-        self._grace = DeleteGrace()
+        self._grace = DeleteGrace(calendars)
 
     def retry(self, run: Run) -> int:
         """Retry due pending operations, deletes only as the deletion brake allows; return how

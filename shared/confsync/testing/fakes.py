@@ -500,6 +500,14 @@ class InMemoryCalendarStore:
             self.writes += 1
             self._docs[key] = replace(doc, held_deletes=count)
 
+    def of_subject(self, subject: str) -> list[CalendarDoc]:
+        with self._lock:
+            found = sorted(
+                (d for d in self._docs.values() if d.subject == subject), key=lambda d: d.key
+            )
+            self.reads += max(1, len(found))
+            return found
+
     def mark_records_migrated(self, key: str, schema: int) -> None:
         with self._lock:
             doc = self._docs.get(key)
