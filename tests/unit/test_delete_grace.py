@@ -387,6 +387,27 @@ def test_a_move_still_live_on_alices_other_calendar_is_transferred_until_it_sync
     assert world.record().status == "transferred"
 
 
+def test_an_earlier_event_that_moved_away_keeps_the_conference_when_the_last_is_deleted(
+    world: World,
+) -> None:
+    """Chaos seed 9: two of Alice's events carry the conference; one moves away while the other
+    still carries it, then the other is deleted for real. The meeting goes on where the first
+    one went, so asking about the last departed event alone would delete a live meeting."""
+    _meeting(world)
+    world.put(ALICE, "a2", "c1", ALICE)
+    world.sync(ALICE, ALICE)
+    _move(world, "a1", "elsewhere@example.com")
+    world.sync(ALICE, ALICE)
+    world.calendar.delete(ALICE, "a2")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert world.record().status == "transferred"
+
+
 def test_bob_deleting_an_event_moved_to_him_never_deletes_alices_conference(
     world: World,
 ) -> None:

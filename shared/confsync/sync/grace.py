@@ -8,7 +8,8 @@ the brake counts it from then on). When it falls due, the pending retry re-plans
 stored then (:mod:`confsync.sync.pending`): if the event (or a duplicate) showed up meanwhile on
 another enrolled calendar of the owner, the record holds it and no delete is planned at all. A
 delete still planned is re-checked by :meth:`DeleteGrace.check` right before it would be sent,
-by asking the Calendar (one ``events.get`` of the event that left last, on the home calendar):
+by asking the Calendar (one ``events.get`` of each event that left the home calendar, the
+latest :data:`~confsync.records.DEPARTED_MAX`; one in the common case):
 
 - a cancelled event that no longer names the owner as organizer (a move leaves only ``id``;
   reference 1.5) was moved away, where confsync does not act for it or does not see it (yet, or
@@ -73,12 +74,26 @@ class DeleteGrace:
 def _probed(
     run: Run, record: ConferenceRecord, calendars: CalendarStore
 ) -> ConferenceRecord | None:
-    """What the Calendar says of the event that left last: the record not to send a delete
-    for (transferred, or unchanged: still pending), or None to send it."""
+    """What the Calendar says of the events that left this calendar (the latest
+    :data:`~confsync.records.DEPARTED_MAX`, newest first): the record not to send a delete for
+    (transferred when any of them moved away, or unchanged: still pending), or None to send it.
+    Every one is asked, not only the last: with several events carrying one conference, an
+    earlier one that moved away keeps the meeting going as much as the last one would, and the
+    order in which a page lists them says nothing."""
     refs = record.refs_of(run.doc.key)
     if refs is None or not refs.departed:
         return None
-    event_id = list(refs.departed)[-1]
+    for event_id in reversed(list(refs.departed)):
+        decided = _probed_one(run, record, event_id, calendars)
+        if decided is not None:
+            return decided
+    return None
+
+
+def _probed_one(
+    run: Run, record: ConferenceRecord, event_id: str, calendars: CalendarStore
+) -> ConferenceRecord | None:
+    """One departed event as the Calendar has it: None when it was deleted (or is gone)."""
     try:
         found = run.client.get_event(run.doc.calendar_id, event_id)
     except TransientError as err:
@@ -98,8 +113,18 @@ def _probed(
         return judged
     where = _moved_within(run, record, event.id, calendars)
     if where == "deleted":
-        return None  # send the delete
-    return record if where == "unsure" else judged
+        return None  # moved, then deleted where it went
+    if where == "unsure":
+        return record
+    LOGGER.info(
+        "%s: conference %s moved away from calendar %s (event %s); no delete is sent",
+        CANCELLED_MESSAGE,
+        record.conference_id,
+        run.doc.key,
+        event.id,
+        extra=labels(run.doc.key),
+    )
+    return judged
 
 
 def _decoded(found: Mapping[str, Any] | None) -> CalendarEvent | None:
@@ -134,9 +159,9 @@ def _moved_within(
             owners.add(record.actor.lower())
         if found.organizer_email in owners:
             LOGGER.info(
-                "conference %s: its event moved to calendar %s and was deleted there; "
-                "the delete is sent",
+                "conference %s: its event %s moved to calendar %s and was deleted there",
                 record.conference_id,
+                event_id,
                 doc.key,
                 extra=labels(run.doc.key),
             )
@@ -156,13 +181,5 @@ def _judged(run: Run, record: ConferenceRecord, event: CalendarEvent) -> Confere
         owners.add(record.actor.lower())
     if event.organizer_email in owners:
         return None  # deleted by its organizer: the details stay on a real deletion
-    LOGGER.info(
-        "%s: conference %s moved away from calendar %s (event %s); no delete is sent",
-        CANCELLED_MESSAGE,
-        record.conference_id,
-        run.doc.key,
-        event.id,
-        extra=labels(run.doc.key),
-    )
     calendars = {k: v for k, v in record.calendars.items() if v.events}
     return replace(record, status="transferred", pending=None, hold=None, calendars=calendars)
