@@ -7,7 +7,7 @@ drops them (docs/decisions/2026-12-03-deletion-brake.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,8 +19,8 @@ from confsync.errors import ProviderUnavailableError, StoreUnavailableError
 from confsync.messages import SyncRequest
 from confsync.records import ConferenceRecord, conference_key
 from confsync.sync.brake import HELD_MESSAGE
-from confsync.testing import InMemoryRecordStore
 from tests.support.calendar_events import conference_data, event
+from tests.support.record_stores import PassThroughRecords
 from tests.unit.test_sync_runner import (
     CALENDAR,
     KEY,
@@ -293,39 +293,12 @@ def test_a_deletion_while_deletions_are_held_is_held_too(
     assert [e.brake["new"] for e in _brake_errors(caplog)] == [25, 1]
 
 
-class _FailingPending:
+class _FailingPending(PassThroughRecords):
     """The record store with its pending query failing: a run that dies after its pages were
     saved and before its pending retry (a crash, a timeout). Everything else reaches ``store``."""
 
-    def __init__(self, store: InMemoryRecordStore) -> None:
-        self.store = store
-
-    def attachments(self, calendar_key: str, event_ids: Iterable[str]) -> dict[str, str]:
-        return self.store.attachments(calendar_key, event_ids)
-
-    def by_keys(self, keys: Iterable[str]) -> list[ConferenceRecord]:
-        return self.store.by_keys(keys)
-
-    def save(
-        self,
-        records: Iterable[ConferenceRecord],
-        *,
-        calendar_key: str | None = None,
-        attachments: Mapping[str, str | None] | None = None,
-    ) -> None:
-        self.store.save(records, calendar_key=calendar_key, attachments=attachments)
-
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
         raise StoreUnavailableError("Firestore pending records query failed: 503")
-
-    def of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
-        return self.store.of_calendar(calendar_key)
-
-    def held(self, calendar_key: str) -> list[ConferenceRecord]:
-        return self.store.held(calendar_key)
-
-    def attached_to(self, calendar_key: str) -> dict[str, str]:
-        return self.store.attached_to(calendar_key)
 
 
 def test_a_crashed_run_s_leftovers_and_new_deletions_over_the_brake_are_all_held(

@@ -9,9 +9,7 @@ schema 1 (one per calendar and conference) are migrated by each calendar's first
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pytest
@@ -29,6 +27,7 @@ from confsync.records import (
     conference_key,
 )
 from confsync.testing import InMemoryRecordStore
+from tests.support.record_stores import PassThroughRecords
 from tests.unit.test_ownership_sync import ALICE, BOB, TEAM, World
 
 ALICE_KEY = calendar_key(ALICE, ALICE)
@@ -71,20 +70,14 @@ def _increasing(revisions: list[int | None]) -> bool:
     return all(a is not None and b is not None and a < b for a, b in itertools.pairwise(revisions))
 
 
-@dataclass
-class _Interleaved:
+class _Interleaved(PassThroughRecords):
     """The record store as one run sees it: ``meanwhile`` runs once, right before the run's first
     save of a page, as another calendar's run writing the same records between this run's read
     and its write."""
 
-    store: InMemoryRecordStore
-    meanwhile: Callable[[], object] | None
-
-    def attachments(self, calendar_key: str, event_ids: Iterable[str]) -> dict[str, str]:
-        return self.store.attachments(calendar_key, event_ids)
-
-    def by_keys(self, keys: Iterable[str]) -> list[ConferenceRecord]:
-        return self.store.by_keys(keys)
+    def __init__(self, store: InMemoryRecordStore, meanwhile: Callable[[], object]) -> None:
+        super().__init__(store)
+        self.meanwhile: Callable[[], object] | None = meanwhile
 
     def save(
         self,
@@ -97,18 +90,6 @@ class _Interleaved:
             meanwhile, self.meanwhile = self.meanwhile, None
             meanwhile()
         self.store.save(records, calendar_key=calendar_key, attachments=attachments)
-
-    def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
-        return self.store.pending(calendar_key, due, limit)
-
-    def of_calendar(self, calendar_key: str) -> Iterator[ConferenceRecord]:
-        return self.store.of_calendar(calendar_key)
-
-    def held(self, calendar_key: str) -> list[ConferenceRecord]:
-        return self.store.held(calendar_key)
-
-    def attached_to(self, calendar_key: str) -> dict[str, str]:
-        return self.store.attached_to(calendar_key)
 
 
 def _duplicate(world: World) -> None:
