@@ -87,6 +87,26 @@ def test_a_real_delete_is_sent_only_after_the_grace(world: World) -> None:
     assert world.record().status == "deleted"
 
 
+def test_a_delete_refused_as_stale_is_not_taken_for_done(world: World) -> None:
+    """Chaos seed 20: a newer state reached the conferencing system while the delete waited
+    (another calendar's run sent it); the DELETE is refused as stale. The conference is alive,
+    so the record must not say deleted (nothing would ever be sent for it again): it stays
+    pending, and is planned again from the record as stored then."""
+    _meeting(world)
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    world.provider.conferences["c1"].revision = 2**62  # someone's newer update, meanwhile
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.calls("delete")] == ["stale"]
+    record = world.record()
+    assert record.status == "active"
+    assert record.pending is not None
+    assert "stale" in record.pending.last_error
+
+
 def test_a_move_to_alices_other_calendar_keeps_the_conference_and_follows_it(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:

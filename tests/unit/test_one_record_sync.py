@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -351,3 +352,45 @@ def test_two_calendars_of_the_owner_migrating_one_after_the_other_end_in_one_rec
     world.sync(ALICE, TEAM)
     assert [c.outcome for c in world.calls("delete")] == ["applied"]
     assert world.calls("update") == []
+
+
+class _PendingReadThenMeanwhile(PassThroughRecords):
+    """The record store as one run sees it: ``meanwhile`` runs once, right after the run's
+    pending retry read its records, as another calendar's run writing one of them between the
+    read and the sends."""
+
+    def __init__(self, store: InMemoryRecordStore, meanwhile: Callable[[], object]) -> None:
+        super().__init__(store)
+        self.meanwhile: Callable[[], object] | None = meanwhile
+
+    def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
+        found = self.store.pending(calendar_key, due, limit)
+        if found and self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        return found
+
+
+def test_a_delete_is_never_sent_from_a_record_another_run_wrote_after_it_was_read(
+    world: World,
+) -> None:
+    """Alice deletes her meeting on her primary while its copy on her other calendar is being
+    synced: that run writes the record after her primary's pending retry read it. The delete,
+    planned from the stale read, is not sent; the copy keeps the conference."""
+    world.provider.create("c1", owner=ALICE)
+    world.put(ALICE, "a1", "c1", ALICE)
+    world.sync(ALICE, ALICE)
+    world.put(TEAM, "t1", "c1", TEAM)  # her copy, not synced yet
+    world.calendar.delete(ALICE, "a1")
+    racing = _PendingReadThenMeanwhile(world.records, lambda: world.sync(ALICE, TEAM))
+
+    outcome = world.sync(ALICE, ALICE, records=racing)
+
+    assert world.calls("delete") == []
+    assert outcome.stats.conflicts >= 1
+    record = world.records.by_keys([conference_key("c1")])[0]
+    assert (record.status, record.live_calendars, record.pending) == (
+        "active",
+        (calendar_key(ALICE, TEAM),),
+        None,
+    )

@@ -85,6 +85,8 @@ class PendingRetry:
         ctx = self._settings.plan_context(run.doc)
         if self._waited_out_grace(pending, ctx, now):
             now = self._now()
+            # Other calendars' runs may have written these records while this one waited.
+            pending = self._records.pending(run.doc.key, _FAR_FUTURE, limit)
         braked = self._brake.check(run, pending, ctx, complete=len(pending) < limit)
         due = [
             r
@@ -128,6 +130,7 @@ class PendingRetry:
         # A delete falls due only after its grace: re-checked right before it would be sent.
         deletes = [op for op in operations if isinstance(op, DeleteConference)]
         cancelled = self._grace.check(run, records, deletes)
+        cancelled.update(self._changed_meanwhile(deletes, records, cancelled))
         operations = [op for op in operations if op.record_key not in cancelled]
         run.stats.pending_retried += len(operations)
         sent = self._sender.send(operations, records, run.stats)
@@ -141,6 +144,26 @@ class PendingRetry:
         final.update(cancelled)
         final.update({key: result.record for key, result in sent.items()})
         return final, _moved_away(run, records, cancelled)
+
+    def _changed_meanwhile(
+        self,
+        deletes: Sequence[DeleteConference],
+        records: Mapping[str, ConferenceRecord],
+        cancelled: Mapping[str, ConferenceRecord],
+    ) -> dict[str, ConferenceRecord]:
+        """The records of deletes about to be sent that another calendar's run wrote since they
+        were read (read again, by key, right before sending): not sent now, as they were; the
+        next retry plans them again from what is stored then. A delete is the one operation
+        that cannot be taken back, so it is never sent from a record known to be stale."""
+        keys = [op.record_key for op in deletes if op.record_key not in cancelled]
+        if not keys:
+            return {}
+        stored = {r.key: r for r in self._records.by_keys(keys)}
+        return {
+            key: records[key]
+            for key in keys
+            if key in stored and stored[key].version != records[key].version
+        }
 
     def _waited_out_grace(
         self, pending: Sequence[ConferenceRecord], ctx: PlanContext, now: datetime

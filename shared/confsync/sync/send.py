@@ -5,6 +5,8 @@ record.
 threads) and turns each outcome into the record after it: applied (a newer revision already
 there counts as applied), gone (the conference was deleted on the provider's side), or failed
 and pending a retry with backoff (a rejection is permanent at once, so its record is "failed").
+A delete refused as stale (a newer revision is there: someone sent a newer state meanwhile) is
+pending too, never taken for done: the conference still exists.
 """
 
 from __future__ import annotations
@@ -103,9 +105,7 @@ class ProviderSender:
             self._provider.delete(op)
             return Sent(after_applied(record, op))
         except ProviderStaleRevisionError:
-            # A newer revision is there already: what we meant to send has been superseded.
-            LOGGER.warning("provider holds a newer revision of %s", op.record_key)
-            return Sent(after_applied(record, op))
+            return Sent(self._superseded(record, op))
         except ProviderGoneError:
             return Sent(after_gone(record, op))
         except ProviderUnavailableError as err:
@@ -113,6 +113,21 @@ class ProviderSender:
         except ProviderRejectedError as err:
             LOGGER.error("provider rejected %s: %s", op.record_key, err)
             return Sent(self._failed(record, f"rejected: {err}", permanent=True))
+
+    def _superseded(self, record: ConferenceRecord, op: Operation) -> ConferenceRecord:
+        """The record once the system answered that it holds a newer revision than ``op``."""
+        if isinstance(op, DeleteConference):
+            # Someone sent a newer state meanwhile (another calendar of the owner carries it
+            # now): the conference is not deleted and must not be taken for deleted. Pending:
+            # the next retry plans it again from the record as stored then.
+            LOGGER.warning(
+                "provider holds a newer revision of %s than its delete; planned again",
+                op.record_key,
+            )
+            return self._failed(record, "stale delete: a newer revision is there", permanent=False)
+        # What we meant to send has been superseded by a newer state.
+        LOGGER.warning("provider holds a newer revision of %s", op.record_key)
+        return after_applied(record, op)
 
     def _failed(self, record: ConferenceRecord, error: str, *, permanent: bool) -> ConferenceRecord:
         settings = self._settings
