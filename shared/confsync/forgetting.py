@@ -14,25 +14,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from confsync.errors import RecordConflictError
+from confsync.conflicts import retried_on_conflict
 from confsync.ports import RecordStore
 from confsync.records import ConferenceRecord
 
 __all__ = ["forget_calendar"]
 
-_ATTEMPTS = 5
-
 
 def forget_calendar(store: RecordStore, calendar_key: str) -> int:
     """Forget the calendar in every record that knows it; how many records changed."""
     attached = store.attached_to(calendar_key)
-    for attempt in range(_ATTEMPTS):
-        try:
-            return _forget(store, calendar_key, attached)
-        except RecordConflictError:
-            if attempt == _ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    return retried_on_conflict(lambda: _forget(store, calendar_key, attached))
 
 
 def _forget(store: RecordStore, calendar_key: str, attached: dict[str, str]) -> int:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from confsync.errors import RecordConflictError
+from confsync.conflicts import retried_on_conflict
 from confsync.folding import settled
 from confsync.legacy_records import LegacyRecord
 from confsync.ownership import OwnerlessPolicy
@@ -35,8 +35,6 @@ from confsync.ports import LegacyRecords, RecordStore
 from confsync.records import CalendarRefs, ConferenceRecord, conference_key
 
 __all__ = ["merged", "migrate_calendar"]
-
-_ATTEMPTS = 5
 
 
 def merged(
@@ -102,20 +100,16 @@ def migrate_calendar(
     legacy = legacy_records.legacy_of_calendar(calendar_key)
     if not legacy:
         return 0
-    for attempt in range(_ATTEMPTS):
-        try:
-            _merge_all(
-                records,
-                legacy,
-                calendar_key=calendar_key,
-                subject=subject,
-                calendar_id=calendar_id,
-                policy=policy,
-            )
-            break
-        except RecordConflictError:
-            if attempt == _ATTEMPTS - 1:
-                raise
+    retried_on_conflict(
+        lambda: _merge_all(
+            records,
+            legacy,
+            calendar_key=calendar_key,
+            subject=subject,
+            calendar_id=calendar_id,
+            policy=policy,
+        )
+    )
     legacy_records.drop_legacy(r.key for r in legacy)
     return len(legacy)
 

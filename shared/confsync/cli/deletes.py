@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from confsync.errors import ConfsyncError, RecordConflictError
+from confsync.conflicts import retried_on_conflict
+from confsync.errors import ConfsyncError
 from confsync.ports import CalendarStore, RecordStore
 from confsync.records import ConferenceRecord, PendingOperation
 
@@ -44,7 +45,6 @@ LEASE_WAIT_SECONDS = 60.0
 """How long the command waits for a running sync to release the calendar's lease."""
 _POLL_SECONDS = 2.0
 _RELEASED_NOTE = "released by an operator"
-_CONFLICT_ATTEMPTS = 5
 
 
 class CalendarBusyError(ConfsyncError):
@@ -78,17 +78,15 @@ def _settled(
 ) -> list[ConferenceRecord]:
     """Release or discard the held deletes whose home is ``key``; another calendar's run may
     write one of those records meanwhile (records are shared), so a conflict reads them again."""
-    for attempt in range(_CONFLICT_ATTEMPTS):
+
+    def settle() -> list[ConferenceRecord]:
         held = records.held(key)
         settled = [_discarded(r) if discard else _released(r, now) for r in held]
-        try:
-            if settled:
-                records.save(settled)
-            return list(held)
-        except RecordConflictError:
-            if attempt == _CONFLICT_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+        if settled:
+            records.save(settled)
+        return held
+
+    return retried_on_conflict(settle)
 
 
 def _acquire(

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from confsync.conflicts import retried_on_conflict
 from confsync.errors import MalformedInputError, RecordConflictError
 from confsync.events import CalendarEvent, decode_event
 from confsync.planner import (
@@ -48,10 +49,7 @@ from confsync.sync.state import Run
 from confsync.sync.summary import LOGGER, labels
 from confsync.sync.write_back import write_back
 
-__all__ = ["CONFLICT_ATTEMPTS", "PageApplier"]
-
-CONFLICT_ATTEMPTS = 5
-"""How many times a page is planned again after its records changed under it."""
+__all__ = ["PageApplier"]
 
 
 class PageApplier:
@@ -87,15 +85,15 @@ class PageApplier:
         pull will never list; a full sync lists them all anyway."""
         if not events:
             return
-        for attempt in range(CONFLICT_ATTEMPTS):
-            try:
-                self._apply_once(run, events, raw, look_up_series=look_up_series)
-                return
-            except RecordConflictError as err:
-                run.stats.conflicts += 1
-                if attempt == CONFLICT_ATTEMPTS - 1:
-                    raise
-                LOGGER.info("%s; planning the page again", err, extra=labels(run.doc.key))
+
+        def conflicted(err: RecordConflictError) -> None:
+            run.stats.conflicts += 1
+            LOGGER.info("%s; the page is read and planned again", err, extra=labels(run.doc.key))
+
+        retried_on_conflict(
+            lambda: self._apply_once(run, events, raw, look_up_series=look_up_series),
+            on_conflict=conflicted,
+        )
 
     def _loaded(
         self, events: Sequence[CalendarEvent], ctx: PlanContext

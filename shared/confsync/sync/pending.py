@@ -19,11 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from confsync.conflicts import retried_on_conflict
 from confsync.errors import RecordConflictError
 from confsync.planner import DeleteConference, PlanContext, plan_operation
 from confsync.ports import CalendarStore, RecordStore
 from confsync.records import ConferenceRecord, moved_scope
-from confsync.sync.apply import CONFLICT_ATTEMPTS
 from confsync.sync.brake import DeletionBrake
 from confsync.sync.grace import DeleteGrace
 from confsync.sync.owners import OwnerResolver
@@ -66,16 +66,13 @@ class PendingRetry:
         many records are still pending (held deletes are not counted). Records another
         calendar's run wrote meanwhile are read again and retried again."""
         allowed = run.deletes_allowed
-        for attempt in range(CONFLICT_ATTEMPTS):
-            try:
-                return self._retry_once(run)
-            except RecordConflictError as err:
-                run.stats.conflicts += 1
-                run.deletes_allowed = allowed  # the brake decides again, from the same count
-                if attempt == CONFLICT_ATTEMPTS - 1:
-                    raise
-                LOGGER.info("%s; retrying pending operations again", err, extra=labels(run.doc.key))
-        raise AssertionError("unreachable")
+
+        def conflicted(err: RecordConflictError) -> None:
+            run.stats.conflicts += 1
+            run.deletes_allowed = allowed  # the brake decides again, from the same count
+            LOGGER.info("%s; pending operations are retried again", err, extra=labels(run.doc.key))
+
+        return retried_on_conflict(lambda: self._retry_once(run), on_conflict=conflicted)
 
     def _retry_once(self, run: Run) -> int:
         now = self._now()
