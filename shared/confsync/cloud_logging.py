@@ -17,7 +17,12 @@ tests/unit/test_logger_names.py checks the rule.
 
 A record's ``extra={"labels": {...}}`` becomes the entry's ``logging.googleapis.com/labels``
 (indexed, filterable); other ``extra`` keys are kept as structured fields (``jsonPayload``). Never
-pass e-mail addresses, tokens or secrets: calendars are named by their opaque key.
+pass e-mail addresses, tokens or secrets: calendars are named by their opaque key. As a second
+line of defence, the formatter scrubs every entry (message, labels, fields and the exception's
+traceback, where ``googleapiclient``'s ``HttpError`` quotes the request URI) with
+:func:`confsync.redaction.redact`: e-mail addresses, named sync and page tokens and the path and
+query of Google API URLs never reach the log. :func:`setup_logging` also keeps the
+:data:`QUIET_LOGGERS` (``googleapiclient.discovery`` logs every request URL at DEBUG) at WARNING.
 
 Each entry of a request carries its trace and execution id, so Logs Explorer groups a request's
 lines: entry points wrap their work in :func:`traced`, which adds
@@ -42,8 +47,11 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
+from confsync.redaction import redact, redact_value
+
 __all__ = [
     "CHANNELS_LOGGER",
+    "QUIET_LOGGERS",
     "SYNC_LOGGER",
     "CloudLoggingFormatter",
     "function_logger",
@@ -59,6 +67,17 @@ CHANNELS_LOGGER: Final = "confsync.channels"
 """The logger of every channel command: the metrics read its report line (monitoring contract)."""
 
 _FUNCTION_LOGGERS: Final = "confsync.functions"
+
+QUIET_LOGGERS: Final = (
+    "urllib3",
+    "googleapiclient.discovery",
+    "googleapiclient.discovery_cache",
+    "googleapiclient.http",
+    "google.auth",
+    "google_auth_httplib2",
+)
+"""Libraries' loggers held at WARNING or above whatever the level: below it they log request URLs
+(calendar ids, sync tokens) and token refreshes."""
 
 _STANDARD = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
@@ -111,13 +130,16 @@ class CloudLoggingFormatter(logging.Formatter):
             entry[_TRACE_FIELD] = trace
         if record.exc_info:
             entry["message"] += "\n" + self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["message"] += "\n" + record.exc_text
+        entry["message"] = redact(entry["message"])
         for key, value in record.__dict__.items():
             if key in _STANDARD or key.startswith("_"):
                 continue
             if key == "labels" and isinstance(value, dict):
-                entry[_LABELS] = {str(k): str(v) for k, v in value.items()}
+                entry[_LABELS] = {redact(str(k)): redact(str(v)) for k, v in value.items()}
             else:
-                entry[key] = value
+                entry[redact(key)] = redact_value(value)
         return json.dumps(entry, default=str, separators=(",", ":"))
 
 
@@ -150,5 +172,5 @@ def setup_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     for name, logger in list(logging.root.manager.loggerDict.items()):
         if name.startswith("confsync") and isinstance(logger, logging.Logger):
             logger.disabled = False
-    for noisy in ("urllib3", "googleapiclient.discovery_cache", "google.auth"):
+    for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
