@@ -113,6 +113,7 @@ def test_any_other_url_never_reaches_the_sync_and_is_logged_once(
     assert len(errors) == 1
     assert "conf_1" in errors[0].getMessage()
     assert len(errors[0].getMessage()) < 400  # the URL is clipped
+    assert "pw@" not in errors[0].getMessage()  # nor a user name or password in it logged
 
 
 def test_without_an_allow_list_no_url_reaches_the_sync_and_nothing_is_logged(

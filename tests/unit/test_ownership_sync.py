@@ -168,9 +168,10 @@ def test_bobs_copy_of_alices_conference_never_changes_or_deletes_it(
     assert line.levelname == "INFO"
     message = line.getMessage()
     assert "c1" in message
-    assert ALICE in message
-    assert BOB in message
-    assert calendar_key(BOB, BOB) in message
+    assert calendar_key(BOB, BOB) in message  # the calendar carrying it
+    assert calendar_key(ALICE, ALICE) in message  # the owner's, by its opaque key
+    assert ALICE not in message  # never an e-mail address
+    assert BOB not in message
     # One record: Alice's references decide; Bob's copy was only counted, and no longer is.
     record = world.record()
     assert (record.role, record.owner, record.pending) == ("acting", ALICE, None)

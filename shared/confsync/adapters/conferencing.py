@@ -552,6 +552,9 @@ def _join_url_problem(join_url: str, hosts: frozenset[str]) -> str | None:
     return next((problem for failed, problem in problems if failed), None)
 
 
+_USERINFO = re.compile(r"//[^/?#]*@")
+
+
 def _vetted(request: _Request, join_url: str, hosts: frozenset[str] | None) -> str | None:
     """``join_url`` when it may be written into users' events; else None, logged once."""
     if hosts is None:
@@ -559,7 +562,8 @@ def _vetted(request: _Request, join_url: str, hosts: frozenset[str] | None) -> s
     problem = _join_url_problem(join_url, hosts)
     if problem is None:
         return join_url
-    shown = join_url if len(join_url) <= _URL_SHOWN else join_url[:_URL_SHOWN] + "..."
+    shown = _USERINFO.sub("//<user>@", join_url)  # a user name or password is never logged
+    shown = shown if len(shown) <= _URL_SHOWN else shown[:_URL_SHOWN] + "..."
     _LOGGER.error(
         "%s: the conferencing system answered a join URL that is never written to events (%s): %r",
         request.what,

@@ -179,8 +179,8 @@ class PageApplier:
         run.stats.references += len(folded.counted)
         for key, event_id in folded.counted:
             organizer = (raw.get(event_id) or {}).get("organizer") or {}
-            email = organizer.get("email") if isinstance(organizer, Mapping) else None
-            log_reference(run, final[key], event_id, email if isinstance(email, str) else None)
+            organizer_self = isinstance(organizer, Mapping) and organizer.get("self") is True
+            log_reference(run, final[key], event_id, organizer_self)
 
     def _series_exceptions(
         self, run: Run, attached: Sequence[SeriesAttachment]

@@ -118,16 +118,22 @@ class OwnerResolver:
         return failed
 
 
-def log_reference(run: Run, record: ConferenceRecord, event_id: str, organizer: str | None) -> None:
-    """The one INFO line about an event newly counted as a reference to ``record``."""
+def log_reference(run: Run, record: ConferenceRecord, event_id: str, organizer_self: bool) -> None:
+    """The one INFO line about an event newly counted as a reference to ``record``. Users are
+    named by role and calendars by their opaque key, never by e-mail address."""
+    owner = (
+        "nobody (ownerless, claimed elsewhere)"
+        if record.owner is None
+        else f"its owner (home calendar {record.home_key})"
+    )
     LOGGER.info(
         "%s: calendar %s carries conference %s, owned by %s, in event %s organised by %s; "
         "confsync never changes or deletes it from this event",
         REFERENCE_MESSAGE,
         run.doc.key,
         record.conference_id,
-        record.owner if record.owner is not None else "nobody (ownerless, claimed elsewhere)",
+        owner,
         event_id,
-        organizer,
+        "this calendar's user" if organizer_self else "another user",
         extra=labels(run.doc.key),
     )
