@@ -1,5 +1,8 @@
 """Fixtures shared by every test tier: environment isolation and the gcloud emulator harness.
 
+Every test runs under the log-leak probe (``tests/support/log_leaks.py``): it fails when a log
+line the test caused carries an e-mail address, a sync or page token or a Calendar request URL.
+
 The Firestore and Pub/Sub emulators are reused when they already run (``FIRESTORE_EMULATOR_HOST``
 and ``PUBSUB_EMULATOR_HOST`` set, or ``make emulators`` recorded them in ``.run/emulators.env``);
 otherwise the first test that needs them starts both on free ports and the session stops them at
@@ -22,7 +25,10 @@ from devstack.gcloud_emulators import (
     stop_gcloud_emulators,
 )
 from devstack.process import NotReadyError, is_answering
+from tests.support.log_leaks import no_secrets_in_logs
 from tests.support.paths import REPO_ROOT
+
+__all__ = ["no_secrets_in_logs"]  # the autouse probe, a fixture of every test
 
 TEST_PROJECT = "confsync-test"
 
