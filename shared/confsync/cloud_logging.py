@@ -22,7 +22,8 @@ line of defence, the formatter scrubs every entry (message, labels, fields and t
 traceback, where ``googleapiclient``'s ``HttpError`` quotes the request URI) with
 :func:`confsync.redaction.redact`: e-mail addresses, named sync and page tokens and the path and
 query of Google API URLs never reach the log. :func:`setup_logging` also keeps the
-:data:`QUIET_LOGGERS` (``googleapiclient.discovery`` logs every request URL at DEBUG) at WARNING.
+:data:`QUIET_LOGGERS` (``googleapiclient.discovery`` logs every request URL at DEBUG, the Firestore
+client every request) at WARNING.
 
 Each entry of a request carries its trace and execution id, so Logs Explorer groups a request's
 lines: entry points wrap their work in :func:`traced`, which adds
@@ -70,14 +71,15 @@ _FUNCTION_LOGGERS: Final = "confsync.functions"
 
 QUIET_LOGGERS: Final = (
     "urllib3",
-    "googleapiclient.discovery",
-    "googleapiclient.discovery_cache",
-    "googleapiclient.http",
-    "google.auth",
+    "googleapiclient",
+    "google",
     "google_auth_httplib2",
+    "grpc",
 )
 """Libraries' loggers held at WARNING or above whatever the level: below it they log request URLs
-(calendar ids, sync tokens) and token refreshes."""
+(``googleapiclient.discovery``: calendar ids, sync tokens), request payloads (the Firestore
+client's gRPC transport: calendar documents with their subject and sync token) and token
+refreshes (``google.auth``)."""
 
 _STANDARD = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}

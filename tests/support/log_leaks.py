@@ -11,8 +11,10 @@ A record passes when its message and ``extra`` fields hold none of the :data:`LE
 ``CloudLoggingFormatter`` writes it (traceback included, redacted), holds none either. Records of
 the libraries :func:`~confsync.cloud_logging.setup_logging` holds at WARNING
 (:data:`~confsync.cloud_logging.QUIET_LOGGERS`) are looked at only from WARNING on, as in
-production. A test that logs such a value on purpose (a test of the redaction itself) opts out
-with ``@pytest.mark.logs_secrets``.
+production; those of the local stand-ins for Google and the conferencing system
+(:data:`STAND_INS`, never deployed) not at all: their request logs name calendars by design.
+A test that logs such a value on purpose (a test of the redaction itself) opts out with
+``@pytest.mark.logs_secrets``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import pytest
 
 from confsync.cloud_logging import QUIET_LOGGERS, CloudLoggingFormatter
 
-__all__ = ["ALLOW_MARKER", "LEAKS", "PROBE_LEVEL", "leaks_in", "no_secrets_in_logs"]
+__all__ = ["ALLOW_MARKER", "LEAKS", "PROBE_LEVEL", "STAND_INS", "leaks_in", "no_secrets_in_logs"]
 
 ALLOW_MARKER: Final = "logs_secrets"
 PROBE_LEVEL: Final = 1
@@ -35,7 +37,7 @@ PROBE_LEVEL: Final = 1
 LEAKS: Final = {
     "e-mail address": re.compile(r"[\w.+-]+(?:@|%40)[\w-]+\.[\w.-]*[A-Za-z]", re.ASCII),
     "named sync or page token": re.compile(
-        r"(?:sync|page)_?token[\"']?\s*[=:]\s*[\"']?(?!<redacted>|None\b|[\"'])[^\s\"'&,)}]",
+        r"(?:sync|page)_?token[\"']?\s*[=:]\s*[\"']?(?!<redacted>|None\b|[\"'{\[])[^\s\"'&,)}]",
         re.IGNORECASE,
     ),
     "Calendar emulator token or JWT": re.compile(r"\beyJ[A-Za-z0-9_-]{16,}"),
@@ -45,6 +47,15 @@ LEAKS: Final = {
     ),
 }
 """What no log line may hold, by name."""
+
+STAND_INS: Final = (
+    "calendar_emulator",
+    "conferencing_emulator",
+    "google_auth_emulator",
+    "emulator_kit",
+    "devstack",
+)
+"""Loggers of tools/emulators and tools/devstack: test infrastructure, not confsync's output."""
 
 _STANDARD: Final = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
@@ -57,12 +68,14 @@ def leaks_in(text: str) -> list[str]:
     return [f"{name}: {found.group(0)!r}" for name, p in LEAKS.items() if (found := p.search(text))]
 
 
-def _quiet(name: str) -> bool:
-    return any(name == quiet or name.startswith(quiet + ".") for quiet in QUIET_LOGGERS)
+def _under(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
 
 
 def _record_leaks(record: logging.LogRecord) -> list[str]:
-    if record.levelno < logging.WARNING and _quiet(record.name):
+    if _under(record.name, STAND_INS) or (
+        record.levelno < logging.WARNING and _under(record.name, QUIET_LOGGERS)
+    ):
         return []
     try:
         texts = [record.getMessage()]

@@ -84,7 +84,15 @@ def test_labels_fields_and_message_arguments_are_scrubbed() -> None:
     assert entry["request"]["subjects"] == ["<email>"]
 
 
-@pytest.mark.parametrize("name", ["googleapiclient.discovery", "googleapiclient.http"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "googleapiclient.discovery",
+        "googleapiclient.http",
+        "google.cloud.firestore_v1.services.firestore.transports.grpc",
+        "google.auth.transport.requests",
+    ],
+)
 def test_google_client_libraries_never_log_request_urls_even_at_debug(name: str) -> None:
     stream = io.StringIO()
     setup_logging("DEBUG", stream)
@@ -93,7 +101,7 @@ def test_google_client_libraries_never_log_request_urls_even_at_debug(name: str)
     logging.getLogger("confsync.test").debug("ours still logs at DEBUG")
 
     assert [entry["logger"] for entry in _entries(stream)] == ["confsync.test"]
-    assert name in QUIET_LOGGERS
+    assert any(name.startswith(quiet + ".") for quiet in QUIET_LOGGERS)
 
 
 @pytest.mark.parametrize(
