@@ -48,6 +48,7 @@ SYNC_REQUEST_VERSION = 1
 SyncReason = Literal["notification", "sweep", "enroll", "republish", "manual"]
 _REASONS = frozenset(get_args(SyncReason))
 _MAX_PAYLOAD = 64 * 1024
+_MAX_INT64 = 2**63 - 1  # Google's message numbers are int64, and so are Firestore's integers
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +121,16 @@ def _load(payload: bytes) -> Mapping[str, Any]:
         raise MalformedInputError(f"payload of {len(payload)} bytes exceeds {_MAX_PAYLOAD}")
     try:
         body = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise MalformedInputError(f"payload is not JSON: {err}") from err
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        # ValueError: JSONDecodeError, and an integer of more digits than Python converts;
+        # RecursionError: arrays or objects nested deeper than the interpreter's stack
+        raise MalformedInputError(f"payload is not JSON: {type(err).__name__}") from err
     if not isinstance(body, Mapping):
         raise MalformedInputError("payload is not a JSON object")
+    try:  # a lone surrogate (an escaped "\ud800") decodes, but no UTF-8 store or topic takes it
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError as err:
+        raise MalformedInputError("payload holds a lone surrogate, which is not text") from err
     return body
 
 
@@ -138,7 +145,7 @@ def decode_sync_request(payload: bytes) -> SyncRequest:
     if not isinstance(calendar_key, str) or not calendar_key:
         raise MalformedInputError("SyncRequest.calendarKey must be a non-empty string")
     reason = body.get("reason")
-    if reason not in _REASONS:
+    if not isinstance(reason, str) or reason not in _REASONS:
         raise MalformedInputError(f"SyncRequest.reason {reason!r} is not one of {sorted(_REASONS)}")
     notified_at = body.get("notifiedAt")
     if not isinstance(notified_at, str):
@@ -148,9 +155,11 @@ def decode_sync_request(payload: bytes) -> SyncRequest:
         raise MalformedInputError("SyncRequest.channelId must be a string")
     message_number = body.get("messageNumber")
     if message_number is not None and (
-        not isinstance(message_number, int) or isinstance(message_number, bool)
+        not isinstance(message_number, int)
+        or isinstance(message_number, bool)
+        or not 0 <= message_number <= _MAX_INT64
     ):
-        raise MalformedInputError("SyncRequest.messageNumber must be an integer")
+        raise MalformedInputError("SyncRequest.messageNumber must be an integer of 0 to 2^63-1")
     return SyncRequest(
         calendar_key=calendar_key,
         reason=cast(SyncReason, reason),

@@ -403,7 +403,7 @@ def _classify(request: _Request, answer: _Answer) -> _Answer:
 def _json_object(answer: _Answer) -> Mapping[str, Any] | None:
     try:
         body = json.loads(answer.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return None
     return body if isinstance(body, Mapping) else None
 
@@ -450,7 +450,7 @@ def _error_detail(raw: bytes) -> str:
     """`` (code, field: message)`` from a contract error body, e-mail addresses redacted."""
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return ""
     error = body.get("error") if isinstance(body, Mapping) else None
     if not isinstance(error, Mapping):
@@ -466,13 +466,17 @@ def _error_detail(raw: bytes) -> str:
     return f" ({text})" if text else ""
 
 
+_RETRY_AFTER_DIGITS = 12
+_RETRY_AFTER_FOREVER = 1e12  # seconds: finite (a timedelta takes it), beyond any delay we wait
+
+
 def _retry_after(value: str | None, clock: Callable[[], float]) -> float | None:
     """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP date), or None."""
     if value is None:
         return None
     value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(int(value))
+    if value.isascii() and value.isdigit():  # more digits than a float holds: "for ages"
+        return float(int(value)) if len(value) <= _RETRY_AFTER_DIGITS else _RETRY_AFTER_FOREVER
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
