@@ -8,4 +8,5 @@ every tier may use, in ``tests/conftest.py``).
 - ``sync_stack``: a sync stack on local emulators and its fixtures (integration, functions).
 - ``google_auth``: the Google auth stand-in's admin client and its service accounts.
 - ``devstack``: the project id of the local-stack tests (tools/devstack, e2e).
+- ``log_leaks``: the log-leak probe every test runs under (autouse, via ``tests/conftest.py``).
 """

@@ -17,9 +17,9 @@ that is split into a package keeps its layer:
 - **domain** modules: every other module of ``confsync``. Today: ``confsync`` (the package),
   ``calendars``, ``channel_docs``, ``channel_tokens``, ``channels`` (package), ``conference``,
   ``errors``, ``events``, ``grant_crypto``, ``intake``, ``lazy``, ``messages``, ``planner``,
-  ``ports``, ``records``, ``signing``, ``sync`` (package), and ``parsers`` and ``settings`` (the
-  environment variables' declarations, pure). A new module is domain unless it is put under an
-  outer prefix.
+  ``ports``, ``records``, ``redaction``, ``signing``, ``sync`` (package), and ``parsers`` and
+  ``settings`` (the environment variables' declarations, pure). A new module is domain unless it
+  is put under an outer prefix.
 
 The rules:
 
