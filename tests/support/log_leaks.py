@@ -22,13 +22,22 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any, Final
+from contextlib import contextmanager
+from typing import Final
 
 import pytest
 
 from confsync.cloud_logging import QUIET_LOGGERS, CloudLoggingFormatter
 
-__all__ = ["ALLOW_MARKER", "LEAKS", "PROBE_LEVEL", "STAND_INS", "leaks_in", "no_secrets_in_logs"]
+__all__ = [
+    "ALLOW_MARKER",
+    "LEAKS",
+    "PROBE_LEVEL",
+    "STAND_INS",
+    "leaks_in",
+    "no_secrets_in_logs",
+    "probing",
+]
 
 ALLOW_MARKER: Final = "logs_secrets"
 PROBE_LEVEL: Final = 1
@@ -98,31 +107,38 @@ def _threshold(logger: logging.Logger, saved_root: int) -> int:
     return saved_root
 
 
-@pytest.fixture(autouse=True)
-def no_secrets_in_logs(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    """Fail the test when a log record it caused leaks what :data:`LEAKS` names."""
-    if request.node.get_closest_marker(ALLOW_MARKER) is not None:
-        yield
-        return
+@contextmanager
+def probing() -> Iterator[list[str]]:
+    """Within the block, every record down to DEBUG is looked at; the list yielded fills with the
+    leaks found. Handlers receive exactly the records they would without the probe."""
     root = logging.getLogger()
     saved_root = root.level
     found: list[str] = []
     call_handlers = logging.Logger.callHandlers
 
-    def probed(self: logging.Logger, record: logging.LogRecord) -> Any:
+    def probed(self: logging.Logger, record: logging.LogRecord) -> None:
         found.extend(_record_leaks(record))
         if record.levelno >= _threshold(self, saved_root):
             call_handlers(self, record)
 
-    monkeypatch.setattr(logging.Logger, "callHandlers", probed)
+    logging.Logger.callHandlers = probed  # type: ignore[method-assign]
     root.setLevel(PROBE_LEVEL)
     try:
-        yield
+        yield found
     finally:
+        logging.Logger.callHandlers = call_handlers  # type: ignore[method-assign]
         if root.level == PROBE_LEVEL:
             root.setLevel(saved_root)
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_in_logs(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test when a log record it caused leaks what :data:`LEAKS` names."""
+    if request.node.get_closest_marker(ALLOW_MARKER) is not None:
+        yield
+        return
+    with probing() as found:
+        yield
     if found:
         shown = "\n  ".join(dict.fromkeys(found))
         pytest.fail(f"log lines leak secrets (see tests/support/log_leaks.py):\n  {shown}")
