@@ -14,13 +14,25 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["CALENDAR_PATH", "EMAIL", "GOOGLE_API_URL", "TOKEN_FIELD", "redact", "redact_value"]
+__all__ = [
+    "CALENDAR_PATH",
+    "EMAIL",
+    "GOOGLE_API_URL",
+    "SERVICE_ACCOUNT_DOMAIN",
+    "TOKEN_FIELD",
+    "redact",
+    "redact_value",
+]
 
 EMAIL: Final = re.compile(
     r"[A-Za-z0-9._%+-]+(?:@|%40|%2540)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",
     re.IGNORECASE,
 )
 """An e-mail address, plain or percent-encoded (``%40``) as in a Calendar URL's path."""
+
+SERVICE_ACCOUNT_DOMAIN: Final = ".gserviceaccount.com"
+"""Addresses under this domain name the deployment's service accounts, not users: they are kept,
+so an error can say which account lacks a role."""
 
 GOOGLE_API_URL: Final = re.compile(
     r"(?P<origin>https?://[A-Za-z0-9.-]*googleapis\.com(?::\d+)?)[^\s\"'<>]*", re.IGNORECASE
@@ -45,11 +57,17 @@ _MAX_DEPTH: Final = 8  # of nested structured fields scrubbed; deeper ones are r
 
 
 def redact(text: str) -> str:
-    """``text`` without e-mail addresses, named sync or page tokens and Google API URL paths."""
+    """``text`` without e-mail addresses (but service accounts'), named sync or page tokens and
+    Google API URL paths."""
     text = GOOGLE_API_URL.sub(lambda m: f"{m.group('origin')}/{TOKEN_MARK}", text)
     text = CALENDAR_PATH.sub(lambda m: f"{m.group('prefix')}{TOKEN_MARK}", text)
     text = TOKEN_FIELD.sub(lambda m: f"{m.group('name')}{m.group('sep')}{TOKEN_MARK}", text)
-    return EMAIL.sub(EMAIL_MARK, text)
+    return EMAIL.sub(_email_mark, text)
+
+
+def _email_mark(match: re.Match[str]) -> str:
+    address = match.group(0)
+    return address if address.lower().endswith(SERVICE_ACCOUNT_DOMAIN) else EMAIL_MARK
 
 
 def redact_value(value: Any, depth: int = 0) -> Any:

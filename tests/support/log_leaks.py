@@ -28,6 +28,7 @@ from typing import Final
 import pytest
 
 from confsync.cloud_logging import QUIET_LOGGERS, CloudLoggingFormatter
+from confsync.redaction import SERVICE_ACCOUNT_DOMAIN
 
 __all__ = [
     "ALLOW_MARKER",
@@ -63,8 +64,11 @@ STAND_INS: Final = (
     "google_auth_emulator",
     "emulator_kit",
     "devstack",
+    "werkzeug",
 )
-"""Loggers of tools/emulators and tools/devstack: test infrastructure, not confsync's output."""
+"""Loggers of tools/emulators and tools/devstack: test infrastructure, not confsync's output;
+``werkzeug`` is the access log of the emulators the tests serve in-process (a function's own
+request lines are written by its server process, never in a test's)."""
 
 _STANDARD: Final = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
@@ -73,8 +77,14 @@ _FORMATTER: Final = CloudLoggingFormatter()
 
 
 def leaks_in(text: str) -> list[str]:
-    """The names of the :data:`LEAKS` patterns found in ``text``, each with what matched."""
-    return [f"{name}: {found.group(0)!r}" for name, p in LEAKS.items() if (found := p.search(text))]
+    """The names of the :data:`LEAKS` patterns found in ``text``, each with what matched (a service
+    account's address is no leak: it names the deployment, not a user)."""
+    return [
+        f"{name}: {found!r}"
+        for name, pattern in LEAKS.items()
+        for found in dict.fromkeys(m.group(0) for m in pattern.finditer(text))
+        if not found.lower().endswith(SERVICE_ACCOUNT_DOMAIN)
+    ]
 
 
 def _under(name: str, prefixes: tuple[str, ...]) -> bool:

@@ -145,6 +145,14 @@ def test_no_email_address_survives_redaction_wherever_it_stands(
     assert redact_value({"k": [address]}) == {"k": [redact(address)]}
 
 
+def test_a_service_accounts_address_is_kept_to_say_which_account_lacks_a_role() -> None:
+    text = "signJwt as calendar@my-project.iam.gserviceaccount.com: HTTP 403 for alice@example.com"
+    assert (
+        redact(text)
+        == "signJwt as calendar@my-project.iam.gserviceaccount.com: HTTP 403 for <email>"
+    )
+
+
 def test_text_without_secrets_is_left_alone() -> None:
     text = "sync synced: 3 events in 1 pages (calendar ck_1b2c, conference conf_9, 0.25 s)"
     assert redact(text) == text
