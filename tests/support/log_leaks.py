@@ -65,10 +65,13 @@ STAND_INS: Final = (
     "emulator_kit",
     "devstack",
     "werkzeug",
+    "gcal_sync",
 )
 """Loggers of tools/emulators and tools/devstack: test infrastructure, not confsync's output;
 ``werkzeug`` is the access log of the emulators the tests serve in-process (a function's own
-request lines are written by its server process, never in a test's)."""
+request lines are written by its server process, never in a test's), and ``gcal_sync`` the
+third-party Calendar client whose conformance run checks the Calendar emulator (a dev dependency,
+in no function)."""
 
 _STANDARD: Final = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
