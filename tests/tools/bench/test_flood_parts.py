@@ -97,16 +97,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
 
-    def _answer(self) -> None:
+    def _answer(self) -> None:  # the one answer to every method
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status = 200 if self.headers.get("X-Let-In") else 403
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _answer
+    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _answer  # noqa: N815 - the base's names
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
 
 
@@ -144,7 +144,7 @@ def test_cpu_seconds_add_up_the_processes_of_a_command_line() -> None:
     marker = f"flood-cpu-{time.monotonic_ns()}"
     spin = "import time,sys\nend=time.process_time()+0.3\nwhile time.process_time()<end: pass\n"
     argv = [sys.executable, "-c", spin + "time.sleep(30)", marker]
-    child = subprocess.Popen(argv)  # noqa: S603 - our own interpreter and script
+    child = subprocess.Popen(argv)
     try:
         deadline = time.monotonic() + 10
         while cpu_seconds(pids_running([marker])) < 0.25 and time.monotonic() < deadline:

@@ -27,7 +27,7 @@ def test_a_tiny_flood_is_refused_and_every_genuine_edit_arrives() -> None:
     assert row["refused_requests"] == 60
     assert row["accepted_forged_requests"] == 0
     assert row["refused_by_kind_requests"]["enrolment"] == 10
-    assert (row["edits"], row["missed_edits"]) == (3, 0)
+    assert (row["edits"], row["missed_edits"], row["quiet_missed_edits"]) == (3, 0, 0)
     assert row["notes"].startswith("missed: 0 of 3")
     assert row["cpu_per_refusal_ms"] > 0
     assert report.problems([row], required=[]) == []
