@@ -60,7 +60,7 @@ from devstack.stack import StackPlan
 __all__ = ["FloodSize", "measure", "run"]
 
 PROJECT = "confsync-bench-flood"
-EDIT_SPACING_S = 0.1
+EDIT_SPACING_S = 0.25
 DELIVERY_TIMEOUT_S = 60.0
 ADOPT_TIMEOUT_S = 120.0
 POLL_S = 0.05
@@ -74,7 +74,7 @@ class FloodSize:
     forged_notifications: int = 5000
     forged_enrolments: int = 1000
     edits: int = 50
-    calendars: int = 5
+    calendars: int = 50  # one edit per calendar: no edit waits for another's pull (the settle)
     workers: int = 8
     time_limit_s: float = 120.0
     seed: int = 13
@@ -87,7 +87,7 @@ class FloodSize:
             forged_notifications=scaled(base.forged_notifications, 50),
             forged_enrolments=scaled(base.forged_enrolments, 10),
             edits=scaled(base.edits, 3),
-            calendars=min(base.calendars, scaled(base.edits, 3)),
+            calendars=scaled(base.calendars, 3),
         )
 
 
@@ -132,7 +132,8 @@ class Deliveries:
 def _prepare(stack: StackClient, size: FloodSize) -> list[Target]:
     """``size.edits`` conference events over ``size.calendars`` calendars, enrolled and adopted."""
     targets: list[Target] = []
-    calendars = [f"bench-flood-{n}@example.com" for n in range(max(1, size.calendars))]
+    count = max(1, min(size.calendars, size.edits))
+    calendars = [f"bench-flood-{n}@example.com" for n in range(count)]
     for n in range(size.edits):
         calendar_id = calendars[n % len(calendars)]
         start = _START + timedelta(minutes=30 * n)
