@@ -124,6 +124,10 @@ test-terraform: setup ## static checks of the Terraform module (structure, monit
 bench: setup ## run the benchmarks; figures in .run/bench/results.json (never pass/fail)
 	$(BIN)/python -m bench $(if $(SCENARIOS),--only $(SCENARIOS))
 
+.PHONY: bench-flood
+bench-flood: setup ## forged requests flood intake while genuine edits must arrive; .run/bench/flood.json
+	$(BIN)/python -m bench --only flood --output $(RUN_DIR)/bench/flood.json
+
 SEEDS ?= 5
 .PHONY: chaos
 chaos: setup ## chaos suite: seeds 1..SEEDS (default 5) under faults on a private stack
