@@ -201,7 +201,7 @@ bundle: setup ## build the three function zips (reproducible) into .run/bundle
 plan: setup ## preflight, bundle, terraform plan (PROJECT=... REGION=... TFVARS=...)
 	$(BIN)/devstack --run-dir $(RUN_DIR) plan $(DEPLOY_FLAGS)
 
-deploy: setup ## preflight, bundle, terraform apply, dead-letter policies, next steps
+deploy: setup ## preflight, bundle, secrets check, terraform apply (all of it), next steps
 	$(BIN)/devstack --run-dir $(RUN_DIR) deploy $(DEPLOY_FLAGS) $(if $(AUTO_APPROVE),--auto-approve)
 
 destroy: setup ## terraform destroy, after typing the project id (or CONFIRM=PROJECT)
