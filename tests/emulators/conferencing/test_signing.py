@@ -376,3 +376,25 @@ def test_every_sender_secret_verifies_alone(secrets: list[bytes]) -> None:
             now=NOW,
             **PUT,
         )
+
+
+_SECRET_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "S")), min_size=1, max_size=30
+).filter(lambda text: "," not in text)
+
+
+@given(secrets=st.lists(_SECRET_TEXT, min_size=1, max_size=signing.MAX_SECRETS, unique=True))
+def test_parse_secrets_reads_back_what_was_joined(secrets: list[str]) -> None:
+    joined = " , ".join(secrets)
+    assert signing.parse_secrets(joined) == tuple(s.encode() for s in secrets)
+
+
+@given(text=_HEADER_TEXT)
+def test_parse_secrets_of_any_text_is_a_few_non_empty_secrets_or_refused(text: str) -> None:
+    try:
+        parsed = signing.parse_secrets(text)
+    except ValueError:
+        return
+    assert len(parsed) <= signing.MAX_SECRETS
+    assert all(secret and b"," not in secret for secret in parsed)
+    assert len(set(parsed)) == len(parsed)
