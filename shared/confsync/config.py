@@ -87,7 +87,7 @@ class SyncConfig:
     calendar_auth: CalendarAuthConfig
     conferencing_url: str
     conferencing_credential: str | None
-    conferencing_signing_secret: bytes | None
+    conferencing_signing_secrets: tuple[bytes, ...]
     solution_names: frozenset[str]
     solution_key_type: str
     relevant_fields: frozenset[str]

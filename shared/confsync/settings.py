@@ -34,6 +34,7 @@ from confsync.parsers import (
     scheduler_job,
     text,
 )
+from confsync.signing import parse_secrets
 
 __all__ = [
     "ALL",
@@ -153,8 +154,10 @@ VARIABLES: tuple[Variable, ...] = (
              "base URL of the conferencing system's contract"),
     Variable("CONFERENCING_CREDENTIAL", "conferencing_credential", optional(text), "",
              "bearer credential for the conferencing system", secret=True),
-    Variable("CONFERENCING_SIGNING_SECRET", "conferencing_signing_secret",
-             optional(str.encode), "", "HMAC secret to sign conferencing requests", secret=True),
+    Variable("CONFERENCING_SIGNING_SECRET", "conferencing_signing_secrets", parse_secrets, "",
+             "HMAC secret to sign conferencing requests (empty: unsigned); during a rotation "
+             "`NEW,OLD`: every request is signed with each (see "
+             "docs/runbooks/rotate-provider-credentials.md)", secret=True),
     Variable("CONFSYNC_SOLUTION_NAMES", "solution_names", names, DEFAULT_SOLUTION_NAMES,
              "comma-separated `conferenceSolution.name`s that are ours (empty: any name)"),
     Variable("CONFSYNC_SOLUTION_KEY_TYPE", "solution_key_type", text, "addOn",
