@@ -59,8 +59,8 @@ class InMemoryGrants:
 
     def replace(self, grant: StoredGrant, sealed: bytes, *, now: datetime) -> bool:
         for document in self.before_replace:  # someone stores a new grant meanwhile
-            current = self.docs[document]
-            self.docs[document] = replace(current, version=current.version + 1)
+            other = self.docs[document]
+            self.docs[document] = replace(other, version=other.version + 1)
         self.before_replace = []
         current = self.docs.get(grant.document)
         if current is None or current.version != grant.version:
