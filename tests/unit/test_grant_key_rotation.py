@@ -172,6 +172,25 @@ def test_a_grant_no_configured_key_opens_is_reported_and_left_as_it_is() -> None
     assert store.docs[lost] == before
 
 
+def test_a_damaged_grant_on_the_active_key_is_unreadable_not_current() -> None:
+    store = InMemoryGrants()
+    document = store.add("a@example.com", NEW)
+    grant = store.docs[document]
+    store.docs[document] = replace(grant, sealed=grant.sealed[:-1] + bytes([grant.sealed[-1] ^ 1]))
+
+    report = reencrypt_grants(store, GrantKeys(NEW, (OLD,)), clock=lambda: NOW)
+
+    assert (report.current, report.unreadable) == (0, [document])
+    assert not report.done
+
+
+def test_the_key_set_refuses_a_repeated_or_short_key() -> None:
+    with pytest.raises(GrantCryptoError, match="distinct"):
+        GrantKeys(NEW, (OLD, NEW))
+    with pytest.raises(GrantCryptoError, match="32 bytes"):
+        GrantKeys.of([NEW, b"short"])
+
+
 def test_an_interrupted_run_loses_no_grant_and_a_rerun_finishes() -> None:
     store = InMemoryGrants()
     documents = [store.add(f"user{i}@example.com", OLD) for i in range(4)]

@@ -9,9 +9,10 @@ either as it was (still readable with the older key) or sealed with the new one:
 and running the command again finishes the job. A grant already sealed with the active key is
 left alone, so a second run changes nothing.
 
-It reports counts: ``resealed``, ``current`` (already on the active key), ``changed`` (written by
-someone else meanwhile: run again) and ``unreadable`` (no configured key opens it, or the document
-is not a grant; their ids are listed). Exit code 0 when every grant is on the active key, 1 when
+Every grant is opened, so ``current`` means it opens with the active key. It reports counts:
+``resealed``, ``current``, ``changed`` (written by someone else meanwhile: run again) and
+``unreadable`` (no configured key opens it, it was altered, or the document is not a grant; their
+ids are listed). Exit code 0 when every grant is on the active key, 1 when
 some are not (``changed`` or ``unreadable``: do not drop an older key yet), 2 bad configuration.
 """
 
@@ -89,17 +90,17 @@ class ReencryptReport:
 def reencrypt_grants(
     store: GrantRewriter, keys: GrantKeys, *, clock: Callable[[], datetime]
 ) -> ReencryptReport:
-    """Seal every grant of ``store`` not on ``keys.sealing`` again with it, one conditional
-    write each; never writes a grant it could not open."""
+    """Open every grant of ``store`` and seal those not on ``keys.sealing`` again with it, one
+    conditional write each; never writes a grant it could not open."""
     report = ReencryptReport()
     for grant in store.scan():
-        if grant.sealed and not needs_resealing(grant.sealed, keys):
-            report.current += 1
-            continue
-        try:
+        try:  # every grant is opened, so "current" means it opens with the sealing key
             token = open_grant(grant.sealed, grant.subject, keys.opening)
         except GrantCryptoError:
             report.unreadable.append(grant.document)
+            continue
+        if not needs_resealing(grant.sealed, keys):
+            report.current += 1
             continue
         resealed = seal_grant(token, grant.subject, keys.sealing)
         if store.replace(grant, resealed, now=clock()):
