@@ -196,9 +196,10 @@ class RecordStore(Protocol):
         *,
         calendar_key: str | None = None,
         attachments: Mapping[str, str | None] | None = None,
-    ) -> None:
+    ) -> dict[str, str]:
         """Write the records and the calendar's attachment changes (event id -> record key,
-        None: detached), all or nothing, durably, before returning.
+        None: detached), all or nothing, durably, before returning; the new ``version`` of each
+        record written, by key (to write it again without reading it again).
 
         Each write is conditional: a record with a ``version`` is written only if the stored one
         is still that version, one without only if none is stored. Otherwise nothing is written

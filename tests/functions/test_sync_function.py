@@ -1,4 +1,5 @@
-"""The ``sync`` Cloud Function through functions-framework: both delivery paths, ack or retry."""
+"""The ``sync`` Cloud Function through functions-framework: the push envelope as the local stack
+and production send it (and Eventarc's CloudEvent), ack or retry."""
 
 from __future__ import annotations
 
@@ -38,13 +39,29 @@ def _request(stack: SyncStack) -> bytes:
 
 
 def _push(app: Flask, payload: bytes) -> Any:
-    """What the Pub/Sub emulator's push subscription POSTs (the raw push envelope)."""
+    """What the local stack's push subscription POSTs (the emulator's push envelope)."""
     envelope = {"message": _message(payload), "subscription": "projects/p/subscriptions/sync"}
     return app.test_client().post(TOPIC_PATH, json=envelope)
 
 
+def _production_push(app: Flask, payload: bytes) -> Any:
+    """What production's push subscription (terraform/delivery.tf) POSTs: the same envelope with
+    the fields the emulator leaves out (delivery attempt, snake_case twins) and an OIDC token,
+    which Cloud Run checks before the function sees the request."""
+    message = _message(payload)
+    message.update(message_id=message["messageId"], publish_time=message["publishTime"])
+    envelope = {
+        "message": message,
+        "subscription": "projects/p/subscriptions/confsync-sync-requests-to-sync",
+        "deliveryAttempt": 2,
+    }
+    headers = {"Authorization": "Bearer header.payload.signature"}
+    return app.test_client().post(TOPIC_PATH, json=envelope, headers=headers)
+
+
 def _eventarc(app: Flask, payload: bytes) -> Any:
-    """What Eventarc POSTs in production: a binary-mode CloudEvent."""
+    """What an Eventarc trigger POSTs (production's path before push subscriptions): a
+    binary-mode CloudEvent, still accepted."""
     headers = {
         "ce-id": "1234",
         "ce-specversion": "1.0",
@@ -56,7 +73,11 @@ def _eventarc(app: Flask, payload: bytes) -> Any:
     return app.test_client().post("/", json=body, headers=headers)
 
 
-@pytest.mark.parametrize("deliver", [_push, _eventarc], ids=["pubsub-push", "eventarc"])
+@pytest.mark.parametrize(
+    "deliver",
+    [_push, _production_push, _eventarc],
+    ids=["pubsub-push", "production-push", "eventarc"],
+)
 def test_sync_request_is_synced_and_acknowledged(
     sync_app: Flask, sync_stack: SyncStack, deliver: Any
 ) -> None:

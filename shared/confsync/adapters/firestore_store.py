@@ -506,7 +506,7 @@ class FirestoreRecordStore:
         *,
         calendar_key: str | None = None,
         attachments: Mapping[str, str | None] | None = None,
-    ) -> None:
+    ) -> dict[str, str]:
         writes: list[tuple[str, firestore.DocumentReference, dict[str, Any] | None, str | None]]
         writes = [
             (r.key, self._collection.document(r.key), to_document(r), r.version) for r in records
@@ -518,14 +518,17 @@ class FirestoreRecordStore:
             if key is not None:
                 body = {"calendar_key": calendar_key, "event_id": event_id, "conference_key": key}
             writes.append(("", ref, body, None))
+        versions: dict[str, str] = {}
         with translated("records save"):
             for chunk in chunks(writes, BATCH_MAX):
-                self._commit(chunk)
+                versions.update(self._commit(chunk))
+        return versions
 
     def _commit(
         self,
         chunk: Sequence[tuple[str, firestore.DocumentReference, dict[str, Any] | None, str | None]],
-    ) -> None:
+    ) -> dict[str, str]:
+        """Commit one batch; the new version of each record it wrote (not deleted), by key."""
         batch = self._client.batch()
         keys = [key for key, *_ in chunk if key]
         for key, ref, document, version in chunk:
@@ -539,10 +542,15 @@ class FirestoreRecordStore:
                 when = DatetimeWithNanoseconds.from_rfc3339(version)  # type: ignore[no-untyped-call]
                 batch.update(ref, document, option=self._client.write_option(last_update_time=when))
         try:
-            batch.commit()
+            results = batch.commit()
         except (*_CONFLICTS, gexc.NotFound) as err:  # NotFound: updating a record deleted meanwhile
             expected = {key: version for key, _, document, version in chunk if key and document}
             raise RecordConflictError(self._changed(expected) or keys) from err
+        return {
+            key: str(result.update_time.rfc3339())
+            for (key, _, document, _), result in zip(chunk, results, strict=True)
+            if key and document is not None and result.update_time is not None
+        }
 
     def _changed(self, expected: Mapping[str, str | None]) -> list[str]:
         """The records whose stored version is no longer the one expected (a refused batch

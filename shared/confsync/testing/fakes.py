@@ -575,8 +575,9 @@ class InMemoryRecordStore:
         *,
         calendar_key: str | None = None,
         attachments: Mapping[str, str | None] | None = None,
-    ) -> None:
+    ) -> dict[str, str]:
         writing = list(records)
+        versions: dict[str, str] = {}
         with self._lock:
             stale = [r.key for r in writing if self._stale(r)]
             if stale:
@@ -586,6 +587,7 @@ class InMemoryRecordStore:
                 self.writes += 1
                 self._serial += 1
                 self._records[record.key] = replace(record, version=str(self._serial))
+                versions[record.key] = str(self._serial)
             for event_id, key in (attachments or {}).items():
                 assert calendar_key is not None, "attachments need their calendar"
                 self.writes += 1
@@ -594,6 +596,7 @@ class InMemoryRecordStore:
                     self._attachments.pop((calendar_key, event_id), None)
                 else:
                     self._attachments[(calendar_key, event_id)] = key
+        return versions
 
     def _stale(self, record: ConferenceRecord) -> bool:
         stored = self._records.get(record.key)
