@@ -23,7 +23,7 @@ from confsync.parsers import (
     Choice,
     Number,
     Subset,
-    aes_key,
+    aes_keys,
     api_url,
     boolean,
     calendar_url,
@@ -138,9 +138,10 @@ VARIABLES: tuple[Variable, ...] = (
              "grant` checks a token's ID token is for it)", (*_CALENDAR, CLI)),
     Variable("CONFSYNC_OAUTH_CLIENT_SECRET", "oauth_client_secret", optional(text), "",
              "`oauth`: that OAuth client's secret", (*_CALENDAR, CLI), secret=True),
-    Variable("CONFSYNC_OAUTH_TOKEN_KEY", "oauth_token_key", optional(aes_key), "",
+    Variable("CONFSYNC_OAUTH_TOKEN_KEY", "oauth_token_keys", optional(aes_keys), "",
              "`oauth`: base64 of the 32-byte AES-256-GCM key the stored refresh tokens are "
-             "encrypted with", (*_CALENDAR, CLI), secret=True),
+             "encrypted with, then optionally `,` and older keys still read (rotation: "
+             "docs/runbooks/rotate-oauth-token-key.md)", (*_CALENDAR, CLI), secret=True),
     Variable("GOOGLE_TOKEN_URL", "token_url", http_url, "https://oauth2.googleapis.com/token",
              "Google's OAuth 2.0 token endpoint (override only to test against a stand-in)",
              (*_CALENDAR, CLI)),

@@ -24,7 +24,7 @@ from tests.support.paths import REPO_ROOT
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
 
 SOURCE = REPO_ROOT / "functions" / "intake" / "main.py"
-KEY_SPEC = "k1:intake-test-secret-0123456789"
+KEY_SPEC = "k1:intake-test-secret-0123456789abcdef"
 KEYS = ChannelTokenKeys.parse(KEY_SPEC, "k1")
 CHANNEL = "chan-0001"
 CALENDAR_KEY = "ck_intake_function"

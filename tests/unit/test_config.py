@@ -259,7 +259,7 @@ def test_cli_reads_the_scheduler_job_and_never_echoes_the_token_key() -> None:
 
 
 KEYS = {
-    "CONFSYNC_CHANNEL_TOKEN_KEYS": "k1:a-secret-of-sixteen-chars",
+    "CONFSYNC_CHANNEL_TOKEN_KEYS": "k1:a-secret-of-at-least-thirty-two-bytes",
     "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY": "k1",
 }
 
@@ -286,7 +286,11 @@ def test_channels_need_the_intake_url_and_a_renewal_window_inside_the_ttl() -> N
         load_channels_config({**MINIMAL, **KEYS})
 
 
-GOOGLE = {k: v for k, v in MINIMAL.items() if k != "CALENDAR_API_URL"}
+PROVIDER_SECRETS = {
+    "CONFERENCING_CREDENTIAL": "provider-credential",
+    "CONFERENCING_SIGNING_SECRET": "a-signing-secret-of-at-least-32-bytes",
+}
+GOOGLE = {k: v for k, v in MINIMAL.items() if k != "CALENDAR_API_URL"} | PROVIDER_SECRETS
 TOKEN_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # base64 of 32 bytes
 
 
@@ -342,7 +346,7 @@ def test_oauth_credentials_need_the_client_and_a_32_byte_key_never_echoed() -> N
     assert short_key not in str(bad.value)
 
     config = load_sync_config({**env, "CONFSYNC_OAUTH_TOKEN_KEY": TOKEN_KEY})
-    assert config.calendar_auth.oauth_token_key == b"0123456789abcdef0123456789abcdef"
+    assert config.calendar_auth.oauth_token_keys == (b"0123456789abcdef0123456789abcdef",)
     assert config.calendar_auth.oauth_client_id == "client-1"
 
 

@@ -43,7 +43,7 @@ __all__ = ["run"]
 
 PROJECT = "confsync-bench-intake"
 SOURCE = Path(__file__).resolve().parents[2] / "functions" / "intake" / "main.py"
-KEY_SPEC = "bench:bench-only-secret-0123456789"
+KEY_SPEC = "bench:bench-only-secret-0123456789abcdef"
 RATE = 1000
 SECONDS = 5
 WARMUP = 200

@@ -30,7 +30,7 @@ from devstack.stack import (
     plan_stack,
 )
 
-TOKEN = TokenKeys(keys="local1:0123456789abcdef0123456789", active="local1")
+TOKEN = TokenKeys(keys="local1:0123456789abcdef0123456789abcdef", active="local1")
 JARS = SdkJars(
     sdk_root=Path("/sdk"),
     firestore=Path("/sdk/firestore.jar"),
