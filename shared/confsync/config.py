@@ -262,8 +262,9 @@ class _Values:
                 f"CONFERENCING_CREDENTIAL is required unless CONFSYNC_CALENDAR_CREDENTIALS="
                 f"{LOCAL_MODE}",
             )
-            secret = self["conferencing_signing_secret"]
-            self._add(require_secret_strength("CONFERENCING_SIGNING_SECRET", secret))
+            secrets = self["conferencing_signing_secrets"] or (b"",)
+            for secret in secrets:  # several during a rotation: each must be strong
+                self._add(require_secret_strength("CONFERENCING_SIGNING_SECRET", secret))
         keys: ChannelTokenKeys | None = self.by_field.get("token_keys")
         if keys is not None:
             for kid, key in keys.keys.items():

@@ -52,7 +52,7 @@ def test_a_production_sync_configuration_loads() -> None:
     config = load_sync_config(SYNC)
 
     assert config.conferencing_url == "https://conferencing.example"
-    assert config.conferencing_signing_secret == SIGNING_SECRET.encode()
+    assert config.conferencing_signing_secrets == (SIGNING_SECRET.encode(),)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_the_length_of_a_secret_counts_bytes_not_characters() -> None:
 
     config = load_sync_config({**SYNC, "CONFERENCING_SIGNING_SECRET": secret})
 
-    assert config.conferencing_signing_secret == secret.encode()
+    assert config.conferencing_signing_secrets == (secret.encode(),)
 
 
 @pytest.mark.parametrize(
@@ -181,3 +181,11 @@ def test_any_url_text_gets_an_answer_naming_the_variable_or_none(url: str) -> No
     problem = require_https("SOME_URL", url)
 
     assert problem is None or problem.startswith("SOME_URL must be an https:// URL")
+
+
+def test_every_signing_secret_of_a_rotation_must_be_strong() -> None:
+    strong = "n" * 32
+    message = _refused(load_sync_config, {**SYNC, "CONFERENCING_SIGNING_SECRET": f"{strong},short"})
+
+    assert "CONFERENCING_SIGNING_SECRET must hold at least 32 bytes, not 5" in message
+    assert "short" not in message
