@@ -16,7 +16,7 @@ with its channel; and it names its key, so keys rotate (docs/runbooks/rotate-cha
 
 Tokens minted before expiries existed (``v1.<key id>.<calendar key>.<signature>``, signing
 ``"v1\\n<key id>\\n<channel id>\\n<calendar key>"``) verify only before
-:attr:`ChannelTokenKeys.v1_until` (``CONFSYNC_CHANNEL_TOKEN_V1_UNTIL``); see
+:attr:`ChannelTokenKeys.v1_until`, by default :data:`V1_ACCEPTED_UNTIL`; see
 docs/decisions/2026-12-04-channel-token-expiry.md.
 
 Key ids and calendar keys contain no ``.``; comparisons are constant-time.
@@ -37,6 +37,7 @@ from confsync.errors import ConfigurationError
 __all__ = [
     "EXPIRY_SLACK",
     "MAX_TOKEN_LENGTH",
+    "V1_ACCEPTED_UNTIL",
     "ChannelTokenKeys",
     "InvalidChannelToken",
     "mint_channel_token",
@@ -50,6 +51,10 @@ _EXPIRES = re.compile(r"^[0-9]{1,12}\Z")
 MAX_TOKEN_LENGTH = 256  # Google's limit on a channel token
 EXPIRY_SLACK = timedelta(hours=1)
 """How long a token outlives the expiration asked for its channel (clock skew, late retries)."""
+V1_ACCEPTED_UNTIL = datetime(2027, 1, 4, tzinfo=UTC)
+"""Until when tokens without an expiry (``v1``, minted before this release) are accepted: this
+release plus the longest channel lifetime ``CONFSYNC_CHANNEL_TTL_SECONDS`` allows (30 days), by
+when every channel opened before it has been renewed with a ``v2`` token."""
 
 
 class InvalidChannelToken(ValueError):  # noqa: N818 - reads as a verdict, like the others
@@ -63,7 +68,7 @@ class ChannelTokenKeys:
 
     keys: Mapping[str, bytes]
     active: str
-    v1_until: datetime | None = None
+    v1_until: datetime | None = V1_ACCEPTED_UNTIL
 
     @classmethod
     def parse(
@@ -71,7 +76,7 @@ class ChannelTokenKeys:
         spec: str,
         active: str,
         variable: str = "CONFSYNC_CHANNEL_TOKEN_KEYS",
-        v1_until: datetime | None = None,
+        v1_until: datetime | None = V1_ACCEPTED_UNTIL,
     ) -> ChannelTokenKeys:
         """Keys from ``"kid1:secret1,kid2:secret2"``; ConfigurationError names ``variable``."""
         keys: dict[str, bytes] = {}

@@ -210,8 +210,7 @@ class _Values:
         keys = None
         if spec is not None and active is not None:
             try:
-                v1_until = self.by_field.get("token_v1_until")  # intake only
-                keys = ChannelTokenKeys.parse(spec, active, v1_until=v1_until)
+                keys = ChannelTokenKeys.parse(spec, active)
             except ConfigurationError as err:
                 self.problems.append(str(err))
         self.by_field["token_keys"] = keys

@@ -12,7 +12,6 @@ import binascii
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -24,7 +23,6 @@ __all__ = [
     "api_url",
     "boolean",
     "calendar_url",
-    "cutoff",
     "host_names",
     "http_url",
     "names",
@@ -151,19 +149,6 @@ def calendar_url(text: str) -> str:
 def api_url(text: str) -> str:
     http_url(text)
     return text if text.endswith("/") else text + "/"
-
-
-def cutoff(text: str) -> datetime | None:
-    """An instant with its offset (``2027-01-04T00:00:00Z``), or ``never`` (None)."""
-    if text.lower() == "never":
-        return None
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError as err:
-        raise ValueError("must be an ISO 8601 instant with an offset, or never") from err
-    if at.tzinfo is None:
-        raise ValueError("must carry an offset (Z or +HH:MM)")
-    return at
 
 
 def aes_key(text: str) -> bytes:

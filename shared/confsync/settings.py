@@ -27,7 +27,6 @@ from confsync.parsers import (
     api_url,
     boolean,
     calendar_url,
-    cutoff,
     host_names,
     http_url,
     names,
@@ -60,10 +59,6 @@ CREDENTIAL_MODES = ("emulator", "delegated", "oauth")
 """How the functions call the Calendar API (``CONFSYNC_CALENDAR_CREDENTIALS``)."""
 
 DEFAULT_SOLUTION_NAMES = "My Web Conference,My Recorded Web Conference"
-V1_TOKENS_UNTIL = "2027-01-04T00:00:00Z"
-"""The default of ``CONFSYNC_CHANNEL_TOKEN_V1_UNTIL``: the release that mints expiring (v2)
-tokens plus the longest ``CONFSYNC_CHANNEL_TTL_SECONDS`` (30 days); see
-docs/decisions/2026-12-04-channel-token-expiry.md."""
 
 
 # --- the declarations ----------------------------------------------------------------------------
@@ -113,10 +108,6 @@ VARIABLES: tuple[Variable, ...] = (
              (INTAKE, CHANNELS), secret=True),
     Variable("CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY", "token_active_key", text, None,
              "key id new channel tokens are minted with", (INTAKE, CHANNELS)),
-    Variable("CONFSYNC_CHANNEL_TOKEN_V1_UNTIL", "token_v1_until", cutoff, V1_TOKENS_UNTIL,
-             "until when intake accepts channel tokens without an expiry (minted before v2): an "
-             "ISO 8601 instant (at least the upgrade plus `CONFSYNC_CHANNEL_TTL_SECONDS`) or "
-             "`never`", (INTAKE,)),
     Variable("CONFSYNC_INTAKE_URL", "intake_url", http_url, None,
              "public HTTPS address of the intake function, given to `events.watch`", (CHANNELS,)),
     Variable("CONFSYNC_INTAKE_MAX_BODY_BYTES", "max_body_bytes", Number(0, 1_048_576), "4096",

@@ -105,24 +105,29 @@ def test_v1_tokens_verify_only_before_the_configured_cutoff() -> None:
     )
     with pytest.raises(InvalidChannelToken, match="v1 tokens are no longer accepted"):
         verify_channel_token(keys, "chan-1", token, now=cutoff)
+    never = ChannelTokenKeys(keys=KEYS.keys, active=KEYS.active, v1_until=None)
     with pytest.raises(InvalidChannelToken, match="v1 tokens are no longer accepted"):
-        verify_channel_token(KEYS, "chan-1", token, now=NOW)  # no cutoff: never
+        verify_channel_token(never, "chan-1", token, now=NOW)
     with pytest.raises(InvalidChannelToken, match="does not match"):
         verify_channel_token(keys, "chan-2", token, now=NOW)  # still bound to its channel
 
 
-GENUINE = mint_channel_token(KEYS, "chan-1", "ck_abc", expires=EXPIRES)
+GENUINE = {
+    mint_channel_token(KEYS, "chan-1", "ck_abc", expires=EXPIRES): "ck_abc",
+    _v1_token("chan-1", "ck_v1"): "ck_v1",
+}
 
 
 @given(
-    token=st.one_of(st.text(max_size=300), st.just(GENUINE), st.just(_v1_token("chan-1", "ck"))),
+    token=st.one_of(st.text(max_size=300), st.sampled_from(sorted(GENUINE))),
     channel_id=st.one_of(st.just("chan-1"), st.text(max_size=70)),
 )
 def test_the_decoder_verifies_or_refuses_any_text(token: str, channel_id: str) -> None:
-    """Outside input: either the genuine calendar key or InvalidChannelToken, nothing else."""
+    """Outside input: the calendar key of a genuine token, or InvalidChannelToken, nothing else."""
     with contextlib.suppress(InvalidChannelToken):
-        assert verify_channel_token(KEYS, channel_id, token, now=NOW) == "ck_abc"
-        assert (token, channel_id) == (GENUINE, "chan-1")
+        key = verify_channel_token(KEYS, channel_id, token, now=NOW)
+        assert channel_id == "chan-1"
+        assert key == GENUINE[token]
 
 
 @given(
@@ -183,3 +188,16 @@ def test_configuration_errors_never_echo_a_secret() -> None:
 
     assert "topsecret" not in str(caught.value)
     assert "another-secret" not in str(caught.value)
+
+
+def test_v1_tokens_are_accepted_by_default_for_one_longest_channel_lifetime_after_release() -> None:
+    """Channels opened before this release keep working until renewed; after the cutoff their
+    tokens are refused (issue #13, M1: no live channel goes deaf, the hole closes)."""
+    token = _v1_token("chan-1", "ck_abc")
+    cutoff = datetime(2027, 1, 4, tzinfo=UTC)
+
+    assert KEYS.v1_until == cutoff
+    assert cutoff - NOW >= timedelta(seconds=2_592_000)  # the longest CONFSYNC_CHANNEL_TTL_SECONDS
+    assert verify_channel_token(KEYS, "chan-1", token, now=cutoff - timedelta(seconds=1))
+    with pytest.raises(InvalidChannelToken):
+        verify_channel_token(KEYS, "chan-1", token, now=cutoff)

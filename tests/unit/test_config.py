@@ -135,7 +135,7 @@ CONFIGS = {
 }
 DERIVED = {
     "calendar_auth": set[str](),  # a CalendarAuthConfig: its own fields are in CONFIGS
-    "token_keys": {"token_keys_spec", "token_active_key", "token_v1_until"},
+    "token_keys": {"token_keys_spec", "token_active_key"},
 }
 """Fields a loader builds from other variables' fields, and those fields."""
 

@@ -309,7 +309,8 @@ def test_tokens_minted_before_expiries_work_until_the_v1_cutoff_then_are_refused
         "POST", old, 0
     ) == IntakeAnswer(200, "sync request published")
     assert _service_at(cutoff, keys, publisher).handle("POST", old, 0).status == 403
-    assert _service_at(NOW, KEYS, publisher).handle("POST", old, 0).status == 403  # never
+    never = ChannelTokenKeys(keys=KEYS.keys, active=KEYS.active, v1_until=None)
+    assert _service_at(NOW, never, publisher).handle("POST", old, 0).status == 403
     assert len(publisher.published) == 1
 
 
