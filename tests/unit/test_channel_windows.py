@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from confsync.calendars import CalendarDoc, ChannelWindow, calendar_key
 from confsync.channel_docs import ChannelDoc
-from confsync.channels.watch import SUPERSEDED_GRACE, WINDOW_RETENTION
+from confsync.channels.watch import OPENED_EARLY, SUPERSEDED_GRACE, WINDOW_RETENTION
 from confsync.testing.fakes import ChannelCall
 from tests.unit.test_channels import (
     START,
@@ -44,7 +44,9 @@ def test_a_new_channel_has_its_window_before_google_can_notify_on_it(h: Harness)
 
     [channel] = h.active(KEY)
     assert seen_at_watch == [True]
-    assert _doc(h).channels == {channel.id: ChannelWindow(START, START + timedelta(days=2) + SLACK)}
+    assert _doc(h).channels == {
+        channel.id: ChannelWindow(START - OPENED_EARLY, START + timedelta(days=2) + SLACK)
+    }
 
 
 def test_renewal_keeps_the_old_channel_live_a_moment_then_only_the_new_one(h: Harness) -> None:
@@ -133,3 +135,17 @@ def test_windows_ended_long_ago_are_dropped_with_the_next_open(h: Harness) -> No
 
     assert "ancient" not in (_doc(h).channels or {})
     assert len(_doc(h).channels or {}) == 2  # the superseded one (still recent) and the new one
+
+
+def test_an_orphaned_channel_stops_being_live_at_once(h: Harness) -> None:
+    """A poll-only calendar still syncs: the channel it no longer uses must not stay live."""
+    service = h.service()
+    service.enroll("alice@example.com", "primary")
+    [orphan] = h.active(KEY)
+    h.calendars.set_state(KEY, "poll-only", now=h.clock.now, outcome="watch refused")
+    h.clock.advance(days=1, hours=1)
+
+    service.tick()
+
+    assert not _live(h, orphan.id)
+    assert h.calendar.live_channels() == []

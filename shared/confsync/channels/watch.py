@@ -11,8 +11,9 @@ docs/decisions/2026-11-24-channel-lifecycle.md.
 
 The calendar document keeps each recent channel's live window (``channels``, see
 :mod:`confsync.calendars`), which sync runs check: a window is written **before** ``events.watch``
-(from now until the token's expiry), so a channel is never live without one; superseding ends it
-:data:`SUPERSEDED_GRACE` later; channels opened before windows existed get theirs when their
+(from :data:`OPENED_EARLY` before now until the token's expiry), so a channel is never live
+without one; superseding a renewed channel ends it :data:`SUPERSEDED_GRACE` later, an orphan's at
+once; channels opened before windows existed get theirs when their
 calendar is next renewed or enrolled; windows ended more than :data:`WINDOW_RETENTION` ago are
 dropped with the next write. See docs/decisions/2026-12-04-channel-token-expiry.md.
 """
@@ -32,7 +33,12 @@ from confsync.channels.settings import ChannelSettings
 from confsync.errors import CalendarAccessError, PermanentError, TransientError, WatchRefusedError
 from confsync.ports import CalendarStore, ChannelClient, ChannelClientFactory, ChannelStore
 
-__all__ = ["SUPERSEDED_GRACE", "WINDOW_RETENTION", "OpenOutcome", "Watcher"]
+__all__ = ["OPENED_EARLY", "SUPERSEDED_GRACE", "WINDOW_RETENTION", "OpenOutcome", "Watcher"]
+
+OPENED_EARLY = timedelta(minutes=1)
+"""How long before ``events.watch`` a new channel's window opens: intake stamps notifications by
+its own clock, which may lag the channels function's (the channel id is new, so nothing earlier
+can carry it)."""
 
 SUPERSEDED_GRACE = timedelta(minutes=5)
 """How long a superseded channel still counts as live (notifications Google sent before the stop
@@ -120,7 +126,7 @@ class Watcher:
             return
         for channel in due:
             LOGGER.info("orphaned channel (%s); stopping it", reason, extra=labels(key))
-            self.supersede(channel, reason, now)
+            self.supersede(channel, reason, now, grace=timedelta(0))
             if self.stop(self._calendar_api.for_subject(channel.subject), channel):
                 report.orphaned += 1
 
@@ -136,7 +142,7 @@ class Watcher:
         stale = [i for i, w in (doc.channels or {}).items() if w.until < now - WINDOW_RETENTION]
         # Before the watch: a channel must never be live without its window (sync drops it).
         self._calendar_store.note_channel(
-            doc.key, channel_id, ChannelWindow(now, expires), forget=stale
+            doc.key, channel_id, ChannelWindow(now - OPENED_EARLY, expires), forget=stale
         )
         try:
             watched = client.watch(
@@ -192,11 +198,18 @@ class Watcher:
                 self._calendar_store.note_channel(doc.key, channel.id, window)
                 LOGGER.info("live window recorded", extra=labels(doc.key, channel.id))
 
-    def supersede(self, channel: ChannelDoc, reason: str, now: datetime) -> None:
+    def supersede(
+        self,
+        channel: ChannelDoc,
+        reason: str,
+        now: datetime,
+        *,
+        grace: timedelta = SUPERSEDED_GRACE,
+    ) -> None:
         """Mark a channel ``superseded`` (it is stopped next, or by garbage collection) and end
-        its live window :data:`SUPERSEDED_GRACE` from ``now``."""
+        its live window ``grace`` from ``now``."""
         self._channels.set_state(channel.id, "superseded")
-        end = min(now + SUPERSEDED_GRACE, channel.expiration + EXPIRY_SLACK)
+        end = min(now + grace, channel.expiration + EXPIRY_SLACK)
         window = ChannelWindow(min(channel.created_at, end), end)
         self._calendar_store.note_channel(channel.calendar_key, channel.id, window)
         LOGGER.info(
