@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from confsync.calendars import CalendarDoc
+from confsync.calendars import CalendarDoc, ChannelWindow
 from confsync.channel_docs import ChannelDoc, ChannelState
 from confsync.legacy_records import LegacyRecord
 from confsync.messages import ChannelCommand, SyncRequest
@@ -173,6 +173,19 @@ class CalendarStore(Protocol):
     def mark_records_migrated(self, key: str, schema: int) -> None:
         """Record that the calendar's conference records are of ``schema`` now (written by the
         holder of the lease, once it migrated them); no-op if unknown."""
+        ...
+
+    def note_channel(
+        self, key: str, channel_id: str, window: ChannelWindow, *, forget: Iterable[str] = ()
+    ) -> None:
+        """Set when push channel ``channel_id`` of the calendar is live (``channels``), and drop
+        the windows of the channel ids in ``forget``, in one write that touches no other entry
+        (the channel service, for each channel it opens or supersedes); no-op if unknown."""
+        ...
+
+    def clear_channels(self, key: str) -> None:
+        """Record that the calendar has no live channel (an empty ``channels``; unenrollment);
+        no-op if unknown."""
         ...
 
 

@@ -7,12 +7,13 @@ import base64
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 
+from confsync.calendars import ChannelWindow
 from confsync.messages import SyncRequest, encode_sync_request
 from tests.support.paths import REPO_ROOT
 from tests.support.sync_stack import SyncStack
@@ -106,6 +107,39 @@ def test_malformed_message_is_acknowledged_and_changes_nothing(
     assert doc is not None
     assert doc.last_attempt_at is None
     assert "malformed SyncRequest" in caplog.text
+
+
+def test_a_notification_from_a_channel_that_is_not_live_is_acknowledged_and_dropped(
+    sync_app: Flask, sync_stack: SyncStack
+) -> None:
+    """A leaked token of a stopped channel gets past intake until it expires; sync drops what it
+    sends, from the calendar document alone (issue #13, M1)."""
+    now = datetime.now(UTC)
+    window = ChannelWindow(now - timedelta(hours=1), now + timedelta(days=2))
+    sync_stack.calendars.note_channel(sync_stack.key, "live-channel", window)
+    conference = sync_stack.create_conference()
+    sync_stack.insert_event(conference, summary="Only from a live channel")
+
+    def from_channel(channel_id: str) -> bytes:
+        return encode_sync_request(
+            SyncRequest(
+                calendar_key=sync_stack.key,
+                reason="notification",
+                notified_at=datetime.now(UTC),
+                channel_id=channel_id,
+                message_number=3,
+            )
+        )
+
+    dropped = _push(sync_app, from_channel("stopped-channel"))
+    doc = sync_stack.calendars.get(sync_stack.key)
+    synced = _push(sync_app, from_channel("live-channel"))
+
+    assert dropped.status_code == 200  # acknowledged: never retried
+    assert doc is not None
+    assert doc.last_attempt_at is None  # no lease, no pull
+    assert synced.status_code == 200
+    assert sync_stack.conference(conference["id"])["title"] == "Only from a live channel"
 
 
 def test_calendar_outage_answers_500_so_pub_sub_redelivers(

@@ -45,13 +45,16 @@ from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.auth import exceptions as auth_exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
+from google.cloud.firestore_v1.field_path import FieldPath
 
 from confsync.calendars import (
     SYNCING_STATES,
     CalendarDoc,
+    ChannelWindow,
     calendar_from_document,
     calendar_to_document,
     epoch_ms,
+    window_to_document,
 )
 from confsync.errors import LeaseLostError, RecordConflictError, StoreUnavailableError
 from confsync.forgetting import forget_calendar
@@ -403,6 +406,22 @@ class FirestoreCalendarStore:
         # A plain update: only the lease holder migrates the calendar's records.
         with translated("records schema mark"), contextlib.suppress(gexc.NotFound):
             self._ref(key).update({"records_schema": schema})
+
+    def note_channel(
+        self, key: str, channel_id: str, window: ChannelWindow, *, forget: Iterable[str] = ()
+    ) -> None:
+        # Plain updates of single map entries (quoted field paths), so two writers never lose
+        # each other's channels.
+        fields: dict[str, Any] = {
+            FieldPath("channels", old).to_api_repr(): firestore.DELETE_FIELD for old in forget
+        }
+        fields[FieldPath("channels", channel_id).to_api_repr()] = window_to_document(window)
+        with translated("channel window"), contextlib.suppress(gexc.NotFound):
+            self._ref(key).update(fields)
+
+    def clear_channels(self, key: str) -> None:
+        with translated("channels reset"), contextlib.suppress(gexc.NotFound):
+            self._ref(key).update({"channels": {}})
 
     def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
         if limit <= 0:

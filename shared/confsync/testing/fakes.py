@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from confsync.calendars import CalendarDoc, epoch_ms
+from confsync.calendars import CalendarDoc, ChannelWindow, epoch_ms
 from confsync.channel_docs import ChannelDoc, ChannelState
 from confsync.conference import is_conference_id
 from confsync.errors import (
@@ -515,6 +515,26 @@ class InMemoryCalendarStore:
                 return
             self.writes += 1
             self._docs[key] = replace(doc, records_schema=schema)
+
+    def note_channel(
+        self, key: str, channel_id: str, window: ChannelWindow, *, forget: Iterable[str] = ()
+    ) -> None:
+        with self._lock:
+            doc = self._docs.get(key)
+            if doc is None:
+                return
+            self.writes += 1
+            channels = {i: w for i, w in (doc.channels or {}).items() if i not in set(forget)}
+            channels[channel_id] = window
+            self._docs[key] = replace(doc, channels=channels)
+
+    def clear_channels(self, key: str) -> None:
+        with self._lock:
+            doc = self._docs.get(key)
+            if doc is None:
+                return
+            self.writes += 1
+            self._docs[key] = replace(doc, channels={})
 
 
 class InMemoryRecordStore:
