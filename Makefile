@@ -124,6 +124,10 @@ test-terraform: setup ## static checks of the Terraform module (structure, monit
 bench: setup ## run the benchmarks; figures in .run/bench/results.json (never pass/fail)
 	$(BIN)/python -m bench $(if $(SCENARIOS),--only $(SCENARIOS))
 
+.PHONY: bench-flood
+bench-flood: setup ## forged requests flood intake while genuine edits must arrive; .run/bench/flood.json
+	$(BIN)/python -m bench --only flood --output $(RUN_DIR)/bench/flood.json
+
 SEEDS ?= 5
 .PHONY: chaos
 chaos: setup ## chaos suite: seeds 1..SEEDS (default 5) under faults on a private stack
@@ -197,7 +201,7 @@ bundle: setup ## build the three function zips (reproducible) into .run/bundle
 plan: setup ## preflight, bundle, terraform plan (PROJECT=... REGION=... TFVARS=...)
 	$(BIN)/devstack --run-dir $(RUN_DIR) plan $(DEPLOY_FLAGS)
 
-deploy: setup ## preflight, bundle, terraform apply, dead-letter policies, next steps
+deploy: setup ## preflight, bundle, secrets check, terraform apply (all of it), next steps
 	$(BIN)/devstack --run-dir $(RUN_DIR) deploy $(DEPLOY_FLAGS) $(if $(AUTO_APPROVE),--auto-approve)
 
 destroy: setup ## terraform destroy, after typing the project id (or CONFIRM=PROJECT)

@@ -1,12 +1,11 @@
 # The three functions, each through modules/function (its source object, its own service
-# account, its secrets' accessor bindings and its trigger's IAM). Environment variables are listed
-# explicitly per function from confsync.config.VARIABLES (`used_by`): every variable a function
-# reads, and no other (tests/terraform checks both); a null value leaves a variable out.
+# account and its secrets' accessor bindings). Environment variables are listed explicitly per
+# function from confsync.config.VARIABLES (`used_by`): every variable a function reads, and no
+# other (tests/terraform checks both); a null value leaves a variable out.
 #
-# Dead letters: Eventarc creates each trigger's push subscription, and the function resource
-# cannot set its dead-letter policy. After apply, `make deploy` points each trigger's
-# subscription (output `event_triggers`) at the dead-letter topic (output `dead_letter_topic`);
-# iam.tf already grants the Pub/Sub service agent what dead-lettering needs.
+# sync and channels have no Eventarc trigger: each is the push endpoint of a Pub/Sub subscription
+# declared in delivery.tf, with its retry and dead-letter policy, so the whole delivery path is
+# Terraform's (docs/decisions/2026-12-04-push-subscriptions-in-terraform.md).
 
 locals {
   runtime = "python311"
@@ -48,11 +47,16 @@ module "intake" {
   docker_repository     = local.build.docker_repository
   build_service_account = local.build.build_service_account
 
+  # Many requests per instance (variables.tf, intake_concurrency): a request is an HMAC check
+  # and a publish, I/O-bound, so one vCPU serves many at once and a flood of forged
+  # notifications cannot occupy every instance one request at a time.
   service = {
     ingress_settings   = "ALLOW_ALL" # Google Calendar's push target
     min_instance_count = var.intake_min_instances
     max_instance_count = var.intake_max_instances
-    memory             = "256M"
+    concurrency        = var.intake_concurrency
+    cpu                = "1" # concurrency above 1 needs a whole vCPU
+    memory             = "512M"
     timeout_seconds    = 30
   }
 
@@ -91,16 +95,12 @@ module "sync" {
   build_service_account = local.build.build_service_account
 
   service = {
-    ingress_settings   = "ALLOW_INTERNAL_ONLY" # Eventarc only
+    ingress_settings   = "ALLOW_INTERNAL_ONLY" # its Pub/Sub push subscription only (delivery.tf)
     max_instance_count = var.sync_max_instances
     memory             = "512M"
     timeout_seconds    = 540
   }
 
-  event_trigger = {
-    pubsub_topic = google_pubsub_topic.sync_requests.id
-    retry        = true # a TransientError raises: redelivered with backoff, then dead-lettered
-  }
 
   environment_variables = merge(local.calendar_environment, {
     GOOGLE_CLOUD_PROJECT                = var.project_id
@@ -170,16 +170,12 @@ module "channels" {
   build_service_account = local.build.build_service_account
 
   service = {
-    ingress_settings   = "ALLOW_INTERNAL_ONLY" # Eventarc only
+    ingress_settings   = "ALLOW_INTERNAL_ONLY" # its Pub/Sub push subscription only (delivery.tf)
     max_instance_count = var.channels_max_instances
     memory             = "512M"
     timeout_seconds    = 540
   }
 
-  event_trigger = {
-    pubsub_topic = google_pubsub_topic.channel_commands.id
-    retry        = true
-  }
 
   environment_variables = merge(local.calendar_environment, {
     GOOGLE_CLOUD_PROJECT               = var.project_id

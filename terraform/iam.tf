@@ -4,29 +4,47 @@
 # | function | Firestore      | publishes to                    | secrets                         | Calendar (delegated)     |
 # |----------|----------------|---------------------------------|---------------------------------|--------------------------|
 # | intake   | -              | sync-requests                   | channel-token keys              | -                        |
-# | sync     | datastore.user | sync-requests (re-publish)      | conferencing credential, secret | token creator on calendar|
-# | channels | datastore.user | sync-requests, channel-commands | channel-token keys              | token creator on calendar|
+# | sync     | datastore.user on confsync's database | sync-requests (re-publish)      | conferencing credential, secret | token creator on calendar|
+# | channels | datastore.user on confsync's database | sync-requests, channel-commands | channel-token keys              | token creator on calendar|
 #
 # With calendar_credentials = "oauth", sync and channels also read the two OAuth secrets.
-# Secret accessor bindings and the triggers' IAM are made by the module; the Calendar grants are
-# in calendar.tf, the build service account's in build.tf. Operators are granted nothing here
-# (the README's "Operating confsync" lists the roles they need).
+# Secret accessor bindings are made by the module; who may invoke sync and channels (the push
+# service account) and the Pub/Sub service agent's grants are in delivery.tf; the Calendar grants
+# are in calendar.tf, the build service account's in build.tf. Apart from the publishers of
+# channel-commands below, operators are granted nothing here (the README's "Operating confsync"
+# lists the roles they need). tests/terraform lists every project-level grant to a function's
+# account, with its reason, and fails on any other.
 locals {
-  pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  # The Firestore database's resource name, as IAM conditions see it.
+  firestore_database = "projects/${var.project_id}/databases/${google_firestore_database.main.name}"
 }
 
-# --- Firestore -------------------------------------------------------------------------------
+# --- Firestore: confsync's database only -----------------------------------------------------
+# Firestore grants roles on the project; an IAM condition on resource.name keeps the role to
+# confsync's database, so another database of the project stays out of reach.
 
 resource "google_project_iam_member" "sync_datastore_user" {
   project = var.project_id
   role    = "roles/datastore.user"
   member  = module.sync.service_account_member
+
+  condition {
+    title       = "confsync database only"
+    description = "Firestore access limited to the database confsync keeps its state in."
+    expression  = "resource.name == \"${local.firestore_database}\""
+  }
 }
 
 resource "google_project_iam_member" "channels_datastore_user" {
   project = var.project_id
   role    = "roles/datastore.user"
   member  = module.channels.service_account_member
+
+  condition {
+    title       = "confsync database only"
+    description = "Firestore access limited to the database confsync keeps its state in."
+    expression  = "resource.name == \"${local.firestore_database}\""
+  }
 }
 
 # --- Pub/Sub publishing ----------------------------------------------------------------------
@@ -52,11 +70,19 @@ resource "google_pubsub_topic_iam_member" "channels_publishes_sync_requests" {
   member  = module.channels.service_account_member
 }
 
-resource "google_pubsub_topic_iam_member" "channels_publishes_channel_commands" {
+# A channel command names the user whose calendar it enrolls or unenrolls, and channels acts on
+# it with that user's delegated access: whoever may publish here may act as any user. So the
+# topic's publisher role is authoritative: the channels function (its renew and sweep fan-out)
+# and exactly the members in var.channel_command_publishers (the operators' accounts running
+# `confsync enroll` / `unenroll`); Terraform removes any other member granted it on this topic.
+# The tick job publishes as the Cloud Scheduler service agent, through the agent's own role.
+# Project-level roles that include pubsub.topics.publish (owner, editor, pubsub.publisher or
+# pubsub.editor on the project) still reach this topic: keep them from anyone else.
+resource "google_pubsub_topic_iam_binding" "channel_commands_publishers" {
   project = var.project_id
   topic   = google_pubsub_topic.channel_commands.name
   role    = "roles/pubsub.publisher"
-  member  = module.channels.service_account_member
+  members = concat([module.channels.service_account_member], var.channel_command_publishers)
 }
 
 # --- intake is public ------------------------------------------------------------------------
@@ -69,22 +95,4 @@ resource "google_cloud_run_v2_service_iam_member" "intake_public" {
   name     = module.intake.name
   role     = "roles/run.invoker"
   member   = "allUsers"
-}
-
-# --- Pub/Sub service agent (dead-lettering) --------------------------------------------------
-# To forward a message that failed every attempt, the Pub/Sub service agent must publish to the
-# dead-letter topic and subscribe to the source subscription. The trigger subscriptions are
-# created by Eventarc under generated names, so the subscriber role is granted on the project.
-
-resource "google_pubsub_topic_iam_member" "pubsub_agent_dead_letter_publisher" {
-  project = var.project_id
-  topic   = google_pubsub_topic.dead_letter.name
-  role    = "roles/pubsub.publisher"
-  member  = local.pubsub_agent
-}
-
-resource "google_project_iam_member" "pubsub_agent_subscriber" {
-  project = var.project_id
-  role    = "roles/pubsub.subscriber"
-  member  = local.pubsub_agent
 }

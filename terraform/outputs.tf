@@ -19,7 +19,7 @@ output "dead_letter_subscription" {
 }
 
 output "dead_letter_topic" {
-  description = "Full id (projects/P/topics/T) of the topic receiving messages that failed every delivery attempt: the dead-letter topic of each trigger's subscription."
+  description = "Full id (projects/P/topics/T) of the topic receiving messages that failed every delivery attempt: the dead-letter topic of the sync and channels push subscriptions."
   value       = google_pubsub_topic.dead_letter.id
 }
 
@@ -31,14 +31,6 @@ output "delegation_client_id" {
 output "delegation_scopes" {
   description = "calendar_credentials = \"delegated\": the OAuth scopes to authorize for `delegation_client_id`; empty in the other modes."
   value       = local.delegated ? local.calendar_scopes : []
-}
-
-output "event_triggers" {
-  description = "Eventarc trigger id (projects/P/locations/L/triggers/T) of each event-driven function, by function; `make deploy` sets the dead-letter policy of each trigger's subscription."
-  value = {
-    channels = module.channels.trigger
-    sync     = module.sync.trigger
-  }
 }
 
 output "function_names" {
@@ -53,6 +45,14 @@ output "function_names" {
 output "intake_url" {
   description = "Public HTTPS address of the intake function (the address of every events.watch channel)."
   value       = module.intake.url
+}
+
+output "push_subscriptions" {
+  description = "Push subscription feeding each Pub/Sub-fed function, by function (the name a dead letter's CloudPubSubDeadLetterSourceSubscription attribute carries)."
+  value = {
+    channels = google_pubsub_subscription.channels_push.name
+    sync     = google_pubsub_subscription.sync_push.name
+  }
 }
 
 output "scheduler_job" {

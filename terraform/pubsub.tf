@@ -20,7 +20,8 @@ resource "google_pubsub_topic" "channel_commands" {
   depends_on = [google_project_service.this]
 }
 
-# Messages that failed every delivery attempt on the functions' trigger subscriptions.
+# Messages that failed every delivery attempt on the sync and channels push subscriptions
+# (delivery.tf).
 resource "google_pubsub_topic" "dead_letter" {
   #checkov:skip=CKV_GCP_83:messages are short-lived commands (calendar keys; an enrollment names a user and a calendar id), never event content; Google-managed encryption at rest is enough, and a CMEK key whose loss stops the stack is not worth it
   project = var.project_id

@@ -10,7 +10,8 @@ locals {
     conferencing_signing_secret = "${var.prefix}-conferencing-signing-secret"
   }
   # calendar_credentials = "oauth" only (calendar.tf): the OAuth client's secret, and base64 of
-  # the 32-byte AES-256-GCM key the stored refresh tokens are encrypted with.
+  # the 32-byte AES-256-GCM key the stored refresh tokens are encrypted with (while rotating,
+  # comma-separated keys, the sealing one first: docs/runbooks/rotate-oauth-token-key.md).
   oauth_secrets = {
     oauth_client_secret = "${var.prefix}-oauth-client-secret"
     oauth_token_key     = "${var.prefix}-oauth-token-key"

@@ -7,7 +7,6 @@ locals {
       "cloudbuild.googleapis.com",
       "cloudfunctions.googleapis.com",
       "cloudscheduler.googleapis.com",
-      "eventarc.googleapis.com",
       "firestore.googleapis.com",
       "iam.googleapis.com",
       "logging.googleapis.com",

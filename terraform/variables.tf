@@ -48,6 +48,17 @@ variable "calendar_timeout_seconds" {
   }
 }
 
+variable "channel_command_publishers" {
+  description = "IAM members (user:, group: or serviceAccount:) who may publish to channel-commands besides the channels function: the operators running `confsync enroll` / `unenroll`. A channel command acts as the user it names, so the topic's publisher role is held by exactly these and channels (other topic-level publishers are removed)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for member in var.channel_command_publishers : can(regex("^(user|group|serviceAccount):[^@\\s]+@[^@\\s]+$", member))])
+    error_message = "channel_command_publishers must be IAM members: user:EMAIL, group:EMAIL or serviceAccount:EMAIL (never allUsers, allAuthenticatedUsers or a domain)."
+  }
+}
+
 variable "channel_token_active_key" {
   description = "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY of intake and channels: id of the key (in the channel-token-keys secret) new channel tokens are minted with."
   type        = string
@@ -132,6 +143,17 @@ variable "function_sources" {
   }
 }
 
+variable "intake_concurrency" {
+  description = "Requests one intake instance serves at once (Cloud Run concurrency; intake gets 1 vCPU, which concurrency above 1 needs). A request is an HMAC check and at most one publish, I/O-bound, so 80 keep one vCPU busy without queueing; with intake_max_instances = 100 a forged flood must hold 8000 requests open at once (slow bodies up to the 30 s timeout) before a genuine notification waits, where one request per instance and 20 instances let 20 slow requests fill intake. 1 restores one request at a time."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.intake_concurrency >= 1 && var.intake_concurrency <= 1000 && floor(var.intake_concurrency) == var.intake_concurrency
+    error_message = "intake_concurrency must be a whole number from 1 to 1000."
+  }
+}
+
 variable "intake_max_body_bytes" {
   description = "CONFSYNC_INTAKE_MAX_BODY_BYTES of intake: larger notification bodies are refused."
   type        = number
@@ -144,9 +166,9 @@ variable "intake_max_body_bytes" {
 }
 
 variable "intake_max_instances" {
-  description = "Maximum instances of the intake function."
+  description = "Maximum instances of the intake function: with intake_concurrency, how many notifications may be in flight at once (100 x 80 = 8000 by default), and the ceiling of what a flood can cost (100 instances of 1 vCPU and 512 MB while it lasts)."
   type        = number
-  default     = 20
+  default     = 100
 
   validation {
     condition     = var.intake_max_instances >= 1

@@ -1,7 +1,8 @@
 """Cloud Function ``channels``: enrollment, unenrollment and the periodic channel maintenance.
 
-Trigger: Pub/Sub topic ``channel-commands`` (Eventarc in production; a push subscription locally,
-which functions-framework converts to the same CloudEvent). Cloud Scheduler publishes
+Trigger: Pub/Sub topic ``channel-commands``, through a push subscription (declared in Terraform in
+production, created by the local stack on the emulator): functions-framework converts its envelope
+to a ``messagePublished`` CloudEvent. Cloud Scheduler publishes
 ``{"v":1,"command":"tick","issuedAt":"..."}`` every few minutes; enrollment tooling publishes
 ``enroll`` / ``unenroll``; a tick publishes its own ``renew`` / ``sweep`` fan-out batches.
 Returning acknowledges the message; raising makes Pub/Sub redeliver it with backoff, and finally

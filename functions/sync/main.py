@@ -1,7 +1,8 @@
 """Cloud Function ``sync``: one coalesced incremental sync of a calendar per SyncRequest.
 
-Trigger: Pub/Sub topic ``sync-requests`` (Eventarc in production; a push subscription locally,
-which functions-framework converts to the same CloudEvent). Returning acknowledges the message;
+Trigger: Pub/Sub topic ``sync-requests``, through a push subscription (declared in Terraform in
+production, created by the local stack on the emulator): functions-framework converts its envelope
+to a ``messagePublished`` CloudEvent. Returning acknowledges the message;
 raising makes Pub/Sub redeliver it with backoff, and finally dead-letter it.
 
 =============================================  ============================================

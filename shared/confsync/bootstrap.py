@@ -98,7 +98,7 @@ def build_sync_runner(config: SyncConfig) -> SyncRunner:
     provider = HttpConferenceProvider(
         config.conferencing_url,
         credential=config.conferencing_credential,
-        signing_secret=config.conferencing_signing_secret,
+        signing_secrets=config.conferencing_signing_secrets,
         timeout=config.provider_timeout_s,
         max_attempts=config.provider_attempts,
         pool=urllib3.PoolManager(maxsize=config.provider_concurrency),

@@ -13,6 +13,13 @@ the token; ``notified_max_ms`` is the latest ``notified_at`` (epoch milliseconds
 that were coalesced, kept with a server-side maximum so late, out-of-order ones never lower it. A
 notification stamped well before ``pulled_from`` is already reflected by the stored token.
 
+Live channels (see docs/decisions/2026-12-04-channel-token-expiry.md): ``channels`` maps the id of
+each push channel the calendar had recently to a :class:`ChannelWindow`, when it was opened and
+until when it counts as live (the expiration asked for it, or a moment after it was superseded).
+The channel service writes an entry before it calls ``events.watch`` and ends it on supersede; a
+sync run drops a notification whose channel was not live when intake received it, using the
+calendar document it reads anyway. Absent (None) on documents stored before: nothing is dropped.
+
 ``held_deletes`` counts the conference deletes the deletion brake holds for the calendar
 (:mod:`confsync.sync.brake`); ``confsync status`` shows it.
 """
@@ -32,10 +39,12 @@ __all__ = [
     "RECORDS_SCHEMA",
     "CalendarDoc",
     "CalendarState",
+    "ChannelWindow",
     "calendar_from_document",
     "calendar_key",
     "calendar_to_document",
     "epoch_ms",
+    "window_to_document",
 ]
 
 CALENDAR_SCHEMA_VERSION = 1
@@ -66,6 +75,17 @@ def epoch_ms(at: datetime) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelWindow:
+    """When one push channel of a calendar counts as live: from ``opened`` until ``until``."""
+
+    opened: datetime
+    until: datetime
+
+    def covers(self, at: datetime) -> bool:
+        return self.opened <= at < self.until
+
+
+@dataclass(frozen=True, slots=True)
 class CalendarDoc:
     """One enrolled calendar."""
 
@@ -92,6 +112,17 @@ class CalendarDoc:
     """The schema of the calendar's conference records: below :data:`RECORDS_SCHEMA` (absent
     from documents stored before one record per conference), its first run migrates them
     (:mod:`confsync.record_migration`)."""
+    channels: Mapping[str, ChannelWindow] | None = None
+    """The calendar's recent push channels by id, with when each is live; None: not recorded
+    (a document stored before channels were), so no notification is dropped."""
+
+    def channel_live(self, channel_id: str, at: datetime) -> bool:
+        """Whether channel ``channel_id`` of this calendar was live at ``at`` (always True while
+        the calendar has no recorded channels)."""
+        if self.channels is None:
+            return True
+        window = self.channels.get(channel_id)
+        return window is not None and window.covers(at)
 
     @property
     def syncing(self) -> bool:
@@ -126,9 +157,34 @@ _FIELDS = (
 )
 
 
+def window_to_document(window: ChannelWindow) -> dict[str, datetime]:
+    """The stored form of one entry of ``channels``."""
+    return {"opened": window.opened, "until": window.until}
+
+
+def _aware(value: Any) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValueError("a channel window holds timestamps")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _windows(value: Any) -> dict[str, ChannelWindow] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValueError("channels must be a map")
+    return {
+        str(channel_id): ChannelWindow(_aware(w.get("opened")), _aware(w.get("until")))
+        for channel_id, w in value.items()
+        if isinstance(w, Mapping)
+    }
+
+
 def calendar_to_document(doc: CalendarDoc) -> dict[str, Any]:
     """The Firestore document of ``doc`` (its id is ``doc.key``)."""
     body = {name: getattr(doc, name) for name in _FIELDS}
+    if doc.channels is not None:
+        body["channels"] = {i: window_to_document(w) for i, w in doc.channels.items()}
     body["schema_version"] = CALENDAR_SCHEMA_VERSION
     return body
 
@@ -152,6 +208,6 @@ def calendar_from_document(key: str, body: Mapping[str, Any]) -> CalendarDoc:
             raise ValueError(f"unknown state {values['state']!r}")
         if not isinstance(values["subject"], str) or not isinstance(values["calendar_id"], str):
             raise ValueError("subject and calendar_id must be strings")
-        return CalendarDoc(key=key, **values)
+        return CalendarDoc(key=key, channels=_windows(body.get("channels")), **values)
     except (TypeError, ValueError) as err:
         raise MalformedInputError(f"calendar {key} is malformed: {err}") from err

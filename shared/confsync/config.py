@@ -7,6 +7,11 @@ calls its loader at start) and return a frozen settings object, or raise
 Library code never reads ``os.environ``. Defaults, ranges and choices live only in
 :data:`~confsync.settings.VARIABLES`; a loader adds only the checks across variables. The README's
 configuration table is generated: ``python -m confsync.settings --readme README.md``.
+
+Unless the configuration is explicitly local (``CONFSYNC_CALENDAR_CREDENTIALS=emulator``), the
+loaders also refuse what production must not run with (:mod:`confsync.production_checks`):
+plain-HTTP endpoints other than loopback, a missing conferencing credential or signing secret, and
+secrets shorter than 32 bytes. Intake reads no credential mode, so its checks always apply.
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from confsync.channel_tokens import ChannelTokenKeys
 from confsync.errors import ConfigurationError
+from confsync.production_checks import (
+    LOCAL_MODE,
+    require_https,
+    require_secret_strength,
+)
 from confsync.settings import (
     ALL,
     CHANNELS,
@@ -71,7 +81,7 @@ class CalendarAuthConfig:
     delegation_service_account: str | None
     oauth_client_id: str | None
     oauth_client_secret: str | None
-    oauth_token_key: bytes | None
+    oauth_token_keys: tuple[bytes, ...] | None
     token_url: str
     iam_credentials_url: str
 
@@ -87,7 +97,7 @@ class SyncConfig:
     calendar_auth: CalendarAuthConfig
     conferencing_url: str
     conferencing_credential: str | None
-    conferencing_signing_secret: bytes | None
+    conferencing_signing_secrets: tuple[bytes, ...]
     solution_names: frozenset[str]
     solution_key_type: str
     relevant_fields: frozenset[str]
@@ -151,14 +161,15 @@ _TOKEN_URL = str(variable("GOOGLE_TOKEN_URL").default)
 @dataclass(frozen=True, slots=True)
 class CliConfig:
     """The ``confsync`` command line's settings: where Firestore and the two topics are, and
-    for ``confsync grant`` the OAuth client, its token endpoint and the grants' key."""
+    for ``confsync grant`` and ``re-encrypt-grants`` the OAuth client, its token endpoint and the
+    grants' keys (the first seals)."""
 
     project: str
     firestore_database: str
     sync_topic: str
     commands_topic: str
     scheduler_job: str | None = None
-    oauth_token_key: bytes | None = None
+    oauth_token_keys: tuple[bytes, ...] | None = None
     oauth_client_id: str | None = None
     oauth_client_secret: str | None = None
     token_url: str = _TOKEN_URL
@@ -237,6 +248,32 @@ class _Values:
                 self.require(name, because)
         self.by_field["calendar_auth"] = None if self.problems else self._make(CalendarAuthConfig)
 
+    def production(self, *, local: bool) -> None:
+        """Unless ``local``: no plain-HTTP endpoint but loopback, no weak or missing secret."""
+        if local:
+            return
+        for name in _URL_VARIABLES:
+            declared = variable(name)
+            if declared.field in self.by_field:
+                self._add(require_https(name, self[declared.field]))
+        if "conferencing_url" in self.by_field:  # the sync function
+            self.check(
+                bool(self["conferencing_credential"]),
+                f"CONFERENCING_CREDENTIAL is required unless CONFSYNC_CALENDAR_CREDENTIALS="
+                f"{LOCAL_MODE}",
+            )
+            secrets = self["conferencing_signing_secrets"] or (b"",)
+            for secret in secrets:  # several during a rotation: each must be strong
+                self._add(require_secret_strength("CONFERENCING_SIGNING_SECRET", secret))
+        keys: ChannelTokenKeys | None = self.by_field.get("token_keys")
+        if keys is not None:
+            for kid, key in keys.keys.items():
+                self._add(require_secret_strength(f"CONFSYNC_CHANNEL_TOKEN_KEYS (key {kid})", key))
+
+    def _add(self, problem: str | None) -> None:
+        if problem is not None:
+            self.problems.append(problem)
+
     def build(self, config: type[C]) -> C:
         """``config`` from the values of its fields; ConfigurationError if there were problems."""
         if self.problems:
@@ -245,6 +282,21 @@ class _Values:
 
     def _make(self, config: type[C]) -> C:
         return config(**{f.name: self.by_field[f.name] for f in fields(config)})
+
+
+_URL_VARIABLES = (
+    "CONFERENCING_URL",
+    "GOOGLE_TOKEN_URL",
+    "IAM_CREDENTIALS_URL",
+    "CALENDAR_API_URL",
+    "CONFSYNC_INTAKE_URL",
+)
+"""The endpoints a function or the command line calls or hands out: https outside a local stack."""
+
+
+def _is_local(values: _Values) -> bool:
+    """Whether the configuration says it is a local stack (sync and channels read the mode)."""
+    return values.by_field.get("mode") == LOCAL_MODE
 
 
 def _ordered(values: _Values, low: str, high: str, problem: str) -> None:
@@ -271,6 +323,7 @@ def load_sync_config(env: Mapping[str, str]) -> SyncConfig:
             "of the conferencing system's join URLs)"
         )
     values.calendar_auth()
+    values.production(local=_is_local(values))
     return values.build(SyncConfig)
 
 
@@ -278,6 +331,7 @@ def load_intake_config(env: Mapping[str, str]) -> IntakeConfig:
     """Read and validate the intake function's configuration from ``env``."""
     values = _Values(env, INTAKE)
     values.token_keys()
+    values.production(local=False)  # intake reads no credential mode: always production
     return values.build(IntakeConfig)
 
 
@@ -291,9 +345,12 @@ def load_channels_config(env: Mapping[str, str]) -> ChannelsConfig:
         )
     values.token_keys()
     values.calendar_auth()
+    values.production(local=_is_local(values))
     return values.build(ChannelsConfig)
 
 
 def load_cli_config(env: Mapping[str, str]) -> CliConfig:
     """Read and validate the command line's configuration from ``env``."""
-    return _Values(env, CLI).build(CliConfig)
+    values = _Values(env, CLI)
+    values.production(local=False)  # only GOOGLE_TOKEN_URL applies: loopback stays allowed
+    return values.build(CliConfig)

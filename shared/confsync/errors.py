@@ -16,6 +16,7 @@ in one place: retry (raise, so Pub/Sub redelivers or Google re-sends), or ack an
     │   ├── LeaseLostError              another run took over the calendar: redo the sync
     │   ├── RecordConflictError         another run wrote a conference record meanwhile: re-plan
     │   └── ProviderUnavailableError    conferencing 429, 5xx, timeout, network
+    │       └── ProviderAuthError           conferencing 401, 403: credential or signature refused
     ├── PermanentError              retrying cannot help: ack, record, alert
     │   ├── CalendarAccessError         401, invalid_grant, permission 403: calendar disconnected
     │   │   └── UntrustedViewError          events.list accessRole below writer: disconnected too
@@ -40,6 +41,7 @@ __all__ = [
     "MalformedInputError",
     "PermanentError",
     "PreconditionFailedError",
+    "ProviderAuthError",
     "ProviderGoneError",
     "ProviderRejectedError",
     "ProviderStaleRevisionError",
@@ -101,6 +103,14 @@ class ProviderUnavailableError(TransientError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ProviderAuthError(ProviderUnavailableError):
+    """The conferencing system refused our bearer credential or request signature (401, 403).
+
+    Kept pending with backoff like an outage, never failed at once: a credential or signing-secret
+    rotation done on one side first, or clock skew, heals without anyone re-sending. The sync logs
+    each one with the alert ``conference_provider_auth_refused``."""
 
 
 class PermanentError(ConfsyncError):

@@ -376,7 +376,10 @@ class _Fold:
             primary_event_id=_primary(events, refs.primary_event_id),
             departed=dict(list(departed.items())[-DEPARTED_MAX:]),
         )
-        self.put(key, detached, detached_ms=max(record.detached_ms, event.updated_ms))
+        # A tombstone carries only its id (no ``updated``): the state held here is the latest
+        # an update of ours may have carried, at a revision of its ``updated``; outrank it.
+        floor = max(record.detached_ms, event.updated_ms, refs.events[event.id].updated_ms + 1)
+        self.put(key, detached, detached_ms=floor)
         # What this run saw last wins over what the old record held.
         self.waiting[event.id] = {**carried, **self.waiting.get(event.id, {})}
 

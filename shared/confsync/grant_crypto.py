@@ -11,6 +11,10 @@ while new grants use the new one) and tell "sealed with another key" apart from 
 The associated data is the blob's header plus the normalised subject, so a blob copied onto
 another user's document, or with its header edited, does not decrypt.
 
+:class:`GrantKeys` is the configured key set (``CONFSYNC_OAUTH_TOKEN_KEY``): the one key new
+grants are sealed with, and older keys that are still read; :func:`needs_resealing` tells whether
+a blob is sealed with another key than the sealing one (``confsync re-encrypt-grants``).
+
 Every failure raises :class:`GrantCryptoError` with a message that names the cause and never
 includes the token, the key or the subject; nothing partially decrypted is ever returned.
 """
@@ -20,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,7 +36,10 @@ __all__ = [
     "FORMAT_VERSION",
     "KEY_BYTES",
     "GrantCryptoError",
+    "GrantKeys",
+    "StoredGrant",
     "key_id",
+    "needs_resealing",
     "normalize_subject",
     "open_grant",
     "seal_grant",
@@ -48,6 +57,46 @@ _AAD_LABEL = b"confsync/oauth-grant\x00"
 
 class GrantCryptoError(PermanentError):
     """A stored grant cannot be sealed or opened: wrong key, tampered blob, unknown format."""
+
+
+@dataclass(frozen=True, slots=True)
+class GrantKeys:
+    """The grants' keys: ``sealing`` seals new grants; ``older`` keys are only read (a rotation
+    keeps them until every grant has been sealed again with ``sealing``)."""
+
+    sealing: bytes
+    older: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        for key in self.opening:
+            _check_key(key)
+        ids = [key_id(key) for key in self.opening]
+        if len(set(ids)) != len(ids):
+            raise GrantCryptoError("the grant keys must be distinct")
+
+    @classmethod
+    def of(cls, keys: Sequence[bytes]) -> GrantKeys:
+        """The key set of ``CONFSYNC_OAUTH_TOKEN_KEY``'s keys: the first seals, all are read."""
+        if not keys:
+            raise GrantCryptoError("no grant key is configured")
+        return cls(sealing=keys[0], older=tuple(keys[1:]))
+
+    @property
+    def opening(self) -> tuple[bytes, ...]:
+        """Every key a stored grant may be sealed with, the sealing key first."""
+        return (self.sealing, *self.older)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredGrant:
+    """A sealed grant as the grant store read it: its document id, the subject it is sealed for
+    (empty, like ``sealed``, when the document is not a grant) and ``version``, the store's
+    token for writing it back only if it is unchanged."""
+
+    document: str
+    subject: str
+    sealed: bytes
+    version: Any = None
 
 
 def normalize_subject(subject: str) -> str:
@@ -103,7 +152,8 @@ def open_grant(blob: bytes, subject: str, keys: Sequence[bytes]) -> str:
     if key is None:
         raise GrantCryptoError(
             f"stored grant was sealed with another key (key id {wanted.hex()}); "
-            "CONFSYNC_OAUTH_TOKEN_KEY does not match the key used by `confsync grant`"
+            "CONFSYNC_OAUTH_TOKEN_KEY holds no key with that id (was a key dropped before "
+            "`confsync re-encrypt-grants` had sealed every grant again?)"
         )
     try:
         plain = AESGCM(key).decrypt(nonce, sealed, _aad(header, subject))
@@ -115,3 +165,9 @@ def open_grant(blob: bytes, subject: str, keys: Sequence[bytes]) -> str:
         return plain.decode()
     except UnicodeDecodeError:  # authenticated, so only a sealing bug could get here
         raise GrantCryptoError("stored grant does not hold a text token") from None
+
+
+def needs_resealing(blob: bytes, keys: GrantKeys) -> bool:
+    """Whether ``blob`` is sealed with another key than ``keys.sealing`` (header only: nothing is
+    decrypted; :func:`open_grant` still authenticates the blob)."""
+    return blob[:_HEADER_BYTES] != bytes([FORMAT_VERSION]) + key_id(keys.sealing)

@@ -14,7 +14,8 @@ body longer than ``max_body_bytes`` (Google sends none)  413     nothing
 ``X-Goog-Resource-ID`` missing or blank                  400     nothing
 ``X-Goog-Message-Number`` not a positive integer         400     nothing
 ``X-Goog-Channel-Token`` missing, forged, made for       403     nothing
-another channel, or under an unknown key id
+another channel, under an unknown key id, expired, or
+a v1 token (no expiry) after ``v1_until``
 state ``sync`` (first message of a new channel)          200     nothing
 state ``exists`` or ``not_exists``                       200     one SyncRequest published
 the publish failed (``PublishError``, incl. timeout)     503     nothing; Google retries
@@ -25,9 +26,13 @@ backoff, and drops everything else, so a refusal is a 4xx (a forged or broken no
 never worth a retry) and only a Pub/Sub failure is a 5xx. Success is 200 with a short plain-text
 body rather than 204, so every answer, including success, says what happened.
 
-Every refusal and every failed publish logs exactly one WARNING line on the ``confsync.intake``
-logger, with the channel id (when well-formed) and the calendar key (when the token is genuine)
-as labels. Tokens, secrets and e-mail addresses are never logged: the calendar key is opaque.
+Every failed publish logs one WARNING line on the ``confsync.intake`` logger, with the channel id
+(when well-formed) and the calendar key (when the token is genuine) as labels. Refusals are cheap
+(no Firestore, no Pub/Sub, nothing but header checks and one HMAC) and their WARNING lines are
+rate-limited per instance (:class:`~confsync.log_budget.LogBudget`): at most
+:data:`REFUSAL_LINES` lines per refusal reason per :data:`REFUSAL_INTERVAL_S` seconds; the lines
+over that are counted, and one summary WARNING per reason and interval ("N refusals not logged")
+says how many. Tokens, secrets and e-mail addresses are never logged: the calendar key is opaque.
 """
 
 from __future__ import annotations
@@ -40,16 +45,27 @@ from datetime import UTC, datetime
 
 from confsync.channel_tokens import ChannelTokenKeys, InvalidChannelToken, verify_channel_token
 from confsync.errors import PublishError
+from confsync.log_budget import LogBudget
 from confsync.messages import SyncRequest
 from confsync.ports import SyncRequestPublisher
 
-__all__ = ["ALLOWED_METHOD", "CHANGE_STATES", "IntakeAnswer", "IntakeService"]
+__all__ = [
+    "ALLOWED_METHOD",
+    "CHANGE_STATES",
+    "REFUSAL_INTERVAL_S",
+    "REFUSAL_LINES",
+    "IntakeAnswer",
+    "IntakeService",
+]
 
 ALLOWED_METHOD = "POST"
 SYNC_STATE = "sync"
 CHANGE_STATES = frozenset({"exists", "not_exists"})
 MAX_CHANNEL_ID = 64  # Google's limit on a channel id
 _MESSAGE_NUMBER = re.compile(r"^[0-9]{1,19}\Z")  # an int64, as Google sends it
+REFUSAL_LINES = 10
+"""Most WARNING lines one instance writes per refusal reason per :data:`REFUSAL_INTERVAL_S`."""
+REFUSAL_INTERVAL_S = 60.0
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -95,11 +111,15 @@ class IntakeService:
         keys: ChannelTokenKeys,
         max_body_bytes: int,
         now: Callable[[], datetime] = _utc_now,
+        refusal_log: LogBudget | None = None,
     ) -> None:
         self._publisher = publisher
         self._keys = keys
         self._max_body_bytes = max_body_bytes
         self._now = now
+        self._refusal_log = refusal_log or LogBudget(
+            per_interval=REFUSAL_LINES, interval=REFUSAL_INTERVAL_S
+        )
 
     def handle(self, method: str, headers: Mapping[str, str], body_length: int) -> IntakeAnswer:
         """Answer one notification (header names are matched case-insensitively)."""
@@ -108,17 +128,31 @@ class IntakeService:
         try:
             notification = self._verify(method, lowered, body_length, labels)
         except _Refused as refusal:
+            self._log_refusal(refusal, labels)
+            return IntakeAnswer(refusal.status, refusal.reason)
+        if notification.state == SYNC_STATE:
+            _LOGGER.debug("channel sync message acknowledged", extra={"labels": labels})
+            return IntakeAnswer(200, "sync message acknowledged")
+        return self._publish(notification, labels)
+
+    def _log_refusal(self, refusal: _Refused, labels: dict[str, str]) -> None:
+        """The refusal's WARNING line, within the budget; a summary of what the budget held back."""
+        admission = self._refusal_log.admit(f"{refusal.status} {refusal.reason}")
+        for kind, count in admission.suppressed:
+            _LOGGER.warning(
+                "%d notification refusals (%s) not logged in %d s",
+                count,
+                kind,
+                self._refusal_log.interval,
+                extra={"labels": {"refusal": kind}},
+            )
+        if admission.log:
             _LOGGER.warning(
                 "notification refused (%d): %s",
                 refusal.status,
                 refusal.detail,
                 extra={"labels": labels},
             )
-            return IntakeAnswer(refusal.status, refusal.reason)
-        if notification.state == SYNC_STATE:
-            _LOGGER.debug("channel sync message acknowledged", extra={"labels": labels})
-            return IntakeAnswer(200, "sync message acknowledged")
-        return self._publish(notification, labels)
 
     def _verify(
         self, method: str, headers: Mapping[str, str], body_length: int, labels: dict[str, str]
@@ -147,7 +181,7 @@ class IntakeService:
         if not token:
             raise _Refused(403, "channel token refused", "X-Goog-Channel-Token is missing")
         try:
-            calendar_key = verify_channel_token(self._keys, channel_id, token)
+            calendar_key = verify_channel_token(self._keys, channel_id, token, now=self._now())
         except InvalidChannelToken as err:  # its message never quotes the token
             raise _Refused(403, "channel token refused", f"channel token refused: {err}") from err
         labels["calendar_key"] = calendar_key

@@ -20,6 +20,7 @@ __all__ = [
     "Number",
     "Subset",
     "aes_key",
+    "aes_keys",
     "api_url",
     "boolean",
     "calendar_url",
@@ -159,6 +160,22 @@ def aes_key(text: str) -> bytes:
     if len(key) != 32:
         raise ValueError(f"must decode to 32 bytes (AES-256), not {len(key)}")
     return key
+
+
+def aes_keys(text: str) -> tuple[bytes, ...]:
+    """Comma-separated keys, each one an :func:`aes_key`, distinct; the first is the active one."""
+    entries = [entry.strip() for entry in text.split(",")]
+    keys: list[bytes] = []
+    for number, entry in enumerate(entries, start=1):
+        try:
+            key = aes_key(entry)
+        except ValueError as err:
+            where = f"key {number}: " if len(entries) > 1 else ""
+            raise ValueError(f"{where}{err}") from None
+        if key in keys:
+            raise ValueError(f"key {number} repeats an earlier key")
+        keys.append(key)
+    return tuple(keys)
 
 
 def scheduler_job(text: str) -> str:

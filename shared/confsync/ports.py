@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from confsync.calendars import CalendarDoc
+from confsync.calendars import CalendarDoc, ChannelWindow
 from confsync.channel_docs import ChannelDoc, ChannelState
 from confsync.legacy_records import LegacyRecord
 from confsync.messages import ChannelCommand, SyncRequest
@@ -175,6 +175,19 @@ class CalendarStore(Protocol):
         holder of the lease, once it migrated them); no-op if unknown."""
         ...
 
+    def note_channel(
+        self, key: str, channel_id: str, window: ChannelWindow, *, forget: Iterable[str] = ()
+    ) -> None:
+        """Set when push channel ``channel_id`` of the calendar is live (``channels``), and drop
+        the windows of the channel ids in ``forget``, in one write that touches no other entry
+        (the channel service, for each channel it opens or supersedes); no-op if unknown."""
+        ...
+
+    def clear_channels(self, key: str) -> None:
+        """Record that the calendar has no live channel (an empty ``channels``; unenrollment);
+        no-op if unknown."""
+        ...
+
 
 class RecordStore(Protocol):
     """Conference records (one per conference, :mod:`confsync.records`) and each calendar's
@@ -196,9 +209,10 @@ class RecordStore(Protocol):
         *,
         calendar_key: str | None = None,
         attachments: Mapping[str, str | None] | None = None,
-    ) -> None:
+    ) -> dict[str, str]:
         """Write the records and the calendar's attachment changes (event id -> record key,
-        None: detached), all or nothing, durably, before returning.
+        None: detached), all or nothing, durably, before returning; the new ``version`` of each
+        record written, by key (to write it again without reading it again).
 
         Each write is conditional: a record with a ``version`` is written only if the stored one
         is still that version, one without only if none is stored. Otherwise nothing is written

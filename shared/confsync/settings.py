@@ -23,7 +23,7 @@ from confsync.parsers import (
     Choice,
     Number,
     Subset,
-    aes_key,
+    aes_keys,
     api_url,
     boolean,
     calendar_url,
@@ -34,6 +34,7 @@ from confsync.parsers import (
     scheduler_job,
     text,
 )
+from confsync.signing import parse_secrets
 
 __all__ = [
     "ALL",
@@ -137,9 +138,10 @@ VARIABLES: tuple[Variable, ...] = (
              "grant` checks a token's ID token is for it)", (*_CALENDAR, CLI)),
     Variable("CONFSYNC_OAUTH_CLIENT_SECRET", "oauth_client_secret", optional(text), "",
              "`oauth`: that OAuth client's secret", (*_CALENDAR, CLI), secret=True),
-    Variable("CONFSYNC_OAUTH_TOKEN_KEY", "oauth_token_key", optional(aes_key), "",
+    Variable("CONFSYNC_OAUTH_TOKEN_KEY", "oauth_token_keys", optional(aes_keys), "",
              "`oauth`: base64 of the 32-byte AES-256-GCM key the stored refresh tokens are "
-             "encrypted with", (*_CALENDAR, CLI), secret=True),
+             "encrypted with, then optionally `,` and older keys still read (rotation: "
+             "docs/runbooks/rotate-oauth-token-key.md)", (*_CALENDAR, CLI), secret=True),
     Variable("GOOGLE_TOKEN_URL", "token_url", http_url, "https://oauth2.googleapis.com/token",
              "Google's OAuth 2.0 token endpoint (override only to test against a stand-in)",
              (*_CALENDAR, CLI)),
@@ -153,8 +155,10 @@ VARIABLES: tuple[Variable, ...] = (
              "base URL of the conferencing system's contract"),
     Variable("CONFERENCING_CREDENTIAL", "conferencing_credential", optional(text), "",
              "bearer credential for the conferencing system", secret=True),
-    Variable("CONFERENCING_SIGNING_SECRET", "conferencing_signing_secret",
-             optional(str.encode), "", "HMAC secret to sign conferencing requests", secret=True),
+    Variable("CONFERENCING_SIGNING_SECRET", "conferencing_signing_secrets", parse_secrets, "",
+             "HMAC secret to sign conferencing requests (empty: unsigned); during a rotation "
+             "`NEW,OLD`: every request is signed with each (see "
+             "docs/runbooks/rotate-provider-credentials.md)", secret=True),
     Variable("CONFSYNC_SOLUTION_NAMES", "solution_names", names, DEFAULT_SOLUTION_NAMES,
              "comma-separated `conferenceSolution.name`s that are ours (empty: any name)"),
     Variable("CONFSYNC_SOLUTION_KEY_TYPE", "solution_key_type", text, "addOn",

@@ -122,7 +122,7 @@ class EmulatorBackend:
         self.http = HttpConferenceProvider(
             server.base_url,
             credential=None,
-            signing_secret=None,
+            signing_secrets=(),
             timeout=HTTP_TIMEOUT,
             max_attempts=ATTEMPTS,
             sleep=lambda seconds: None,

@@ -26,7 +26,7 @@ from confsync.adapters.firestore_store import (
     FirestoreRecordStore,
     pointer_key,
 )
-from confsync.calendars import CalendarDoc, epoch_ms
+from confsync.calendars import CalendarDoc, ChannelWindow, epoch_ms
 from confsync.conference import ConferenceState
 from confsync.errors import LeaseLostError, RecordConflictError
 from confsync.legacy_records import LegacyRecord
@@ -374,6 +374,39 @@ def test_set_state_of_an_unknown_calendar_changes_nothing(stores: Stores) -> Non
     stores.calendars.set_state("ck_gone", "disconnected", now=T0, outcome="401")
 
     assert stores.calendars.get("ck_gone") is None
+
+
+def test_channel_windows_are_noted_one_by_one_and_cleared(stores: Stores) -> None:
+    """Each write touches its own channel's entry (ids as the channel service makes them, with
+    dashes), so two writers never lose each other's channels (issue #13, M1)."""
+    stores.calendars.put(_calendar())
+    old, new = "4ba78bf0-6a47-11e2-bcfd-0800200c9a66", "a.b`c-0800200c9a66"
+    assert stores.calendars.get("ck_1") == _calendar()  # channels None: nothing recorded
+
+    stores.calendars.note_channel("ck_1", "gone", ChannelWindow(T0 - 9 * MINUTE, T0 - MINUTE))
+    stores.calendars.note_channel("ck_1", old, ChannelWindow(T0, T0 + 60 * MINUTE))
+    stores.calendars.note_channel(
+        "ck_1", new, ChannelWindow(T0 + MINUTE, T0 + 90 * MINUTE), forget=["gone"]
+    )
+    stores.calendars.note_channel("ck_1", old, ChannelWindow(T0, T0 + 5 * MINUTE))
+    stores.calendars.note_channel("ck_unknown", old, ChannelWindow(T0, T0 + MINUTE))  # no-op
+
+    doc = stores.calendars.get("ck_1")
+    assert doc is not None
+    assert doc.channels == {
+        old: ChannelWindow(T0, T0 + 5 * MINUTE),
+        new: ChannelWindow(T0 + MINUTE, T0 + 90 * MINUTE),
+    }
+    assert doc.channel_live(new, T0 + 6 * MINUTE)
+    assert not doc.channel_live(old, T0 + 6 * MINUTE)
+    assert stores.calendars.get("ck_unknown") is None
+
+    stores.calendars.clear_channels("ck_1")
+
+    cleared = stores.calendars.get("ck_1")
+    assert cleared is not None
+    assert cleared.channels == {}
+    assert not cleared.channel_live(new, T0 + 6 * MINUTE)
 
 
 def test_set_state_changes_the_state_and_records_why(stores: Stores) -> None:

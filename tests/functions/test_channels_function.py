@@ -1,5 +1,6 @@
 """The ``channels`` Cloud Function through functions-framework: commands as Pub/Sub push envelopes
-(the local stack's path) and as Eventarc CloudEvents (production's), on the emulators."""
+(the local stack's and production's path) and as Eventarc CloudEvents (still accepted), on the
+emulators."""
 
 from __future__ import annotations
 
@@ -128,13 +129,29 @@ def _message(payload: bytes) -> dict[str, Any]:
 
 
 def _push(app: Flask, payload: bytes) -> Any:
-    """What the Pub/Sub emulator's push subscription POSTs (the raw push envelope)."""
+    """What the local stack's push subscription POSTs (the emulator's push envelope)."""
     envelope = {"message": _message(payload), "subscription": "projects/p/subscriptions/channels"}
     return app.test_client().post(TOPIC_PATH, json=envelope)
 
 
+def _production_push(app: Flask, payload: bytes) -> Any:
+    """What production's push subscription (terraform/delivery.tf) POSTs: the same envelope with
+    the fields the emulator leaves out (delivery attempt, snake_case twins) and an OIDC token,
+    which Cloud Run checks before the function sees the request."""
+    message = _message(payload)
+    message.update(message_id=message["messageId"], publish_time=message["publishTime"])
+    envelope = {
+        "message": message,
+        "subscription": "projects/p/subscriptions/confsync-channel-commands-to-channels",
+        "deliveryAttempt": 2,
+    }
+    headers = {"Authorization": "Bearer header.payload.signature"}
+    return app.test_client().post(TOPIC_PATH, json=envelope, headers=headers)
+
+
 def _eventarc(app: Flask, payload: bytes) -> Any:
-    """What Eventarc POSTs in production: a binary-mode CloudEvent."""
+    """What an Eventarc trigger POSTs (production's path before push subscriptions): a
+    binary-mode CloudEvent, still accepted."""
     headers = {
         "ce-id": "4321",
         "ce-specversion": "1.0",
@@ -152,7 +169,11 @@ def _enroll_payload() -> bytes:
     ).encode()
 
 
-@pytest.mark.parametrize("deliver", [_push, _eventarc], ids=["pubsub-push", "eventarc"])
+@pytest.mark.parametrize(
+    "deliver",
+    [_push, _production_push, _eventarc],
+    ids=["pubsub-push", "production-push", "eventarc"],
+)
 def test_enroll_command_watches_the_calendar_and_requests_the_first_sync(
     channels_app: Flask, stack: Stack, deliver: Any
 ) -> None:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,17 +25,23 @@ from tests.support.paths import REPO_ROOT
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
 
 SOURCE = REPO_ROOT / "functions" / "intake" / "main.py"
-KEY_SPEC = "k1:intake-test-secret-0123456789"
+KEY_SPEC = "k1:intake-test-secret-0123456789abcdef"
 KEYS = ChannelTokenKeys.parse(KEY_SPEC, "k1")
 CHANNEL = "chan-0001"
 CALENDAR_KEY = "ck_intake_function"
 SUBSCRIPTION = "intake-test"
 
 
+def _expires(days: float = 1) -> datetime:
+    """An expiry ``days`` from now (negative: already expired)."""
+    return datetime.now(UTC) + timedelta(days=days)
+
+
 def _headers(state: str = "exists", token: str | None = None) -> dict[str, str]:
     return {
         "X-Goog-Channel-ID": CHANNEL,
-        "X-Goog-Channel-Token": token or mint_channel_token(KEYS, CHANNEL, CALENDAR_KEY),
+        "X-Goog-Channel-Token": token
+        or mint_channel_token(KEYS, CHANNEL, CALENDAR_KEY, expires=_expires()),
         "X-Goog-Message-Number": "1" if state == "sync" else "7",
         "X-Goog-Resource-ID": "resource-1",
         "X-Goog-Resource-State": state,
@@ -127,11 +134,25 @@ def test_genuine_notification_publishes_one_sync_request(
 def test_forged_notification_is_refused_and_publishes_nothing(
     intake_app: Flask, subscription: Subscription
 ) -> None:
-    forged = mint_channel_token(KEYS, "another-channel", CALENDAR_KEY)
+    forged = mint_channel_token(KEYS, "another-channel", CALENDAR_KEY, expires=_expires())
 
     answer = intake_app.test_client().post("/", headers=_headers(token=forged))
 
     assert answer.status_code == 403
+    assert subscription.pull(wait_s=1) == []
+
+
+def test_expired_token_is_refused_and_publishes_nothing(
+    intake_app: Flask, subscription: Subscription
+) -> None:
+    """A token leaked from a channel that has expired is worth nothing (issue #13, M1)."""
+    expired = mint_channel_token(KEYS, CHANNEL, CALENDAR_KEY, expires=_expires(-1 / 24))
+
+    answers = [
+        intake_app.test_client().post("/", headers=_headers(token=expired)) for _ in range(5)
+    ]
+
+    assert [a.status_code for a in answers] == [403] * 5
     assert subscription.pull(wait_s=1) == []
 
 
@@ -238,7 +259,7 @@ def test_log_entries_carry_the_execution_id_and_the_trace(
     execution id, confsync adds the request's trace, so one request's lines group together."""
     monkeypatch.setenv("LOG_EXECUTION_ID", "true")
     app = _create_app(monkeypatch)
-    forged = mint_channel_token(KEYS, "another-channel", CALENDAR_KEY)
+    forged = mint_channel_token(KEYS, "another-channel", CALENDAR_KEY, expires=_expires())
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
 
     answer = app.test_client().post(

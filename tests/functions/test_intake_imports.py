@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_intake_function_never_imports_firestore() -> None:
     env = {
         "GOOGLE_CLOUD_PROJECT": "p",
-        "CONFSYNC_CHANNEL_TOKEN_KEYS": "k1:a-secret-of-sixteen-chars",
+        "CONFSYNC_CHANNEL_TOKEN_KEYS": "k1:a-secret-of-at-least-thirty-two-bytes",
         "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY": "k1",
         "PATH": "/usr/bin:/bin",
     }

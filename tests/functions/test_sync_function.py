@@ -1,4 +1,5 @@
-"""The ``sync`` Cloud Function through functions-framework: both delivery paths, ack or retry."""
+"""The ``sync`` Cloud Function through functions-framework: the push envelope as the local stack
+and production send it (and Eventarc's CloudEvent), ack or retry."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import base64
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 
+from confsync.calendars import ChannelWindow
 from confsync.messages import SyncRequest, encode_sync_request
 from tests.support.paths import REPO_ROOT
 from tests.support.sync_stack import SyncStack
@@ -38,13 +40,29 @@ def _request(stack: SyncStack) -> bytes:
 
 
 def _push(app: Flask, payload: bytes) -> Any:
-    """What the Pub/Sub emulator's push subscription POSTs (the raw push envelope)."""
+    """What the local stack's push subscription POSTs (the emulator's push envelope)."""
     envelope = {"message": _message(payload), "subscription": "projects/p/subscriptions/sync"}
     return app.test_client().post(TOPIC_PATH, json=envelope)
 
 
+def _production_push(app: Flask, payload: bytes) -> Any:
+    """What production's push subscription (terraform/delivery.tf) POSTs: the same envelope with
+    the fields the emulator leaves out (delivery attempt, snake_case twins) and an OIDC token,
+    which Cloud Run checks before the function sees the request."""
+    message = _message(payload)
+    message.update(message_id=message["messageId"], publish_time=message["publishTime"])
+    envelope = {
+        "message": message,
+        "subscription": "projects/p/subscriptions/confsync-sync-requests-to-sync",
+        "deliveryAttempt": 2,
+    }
+    headers = {"Authorization": "Bearer header.payload.signature"}
+    return app.test_client().post(TOPIC_PATH, json=envelope, headers=headers)
+
+
 def _eventarc(app: Flask, payload: bytes) -> Any:
-    """What Eventarc POSTs in production: a binary-mode CloudEvent."""
+    """What an Eventarc trigger POSTs (production's path before push subscriptions): a
+    binary-mode CloudEvent, still accepted."""
     headers = {
         "ce-id": "1234",
         "ce-specversion": "1.0",
@@ -56,7 +74,11 @@ def _eventarc(app: Flask, payload: bytes) -> Any:
     return app.test_client().post("/", json=body, headers=headers)
 
 
-@pytest.mark.parametrize("deliver", [_push, _eventarc], ids=["pubsub-push", "eventarc"])
+@pytest.mark.parametrize(
+    "deliver",
+    [_push, _production_push, _eventarc],
+    ids=["pubsub-push", "production-push", "eventarc"],
+)
 def test_sync_request_is_synced_and_acknowledged(
     sync_app: Flask, sync_stack: SyncStack, deliver: Any
 ) -> None:
@@ -85,6 +107,39 @@ def test_malformed_message_is_acknowledged_and_changes_nothing(
     assert doc is not None
     assert doc.last_attempt_at is None
     assert "malformed SyncRequest" in caplog.text
+
+
+def test_a_notification_from_a_channel_that_is_not_live_is_acknowledged_and_dropped(
+    sync_app: Flask, sync_stack: SyncStack
+) -> None:
+    """A leaked token of a stopped channel gets past intake until it expires; sync drops what it
+    sends, from the calendar document alone (issue #13, M1)."""
+    now = datetime.now(UTC)
+    window = ChannelWindow(now - timedelta(hours=1), now + timedelta(days=2))
+    sync_stack.calendars.note_channel(sync_stack.key, "live-channel", window)
+    conference = sync_stack.create_conference()
+    sync_stack.insert_event(conference, summary="Only from a live channel")
+
+    def from_channel(channel_id: str) -> bytes:
+        return encode_sync_request(
+            SyncRequest(
+                calendar_key=sync_stack.key,
+                reason="notification",
+                notified_at=datetime.now(UTC),
+                channel_id=channel_id,
+                message_number=3,
+            )
+        )
+
+    dropped = _push(sync_app, from_channel("stopped-channel"))
+    doc = sync_stack.calendars.get(sync_stack.key)
+    synced = _push(sync_app, from_channel("live-channel"))
+
+    assert dropped.status_code == 200  # acknowledged: never retried
+    assert doc is not None
+    assert doc.last_attempt_at is None  # no lease, no pull
+    assert synced.status_code == 200
+    assert sync_stack.conference(conference["id"])["title"] == "Only from a live channel"
 
 
 def test_calendar_outage_answers_500_so_pub_sub_redelivers(

@@ -180,7 +180,7 @@ def test_enroll_creates_one_channel_and_changes_are_notified(lifecycle: Lifecycl
     assert live["id"] == stored.id
     assert live["calendarId"] == CALENDAR
     assert live["resourceId"] == stored.resource_id
-    assert verify_channel_token(KEYS, live["id"], live["token"]) == KEY
+    assert verify_channel_token(KEYS, live["id"], live["token"], now=stored.created_at) == KEY
     assert [(r.calendar_key, r.reason) for r in lifecycle.publisher.published] == [(KEY, "enroll")]
     receiver = lifecycle.receiver
     receiver.wait_for(lambda: receiver.states() == ["sync"])

@@ -29,6 +29,7 @@ from confsync.adapters.conferencing import (
     idempotency_key,
 )
 from confsync.errors import (
+    ProviderAuthError,
     ProviderGoneError,
     ProviderRejectedError,
     ProviderStaleRevisionError,
@@ -90,7 +91,7 @@ def delete(conference_id: str, revision: int) -> DeleteConference:
 def make_provider(base_url: str, sleeps: Sleeps, **overrides: Any) -> HttpConferenceProvider:
     options: dict[str, Any] = {
         "credential": None,
-        "signing_secret": None,
+        "signing_secrets": (),
         "timeout": 2.0,
         "sleep": sleeps,
         "join_url_hosts": ("conference.example",),
@@ -429,7 +430,7 @@ def test_credential_and_signature_verify(
 ) -> None:
     created = secured_admin.seed()
     provider = make_provider(
-        secured_server.base_url, sleeps, credential=CREDENTIAL, signing_secret=SECRET
+        secured_server.base_url, sleeps, credential=CREDENTIAL, signing_secrets=(SECRET,)
     )
     assert provider.update(update(created["id"], 1)).revision == 1
     provider.delete(delete(created["id"], 2))  # signs the empty body
@@ -455,7 +456,7 @@ def secured_provider(
         server.base_url,
         sleeps,
         credential=CREDENTIAL,
-        signing_secret=SECRET,
+        signing_secrets=(SECRET,),
         pool=cast(Any, pool) if pool is not None else None,
     )
 
@@ -518,7 +519,10 @@ def test_signature_covers_what_goes_on_the_wire(
             sent["body"] or b"",
             method=sent["method"],
             target=parse_url(sent["url"]).request_uri,
+            host=parse_url(secured_server.base_url).netloc,
+            idempotency_key=headers["Idempotency-Key"],
         )
+        assert headers["Host"] == parse_url(secured_server.base_url).netloc
 
 
 @pytest.mark.parametrize("conference_id", ["café x", "a?revision=1", "a#b", "a%2Fb", "a%b"])
@@ -576,7 +580,7 @@ def test_captured_adapter_delete_cannot_be_replayed(
         secured_server.base_url,
         sleeps,
         credential=CREDENTIAL,
-        signing_secret=SECRET,
+        signing_secrets=(SECRET,),
         pool=cast(Any, CapturingPool()),
     ).delete(delete(first["id"], 5))
     [headers] = captured
@@ -601,29 +605,127 @@ def test_captured_adapter_delete_cannot_be_replayed(
     assert secured_admin.conference(first["id"])["revision"] == 5
 
 
+def capture_signed_delete(server: ConferencingServer, conference_id: str) -> dict[str, str]:
+    """The headers of the adapter's signed ``DELETE ?revision=5``, captured, never sent."""
+    captured: list[dict[str, str]] = []
+
+    class CapturingPool:
+        def request(self, method: str, url: str, **kwargs: Any) -> urllib3.HTTPResponse:
+            captured.append(dict(kwargs["headers"]))
+            return urllib3.HTTPResponse(body=b"{}", status=200)
+
+    make_provider(
+        server.base_url,
+        Sleeps(),
+        credential=CREDENTIAL,
+        signing_secrets=(SECRET,),
+        pool=cast(Any, CapturingPool()),
+    ).delete(delete(conference_id, 5))
+    [headers] = captured
+    return headers
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        pytest.param("Host", "conferencing.other.example", id="other-host"),
+        pytest.param("Host", "LOCALHOST:{port}", id="other-host-same-server"),
+        pytest.param("Idempotency-Key", "confsync-a-fresh-key", id="fresh-idempotency-key"),
+        pytest.param("Idempotency-Key", None, id="idempotency-key-dropped"),
+    ],
+)
+def test_captured_adapter_delete_with_another_host_or_key_is_refused(
+    secured_server: ConferencingServer,
+    secured_admin: Admin,
+    header: str,
+    value: str | None,
+) -> None:
+    """Signature v2 covers Host and Idempotency-Key: a captured request cannot be aimed at
+    another system behind the same secret, nor made to apply again under a fresh key."""
+    first = secured_admin.seed()
+    headers = capture_signed_delete(secured_server, first["id"])
+    assert headers["Host"] == parse_url(secured_server.base_url).netloc
+    assert headers[signing.SIGNATURE_HEADER].startswith("v2=")
+    altered = dict(headers)
+    if value is None:
+        del altered[header]
+    else:
+        altered[header] = value.format(port=parse_url(secured_server.base_url).port)
+    url = f"{secured_server.base_url}/v1/conferences/{first['id']}?revision=5"
+    with urllib3.PoolManager() as pool:
+        response = pool.request("DELETE", url, headers=altered, retries=False)
+        assert response.status == 401
+        assert response.json()["error"]["code"] == "bad_signature"
+        assert secured_admin.conference(first["id"])["status"] == "active"
+        # Unaltered, the captured request is valid, and a replay of it is only a repeat.
+        assert pool.request("DELETE", url, headers=headers, retries=False).status == 200
+        assert pool.request("DELETE", url, headers=headers, retries=False).status == 200
+    assert [e["idempotentReplay"] for e in secured_admin.log() if e["status"] == 200] == [
+        False,
+        True,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("server_secrets", "accepted"),
+    [
+        pytest.param((SECRET,), True, id="system-still-on-the-old-secret"),
+        pytest.param((b"new-secret",), True, id="system-switched-to-the-new-secret"),
+        pytest.param((b"new-secret", SECRET), True, id="system-accepts-both"),
+        pytest.param((b"unrelated-secret",), False, id="system-on-another-secret"),
+    ],
+)
+def test_during_a_rotation_every_request_is_signed_with_each_secret(
+    sleeps: Sleeps, server_secrets: tuple[bytes, ...], accepted: bool
+) -> None:
+    """``CONFERENCING_SIGNING_SECRET=NEW,OLD``: whichever secret the system holds at the
+    moment, the adapter's requests verify, so neither side has to switch first in lockstep."""
+    with ConferencingServer(
+        host="127.0.0.1", port=0, credential=CREDENTIAL, signing_secret=server_secrets
+    ) as server:
+        admin = Admin(server.base_url)
+        created = admin.seed(owner=OWNER)
+        provider = make_provider(
+            server.base_url, sleeps, credential=CREDENTIAL, signing_secrets=(b"new-secret", SECRET)
+        )
+        if accepted:
+            assert provider.owner_of(created["id"]) == OWNER
+            assert provider.update(update(created["id"], 1)).revision == 1
+            provider.delete(delete(created["id"], 2))
+            assert [e["status"] for e in admin.log()] == [200, 200]
+        else:
+            with pytest.raises(ProviderAuthError, match="401"):
+                provider.update(update(created["id"], 1))
+        provider.close()
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
         pytest.param({"credential": "wrong-credential"}, id="wrong-credential"),
         pytest.param({"credential": None}, id="no-credential"),
-        pytest.param({"signing_secret": b"wrong-secret"}, id="wrong-secret"),
-        pytest.param({"signing_secret": None}, id="unsigned"),
+        pytest.param({"signing_secrets": (b"wrong-secret",)}, id="wrong-secret"),
+        pytest.param({"signing_secrets": ()}, id="unsigned"),
         pytest.param({"clock": lambda: time.time() + 3600}, id="skewed-clock"),
     ],
 )
-def test_refused_authentication_is_rejected_without_retry(
+def test_refused_authentication_is_an_auth_error_to_retry_later_not_a_rejection(
     secured_server: ConferencingServer,
     secured_admin: Admin,
     sleeps: Sleeps,
     overrides: dict[str, Any],
 ) -> None:
+    """A 401 (rotation half done, clock skew) is no verdict on the operation: ProviderAuthError,
+    an unavailability the sync keeps pending; never ProviderRejectedError, which fails it."""
     created = secured_admin.seed()
-    options: dict[str, Any] = {"credential": CREDENTIAL, "signing_secret": SECRET}
+    options: dict[str, Any] = {"credential": CREDENTIAL, "signing_secrets": (SECRET,)}
     options.update(overrides)
     provider = make_provider(secured_server.base_url, sleeps, **options)
-    with pytest.raises(ProviderRejectedError, match="401"):
+    with pytest.raises(ProviderAuthError, match="401") as caught:
         provider.update(update(created["id"], 1))
-    assert sleeps == []
+    assert isinstance(caught.value, ProviderUnavailableError)
+    assert not isinstance(caught.value, ProviderRejectedError)
+    assert sleeps == []  # not retried here: the sync's pending backoff retries it
     assert [e["status"] for e in secured_admin.log()] == [401]
 
 
@@ -636,7 +738,7 @@ def test_logs_one_line_per_attempt_without_secrets(
     created = secured_admin.seed()
     secured_admin.faults({"method": "PUT", "status": 503, "count": 1})
     provider = make_provider(
-        secured_server.base_url, sleeps, credential=CREDENTIAL, signing_secret=SECRET
+        secured_server.base_url, sleeps, credential=CREDENTIAL, signing_secrets=(SECRET,)
     )
     with caplog.at_level(logging.DEBUG, logger="confsync.adapters.conferencing"):
         provider.update(update(created["id"], 1))
@@ -646,7 +748,7 @@ def test_logs_one_line_per_attempt_without_secrets(
     assert "status=200" in lines[1]
     assert all(f"PUT {created['id']} revision=1" in line for line in lines)
     text = caplog.text
-    for forbidden in (CREDENTIAL, SECRET.decode(), "v1=", "@example.com", "Bearer"):
+    for forbidden in (CREDENTIAL, SECRET.decode(), "v2=", "@example.com", "Bearer"):
         assert forbidden not in text
 
 
@@ -679,6 +781,8 @@ def test_owner_of_reads_the_owner_with_one_signed_get_and_no_idempotency_key(
         b"",
         method="GET",
         target=f"/v1/conferences/{created['id']}",
+        host=parse_url(secured_server.base_url).netloc,
+        idempotency_key=None,  # a GET carries none: the empty key is signed
     )
     assert secured_admin.log() == []  # a read: nothing in the PUT/DELETE log
 
@@ -720,14 +824,14 @@ def test_owner_of_in_an_outage_is_unavailable_after_the_attempts(
     assert len(sleeps) == 2
 
 
-def test_owner_of_refused_authentication_is_rejected_without_retry(
+def test_owner_of_refused_authentication_is_an_auth_error_without_retry(
     secured_server: ConferencingServer, secured_admin: Admin, sleeps: Sleeps
 ) -> None:
     created = secured_admin.seed(owner=OWNER)
     provider = make_provider(
-        secured_server.base_url, sleeps, credential=CREDENTIAL, signing_secret=b"wrong-secret"
+        secured_server.base_url, sleeps, credential=CREDENTIAL, signing_secrets=(b"wrong-secret",)
     )
-    with pytest.raises(ProviderRejectedError, match="401"):
+    with pytest.raises(ProviderAuthError, match="401"):
         provider.owner_of(created["id"])
     assert sleeps == []
 
@@ -760,7 +864,8 @@ def test_2xx_on_get_without_a_usable_owner_is_a_contract_violation(
         (410, ProviderGoneError),
         (409, ProviderRejectedError),  # no revision on a read: 409 is no staleness
         (400, ProviderRejectedError),
-        (403, ProviderRejectedError),
+        (401, ProviderAuthError),
+        (403, ProviderAuthError),
     ],
 )
 def test_get_statuses_translate_like_the_other_operations(
@@ -828,7 +933,19 @@ def test_2xx_on_delete_needs_no_body(sleeps: Sleeps) -> None:
     stub_provider(StubPool(204, b""), sleeps).delete(delete("conf_1", 1))
 
 
-@pytest.mark.parametrize("status", [301, 400, 403, 405, 413, 422])
+@pytest.mark.parametrize("status", [401, 403])
+def test_401_and_403_are_auth_errors_not_retried_here(status: int, sleeps: Sleeps) -> None:
+    pool = StubPool(status, b'{"error": {"code": "forbidden", "message": "nope"}}')
+    provider = stub_provider(pool, sleeps)
+    with pytest.raises(ProviderAuthError, match=f"PUT conf_1 revision 1: HTTP {status}"):
+        provider.update(update("conf_1", 1))
+    with pytest.raises(ProviderAuthError, match=f"DELETE conf_1 revision 2: HTTP {status}"):
+        provider.delete(delete("conf_1", 2))
+    assert pool.calls == 2
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("status", [301, 400, 405, 413, 422])
 def test_other_statuses_are_rejected(status: int, sleeps: Sleeps) -> None:
     pool = StubPool(status, b'{"error": {"code": "x", "message": "nope"}}')
     with pytest.raises(ProviderRejectedError, match=f"HTTP {status} \\(x: nope\\)"):
@@ -886,7 +1003,8 @@ def test_idempotency_key_is_deterministic_and_distinct() -> None:
         ("http://conferencing.example?x=1", {}),
         ("http://conferencing.example", {"credential": "two\nlines"}),
         ("http://conferencing.example", {"credential": ""}),
-        ("http://conferencing.example", {"signing_secret": b""}),
+        ("http://conferencing.example", {"signing_secrets": (b"",)}),
+        ("http://conferencing.example", {"signing_secrets": (SECRET, b"")}),
         ("http://conferencing.example", {"max_attempts": 0}),
         ("http://conferencing.example", {"timeout": 0}),
     ],

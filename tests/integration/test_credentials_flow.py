@@ -102,7 +102,7 @@ def _calendar(auth: Auth, calendar_server: EmulatorServer, clock: OffsetClock) -
         delegation_service_account=DELEGATION_SA,
         oauth_client_id=None,
         oauth_client_secret=None,
-        oauth_token_key=None,
+        oauth_token_keys=None,
         token_url=auth.server.token_url,
         iam_credentials_url=auth.server.iam_credentials_url,
     )
@@ -156,8 +156,16 @@ def test_a_token_is_replaced_before_it_expires(
 # --- delegated, a sync run built from configuration ---------------------------------------------
 
 
+PROVIDER_SECRETS = {
+    "CONFERENCING_CREDENTIAL": "credentials-flow-credential",
+    "CONFERENCING_SIGNING_SECRET": "credentials-flow-signing-secret-0123456789",
+}
+"""What a sync outside the local stack must have (the open conferencing emulator ignores them)."""
+
+
 def _delegated_env(auth: Auth) -> dict[str, str]:
     return {
+        **PROVIDER_SECRETS,
         "CONFSYNC_CALENDAR_CREDENTIALS": "delegated",
         "CONFSYNC_DELEGATION_SERVICE_ACCOUNT": DELEGATION_SA,
         "GOOGLE_TOKEN_URL": auth.server.token_url,
@@ -231,6 +239,7 @@ def _grant(
 def _oauth_env(sync_stack: SyncStack, auth: Auth, key: bytes = TOKEN_KEY) -> dict[str, str]:
     return {
         **sync_stack.env,
+        **PROVIDER_SECRETS,
         "CONFSYNC_CALENDAR_CREDENTIALS": "oauth",
         "CONFSYNC_OAUTH_CLIENT_ID": CLIENT_ID,
         "CONFSYNC_OAUTH_CLIENT_SECRET": CLIENT_SECRET,

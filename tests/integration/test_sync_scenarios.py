@@ -69,11 +69,13 @@ class FlakyRecords:
         self._inner = inner
         self.failed = False
 
-    def save(self, records: Iterable[ConferenceRecord], *args: Any, **kwargs: Any) -> None:
+    def save(
+        self, records: Iterable[ConferenceRecord], *args: Any, **kwargs: Any
+    ) -> dict[str, str]:
         if not self.failed:
             self.failed = True
             raise StoreUnavailableError("injected: Firestore went away mid-pull")
-        self._inner.save(records, *args, **kwargs)
+        return self._inner.save(records, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

@@ -32,8 +32,8 @@ class PassThroughRecords:
         *,
         calendar_key: str | None = None,
         attachments: Mapping[str, str | None] | None = None,
-    ) -> None:
-        self.store.save(records, calendar_key=calendar_key, attachments=attachments)
+    ) -> dict[str, str]:
+        return self.store.save(records, calendar_key=calendar_key, attachments=attachments)
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
         return self.store.pending(calendar_key, due, limit)

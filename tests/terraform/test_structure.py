@@ -41,9 +41,12 @@ from .hcl import (
 
 FUNCTIONS = ("channels", "intake", "sync")
 EVENT_FUNCTIONS = ("channels", "sync")
+PUSHED = {"sync": "CONFSYNC_SYNC_TOPIC", "channels": "CONFSYNC_CHANNEL_COMMANDS_TOPIC"}
+"""The functions a Pub/Sub push subscription feeds, and the variable naming their topic."""
 CALENDAR_FUNCTIONS = ("channels", "sync")
-PLATFORM_VARIABLES = frozenset({"LOG_EXECUTION_ID"})
-"""Variables set for the platform (log correlation), not read by confsync's configuration."""
+PLATFORM_VARIABLES = frozenset({"LOG_EXECUTION_ID", "THREADS"})
+"""Variables set for the platform (log correlation, functions-framework's threads), not read by
+confsync's configuration."""
 BROAD_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
 EQUALITY_OPS = frozenset({"==", "in"})
 ORDER_OPS = {"order-asc": "ASCENDING", "order-desc": "DESCENDING"}
@@ -198,20 +201,50 @@ def test_intake_is_http_and_public() -> None:
     assert intake["service"]["min_instance_count"] == "${var.intake_min_instances}"
 
 
-@pytest.mark.parametrize(
-    ("name", "topic_variable"),
-    [("sync", "CONFSYNC_SYNC_TOPIC"), ("channels", "CONFSYNC_CHANNEL_COMMANDS_TOPIC")],
-)
-def test_event_functions_are_triggered_by_their_topic(name: str, topic_variable: str) -> None:
-    trigger = call(name)["event_trigger"]
-    assert trigger["pubsub_topic"] == topic_reference(default_of(topic_variable), "id")
-    assert trigger["retry"] is True
+def test_no_function_has_an_eventarc_trigger() -> None:
+    for name in FUNCTIONS:
+        assert "event_trigger" not in call(name)
+    assert "event_trigger" not in function_resource()
+    assert not [
+        block for block in function_resource().get("dynamic", []) if "event_trigger" in block
+    ]
+    assert "event_trigger" not in function_module().labelled("variable")
+
+
+@pytest.mark.parametrize(("name", "topic_variable"), PUSHED.items())
+def test_pubsub_fed_functions_are_internal_only(name: str, topic_variable: str) -> None:
+    assert topic_variable
     assert call(name)["service"]["ingress_settings"] == "ALLOW_INTERNAL_ONLY"
-    content = one(dynamic(function_resource(), "event_trigger"), "content")
-    assert content["event_type"] == "google.cloud.pubsub.topic.v1.messagePublished"
-    assert content["pubsub_topic"] == "${event_trigger.value.pubsub_topic}"
-    assert content["retry_policy"].startswith('${event_trigger.value.retry ? "RETRY_POLICY_RETRY"')
-    assert content["service_account_email"] == "${google_service_account.this.email}"
+
+
+def test_concurrency_and_cpu_are_wired_to_the_service() -> None:
+    service = one(function_resource(), "service_config")
+    assert service["max_instance_request_concurrency"] == "${var.service.concurrency}"
+    assert service["available_cpu"] == "${var.service.cpu}"
+    assert function_module().local("platform_environment")["THREADS"] == (
+        "${tostring(var.service.concurrency)}"
+    )
+    conditions = [
+        v["condition"] for v in function_module().labelled("variable")["service"]["validation"]
+    ]
+    assert any(
+        "var.service.concurrency == 1 ||" in c and "tonumber(var.service.cpu) >= 1" in c
+        for c in conditions
+    ), "concurrency above 1 must require a whole vCPU"
+
+
+def test_intake_serves_many_requests_per_instance_on_a_whole_vcpu() -> None:
+    service = call("intake")["service"]
+    assert service["concurrency"] == "${var.intake_concurrency}"
+    assert service["max_instance_count"] == "${var.intake_max_instances}"
+    assert service["cpu"] == "1"
+    variables = root().labelled("variable")
+    concurrency = variables["intake_concurrency"]["default"]
+    instances = variables["intake_max_instances"]["default"]
+    assert concurrency >= 80, "one request at a time lets a flood fill every instance"
+    assert concurrency * instances >= 8000, "notifications in flight before a genuine one waits"
+    for name in PUSHED:  # sync and channels keep one message per instance
+        assert "concurrency" not in call(name)["service"]
 
 
 # --- environment ---------------------------------------------------------------------------------
@@ -315,9 +348,19 @@ def test_delegated_mode_has_a_keyless_calendar_account_only_sync_and_channels_ma
     assert "local.calendar_callers" in grant["for_each"]
     assert grant["role"] == "roles/iam.serviceAccountTokenCreator"
     assert grant["service_account_id"] == "${google_service_account.calendar[0].name}"
-    for _, name, body in iam_bindings(root()):
-        if body.get("role") == "roles/iam.serviceAccountTokenCreator":
-            assert name == "calendar_token_creator", "token creation only on the calendar account"
+    token_creators = {
+        name: (body["service_account_id"], body["member"])
+        for _, name, body in iam_bindings(root())
+        if body.get("role") == "roles/iam.serviceAccountTokenCreator"
+    }
+    assert token_creators.pop("calendar_token_creator")
+    # the other: Pub/Sub minting the push requests' OIDC tokens, on the push account only
+    assert token_creators == {
+        "pubsub_agent_push_token_creator": (
+            "${google_service_account.push.name}",
+            "${local.pubsub_agent}",
+        )
+    }
     assert "iamcredentials.googleapis.com" in root().local("services")
     assert "local.delegated" in root().local("services")
 
@@ -412,17 +455,36 @@ def test_publishers_are_exactly_the_functions_that_publish(name: str, topics: se
         for body in root().resources("google_pubsub_topic_iam_member").values()
         if body["member"] == member(name) and body["role"] == "roles/pubsub.publisher"
     }
+    granted |= {
+        topic_names()[body["topic"].split(".")[1]]
+        for body in root().resources("google_pubsub_topic_iam_binding").values()
+        if f"module.{name}.service_account_member" in str(body["members"])
+        and body["role"] == "roles/pubsub.publisher"
+    }
     assert granted == topics
 
 
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_project_roles_of_each_function(name: str) -> None:
-    roles = {
-        body["role"]
-        for body in root().resources("google_project_iam_member").values()
-        if body["member"] == member(name)
-    }
-    assert roles == ({"roles/datastore.user"} if name in ("sync", "channels") else set())
+def test_channel_commands_publishers_are_authoritative_and_listed() -> None:
+    """A channel command acts as the user it names: its topic's publishers are exactly channels
+    and the operators listed in a variable, in one authoritative binding."""
+    topic = topic_reference(default_of("CONFSYNC_CHANNEL_COMMANDS_TOPIC"), "name")
+    bindings = [
+        body
+        for body in root().resources("google_pubsub_topic_iam_binding").values()
+        if body["topic"] == topic and body["role"] == "roles/pubsub.publisher"
+    ]
+    assert len(bindings) == 1
+    assert bindings[0]["members"] == (
+        "${concat([module.channels.service_account_member], var.channel_command_publishers)}"
+    )
+    assert not [
+        body
+        for body in root().resources("google_pubsub_topic_iam_member").values()
+        if body["topic"] == topic and body["role"] == "roles/pubsub.publisher"
+    ], "a member grant next to the authoritative binding would fight it"
+    variable = root().labelled("variable")["channel_command_publishers"]
+    assert variable["default"] == []
+    assert "allUsers" in variable["validation"][0]["error_message"]
 
 
 def test_secret_access_is_granted_by_the_module_for_exactly_the_secrets_read() -> None:
@@ -434,13 +496,6 @@ def test_secret_access_is_granted_by_the_module_for_exactly_the_secrets_read() -
     assert accessor["secret_id"] == "${each.value}"
     assert accessor["role"] == "roles/secretmanager.secretAccessor"
     assert accessor["member"] == "${google_service_account.this.member}"
-
-
-def test_each_trigger_may_invoke_only_its_own_function() -> None:
-    invoker = function_module().resources("google_cloud_run_v2_service_iam_member")
-    assert invoker["trigger_invoker"]["name"] == "${google_cloudfunctions2_function.this.name}"
-    assert invoker["trigger_invoker"]["member"] == "${google_service_account.this.member}"
-    assert invoker["trigger_invoker"]["count"] == "${var.event_trigger == null ? 0 : 1}"
 
 
 def test_builds_run_as_a_dedicated_account_with_only_what_a_build_needs() -> None:
@@ -603,11 +658,12 @@ def test_outputs_the_deploy_and_the_command_line_read() -> None:
     outputs = {name: body["value"] for name, body in root().labelled("output").items()}
     assert outputs["dead_letter_topic"] == "${google_pubsub_topic.dead_letter.id}"
     assert outputs["scheduler_job"] == "${google_cloud_scheduler_job.tick.id}"
-    assert outputs["event_triggers"] == {
-        name: f"${{module.{name}.trigger}}" for name in EVENT_FUNCTIONS
+    assert "event_triggers" not in outputs
+    assert outputs["push_subscriptions"] == {
+        name: f"${{google_pubsub_subscription.{name}_push.name}}" for name in EVENT_FUNCTIONS
     }
-    trigger = function_module().labelled("output")["trigger"]["value"]
-    assert trigger == "${one(google_cloudfunctions2_function.this.event_trigger[*].trigger)}"
+    uri = function_module().labelled("output")["service_uri"]["value"]
+    assert uri == "${google_cloudfunctions2_function.this.service_config[0].uri}"
     assert outputs["intake_url"] == "${module.intake.url}"
     assert outputs["function_names"] == {name: f"${{module.{name}.name}}" for name in FUNCTIONS}
 

@@ -5,6 +5,7 @@ newline, so ``re.match(r"^...$")`` accepts ``"value\\n"`` (issue 13, L9). Such c
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,8 @@ CHECKED = (ROOT / "shared" / "confsync", ROOT / "tools" / "emulators")
 _DOLLAR_END = re.compile(r"""re\.compile\(\s*r?["'][^"']*\$["']""")
 
 KEYS = ChannelTokenKeys.parse("k1:0123456789abcdef0123", "k1")
+NOW = datetime(2026, 12, 4, tzinfo=UTC)
+EXPIRES = NOW + timedelta(days=1)
 
 
 def test_no_pattern_in_the_product_or_the_emulators_ends_in_dollar() -> None:
@@ -46,16 +49,17 @@ def test_a_key_id_with_a_trailing_newline_is_refused() -> None:
 
 def test_a_calendar_key_with_a_trailing_newline_is_not_minted() -> None:
     with pytest.raises(ValueError, match="calendar key"):
-        mint_channel_token(KEYS, "channel-1", "abc\n")
+        mint_channel_token(KEYS, "channel-1", "abc\n", expires=EXPIRES)
 
 
 def test_a_token_naming_a_calendar_key_with_a_trailing_newline_is_refused() -> None:
-    genuine = mint_channel_token(KEYS, "channel-1", "abc")
-    version, kid, _, _ = genuine.split(".")
+    genuine = mint_channel_token(KEYS, "channel-1", "abc", expires=EXPIRES)
+    version, kid, _, stamp, _ = genuine.split(".")
     # signed as the intake would check it, so only the calendar key's form can refuse it
-    signature = tokens._signature(KEYS.keys[kid], kid, "channel-1", "abc\n")
+    signature = tokens._signature(KEYS.keys[kid], version, kid, "channel-1", "abc\n", stamp)
+    forged = f"{version}.{kid}.abc\n.{stamp}.{signature}"
     with pytest.raises(InvalidChannelToken):
-        verify_channel_token(KEYS, "channel-1", f"{version}.{kid}.abc\n.{signature}")
+        verify_channel_token(KEYS, "channel-1", forged, now=NOW)
 
 
 def test_a_trace_header_with_a_newline_inside_is_ignored() -> None:

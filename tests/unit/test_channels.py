@@ -12,7 +12,7 @@ import pytest
 
 from confsync.calendars import CalendarDoc, calendar_key
 from confsync.channel_docs import ChannelDoc
-from confsync.channel_tokens import ChannelTokenKeys, verify_channel_token
+from confsync.channel_tokens import ChannelTokenKeys, InvalidChannelToken, verify_channel_token
 from confsync.channels import ChannelService
 from confsync.errors import CalendarAccessError, CalendarUnavailableError
 from confsync.messages import RenewCommand, SweepCommand, TickCommand
@@ -153,7 +153,13 @@ def test_enroll_mints_a_token_bound_to_the_channel_and_calendar(h: Harness) -> N
     h.service().enroll("alice@example.com", "primary")
 
     [channel] = h.active()
-    assert verify_channel_token(KEYS, channel.id, tokens[0]) == channel.calendar_key
+    now = channel.created_at
+    assert verify_channel_token(KEYS, channel.id, tokens[0], now=now) == channel.calendar_key
+    # the token dies with its channel: the TTL asked plus an hour of slack
+    expiry = now + timedelta(days=2, hours=1)
+    assert verify_channel_token(KEYS, channel.id, tokens[0], now=expiry - timedelta(seconds=1))
+    with pytest.raises(InvalidChannelToken, match="expired"):
+        verify_channel_token(KEYS, channel.id, tokens[0], now=expiry)
 
 
 def test_enroll_twice_creates_no_second_channel_and_one_sync_request(h: Harness) -> None:

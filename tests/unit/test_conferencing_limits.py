@@ -50,7 +50,7 @@ def provider(pool: StubPool, hosts: frozenset[str] | None = HOSTS) -> HttpConfer
     return HttpConferenceProvider(
         "http://conferencing.invalid",
         credential=None,
-        signing_secret=None,
+        signing_secrets=(),
         sleep=lambda _: None,
         pool=cast(Any, pool),
         join_url_hosts=hosts,

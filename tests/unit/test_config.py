@@ -53,7 +53,7 @@ def test_minimal_environment_gets_the_documented_defaults() -> None:
     assert "attendees" in config.relevant_fields
     assert config.owned_events_only is True
     assert config.calendar_page_size == 2500
-    assert config.conferencing_signing_secret is None
+    assert config.conferencing_signing_secrets == ()
 
 
 def test_every_problem_is_reported_at_once_by_variable_name() -> None:
@@ -95,6 +95,33 @@ def test_secret_values_are_never_echoed_in_errors() -> None:
         load_sync_config(env)
 
     assert "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "secrets"),
+    [
+        pytest.param("s3cr3t", (b"s3cr3t",), id="one-secret-as-before"),
+        pytest.param("new-secret,old-secret", (b"new-secret", b"old-secret"), id="rotation"),
+        pytest.param(" new-secret , old-secret ", (b"new-secret", b"old-secret"), id="blanks"),
+    ],
+)
+def test_signing_secret_holds_one_secret_or_several_during_a_rotation(
+    value: str, secrets: tuple[bytes, ...]
+) -> None:
+    config = load_sync_config({**MINIMAL, "CONFERENCING_SIGNING_SECRET": value})
+
+    assert config.conferencing_signing_secrets == secrets
+
+
+def test_too_many_signing_secrets_are_refused_without_echoing_them() -> None:
+    env = {**MINIMAL, "CONFERENCING_SIGNING_SECRET": "s1,s2,s3,s4,s5"}
+
+    with pytest.raises(
+        ConfigurationError, match="CONFERENCING_SIGNING_SECRET: at most 4"
+    ) as caught:
+        load_sync_config(env)
+
+    assert "s1" not in str(caught.value)
 
 
 def test_readme_documents_every_variable() -> None:
@@ -232,7 +259,7 @@ def test_cli_reads_the_scheduler_job_and_never_echoes_the_token_key() -> None:
 
 
 KEYS = {
-    "CONFSYNC_CHANNEL_TOKEN_KEYS": "k1:a-secret-of-sixteen-chars",
+    "CONFSYNC_CHANNEL_TOKEN_KEYS": "k1:a-secret-of-at-least-thirty-two-bytes",
     "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY": "k1",
 }
 
@@ -259,7 +286,11 @@ def test_channels_need_the_intake_url_and_a_renewal_window_inside_the_ttl() -> N
         load_channels_config({**MINIMAL, **KEYS})
 
 
-GOOGLE = {k: v for k, v in MINIMAL.items() if k != "CALENDAR_API_URL"}
+PROVIDER_SECRETS = {
+    "CONFERENCING_CREDENTIAL": "provider-credential",
+    "CONFERENCING_SIGNING_SECRET": "a-signing-secret-of-at-least-32-bytes",
+}
+GOOGLE = {k: v for k, v in MINIMAL.items() if k != "CALENDAR_API_URL"} | PROVIDER_SECRETS
 TOKEN_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # base64 of 32 bytes
 
 
@@ -315,7 +346,7 @@ def test_oauth_credentials_need_the_client_and_a_32_byte_key_never_echoed() -> N
     assert short_key not in str(bad.value)
 
     config = load_sync_config({**env, "CONFSYNC_OAUTH_TOKEN_KEY": TOKEN_KEY})
-    assert config.calendar_auth.oauth_token_key == b"0123456789abcdef0123456789abcdef"
+    assert config.calendar_auth.oauth_token_keys == (b"0123456789abcdef0123456789abcdef",)
     assert config.calendar_auth.oauth_client_id == "client-1"
 
 

@@ -118,7 +118,7 @@ def _auth(mode: str) -> CalendarAuthConfig:
         delegation_service_account=SA,
         oauth_client_id="client-1",
         oauth_client_secret="secret-1",
-        oauth_token_key=KEY,
+        oauth_token_keys=(KEY,),
         token_url=TOKEN_URL,
         iam_credentials_url=IAM_URL,
     )

@@ -86,11 +86,11 @@ class _Interleaved(PassThroughRecords):
         *,
         calendar_key: str | None = None,
         attachments: Mapping[str, str | None] | None = None,
-    ) -> None:
+    ) -> dict[str, str]:
         if self.meanwhile is not None and calendar_key is not None:
             meanwhile, self.meanwhile = self.meanwhile, None
             meanwhile()
-        self.store.save(records, calendar_key=calendar_key, attachments=attachments)
+        return self.store.save(records, calendar_key=calendar_key, attachments=attachments)
 
 
 def _duplicate(world: World) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from confsync.calendars import CalendarDoc, calendar_key
+from confsync.calendars import CalendarDoc, ChannelWindow, calendar_key
 from confsync.errors import (
     CalendarAccessError,
     CalendarUnavailableError,
@@ -31,6 +32,7 @@ from tests.support.calendar_events import conference_data, event
 CALENDAR = "alice@example.com"
 KEY = calendar_key("alice@example.com", CALENDAR)
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
 
 
 @dataclass
@@ -944,3 +946,82 @@ def test_role_back_to_writer_and_enrolled_again_syncs_again(world: World) -> Non
     doc = world.calendars.get(KEY)
     assert doc is not None
     assert doc.state == "active"
+
+
+# --- notifications from channels that were not live (issue #13, M1) ------------------------------
+
+
+def _windows(world: World, **windows: tuple[datetime, datetime]) -> None:
+    """Give the calendar these live channel windows (as the channel service records them)."""
+    doc = world.calendars.get(KEY)
+    assert doc is not None
+    channels = {i: ChannelWindow(opened, until) for i, (opened, until) in windows.items()}
+    world.calendars.put(replace(doc, channels=channels))
+
+
+def _from_channel(world: World, channel_id: str, notified_at: datetime) -> SyncOutcome:
+    return world.runner().run(
+        SyncRequest(
+            calendar_key=KEY,
+            reason="notification",
+            notified_at=notified_at,
+            channel_id=channel_id,
+            message_number=7,
+        )
+    )
+
+
+def test_a_request_from_a_channel_that_was_not_live_is_dropped_without_a_calendar_call(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.conference_event("e1", "conf-1")
+    _windows(world, old=(T0 - timedelta(days=3), T0 - timedelta(days=1)), new=(T0, T0 + DAY))
+    caplog.set_level(logging.INFO, logger="confsync.sync")
+    reads, writes = world.calendars.reads, world.calendars.writes
+
+    outcomes = [
+        _from_channel(world, "old", T0 + timedelta(hours=1)),  # superseded a day ago
+        _from_channel(world, "leaked", T0 + timedelta(hours=1)),  # never this calendar's
+        _from_channel(world, "new", T0 - timedelta(hours=1)),  # before it was opened
+    ]
+
+    assert [o.status for o in outcomes] == ["dropped"] * 3
+    assert world.calendar.list_calls == 0
+    assert world.provider.calls == []
+    assert world.calendars.reads == reads + 3  # the one read every run makes, nothing more
+    assert world.calendars.writes == writes
+    assert world.publisher.published == []  # never retried
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "dropped" in r.msg]
+    assert [getattr(r, "labels", {}) for r in warnings] == [
+        {"calendar_key": KEY, "channel_id": c} for c in ("old", "leaked", "new")
+    ]
+    summaries = [r for r in caplog.records if getattr(r, "sync", {}).get("status") == "dropped"]
+    assert len(summaries) == 3  # counted by the sync-runs metric (status label)
+
+
+def test_the_renewal_overlap_keeps_both_channels_live(world: World) -> None:
+    world.conference_event("e1", "conf-1")
+    superseded_at = T0 + DAY
+    _windows(
+        world,
+        old=(T0 - DAY, superseded_at + timedelta(minutes=5)),
+        new=(superseded_at - timedelta(seconds=1), superseded_at + 2 * DAY),
+    )
+
+    from_old = _from_channel(world, "old", superseded_at)  # sent just before the old one stopped
+    world.clock.now = superseded_at + timedelta(minutes=1)
+    world.calendar.put(CALENDAR, _event("e2", "conf-2"))
+    world.provider.create("conf-2")
+    from_new = _from_channel(world, "new", world.clock.now)
+
+    assert (from_old.status, from_new.status) == ("synced", "synced")
+    assert world.calendar.list_calls >= 2
+
+
+def test_sweeps_and_calendars_without_recorded_channels_are_never_dropped(world: World) -> None:
+    assert _from_channel(world, "opened-before-windows", T0).status == "synced"  # channels None
+    _windows(world)  # unenrolled: no channel is live
+    world.clock.now += timedelta(hours=1)
+
+    assert world.request(world.clock.now, reason="sweep").status == "synced"
+    assert _from_channel(world, "opened-before-windows", world.clock.now).status == "dropped"

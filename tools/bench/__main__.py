@@ -7,7 +7,8 @@ ports and stops it afterwards.
 
     python -m bench                      # the default scenarios
     python -m bench --only burst latency # just these
-    python -m bench --all                # also intake and calendar_emulator (not timed for 10 min)
+    python -m bench --all                # also intake, calendar_emulator and flood
+    python -m bench --only flood --output .run/bench/flood.json  # `make bench-flood`
     python -m bench --markdown           # print results.json as the README's Performance table
     BENCH_SCALE=0.1 python -m bench      # every workload at a tenth of its size
 
@@ -28,7 +29,7 @@ from bench import report
 from bench.scale import scale
 
 OUTPUT = Path(".run/bench/results.json")
-OPTIONAL = ("intake", "calendar_emulator")
+OPTIONAL = ("intake", "calendar_emulator", "flood")
 ORDER = (*report.REQUIRED, *OPTIONAL)
 
 Rows = list[dict[str, Any]]
@@ -70,6 +71,12 @@ def _calendar_emulator(_names: set[str]) -> Rows:
     return calendar_emulator.run()
 
 
+def _flood(_names: set[str]) -> Rows:
+    from bench import flood  # noqa: PLC0415
+
+    return flood.run()
+
+
 #: Groups of scenarios that share a stack: (scenarios, runner).
 GROUPS: tuple[tuple[tuple[str, ...], Callable[[set[str]], Rows]], ...] = (
     (("latency", "burst", "fanout"), _push),
@@ -78,6 +85,7 @@ GROUPS: tuple[tuple[tuple[str, ...], Callable[[set[str]], Rows]], ...] = (
     (("coldstart",), _coldstart),
     (("intake",), _intake),
     (("calendar_emulator",), _calendar_emulator),
+    (("flood",), _flood),
 )
 
 

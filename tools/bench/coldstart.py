@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +123,12 @@ def _request(plan: StackPlan, name: str) -> Callable[[requests.Session, str], in
         keys = ChannelTokenKeys.parse(
             env["CONFSYNC_CHANNEL_TOKEN_KEYS"], env["CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY"]
         )
+        expires = datetime.now(UTC) + timedelta(days=1)
         headers = {
             "X-Goog-Channel-ID": "coldstart-channel",
-            "X-Goog-Channel-Token": mint_channel_token(keys, "coldstart-channel", "ck_coldstart"),
+            "X-Goog-Channel-Token": mint_channel_token(
+                keys, "coldstart-channel", "ck_coldstart", expires=expires
+            ),
             "X-Goog-Message-Number": "2",
             "X-Goog-Resource-ID": "coldstart-resource",
             "X-Goog-Resource-State": "exists",

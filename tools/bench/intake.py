@@ -27,6 +27,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ __all__ = ["run"]
 
 PROJECT = "confsync-bench-intake"
 SOURCE = Path(__file__).resolve().parents[2] / "functions" / "intake" / "main.py"
-KEY_SPEC = "bench:bench-only-secret-0123456789"
+KEY_SPEC = "bench:bench-only-secret-0123456789abcdef"
 RATE = 1000
 SECONDS = 5
 WARMUP = 200
@@ -138,13 +139,16 @@ def _function(endpoints: EmulatorEndpoints, run_dir: Path) -> Iterator[int]:
 
 def _notifications() -> list[dict[str, str]]:
     keys = ChannelTokenKeys.parse(KEY_SPEC, "bench")
+    expires = datetime.now(UTC) + timedelta(days=1)
     headers = []
     for n in range(CHANNELS):
         channel = f"bench-channel-{n:04d}"
         headers.append(
             {
                 "X-Goog-Channel-ID": channel,
-                "X-Goog-Channel-Token": mint_channel_token(keys, channel, f"ck_bench_{n:04d}"),
+                "X-Goog-Channel-Token": mint_channel_token(
+                    keys, channel, f"ck_bench_{n:04d}", expires=expires
+                ),
                 "X-Goog-Resource-ID": f"resource-{n:04d}",
                 "X-Goog-Resource-State": "exists",
                 "X-Goog-Resource-URI": "https://www.googleapis.com/calendar/v3/calendars/c/events",

@@ -94,10 +94,13 @@ class CountingRecords:
         *,
         calendar_key: str | None = None,
         attachments: Any = None,
-    ) -> None:
+    ) -> dict[str, str]:
         batch = list(records)
         self._counter.writes += len(batch) + len(attachments or {})
-        self._inner.save(batch, calendar_key=calendar_key, attachments=attachments)
+        versions: dict[str, str] = self._inner.save(
+            batch, calendar_key=calendar_key, attachments=attachments
+        )
+        return versions
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[Any]:
         found: list[Any] = self._inner.pending(calendar_key, due, limit)

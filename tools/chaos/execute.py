@@ -205,7 +205,7 @@ class _Executor(OtherUsers):
         calendar_id = self.run.calendar_ids[args["calendar"]]
         subject = self.run.calendar_ids[args.get("subject", args["calendar"])]
         done = self.stack.confsync(
-            "enroll", "--subject", subject, "--calendar", calendar_id, "--wait", "60"
+            "enroll", "--subject", subject, "--calendar", calendar_id, "--wait", "180"
         )
         if done.returncode != 0:
             raise HarnessError(f"enrollment of {calendar_id} failed: {done.stderr.strip()}")

@@ -9,10 +9,9 @@ and even ``destroy`` reads them), initialises the ``gcs`` backend with the state
   value), then a check that every secret has an enabled version: the functions read them when
   they start, so a deploy without values would fail half-way. A secret without one stops the
   deploy with the command that adds it. Then ``terraform apply`` (Terraform shows the plan and
-  asks), then the step Terraform
-  cannot do: Eventarc creates the push subscriptions of the ``sync`` and ``channels`` triggers and
-  the function resource cannot give them a dead-letter policy, so it is set here with gcloud on
-  each (names from ``terraform output``). Last, the intake URL and what to do next;
+  asks), which declares everything, the push subscriptions of ``sync`` and ``channels`` with their
+  retry and dead-letter policies included: nothing is configured after it. Last, the intake URL
+  and what to do next;
 - ``destroy``: only after the project id is typed back (or ``--confirm PROJECT``).
 
 Every program is started through one :class:`~devstack.preflight.Runner`. Exit codes: 0 done,
@@ -33,19 +32,10 @@ from deploy.bundle import FUNCTIONS, BundleError, build_bundles, print_bundles
 from deploy.preflight import Runner, Target, preflight
 
 __all__ = [
-    "DEAD_LETTER",
-    "TRIGGERED",
     "Deployment",
     "add_parsers",
-    "dead_letter_commands",
 ]
 
-TRIGGERED = ("sync", "channels")  # the functions Eventarc feeds from Pub/Sub
-DEAD_LETTER = (
-    "--max-delivery-attempts=5",
-    "--min-retry-delay=10s",
-    "--max-retry-delay=600s",
-)
 _DEFAULT_BUNDLE = Path("..") / ".run" / "bundle"  # variables.tf's function_sources default
 SECRETS_TARGET = "google_secret_manager_secret.this"  # terraform/secrets.tf
 DEPLOY_ENV = "deploy.env"
@@ -208,36 +198,6 @@ class Deployment:
             raise DeployError(f"`terraform output -json` failed: {answer.reason()}")
         return {name: entry.get("value") for name, entry in raw.items() if isinstance(entry, dict)}
 
-    def subscription_of(self, trigger: str) -> str:
-        """The Pub/Sub subscription Eventarc created for ``trigger`` (a full name or an id)."""
-        where = [] if "/" in trigger else [f"--location={self.target.region}"]
-        answer = self.runner.capture(
-            [
-                "gcloud",
-                "eventarc",
-                "triggers",
-                "describe",
-                trigger,
-                *where,
-                f"--project={self.target.project}",
-                "--format=value(transport.pubsub.subscription)",
-            ]
-        )
-        subscription = answer.stdout.strip()
-        if not answer.ok or not subscription:
-            raise DeployError(
-                f"no subscription found for Eventarc trigger {trigger}: {answer.reason()}"
-            )
-        return subscription
-
-    def set_dead_letters(self, outputs: Mapping[str, Any]) -> None:
-        """Point each trigger subscription at the dead-letter topic, with the retry backoff."""
-        for argv in dead_letter_commands(self, outputs):
-            print("+ " + " ".join(argv), flush=True)
-            answer = self.runner.capture(argv)
-            if not answer.ok:
-                raise DeployError(f"dead-letter policy not set: {answer.reason()}")
-
     def next_steps(self, outputs: Mapping[str, Any]) -> None:
         """The intake URL, a ready environment for the confsync CLI, and what to do next."""
         env = {
@@ -282,48 +242,6 @@ class Deployment:
         ]
 
 
-def dead_letter_commands(deployment: Deployment, outputs: Mapping[str, Any]) -> list[list[str]]:
-    """The gcloud commands that give each trigger subscription its dead-letter policy."""
-    triggers = outputs.get("event_triggers")
-    topic = outputs.get("dead_letter_topic")
-    absent = [
-        name
-        for name, ok in (
-            (
-                "event_triggers",
-                isinstance(triggers, dict) and all(triggers.get(f) for f in TRIGGERED),
-            ),
-            ("dead_letter_topic", bool(topic)),
-        )
-        if not ok
-    ]
-    if absent:
-        raise DeployError(
-            "terraform outputs lack "
-            + ", ".join(absent)
-            + " (event_triggers: sync and channels -> Eventarc trigger id; dead_letter_topic:"
-            " the topic's full id), so the dead-letter policy was NOT set; add them to"
-            " terraform/outputs.tf and run `make deploy` again"
-        )
-    assert isinstance(triggers, dict)
-    commands = []
-    for function in TRIGGERED:
-        subscription = deployment.subscription_of(str(triggers[function]))
-        commands.append(
-            [
-                "gcloud",
-                "pubsub",
-                "subscriptions",
-                "update",
-                subscription,
-                f"--dead-letter-topic={topic}",
-                *DEAD_LETTER,
-                f"--project={deployment.target.project}",
-            ]
-        )
-    return commands
-
-
 # -- the commands ---------------------------------------------------------------------------
 
 
@@ -366,9 +284,7 @@ def _deploy_steps(deployment: Deployment, *, auto_approve: bool) -> None:
     deployment.apply_secrets(auto_approve=auto_approve)
     deployment.require_secret_values()
     deployment.apply(auto_approve=auto_approve)
-    outputs = deployment.outputs()
-    deployment.set_dead_letters(outputs)
-    deployment.next_steps(outputs)
+    deployment.next_steps(deployment.outputs())
 
 
 def _destroy_steps(deployment: Deployment, confirm: str | None) -> None:
@@ -432,7 +348,7 @@ def add_parsers(commands: Any) -> None:
     """Add ``bundle``, ``plan``, ``deploy`` and ``destroy`` to devstack's subcommands."""
     commands.add_parser("bundle", help="build the function zips into RUN_DIR/bundle")
     _target_options(commands.add_parser("plan", help="preflight, bundle, terraform plan"))
-    deploy = commands.add_parser("deploy", help="preflight, bundle, terraform apply, dead letters")
+    deploy = commands.add_parser("deploy", help="preflight, bundle, secrets check, terraform apply")
     _target_options(deploy)
     deploy.add_argument("--auto-approve", action="store_true", help="apply without asking")
     destroy = commands.add_parser("destroy", help="terraform destroy, after confirmation")

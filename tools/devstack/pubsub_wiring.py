@@ -1,10 +1,12 @@
 """Topics and subscriptions of the local stack, through the Pub/Sub emulator's REST API.
 
-In production Eventarc subscribes each CloudEvent function to its topic with a push subscription
-(ack deadline 600 s) and Terraform adds a retry and dead-letter policy. Locally a plain push
-subscription does the same job: its endpoint is the function's URL with ``/projects/P/topics/T`` in
-the path, so functions-framework turns the push envelope into the same ``messagePublished``
-CloudEvent. The emulator honours ``retryPolicy`` and ``deadLetterPolicy``.
+In production Terraform (``terraform/delivery.tf``) subscribes each CloudEvent function to its
+topic with a push subscription (ack deadline 600 s, retry and dead-letter policy). Locally the same
+push subscription is created on the emulator: its endpoint is the function's URL with
+``/projects/P/topics/T`` in the path, as in production, so functions-framework turns the same push
+envelope into the same ``messagePublished`` CloudEvent. The emulator honours ``retryPolicy`` and
+``deadLetterPolicy``; it sends no OIDC token (production's is checked by Cloud Run, never by the
+functions, so nothing differs for them). tests/terraform checks the deadline and attempts match.
 
 Locally the retry backoff is 1 s to 60 s (production: 10 s to 600 s) so a failing handler is
 retried, and dead-lettered after 5 attempts, within about a minute. Dead letters are kept by a pull
@@ -35,7 +37,7 @@ __all__ = [
     "push_subscription_body",
 ]
 
-ACK_DEADLINE_SECONDS = 600  # as Eventarc
+ACK_DEADLINE_SECONDS = 600  # as production (terraform/delivery.tf)
 MIN_BACKOFF = "1s"  # production: 10s
 MAX_BACKOFF = "60s"  # production: 600s
 MAX_DELIVERY_ATTEMPTS = 5
@@ -47,7 +49,7 @@ class WiringError(RuntimeError):
 
 @dataclass(frozen=True)
 class PushSubscription:
-    """A push subscription standing in for a function's Eventarc trigger."""
+    """A push subscription feeding a function, as terraform/delivery.tf declares one."""
 
     name: str
     topic: str

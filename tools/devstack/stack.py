@@ -2,8 +2,9 @@
 
 :func:`plan_stack` is pure: from :class:`StackSettings` (project, host, ports, tick interval,
 overrides), the repository root, the emulator jars and the channel-token keys it computes every
-part's command line, readiness URL and environment, the Pub/Sub push subscriptions that stand in for
-Eventarc, and the ``stack.env`` a CLI needs to talk to the stack. :mod:`devstack.lifecycle` runs it.
+part's command line, readiness URL and environment, the Pub/Sub push subscriptions production
+also has (``terraform/delivery.tf``), and the ``stack.env`` a CLI needs to talk to the stack.
+:mod:`devstack.lifecycle` runs it.
 
 =============  ============  ==================================================================
 part           default port  process
@@ -163,7 +164,7 @@ class FunctionSpec:
 
     @property
     def subscription(self) -> str | None:
-        """The push subscription that stands in for the function's Eventarc trigger."""
+        """The push subscription feeding the function (production's has a prefixed name)."""
         return f"{self.topic}-to-{self.name}" if self.topic else None
 
 

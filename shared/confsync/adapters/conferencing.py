@@ -6,12 +6,15 @@ desired state, its ``revision`` and ``changedFields``; ``DELETE /v1/conferences/
 not of the form :data:`~confsync.conference.CONFERENCE_ID_PATTERN` is refused with
 ProviderRejectedError before anything is sent: it never reaches a URL path.
 Every request carries a compact UTF-8 JSON body (PUT), ``Authorization: Bearer <credential>`` when
-a credential is configured, the ``X-Confsync-Timestamp`` / ``X-Confsync-Signature`` headers when a
-signing secret is configured (signed over the method, the request target exactly as urllib3 puts
-it on the wire and the exact body bytes, see :mod:`confsync.signing`; a GET is signed over its
-empty body like a DELETE), an ``Idempotency-Key`` derived from (method, conference id, revision)
-so a redelivered operation is recognised as a repeat (PUT and DELETE; a GET changes nothing and
-carries none), and ``User-Agent: confsync/<version>``.
+a credential is configured, an explicit ``Host`` header (the base URL's host and port as written,
+in lower case), an ``Idempotency-Key`` derived from (method, conference id, revision) so a
+redelivered operation is recognised as a repeat (PUT and DELETE; a GET changes nothing and
+carries none), ``User-Agent: confsync/<version>``, and the ``X-Confsync-Timestamp`` /
+``X-Confsync-Signature`` headers when signing secrets are configured: scheme ``v2`` over the
+method, the request target exactly as urllib3 puts it on the wire, that ``Host``, that
+``Idempotency-Key`` (empty for a GET) and the digest of the exact body bytes, one ``v2=`` value
+per configured secret (several during a rotation, ``CONFERENCING_SIGNING_SECRET`` holding
+``NEW,OLD``), see :mod:`confsync.signing`.
 
 Every answer is classified here, and only here:
 
@@ -28,10 +31,13 @@ answer                                  outcome
                                         without ``owner`` is one: contract 1.1.0 requires it)
 409 (``stale_revision``) on PUT/DELETE  ProviderStaleRevisionError
 404 or 410 (any method)                 ProviderGoneError
+401, 403                                ProviderAuthError (a ProviderUnavailableError), not
+                                        retried here: the sync keeps the operation pending with
+                                        backoff (a rotation or clock skew heals by itself)
 429, 5xx                                retried here; then ProviderUnavailableError(retry_after)
 timeout, connection or protocol error   retried here; then ProviderUnavailableError
-any other status (400, 401, 403, 405,   ProviderRejectedError, never retried
-409 on GET, other 4xx, 1xx/3xx)
+any other status (400, 405, 409 on      ProviderRejectedError, never retried
+GET, other 4xx, 1xx/3xx)
 ======================================  ==========================================================
 
 Retries: at most ``max_attempts`` requests per operation. Between attempts the adapter sleeps for
@@ -78,7 +84,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
@@ -91,6 +97,7 @@ from confsync import __version__
 from confsync.adapters.backoff import Backoff
 from confsync.conference import is_conference_id
 from confsync.errors import (
+    ProviderAuthError,
     ProviderGoneError,
     ProviderRejectedError,
     ProviderStaleRevisionError,
@@ -186,7 +193,7 @@ class HttpConferenceProvider:
         base_url: str,
         *,
         credential: str | None,
-        signing_secret: bytes | None,
+        signing_secrets: Sequence[bytes],
         timeout: float = 5.0,
         max_attempts: int = 3,
         base_delay: float = 0.2,
@@ -205,8 +212,8 @@ class HttpConferenceProvider:
             not credential or not credential.isascii() or not credential.isprintable()
         ):
             raise ValueError("credential must be non-empty printable ASCII")
-        if signing_secret is not None and not signing_secret:
-            raise ValueError("signing_secret must not be empty (pass None to disable signing)")
+        if not all(signing_secrets):
+            raise ValueError("a signing secret must not be empty (pass none to disable signing)")
         if timeout <= 0 or not math.isfinite(timeout):
             raise ValueError("timeout must be a positive number of seconds")
         if max_attempts < 1:
@@ -218,7 +225,8 @@ class HttpConferenceProvider:
         )
         self._base_url = base_url.rstrip("/")
         self._credential = credential
-        self._secret = signing_secret
+        self._secrets = tuple(signing_secrets)  # empty: requests are not signed
+        self._host = parts.netloc.rpartition("@")[2].lower()  # the Host header sent and signed
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
         self._max_attempts = max_attempts
         self._max_delay = max_delay
@@ -301,20 +309,22 @@ class HttpConferenceProvider:
         )
 
     def _headers(self, request: _Request) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        headers = {"Accept": "application/json", "Host": self._host, "User-Agent": USER_AGENT}
         if request.key:
             headers[IDEMPOTENCY_HEADER] = request.key
         if request.body:
             headers["Content-Type"] = "application/json; charset=utf-8"
         if self._credential is not None:
             headers["Authorization"] = f"Bearer {self._credential}"
-        if self._secret is not None:
+        if self._secrets:
             headers.update(
                 signed_headers(
-                    self._secret,
+                    self._secrets,
                     request.body,
                     method=request.method,
                     target=request.target,
+                    host=self._host,
+                    idempotency_key=request.key,
                     now=self._clock(),
                 )
             )
@@ -397,6 +407,8 @@ def _classify(request: _Request, answer: _Answer) -> _Answer:
         raise ProviderStaleRevisionError(detail)
     if status in (404, 410):
         raise ProviderGoneError(detail)
+    if status in (401, 403):
+        raise ProviderAuthError(f"{detail}: credential or signature refused")
     raise ProviderRejectedError(detail)
 
 

@@ -45,13 +45,16 @@ from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.auth import exceptions as auth_exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
+from google.cloud.firestore_v1.field_path import FieldPath
 
 from confsync.calendars import (
     SYNCING_STATES,
     CalendarDoc,
+    ChannelWindow,
     calendar_from_document,
     calendar_to_document,
     epoch_ms,
+    window_to_document,
 )
 from confsync.errors import LeaseLostError, RecordConflictError, StoreUnavailableError
 from confsync.forgetting import forget_calendar
@@ -404,6 +407,22 @@ class FirestoreCalendarStore:
         with translated("records schema mark"), contextlib.suppress(gexc.NotFound):
             self._ref(key).update({"records_schema": schema})
 
+    def note_channel(
+        self, key: str, channel_id: str, window: ChannelWindow, *, forget: Iterable[str] = ()
+    ) -> None:
+        # Plain updates of single map entries (quoted field paths), so two writers never lose
+        # each other's channels.
+        fields: dict[str, Any] = {
+            FieldPath("channels", old).to_api_repr(): firestore.DELETE_FIELD for old in forget
+        }
+        fields[FieldPath("channels", channel_id).to_api_repr()] = window_to_document(window)
+        with translated("channel window"), contextlib.suppress(gexc.NotFound):
+            self._ref(key).update(fields)
+
+    def clear_channels(self, key: str) -> None:
+        with translated("channels reset"), contextlib.suppress(gexc.NotFound):
+            self._ref(key).update({"channels": {}})
+
     def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
         if limit <= 0:
             return []
@@ -506,7 +525,7 @@ class FirestoreRecordStore:
         *,
         calendar_key: str | None = None,
         attachments: Mapping[str, str | None] | None = None,
-    ) -> None:
+    ) -> dict[str, str]:
         writes: list[tuple[str, firestore.DocumentReference, dict[str, Any] | None, str | None]]
         writes = [
             (r.key, self._collection.document(r.key), to_document(r), r.version) for r in records
@@ -518,14 +537,17 @@ class FirestoreRecordStore:
             if key is not None:
                 body = {"calendar_key": calendar_key, "event_id": event_id, "conference_key": key}
             writes.append(("", ref, body, None))
+        versions: dict[str, str] = {}
         with translated("records save"):
             for chunk in chunks(writes, BATCH_MAX):
-                self._commit(chunk)
+                versions.update(self._commit(chunk))
+        return versions
 
     def _commit(
         self,
         chunk: Sequence[tuple[str, firestore.DocumentReference, dict[str, Any] | None, str | None]],
-    ) -> None:
+    ) -> dict[str, str]:
+        """Commit one batch; the new version of each record it wrote (not deleted), by key."""
         batch = self._client.batch()
         keys = [key for key, *_ in chunk if key]
         for key, ref, document, version in chunk:
@@ -539,10 +561,15 @@ class FirestoreRecordStore:
                 when = DatetimeWithNanoseconds.from_rfc3339(version)  # type: ignore[no-untyped-call]
                 batch.update(ref, document, option=self._client.write_option(last_update_time=when))
         try:
-            batch.commit()
+            results = batch.commit()
         except (*_CONFLICTS, gexc.NotFound) as err:  # NotFound: updating a record deleted meanwhile
             expected = {key: version for key, _, document, version in chunk if key and document}
             raise RecordConflictError(self._changed(expected) or keys) from err
+        return {
+            key: str(result.update_time.rfc3339())
+            for (key, _, document, _), result in zip(chunk, results, strict=True)
+            if key and document is not None and result.update_time is not None
+        }
 
     def _changed(self, expected: Mapping[str, str | None]) -> list[str]:
         """The records whose stored version is no longer the one expected (a refused batch

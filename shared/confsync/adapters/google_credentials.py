@@ -469,7 +469,7 @@ def credentials_provider(
             clock=clock,
         )
     elif auth.mode == "oauth":
-        if not (auth.oauth_client_id and auth.oauth_client_secret and auth.oauth_token_key):
+        if not (auth.oauth_client_id and auth.oauth_client_secret and auth.oauth_token_keys):
             raise ConfigurationError(
                 "CONFSYNC_OAUTH_CLIENT_ID, CONFSYNC_OAUTH_CLIENT_SECRET and "
                 "CONFSYNC_OAUTH_TOKEN_KEY are required"
@@ -478,7 +478,7 @@ def credentials_provider(
             raise ConfigurationError("oauth credentials need the grant store")
         fetch = StoredGrantTokenFetcher(
             grants,
-            keys=(auth.oauth_token_key,),
+            keys=auth.oauth_token_keys,  # the sealing key and the older ones still read
             client_id=auth.oauth_client_id,
             client_secret=auth.oauth_client_secret,
             token_url=auth.token_url,

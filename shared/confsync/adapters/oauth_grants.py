@@ -14,14 +14,16 @@ that does not have the shape above raises :class:`~confsync.errors.MalformedInpu
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import datetime
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
 from confsync.adapters.firestore_store import translated
 from confsync.errors import MalformedInputError
-from confsync.grant_crypto import normalize_subject
+from confsync.grant_crypto import StoredGrant, normalize_subject
 
 __all__ = [
     "GRANTS_COLLECTION",
@@ -34,6 +36,11 @@ GRANTS_COLLECTION = "oauth_grants"
 GRANT_SCHEMA_VERSION = 1
 
 
+_Snapshot = DocumentSnapshot[firestore.DocumentReference]
+_PAGE = 200
+"""Grants read per Firestore query by :meth:`FirestoreGrantStore.scan`."""
+
+
 def grant_document_id(subject: str) -> str:
     """The opaque, stable document id of ``subject``'s grant (case-blind)."""
     digest = hashlib.sha256(normalize_subject(subject).encode()).hexdigest()
@@ -42,7 +49,7 @@ def grant_document_id(subject: str) -> str:
 
 class FirestoreGrantStore:
     """Sealed grants by subject. ``get`` is what the functions use; ``put`` and ``delete`` are
-    for ``confsync grant``."""
+    for ``confsync grant``, ``scan`` and ``replace`` for ``confsync re-encrypt-grants``."""
 
     def __init__(self, client: firestore.Client, collection: str = GRANTS_COLLECTION) -> None:
         self._client = client
@@ -85,3 +92,43 @@ class FirestoreGrantStore:
             except gexc.NotFound:
                 return False
         return True
+
+    def scan(self) -> Iterator[StoredGrant]:
+        """Every stored grant, by document id, a page at a time. A document that is not a sealed
+        grant comes with an empty ``sealed`` and ``subject`` (it opens with no key)."""
+        last: _Snapshot | None = None
+        while True:
+            query = self._collection.order_by("__name__").limit(_PAGE)
+            if last is not None:
+                query = query.start_after(last)
+            with translated("grant scan"):
+                page = list(query.stream())
+            for snapshot in page:
+                yield _stored(snapshot)
+            if len(page) < _PAGE:
+                return
+            last = page[-1]
+
+    def replace(self, grant: StoredGrant, sealed: bytes, *, now: datetime) -> bool:
+        """Write ``sealed`` over ``grant`` only if its document is unchanged since it was read;
+        False (nothing written) when it changed or was deleted meanwhile."""
+        option = self._client.write_option(last_update_time=grant.version)
+        update = {"grant": sealed, "stored_at": now}
+        with translated("grant replace"):
+            try:
+                self._collection.document(grant.document).update(update, option=option)
+            except (gexc.FailedPrecondition, gexc.NotFound):
+                return False
+        return True
+
+
+def _stored(snapshot: _Snapshot) -> StoredGrant:
+    body = snapshot.to_dict() or {}
+    blob, subject = body.get("grant"), body.get("subject")
+    if (
+        not isinstance(blob, bytes)
+        or not isinstance(subject, str)
+        or body.get("schema_version") != GRANT_SCHEMA_VERSION
+    ):
+        return StoredGrant(str(snapshot.id), "", b"", snapshot.update_time)
+    return StoredGrant(str(snapshot.id), subject, blob, snapshot.update_time)

@@ -4,8 +4,9 @@
   sure it has exactly one live channel (``channels/{channelId}``), and request the first sync
   (which obtains the first sync token). A calendar that refuses watches is marked ``poll-only`` and
   left to the sweep; one whose credentials are refused is marked ``disconnected``.
-* **unenroll**: mark the calendar ``unenrolled`` first (notifications still in flight are then
-  acknowledged and ignored), then stop every channel; ``forget`` also deletes its conference
+* **unenroll**: mark the calendar ``unenrolled`` and forget its live channel windows first
+  (notifications still in flight are then acknowledged and ignored, also after a re-enrollment),
+  then stop every channel; ``forget`` also deletes its conference
   records (never the conferences themselves).
 """
 
@@ -68,8 +69,9 @@ class Enrollment:
             key=lambda c: c.expiration,
         )
         if live:
+            self._watcher.record_windows(doc, live)
             for extra in live[:-1]:  # exactly one live channel: the latest-expiring one
-                self._watcher.supersede(extra, "a newer channel of the calendar exists")
+                self._watcher.supersede(extra, "a newer channel of the calendar exists", now)
         else:
             client = self._calendar_api.for_subject(doc.subject)
             outcome = self._watcher.open(client, doc, now, report)
@@ -111,6 +113,7 @@ class Enrollment:
             LOGGER.info("unenroll of an unknown calendar; channels checked only", extra=labels(key))
         else:
             self._calendar_store.set_state(key, "unenrolled", now=now, outcome="unenrolled")
+            self._calendar_store.clear_channels(key)  # none is live any more, even if re-enrolled
         for channel in self._channels.of_calendar(key):
             if channel.state == "stopped":
                 continue

@@ -8,24 +8,43 @@ persists the **new** channel before the old one is superseded and stopped: the o
 duplicates notifications, which syncs coalesce. A channel whose calendar is gone or no longer
 ``active`` is an orphan: it is superseded and stopped instead of renewed. See
 docs/decisions/2026-11-24-channel-lifecycle.md.
+
+The calendar document keeps each recent channel's live window (``channels``, see
+:mod:`confsync.calendars`), which sync runs check: a window is written **before** ``events.watch``
+(from :data:`OPENED_EARLY` before now until the token's expiry), so a channel is never live
+without one; superseding a renewed channel ends it :data:`SUPERSEDED_GRACE` later, an orphan's at
+once; channels opened before windows existed get theirs when their
+calendar is next renewed or enrolled; windows ended more than :data:`WINDOW_RETENTION` ago are
+dropped with the next write. See docs/decisions/2026-12-04-channel-token-expiry.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Literal
 
-from confsync.calendars import CalendarDoc
+from confsync.calendars import CalendarDoc, ChannelWindow
 from confsync.channel_docs import ChannelDoc
-from confsync.channel_tokens import mint_channel_token
+from confsync.channel_tokens import EXPIRY_SLACK, mint_channel_token
 from confsync.channels.logs import LOGGER, labels
 from confsync.channels.report import ChannelReport, SubjectBudget
 from confsync.channels.settings import ChannelSettings
 from confsync.errors import CalendarAccessError, PermanentError, TransientError, WatchRefusedError
 from confsync.ports import CalendarStore, ChannelClient, ChannelClientFactory, ChannelStore
 
-__all__ = ["OpenOutcome", "Watcher"]
+__all__ = ["OPENED_EARLY", "SUPERSEDED_GRACE", "WINDOW_RETENTION", "OpenOutcome", "Watcher"]
+
+OPENED_EARLY = timedelta(minutes=1)
+"""How long before ``events.watch`` a new channel's window opens: intake stamps notifications by
+its own clock, which may lag the channels function's (the channel id is new, so nothing earlier
+can carry it)."""
+
+SUPERSEDED_GRACE = timedelta(minutes=5)
+"""How long a superseded channel still counts as live (notifications Google sent before the stop
+and delivers, or retries, a little later)."""
+WINDOW_RETENTION = timedelta(days=1)
+"""How long an ended window stays on the calendar document (a request still queued in Pub/Sub)."""
 
 OpenOutcome = Literal["opened", "poll-only", "disconnected"]
 """What :meth:`Watcher.open` did: see there."""
@@ -69,8 +88,9 @@ class Watcher:
         doc = self._calendar_store.get(key)
         if doc is None or doc.state != "active":
             reason = "calendar gone" if doc is None else f"calendar {doc.state}"
-            self._stop_orphans(key, due, reason, budget, report)
+            self._stop_orphans(key, due, reason, budget, report, now=now)
             return
+        self.record_windows(doc, channels)
         fresh = [c for c in channels if not self.due(c, now)]
         if not budget.spend(doc.subject, len(due) + (0 if fresh else 1)):
             report.deferred += 1
@@ -86,7 +106,7 @@ class Watcher:
                 "a fresh channel exists already; superseding the due one", extra=labels(key)
             )
         for channel in due:  # only now that the new channel is persisted
-            self.supersede(channel, "renewed")
+            self.supersede(channel, "renewed", now)
             self.stop(client, channel)
 
     def _stop_orphans(
@@ -96,6 +116,8 @@ class Watcher:
         reason: str,
         budget: SubjectBudget,
         report: ChannelReport,
+        *,
+        now: datetime,
     ) -> None:
         """Supersede and stop the due channels of a calendar that is gone or not ``active``."""
         subject = due[0].subject
@@ -104,7 +126,7 @@ class Watcher:
             return
         for channel in due:
             LOGGER.info("orphaned channel (%s); stopping it", reason, extra=labels(key))
-            self.supersede(channel, reason)
+            self.supersede(channel, reason, now, grace=timedelta(0))
             if self.stop(self._calendar_api.for_subject(channel.subject), channel):
                 report.orphaned += 1
 
@@ -114,8 +136,14 @@ class Watcher:
         """Watch the calendar with a new channel and persist it: ``opened``, ``poll-only`` (the
         calendar refuses watches) or ``disconnected`` (its credentials are refused)."""
         channel_id = self._new_channel_id()
-        token = mint_channel_token(self._settings.token_keys, channel_id, doc.key)
         ttl = int(self._settings.channel_ttl.total_seconds())
+        expires = now + timedelta(seconds=ttl) + EXPIRY_SLACK
+        token = mint_channel_token(self._settings.token_keys, channel_id, doc.key, expires=expires)
+        stale = [i for i, w in (doc.channels or {}).items() if w.until < now - WINDOW_RETENTION]
+        # Before the watch: a channel must never be live without its window (sync drops it).
+        self._calendar_store.note_channel(
+            doc.key, channel_id, ChannelWindow(now - OPENED_EARLY, expires), forget=stale
+        )
         try:
             watched = client.watch(
                 doc.calendar_id, channel_id, self._settings.intake_url, token, ttl
@@ -161,9 +189,29 @@ class Watcher:
         )
         return "opened"
 
-    def supersede(self, channel: ChannelDoc, reason: str) -> None:
-        """Mark a channel ``superseded``: it is stopped next (or by garbage collection)."""
+    def record_windows(self, doc: CalendarDoc, channels: Sequence[ChannelDoc]) -> None:
+        """Give each active channel of ``doc`` without a live window one (channels opened before
+        windows were recorded), before anything writes ``doc.channels``."""
+        for channel in channels:
+            if channel.state == "active" and channel.id not in (doc.channels or {}):
+                window = ChannelWindow(channel.created_at, channel.expiration + EXPIRY_SLACK)
+                self._calendar_store.note_channel(doc.key, channel.id, window)
+                LOGGER.info("live window recorded", extra=labels(doc.key, channel.id))
+
+    def supersede(
+        self,
+        channel: ChannelDoc,
+        reason: str,
+        now: datetime,
+        *,
+        grace: timedelta = SUPERSEDED_GRACE,
+    ) -> None:
+        """Mark a channel ``superseded`` (it is stopped next, or by garbage collection) and end
+        its live window ``grace`` from ``now``."""
         self._channels.set_state(channel.id, "superseded")
+        end = min(now + grace, channel.expiration + EXPIRY_SLACK)
+        window = ChannelWindow(min(channel.created_at, end), end)
+        self._calendar_store.note_channel(channel.calendar_key, channel.id, window)
         LOGGER.info(
             "channel superseded (%s)", reason, extra=labels(channel.calendar_key, channel.id)
         )

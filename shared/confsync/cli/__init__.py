@@ -3,6 +3,7 @@
 Not part of any function: the function zips leave this package out (``tools/deploy/bundle.py``),
 and no product module imports it. :mod:`confsync.cli.commands` holds the commands and
 :func:`main` (the console script ``confsync``), :mod:`confsync.cli.grants` the ``grant`` command,
+:mod:`confsync.cli.reencrypt` the ``re-encrypt-grants`` command,
 :mod:`confsync.cli.deletes` the ``release-deletes`` command,
 :mod:`confsync.cli.status` the operators' read model of Firestore, and
 :mod:`confsync.cli.scheduler` the Cloud Scheduler job (the ``cli`` extra).

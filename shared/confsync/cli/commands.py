@@ -38,6 +38,8 @@ from confsync.cli.deletes import HELP as RELEASE_DELETES_HELP
 from confsync.cli.deletes import settle_held_deletes
 from confsync.cli.grants import HELP as GRANT_HELP
 from confsync.cli.grants import add_grant_arguments, grant
+from confsync.cli.reencrypt import HELP as REENCRYPT_HELP
+from confsync.cli.reencrypt import run_reencrypt
 from confsync.config import CliConfig, load_cli_config
 from confsync.errors import ConfigurationError, ConfsyncError
 from confsync.messages import EnrollCommand, SyncRequest, TickCommand, UnenrollCommand
@@ -555,6 +557,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         _tick,
     ),
     Subcommand("grant", GRANT_HELP, lambda ctx: grant(ctx.args, ctx.config), add_grant_arguments),
+    Subcommand(
+        "re-encrypt-grants",
+        REENCRYPT_HELP,
+        lambda ctx: run_reencrypt(ctx.config, as_json=ctx.args.json, out=sys.stdout),
+    ),
 )
 """Every command, in the order ``confsync --help`` lists them."""
 

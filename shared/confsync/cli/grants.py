@@ -10,7 +10,7 @@ history and in ``ps``). Before anything is stored, the token endpoint must confi
 is the subject's and was granted ``openid email`` and the Calendar scope
 (:mod:`confsync.cli.grant_subject`: one refresh as ``CONFSYNC_OAUTH_CLIENT_ID`` at
 ``GOOGLE_TOKEN_URL``); a token of another user, one without those scopes, or one the endpoint
-refuses is refused and nothing is stored. An accepted token is sealed with
+refuses is refused and nothing is stored. An accepted token is sealed with the first key of
 ``CONFSYNC_OAUTH_TOKEN_KEY`` (:mod:`confsync.grant_crypto`) and stored in Firestore's
 ``oauth_grants`` (:mod:`confsync.adapters.oauth_grants`); the token is never printed.
 ``--revoke`` only deletes confsync's copy: the user, or a Workspace administrator, revokes the
@@ -42,7 +42,7 @@ from confsync.cli.grant_subject import (
 )
 from confsync.config import CliConfig, load_cli_config
 from confsync.errors import ConfigurationError, ConfsyncError
-from confsync.grant_crypto import GrantCryptoError, normalize_subject, seal_grant
+from confsync.grant_crypto import GrantCryptoError, GrantKeys, normalize_subject, seal_grant
 
 if TYPE_CHECKING:
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -120,7 +120,7 @@ def _store(
 ) -> str:
     """Check the configuration and the input before any client is made, then that the token is
     the subject's (nothing is stored otherwise); then seal and store."""
-    if config.oauth_token_key is None:
+    if not config.oauth_token_keys:
         raise ConfigurationError("CONFSYNC_OAUTH_TOKEN_KEY is required to store a grant")
     if not (config.oauth_client_id and config.oauth_client_secret):
         raise ConfigurationError(
@@ -130,7 +130,7 @@ def _store(
     subject: str = args.grant_subject
     token = _read_token(stdin, subject)
     check_grant_subject(subject, token, config, redeem)
-    sealed = seal_grant(token, subject, config.oauth_token_key)
+    sealed = seal_grant(token, subject, GrantKeys.of(config.oauth_token_keys).sealing)
     document = store(config).put(subject, sealed, now=datetime.now(UTC))
     payload = {"subject": subject, "document": document, "stored": True}
     text = f"stored the grant of {subject} ({document}); Google confirmed the token is theirs"

@@ -5,7 +5,9 @@ for conference data (https://developers.google.com/workspace/add-ons/calendar/co
 with the defects of the published sample fixed. One :meth:`SyncRunner.run` call
 (:mod:`~confsync.sync.runner`):
 
-1. Loads the calendar; a calendar that is not syncing is skipped (ack). A notification stamped at
+1. Loads the calendar; a calendar that is not syncing is skipped (ack). A notification from a
+   channel that was not live when intake received it (the calendar's ``channels`` windows) is
+   **dropped** (ack, WARNING, summary status ``dropped``). A notification stamped at
    least ``skew`` before the stored token's pull began is **covered** (ack, nothing written): that
    pull already returned the change Google told us about. Pub/Sub may deliver notifications many
    seconds late under load, and each would otherwise cost a pull. (:mod:`~confsync.sync.lease`)

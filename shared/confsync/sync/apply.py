@@ -24,6 +24,7 @@ exceptions never come back as changes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from confsync.events import CalendarEvent, decode_event
 from confsync.planner import (
     DeleteConference,
     Folded,
+    Operation,
     PlanContext,
     SeriesAttachment,
     fold_events,
@@ -40,7 +42,7 @@ from confsync.planner import (
     plan_page,
 )
 from confsync.ports import RecordStore
-from confsync.records import KEY_PREFIX, ConferenceRecord, moved_scope
+from confsync.records import KEY_PREFIX, ConferenceRecord, PendingOperation, moved_scope
 from confsync.sync.brake import queued
 from confsync.sync.owners import OwnerResolver, log_reference
 from confsync.sync.send import ProviderSender
@@ -154,19 +156,53 @@ class PageApplier:
         deletes = [op for op in plan.operations if isinstance(op, DeleteConference)]
         final.update({op.record_key: queued(final[op.record_key], due) for op in deletes})
         updates = [op for op in plan.operations if not isinstance(op, DeleteConference)]
+        ahead = self._written_ahead(run, updates, folded, final)
         sent = self._sender.send(updates, final, run.stats)
-        final.update({key: result.record for key, result in sent.items()})
+        done = {key: result.record for key, result in sent.items()}
         if self._settings.write_back:
             # Before saving: if writing back fails for now, the run raises and nothing records
             # the operation (nor its join URL) as done, so the redelivery writes back again.
-            write_back(run, {**working, **final}, sent, raw)
-        if final or folded.attachments:
+            write_back(run, {**working, **final, **done}, sent, raw)
+        if ahead:
+            final = done  # the rest, and the attachments, are stored already
+        else:
+            final.update(done)
+        if final or (folded.attachments and not ahead):
             self._records.save(
-                final.values(), calendar_key=ctx.calendar_key, attachments=folded.attachments
+                final.values(),
+                calendar_key=ctx.calendar_key,
+                attachments=None if ahead else folded.attachments,
             )
             run.stats.records_written += len(final)
         run.orphans = folded.orphans
         self._counted(run, folded, final, raw)
+
+    def _written_ahead(
+        self,
+        run: Run,
+        updates: Sequence[Operation],
+        folded: Folded,
+        final: dict[str, ConferenceRecord],
+    ) -> bool:
+        """Save the page before sending when an update goes to a conference this calendar's
+        events were not attached to yet (a new record, or an event that took the conference):
+        the records, each update marked in flight, and the attachments, all at once. A process
+        that dies after the conferencing system answered would otherwise leave a conference
+        adopted that no record or attachment knows, and a bare tombstone of its event (what an
+        incremental pull returns once the event is deleted meanwhile) could never find it.
+        ``final`` is updated with the stored versions; whether it saved."""
+        newly = set(folded.attachments.values())
+        keys = [op.record_key for op in updates]
+        if not any(final[key].version is None or key in newly for key in keys):
+            return False
+        now = self._now()
+        final.update({key: in_flight(final[key], now) for key in keys})
+        versions = self._records.save(
+            final.values(), calendar_key=run.doc.key, attachments=folded.attachments
+        )
+        run.stats.records_written += len(final)
+        final.update({k: replace(r, version=versions.get(k, r.version)) for k, r in final.items()})
+        return True
 
     @staticmethod
     def _counted(
@@ -208,3 +244,16 @@ class PageApplier:
                 if event.recurring_event_id == series.series_id:
                     found.append(event)
         return found
+
+
+IN_FLIGHT_NOTE = "in flight: being sent by a run (retried if that run died)"
+"""The ``last_error`` of an update saved before it is sent (see ``PageApplier._written_ahead``)."""
+
+
+def in_flight(record: ConferenceRecord, now: datetime) -> ConferenceRecord:
+    """``record`` with its update marked as being sent: pending, due at once, so when the run
+    that sends it dies, the next run of its home calendar sends it again (the same revision:
+    the conferencing system answers it as a repeat). Its attempts are kept."""
+    attempts = record.pending.attempts if record.pending is not None else 0
+    pending = PendingOperation(attempts=attempts, next_attempt_at=now, last_error=IN_FLIGHT_NOTE)
+    return replace(record, pending=pending)

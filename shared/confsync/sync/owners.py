@@ -7,6 +7,8 @@ counted as ``owner_lookups``) and kept on the record, before the page is folded
 others). When the owner cannot be learned:
 
 - unavailable: the record stays undecided (its events are kept, nothing is sent) and pending
+  (a refused credential or signature, 401/403, is unavailable too, with the
+  ``conference_provider_auth_refused`` alert line)
   with backoff, so the home calendar's next runs ask again;
 - gone: the conference no longer exists; the record is marked deleted and never asked about;
 - rejected: the record fails at once, as a rejected operation does; so does one unavailable past
@@ -20,10 +22,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 
-from confsync.errors import ProviderGoneError, ProviderRejectedError, ProviderUnavailableError
+from confsync.errors import (
+    ProviderAuthError,
+    ProviderGoneError,
+    ProviderRejectedError,
+    ProviderUnavailableError,
+)
 from confsync.planner import after_failure, settled
 from confsync.ports import ConferenceProvider
 from confsync.records import ConferenceRecord
+from confsync.sync.send import log_auth_refused
 from confsync.sync.settings import SyncSettings
 from confsync.sync.state import Run
 from confsync.sync.summary import LOGGER, labels
@@ -91,6 +99,8 @@ class OwnerResolver:
             run.stats.gone += 1
             return replace(record, status="deleted", pending=None, hold=None)
         permanent = isinstance(err, ProviderRejectedError)
+        if isinstance(err, ProviderAuthError):
+            log_auth_refused(record, err)
         settings = self._settings
         failed = after_failure(
             record,

@@ -1,12 +1,15 @@
 """The orchestration of one sync run: :class:`SyncRunner` wires the parts to the ports and runs
 the rounds (see :mod:`confsync.sync` for the whole life cycle).
 
-:meth:`SyncRunner.run` skips a calendar that is not syncing, acknowledges a covered
-notification, takes the lease (or coalesces into the run that holds it), then runs rounds of
-settle → pull → pending retry → commit until a commit succeeds; after ``max_rounds`` it
-re-publishes a request instead. It also turns revoked access, or a calendar seen through an
-access role below ``writer`` (:class:`~confsync.errors.UntrustedViewError`, raised by the pull
-before the page is planned), into a disconnected calendar, and logs the run's summary line.
+:meth:`SyncRunner.run` skips a calendar that is not syncing, drops a notification from a channel
+that was not live when intake received it (:meth:`~confsync.calendars.CalendarDoc.channel_live`,
+on the calendar document it reads anyway: no extra read, no Calendar call, no retry),
+acknowledges a covered notification, takes the lease (or coalesces into the run that holds it),
+then runs rounds of settle → pull → pending retry → commit until a commit succeeds; after
+``max_rounds`` it re-publishes a request instead. It also turns revoked access, or a calendar
+seen through an access role below ``writer`` (:class:`~confsync.errors.UntrustedViewError`,
+raised by the pull before the page is planned), into a disconnected calendar, and logs the run's
+summary line.
 """
 
 from __future__ import annotations
@@ -137,6 +140,10 @@ class SyncRunner:
         if doc is None or not doc.syncing:
             LOGGER.info("calendar not syncing; request acknowledged", extra=labels(key))
             return SyncOutcome(status="skipped")
+        if request.channel_id is not None and not doc.channel_live(
+            request.channel_id, request.notified_at
+        ):
+            return self._dropped(request, request.channel_id, started)
         if self._lease.covers(doc, request):
             covered = SyncOutcome(status="covered", duration_s=time.monotonic() - started)
             log_summary(key, request, covered, now=None)
@@ -173,6 +180,21 @@ class SyncRunner:
         outcome = SyncOutcome(status=status, stats=stats, duration_s=time.monotonic() - started)
         log_summary(key, request, outcome, now=self._now())
         return outcome
+
+    @staticmethod
+    def _dropped(request: SyncRequest, channel_id: str, started: float) -> SyncOutcome:
+        """Acknowledge, log and count (summary status ``dropped``) a notification whose channel
+        was not live when it was sent: superseded long ago, stopped, unenrolled or unknown."""
+        key = request.calendar_key
+        LOGGER.warning(
+            "notification from channel %s, not live at %s; dropped",
+            channel_id,
+            request.notified_at.isoformat(timespec="seconds"),
+            extra={"labels": {"calendar_key": key, "channel_id": channel_id}},
+        )
+        dropped = SyncOutcome(status="dropped", duration_s=time.monotonic() - started)
+        log_summary(key, request, dropped, now=None)
+        return dropped
 
     def _migrate(self, run: Run) -> None:
         """Migrate the calendar's records of an older schema, once, under the lease."""

@@ -5,6 +5,11 @@ record.
 threads) and turns each outcome into the record after it: applied (a newer revision already
 there counts as applied), gone (the conference was deleted on the provider's side), or failed
 and pending a retry with backoff (a rejection is permanent at once, so its record is "failed").
+A refused credential or signature (:class:`~confsync.errors.ProviderAuthError`, 401/403) is
+pending with backoff like an outage, never failed at once: a rotation done on one side first or
+clock skew heals by itself, and a failed record would stop following its event. Each one logs an
+ERROR line with ``alert`` = :data:`AUTH_REFUSED_ALERT`, so it is alerted on at once, long before
+the retry budget runs out.
 A delete refused as stale (a newer revision is there: someone sent a newer state meanwhile) is
 pending too, never taken for done: the conference still exists.
 """
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from confsync.errors import (
+    ProviderAuthError,
     ProviderGoneError,
     ProviderRejectedError,
     ProviderStaleRevisionError,
@@ -35,7 +41,10 @@ from confsync.records import ConferenceRecord
 from confsync.sync.settings import SyncSettings
 from confsync.sync.summary import LOGGER, SyncStats
 
-__all__ = ["ProviderSender", "Sent"]
+__all__ = ["AUTH_REFUSED_ALERT", "ProviderSender", "Sent", "log_auth_refused"]
+
+AUTH_REFUSED_ALERT = "conference_provider_auth_refused"
+"""``jsonPayload.alert`` of the ERROR line for an operation the system refused to authenticate."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +118,21 @@ class ProviderSender:
         except ProviderGoneError:
             return Sent(after_gone(record, op))
         except ProviderUnavailableError as err:
-            return Sent(self._failed(record, f"unavailable: {err}", permanent=False))
+            return Sent(self._unavailable(record, err))
         except ProviderRejectedError as err:
             LOGGER.error("provider rejected %s: %s", op.record_key, err)
             return Sent(self._failed(record, f"rejected: {err}", permanent=True))
+
+    def _unavailable(
+        self, record: ConferenceRecord, err: ProviderUnavailableError
+    ) -> ConferenceRecord:
+        """The record when the system could not take the operation for now: pending with backoff,
+        failed only once the budget is spent. A refused credential or signature is one such
+        case, with its ERROR alert line."""
+        if isinstance(err, ProviderAuthError):
+            log_auth_refused(record, err)
+            return self._failed(record, f"auth refused: {err}", permanent=False)
+        return self._failed(record, f"unavailable: {err}", permanent=False)
 
     def _superseded(self, record: ConferenceRecord, op: Operation) -> ConferenceRecord:
         """The record once the system answered that it holds a newer revision than ``op``."""
@@ -139,6 +159,21 @@ class ProviderSender:
             base_delay=settings.pending_base_delay,
             max_delay=settings.pending_max_delay,
         )
+
+
+def log_auth_refused(record: ConferenceRecord, err: ProviderAuthError) -> None:
+    """The ERROR line (``alert`` :data:`AUTH_REFUSED_ALERT`) for a request about ``record`` that
+    the conferencing system refused to authenticate; the operation stays pending."""
+    LOGGER.error(
+        "conferencing system refused confsync's credential or signature (check "
+        "CONFERENCING_CREDENTIAL, CONFERENCING_SIGNING_SECRET and the clock); the operation "
+        "stays pending and is retried: %s",
+        err,
+        extra={
+            "labels": {"calendar_key": record.home_key, "record": record.key},
+            "alert": AUTH_REFUSED_ALERT,
+        },
+    )
 
 
 def _count(stats: SyncStats, op: Operation, result: Sent) -> None:

@@ -49,7 +49,9 @@ class SyncStats:
     migrated: int = 0
 
 
-Status = Literal["synced", "covered", "coalesced", "skipped", "disconnected", "republished"]
+Status = Literal[
+    "synced", "covered", "coalesced", "skipped", "disconnected", "republished", "dropped"
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from confsync.calendars import CalendarDoc, epoch_ms
+from confsync.calendars import CalendarDoc, ChannelWindow, epoch_ms
 from confsync.channel_docs import ChannelDoc, ChannelState
 from confsync.conference import is_conference_id
 from confsync.errors import (
@@ -516,6 +516,26 @@ class InMemoryCalendarStore:
             self.writes += 1
             self._docs[key] = replace(doc, records_schema=schema)
 
+    def note_channel(
+        self, key: str, channel_id: str, window: ChannelWindow, *, forget: Iterable[str] = ()
+    ) -> None:
+        with self._lock:
+            doc = self._docs.get(key)
+            if doc is None:
+                return
+            self.writes += 1
+            channels = {i: w for i, w in (doc.channels or {}).items() if i not in set(forget)}
+            channels[channel_id] = window
+            self._docs[key] = replace(doc, channels=channels)
+
+    def clear_channels(self, key: str) -> None:
+        with self._lock:
+            doc = self._docs.get(key)
+            if doc is None:
+                return
+            self.writes += 1
+            self._docs[key] = replace(doc, channels={})
+
 
 class InMemoryRecordStore:
     """Conference records and event attachments in dicts, counting reads and writes like
@@ -575,8 +595,9 @@ class InMemoryRecordStore:
         *,
         calendar_key: str | None = None,
         attachments: Mapping[str, str | None] | None = None,
-    ) -> None:
+    ) -> dict[str, str]:
         writing = list(records)
+        versions: dict[str, str] = {}
         with self._lock:
             stale = [r.key for r in writing if self._stale(r)]
             if stale:
@@ -586,6 +607,7 @@ class InMemoryRecordStore:
                 self.writes += 1
                 self._serial += 1
                 self._records[record.key] = replace(record, version=str(self._serial))
+                versions[record.key] = str(self._serial)
             for event_id, key in (attachments or {}).items():
                 assert calendar_key is not None, "attachments need their calendar"
                 self.writes += 1
@@ -594,6 +616,7 @@ class InMemoryRecordStore:
                     self._attachments.pop((calendar_key, event_id), None)
                 else:
                     self._attachments[(calendar_key, event_id)] = key
+        return versions
 
     def _stale(self, record: ConferenceRecord) -> bool:
         stored = self._records.get(record.key)

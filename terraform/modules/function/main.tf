@@ -1,11 +1,15 @@
 # One Cloud Function (2nd gen) with its own source object, service account and the IAM that
-# only this function needs: access to the secrets it reads and, for an event-driven function, the
-# right to receive its events and invoke its own service. What the function does beyond that
-# (Firestore, topics it publishes to) is granted by the caller, next to the resource.
+# only this function needs: access to the secrets it reads. Every function is served over HTTPS
+# (no Eventarc trigger): a Pub/Sub-fed function is the push endpoint of a subscription the caller
+# declares, with its retry and dead-letter policy. What the function does beyond that (Firestore,
+# topics it publishes to, who may invoke it) is granted by the caller, next to the resource.
 locals {
-  # The platform's, for every function: execution ids on every log entry.
+  # The platform's, for every function: execution ids on every log entry, and as many
+  # functions-framework (gunicorn) threads as requests an instance is sent at once (its default,
+  # 4 per CPU, would queue the rest of a concurrent instance's requests inside the instance).
   platform_environment = {
     LOG_EXECUTION_ID = "true"
+    THREADS          = tostring(var.service.concurrency)
   }
   environment_variables = merge(
     { for name, value in var.environment_variables : name => value if value != null },
@@ -48,9 +52,10 @@ resource "google_cloudfunctions2_function" "this" {
     min_instance_count               = var.service.min_instance_count
     max_instance_count               = var.service.max_instance_count
     available_memory                 = var.service.memory
+    available_cpu                    = var.service.cpu
     timeout_seconds                  = var.service.timeout_seconds
     all_traffic_on_latest_revision   = true
-    max_instance_request_concurrency = 1
+    max_instance_request_concurrency = var.service.concurrency
     environment_variables            = local.environment_variables
 
     dynamic "secret_environment_variables" {
@@ -61,17 +66,6 @@ resource "google_cloudfunctions2_function" "this" {
         secret     = secret_environment_variables.value
         version    = "latest"
       }
-    }
-  }
-
-  dynamic "event_trigger" {
-    for_each = var.event_trigger == null ? [] : [var.event_trigger]
-    content {
-      trigger_region        = var.region
-      event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
-      pubsub_topic          = event_trigger.value.pubsub_topic
-      retry_policy          = event_trigger.value.retry ? "RETRY_POLICY_RETRY" : "RETRY_POLICY_DO_NOT_RETRY"
-      service_account_email = google_service_account.this.email
     }
   }
 

@@ -13,14 +13,14 @@ output "service_account_member" {
   value       = google_service_account.this.member
 }
 
+output "service_uri" {
+  description = "HTTPS address (https://NAME-HASH-REGION.a.run.app) of the function's Cloud Run service: the push endpoint and OIDC audience of a Pub/Sub subscription feeding it."
+  value       = google_cloudfunctions2_function.this.service_config[0].uri
+}
+
 output "source_object" {
   description = "Name of the source object (named by the zip's SHA-256) the function was built from."
   value       = google_storage_bucket_object.source.name
-}
-
-output "trigger" {
-  description = "Id of the Eventarc trigger (projects/P/locations/L/triggers/T) of an event-driven function; null for an HTTP function."
-  value       = one(google_cloudfunctions2_function.this.event_trigger[*].trigger)
 }
 
 output "url" {

@@ -34,15 +34,6 @@ variable "environment_variables" {
   default     = {}
 }
 
-variable "event_trigger" {
-  description = "The Pub/Sub topic (id) whose messages trigger the function, and whether a failed delivery is retried; null for an HTTP function."
-  type = object({
-    pubsub_topic = string
-    retry        = optional(bool, true)
-  })
-  default = null
-}
-
 variable "name" {
   description = "Name of the function, of its Cloud Run service and of its service account (6-30 characters)."
   type        = string
@@ -59,7 +50,7 @@ variable "project_id" {
 }
 
 variable "region" {
-  description = "Region of the function and of its trigger."
+  description = "Region of the function."
   type        = string
 }
 
@@ -81,8 +72,10 @@ variable "secret_environment_variables" {
 }
 
 variable "service" {
-  description = "How the function is served: ingress, instance bounds, memory and timeout."
+  description = "How the function is served: ingress, instance bounds, requests per instance at once (concurrency; more than 1 needs cpu of at least 1), vCPUs (cpu, null: what the memory gives), memory and timeout."
   type = object({
+    concurrency        = optional(number, 1)
+    cpu                = optional(string)
     ingress_settings   = optional(string, "ALLOW_INTERNAL_ONLY")
     max_instance_count = number
     memory             = optional(string, "256M")
@@ -102,7 +95,17 @@ variable "service" {
 
   validation {
     condition     = var.service.timeout_seconds >= 1 && var.service.timeout_seconds <= 540
-    error_message = "service.timeout_seconds must be from 1 to 540 (the limit of event-driven functions)."
+    error_message = "service.timeout_seconds must be from 1 to 540 (a Pub/Sub push subscription's ack deadline, at most 600 s, must outlast it)."
+  }
+
+  validation {
+    condition     = var.service.concurrency >= 1 && var.service.concurrency <= 1000 && floor(var.service.concurrency) == var.service.concurrency
+    error_message = "service.concurrency must be a whole number from 1 to 1000."
+  }
+
+  validation {
+    condition     = var.service.concurrency == 1 || try(tonumber(var.service.cpu) >= 1, false)
+    error_message = "service.concurrency above 1 needs service.cpu of at least \"1\" (Cloud Functions refuses concurrent requests on a fractional vCPU)."
   }
 }
 

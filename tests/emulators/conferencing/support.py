@@ -19,6 +19,11 @@ def wire_target(url: str) -> str:
     return parse_url(url).request_uri
 
 
+def wire_host(url: str) -> str:
+    """The ``Host`` header sent for ``url`` (and signed): its host and port as written."""
+    return parse_url(url).netloc or ""
+
+
 def state(**overrides: Any) -> dict[str, Any]:
     """A complete, valid desired state (without revision)."""
     body: dict[str, Any] = {
@@ -49,7 +54,11 @@ class Client:
     """Calls ``/v1``, adding the bearer credential and signature when configured."""
 
     def __init__(
-        self, base_url: str, *, credential: str | None = None, secret: bytes | None = None
+        self,
+        base_url: str,
+        *,
+        credential: str | None = None,
+        secret: bytes | tuple[bytes, ...] | None = None,
     ) -> None:
         self.base_url = base_url
         self.credential = credential
@@ -74,9 +83,16 @@ class Client:
             method, self.base_url + path, data=data, params=params, headers=sent
         ).prepare()
         if self.secret is not None:
+            url = prepared.url or ""
+            prepared.headers["Host"] = wire_host(url)
             prepared.headers.update(
                 signing.signed_headers(
-                    self.secret, data, method=method, target=wire_target(prepared.url or "")
+                    self.secret,
+                    data,
+                    method=method,
+                    target=wire_target(url),
+                    host=wire_host(url),
+                    idempotency_key=(headers or {}).get("Idempotency-Key", ""),
                 )
             )
         prepared.headers.update(headers or {})

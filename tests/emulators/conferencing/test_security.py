@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import json
 import time
@@ -15,9 +17,10 @@ from werkzeug.wrappers import Request
 
 from conferencing_emulator import signing
 from conferencing_emulator.api import request_target
+from conferencing_emulator.server import ConferencingServer
 
 from .conftest import CREDENTIAL, SIGNING_SECRET
-from .support import TIMEOUT, Admin, Client, state
+from .support import TIMEOUT, Admin, Client, state, wire_host
 
 
 def send_raw(
@@ -28,21 +31,29 @@ def send_raw(
     *,
     sign_as: tuple[str, str] | None = None,
     signed_body: bytes | None = None,
+    signed_host: str | None = None,
+    signed_key: str = "",
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Send ``method target`` with the target put on the request line exactly as given.
 
-    Signed with the right credential and secret for ``sign_as`` (method, target) and
-    ``signed_body``, which default to what is sent; pass others to replay a captured signature.
+    Signed with the right credential and secret for ``sign_as`` (method, target),
+    ``signed_body``, ``signed_host`` and ``signed_key`` (the Idempotency-Key), which default to
+    what is sent; pass others to replay a captured signature. ``headers`` are sent as given (a
+    ``Host`` or ``Idempotency-Key`` among them included).
     """
     sign_method, sign_target = sign_as or (method, target)
+    host = wire_host(base_url)
     sent = {
         "Authorization": f"Bearer {CREDENTIAL}",
+        "Host": host,
         **signing.signed_headers(
             SIGNING_SECRET,
             body if signed_body is None else signed_body,
             method=sign_method,
             target=sign_target,
+            host=host if signed_host is None else signed_host,
+            idempotency_key=signed_key,
         ),
         **(headers or {}),
     }
@@ -105,7 +116,12 @@ def test_tampered_body_is_refused(secured_client: Client, secured_admin: Admin) 
         "Authorization": f"Bearer {CREDENTIAL}",
         "Content-Type": "application/json",
         **signing.signed_headers(
-            SIGNING_SECRET, signed, method="PUT", target=f"/v1/conferences/{created['id']}"
+            SIGNING_SECRET,
+            signed,
+            method="PUT",
+            target=f"/v1/conferences/{created['id']}",
+            host=wire_host(secured_client.base_url),
+            idempotency_key="",
         ),
     }
     response = requests.put(
@@ -125,7 +141,13 @@ def test_tampered_body_is_refused(secured_client: Client, secured_admin: Admin) 
 def test_timestamp_outside_the_window_is_refused(secured_client: Client, skew: int) -> None:
     body = b"{}"
     headers = signing.signed_headers(
-        SIGNING_SECRET, body, method="POST", target="/v1/conferences", now=time.time() + skew
+        SIGNING_SECRET,
+        body,
+        method="POST",
+        target="/v1/conferences",
+        host=wire_host(secured_client.base_url),
+        idempotency_key="",
+        now=time.time() + skew,
     )
     response = secured_client.request("POST", "/v1/conferences", raw=body, headers=headers)
     assert response.status_code == 401
@@ -135,7 +157,13 @@ def test_timestamp_outside_the_window_is_refused(secured_client: Client, skew: i
 def test_timestamp_inside_the_window_passes(secured_client: Client) -> None:
     body = b"{}"
     headers = signing.signed_headers(
-        SIGNING_SECRET, body, method="POST", target="/v1/conferences", now=time.time() - 200
+        SIGNING_SECRET,
+        body,
+        method="POST",
+        target="/v1/conferences",
+        host=wire_host(secured_client.base_url),
+        idempotency_key="",
+        now=time.time() - 200,
     )
     response = secured_client.request("POST", "/v1/conferences", raw=body, headers=headers)
     assert response.status_code == 201
@@ -172,6 +200,118 @@ def test_delete_signed_for_one_revision_is_refused_for_another(
     status, body = send_raw(secured_client.base_url, *captured)
     assert (status, body["revision"], body["status"]) == (200, 5, "deleted")
     assert [e["status"] for e in secured_admin.requests()] == [401, 200]
+
+
+# --- v2 also covers Host and Idempotency-Key -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["conferencing.other.example", "127.0.0.2:{port}", "localhost:{port}", "127.0.0.1"],
+)
+def test_signature_for_one_host_is_refused_at_another(secured_client: Client, host: str) -> None:
+    """A signature made for one system (Host) is not valid when the request, sent to this one,
+    names another: v2 covers the Host header as received."""
+    created = secured_client.new_conference(title="A")
+    target = f"/v1/conferences/{created['id']}?revision=1"
+    port = urlsplit(secured_client.base_url).port
+    status, body = send_raw(
+        secured_client.base_url, "DELETE", target, headers={"Host": host.format(port=port)}
+    )
+    assert status == 401
+    assert body["error"]["code"] == "bad_signature"
+    status, body = send_raw(
+        secured_client.base_url,
+        "DELETE",
+        target,
+        signed_host=host.format(port=port),
+        headers={"Host": wire_host(secured_client.base_url)},
+    )
+    assert status == 401
+    assert secured_client.get(created["id"]).json()["status"] == "active"
+
+
+def test_host_is_compared_without_case(secured_client: Client) -> None:
+    created = secured_client.new_conference(title="A")
+    target = f"/v1/conferences/{created['id']}"
+    host = wire_host(secured_client.base_url)
+    status, _ = send_raw(secured_client.base_url, "GET", target, signed_host=host.upper())
+    assert status == 200
+
+
+def test_idempotency_key_is_signed(secured_client: Client, secured_admin: Admin) -> None:
+    """A captured DELETE cannot be applied again under a fresh key (nor its key dropped or
+    changed); replayed as captured, it is only the repeat it is."""
+    created = secured_client.new_conference(title="A")
+    target = f"/v1/conferences/{created['id']}?revision=5"
+    for sent_key in ({"Idempotency-Key": "fresh-key"}, {}):
+        status, body = send_raw(
+            secured_client.base_url, "DELETE", target, signed_key="captured-key", headers=sent_key
+        )
+        assert (status, body["error"]["code"]) == (401, "bad_signature")
+    assert secured_client.get(created["id"]).json()["status"] == "active"
+    captured = {"Idempotency-Key": "captured-key"}
+    for _ in range(2):
+        status, _ = send_raw(
+            secured_client.base_url, "DELETE", target, signed_key="captured-key", headers=captured
+        )
+        assert status == 200
+    assert [(e["status"], e["idempotentReplay"]) for e in secured_admin.requests()] == [
+        (401, False),
+        (401, False),
+        (200, False),
+        (200, True),
+    ]
+
+
+def test_a_v1_signature_is_refused(secured_client: Client, secured_admin: Admin) -> None:
+    """The retired scheme (method, target and body only) is no longer accepted."""
+    created = secured_client.new_conference(title="A")
+    target = f"/v1/conferences/{created['id']}?revision=1"
+    timestamp = int(time.time())
+    message = f"{timestamp}\nDELETE\n{target}\n".encode()
+    v1 = "v1=" + hmac.new(SIGNING_SECRET, message, hashlib.sha256).hexdigest()
+    headers = {signing.TIMESTAMP_HEADER: str(timestamp), signing.SIGNATURE_HEADER: v1}
+    status, body = send_raw(secured_client.base_url, "DELETE", target, headers=headers)
+    assert (status, body["error"]["code"]) == (401, "bad_signature")
+    assert secured_client.get(created["id"]).json()["status"] == "active"
+
+
+# --- several secrets (a rotation) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("emulator_secrets", "client_secrets", "accepted"),
+    [
+        pytest.param("old,new", (b"old",), True, id="receiver-holds-both-sender-old"),
+        pytest.param("old,new", (b"new",), True, id="receiver-holds-both-sender-new"),
+        pytest.param(" new , old ", (b"new",), True, id="blanks-around"),
+        pytest.param("new", (b"new", b"old"), True, id="sender-signs-with-both"),
+        pytest.param("old", (b"new", b"old"), True, id="sender-signs-with-both-receiver-old"),
+        pytest.param("old,new", (b"other",), False, id="neither"),
+        pytest.param("new", (b"old",), False, id="sender-only-old"),
+    ],
+)
+def test_any_value_under_any_secret_verifies(
+    emulator_secrets: str, client_secrets: tuple[bytes, ...], accepted: bool
+) -> None:
+    with ConferencingServer(
+        host="127.0.0.1", port=0, credential=CREDENTIAL, signing_secret=emulator_secrets
+    ) as server:
+        client = Client(server.base_url, credential=CREDENTIAL, secret=client_secrets)
+        response = client.create({"title": "x"})
+        assert response.status_code == (201 if accepted else 401), response.text
+        if not accepted:
+            assert Admin(server.base_url).conferences() == []
+
+
+def test_secrets_as_a_sequence_of_bytes() -> None:
+    with ConferencingServer(
+        host="127.0.0.1", port=0, credential=CREDENTIAL, signing_secret=[b"one", "two"]
+    ) as server:
+        for secret in (b"one", b"two"):
+            client = Client(server.base_url, credential=CREDENTIAL, secret=secret)
+            assert client.create({"title": "x"}).status_code == 201
 
 
 @pytest.mark.parametrize(

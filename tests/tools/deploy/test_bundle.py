@@ -35,7 +35,7 @@ IMPORT_ENV = {
     "CALENDAR_API_URL": "http://127.0.0.1:9/calendar/v3/",
     "CONFERENCING_URL": "https://conferencing.invalid",
     "CONFSYNC_JOIN_URL_HOSTS": "conference.invalid",
-    "CONFSYNC_CHANNEL_TOKEN_KEYS": "k1:bundle-test-secret-0123456789",
+    "CONFSYNC_CHANNEL_TOKEN_KEYS": "k1:bundle-test-secret-0123456789abcdef",
     "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY": "k1",
     "CONFSYNC_INTAKE_URL": "https://intake.invalid/",
 }

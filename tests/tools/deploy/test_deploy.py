@@ -2,8 +2,9 @@
 
 The fakes are scripts on ``PATH`` that record their arguments and answer canned output, so these
 tests see the exact commands a user's machine would run, in order, and what the user reads: one
-preflight line per check, nothing started after a failed preflight, the dead-letter policy set on
-both trigger subscriptions after ``apply``, and ``destroy`` refused without the project id.
+preflight line per check, nothing started after a failed preflight, nothing configured after
+``apply`` (Terraform declares the push subscriptions and their dead-letter policy), and
+``destroy`` refused without the project id.
 """
 
 from __future__ import annotations
@@ -35,14 +36,6 @@ CHECKS = [
     "state bucket",
     "terraform variables",
 ]
-TRIGGERS = {
-    "sync": f"projects/{PROJECT}/locations/{REGION}/triggers/confsync-sync-123",
-    "channels": f"projects/{PROJECT}/locations/{REGION}/triggers/confsync-channels-456",
-}
-SUBSCRIPTIONS = {
-    "sync": f"projects/{PROJECT}/subscriptions/eventarc-{REGION}-confsync-sync-123-sub-1",
-    "channels": f"projects/{PROJECT}/subscriptions/eventarc-{REGION}-confsync-channels-456-sub-2",
-}
 DEAD_LETTER_TOPIC = f"projects/{PROJECT}/topics/confsync-dead-letter"
 SECRETS = ["confsync-channel-token-keys", "confsync-conferencing-credential"]
 STATE = {
@@ -58,7 +51,10 @@ STATE = {
 }
 OUTPUTS = {
     "intake_url": "https://confsync-intake-abc-ew.a.run.app",
-    "event_triggers": TRIGGERS,
+    "push_subscriptions": {
+        "sync": "confsync-sync-requests-to-sync",
+        "channels": "confsync-channel-commands-to-channels",
+    },
     "dead_letter_topic": DEAD_LETTER_TOPIC,
     "scheduler_job": f"projects/{PROJECT}/locations/{REGION}/jobs/confsync-tick",
     "sync_requests_topic": "sync-requests",
@@ -119,11 +115,6 @@ def cloud_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCloud:
     fake.answer([*TF, "output", "-json"], stdout=json.dumps(outputs))
     fake.answer([*TF, "show", "-json"], stdout=json.dumps(STATE))
     fake.answer(["gcloud", "secrets", "versions", "list"], stdout="1\n")
-    for function, trigger in TRIGGERS.items():
-        fake.answer(
-            ["gcloud", "eventarc", "triggers", "describe", trigger],
-            stdout=SUBSCRIPTIONS[function] + "\n",
-        )
     monkeypatch.setenv("PATH", str(fake.bin))
     for name in [key for key in os.environ if key.startswith("TF_VAR_")]:
         monkeypatch.delenv(name)
@@ -391,48 +382,19 @@ def test_plan_bundles_then_inits_the_backend_and_saves_a_plan(
     assert f"plan saved to {plan_file}" in out
 
 
-def test_deploy_applies_then_sets_dead_letters_on_both_trigger_subscriptions(
+def test_deploy_applies_then_configures_nothing_outside_terraform(
     cloud: FakeCloud, tfvars: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    """Delivery (push subscriptions, retry, dead letters) is Terraform's: after ``apply`` the
+    deploy only reads the outputs, and never patches a subscription with gcloud."""
     assert _run(tmp_path, "deploy", *_target(tfvars), "--state-bucket", "my-state") == 0
 
-    dead_letters = [
-        [
-            "gcloud",
-            "pubsub",
-            "subscriptions",
-            "update",
-            SUBSCRIPTIONS[function],
-            f"--dead-letter-topic={DEAD_LETTER_TOPIC}",
-            "--max-delivery-attempts=5",
-            "--min-retry-delay=10s",
-            "--max-retry-delay=600s",
-            f"--project={PROJECT}",
-        ]
-        for function in ("sync", "channels")
-    ]
-    describe = [
-        [
-            "gcloud",
-            "eventarc",
-            "triggers",
-            "describe",
-            TRIGGERS[function],
-            f"--project={PROJECT}",
-            "--format=value(transport.pubsub.subscription)",
-        ]
-        for function in ("sync", "channels")
-    ]
     assert cloud.calls() == [
         *_preflight_calls("my-state"),
         _init("my-state"),
         *_secrets_calls(tmp_path, tfvars),
         [*TF, "apply", *_var_args(tmp_path, tfvars)],
         [*TF, "output", "-json"],
-        describe[0],
-        describe[1],
-        dead_letters[0],
-        dead_letters[1],
     ]
     out = capfd.readouterr().out
     assert f"intake URL: {OUTPUTS['intake_url']}" in out
@@ -445,44 +407,17 @@ def test_deploy_applies_then_sets_dead_letters_on_both_trigger_subscriptions(
     assert f"CONFSYNC_SCHEDULER_JOB={OUTPUTS['scheduler_job']}" in env
 
 
-def test_deploy_short_trigger_ids_are_looked_up_in_the_region(
-    cloud: FakeCloud, tfvars: Path, tmp_path: Path
-) -> None:
-    outputs = {**OUTPUTS, "event_triggers": {"sync": "trig-s", "channels": "trig-c"}}
-    cloud.answer(
-        [*TF, "output", "-json"],
-        stdout=json.dumps({k: {"value": v} for k, v in outputs.items()}),
-    )
-    cloud.answer(["gcloud", "eventarc"], stdout="projects/p/subscriptions/s\n")
+def test_deploy_needs_no_trigger_output(cloud: FakeCloud, tfvars: Path, tmp_path: Path) -> None:
+    outputs = {k: {"value": v} for k, v in OUTPUTS.items() if k != "push_subscriptions"}
+    cloud.answer([*TF, "output", "-json"], stdout=json.dumps(outputs))
 
     assert _run(tmp_path, "deploy", *_target(tfvars), "--auto-approve") == 0
 
     calls = cloud.calls()
     assert [*TF, "apply", "-auto-approve", *_var_args(tmp_path, tfvars)] in calls
-    assert [
-        "gcloud",
-        "eventarc",
-        "triggers",
-        "describe",
-        "trig-s",
-        f"--location={REGION}",
-        f"--project={PROJECT}",
-        "--format=value(transport.pubsub.subscription)",
-    ] in calls
-
-
-def test_deploy_names_the_outputs_it_needs_when_they_are_absent(
-    cloud: FakeCloud, tfvars: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
-    outputs = {k: {"value": v} for k, v in OUTPUTS.items() if k != "event_triggers"}
-    cloud.answer([*TF, "output", "-json"], stdout=json.dumps(outputs))
-
-    assert _run(tmp_path, "deploy", *_target(tfvars)) == 1
-
-    err = capfd.readouterr().err
-    assert "terraform outputs lack event_triggers" in err
-    assert "NOT set" in err
-    assert not [call for call in cloud.calls() if call[:2] == ["gcloud", "pubsub"]]
+    assert not [
+        call for call in calls if call[:2] in (["gcloud", "pubsub"], ["gcloud", "eventarc"])
+    ]
 
 
 def test_a_failed_apply_stops_before_the_post_apply_steps(

@@ -26,7 +26,7 @@ def test_the_tick_payload_defaults_to_now() -> None:
     assert before <= issued <= datetime.now(UTC)
 
 
-def test_a_push_subscription_has_eventarcs_deadline_retry_and_dead_letter() -> None:
+def test_a_push_subscription_has_productions_deadline_retry_and_dead_letter() -> None:
     subscription = PushSubscription(
         "sync-requests-to-sync", "sync-requests", "http://127.0.0.1:8692/projects/p/topics/x"
     )

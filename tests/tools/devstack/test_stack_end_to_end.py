@@ -109,7 +109,7 @@ def test_up_wires_everything_and_down_stops_it(run_dir: Path, stack_args: list[s
     assert "already up and healthy" in again.stdout
     assert {n: p.pid for n, p in running(run_dir).items()} == {n: p.pid for n, p in alive.items()}
 
-    # wired as Eventarc does
+    # wired as production is (terraform/delivery.tf)
     pubsub = PubsubRest(env["PUBSUB_EMULATOR_HOST"], PROJECT)
     subscription = pubsub.subscription("sync-requests-to-sync")
     assert subscription is not None

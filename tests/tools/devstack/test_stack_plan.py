@@ -30,7 +30,7 @@ from devstack.stack import (
     plan_stack,
 )
 
-TOKEN = TokenKeys(keys="local1:0123456789abcdef0123456789", active="local1")
+TOKEN = TokenKeys(keys="local1:0123456789abcdef0123456789abcdef", active="local1")
 JARS = SdkJars(
     sdk_root=Path("/sdk"),
     firestore=Path("/sdk/firestore.jar"),
@@ -125,7 +125,7 @@ def test_a_function_without_main_py_is_skipped_with_a_reason(tmp_path: Path) -> 
     assert [sub.name for sub in plan.push_subscriptions] == ["sync-requests-to-sync"]
 
 
-def test_push_subscriptions_stand_in_for_eventarc(tmp_path: Path) -> None:
+def test_push_subscriptions_feed_the_functions_as_in_production(tmp_path: Path) -> None:
     plan = _plan(_repo(tmp_path, "intake", "sync", "channels"))
 
     assert plan.topics == ("sync-requests", "channel-commands", "confsync-dead-letter")

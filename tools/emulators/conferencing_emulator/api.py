@@ -1,7 +1,9 @@
 """The ``/v1`` handlers: authentication, signatures, faults, idempotency and the operations.
 
 Order of checks for every ``/v1`` request: bearer credential (when configured), signature (when
-configured; over the method, the raw request target and the body, see :func:`request_target`),
+configured: scheme ``v2`` over the method, the raw request target (see :func:`request_target`), the
+``Host`` and ``Idempotency-Key`` headers as received and the body; a request is accepted when any
+of its ``v2=`` values verifies under any of the emulator's secrets; ``v1`` values are ignored),
 fault rules, then the remembered answer of a repeated ``Idempotency-Key``, then the operation
 itself. PUT and DELETE requests are recorded in the request log whatever happens.
 """
@@ -99,14 +101,14 @@ class Api:
         faults: FaultBook,
         *,
         credential: str | None,
-        signing_secret: bytes | None,
+        signing_secrets: tuple[bytes, ...],
         stopping: threading.Event,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._faults = faults
         self._credential = credential
-        self._secret = signing_secret
+        self._secrets = signing_secrets  # empty: signatures are not checked
         self._stopping = stopping
         self._clock = clock
 
@@ -172,7 +174,7 @@ class Api:
                 raise unauthenticated("an Authorization: Bearer credential is required")
             if not hmac.compare_digest(token.strip().encode(), self._credential.encode()):
                 raise unauthenticated("the bearer credential is not valid")
-        if self._secret is not None:
+        if self._secrets:
             timestamp = request.headers.get(signing.TIMESTAMP_HEADER)
             signature = request.headers.get(signing.SIGNATURE_HEADER)
             if not timestamp or not signature:
@@ -181,18 +183,20 @@ class Api:
                 )
             body = request.get_data(cache=True)
             if not signing.verify(
-                self._secret,
+                self._secrets,
                 timestamp,
                 signature,
                 body,
                 method=request.method,
                 target=request_target(request),
+                host=request.headers.get("Host"),
+                idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
                 now=self._clock(),
             ):
                 raise bad_signature(
-                    "the signature does not match the method, request target and body, or the "
-                    f"timestamp is more than {signing.TOLERANCE_SECONDS} s away from the server's "
-                    "clock"
+                    f"no {signing.SCHEME}= signature matches the method, request target, Host, "
+                    "Idempotency-Key and body, or the timestamp is more than "
+                    f"{signing.TOLERANCE_SECONDS} s away from the server's clock"
                 )
 
     # --- answer and log -----------------------------------------------------------------------

@@ -32,7 +32,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--signing-secret",
         default=os.environ.get(SIGNING_SECRET_ENV) or None,
-        help=f"require signed requests (default: ${SIGNING_SECRET_ENV}; unset: off)",
+        help=(
+            "require requests signed with SECRET, or with any of several comma-separated ones "
+            f"(a rotation) (default: ${SIGNING_SECRET_ENV}; unset: off)"
+        ),
     )
     return parser.parse_args(argv)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from werkzeug.routing import Map, Rule
@@ -14,6 +14,7 @@ from werkzeug.wrappers import Request, Response
 from emulator_kit.routing import NoRoute, match_route
 from emulator_kit.serving import BackgroundServer
 
+from . import signing
 from .admin import Admin
 from .api import Api, json_response
 from .errors import error_body
@@ -69,7 +70,7 @@ class ConferencingApp:
         self,
         *,
         credential: str | None = None,
-        signing_secret: bytes | None = None,
+        signing_secrets: tuple[bytes, ...] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.stopping = threading.Event()
@@ -79,7 +80,7 @@ class ConferencingApp:
             self.store,
             self.faults,
             credential=credential,
-            signing_secret=signing_secret,
+            signing_secrets=signing_secrets,
             stopping=self.stopping,
             clock=clock,
         )
@@ -104,7 +105,9 @@ class ConferencingApp:
 class ConferencingServer(BackgroundServer):
     """The emulator on a background thread; a context manager.
 
-    ``port=0`` picks a free port; :attr:`base_url` tells which.
+    ``port=0`` picks a free port; :attr:`base_url` tells which. ``signing_secret`` is the secret
+    requests must be signed with, or several (a rotation: comma-separated text, or a sequence);
+    a request is accepted when it verifies under any of them.
     """
 
     def __init__(
@@ -113,15 +116,26 @@ class ConferencingServer(BackgroundServer):
         port: int = 0,
         *,
         credential: str | None = None,
-        signing_secret: str | bytes | None = None,
+        signing_secret: str | bytes | Sequence[str | bytes] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        secret = signing_secret.encode() if isinstance(signing_secret, str) else signing_secret
         self.app = ConferencingApp(
-            credential=credential or None, signing_secret=secret or None, clock=clock
+            credential=credential or None, signing_secrets=_secrets(signing_secret), clock=clock
         )
         super().__init__(self.app, host, port, thread_name="conferencing-emulator")
 
     def stop(self) -> None:
         self.app.stopping.set()  # wakes requests sleeping in a delay fault
         super().stop()
+
+
+def _secrets(given: str | bytes | Sequence[str | bytes] | None) -> tuple[bytes, ...]:
+    """The emulator's signing secrets from what :class:`ConferencingServer` was given."""
+    if given is None:
+        return ()
+    if isinstance(given, bytes):
+        given = given.decode()
+    if isinstance(given, str):
+        return signing.parse_secrets(given)
+    texts = [s.decode() if isinstance(s, bytes) else s for s in given]
+    return signing.parse_secrets(",".join(texts))

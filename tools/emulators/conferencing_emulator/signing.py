@@ -8,20 +8,24 @@ The emulator verifies with the very same functions, imported from here.
 from __future__ import annotations
 
 from confsync.signing import (
+    MAX_SECRETS,
     SCHEME,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     TOLERANCE_SECONDS,
+    parse_secrets,
     sign,
     signed_headers,
     verify,
 )
 
 __all__ = [
+    "MAX_SECRETS",
     "SCHEME",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "TOLERANCE_SECONDS",
+    "parse_secrets",
     "sign",
     "signed_headers",
     "verify",
