@@ -285,7 +285,9 @@ KEYS = ChannelTokenKeys.parse("k1:first-secret-0123456789", "k1")
 CHANNEL = "chan-1"
 HEADERS = {
     "X-Goog-Channel-ID": CHANNEL,
-    "X-Goog-Channel-Token": mint_channel_token(KEYS, CHANNEL, "ck_1"),
+    "X-Goog-Channel-Token": mint_channel_token(
+        KEYS, CHANNEL, "ck_1", expires=datetime(2026, 12, 24, tzinfo=UTC)
+    ),
     "X-Goog-Message-Number": "42",
     "X-Goog-Resource-ID": "res-1",
     "X-Goog-Resource-State": "exists",
