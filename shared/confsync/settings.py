@@ -156,7 +156,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CONFERENCING_CREDENTIAL", "conferencing_credential", optional(text), "",
              "bearer credential for the conferencing system", secret=True),
     Variable("CONFERENCING_SIGNING_SECRET", "conferencing_signing_secrets", parse_secrets, "",
-             "HMAC secret to sign conferencing requests (empty: unsigned); during a rotation "
+             "HMAC secret (32 bytes or more) to sign conferencing requests (empty: unsigned, local "
+             "stack only); during a rotation "
              "`NEW,OLD`: every request is signed with each (see "
              "docs/runbooks/rotate-provider-credentials.md)", secret=True),
     Variable("CONFSYNC_SOLUTION_NAMES", "solution_names", names, DEFAULT_SOLUTION_NAMES,
