@@ -42,7 +42,12 @@ def test_a_traceback_counts_as_the_formatter_writes_it_scrubbed_but_a_message_as
     assert found  # a call site must not rely on the scrubbing
 
 
-def test_quiet_libraries_below_warning_and_the_stand_ins_are_not_held_against_a_test() -> None:
+def test_quiet_libraries_below_warning_and_the_stand_ins_are_not_held_against_a_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # functions-framework's dictConfig, run in this process by an earlier test, disables the
+    # loggers that existed then; this test needs the library's logger to emit.
+    monkeypatch.setattr(logging.getLogger("googleapiclient.http"), "disabled", False)
     with probing() as found:
         logging.getLogger("googleapiclient.discovery").debug("GET /calendar/v3/calendars/a%40b.com")
         logging.getLogger(f"{STAND_INS[0]}.server").info("GET /calendar/v3/calendars/a%40b.com")
