@@ -99,11 +99,12 @@ resource "google_logging_metric" "calendars_disconnected" {
 }
 
 # Conference operations a run left pending (failed for now; retried with backoff by later runs).
-# Covered notifications do no work, so they are left out rather than counted as zero.
+# Covered notifications and notifications dropped (their channel was not live) do no work, so
+# they are left out rather than counted as zero.
 resource "google_logging_metric" "pending_operations" {
   project         = var.project_id
   name            = "${var.prefix}-pending-operations"
-  filter          = "${local.function_logs.sync} AND jsonPayload.sync.status:* AND jsonPayload.sync.status!=\"covered\""
+  filter          = "${local.function_logs.sync} AND jsonPayload.sync.status:* AND jsonPayload.sync.status!=\"covered\" AND jsonPayload.sync.status!=\"dropped\""
   value_extractor = "EXTRACT(jsonPayload.sync.pending)"
 
   metric_descriptor {

@@ -240,6 +240,11 @@ def test_latency_is_a_distribution_of_notification_driven_runs() -> None:
     assert metrics()["pending_operations"]["value_extractor"] == "EXTRACT(jsonPayload.sync.pending)"
 
 
+@pytest.mark.parametrize("status", ["covered", "dropped"])
+def test_runs_that_do_no_work_are_not_counted_as_leaving_nothing_pending(status: str) -> None:
+    assert f'jsonPayload.sync.status!="{status}"' in metrics()["pending_operations"]["filter"]
+
+
 def test_function_logs_select_each_function_by_its_service_name() -> None:
     logs = root().local("function_logs")
     assert "module.sync.name" in logs
