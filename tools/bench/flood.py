@@ -248,7 +248,15 @@ def _during_flood(
     watcher.start()
     editor.start()
     url = stack.env["INTAKE_URL"]
-    result = flood(url, forged, workers=size.workers, time_limit_s=size.time_limit_s)
+    # At least every forged request, and on until the last genuine edit is made: each edit is
+    # made under the flood however fast the intake process refuses.
+    result = flood(
+        url,
+        forged,
+        workers=size.workers,
+        time_limit_s=size.time_limit_s,
+        keep_going=editor.is_alive,
+    )
     flood_end, cpu = time.monotonic(), cpu_seconds(intake_pids) - cpu_before
     driver_cpu = time.process_time() - driver_before
     editor.join()

@@ -2,10 +2,12 @@
 
 Closed loop: ``workers`` threads, each with its own keep-alive connection, take the next request
 as soon as the previous one is answered, so the rate is the highest the server sustains with that
-many clients waiting on it. Nothing is sent after ``time_limit_s``; what was left is counted as
-``unsent``. Every 4xx answer is a refusal (400, 401, 403, 404, 405, 413, 429: the request was turned
-away); a 2xx answer to a forged request is counted apart (``accepted``), as are 5xx answers and
-requests that got no answer (``errors``).
+many clients waiting on it. Once every request was sent, the list is sent again from its start
+for as long as ``keep_going()`` says so (the genuine edits are still being made). Nothing is
+sent after ``time_limit_s``; what was left of the first pass is counted as ``unsent``. Every 4xx
+answer is a refusal (400, 401, 403, 404, 405, 413, 429: the request was turned away); a 2xx
+answer to a forged request is counted apart (``accepted``), as are 5xx answers and requests that
+got no answer (``errors``).
 
 :func:`require_loopback` refuses any target that is not a loopback address before anything is
 sent: the flood is for the local stack only.
@@ -15,10 +17,11 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -126,13 +129,23 @@ class _Client:
         self._connection.close()
 
 
+def _stop() -> bool:
+    return False
+
+
 def flood(
-    url: str, requests: Sequence[ForgedRequest], *, workers: int, time_limit_s: float
+    url: str,
+    requests: Sequence[ForgedRequest],
+    *,
+    workers: int,
+    time_limit_s: float,
+    keep_going: Callable[[], bool] = _stop,
 ) -> FloodResult:
-    """Send ``requests`` to ``url`` (loopback only) on ``workers`` threads; the answers."""
+    """Send ``requests`` to ``url`` (loopback only) on ``workers`` threads, then again while
+    ``keep_going()``; the answers."""
     host, port = require_loopback(url)
     result = FloodResult()
-    next_index = iter(range(len(requests)))
+    counter = iter(itertools.count())
     take = threading.Lock()
     result.started = time.monotonic()
     deadline = result.started + time_limit_s
@@ -142,10 +155,10 @@ def flood(
         try:
             while time.monotonic() < deadline:
                 with take:
-                    index = next(next_index, None)
-                if index is None:
+                    index = next(counter)
+                if not requests or (index >= len(requests) and not keep_going()):
                     return
-                request = requests[index]
+                request = requests[index % len(requests)]
                 status = client.send(request)
                 result.record(request.kind, status, time.monotonic())
         finally:
@@ -157,5 +170,5 @@ def flood(
     for thread in threads:
         thread.join(time_limit_s + _REQUEST_TIMEOUT_S * 2 + 5)
     with result.lock:
-        result.unsent = len(requests) - result.sent
+        result.unsent = max(0, len(requests) - result.sent)
     return result

@@ -134,6 +134,21 @@ def test_the_driver_counts_refusals_by_kind_and_forgeries_let_in(server_url: str
     assert sum(result.refused_by_kind.values()) == 50
 
 
+def test_the_driver_sends_the_list_again_while_told_to_keep_going(server_url: str) -> None:
+    requests = forged_notifications(10, CAPTURED, seed=5)
+    answered: list[int] = []
+
+    def keep_going() -> bool:
+        answered.append(1)
+        return len(answered) < 25
+
+    result = flood(server_url, requests, workers=1, time_limit_s=30, keep_going=keep_going)
+
+    assert result.sent >= 34  # the list once, then again while told to
+    assert result.unsent == 0
+    assert result.refused == result.sent
+
+
 def test_the_driver_stops_at_its_time_limit(server_url: str) -> None:
     result = flood(server_url, forged_notifications(100, CAPTURED), workers=2, time_limit_s=0)
 
