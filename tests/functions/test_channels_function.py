@@ -4,7 +4,6 @@ emulators."""
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -21,6 +20,7 @@ from confsync.calendars import CalendarDoc, calendar_key
 from confsync.messages import decode_sync_request
 from devstack.gcloud_emulators import EmulatorEndpoints
 from tests.support.paths import REPO_ROOT
+from tests.support.push_deliveries import Deliveries
 
 pytestmark = [
     pytest.mark.emulators,
@@ -29,7 +29,13 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:The return_immediately flag:DeprecationWarning"),
 ]
 
-TOPIC_PATH = "/projects/confsync-test/topics/channel-commands"
+DELIVERIES = Deliveries(
+    "confsync-test",
+    "channel-commands",
+    "confsync-channel-commands-to-channels",
+    message_id="4321",
+    attributes={},
+)
 SUBJECT = "erin@example.com"
 CALENDAR = "erin@example.com"
 KEY = calendar_key(SUBJECT, CALENDAR)
@@ -119,50 +125,6 @@ def channels_app_fixture(
     return app
 
 
-def _message(payload: bytes) -> dict[str, Any]:
-    return {
-        "data": base64.b64encode(payload).decode(),
-        "attributes": {},
-        "messageId": "4321",
-        "publishTime": "2026-11-24T09:00:00.000Z",
-    }
-
-
-def _push(app: Flask, payload: bytes) -> Any:
-    """What the local stack's push subscription POSTs (the emulator's push envelope)."""
-    envelope = {"message": _message(payload), "subscription": "projects/p/subscriptions/channels"}
-    return app.test_client().post(TOPIC_PATH, json=envelope)
-
-
-def _production_push(app: Flask, payload: bytes) -> Any:
-    """What production's push subscription (terraform/delivery.tf) POSTs: the same envelope with
-    the fields the emulator leaves out (delivery attempt, snake_case twins) and an OIDC token,
-    which Cloud Run checks before the function sees the request."""
-    message = _message(payload)
-    message.update(message_id=message["messageId"], publish_time=message["publishTime"])
-    envelope = {
-        "message": message,
-        "subscription": "projects/p/subscriptions/confsync-channel-commands-to-channels",
-        "deliveryAttempt": 2,
-    }
-    headers = {"Authorization": "Bearer header.payload.signature"}
-    return app.test_client().post(TOPIC_PATH, json=envelope, headers=headers)
-
-
-def _eventarc(app: Flask, payload: bytes) -> Any:
-    """What an Eventarc trigger POSTs (production's path before push subscriptions): a
-    binary-mode CloudEvent, still accepted."""
-    headers = {
-        "ce-id": "4321",
-        "ce-specversion": "1.0",
-        "ce-source": "//pubsub.googleapis.com/projects/p/topics/channel-commands",
-        "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
-        "ce-time": "2026-11-24T09:00:00.000Z",
-    }
-    body = {"message": _message(payload), "subscription": "projects/p/subscriptions/eventarc"}
-    return app.test_client().post("/", json=body, headers=headers)
-
-
 def _enroll_payload() -> bytes:
     return json.dumps(
         {"v": 1, "command": "enroll", "subject": SUBJECT, "calendarId": CALENDAR}
@@ -171,7 +133,7 @@ def _enroll_payload() -> bytes:
 
 @pytest.mark.parametrize(
     "deliver",
-    [_push, _production_push, _eventarc],
+    [DELIVERIES.push, DELIVERIES.production_push, DELIVERIES.eventarc],
     ids=["pubsub-push", "production-push", "eventarc"],
 )
 def test_enroll_command_watches_the_calendar_and_requests_the_first_sync(
@@ -194,7 +156,7 @@ def test_tick_command_as_the_scheduler_publishes_it_repairs_and_sweeps(
     stack.calendars.put(CalendarDoc(key=KEY, subject=SUBJECT, calendar_id=CALENDAR))
     payload = b'{"v":1,"command":"tick","issuedAt":"2026-11-24T09:00:00Z"}'
 
-    answer = _push(channels_app, payload)
+    answer = DELIVERIES.push(channels_app, payload)
 
     assert answer.status_code == 200
     assert len(stack.live_channels()) == 1  # repaired: an active calendar had no channel
@@ -215,7 +177,7 @@ def test_tick_command_as_the_scheduler_publishes_it_repairs_and_sweeps(
 def test_malformed_command_is_acknowledged_and_changes_nothing(
     channels_app: Flask, stack: Stack, payload: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    answer = _push(channels_app, payload)
+    answer = DELIVERIES.push(channels_app, payload)
 
     assert answer.status_code == 200
     assert "malformed channel command" in caplog.text

@@ -3,7 +3,6 @@ and production send it (and Eventarc's CloudEvent), ack or retry."""
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 import sys
@@ -16,20 +15,18 @@ from flask import Flask
 from confsync.calendars import ChannelWindow
 from confsync.messages import SyncRequest, encode_sync_request
 from tests.support.paths import REPO_ROOT
+from tests.support.push_deliveries import Deliveries
 from tests.support.sync_stack import SyncStack
 
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
 
-TOPIC_PATH = "/projects/confsync-test/topics/sync-requests"
-
-
-def _message(payload: bytes) -> dict[str, Any]:
-    return {
-        "data": base64.b64encode(payload).decode(),
-        "attributes": {"reason": "notification"},
-        "messageId": "1234",
-        "publishTime": "2026-11-24T09:00:00.000Z",
-    }
+DELIVERIES = Deliveries(
+    "confsync-test",
+    "sync-requests",
+    "confsync-sync-requests-to-sync",
+    message_id="1234",
+    attributes={"reason": "notification"},
+)
 
 
 def _request(stack: SyncStack) -> bytes:
@@ -39,44 +36,9 @@ def _request(stack: SyncStack) -> bytes:
     return encode_sync_request(request)
 
 
-def _push(app: Flask, payload: bytes) -> Any:
-    """What the local stack's push subscription POSTs (the emulator's push envelope)."""
-    envelope = {"message": _message(payload), "subscription": "projects/p/subscriptions/sync"}
-    return app.test_client().post(TOPIC_PATH, json=envelope)
-
-
-def _production_push(app: Flask, payload: bytes) -> Any:
-    """What production's push subscription (terraform/delivery.tf) POSTs: the same envelope with
-    the fields the emulator leaves out (delivery attempt, snake_case twins) and an OIDC token,
-    which Cloud Run checks before the function sees the request."""
-    message = _message(payload)
-    message.update(message_id=message["messageId"], publish_time=message["publishTime"])
-    envelope = {
-        "message": message,
-        "subscription": "projects/p/subscriptions/confsync-sync-requests-to-sync",
-        "deliveryAttempt": 2,
-    }
-    headers = {"Authorization": "Bearer header.payload.signature"}
-    return app.test_client().post(TOPIC_PATH, json=envelope, headers=headers)
-
-
-def _eventarc(app: Flask, payload: bytes) -> Any:
-    """What an Eventarc trigger POSTs (production's path before push subscriptions): a
-    binary-mode CloudEvent, still accepted."""
-    headers = {
-        "ce-id": "1234",
-        "ce-specversion": "1.0",
-        "ce-source": "//pubsub.googleapis.com/projects/p/topics/sync-requests",
-        "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
-        "ce-time": "2026-11-24T09:00:00.000Z",
-    }
-    body = {"message": _message(payload), "subscription": "projects/p/subscriptions/eventarc"}
-    return app.test_client().post("/", json=body, headers=headers)
-
-
 @pytest.mark.parametrize(
     "deliver",
-    [_push, _production_push, _eventarc],
+    [DELIVERIES.push, DELIVERIES.production_push, DELIVERIES.eventarc],
     ids=["pubsub-push", "production-push", "eventarc"],
 )
 def test_sync_request_is_synced_and_acknowledged(
@@ -99,7 +61,7 @@ def test_sync_request_is_synced_and_acknowledged(
 def test_malformed_message_is_acknowledged_and_changes_nothing(
     sync_app: Flask, sync_stack: SyncStack, payload: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    answer = _push(sync_app, payload)
+    answer = DELIVERIES.push(sync_app, payload)
 
     assert answer.status_code == 200  # acknowledged: a redelivery could never decode it either
     assert sync_stack.provider_requests() == []
@@ -131,9 +93,9 @@ def test_a_notification_from_a_channel_that_is_not_live_is_acknowledged_and_drop
             )
         )
 
-    dropped = _push(sync_app, from_channel("stopped-channel"))
+    dropped = DELIVERIES.push(sync_app, from_channel("stopped-channel"))
     doc = sync_stack.calendars.get(sync_stack.key)
-    synced = _push(sync_app, from_channel("live-channel"))
+    synced = DELIVERIES.push(sync_app, from_channel("live-channel"))
 
     assert dropped.status_code == 200  # acknowledged: never retried
     assert doc is not None
@@ -149,9 +111,9 @@ def test_calendar_outage_answers_500_so_pub_sub_redelivers(
     sync_stack.insert_event(conference, summary="Retry me")
     sync_stack.calendar_faults({"method": "calendar.events.list", "status": 503, "count": 10})
 
-    failed = _push(sync_app, _request(sync_stack))
+    failed = DELIVERIES.push(sync_app, _request(sync_stack))
     sync_stack.clear_faults()
-    redelivered = _push(sync_app, _request(sync_stack))
+    redelivered = DELIVERIES.push(sync_app, _request(sync_stack))
 
     assert failed.status_code == 500
     assert redelivered.status_code == 200
