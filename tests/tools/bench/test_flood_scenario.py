@@ -23,11 +23,14 @@ def test_a_tiny_flood_is_refused_and_every_genuine_edit_arrives() -> None:
     [row] = flood.run(TINY)
 
     assert row["name"] == "flood"
-    assert row["forged_requests"] == 60
-    assert row["refused_requests"] == 60
+    # every forged request at least once, and again until the last genuine edit was made
+    assert row["forged_requests"] >= 60
+    assert row["refused_requests"] == row["forged_requests"]
     assert row["accepted_forged_requests"] == 0
-    assert row["refused_by_kind_requests"]["enrolment"] == 10
+    assert row["unsent_requests"] == 0
+    assert row["refused_by_kind_requests"]["enrolment"] >= 10
     assert (row["edits"], row["missed_edits"], row["quiet_missed_edits"]) == (3, 0, 0)
+    assert row["flood_overlapped_edits"] == 3  # every genuine edit made under the flood
     assert row["notes"].startswith("missed: 0 of 3")
     assert row["cpu_per_refusal_ms"] > 0
     assert report.problems([row], required=[]) == []
