@@ -375,3 +375,22 @@ def test_a_record_stored_before_owners_is_resolved_when_its_event_changes(world:
     record = world.record()
     assert (record.owner, record.owner_known, record.references) == (ALICE, True, 0)
     assert (dict(record.calendars), record.pending) == ({}, None)
+
+
+def test_a_page_counting_a_copy_and_adopting_a_new_conference_does_both(world: World) -> None:
+    """One page of Bob's: his copy of Alice's conference (counted) and an event of his own with
+    a new conference (saved before it is sent). The page is applied whole, both recorded."""
+    world.provider.create("c1", owner=ALICE)
+    world.provider.create("c2", owner=BOB)
+    world.put(ALICE, "a1", "c1", ALICE)
+    world.sync(ALICE, ALICE)
+    world.put(BOB, "b1", "c1", BOB, summary="Mine now")
+    world.put(BOB, "b2", "c2", BOB, summary="Bob's own")
+
+    outcome = world.sync(BOB, BOB)
+
+    assert (outcome.status, outcome.stats.references, outcome.stats.updates) == ("synced", 1, 1)
+    assert world.record("c1").references == 1
+    assert len(world.calls("update", "c1")) == 1  # Alice's only
+    assert [c.outcome for c in world.calls("update", "c2")] == ["applied"]
+    assert world.record("c2").pending is None  # sent, and recorded as sent

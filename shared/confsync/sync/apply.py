@@ -159,21 +159,17 @@ class PageApplier:
         ahead = self._written_ahead(run, updates, folded, final)
         sent = self._sender.send(updates, final, run.stats)
         done = {key: result.record for key, result in sent.items()}
+        final.update(done)
         if self._settings.write_back:
             # Before saving: if writing back fails for now, the run raises and nothing records
             # the operation (nor its join URL) as done, so the redelivery writes back again.
-            write_back(run, {**working, **final, **done}, sent, raw)
-        if ahead:
-            final = done  # the rest, and the attachments, are stored already
-        else:
-            final.update(done)
-        if final or (folded.attachments and not ahead):
-            self._records.save(
-                final.values(),
-                calendar_key=ctx.calendar_key,
-                attachments=None if ahead else folded.attachments,
-            )
-            run.stats.records_written += len(final)
+            write_back(run, {**working, **final}, sent, raw)
+        # Written ahead: the rest of the page, and its attachments, are stored already.
+        stored = done if ahead else final
+        pointers: Mapping[str, str | None] = {} if ahead else folded.attachments
+        if stored or pointers:
+            self._records.save(stored.values(), calendar_key=ctx.calendar_key, attachments=pointers)
+            run.stats.records_written += len(stored)
         run.orphans = folded.orphans
         self._counted(run, folded, final, raw)
 
