@@ -16,7 +16,6 @@ sent: the flood is for the local stack only.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import itertools
 import threading
 import time
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from bench.flood_requests import ForgedRequest
+from confsync.production_checks import is_loopback
 
 __all__ = ["FloodResult", "NotLoopbackError", "flood", "require_loopback"]
 
@@ -42,13 +42,8 @@ def require_loopback(url: str) -> tuple[str, int]:
     host = parts.hostname or ""
     if parts.scheme != "http" or parts.port is None:
         raise NotLoopbackError(f"refusing to flood {url!r}: only http://LOOPBACK:PORT")
-    if host != "localhost":
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise NotLoopbackError(f"refusing to flood {url!r}: {host!r} is not a loopback address")
+    if not is_loopback(host):
+        raise NotLoopbackError(f"refusing to flood {url!r}: {host!r} is not a loopback address")
     return host, parts.port
 
 

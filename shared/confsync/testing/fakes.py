@@ -524,7 +524,8 @@ class InMemoryCalendarStore:
             if doc is None:
                 return
             self.writes += 1
-            channels = {i: w for i, w in (doc.channels or {}).items() if i not in set(forget)}
+            dropped = set(forget)
+            channels = {i: w for i, w in (doc.channels or {}).items() if i not in dropped}
             channels[channel_id] = window
             self._docs[key] = replace(doc, channels=channels)
 
