@@ -65,6 +65,10 @@ module "intake" {
     CONFSYNC_SYNC_TOPIC               = google_pubsub_topic.sync_requests.name
     CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY = var.channel_token_active_key
     CONFSYNC_INTAKE_MAX_BODY_BYTES    = tostring(var.intake_max_body_bytes)
+    CONFSYNC_CHANNEL_COMMANDS_TOPIC   = google_pubsub_topic.channel_commands.name
+    CONFSYNC_ALLOWED_DOMAINS          = join(",", var.allowed_domains)
+    CONFSYNC_ENROLL_AUDIENCES         = join(",", var.enroll_audiences)
+    GOOGLE_ID_TOKEN_CERTS_URL         = "https://www.googleapis.com/oauth2/v1/certs"
     LOG_LEVEL                         = var.log_level
   }
 
@@ -178,18 +182,20 @@ module "channels" {
 
 
   environment_variables = merge(local.calendar_environment, {
-    GOOGLE_CLOUD_PROJECT               = var.project_id
-    CONFSYNC_FIRESTORE_DATABASE        = google_firestore_database.main.name
-    CONFSYNC_SYNC_TOPIC                = google_pubsub_topic.sync_requests.name
-    CONFSYNC_CHANNEL_COMMANDS_TOPIC    = google_pubsub_topic.channel_commands.name
-    CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY  = var.channel_token_active_key
-    CONFSYNC_INTAKE_URL                = module.intake.url
-    CONFSYNC_CHANNEL_TTL_SECONDS       = tostring(var.channel_ttl_seconds)
-    CONFSYNC_RENEWAL_WINDOW_SECONDS    = tostring(var.renewal_window_seconds)
-    CONFSYNC_SWEEP_INTERVAL_SECONDS    = tostring(var.sweep_interval_seconds)
-    CONFSYNC_TICK_BATCH                = tostring(var.tick_batch)
-    CONFSYNC_SUBJECT_BUDGET_PER_MINUTE = tostring(var.subject_budget_per_minute)
-    LOG_LEVEL                          = var.log_level
+    GOOGLE_CLOUD_PROJECT                    = var.project_id
+    CONFSYNC_FIRESTORE_DATABASE             = google_firestore_database.main.name
+    CONFSYNC_SYNC_TOPIC                     = google_pubsub_topic.sync_requests.name
+    CONFSYNC_CHANNEL_COMMANDS_TOPIC         = google_pubsub_topic.channel_commands.name
+    CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY       = var.channel_token_active_key
+    CONFSYNC_INTAKE_URL                     = module.intake.url
+    CONFSYNC_CHANNEL_TTL_SECONDS            = tostring(var.channel_ttl_seconds)
+    CONFSYNC_RENEWAL_WINDOW_SECONDS         = tostring(var.renewal_window_seconds)
+    CONFSYNC_SWEEP_INTERVAL_SECONDS         = tostring(var.sweep_interval_seconds)
+    CONFSYNC_TICK_BATCH                     = tostring(var.tick_batch)
+    CONFSYNC_SUBJECT_BUDGET_PER_MINUTE      = tostring(var.subject_budget_per_minute)
+    CONFSYNC_ALLOWED_DOMAINS                = join(",", var.allowed_domains)
+    CONFSYNC_DISCONNECTED_RETENTION_SECONDS = tostring(var.disconnected_retention_seconds)
+    LOG_LEVEL                               = var.log_level
   })
 
   secret_environment_variables = merge(local.calendar_secret_environment, {

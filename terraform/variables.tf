@@ -4,6 +4,16 @@ variable "alert_notification_channels" {
   default     = []
 }
 
+variable "allowed_domains" {
+  description = "CONFSYNC_ALLOWED_DOMAINS of intake and channels: the domains whose users may be enrolled (by the add-on, an operator or any channel command), or [\"*\"] for any domain (a marketplace add-on). Required: there is no default that would be safe."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.allowed_domains) > 0 && (var.allowed_domains == ["*"] || alltrue([for domain in var.allowed_domains : can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$", domain))]))
+    error_message = "allowed_domains must be lower-case domain names (example.com), or exactly [\"*\"] for any domain."
+  }
+}
+
 variable "calendar_api_url" {
   description = "CALENDAR_API_URL of sync and channels: the Calendar API endpoint ending in /calendar/v3/; empty means Google's."
   type        = string
@@ -98,6 +108,28 @@ variable "conferencing_url" {
   validation {
     condition     = can(regex("^https://[^/]+", var.conferencing_url))
     error_message = "conferencing_url must be an https:// URL."
+  }
+}
+
+variable "disconnected_retention_seconds" {
+  description = "CONFSYNC_DISCONNECTED_RETENTION_SECONDS of channels: a calendar disconnected this long (user deleted or suspended, access gone) is unenrolled and its conference records forgotten; conferences are never deleted."
+  type        = number
+  default     = 2592000
+
+  validation {
+    condition     = var.disconnected_retention_seconds >= 60 && var.disconnected_retention_seconds <= 31536000 && floor(var.disconnected_retention_seconds) == var.disconnected_retention_seconds
+    error_message = "disconnected_retention_seconds must be a whole number from 60 to 31536000 (one year)."
+  }
+}
+
+variable "enroll_audiences" {
+  description = "CONFSYNC_ENROLL_AUDIENCES of intake: the OAuth client ids whose Google ID tokens POST /v1/enroll accepts (the add-on's; see docs/addon.md). Empty: add-on enrolment is off and /v1/enroll answers 404."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for audience in var.enroll_audiences : can(regex("^[A-Za-z0-9._-]{1,200}$", audience))])
+    error_message = "enroll_audiences must be OAuth client ids (letters, digits, dot, dash, underscore), e.g. 1234-abc.apps.googleusercontent.com."
   }
 }
 

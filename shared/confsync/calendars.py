@@ -30,12 +30,14 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from confsync.errors import MalformedInputError
 
 __all__ = [
     "CALENDAR_SCHEMA_VERSION",
+    "CALENDAR_STATES",
+    "PRIMARY",
     "RECORDS_SCHEMA",
     "CalendarDoc",
     "CalendarState",
@@ -44,13 +46,20 @@ __all__ = [
     "calendar_key",
     "calendar_to_document",
     "epoch_ms",
+    "resolve_calendar_id",
     "window_to_document",
 ]
 
 CALENDAR_SCHEMA_VERSION = 1
 
-CalendarState = Literal["active", "poll-only", "disconnected", "unenrolled"]
+CalendarState = Literal["active", "poll-only", "disconnected", "unenrolled", "blocked"]
+"""``blocked``: unenrolled by an operator who also forbade the add-on to enrol it again
+(``confsync unenroll --block``); only an operator's enrolment makes it ``active`` again."""
+CALENDAR_STATES: frozenset[str] = frozenset(get_args(CalendarState))
 SYNCING_STATES: frozenset[str] = frozenset({"active", "poll-only"})
+PRIMARY = "primary"
+"""The calendar id Google resolves to the calendar of the caller; confsync resolves it to the
+user's e-mail address (:func:`resolve_calendar_id`) so that one calendar has one key."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -59,6 +68,14 @@ _MILLISECOND = timedelta(milliseconds=1)
 RECORDS_SCHEMA = 2
 """The schema of conference records (:data:`confsync.records.SCHEMA_VERSION`) a calendar
 enrolled now has."""
+
+
+def resolve_calendar_id(subject: str, calendar_id: str) -> str:
+    """The calendar id to key and call: ``primary`` (any case) is the subject's own calendar,
+    whose id is the subject's e-mail address, lower case; any other id is kept as given."""
+    if calendar_id.strip().lower() == PRIMARY:
+        return subject.strip().lower()
+    return calendar_id
 
 
 def calendar_key(subject: str, calendar_id: str) -> str:
@@ -105,6 +122,10 @@ class CalendarDoc:
     last_outcome: str | None = None
     pending_count: int = 0
     full_syncs: int = 0
+    disconnected_at: datetime | None = None
+    """When the calendar last became ``disconnected`` (None in any other state, and in documents
+    stored before offboarding): the tick unenrolls it ``CONFSYNC_DISCONNECTED_RETENTION_SECONDS``
+    later."""
     held_deletes: int = 0
     """How many of the calendar's deletes the deletion brake holds (see
     :mod:`confsync.sync.brake`), until an operator releases or discards them."""
@@ -154,6 +175,7 @@ _FIELDS = (
     "full_syncs",
     "held_deletes",
     "records_schema",
+    "disconnected_at",
 )
 
 
@@ -204,7 +226,7 @@ def calendar_from_document(key: str, body: Mapping[str, Any]) -> CalendarDoc:
         values["full_syncs"] = int(values["full_syncs"] or 0)
         values["held_deletes"] = int(values["held_deletes"] or 0)  # absent before the brake
         values["records_schema"] = int(values["records_schema"] or 1)  # absent before schema 2
-        if values["state"] not in {"active", "poll-only", "disconnected", "unenrolled"}:
+        if values["state"] not in CALENDAR_STATES:
             raise ValueError(f"unknown state {values['state']!r}")
         if not isinstance(values["subject"], str) or not isinstance(values["calendar_id"], str):
             raise ValueError("subject and calendar_id must be strings")

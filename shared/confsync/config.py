@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from confsync.channel_tokens import ChannelTokenKeys
+from confsync.domains import DomainAllowList
 from confsync.errors import ConfigurationError
 from confsync.production_checks import (
     LOCAL_MODE,
@@ -128,8 +129,12 @@ class IntakeConfig:
 
     project: str
     sync_topic: str
+    commands_topic: str
     token_keys: ChannelTokenKeys
     max_body_bytes: int
+    allowed_domains: DomainAllowList
+    enroll_audiences: frozenset[str]
+    id_token_certs_url: str
     log_level: str
 
 
@@ -150,8 +155,10 @@ class ChannelsConfig:
     channel_ttl_s: int
     renewal_window_s: int
     sweep_interval_s: int
+    disconnected_retention_s: int
     tick_batch: int
     subject_budget_per_minute: int
+    allowed_domains: DomainAllowList
     log_level: str
 
 
@@ -168,6 +175,8 @@ class CliConfig:
     firestore_database: str
     sync_topic: str
     commands_topic: str
+    allowed_domains: DomainAllowList | None = None
+    """None when unset: only ``confsync enroll`` needs it, and refuses to run without it."""
     scheduler_job: str | None = None
     oauth_token_keys: tuple[bytes, ...] | None = None
     oauth_client_id: str | None = None
@@ -210,6 +219,12 @@ class _Values:
         """``name`` must be set (because of ``because``), unless already reported."""
         if self[variable(name).field] is None and not self.has_problem(name):
             self.problems.append(f"{name} is required when {because}")
+
+    def optional_here(self, name: str) -> None:
+        """``name`` is required by the functions but not by this reader: unset means None."""
+        required = f"{name} is required"
+        if required in self.problems:
+            self.problems.remove(required)
 
     def check(self, ok: bool, problem: str) -> None:
         if not ok:
@@ -290,6 +305,7 @@ _URL_VARIABLES = (
     "IAM_CREDENTIALS_URL",
     "CALENDAR_API_URL",
     "CONFSYNC_INTAKE_URL",
+    "GOOGLE_ID_TOKEN_CERTS_URL",
 )
 """The endpoints a function or the command line calls or hands out: https outside a local stack."""
 
@@ -352,5 +368,6 @@ def load_channels_config(env: Mapping[str, str]) -> ChannelsConfig:
 def load_cli_config(env: Mapping[str, str]) -> CliConfig:
     """Read and validate the command line's configuration from ``env``."""
     values = _Values(env, CLI)
+    values.optional_here("CONFSYNC_ALLOWED_DOMAINS")  # `confsync enroll` requires it itself
     values.production(local=False)  # only GOOGLE_TOKEN_URL applies: loopback stays allowed
     return values.build(CliConfig)

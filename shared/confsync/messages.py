@@ -30,6 +30,7 @@ __all__ = [
     "SYNC_REQUEST_VERSION",
     "ChannelCommand",
     "EnrollCommand",
+    "EnrollSource",
     "PubsubMessage",
     "RenewCommand",
     "SweepCommand",
@@ -176,12 +177,23 @@ MAX_FANOUT_KEYS = 1000
 """Most calendar keys one ``renew`` / ``sweep`` command may carry (about 40 kB of JSON)."""
 
 
+EnrollSource = Literal["operator", "addon"]
+_ENROLL_SOURCES = frozenset(get_args(EnrollSource))
+
+
 @dataclass(frozen=True, slots=True)
 class EnrollCommand:
-    """Start syncing a calendar: ``{"v": 1, "command": "enroll", "subject", "calendarId"}``."""
+    """Start syncing a calendar: ``{"v": 1, "command": "enroll", "subject", "calendarId",
+    "source"?}``.
+
+    ``source`` is who asked: ``operator`` (``confsync enroll``; the default, also for commands
+    published before it existed) or ``addon`` (intake's ``/v1/enroll``, for the user of a
+    verified Google ID token). An add-on's enrolment never re-enrolls a calendar an operator
+    blocked; an operator's does."""
 
     subject: str
     calendar_id: str
+    source: EnrollSource = "operator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +237,8 @@ def encode_channel_command(command: ChannelCommand) -> bytes:
     """The Pub/Sub payload of ``command``."""
     body: dict[str, Any] = {"v": CHANNEL_COMMAND_VERSION}
     match command:
-        case EnrollCommand(subject=subject, calendar_id=calendar_id):
-            body.update(command="enroll", subject=subject, calendarId=calendar_id)
+        case EnrollCommand(subject=subject, calendar_id=calendar_id, source=source):
+            body.update(command="enroll", subject=subject, calendarId=calendar_id, source=source)
         case UnenrollCommand(calendar_key=key, forget=forget):
             body.update(command="unenroll", calendarKey=key)
             if forget:
@@ -273,9 +285,16 @@ def decode_channel_command(payload: bytes) -> ChannelCommand:
         )
     command = body.get("command")
     if command == "enroll":
+        source = body.get("source", "operator")
+        if not isinstance(source, str) or source not in _ENROLL_SOURCES:
+            raise MalformedInputError(
+                f"ChannelCommand enroll.source {str(source)[:40]!r} is not one of "
+                f"{', '.join(sorted(_ENROLL_SOURCES))}"
+            )
         return EnrollCommand(
             subject=_text(body, "subject", command),
             calendar_id=_text(body, "calendarId", command),
+            source=cast(EnrollSource, source),
         )
     if command == "unenroll":
         forget = body.get("forget", False)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from confsync.conference import ALWAYS_RELEVANT, STATE_FIELDS
+from confsync.domains import parse_allowed_domains
 from confsync.ownership import OWNERLESS_POLICIES
 from confsync.parsers import (
     Choice,
@@ -103,7 +104,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CONFSYNC_SYNC_TOPIC", "sync_topic", text, "sync-requests",
              "topic of SyncRequests", (*ALL, CLI)),
     Variable("CONFSYNC_CHANNEL_COMMANDS_TOPIC", "commands_topic", text, "channel-commands",
-             "topic of channel commands (enroll, unenroll, tick, fan-out)", (CHANNELS, CLI)),
+             "topic of channel commands (enroll, unenroll, tick, fan-out)",
+             (INTAKE, CHANNELS, CLI)),
     Variable("CONFSYNC_CHANNEL_TOKEN_KEYS", "token_keys_spec", text, None,
              "channel-token HMAC keys, `KEY_ID:SECRET,...`; rotate by adding a key",
              (INTAKE, CHANNELS), secret=True),
@@ -113,6 +115,16 @@ VARIABLES: tuple[Variable, ...] = (
              "public HTTPS address of the intake function, given to `events.watch`", (CHANNELS,)),
     Variable("CONFSYNC_INTAKE_MAX_BODY_BYTES", "max_body_bytes", Number(0, 1_048_576), "4096",
              "larger notification bodies are refused (Google sends none)", (INTAKE,)),
+    Variable("CONFSYNC_ALLOWED_DOMAINS", "allowed_domains", parse_allowed_domains, None,
+             "comma-separated domains whose users may be enrolled, or `*` for any (a marketplace "
+             "add-on); checked by intake, by the channels function for every enroll command, and "
+             "by `confsync enroll`", (INTAKE, CHANNELS, CLI)),
+    Variable("CONFSYNC_ENROLL_AUDIENCES", "enroll_audiences", names, "",
+             "comma-separated OAuth client ids whose Google ID tokens `POST /v1/enroll` accepts "
+             "(the add-on's; see docs/addon.md); empty: add-on enrolment is off (404)", (INTAKE,)),
+    Variable("GOOGLE_ID_TOKEN_CERTS_URL", "id_token_certs_url", http_url,
+             "https://www.googleapis.com/oauth2/v1/certs", "Google's certificates of ID tokens, "
+             "fetched once and cached (override only to test against a stand-in)", (INTAKE,)),
     Variable("CONFSYNC_CHANNEL_TTL_SECONDS", "channel_ttl_s", Number(10, 2_592_000), "172800",
              "lifetime asked for a new channel (short: a channel can die silently)", (CHANNELS,)),
     Variable("CONFSYNC_RENEWAL_WINDOW_SECONDS", "renewal_window_s", Number(1, 2_592_000),
@@ -120,6 +132,10 @@ VARIABLES: tuple[Variable, ...] = (
              (CHANNELS,)),
     Variable("CONFSYNC_SWEEP_INTERVAL_SECONDS", "sweep_interval_s", Number(1, 86400), "900",
              "calendars not synced for this long get a sync request from the tick", (CHANNELS,)),
+    Variable("CONFSYNC_DISCONNECTED_RETENTION_SECONDS", "disconnected_retention_s",
+             Number(60, 31_536_000), "2592000", "a calendar disconnected this long (its user "
+             "deleted or suspended, or its access gone) is unenrolled and its conference records "
+             "forgotten by the tick; its conferences are never deleted", (CHANNELS,)),
     Variable("CONFSYNC_TICK_BATCH", "tick_batch", Number(1, 5000), "200",
              "calendars or channels one tick handles before fanning out", (CHANNELS,)),
     Variable("CONFSYNC_SUBJECT_BUDGET_PER_MINUTE", "subject_budget_per_minute", Number(1, 600),

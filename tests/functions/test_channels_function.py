@@ -114,6 +114,7 @@ def channels_app_fixture(
         # notifications go back to the emulator itself, which answers 404: not retried, harmless
         "CONFSYNC_INTAKE_URL": f"{calendar_server.base_url}/nowhere",
         "CONFSYNC_CALENDAR_ATTEMPTS": "2",
+        "CONFSYNC_ALLOWED_DOMAINS": "example.com",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -54,6 +54,7 @@ def _create_app(monkeypatch: pytest.MonkeyPatch) -> Flask:
 
     monkeypatch.setenv("CONFSYNC_CHANNEL_TOKEN_KEYS", KEY_SPEC)
     monkeypatch.setenv("CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY", "k1")
+    monkeypatch.setenv("CONFSYNC_ALLOWED_DOMAINS", "example.com")
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")
     app: Flask = functions_framework.create_app(
         target="intake", source=str(SOURCE), signature_type="http"

@@ -14,6 +14,7 @@ def test_the_intake_function_never_imports_firestore() -> None:
         "GOOGLE_CLOUD_PROJECT": "p",
         "CONFSYNC_CHANNEL_TOKEN_KEYS": "k1:a-secret-of-at-least-thirty-two-bytes",
         "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY": "k1",
+        "CONFSYNC_ALLOWED_DOMAINS": "example.com",
         "PATH": "/usr/bin:/bin",
     }
     probe = (

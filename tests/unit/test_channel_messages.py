@@ -67,7 +67,19 @@ def test_enroll_uses_camel_case_fields() -> None:
         "command": "enroll",
         "subject": "bob@example.com",
         "calendarId": "team@example.com",
+        "source": "operator",
     }
+
+
+def test_an_enroll_command_says_who_asked_and_an_old_one_was_an_operator() -> None:
+    addon = EnrollCommand("bob@example.com", "bob@example.com", source="addon")
+    old = b'{"v":1,"command":"enroll","subject":"bob@example.com","calendarId":"primary"}'
+
+    assert decode_channel_command(encode_channel_command(addon)) == addon
+    assert decode_channel_command(old) == EnrollCommand("bob@example.com", "primary", "operator")
+    for source in (b'"admin"', b"[]", b"1"):
+        with pytest.raises(MalformedInputError, match=r"enroll\.source"):
+            decode_channel_command(old[:-1] + b',"source":' + source + b"}")
 
 
 @pytest.mark.parametrize(

@@ -261,6 +261,7 @@ def test_cli_reads_the_scheduler_job_and_never_echoes_the_token_key() -> None:
 KEYS = {
     "CONFSYNC_CHANNEL_TOKEN_KEYS": "k1:a-secret-of-at-least-thirty-two-bytes",
     "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY": "k1",
+    "CONFSYNC_ALLOWED_DOMAINS": "example.com",
 }
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "DEFAULT_SOLUTION_NAMES",
     "DEFAULT_TICK_INTERVAL",
     "FUNCTIONS",
+    "LOCAL_ALLOWED_DOMAINS",
     "LOCAL_DELETE_GRACE_SECONDS",
     "LOCAL_JOIN_URL_HOSTS",
     "LOCAL_SETTINGS",
@@ -89,6 +90,10 @@ LOCAL_SETTINGS: Mapping[str, str] = {
 #: The hosts of the conferencing emulator's join URLs (``https://conference.example/j/<id>``):
 #: the sync function's ``CONFSYNC_JOIN_URL_HOSTS`` on the local stack.
 LOCAL_JOIN_URL_HOSTS = "conference.example"
+
+#: The local stack's ``CONFSYNC_ALLOWED_DOMAINS``: the emulators' users are all of example.com, and
+#: a single domain lets a refusal of any other be shown (``--set CONFSYNC_ALLOWED_DOMAINS=...``).
+LOCAL_ALLOWED_DOMAINS = "example.com"
 
 #: The sync function's delete grace on the local stack: at most 5 s, which a run waits out.
 LOCAL_DELETE_GRACE_SECONDS = "2"
@@ -321,6 +326,7 @@ def plan_stack(
         **token_keys.env(),
         "CONFSYNC_SOLUTION_NAMES": settings.solution_names,
         "CONFSYNC_JOIN_URL_HOSTS": LOCAL_JOIN_URL_HOSTS,
+        "CONFSYNC_ALLOWED_DOMAINS": LOCAL_ALLOWED_DOMAINS,
         "LOG_LEVEL": "INFO",
         **LOCAL_SETTINGS,
         # Short enough for the run to wait it out (no tick needed): the demo and the e2e tests

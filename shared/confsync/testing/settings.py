@@ -33,6 +33,7 @@ _MINIMAL_CHANNELS_ENV = {
     "CONFSYNC_CHANNEL_TOKEN_KEYS": "test:confsync-test-channel-secret-0123",
     "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY": "test",
     "CONFSYNC_INTAKE_URL": "https://intake.invalid/notify",
+    "CONFSYNC_ALLOWED_DOMAINS": "example.com",
 }
 """The variables the channels function requires; tests usually override the intake URL and
 the token keys."""

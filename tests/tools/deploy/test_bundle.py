@@ -38,6 +38,7 @@ IMPORT_ENV = {
     "CONFSYNC_CHANNEL_TOKEN_KEYS": "k1:bundle-test-secret-0123456789abcdef",
     "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY": "k1",
     "CONFSYNC_INTAKE_URL": "https://intake.invalid/",
+    "CONFSYNC_ALLOWED_DOMAINS": "example.com",
 }
 
 
