@@ -2,12 +2,12 @@
 
 The demo brings up its own stack (every part on a free port, in a temporary run directory, so a
 developer's ``make up`` stack is never touched), then acts as a user would, only through public
-interfaces: the add-on creates a conference, events are edited through the Calendar API, confsync
-is enrolled by a channel command on Pub/Sub. After each step it prints what reached the
-conferencing system (the conference's state and the provider's request log) and how long it took
-from the Calendar change to the conferencing system showing it, and it ends with a summary table.
-The stack is stopped in every case (success, failure, Ctrl-C, SIGTERM). Exit status: 0 on success,
-1 when a step times out or the stack cannot start, 130 when interrupted.
+interfaces: the add-on creates a conference and enrols its user with the user's Google ID token
+(minted by the Google auth stand-in), events are edited through the Calendar API. After each step it
+prints what reached the conferencing system (the conference's state and the provider's request log)
+and how long it took from the Calendar change to the conferencing system showing it, and it ends
+with a summary table. The stack is stopped in every case (success, failure, Ctrl-C, SIGTERM). Exit
+status: 0 on success, 1 when a step times out or the stack cannot start, 130 when interrupted.
 
 :func:`private_stack` is reused by the chaos suite.
 """
@@ -36,7 +36,6 @@ from devstack.lifecycle import StackError, down, read_env_file, up
 from devstack.process import running
 from devstack.sdk import MissingPrerequisiteError, find_jars
 from devstack.stack import (
-    CHANNEL_COMMANDS_TOPIC,
     DEFAULT_SOLUTION_NAMES,
     Ports,
     StackSettings,
@@ -52,6 +51,27 @@ DEMO_PROJECT = "confsync-demo"
 ZONE = "Europe/Berlin"
 _PORT_ATTEMPTS = 3
 _SETTLE_SECONDS = 0.4  # after a change shows, let the stack go quiet before reading counters
+
+
+def _enrol_with_id_token(stack: StackClient, user: str) -> None:
+    """What the add-on does after creating the user's first conference: get the user's ID token
+    (here from the Google auth stand-in, in Apps Script from ``ScriptApp.getIdentityToken()``)
+    and send it to intake's ``/v1/enroll``, which answers 202 once the enroll command is out."""
+    minted = stack.http.post(
+        f"{stack.env['GOOGLE_AUTH_EMULATOR_URL']}/emulator/v1/id-tokens",
+        json={"email": user, "audience": stack.env["ENROLL_AUDIENCE"], "emailVerified": True},
+        timeout=stack.timeout,
+    )
+    minted.raise_for_status()
+    answer = stack.http.post(
+        stack.env["ENROLL_URL"],
+        json={"calendarId": "primary"},
+        headers={"Authorization": f"Bearer {minted.json()['idToken']}"},
+        timeout=stack.timeout,
+    )
+    if answer.status_code != 202:
+        refused = f"{answer.status_code} {answer.text.strip()}"
+        raise StepTimeoutError(f"step 2: intake refused the enrolment: {refused}")
 
 
 def _repo_root() -> Path:
@@ -283,14 +303,14 @@ class Story:
         )
         self._step(
             label="2",
-            title="confsync is enrolled for the calendar; the first sync adopts the conference",
-            short="calendar enrolled; conference adopted",
-            did=f"an operator enrolls {USER} (enroll command on {CHANNEL_COMMANDS_TOPIC})",
-            act=lambda: stack.enroll(USER),
+            title="the add-on enrols the user; the first sync adopts the conference",
+            short="user enrolled by the add-on; conference adopted",
+            did=f"the add-on sends {USER}'s Google ID token to intake's /v1/enroll",
+            act=lambda: _enrol_with_id_token(stack, USER),
             conference_id=conference["id"],
             shows=lambda c: c["title"] == "Planning" and c["revision"] > 0,
             what="the adoption",
-            since="the enroll command",
+            since="the enrolment request",
         )
         moved = first + timedelta(hours=2)
         self._step(
