@@ -124,6 +124,10 @@ test-terraform: setup ## static checks of the Terraform module (structure, monit
 bench: setup ## run the benchmarks; figures in .run/bench/results.json (never pass/fail)
 	$(BIN)/python -m bench $(if $(SCENARIOS),--only $(SCENARIOS))
 
+.PHONY: bench-enroll
+bench-enroll: setup ## enrolments per second through /v1/enroll and confsync enroll --from-file; .run/bench/enroll.json
+	$(BIN)/python -m bench --only enroll --output $(RUN_DIR)/bench/enroll.json
+
 .PHONY: bench-flood
 bench-flood: setup ## forged requests flood intake while genuine edits must arrive; .run/bench/flood.json
 	$(BIN)/python -m bench --only flood --output $(RUN_DIR)/bench/flood.json

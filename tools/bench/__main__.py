@@ -7,8 +7,9 @@ ports and stops it afterwards.
 
     python -m bench                      # the default scenarios
     python -m bench --only burst latency # just these
-    python -m bench --all                # also intake, calendar_emulator and flood
+    python -m bench --all                # also intake, calendar_emulator, flood and enroll
     python -m bench --only flood --output .run/bench/flood.json  # `make bench-flood`
+    python -m bench --only enroll --output .run/bench/enroll.json  # `make bench-enroll`
     python -m bench --markdown           # print results.json as the README's Performance table
     BENCH_SCALE=0.1 python -m bench      # every workload at a tenth of its size
 
@@ -29,7 +30,7 @@ from bench import report
 from bench.scale import scale
 
 OUTPUT = Path(".run/bench/results.json")
-OPTIONAL = ("intake", "calendar_emulator", "flood")
+OPTIONAL = ("intake", "calendar_emulator", "flood", "enroll")
 ORDER = (*report.REQUIRED, *OPTIONAL)
 
 Rows = list[dict[str, Any]]
@@ -71,6 +72,12 @@ def _calendar_emulator(_names: set[str]) -> Rows:
     return calendar_emulator.run()
 
 
+def _enroll(_names: set[str]) -> Rows:
+    from bench import enroll  # noqa: PLC0415
+
+    return enroll.run()
+
+
 def _flood(_names: set[str]) -> Rows:
     from bench import flood  # noqa: PLC0415
 
@@ -86,6 +93,7 @@ GROUPS: tuple[tuple[tuple[str, ...], Callable[[set[str]], Rows]], ...] = (
     (("intake",), _intake),
     (("calendar_emulator",), _calendar_emulator),
     (("flood",), _flood),
+    (("enroll",), _enroll),
 )
 
 

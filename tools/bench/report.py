@@ -31,6 +31,7 @@ UNITS = (
     "_ms",
     "_per_s",
     "_per_event",
+    "_per_enrolment",
     "_mb",
     "_rpm",
     "edits",
