@@ -5,6 +5,7 @@ to the Pub/Sub emulator's ``channel-commands``. Notifications keep working on ev
 from __future__ import annotations
 
 import base64
+import io
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from confsync.channel_tokens import ChannelTokenKeys, mint_channel_token
 from confsync.messages import EnrollCommand, decode_channel_command, decode_sync_request
@@ -220,6 +222,25 @@ def test_wrong_method_and_oversized_body_are_refused(
 
     assert (get.status_code, get.headers["Allow"]) == (405, "POST")
     assert oversized.status_code == 413
+    assert commands.pull(wait_s=1) == []
+
+
+def test_an_oversized_chunked_body_without_length_is_refused(
+    app: Flask, google: GoogleAuthServer, commands: Topic
+) -> None:
+    builder = EnvironBuilder(
+        method="POST",
+        path="/v1/enroll",
+        headers=list(_auth(mint(_key(google))).items()),
+        input_stream=io.BytesIO(b" " * 100_000 + b"{}"),
+    )
+    environ = builder.get_environ()
+    environ.pop("CONTENT_LENGTH", None)  # Transfer-Encoding: chunked, as a server passes it on
+    environ["wsgi.input_terminated"] = True
+
+    _, status, _ = run_wsgi_app(app, environ, buffered=True)
+
+    assert status.startswith("413")
     assert commands.pull(wait_s=1) == []
 
 
