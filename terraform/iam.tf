@@ -3,7 +3,7 @@
 #
 # | function | Firestore      | publishes to                    | secrets                         | Calendar (delegated)     |
 # |----------|----------------|---------------------------------|---------------------------------|--------------------------|
-# | intake   | -              | sync-requests                   | channel-token keys              | -                        |
+# | intake   | -              | sync-requests, channel-commands | channel-token keys              | -                        |
 # | sync     | datastore.user on confsync's database | sync-requests (re-publish)      | conferencing credential, secret | token creator on calendar|
 # | channels | datastore.user on confsync's database | sync-requests, channel-commands | channel-token keys              | token creator on calendar|
 #
@@ -72,17 +72,29 @@ resource "google_pubsub_topic_iam_member" "channels_publishes_sync_requests" {
 
 # A channel command names the user whose calendar it enrolls or unenrolls, and channels acts on
 # it with that user's delegated access: whoever may publish here may act as any user. So the
-# topic's publisher role is authoritative: the channels function (its renew and sweep fan-out)
-# and exactly the members in var.channel_command_publishers (the operators' accounts running
-# `confsync enroll` / `unenroll`); Terraform removes any other member granted it on this topic.
-# The tick job publishes as the Cloud Scheduler service agent, through the agent's own role.
-# Project-level roles that include pubsub.topics.publish (owner, editor, pubsub.publisher or
-# pubsub.editor on the project) still reach this topic: keep them from anyone else.
+# topic's publisher role is authoritative: the channels function (its renew and sweep fan-out),
+# intake (the add-on's enrolments) and exactly the members in var.channel_command_publishers (the
+# operators' accounts running `confsync enroll` / `unenroll`); Terraform removes any other member
+# granted it on this topic. The tick job publishes as the Cloud Scheduler service agent, through
+# the agent's own role. Project-level roles that include pubsub.topics.publish (owner, editor,
+# pubsub.publisher or pubsub.editor on the project) still reach this topic: keep them from anyone
+# else.
+#
+# intake is public, yet granting it this role does not let the public act as any user: its code
+# publishes only `enroll` commands (never unenroll or tick), each for the e-mail address of a
+# Google ID token whose signature, audience (var.enroll_audiences) and expiry it verified, whose
+# address Google verified, and whose domain (and Workspace domain) is in var.allowed_domains. An
+# enrolment only starts syncing that user's own calendar, and the channels function checks the
+# allow-list again and never re-enrolls a calendar an operator blocked. With enroll_audiences
+# empty, intake publishes nothing here.
 resource "google_pubsub_topic_iam_binding" "channel_commands_publishers" {
   project = var.project_id
   topic   = google_pubsub_topic.channel_commands.name
   role    = "roles/pubsub.publisher"
-  members = concat([module.channels.service_account_member], var.channel_command_publishers)
+  members = concat(
+    [module.channels.service_account_member, module.intake.service_account_member],
+    var.channel_command_publishers,
+  )
 }
 
 # --- intake is public ------------------------------------------------------------------------

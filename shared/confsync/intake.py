@@ -1,8 +1,10 @@
 """Notification intake: verify one Google Calendar push notification, publish one SyncRequest.
 
 Pure service (no Google client, no Firestore, no Calendar call): the entry point
-``functions/intake/main.py`` hands it the method, the headers and the body length, and turns the
-:class:`IntakeAnswer` into the HTTP answer. Checks run in this order, the first failure answers:
+``functions/intake/main.py`` hands it the method, the headers and the body length of every request
+on any path but ``/v1/enroll`` (the add-on's enrolment, :mod:`confsync.enroll_intake`), and turns
+the :class:`IntakeAnswer` into the HTTP answer. Checks run in this order, the first failure
+answers:
 
 =======================================================  ======  =========================
 notification                                             status  effect

@@ -5,6 +5,11 @@ Finding L8 of issue #13: sync and channels held ``roles/datastore.user`` on the 
 project. A grant on the project reaches everything of its kind the project will ever hold, so
 each one a function's account may have is listed below with why it cannot be narrower, and must
 carry the condition that narrows it.
+
+intake is the one public function, so everything its account may do is pinned too: publish to
+``sync-requests`` (a SyncRequest per genuine notification) and to ``channel-commands`` (an
+``enroll`` command per verified Google ID token of an allowed user; ``terraform/iam.tf`` says why
+that is safe), nothing else.
 """
 
 from __future__ import annotations
@@ -33,6 +38,21 @@ ALLOWED: dict[tuple[str, str], tuple[str, str]] = {
     ),
 }
 """(function, role) -> (the condition it must carry, why it is on the project at all)."""
+
+INTAKE_MEMBER = "module.intake.service_account_member"
+INTAKE_GRANTS: dict[tuple[str, str, str], str] = {
+    (
+        "google_pubsub_topic_iam_member",
+        "roles/pubsub.publisher",
+        "${google_pubsub_topic.sync_requests.name}",
+    ): "one SyncRequest per genuine notification",
+    (
+        "google_pubsub_topic_iam_binding",
+        "roles/pubsub.publisher",
+        "${google_pubsub_topic.channel_commands.name}",
+    ): "one enroll command per verified ID token of an allowed user (POST /v1/enroll)",
+}
+"""(resource type, role, resource) -> why intake, the public function, holds it."""
 
 
 def project_grants(module: Module) -> Iterator[tuple[str, str, Body, str]]:
@@ -70,3 +90,28 @@ def test_the_pubsub_service_agent_has_no_project_level_grant() -> None:
         for name, role, _, member in project_grants(module):
             assert member != "${local.pubsub_agent}", f"{name}: {role} on the whole project"
             assert "gcp-sa-pubsub" not in member, f"{name}: {role} on the whole project"
+
+
+def test_intake_the_public_function_holds_exactly_its_two_publisher_grants() -> None:
+    found = set()
+    for module in (root(), function_module()):
+        for kind, _, body in module.all_resources():
+            members = body.get("members", body.get("member"))
+            if "iam" in kind and INTAKE_MEMBER in str(members):
+                found.add((kind, body["role"], str(body.get("topic"))))
+    assert found == set(INTAKE_GRANTS)
+
+
+def test_intake_publishes_commands_only_within_the_authoritative_binding() -> None:
+    """A member grant of intake on channel-commands would survive a change of the binding."""
+    [binding] = [
+        body
+        for body in root().resources("google_pubsub_topic_iam_binding").values()
+        if INTAKE_MEMBER in str(body["members"])
+    ]
+    assert binding["topic"] == "${google_pubsub_topic.channel_commands.name}"
+    assert not [
+        body
+        for body in root().resources("google_pubsub_topic_iam_member").values()
+        if body["topic"] == binding["topic"]
+    ]

@@ -444,7 +444,7 @@ def test_only_intake_is_public() -> None:
 @pytest.mark.parametrize(
     ("name", "topics"),
     [
-        ("intake", {"sync-requests"}),
+        ("intake", {"sync-requests", "channel-commands"}),
         ("sync", {"sync-requests"}),
         ("channels", {"sync-requests", "channel-commands"}),
     ],
@@ -465,8 +465,9 @@ def test_publishers_are_exactly_the_functions_that_publish(name: str, topics: se
 
 
 def test_channel_commands_publishers_are_authoritative_and_listed() -> None:
-    """A channel command acts as the user it names: its topic's publishers are exactly channels
-    and the operators listed in a variable, in one authoritative binding."""
+    """A channel command acts as the user it names: its topic's publishers are exactly channels,
+    intake (the add-on's enrolments, for verified ID tokens only) and the operators listed in a
+    variable, in one authoritative binding."""
     topic = topic_reference(default_of("CONFSYNC_CHANNEL_COMMANDS_TOPIC"), "name")
     bindings = [
         body
@@ -475,7 +476,8 @@ def test_channel_commands_publishers_are_authoritative_and_listed() -> None:
     ]
     assert len(bindings) == 1
     assert bindings[0]["members"] == (
-        "${concat([module.channels.service_account_member], var.channel_command_publishers)}"
+        "${concat([module.channels.service_account_member,"
+        " module.intake.service_account_member], var.channel_command_publishers)}"
     )
     assert not [
         body
