@@ -241,3 +241,23 @@ def test_a_blocked_calendar_ignores_the_addon_until_an_operator_enrolls_it(
     assert doc.calendar_id == CALENDAR  # primary, stored as the address
     assert len(stack.live_channels()) == 1
     assert stack.sync_requests() == [(KEY, "enroll")]
+
+
+def test_a_first_enrolment_makes_one_calendar_request_and_a_repeat_none(
+    channels_app: Flask, stack: Stack
+) -> None:
+    base = stack.calendar.base_url
+    requests.post(f"{base}/emulator/v1/requests/reset", timeout=10).raise_for_status()
+
+    def calendar_requests() -> dict[str, int]:
+        answer = requests.get(f"{base}/emulator/v1/requests", timeout=10)
+        counts: dict[str, int] = answer.json()["counts"]
+        return counts
+
+    assert DELIVERIES.push(channels_app, _enroll_payload()).status_code == 200
+    first = calendar_requests()
+    assert DELIVERIES.push(channels_app, _enroll_payload()).status_code == 200
+
+    assert first == {"calendar.events.watch": 1}
+    assert calendar_requests() == first
+    assert stack.sync_requests() == [(KEY, "enroll")]
