@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
-from confsync.calendars import CalendarDoc, calendar_key
+from confsync.calendars import CalendarDoc, ChannelWindow, calendar_key
+from confsync.channel_docs import ChannelDoc
 from confsync.cloud_logging import CHANNELS_LOGGER
 from confsync.domains import parse_allowed_domains
 from confsync.messages import EnrollCommand, EnrollSource, UnenrollCommand
 from tests.unit.test_channels import (
     ALICE,
+    INTAKE,
     Harness,
     harness_fixture,  # noqa: F401 - the fixture `h`
 )
@@ -146,6 +149,67 @@ def test_another_calendar_of_the_user_keeps_its_own_id(h: Harness) -> None:
 
     doc = _doc(h, calendar_key(ALICE, "team@group.example.com"))
     assert doc.calendar_id == "team@group.example.com"
+
+
+@pytest.fixture(name="legacy")
+def legacy_fixture(h: Harness) -> str:
+    """Alice's primary calendar as enrolled before ids were resolved: keyed by ``primary``,
+    active, with a live channel and its window; its key."""
+    old_key = calendar_key(ALICE, "primary")
+    h.calendars.put(CalendarDoc(key=old_key, subject=ALICE, calendar_id="primary"))
+    watched = h.calendar.watch("primary", "legacy-1", INTAKE, "token", 2 * 86400)
+    h.channels.put(
+        ChannelDoc(
+            id=watched.id,
+            calendar_key=old_key,
+            subject=ALICE,
+            resource_id=watched.resource_id,
+            expiration=watched.expiration,
+            created_at=h.clock.now,
+        )
+    )
+    window = ChannelWindow(h.clock.now, watched.expiration + timedelta(hours=1))
+    h.calendars.note_channel(old_key, watched.id, window)
+    return old_key
+
+
+@pytest.mark.parametrize("calendar_id", ["primary", ALICE])
+def test_a_calendar_enrolled_as_primary_before_resolution_keeps_its_record(
+    h: Harness, legacy: str, calendar_id: str
+) -> None:
+    before = Footprint.of(h)
+
+    report = h.service().enroll(ALICE, calendar_id, source="addon")
+
+    assert report.enrolled == 1
+    assert Footprint.of(h) == before  # no second record, channel or sync of the same calendar
+    assert h.calendars.get(KEY) is None
+    assert _doc(h, legacy).state == "active"
+
+
+def test_a_block_on_the_older_key_holds_against_the_addon(h: Harness, legacy: str) -> None:
+    service = h.service()
+    service.unenroll(legacy, block=True)
+
+    report = service.enroll(ALICE, "primary", source="addon")
+
+    assert report.ignored == 1
+    assert h.calendars.get(KEY) is None
+    assert _doc(h, legacy).state == "blocked"
+
+
+def test_an_unenrolled_calendar_of_the_older_key_is_enrolled_again_under_it(
+    h: Harness, legacy: str
+) -> None:
+    service = h.service()
+    service.unenroll(legacy)
+
+    service.enroll(ALICE, ALICE, source="addon")
+
+    assert h.calendars.get(KEY) is None
+    assert _doc(h, legacy).state == "active"
+    assert [c.calendar_key for c in h.active()] == [legacy]
+    assert h.calls("watch")[-1].calendar_id == "primary"  # the id it was enrolled with
 
 
 # --- blocking ---------------------------------------------------------------------------------

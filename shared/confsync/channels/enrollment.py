@@ -2,7 +2,8 @@
 
 * **enroll** (idempotent): check the subject against the domain allow-list
   (``CONFSYNC_ALLOWED_DOMAINS``), resolve ``primary`` to the subject's own calendar (its e-mail
-  address, so both names give one key and one record), create or reactivate the calendar record
+  address, so both names give one key and one record; a calendar enrolled as ``primary`` before
+  ids were resolved keeps its older key and record), create or reactivate the calendar record
   (``calendars/{key}``), make sure it has exactly one live channel (``channels/{channelId}``), and
   request the first sync (which obtains the first sync token). A calendar that refuses watches is
   marked ``poll-only`` and left to the sweep; one whose credentials are refused is marked
@@ -35,7 +36,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from confsync.calendars import CalendarDoc, CalendarState, calendar_key, resolve_calendar_id
+from confsync.calendars import (
+    PRIMARY,
+    CalendarDoc,
+    CalendarState,
+    calendar_key,
+    resolve_calendar_id,
+)
 from confsync.channels.logs import LOGGER, labels
 from confsync.channels.report import ChannelReport
 from confsync.channels.watch import Watcher
@@ -101,7 +108,9 @@ class Enrollment:
             )
             return report
         now = self._now()
-        current = self._calendar_store.get(key)
+        current = self._stored(key, subject, calendar_id)
+        if current is not None:
+            key, calendar_id = current.key, current.calendar_id
         if current is not None and current.state == "blocked" and source == "addon":
             report.ignored = 1
             LOGGER.info(
@@ -130,6 +139,22 @@ class Enrollment:
         else:
             LOGGER.info("calendar already enrolled and watched; nothing to do", extra=labels(key))
         return report
+
+    def _stored(self, key: str, subject: str, calendar_id: str) -> CalendarDoc | None:
+        """The calendar's record: under ``key``, or for the subject's own calendar enrolled as
+        ``primary`` before ids were resolved, under that older key (kept, with its channels,
+        records and any block, so the calendar is never synced under two keys); None: none yet.
+        See docs/decisions/2026-12-04-primary-before-resolution.md."""
+        doc = self._calendar_store.get(key)
+        if doc is not None or calendar_id != resolve_calendar_id(subject, PRIMARY):
+            return doc
+        legacy = self._calendar_store.get(calendar_key(subject, PRIMARY))
+        if legacy is not None:
+            LOGGER.info(
+                "calendar enrolled as primary before ids were resolved; its record is kept",
+                extra=labels(legacy.key),
+            )
+        return legacy
 
     def _activate(
         self, doc: CalendarDoc | None, key: str, subject: str, calendar_id: str, now: datetime
