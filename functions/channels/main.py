@@ -3,16 +3,23 @@
 Trigger: Pub/Sub topic ``channel-commands``, through a push subscription (declared in Terraform in
 production, created by the local stack on the emulator): functions-framework converts its envelope
 to a ``messagePublished`` CloudEvent. Cloud Scheduler publishes
-``{"v":1,"command":"tick","issuedAt":"..."}`` every few minutes; enrollment tooling publishes
-``enroll`` / ``unenroll``; a tick publishes its own ``renew`` / ``sweep`` fan-out batches.
-Returning acknowledges the message; raising makes Pub/Sub redeliver it with backoff, and finally
-dead-letter it. Every command is idempotent, so a redelivery is harmless.
+``{"v":1,"command":"tick","issuedAt":"..."}`` every few minutes; ``confsync enroll`` /
+``unenroll`` and intake's ``/v1/enroll`` (for the add-on) publish ``enroll`` / ``unenroll``; a
+tick publishes its own ``renew`` / ``sweep`` fan-out batches. Returning acknowledges the
+message; raising makes Pub/Sub redeliver it with backoff, and finally dead-letter it. Every
+command is idempotent, so a redelivery is harmless.
 
 =============================================  ============================================
 outcome                                        answer
 =============================================  ============================================
 done (including per-calendar failures, which   ack (the next tick finds the work again)
 the next tick retries)
+``enroll`` of a subject that is not an e-mail  ack, ERROR log naming the domain and the
+address or not of a domain in                  calendar key, never the address (nothing
+``CONFSYNC_ALLOWED_DOMAINS``, whoever          read, written or called: someone who may
+published it                                   publish commands asked for another domain)
+``enroll`` from the add-on of a calendar an    ack, INFO log (nothing changed)
+operator blocked (``unenroll --block``)
 malformed message (cannot ever decode)         ack, WARNING log (nothing changed)
 PermanentError                                 ack, ERROR log (alerted on)
 TransientError or any unexpected error         raise: retry, then dead letter

@@ -198,12 +198,16 @@ class EnrollCommand:
 
 @dataclass(frozen=True, slots=True)
 class UnenrollCommand:
-    """Stop syncing a calendar: ``{"v": 1, "command": "unenroll", "calendarKey", "forget"?}``.
+    """Stop syncing a calendar: ``{"v": 1, "command": "unenroll", "calendarKey", "forget"?,
+    "block"?}`` (each flag written only when true).
 
-    ``forget`` also deletes the calendar's conference records (never the conferences)."""
+    ``forget`` also deletes the calendar's conference records (never the conferences). ``block``
+    (``confsync unenroll --block``) leaves the calendar ``blocked`` instead of ``unenrolled``: an
+    add-on's enrolment is then ignored until an operator enrolls it again."""
 
     calendar_key: str
     forget: bool = False
+    block: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,10 +243,12 @@ def encode_channel_command(command: ChannelCommand) -> bytes:
     match command:
         case EnrollCommand(subject=subject, calendar_id=calendar_id, source=source):
             body.update(command="enroll", subject=subject, calendarId=calendar_id, source=source)
-        case UnenrollCommand(calendar_key=key, forget=forget):
+        case UnenrollCommand(calendar_key=key, forget=forget, block=block):
             body.update(command="unenroll", calendarKey=key)
             if forget:
                 body["forget"] = True
+            if block:
+                body["block"] = True
         case TickCommand(issued_at=issued_at):
             body["command"] = "tick"
             if issued_at is not None:
@@ -297,10 +303,15 @@ def decode_channel_command(payload: bytes) -> ChannelCommand:
             source=cast(EnrollSource, source),
         )
     if command == "unenroll":
-        forget = body.get("forget", False)
-        if not isinstance(forget, bool):
-            raise MalformedInputError("ChannelCommand unenroll.forget must be a boolean")
-        return UnenrollCommand(calendar_key=_text(body, "calendarKey", command), forget=forget)
+        flags = {name: body.get(name, False) for name in ("forget", "block")}
+        for name, value in flags.items():
+            if not isinstance(value, bool):
+                raise MalformedInputError(f"ChannelCommand unenroll.{name} must be a boolean")
+        return UnenrollCommand(
+            calendar_key=_text(body, "calendarKey", command),
+            forget=flags["forget"],
+            block=flags["block"],
+        )
     if command == "tick":
         if body.get("issuedAt") is None:
             return TickCommand()

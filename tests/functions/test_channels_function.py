@@ -186,3 +186,78 @@ def test_malformed_command_is_acknowledged_and_changes_nothing(
     assert list(stack.firestore.collection("channels").stream()) == []
     assert stack.live_channels() == []
     assert stack.sync_requests() == []
+
+
+def test_enroll_command_for_a_domain_not_allowed_is_acknowledged_and_writes_nothing(
+    channels_app: Flask, stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    payload = json.dumps(
+        {
+            "v": 1,
+            "command": "enroll",
+            "subject": "mallory@elsewhere.example",
+            "calendarId": "primary",
+            "source": "operator",
+        }
+    ).encode()
+
+    answer = DELIVERIES.push(channels_app, payload)
+
+    assert answer.status_code == 200  # acknowledged: a redelivery would be refused again
+    assert [r.levelname for r in caplog.records if "enroll command refused" in r.message] == [
+        "ERROR"
+    ]
+    assert "mallory" not in caplog.text
+    assert list(stack.firestore.collection("calendars").stream()) == []
+    assert list(stack.firestore.collection("channels").stream()) == []
+    assert stack.live_channels() == []
+    assert stack.sync_requests() == []
+
+
+def test_a_blocked_calendar_ignores_the_addon_until_an_operator_enrolls_it(
+    channels_app: Flask, stack: Stack
+) -> None:
+    def command(body: dict[str, Any]) -> None:
+        answer = DELIVERIES.push(channels_app, json.dumps({"v": 1, **body}).encode())
+        assert answer.status_code == 200
+
+    addon = {"command": "enroll", "subject": SUBJECT, "calendarId": "primary", "source": "addon"}
+    command(addon)
+    command({"command": "unenroll", "calendarKey": KEY, "block": True})
+
+    command(addon)
+
+    doc = stack.calendars.get(KEY)
+    assert doc is not None
+    assert doc.state == "blocked"
+    assert stack.live_channels() == []
+    assert stack.sync_requests() == [(KEY, "enroll")]  # the first enrolment's only
+
+    command({**addon, "source": "operator"})
+
+    doc = stack.calendars.get(KEY)
+    assert doc is not None
+    assert doc.state == "active"
+    assert doc.calendar_id == CALENDAR  # primary, stored as the address
+    assert len(stack.live_channels()) == 1
+    assert stack.sync_requests() == [(KEY, "enroll")]
+
+
+def test_a_first_enrolment_makes_one_calendar_request_and_a_repeat_none(
+    channels_app: Flask, stack: Stack
+) -> None:
+    base = stack.calendar.base_url
+    requests.post(f"{base}/emulator/v1/requests/reset", timeout=10).raise_for_status()
+
+    def calendar_requests() -> dict[str, int]:
+        answer = requests.get(f"{base}/emulator/v1/requests", timeout=10)
+        counts: dict[str, int] = answer.json()["counts"]
+        return counts
+
+    assert DELIVERIES.push(channels_app, _enroll_payload()).status_code == 200
+    first = calendar_requests()
+    assert DELIVERIES.push(channels_app, _enroll_payload()).status_code == 200
+
+    assert first == {"calendar.events.watch": 1}
+    assert calendar_requests() == first
+    assert stack.sync_requests() == [(KEY, "enroll")]

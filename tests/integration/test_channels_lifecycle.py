@@ -190,6 +190,27 @@ def test_enroll_creates_one_channel_and_changes_are_notified(lifecycle: Lifecycl
     receiver.wait_for(lambda: receiver.states(stored.id) == ["sync", "exists"])
 
 
+def test_primary_is_watched_as_the_users_own_calendar(lifecycle: Lifecycle) -> None:
+    service = lifecycle.service()
+
+    service.enroll(SUBJECT, "primary", source="addon")
+    service.enroll(SUBJECT, CALENDAR)  # the same calendar by its address: nothing new
+
+    [live] = lifecycle.live_channels()
+    assert live["calendarId"] == CALENDAR
+    [stored] = lifecycle.channels.active_for(KEY)
+    doc = FirestoreCalendarStore(lifecycle.client).get(KEY)
+    assert doc is not None
+    assert doc.calendar_id == CALENDAR
+    assert [(r.calendar_key, r.reason) for r in lifecycle.publisher.published] == [(KEY, "enroll")]
+    receiver = lifecycle.receiver
+    receiver.wait_for(lambda: receiver.states() == ["sync"])
+
+    lifecycle.insert_event("Planning")
+
+    receiver.wait_for(lambda: receiver.states(stored.id) == ["sync", "exists"])
+
+
 def test_renewal_replaces_the_channel_before_it_expires(lifecycle: Lifecycle) -> None:
     service = lifecycle.service(ttl_s=8, window_s=6)
     service.enroll(SUBJECT, CALENDAR)

@@ -29,11 +29,22 @@ ISSUED = datetime(2026, 11, 24, 6, 0, 0, 250000, tzinfo=UTC)
         EnrollCommand(subject="alice@example.com", calendar_id="primary"),
         UnenrollCommand(calendar_key="ck_1"),
         UnenrollCommand(calendar_key="ck_1", forget=True),
+        UnenrollCommand(calendar_key="ck_1", block=True),
+        UnenrollCommand(calendar_key="ck_1", forget=True, block=True),
         TickCommand(issued_at=ISSUED),
         RenewCommand(calendar_keys=("ck_1", "ck_2")),
         SweepCommand(calendar_keys=("ck_3",)),
     ],
-    ids=["enroll", "unenroll", "unenroll-forget", "tick", "renew", "sweep"],
+    ids=[
+        "enroll",
+        "unenroll",
+        "unenroll-forget",
+        "unenroll-block",
+        "unenroll-forget-block",
+        "tick",
+        "renew",
+        "sweep",
+    ],
 )
 def test_channel_command_round_trips(command: ChannelCommand) -> None:
     assert decode_channel_command(encode_channel_command(command)) == command
@@ -82,6 +93,16 @@ def test_an_enroll_command_says_who_asked_and_an_old_one_was_an_operator() -> No
             decode_channel_command(old[:-1] + b',"source":' + source + b"}")
 
 
+def test_unenroll_writes_its_flags_only_when_set() -> None:
+    plain = json.loads(encode_channel_command(UnenrollCommand(calendar_key="ck_1")))
+    blocking = json.loads(encode_channel_command(UnenrollCommand(calendar_key="ck_1", block=True)))
+
+    assert plain == {"v": 1, "command": "unenroll", "calendarKey": "ck_1"}
+    assert blocking == {"v": 1, "command": "unenroll", "calendarKey": "ck_1", "block": True}
+    old = b'{"v":1,"command":"unenroll","calendarKey":"ck_1","forget":true}'
+    assert decode_channel_command(old) == UnenrollCommand(calendar_key="ck_1", forget=True)
+
+
 @pytest.mark.parametrize(
     ("payload", "named"),
     [
@@ -96,6 +117,9 @@ def test_an_enroll_command_says_who_asked_and_an_old_one_was_an_operator() -> No
         (b'{"v": 1, "command": "enroll", "subject": "a@b.c", "calendarId": ""}', "calendarId"),
         (b'{"v": 1, "command": "unenroll"}', "calendarKey"),
         (b'{"v": 1, "command": "unenroll", "calendarKey": "ck", "forget": "yes"}', "forget"),
+        (b'{"v": 1, "command": "unenroll", "calendarKey": "ck", "block": 1}', "block"),
+        (b'{"v": 1, "command": "unenroll", "calendarKey": "ck", "block": "true"}', "block"),
+        (b'{"v": 1, "command": "unenroll", "calendarKey": "ck", "block": null}', "block"),
         (b'{"v": 1, "command": "renew", "calendarKeys": "ck_1"}', "calendarKeys"),
         (b'{"v": 1, "command": "sweep", "calendarKeys": [1]}', "calendarKeys"),
         (b'{"v": 1, "command": "sweep"}', "calendarKeys"),

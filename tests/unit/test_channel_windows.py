@@ -17,7 +17,7 @@ from tests.unit.test_channels import (
     harness_fixture,  # noqa: F401 - the fixture `h`
 )
 
-KEY = calendar_key("alice@example.com", "primary")
+KEY = calendar_key("alice@example.com", "alice@example.com")  # her primary calendar
 SLACK = timedelta(hours=1)  # a token outlives the expiration asked for its channel by this much
 
 
@@ -81,14 +81,16 @@ def test_unenrollment_ends_every_window_and_a_re_enrollment_revives_none(h: Harn
 def test_channels_opened_before_windows_get_one_before_any_renewal_write(h: Harness) -> None:
     """A deployment upgrading: the calendar has no windows yet and a live channel that is not due
     and a due one; neither may go deaf once windows exist."""
-    h.calendars.put(CalendarDoc(key=KEY, subject="alice@example.com", calendar_id="primary"))
+    h.calendars.put(
+        CalendarDoc(key=KEY, subject="alice@example.com", calendar_id="alice@example.com")
+    )
     for n, created in ((1, START - timedelta(days=1, hours=12)), (2, START)):
         h.channels.put(
             ChannelDoc(
                 id=f"legacy-{n}",
                 calendar_key=KEY,
                 subject="alice@example.com",
-                resource_id="res-primary",
+                resource_id="res-alice@example.com",
                 expiration=created + timedelta(days=2),
                 created_at=created,
             )
@@ -105,13 +107,15 @@ def test_channels_opened_before_windows_get_one_before_any_renewal_write(h: Harn
 
 
 def test_enrolling_a_calendar_with_a_channel_from_before_windows_records_it(h: Harness) -> None:
-    h.calendars.put(CalendarDoc(key=KEY, subject="alice@example.com", calendar_id="primary"))
+    h.calendars.put(
+        CalendarDoc(key=KEY, subject="alice@example.com", calendar_id="alice@example.com")
+    )
     h.channels.put(
         ChannelDoc(
             id="legacy",
             calendar_key=KEY,
             subject="alice@example.com",
-            resource_id="res-primary",
+            resource_id="res-alice@example.com",
             expiration=START + timedelta(days=1),
             created_at=START - timedelta(days=1),
         )

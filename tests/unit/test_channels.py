@@ -14,6 +14,7 @@ from confsync.calendars import CalendarDoc, calendar_key
 from confsync.channel_docs import ChannelDoc
 from confsync.channel_tokens import ChannelTokenKeys, InvalidChannelToken, verify_channel_token
 from confsync.channels import ChannelService
+from confsync.domains import parse_allowed_domains
 from confsync.errors import CalendarAccessError, CalendarUnavailableError
 from confsync.messages import RenewCommand, SweepCommand, TickCommand
 from confsync.records import CalendarRefs, ConferenceRecord, EventSnapshot, conference_key
@@ -31,6 +32,8 @@ from confsync.testing.settings import channel_settings
 KEYS = ChannelTokenKeys.parse("k1:channel-secret-0123456789", "k1")
 INTAKE = "https://intake.example/notify"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+ALICE = "alice@example.com"  # her primary calendar's id is her address
+ALLOWED = parse_allowed_domains("example.com,x.com")
 
 
 class Clock:
@@ -73,6 +76,7 @@ class Harness:
             sweep_interval=timedelta(minutes=15),
             tick_batch=overrides.pop("tick_batch", 200),
             subject_budget_per_minute=overrides.pop("budget", 300),
+            allowed_domains=overrides.pop("allowed", ALLOWED),
             **overrides,
         )
         return ChannelService(
@@ -125,15 +129,15 @@ def test_enroll_creates_the_calendar_one_channel_and_requests_the_first_sync(h: 
 
     service.enroll("alice@example.com", "primary")
 
-    key = calendar_key("alice@example.com", "primary")
+    key = calendar_key(ALICE, ALICE)
     doc = h.calendars.get(key)
     assert doc is not None
     assert doc.state == "active"
-    assert doc.calendar_id == "primary"
+    assert doc.calendar_id == ALICE  # primary, resolved
     [channel] = h.active(key)
     assert channel.expiration == START + timedelta(days=2)
-    assert channel.resource_id == "res-primary"
-    assert h.calendar.live_channels("primary") == [channel.id]
+    assert channel.resource_id == f"res-{ALICE}"
+    assert h.calendar.live_channels(ALICE) == [channel.id]
     [request] = h.publisher.published
     assert (request.calendar_key, request.reason) == (key, "enroll")
 
@@ -176,7 +180,7 @@ def test_enroll_twice_creates_no_second_channel_and_one_sync_request(h: Harness)
 def test_enroll_reactivates_an_unenrolled_calendar_with_a_new_channel(h: Harness) -> None:
     service = h.service()
     service.enroll("alice@example.com", "primary")
-    key = calendar_key("alice@example.com", "primary")
+    key = calendar_key(ALICE, ALICE)
     service.unenroll(key)
 
     service.enroll("alice@example.com", "primary")
@@ -185,7 +189,7 @@ def test_enroll_reactivates_an_unenrolled_calendar_with_a_new_channel(h: Harness
     assert doc is not None
     assert doc.state == "active"
     assert len(h.active(key)) == 1
-    assert h.calendar.live_channels("primary") == [h.active(key)[0].id]
+    assert h.calendar.live_channels(ALICE) == [h.active(key)[0].id]
     assert [r.reason for r in h.publisher.published] == ["enroll", "enroll"]
 
 
@@ -206,7 +210,7 @@ def test_enroll_with_refused_credentials_disconnects_and_requests_nothing(h: Har
 
     h.service().enroll("alice@example.com", "primary")
 
-    doc = h.calendars.get(calendar_key("alice@example.com", "primary"))
+    doc = h.calendars.get(calendar_key(ALICE, ALICE))
     assert doc is not None
     assert doc.state == "disconnected"
     assert h.publisher.published == []
@@ -218,7 +222,7 @@ def test_enroll_with_refused_credentials_disconnects_and_requests_nothing(h: Har
 def test_unenroll_stops_every_channel_and_keeps_records_unless_forget(h: Harness) -> None:
     service = h.service()
     service.enroll("alice@example.com", "primary")
-    key = calendar_key("alice@example.com", "primary")
+    key = calendar_key(ALICE, ALICE)
     other = calendar_key("alice@example.com", "team@example.com")
     c1, c2 = conference_key("c1"), conference_key("c2")
 
@@ -234,7 +238,7 @@ def test_unenroll_stops_every_channel_and_keeps_records_unless_forget(h: Harness
         key=c1,
         conference_id="c1",
         home_key=key,
-        calendars={key: refs("primary", "e1"), other: refs("team@example.com", "t1")},
+        calendars={key: refs(ALICE, "e1"), other: refs("team@example.com", "t1")},
         owner="alice@example.com",
         owner_known=True,
     )
@@ -274,7 +278,7 @@ def test_unenroll_stops_every_channel_and_keeps_records_unless_forget(h: Harness
 def test_unenroll_with_a_failing_stop_leaves_the_channel_to_garbage_collection(h: Harness) -> None:
     service = h.service()
     service.enroll("alice@example.com", "primary")
-    key = calendar_key("alice@example.com", "primary")
+    key = calendar_key(ALICE, ALICE)
     h.calendar.fail_channel_calls.append(CalendarUnavailableError("channels.stop: HTTP 503"))
 
     service.unenroll(key)
@@ -292,7 +296,7 @@ def test_unenroll_with_a_failing_stop_leaves_the_channel_to_garbage_collection(h
 def test_renewal_persists_the_new_channel_before_stopping_the_old(h: Harness) -> None:
     service = h.service()
     service.enroll("alice@example.com", "primary")
-    key = calendar_key("alice@example.com", "primary")
+    key = calendar_key(ALICE, ALICE)
     [old] = h.active(key)
     seen_at_stop: list[tuple[list[str], str | None]] = []
 

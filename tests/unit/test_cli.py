@@ -261,6 +261,14 @@ def test_enroll_wait_timeout_json_says_not_ready(capsys: pytest.CaptureFixture[s
         (["unenroll", *ALICE], UnenrollCommand(KEY)),
         (["unenroll", *ALICE, "--forget"], UnenrollCommand(KEY, forget=True)),
         (["unenroll", "--calendar-key", "ck_given"], UnenrollCommand("ck_given")),
+        (
+            ["unenroll", "--calendar-key", "ck_given", "--block"],
+            UnenrollCommand("ck_given", block=True),
+        ),
+        (
+            ["unenroll", *ALICE, "--block", "--forget"],
+            UnenrollCommand(KEY, forget=True, block=True),
+        ),
     ],
 )
 def test_unenroll_publishes_by_key(
@@ -274,8 +282,33 @@ def test_unenroll_publishes_by_key(
     assert json.loads(capsys.readouterr().out) == {
         "calendarKey": command.calendar_key,
         "forget": command.forget,
+        "block": command.block,
         "published": True,
     }
+
+
+def test_unenroll_block_publishes_the_block_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+
+    assert _run(fakes, "unenroll", "--calendar-key", "ck_given", "--block") == 0
+
+    [command] = fakes.commands.published
+    assert json.loads(encode_channel_command(command)) == {
+        "v": 1,
+        "command": "unenroll",
+        "calendarKey": "ck_given",
+        "block": True,
+    }
+    assert capsys.readouterr().out == "ck_given blocked (only confsync enroll lifts the block)\n"
+
+
+def test_unenroll_without_block_prints_only_the_key(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+
+    assert _run(fakes, "unenroll", "--calendar-key", "ck_given") == 0
+
+    assert fakes.commands.published == [UnenrollCommand("ck_given")]
+    assert capsys.readouterr().out == "ck_given\n"
 
 
 def test_tick_publishes_a_tick_of_now(capsys: pytest.CaptureFixture[str]) -> None:

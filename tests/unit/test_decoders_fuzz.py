@@ -137,7 +137,7 @@ def test_any_sync_request_payload_decodes_or_is_malformed(payload: bytes) -> Non
 
 CHANNEL_COMMANDS = (
     {"v": 1, "command": "enroll", "subject": "a@example.com", "calendarId": "primary"},
-    {"v": 1, "command": "unenroll", "calendarKey": "ck_1", "forget": True},
+    {"v": 1, "command": "unenroll", "calendarKey": "ck_1", "forget": True, "block": True},
     {"v": 1, "command": "tick", "issuedAt": "2026-11-24T09:00:00Z"},
     {"v": 1, "command": "renew", "calendarKeys": ["ck_1", "ck_2"]},
     {"v": 1, "command": "sweep", "calendarKeys": ["ck_1"]},

@@ -1,13 +1,33 @@
 """The ``enroll`` and ``unenroll`` commands: start and stop syncing one calendar.
 
-* **enroll** (idempotent): create or reactivate the calendar record (``calendars/{key}``), make
-  sure it has exactly one live channel (``channels/{channelId}``), and request the first sync
-  (which obtains the first sync token). A calendar that refuses watches is marked ``poll-only`` and
-  left to the sweep; one whose credentials are refused is marked ``disconnected``.
-* **unenroll**: mark the calendar ``unenrolled`` and forget its live channel windows first
-  (notifications still in flight are then acknowledged and ignored, also after a re-enrollment),
-  then stop every channel; ``forget`` also deletes its conference
+* **enroll** (idempotent): check the subject against the domain allow-list
+  (``CONFSYNC_ALLOWED_DOMAINS``), resolve ``primary`` to the subject's own calendar (its e-mail
+  address, so both names give one key and one record; a calendar enrolled as ``primary`` before
+  ids were resolved keeps its older key and record), create or reactivate the calendar record
+  (``calendars/{key}``), make sure it has exactly one live channel (``channels/{channelId}``), and
+  request the first sync (which obtains the first sync token). A calendar that refuses watches is
+  marked ``poll-only`` and left to the sweep; one whose credentials are refused is marked
+  ``disconnected``. A repeat of an ``active`` calendar with a live channel makes no Calendar call
+  and writes nothing.
+* **unenroll**: mark the calendar ``unenrolled`` (``blocked`` with ``block``) and forget its live
+  channel windows first (notifications still in flight are then acknowledged and ignored, also
+  after a re-enrollment), then stop every channel; ``forget`` also deletes its conference
   records (never the conferences themselves).
+
+Every enroll command is checked, whoever published it:
+
+==========================================================  =======================================
+enroll command                                              outcome
+==========================================================  =======================================
+subject not an e-mail address, or of a domain not allowed   ``refused``: ERROR line (the domain and
+                                                            the calendar key, never the address);
+                                                            nothing read, written or called
+``source`` ``addon``, calendar ``blocked``                  ``ignored``: INFO line; nothing changes
+``source`` ``operator``, calendar ``blocked``               ``active`` again (the block is lifted)
+any source, calendar unknown, ``unenrolled``,               ``active``, watched, first sync
+``disconnected`` or ``poll-only``                           requested
+calendar ``active`` with a live channel                     nothing (no Calendar call, no write)
+==========================================================  =======================================
 """
 
 from __future__ import annotations
@@ -16,11 +36,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from confsync.calendars import CalendarDoc, calendar_key
+from confsync.calendars import (
+    PRIMARY,
+    CalendarDoc,
+    CalendarState,
+    calendar_key,
+    resolve_calendar_id,
+)
 from confsync.channels.logs import LOGGER, labels
 from confsync.channels.report import ChannelReport
 from confsync.channels.watch import Watcher
-from confsync.messages import SyncRequest
+from confsync.domains import DomainAllowList, domain_of
+from confsync.messages import EnrollSource, SyncRequest
 from confsync.ports import (
     CalendarStore,
     ChannelClientFactory,
@@ -44,9 +71,11 @@ class Enrollment:
         publisher: SyncRequestPublisher,
         records: RecordForgetter | None,
         watcher: Watcher,
+        allowed_domains: DomainAllowList,
         now: Callable[[], datetime],
     ) -> None:
         self._calendar_api = calendar_api
+        self._allowed_domains = allowed_domains
         self._calendar_store = calendar_store
         self._channels = channels
         self._publisher = publisher
@@ -54,16 +83,41 @@ class Enrollment:
         self._watcher = watcher
         self._now = now
 
-    def enroll(self, subject: str, calendar_id: str) -> ChannelReport:
+    def enroll(
+        self, subject: str, calendar_id: str, *, source: EnrollSource = "operator"
+    ) -> ChannelReport:
         """Start syncing a calendar; idempotent (a repeat creates nothing and publishes nothing).
+        A subject the allow-list refuses, and an add-on's enrolment of a ``blocked`` calendar,
+        change nothing (see the module's table).
 
         A redelivered enrollment that crashed after its channel but before its SyncRequest is
         covered by the sweep: the calendar has never been attempted, so the next tick syncs it.
         """
         report = ChannelReport()
-        now = self._now()
+        calendar_id = resolve_calendar_id(subject, calendar_id)
         key = calendar_key(subject, calendar_id)
-        doc, changed = self._activate(key, subject, calendar_id, now)
+        refusal = self._allowed_domains.refusal(subject)
+        if refusal is not None:
+            report.refused = 1
+            LOGGER.error(
+                "enroll command refused (asked by %s, domain %s); nothing changed: %s",
+                source,
+                _shown_domain(subject),
+                refusal,
+                extra=labels(key),
+            )
+            return report
+        now = self._now()
+        current = self._stored(key, subject, calendar_id)
+        if current is not None:
+            key, calendar_id = current.key, current.calendar_id
+        if current is not None and current.state == "blocked" and source == "addon":
+            report.ignored = 1
+            LOGGER.info(
+                "calendar blocked by an operator; add-on enrolment ignored", extra=labels(key)
+            )
+            return report
+        doc, changed = self._activate(current, key, subject, calendar_id, now)
         live = sorted(
             (c for c in self._channels.active_for(key) if c.live(now)),
             key=lambda c: c.expiration,
@@ -86,11 +140,27 @@ class Enrollment:
             LOGGER.info("calendar already enrolled and watched; nothing to do", extra=labels(key))
         return report
 
-    def _activate(
-        self, key: str, subject: str, calendar_id: str, now: datetime
-    ) -> tuple[CalendarDoc, bool]:
-        """The calendar record, created or made ``active`` again; True if it changed."""
+    def _stored(self, key: str, subject: str, calendar_id: str) -> CalendarDoc | None:
+        """The calendar's record: under ``key``, or for the subject's own calendar enrolled as
+        ``primary`` before ids were resolved, under that older key (kept, with its channels,
+        records and any block, so the calendar is never synced under two keys); None: none yet.
+        See docs/decisions/2026-12-04-primary-before-resolution.md."""
         doc = self._calendar_store.get(key)
+        if doc is not None or calendar_id != resolve_calendar_id(subject, PRIMARY):
+            return doc
+        legacy = self._calendar_store.get(calendar_key(subject, PRIMARY))
+        if legacy is not None:
+            LOGGER.info(
+                "calendar enrolled as primary before ids were resolved; its record is kept",
+                extra=labels(legacy.key),
+            )
+        return legacy
+
+    def _activate(
+        self, doc: CalendarDoc | None, key: str, subject: str, calendar_id: str, now: datetime
+    ) -> tuple[CalendarDoc, bool]:
+        """The calendar record ``doc`` (None: not stored yet), created or made ``active`` again;
+        True if it changed."""
         if doc is None:
             doc = CalendarDoc(
                 key=key, subject=subject, calendar_id=calendar_id, last_outcome="enrolled"
@@ -104,15 +174,25 @@ class Enrollment:
             return replace(doc, state="active"), True
         return doc, False
 
-    def unenroll(self, key: str, *, forget: bool = False) -> ChannelReport:
-        """Stop syncing a calendar: state ``unenrolled``, every channel stopped; with ``forget``,
-        its conference records deleted too. Idempotent."""
+    def unenroll(self, key: str, *, forget: bool = False, block: bool = False) -> ChannelReport:
+        """Stop syncing a calendar: state ``unenrolled`` (``blocked`` with ``block``), every
+        channel stopped; with ``forget``, its conference records deleted too. Idempotent.
+
+        A ``blocked`` calendar stays ``blocked`` through a plain unenroll: only an operator's
+        enrolment lifts a block. An unknown calendar cannot be blocked ahead of its enrolment
+        (the command names its key only, no subject): its channels are checked, nothing stored.
+        """
         report = ChannelReport(unenrolled=1)
         now = self._now()
-        if self._calendar_store.get(key) is None:
+        doc = self._calendar_store.get(key)
+        state: CalendarState = "unenrolled"
+        if doc is None:
             LOGGER.info("unenroll of an unknown calendar; channels checked only", extra=labels(key))
         else:
-            self._calendar_store.set_state(key, "unenrolled", now=now, outcome="unenrolled")
+            if block or doc.state == "blocked":
+                state = "blocked"
+            outcome = "blocked by an operator" if state == "blocked" else "unenrolled"
+            self._calendar_store.set_state(key, state, now=now, outcome=outcome)
             self._calendar_store.clear_channels(key)  # none is live any more, even if re-enrolled
         for channel in self._channels.of_calendar(key):
             if channel.state == "stopped":
@@ -126,5 +206,14 @@ class Enrollment:
         if forget and self._records is not None:
             deleted = self._records.forget_calendar(key)
             LOGGER.info("conference records forgotten: %d", deleted, extra=labels(key))
-        LOGGER.info("calendar unenrolled", extra=labels(key))
+        LOGGER.info("calendar %s", state, extra=labels(key))
         return report
+
+
+def _shown_domain(subject: str) -> str:
+    """The domain of ``subject`` for a log line (never the address itself): ``-`` when it has
+    no ``@``, shortened when long."""
+    if "@" not in subject:
+        return "-"
+    domain = domain_of(subject)
+    return repr(domain) if len(domain) <= 60 else f"{domain[:60]!r}..."

@@ -18,6 +18,8 @@ class ChannelReport:
     """What one command (enroll, unenroll, tick or fan-out batch) did; logged as its summary."""
 
     enrolled: int = 0
+    refused: int = 0  # enroll commands for a subject not allowed (syntax, domain): ERROR lines
+    ignored: int = 0  # add-on enroll commands of a calendar an operator blocked
     unenrolled: int = 0
     renewed: int = 0
     orphaned: int = 0

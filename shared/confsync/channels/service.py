@@ -16,6 +16,7 @@ from confsync.channels.watch import Watcher
 from confsync.messages import (
     ChannelCommand,
     EnrollCommand,
+    EnrollSource,
     RenewCommand,
     SweepCommand,
     TickCommand,
@@ -73,6 +74,7 @@ class ChannelService:
             publisher=publisher,
             records=records,
             watcher=watcher,
+            allowed_domains=settings.allowed_domains,
             now=now,
         )
         self._tick = Tick(
@@ -90,10 +92,10 @@ class ChannelService:
     def handle(self, command: ChannelCommand) -> ChannelReport:
         """Run one decoded channel command."""
         match command:
-            case EnrollCommand(subject=subject, calendar_id=calendar_id):
-                return self.enroll(subject, calendar_id)
-            case UnenrollCommand(calendar_key=key, forget=forget):
-                return self.unenroll(key, forget=forget)
+            case EnrollCommand(subject=subject, calendar_id=calendar_id, source=source):
+                return self.enroll(subject, calendar_id, source=source)
+            case UnenrollCommand(calendar_key=key, forget=forget, block=block):
+                return self.unenroll(key, forget=forget, block=block)
             case TickCommand(issued_at=issued_at):
                 return self.tick(issued_at=issued_at)
             case RenewCommand(calendar_keys=keys):
@@ -101,13 +103,17 @@ class ChannelService:
             case SweepCommand(calendar_keys=keys):
                 return self.sweep(keys)
 
-    def enroll(self, subject: str, calendar_id: str) -> ChannelReport:
-        """Start syncing a calendar; idempotent (see :meth:`Enrollment.enroll`)."""
-        return self._enrollment.enroll(subject, calendar_id)
+    def enroll(
+        self, subject: str, calendar_id: str, *, source: EnrollSource = "operator"
+    ) -> ChannelReport:
+        """Start syncing a calendar of an allowed subject; idempotent (see
+        :meth:`Enrollment.enroll`)."""
+        return self._enrollment.enroll(subject, calendar_id, source=source)
 
-    def unenroll(self, key: str, *, forget: bool = False) -> ChannelReport:
-        """Stop syncing a calendar; idempotent (see :meth:`Enrollment.unenroll`)."""
-        return self._enrollment.unenroll(key, forget=forget)
+    def unenroll(self, key: str, *, forget: bool = False, block: bool = False) -> ChannelReport:
+        """Stop syncing a calendar (``block``: and keep the add-on from enrolling it again);
+        idempotent (see :meth:`Enrollment.unenroll`)."""
+        return self._enrollment.unenroll(key, forget=forget, block=block)
 
     def tick(
         self, now: datetime | None = None, *, issued_at: datetime | None = None

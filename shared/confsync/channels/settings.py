@@ -1,4 +1,5 @@
-"""How the channel service behaves: lifetimes, windows, batch and budget sizes.
+"""How the channel service behaves: who may be enrolled, lifetimes, windows, batch and budget
+sizes.
 
 Built from configuration by :func:`confsync.bootstrap.channel_settings`.
 """
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from confsync.channel_tokens import ChannelTokenKeys
+from confsync.domains import DomainAllowList
 
 __all__ = ["ChannelSettings"]
 
@@ -27,6 +29,9 @@ class ChannelSettings:
     sweep_interval: timedelta
     tick_batch: int
     subject_budget_per_minute: int
+    allowed_domains: DomainAllowList
+    """Whose calendars an ``enroll`` command may enrol (``CONFSYNC_ALLOWED_DOMAINS``), whoever
+    published it."""
     max_fanout_batches: int = 25
     sweep_jitter: float = 0.2  # a fraction of the sweep interval
 

@@ -336,8 +336,11 @@ def _wait_until_ready(ctx: _Context, key: str, seconds: float) -> CalendarStatus
 def _unenroll(ctx: _Context) -> int:
     args = ctx.args
     key = _required_key(args)
-    ctx.services.commands.publish(UnenrollCommand(calendar_key=key, forget=args.forget))
-    _emit(args, {"calendarKey": key, "forget": args.forget, "published": True}, key)
+    command = UnenrollCommand(calendar_key=key, forget=args.forget, block=args.block)
+    ctx.services.commands.publish(command)
+    payload = {"calendarKey": key, "forget": args.forget, "block": args.block, "published": True}
+    text = f"{key} blocked (only confsync enroll lifts the block)" if args.block else key
+    _emit(args, payload, text)
     return 0
 
 
@@ -495,6 +498,11 @@ def _unenroll_arguments(parser: argparse.ArgumentParser) -> None:
         "--forget",
         action="store_true",
         help="also delete its conference records (never the conferences)",
+    )
+    parser.add_argument(
+        "--block",
+        action="store_true",
+        help="leave it blocked: the add-on's enrolment is ignored until confsync enroll",
     )
 
 
