@@ -130,6 +130,7 @@ def channel_settings(config: ChannelsConfig) -> ChannelSettings:
         sweep_interval=timedelta(seconds=config.sweep_interval_s),
         tick_batch=config.tick_batch,
         subject_budget_per_minute=config.subject_budget_per_minute,
+        disconnected_retention=timedelta(seconds=config.disconnected_retention_s),
     )
 
 

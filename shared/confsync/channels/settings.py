@@ -27,6 +27,9 @@ class ChannelSettings:
     sweep_interval: timedelta
     tick_batch: int
     subject_budget_per_minute: int
+    disconnected_retention: timedelta
+    """How long a calendar stays ``disconnected`` before the tick unenrolls it and forgets its
+    conference records (``CONFSYNC_DISCONNECTED_RETENTION_SECONDS``)."""
     max_fanout_batches: int = 25
     sweep_jitter: float = 0.2  # a fraction of the sweep interval
 
