@@ -469,7 +469,7 @@ def test_a_runtime_identity_outage_is_retryable_not_a_disconnection(
             except TransportError as caught:
                 raise RefreshError(caught) from caught
 
-    delegated = credentials_provider(
+    delegated: Callable[[str], Any] = credentials_provider(
         _auth("delegated"), source_credentials=MetadataDown, clock=clock
     )
 
@@ -487,7 +487,9 @@ def test_a_runtime_identity_refused_for_good_is_not_retryable(
         def refresh(self, request: Any) -> None:
             raise RefreshError("the instance has no service account")
 
-    delegated = credentials_provider(_auth("delegated"), source_credentials=NoAccount, clock=clock)
+    delegated: Callable[[str], Any] = credentials_provider(
+        _auth("delegated"), source_credentials=NoAccount, clock=clock
+    )
 
     with pytest.raises(RefreshError) as caught:
         delegated(SUBJECT).refresh(transport)
