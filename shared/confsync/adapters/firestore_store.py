@@ -509,28 +509,30 @@ class FirestoreCalendarStore:
         return ordered[:limit]
 
     def disconnected_before(self, before: datetime, limit: int) -> list[CalendarDoc]:
-        return self._disconnected(_DISCONNECTED_BEFORE, before, limit, "retention query")
+        with translated("retention query"):
+            return _disconnected(
+                _DISCONNECTED_BEFORE.build(self._collection, "disconnected", before), limit
+            )
 
     def disconnected_since(self, since: datetime, limit: int) -> list[CalendarDoc]:
-        return self._disconnected(_DISCONNECTED_SINCE, since, limit, "disconnected query")
+        with translated("disconnected query"):
+            return _disconnected(
+                _DISCONNECTED_SINCE.build(self._collection, "disconnected", since), limit
+            )
 
-    def _disconnected(
-        self, shape: QueryShape, moment: datetime, limit: int, what: str
-    ) -> list[CalendarDoc]:
-        """The calendars of one of the two disconnected queries (a malformed document is
-        skipped: it must not hold up the others)."""
-        if limit <= 0:
-            return []
-        found: list[CalendarDoc] = []
-        with translated(what):
-            for snapshot in (
-                shape.build(self._collection, "disconnected", moment).limit(limit).stream()
-            ):
-                with contextlib.suppress(MalformedInputError):
-                    doc = _calendar(snapshot)
-                    if doc is not None:
-                        found.append(doc)
-        return found
+
+def _disconnected(query: firestore.Query, limit: int) -> list[CalendarDoc]:
+    """At most ``limit`` calendars of one of the two disconnected queries (a malformed document
+    is skipped: it must not hold up the others)."""
+    if limit <= 0:
+        return []
+    found: list[CalendarDoc] = []
+    for snapshot in query.limit(limit).stream():
+        with contextlib.suppress(MalformedInputError):
+            doc = _calendar(snapshot)
+            if doc is not None:
+                found.append(doc)
+    return found
 
 
 def _disconnected_at(body: Mapping[str, Any], state: str, now: datetime) -> datetime | None:
