@@ -119,9 +119,10 @@ class PermanentError(ConfsyncError):
     """Retrying cannot help; the outcome is recorded and alerted on."""
 
 
-OUTCOME_MAX_CHARS = 240
+OUTCOME_MAX_CHARS = 500
 """The longest reason a disconnected calendar's ``last_outcome`` keeps (see
-:attr:`CalendarAccessError.outcome`)."""
+:attr:`CalendarAccessError.outcome`): room for the operator's next step that the credential
+errors name (a missing role, the delegation to authorize), never a whole response body."""
 
 
 class CalendarAccessError(PermanentError):
