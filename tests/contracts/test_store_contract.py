@@ -439,7 +439,9 @@ def test_disconnected_at_is_the_first_disconnection_and_cleared_on_reconnection(
     calendars.set_state("ck_1", "disconnected", now=T0 + 3 * MINUTE, outcome="invalid_grant")
     again = calendars.get("ck_1")
 
-    assert repeated is not None and reconnected is not None and again is not None
+    assert repeated is not None
+    assert reconnected is not None
+    assert again is not None
     assert (repeated.disconnected_at, repeated.last_outcome) == (T0, "events.watch: HTTP 401")
     assert (reconnected.state, reconnected.disconnected_at) == ("active", None)
     assert again.disconnected_at == T0 + 3 * MINUTE
@@ -468,7 +470,8 @@ def test_set_state_if_changes_only_from_the_expected_state(stores: Stores) -> No
 
     gone, back = calendars.get("ck_gone"), calendars.get("ck_back")
     assert (moved, left, unknown) == (True, False, False)
-    assert gone is not None and back is not None
+    assert gone is not None
+    assert back is not None
     assert (gone.state, gone.last_outcome, gone.disconnected_at) == ("unenrolled", "retired", None)
     assert (back.state, back.last_outcome) == ("active", "enrolled")
     assert calendars.get("ck_none") is None
