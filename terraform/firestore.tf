@@ -25,6 +25,7 @@ resource "google_firestore_database" "main" {
 #   FirestoreRecordStore.legacy_of_calendar           conferences        calendar_key ==
 #   FirestoreStatusReader.calendars                   channels           state ==
 #   FirestoreStatusReader.calendars                   conferences        status ==
+#   FirestoreStatusReader.calendars                   calendars          state == (--state)
 #
 # FirestoreRecordForgetter.forget_calendar issues FirestoreRecordStore's queries (attached_to,
 # of_calendar, legacy_of_calendar).
@@ -68,6 +69,40 @@ resource "google_firestore_index" "calendars_sweep_pending" {
   fields {
     field_path = "pending_count"
     order      = "ASCENDING"
+  }
+}
+
+# FirestoreCalendarStore.disconnected_before (offboarding: calendars whose retention is over):
+# state ==, disconnected_at <, order by disconnected_at.
+resource "google_firestore_index" "calendars_disconnected" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "calendars"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "disconnected_at"
+    order      = "ASCENDING"
+  }
+}
+
+# FirestoreCalendarStore.disconnected_since (offboarding: recently disconnected calendars, whose
+# channels are stopped): state ==, disconnected_at >=, order by disconnected_at descending.
+resource "google_firestore_index" "calendars_disconnected_recently" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "calendars"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "disconnected_at"
+    order      = "DESCENDING"
   }
 }
 

@@ -131,6 +131,7 @@ def channel_settings(config: ChannelsConfig) -> ChannelSettings:
         tick_batch=config.tick_batch,
         subject_budget_per_minute=config.subject_budget_per_minute,
         allowed_domains=config.allowed_domains,
+        disconnected_retention=timedelta(seconds=config.disconnected_retention_s),
     )
 
 

@@ -18,13 +18,14 @@ in one place: retry (raise, so Pub/Sub redelivers or Google re-sends), or ack an
     │   └── ProviderUnavailableError    conferencing 429, 5xx, timeout, network
     │       └── ProviderAuthError           conferencing 401, 403: credential or signature refused
     ├── PermanentError              retrying cannot help: ack, record, alert
-    │   ├── CalendarAccessError         401, invalid_grant, permission 403: calendar disconnected
+    │   ├── CalendarAccessError         401, invalid_grant, permission 403, the calendar's 404:
+    │   │   │                           calendar disconnected (its user deleted, suspended, gone)
     │   │   └── UntrustedViewError          events.list accessRole below writer: disconnected too
     │   ├── WatchRefusedError           events.watch refused for this calendar: poll it instead
     │   └── ProviderRejectedError       conferencing 4xx other than the ones below
     ├── SyncTokenInvalidError       Calendar 410 on a sync token: run a full sync
     ├── PreconditionFailedError     Calendar 412 on If-Match: re-read and re-plan
-    ├── CalendarNotFoundError       Calendar 404 (event or calendar): the resource is gone
+    ├── CalendarNotFoundError       Calendar 404 on an event: the event is gone
     ├── ProviderGoneError           conferencing 404 on delete, 410 on update: already gone
     └── ProviderStaleRevisionError  conferencing 409: a newer revision was applied already
 """
@@ -32,6 +33,7 @@ in one place: retry (raise, so Pub/Sub redelivers or Google re-sends), or ack an
 from __future__ import annotations
 
 __all__ = [
+    "OUTCOME_MAX_CHARS",
     "CalendarAccessError",
     "CalendarNotFoundError",
     "CalendarUnavailableError",
@@ -117,8 +119,29 @@ class PermanentError(ConfsyncError):
     """Retrying cannot help; the outcome is recorded and alerted on."""
 
 
+OUTCOME_MAX_CHARS = 500
+"""The longest reason a disconnected calendar's ``last_outcome`` keeps (see
+:attr:`CalendarAccessError.outcome`): room for the operator's next step that the credential
+errors name (a missing role, the delegation to authorize), never a whole response body."""
+
+
 class CalendarAccessError(PermanentError):
-    """The credentials for a calendar were revoked or lack permission (401, 403, invalid_grant)."""
+    """Access to a calendar is gone: credentials revoked or lacking permission (401, a 403 other
+    than a rate limit), the user deleted or suspended (``invalid_grant`` from the token endpoint,
+    a 404 on the calendar), or the delegation not authorized (``unauthorized_client``). Retrying
+    cannot help; the calendar is disconnected with :attr:`outcome` as its reason.
+
+    The message is built by confsync's adapters from the method, the HTTP status, Google's reason
+    and the token endpoint's error code and description: it names no user and carries no token."""
+
+    @property
+    def outcome(self) -> str:
+        """The reason stored as the calendar's ``last_outcome``: the message on one line, at most
+        :data:`OUTCOME_MAX_CHARS` characters (longer ones are cut and end with ``...``)."""
+        text = " ".join(str(self).split())
+        if len(text) <= OUTCOME_MAX_CHARS:
+            return text
+        return text[: OUTCOME_MAX_CHARS - 3].rstrip() + "..."
 
 
 class UntrustedViewError(CalendarAccessError):

@@ -148,7 +148,36 @@ class CalendarStore(Protocol):
         ...
 
     def set_state(self, key: str, state: str, *, now: datetime, outcome: str) -> None:
-        """Change the calendar's state (e.g. to disconnected) and record why; no-op if unknown."""
+        """Change the calendar's state (e.g. to disconnected) and record why; no-op if unknown.
+
+        ``disconnected_at`` follows the state in the same write: set to ``now`` when the calendar
+        becomes ``disconnected``, kept when it already was (a repeat keeps the first moment, so
+        the retention runs from it), cleared (None) in every other state."""
+        ...
+
+    def set_state_if(
+        self,
+        key: str,
+        expected: str,
+        state: str,
+        *,
+        now: datetime,
+        outcome: str,
+        disconnected_before: datetime | None = None,
+    ) -> bool:
+        """:meth:`set_state`, only if the calendar is still in state ``expected`` (and, with
+        ``disconnected_before``, was disconnected before that moment), checked and written
+        atomically; False (nothing written) otherwise, or when the calendar is unknown."""
+        ...
+
+    def disconnected_before(self, before: datetime, limit: int) -> list[CalendarDoc]:
+        """At most ``limit`` calendars ``disconnected`` since before ``before`` (their retention
+        is over), longest disconnected first."""
+        ...
+
+    def disconnected_since(self, since: datetime, limit: int) -> list[CalendarDoc]:
+        """At most ``limit`` calendars that became ``disconnected`` at ``since`` or later (their
+        channels may still be live), most recently disconnected first."""
         ...
 
     def clear_sync_token(self, key: str) -> bool:

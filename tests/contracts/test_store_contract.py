@@ -415,9 +415,116 @@ def test_set_state_changes_the_state_and_records_why(stores: Stores) -> None:
     stores.calendars.set_state("ck_1", "disconnected", now=T0, outcome="invalid_grant")
 
     doc = stores.calendars.get("ck_1")
-    assert doc == _calendar(sync_token="tok-1", state="disconnected", last_outcome="invalid_grant")
+    assert doc == _calendar(
+        sync_token="tok-1", state="disconnected", last_outcome="invalid_grant", disconnected_at=T0
+    )
     assert doc is not None
     assert not doc.syncing
+
+
+# --- calendars: offboarding ---------------------------------------------------------------------
+
+
+def test_disconnected_at_is_the_first_disconnection_and_cleared_on_reconnection(
+    stores: Stores,
+) -> None:
+    calendars = stores.calendars
+    calendars.put(_calendar())
+
+    calendars.set_state("ck_1", "disconnected", now=T0, outcome="events.list: HTTP 404 notFound")
+    calendars.set_state("ck_1", "disconnected", now=T0 + MINUTE, outcome="events.watch: HTTP 401")
+    repeated = calendars.get("ck_1")
+    calendars.set_state("ck_1", "active", now=T0 + 2 * MINUTE, outcome="enrolled")
+    reconnected = calendars.get("ck_1")
+    calendars.set_state("ck_1", "disconnected", now=T0 + 3 * MINUTE, outcome="invalid_grant")
+    again = calendars.get("ck_1")
+
+    assert repeated is not None
+    assert reconnected is not None
+    assert again is not None
+    assert (repeated.disconnected_at, repeated.last_outcome) == (T0, "events.watch: HTTP 401")
+    assert (reconnected.state, reconnected.disconnected_at) == ("active", None)
+    assert again.disconnected_at == T0 + 3 * MINUTE
+
+
+def test_set_state_if_changes_only_from_the_expected_state(stores: Stores) -> None:
+    calendars = stores.calendars
+    calendars.put(_calendar("ck_gone"))
+    calendars.put(_calendar("ck_back"))
+    calendars.set_state("ck_gone", "disconnected", now=T0, outcome="invalid_grant")
+    calendars.set_state("ck_back", "disconnected", now=T0, outcome="invalid_grant")
+    calendars.set_state("ck_back", "active", now=T0 + MINUTE, outcome="enrolled")
+
+    moved = calendars.set_state_if(
+        "ck_gone",
+        "disconnected",
+        "unenrolled",
+        now=T0 + 2 * MINUTE,
+        outcome="retired",
+        disconnected_before=T0 + MINUTE,
+    )
+    left = calendars.set_state_if(
+        "ck_back", "disconnected", "unenrolled", now=T0 + 2 * MINUTE, outcome="retired"
+    )
+    unknown = calendars.set_state_if("ck_none", "disconnected", "unenrolled", now=T0, outcome="x")
+
+    gone, back = calendars.get("ck_gone"), calendars.get("ck_back")
+    assert (moved, left, unknown) == (True, False, False)
+    assert gone is not None
+    assert back is not None
+    assert (gone.state, gone.last_outcome, gone.disconnected_at) == ("unenrolled", "retired", None)
+    assert (back.state, back.last_outcome) == ("active", "enrolled")
+    assert calendars.get("ck_none") is None
+
+
+def test_set_state_if_disconnected_too_recently_changes_nothing(stores: Stores) -> None:
+    stores.calendars.put(_calendar())
+    stores.calendars.set_state("ck_1", "disconnected", now=T0, outcome="invalid_grant")
+
+    moved = stores.calendars.set_state_if(
+        "ck_1", "disconnected", "unenrolled", now=T0, outcome="retired", disconnected_before=T0
+    )
+
+    doc = stores.calendars.get("ck_1")
+    assert moved is False
+    assert doc is not None
+    assert (doc.state, doc.disconnected_at) == ("disconnected", T0)
+
+
+def _disconnect_at(stores: Stores, key: str, at: datetime) -> None:
+    stores.calendars.put(_calendar(key))
+    stores.calendars.set_state(key, "disconnected", now=at, outcome="invalid_grant")
+
+
+def test_disconnected_before_finds_the_retention_expired_longest_disconnected_first(
+    stores: Stores,
+) -> None:
+    for n in range(5):
+        _disconnect_at(stores, f"ck_{n}", T0 - n * MINUTE)
+    stores.calendars.put(_calendar("ck_active", last_attempt_at=T0 - 60 * MINUTE))
+    _disconnect_at(stores, "ck_back", T0 - 90 * MINUTE)
+    stores.calendars.set_state("ck_back", "active", now=T0, outcome="enrolled")
+    stores.calendars.put(_calendar("ck_old_doc", state="disconnected"))  # stored before offboarding
+
+    due = stores.calendars.disconnected_before(T0 - MINUTE, limit=10)
+    bounded = stores.calendars.disconnected_before(T0 - MINUTE, limit=2)
+
+    assert [d.key for d in due] == ["ck_4", "ck_3", "ck_2"]  # ck_1 is exactly at the cutoff
+    assert [d.key for d in bounded] == ["ck_4", "ck_3"]
+    assert stores.calendars.disconnected_before(T0, limit=0) == []
+
+
+def test_disconnected_since_finds_the_recent_ones_most_recent_first(stores: Stores) -> None:
+    for n in range(5):
+        _disconnect_at(stores, f"ck_{n}", T0 - n * MINUTE)
+    stores.calendars.put(_calendar("ck_active"))
+
+    recent = stores.calendars.disconnected_since(T0 - 2 * MINUTE, limit=10)
+    bounded = stores.calendars.disconnected_since(T0 - 2 * MINUTE, limit=2)
+
+    assert [d.key for d in recent] == ["ck_0", "ck_1", "ck_2"]
+    assert [d.key for d in bounded] == ["ck_0", "ck_1"]
+    assert stores.calendars.disconnected_since(T0, limit=0) == []
 
 
 # --- calendars: the sweep -----------------------------------------------------------------------

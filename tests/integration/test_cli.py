@@ -162,13 +162,14 @@ def test_status_shows_a_calendar_from_firestore(
                 "pendingCount": 2,
                 "failedRecords": 2,
                 "heldDeletes": 3,
+                "disconnectedAt": None,
             }
         ],
         "schedulerJob": None,  # CONFSYNC_SCHEDULER_JOB is not set: the local stack
     }
     assert out[1].startswith("CALENDAR KEY")
     assert out[2].split()[:4] == [KEY, CALENDAR_ID, "active", "yes"]
-    assert out[2].split()[-3:] == ["2", "2", "3"]
+    assert out[2].split()[-4:] == ["2", "2", "3", "-"]
 
 
 def test_resync_clears_the_token_and_publishes_a_manual_sync_request(

@@ -195,6 +195,7 @@ def test_a_delegated_sync_runs_and_a_revoked_user_is_disconnected(
     assert doc.last_outcome is not None
     assert "invalid_grant" in doc.last_outcome
     assert subject not in doc.last_outcome
+    assert doc.disconnected_at is not None  # the retention runs from here
 
 
 def test_a_missing_token_creator_role_disconnects_with_the_fix_named(

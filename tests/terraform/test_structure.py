@@ -714,3 +714,24 @@ def test_every_reference_names_something_declared(module: object) -> None:
             assert (kind, name) in declared_resources, f"{kind}.{name} in {value}"
         for kind, name in _REFERENCES["data"].findall(value):
             assert (kind, name) in declared_data, f"data.{kind}.{name}"
+
+
+@pytest.mark.parametrize(
+    ("method", "order"),
+    [
+        ("FirestoreCalendarStore.disconnected_before", "ASCENDING"),
+        ("FirestoreCalendarStore.disconnected_since", "DESCENDING"),
+    ],
+)
+def test_the_offboarding_queries_are_bounded_and_indexed(method: str, order: str) -> None:
+    """The emulator ignores indexes, so the shape is checked here: an equality on the state, a
+    range on ``disconnected_at`` ordered by it (the store adds the limit), and its index."""
+    [shape] = [s for s in QUERY_SHAPES if s.method == method]
+    ranged = "<" if order == "ASCENDING" else ">="
+    sort = "order-asc" if order == "ASCENDING" else "order-desc"
+
+    assert shape.collection == "calendars"
+    assert shape.fields == (("state", "=="), ("disconnected_at", ranged), ("disconnected_at", sort))
+    assert ("calendars", [("state", "ASCENDING"), ("disconnected_at", order)]) in (
+        declared_indexes()
+    )

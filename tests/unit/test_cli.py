@@ -48,15 +48,23 @@ class FakeStatus:
     rows: list[CalendarStatus] = field(default_factory=list)
     answers: list[list[CalendarStatus]] = field(default_factory=list)
     asked: list[str | None] = field(default_factory=list)
+    states: list[str | None] = field(default_factory=list)
     error: Exception | None = None
 
-    def calendars(self, key: str | None = None, *, now: datetime) -> list[CalendarStatus]:
+    def calendars(
+        self, key: str | None = None, *, now: datetime, state: str | None = None
+    ) -> list[CalendarStatus]:
         self.asked.append(key)
+        self.states.append(state)
         if self.error is not None:
             raise self.error
         if self.answers:
             return self.answers.pop(0)
-        return [row for row in self.rows if key is None or row.calendar_key == key]
+        return [
+            row
+            for row in self.rows
+            if key in (None, row.calendar_key) and state in (None, row.state)
+        ]
 
 
 @dataclass
@@ -365,14 +373,15 @@ def test_status_table_has_a_header_and_one_aligned_row_per_calendar(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == [
         "CALENDAR", "KEY", "CALENDAR", "ID", "STATE", "TOKEN", "CHANNEL", "EXPIRES",
-        "LAST", "SUCCESS", "LAST", "OUTCOME", "PENDING", "FAILED", "HELD",
+        "LAST", "SUCCESS", "LAST", "OUTCOME", "PENDING", "FAILED", "HELD", "DISCONNECTED",
+        "SINCE",
     ]  # fmt: skip
     assert lines[1].split() == [
         KEY, "primary", "active", "yes", "2026-11-26T06:00:00Z", "2026-11-24T06:00:00Z",
-        "synced", "2", "1", "25",
+        "synced", "2", "1", "25", "-",
     ]  # fmt: skip
     assert lines[2].split() == [
-        "ck_other", "primary", "unenrolled", "no", "-", "-", "-", "0", "0", "0",
+        "ck_other", "primary", "unenrolled", "no", "-", "-", "-", "0", "0", "0", "-",
     ]  # fmt: skip
     assert lines[1].index("active") == lines[2].index("unenrolled") == lines[0].index("STATE")
 
@@ -398,6 +407,7 @@ def test_status_json_holds_the_same_rows(capsys: pytest.CaptureFixture[str]) -> 
                 "pendingCount": 2,
                 "failedRecords": 1,
                 "heldDeletes": 25,
+                "disconnectedAt": None,
             }
         ],
         "schedulerJob": None,
@@ -421,6 +431,67 @@ def test_status_shows_a_calendar_disconnected_for_its_access_role_and_the_role(
     assert shown["state"] == "disconnected"
     assert shown["lastOutcome"].startswith("access_role:")
     assert "freeBusyReader" in shown["lastOutcome"]
+
+
+def _gone(key: str, days: int) -> CalendarStatus:
+    return _row(
+        key,
+        state="disconnected",
+        channel_expires_at=None,
+        last_outcome="events.list: HTTP 404 notFound",
+        disconnected_at=T0 - timedelta(days=days),
+    )
+
+
+def test_status_state_disconnected_lists_them_with_why_and_since_when(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fakes = Fakes()
+    fakes.status.rows = [_row(), _gone("ck_gone", 3), _row("ck_off", state="unenrolled")]
+
+    assert _run(fakes, "status", "--state", "disconnected") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert _run(fakes, "status", "--state", "disconnected", "--json") == 0
+    [shown] = json.loads(capsys.readouterr().out)["calendars"]
+
+    assert fakes.status.states == ["disconnected", "disconnected"]  # asked, not filtered here
+    assert len(lines) == 2
+    assert lines[1].split()[:3] == ["ck_gone", "primary", "disconnected"]
+    assert "events.list: HTTP 404 notFound" in lines[1]
+    assert lines[1].split()[-1] == "2026-11-21T06:00:00Z"
+    assert shown["calendarKey"] == "ck_gone"
+    assert shown["lastOutcome"] == "events.list: HTTP 404 notFound"
+    assert shown["disconnectedAt"] == "2026-11-21T06:00:00Z"
+
+
+@pytest.mark.parametrize("state", ["active", "poll-only", "disconnected", "unenrolled", "blocked"])
+def test_status_state_accepts_every_calendar_state(state: str) -> None:
+    fakes = Fakes()
+
+    assert _run(fakes, "status", "--state", state) == 0
+    assert fakes.status.states == [state]
+
+
+def test_status_state_refuses_an_unknown_state(capsys: pytest.CaptureFixture[str]) -> None:
+    fakes = Fakes()
+
+    with pytest.raises(SystemExit) as caught:
+        _run(fakes, "status", "--state", "gone")
+
+    assert caught.value.code == 2
+    assert "invalid choice: 'gone'" in capsys.readouterr().err
+    assert fakes.status.asked == []
+
+
+def test_status_state_of_one_calendar_in_another_state_shows_none(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fakes = Fakes()
+    fakes.status.rows = [_row()]
+
+    assert _run(fakes, "status", "--calendar-key", KEY, "--state", "disconnected") == 0
+
+    assert capsys.readouterr().out.splitlines() == ["no calendars"]
 
 
 def test_status_of_one_calendar_by_subject_or_key(capsys: pytest.CaptureFixture[str]) -> None:
@@ -465,7 +536,7 @@ def test_status_table_formats_malformed_rows() -> None:
     row = CalendarStatus("ck_bad", "", "malformed", False, None, None, None, 0, 0)
 
     assert status_table([row]).splitlines()[1].split() == [
-        "ck_bad", "malformed", "no", "-", "-", "-", "0", "0", "0",
+        "ck_bad", "malformed", "no", "-", "-", "-", "0", "0", "0", "-",
     ]  # fmt: skip
 
 

@@ -453,3 +453,45 @@ def test_a_revoked_grant_disconnects(grants: InMemoryGrants, transport: FakeTran
 
     assert caught.value.retryable is False
     assert "1//alice-refresh" not in str(caught.value)
+
+
+def test_a_runtime_identity_outage_is_retryable_not_a_disconnection(
+    clock: Clock, transport: FakeTransport
+) -> None:
+    """On Cloud Functions the runtime identity is the metadata server's, whose google-auth
+    credentials wrap an unreachable or failing server (a TransportError) into a RefreshError
+    that is *not* marked retryable: that outage says nothing about the user."""
+
+    class MetadataDown(Credentials):
+        def refresh(self, request: Any) -> None:
+            try:
+                raise TransportError("metadata server answered 503")
+            except TransportError as caught:
+                raise RefreshError(caught) from caught
+
+    delegated: Callable[[str], Any] = credentials_provider(
+        _auth("delegated"), source_credentials=MetadataDown, clock=clock
+    )
+
+    with pytest.raises(RefreshError) as caught:
+        delegated(SUBJECT).refresh(transport)
+
+    assert caught.value.retryable is True
+    assert transport.calls == []
+
+
+def test_a_runtime_identity_refused_for_good_is_not_retryable(
+    clock: Clock, transport: FakeTransport
+) -> None:
+    class NoAccount(Credentials):
+        def refresh(self, request: Any) -> None:
+            raise RefreshError("the instance has no service account")
+
+    delegated: Callable[[str], Any] = credentials_provider(
+        _auth("delegated"), source_credentials=NoAccount, clock=clock
+    )
+
+    with pytest.raises(RefreshError) as caught:
+        delegated(SUBJECT).refresh(transport)
+
+    assert caught.value.retryable is False

@@ -44,6 +44,7 @@ def _error(status: int, reason: str, message: str = "error") -> HttpError:
         (401, "authError", "Invalid Credentials", CalendarAccessError),
         (400, "push.webhookUrlNotHttps", "WebHook callback must be HTTPS", PermanentError),
         (503, "backendError", "Backend Error", CalendarUnavailableError),
+        (404, "notFound", "Not Found", CalendarAccessError),
     ],
 )
 def test_watch_errors(status: int, reason: str, message: str, expected: type[Exception]) -> None:

@@ -9,12 +9,17 @@ answer                                     raised
 =========================================  ==============================================
 410 on ``events.list``                     SyncTokenInvalidError (by status, whatever the reason)
 412                                        PreconditionFailedError
-401; 403 other than rate limits; 404 list  CalendarAccessError (the calendar is disconnected)
+401; 403 other than rate limits; 404 on   CalendarAccessError (the calendar is disconnected:
+``events.list`` or ``events.watch``        its user deleted or suspended, or its access gone)
 429; 403 ``rateLimitExceeded`` /           retried with exponential backoff and full jitter,
 ``userRateLimitExceeded`` /                then CalendarUnavailableError
 ``quotaExceeded``; 5xx; network errors,
 timeouts, answers cut short
-``RefreshError`` (invalid_grant)           CalendarAccessError (a retryable one: as 5xx)
+``RefreshError`` not retryable             CalendarAccessError, never retried (``invalid_grant``:
+                                           user deleted, suspended or grant revoked;
+                                           ``unauthorized_client``; no stored grant)
+``RefreshError`` retryable                 retried like a 5xx, then CalendarUnavailableError
+                                           (token endpoint 429/5xx, network, runtime identity)
 400/403 on ``events.watch`` with a push-   WatchRefusedError (the calendar is polled instead)
 not-supported or ``forbidden`` reason
 404 on ``channels.stop``                   nothing: the channel is already gone
@@ -75,6 +80,10 @@ _RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "
 _WATCH_REFUSED_REASONS = frozenset(
     {"pushNotSupportedForRequestedResource", "pushNotSupported", "forbidden"}
 )
+
+_CALENDAR_METHODS = frozenset({"events.list", "events.watch"})
+"""Methods whose 404 means the calendar itself is gone (not one event): its user was deleted, or
+the calendar was, or the subject lost it."""
 
 T = TypeVar("T")
 
@@ -148,7 +157,7 @@ def classify_http_error(err: HttpError, method: str) -> Exception:
         return PreconditionFailedError(text)
     if status == 429 or status >= 500 or (status == 403 and reason in _RATE_LIMIT_REASONS):
         return CalendarUnavailableError(text)
-    if status in (401, 403) or (status == 404 and method == "events.list"):
+    if status in (401, 403) or (status == 404 and method in _CALENDAR_METHODS):
         return CalendarAccessError(text)
     if status in (404, 410):
         return CalendarNotFoundError(text)

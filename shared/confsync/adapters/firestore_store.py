@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -56,7 +56,12 @@ from confsync.calendars import (
     epoch_ms,
     window_to_document,
 )
-from confsync.errors import LeaseLostError, RecordConflictError, StoreUnavailableError
+from confsync.errors import (
+    LeaseLostError,
+    MalformedInputError,
+    RecordConflictError,
+    StoreUnavailableError,
+)
 from confsync.forgetting import forget_calendar
 from confsync.legacy_records import LEGACY_SCHEMA_VERSION, LegacyRecord
 from confsync.legacy_records import from_document as legacy_from_document
@@ -151,6 +156,16 @@ _SWEEP_PENDING = QueryShape(
     "calendars",
     (("state", "in"), ("pending_count", ">"), ("last_attempt_at", "order-asc")),
 )
+_DISCONNECTED_BEFORE = QueryShape(
+    "FirestoreCalendarStore.disconnected_before",
+    "calendars",
+    (("state", "=="), ("disconnected_at", "<"), ("disconnected_at", "order-asc")),
+)
+_DISCONNECTED_SINCE = QueryShape(
+    "FirestoreCalendarStore.disconnected_since",
+    "calendars",
+    (("state", "=="), ("disconnected_at", ">="), ("disconnected_at", "order-desc")),
+)
 _CALENDARS_OF_SUBJECT = QueryShape(
     "FirestoreCalendarStore.of_subject",
     "calendars",
@@ -191,6 +206,8 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
     _SWEEP_STALE,
     _SWEEP_NEVER_ATTEMPTED,
     _SWEEP_PENDING,
+    _DISCONNECTED_BEFORE,
+    _DISCONNECTED_SINCE,
     _CALENDARS_OF_SUBJECT,
     _RECORDS_PENDING,
     _RECORDS_OF_CALENDAR,
@@ -376,8 +393,58 @@ class FirestoreCalendarStore:
             # Still ours but always contended: the lease expires by itself.
 
     def set_state(self, key: str, state: str, *, now: datetime, outcome: str) -> None:
-        with translated("state change"), contextlib.suppress(gexc.NotFound):
-            self._ref(key).update({"state": state, "last_outcome": outcome})
+        if state != "disconnected":  # disconnected_at is cleared: nothing to read first
+            fields = {"state": state, "last_outcome": outcome, "disconnected_at": None}
+            with translated("state change"), contextlib.suppress(gexc.NotFound):
+                self._ref(key).update(fields)
+            return
+        self._change_state(key, lambda _body: True, state, now=now, outcome=outcome)
+
+    def set_state_if(
+        self,
+        key: str,
+        expected: str,
+        state: str,
+        *,
+        now: datetime,
+        outcome: str,
+        disconnected_before: datetime | None = None,
+    ) -> bool:
+        def holds(body: Mapping[str, Any]) -> bool:
+            if body.get("state") != expected:
+                return False
+            if disconnected_before is None:
+                return True
+            since = body.get("disconnected_at")
+            return isinstance(since, datetime) and since < disconnected_before
+
+        return self._change_state(key, holds, state, now=now, outcome=outcome)
+
+    def _change_state(
+        self,
+        key: str,
+        holds: Callable[[Mapping[str, Any]], bool],
+        state: str,
+        *,
+        now: datetime,
+        outcome: str,
+    ) -> bool:
+        """Write the state if ``holds(stored body)``, as an optimistic write (the stored
+        ``disconnected_at`` decides the new one); False when it does not hold or is unknown."""
+        with translated("state change"):
+            for _ in range(_OPTIMISTIC_ATTEMPTS):
+                snapshot = self._ref(key).get()
+                body = snapshot.to_dict() if snapshot.exists else None
+                if body is None or not holds(body):
+                    return False
+                fields = {
+                    "state": state,
+                    "last_outcome": outcome,
+                    "disconnected_at": _disconnected_at(body, state, now),
+                }
+                if self._update_if_unchanged(snapshot, fields):
+                    return True
+        raise StoreUnavailableError(f"state change of calendar {key} kept losing races")
 
     def clear_sync_token(self, key: str) -> bool:
         # A plain update, no precondition: it must win over whatever the calendar is doing.
@@ -440,6 +507,42 @@ class FirestoreCalendarStore:
                         found[doc.key] = doc
         ordered = sorted(found.values(), key=lambda d: (d.last_attempt_at or _FLOOR, d.key))
         return ordered[:limit]
+
+    def disconnected_before(self, before: datetime, limit: int) -> list[CalendarDoc]:
+        with translated("retention query"):
+            return _disconnected(
+                _DISCONNECTED_BEFORE.build(self._collection, "disconnected", before), limit
+            )
+
+    def disconnected_since(self, since: datetime, limit: int) -> list[CalendarDoc]:
+        with translated("disconnected query"):
+            return _disconnected(
+                _DISCONNECTED_SINCE.build(self._collection, "disconnected", since), limit
+            )
+
+
+def _disconnected(query: firestore.Query, limit: int) -> list[CalendarDoc]:
+    """At most ``limit`` calendars of one of the two disconnected queries (a malformed document
+    is skipped: it must not hold up the others)."""
+    if limit <= 0:
+        return []
+    found: list[CalendarDoc] = []
+    for snapshot in query.limit(limit).stream():
+        with contextlib.suppress(MalformedInputError):
+            doc = _calendar(snapshot)
+            if doc is not None:
+                found.append(doc)
+    return found
+
+
+def _disconnected_at(body: Mapping[str, Any], state: str, now: datetime) -> datetime | None:
+    """The ``disconnected_at`` of a calendar stored as ``body`` moving to ``state``."""
+    if state != "disconnected":
+        return None
+    since = body.get("disconnected_at")
+    if body.get("state") == "disconnected" and isinstance(since, datetime):
+        return since
+    return now
 
 
 # --- conference records ----------------------------------------------------------------------

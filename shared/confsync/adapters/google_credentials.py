@@ -28,7 +28,8 @@ answering it again.
 Failures are google-auth ``RefreshError``\\ s, which the Calendar adapter sorts: non-retryable
 (``invalid_grant``, ``unauthorized_client``, ``access_denied``, a refused ``signJwt``, no stored
 grant, a grant that does not decrypt) disconnects the calendar with the message as its outcome;
-retryable (429, 5xx, network, Firestore unavailable) is retried like a Calendar 5xx. Messages
+retryable (429, 5xx, network, Firestore unavailable, and the function's own identity failing
+for now, e.g. the metadata server unreachable) is retried like a Calendar 5xx. Messages
 never contain the subject (they reach logs and the calendar record) nor any token.
 
 Nothing here calls Google when it is built: the runtime identity is looked up on first use.
@@ -220,6 +221,14 @@ def _token_from(answer: _Answer, what: str, now: float) -> AccessToken:
     return AccessToken(value=value, expires_at=now + float(lifetime))
 
 
+def _retryable(err: RefreshError) -> bool:
+    """Whether a refresh of the function's own credentials may succeed later: google-auth marks
+    some outages retryable, but the metadata server's credentials wrap an unreachable or failing
+    server (a ``TransportError``) into a RefreshError that is not, and that outage says nothing
+    about any user, so it must not disconnect their calendars."""
+    return bool(err.retryable) or isinstance(err.__cause__, TransportError)
+
+
 # --- delegated --------------------------------------------------------------------------------
 
 
@@ -309,7 +318,7 @@ class DelegatedTokenFetcher:
                 except RefreshError as err:
                     raise _refresh_error(
                         f"delegated: the function's own credentials failed to refresh: {err}",
-                        retryable=bool(err.retryable),
+                        retryable=_retryable(err),
                     ) from err
             headers: dict[str, str] = {}
             source.apply(headers)  # type: ignore[no-untyped-call]

@@ -12,6 +12,8 @@ lives in a module of its own:
   before the old one is superseded and stopped), stop;
 * :mod:`~confsync.channels.tick`: the tick and its fan-out batches: renewal scan, sweep with
   repair, garbage collection, each bounded by the batch size and the per-subject budget;
+* :mod:`~confsync.channels.offboarding`: the tick's passes over ``disconnected`` calendars: stop
+  their channels, and unenroll them (records forgotten, conferences kept) after the retention;
 * :mod:`~confsync.channels.report`: what a command did and spent (:class:`ChannelReport`,
   :class:`SubjectBudget`) and its summary line;
 * :mod:`~confsync.channels.settings`: :class:`ChannelSettings`;

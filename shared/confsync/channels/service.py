@@ -87,6 +87,7 @@ class ChannelService:
             watcher=watcher,
             now=now,
             rng=rng or random.Random(),  # noqa: S311 - jitter, not security
+            unenroll=self._enrollment.unenroll,  # offboarding: retired calendars are unenrolled
         )
 
     def handle(self, command: ChannelCommand) -> ChannelReport:

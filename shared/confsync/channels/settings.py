@@ -32,6 +32,9 @@ class ChannelSettings:
     allowed_domains: DomainAllowList
     """Whose calendars an ``enroll`` command may enrol (``CONFSYNC_ALLOWED_DOMAINS``), whoever
     published it."""
+    disconnected_retention: timedelta
+    """How long a calendar stays ``disconnected`` before the tick unenrolls it and forgets its
+    conference records (``CONFSYNC_DISCONNECTED_RETENTION_SECONDS``)."""
     max_fanout_batches: int = 25
     sweep_jitter: float = 0.2  # a fraction of the sweep interval
 

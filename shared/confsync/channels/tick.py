@@ -11,8 +11,13 @@ b. *sweep*: calendars not attempted within the sweep interval, or holding pendin
 c. *repair*: an ``active`` calendar met by the sweep with no live channel is watched again; a
    refusal marks it ``poll-only`` once, so it is not retried every tick. ``poll-only`` calendars
    get their syncs from the sweep alone.
-d. *garbage collection*: superseded channels are stopped (404: already gone) and forgotten;
+d. *retirement* (:mod:`confsync.channels.offboarding`): calendars ``disconnected`` for longer
+   than the retention are unenrolled with their conference records forgotten (never their
+   conferences).
+e. *garbage collection*: superseded channels are stopped (404: already gone) and forgotten;
    stopped ones are forgotten.
+f. *offboarding's stops*: the active channels of calendars recently ``disconnected`` are stopped
+   (one attempt each; one that failed for now is left superseded, for the next collection).
 
 Every Calendar call of a tick is charged to the calendar's subject: no subject gets more than
 ``subject_budget_per_minute`` calls from one tick (fan-out batches included, because the tick
@@ -31,6 +36,7 @@ from typing import TypeVar
 from confsync.calendars import CalendarDoc
 from confsync.channel_docs import ChannelDoc
 from confsync.channels.logs import LOGGER, labels
+from confsync.channels.offboarding import Offboarding, Unenroll
 from confsync.channels.report import ChannelReport, SubjectBudget, log_report
 from confsync.channels.settings import ChannelSettings
 from confsync.channels.watch import Watcher
@@ -57,7 +63,8 @@ def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
 
 
 class Tick:
-    """The periodic maintenance: renew, sweep (with repair) and collect, batched and budgeted."""
+    """The periodic maintenance: renew, sweep (with repair), offboard and collect, batched and
+    budgeted. Offboarding runs only when ``unenroll`` (the enrolment's) is given."""
 
     def __init__(
         self,
@@ -71,6 +78,7 @@ class Tick:
         watcher: Watcher,
         now: Callable[[], datetime],
         rng: random.Random,
+        unenroll: Unenroll | None = None,
     ) -> None:
         self._calendar_api = calendar_api
         self._calendar_store = calendar_store
@@ -81,13 +89,24 @@ class Tick:
         self._watcher = watcher
         self._now = now
         self._rng = rng
+        self._offboarding: Offboarding | None = None
+        if unenroll is not None:
+            self._offboarding = Offboarding(
+                calendar_api=calendar_api,
+                calendar_store=calendar_store,
+                channels=channels,
+                settings=settings,
+                watcher=watcher,
+                unenroll=unenroll,
+            )
 
     # --- the commands ----------------------------------------------------------------------
 
     def tick(
         self, now: datetime | None = None, *, issued_at: datetime | None = None
     ) -> ChannelReport:
-        """Renew, sweep (with repair) and collect, within the batch and the subject budget."""
+        """Renew, sweep (with repair), retire, collect and stop the channels of disconnected
+        calendars, within the batch and the subject budget."""
         now = now or self._now()
         if issued_at is not None and now - issued_at > self._settings.sweep_interval:
             LOGGER.warning("tick delivered %s late; running it anyway", now - issued_at)
@@ -95,7 +114,11 @@ class Tick:
         budget = SubjectBudget(self._settings.subject_budget_per_minute)
         self._tick_renew(now, budget, report)
         self._tick_sweep(now, budget, report)
+        if self._offboarding is not None:
+            self._offboarding.retire(now, report, self._guarded)
         self._collect(budget, report)
+        if self._offboarding is not None:  # after collection: a failed stop waits a tick
+            self._offboarding.stop_channels(now, budget, report, self._guarded)
         log_report("tick", report, budget)
         return report
 

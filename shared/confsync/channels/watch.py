@@ -134,7 +134,8 @@ class Watcher:
         self, client: ChannelClient, doc: CalendarDoc, now: datetime, report: ChannelReport
     ) -> OpenOutcome:
         """Watch the calendar with a new channel and persist it: ``opened``, ``poll-only`` (the
-        calendar refuses watches) or ``disconnected`` (its credentials are refused)."""
+        calendar refuses watches) or ``disconnected`` (its access is gone: credentials refused,
+        user deleted or suspended, calendar not found; its live windows are forgotten)."""
         channel_id = self._new_channel_id()
         ttl = int(self._settings.channel_ttl.total_seconds())
         expires = now + timedelta(seconds=ttl) + EXPIRY_SLACK
@@ -166,7 +167,8 @@ class Watcher:
                 err,
                 extra=labels(doc.key),
             )
-            self._calendar_store.set_state(doc.key, "disconnected", now=now, outcome=str(err))
+            self._calendar_store.set_state(doc.key, "disconnected", now=now, outcome=err.outcome)
+            self._calendar_store.clear_channels(doc.key)  # the window just noted included
             return "disconnected"
         channel = ChannelDoc(
             id=watched.id,

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
-from confsync.calendars import calendar_key
+from confsync.calendars import CALENDAR_STATES, calendar_key
 from confsync.cli.deletes import HELP as RELEASE_DELETES_HELP
 from confsync.cli.deletes import settle_held_deletes
 from confsync.cli.grants import HELP as GRANT_HELP
@@ -69,7 +69,9 @@ SCHEDULER_EXTRA_MISSING = (
 class StatusReader(Protocol):
     """The operators' read model (:class:`confsync.cli.status.FirestoreStatusReader`)."""
 
-    def calendars(self, key: str | None = None, *, now: datetime) -> list[CalendarStatus]: ...
+    def calendars(
+        self, key: str | None = None, *, now: datetime, state: str | None = None
+    ) -> list[CalendarStatus]: ...
 
 
 class SchedulerJobs(Protocol):
@@ -201,6 +203,7 @@ def status_json(row: CalendarStatus) -> dict[str, Any]:
         "pendingCount": row.pending_count,
         "failedRecords": row.failed_records,
         "heldDeletes": row.held_deletes,
+        "disconnectedAt": _stamp(row.disconnected_at),
     }
 
 
@@ -215,6 +218,7 @@ _COLUMNS = (
     ("PENDING", "pendingCount"),
     ("FAILED", "failedRecords"),
     ("HELD", "heldDeletes"),
+    ("DISCONNECTED SINCE", "disconnectedAt"),
 )
 
 
@@ -360,10 +364,10 @@ def _scheduler_job(ctx: _Context) -> dict[str, Any] | None:
 def _status(ctx: _Context) -> int:
     args = ctx.args
     key = _key_of(args)
-    rows = ctx.services.status.calendars(key, now=ctx.clock())
+    rows = ctx.services.status.calendars(key, now=ctx.clock(), state=args.state)
     job = _scheduler_job(ctx)
     payload = {"calendars": [status_json(row) for row in rows], "schedulerJob": job}
-    if key is not None and not rows:
+    if key is not None and not rows and args.state is None:
         raise CommandError(f"calendar {key} is not enrolled (no calendar record)", payload)
     if args.json:
         print(json.dumps(payload))
@@ -506,6 +510,15 @@ def _unenroll_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _status_arguments(parser: argparse.ArgumentParser) -> None:
+    _calendar_options(parser, required=False)
+    parser.add_argument(
+        "--state",
+        choices=sorted(CALENDAR_STATES),
+        help="only the calendars in this state (e.g. disconnected: with why and since when)",
+    )
+
+
 def _release_deletes_arguments(parser: argparse.ArgumentParser) -> None:
     _calendar_options(parser, required=True)
     parser.add_argument(
@@ -547,7 +560,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "status",
         "one line per calendar, read from Firestore, and the Scheduler job if configured",
         _status,
-        lambda parser: _calendar_options(parser, required=False),
+        _status_arguments,
     ),
     Subcommand(
         "resync",

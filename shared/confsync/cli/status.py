@@ -2,8 +2,11 @@
 
 Only the command line uses it; the functions never read it. It joins three collections with at
 most three queries, whatever the number of calendars: the calendar records, the active channel
-records and the conference records whose status is ``failed``. Its queries are built from
-:data:`STATUS_QUERY_SHAPES` like the adapters' (equality filters only: no composite index).
+records and the conference records whose status is ``failed``. Listing the calendars of one
+state (``confsync status --state disconnected``) reads only those, with an equality query on
+``state``, and joins the channels and failed records of 30 calendars per query (``in``). Its
+queries are built from :data:`STATUS_QUERY_SHAPES` like the adapters' (equality filters only:
+the two-field ones use the adapters' composite indexes).
 A calendar record that does not decode is shown with the state ``malformed`` rather than hidden.
 
 In production the tick comes from a Cloud Scheduler job, so the operator also wants to see that
@@ -22,7 +25,7 @@ from typing import Any
 
 from google.cloud import firestore
 
-from confsync.adapters.firestore_store import QueryShape, translated
+from confsync.adapters.firestore_store import QueryShape, chunks, translated
 from confsync.calendars import CalendarDoc, calendar_from_document
 from confsync.channel_docs import channel_from_document
 from confsync.errors import ConfsyncError, MalformedInputError
@@ -46,12 +49,26 @@ _FAILED_RECORDS_OF = QueryShape(
     "conferences",
     (("home_calendar_key", "=="), ("status", "==")),
 )
+_CALENDARS_IN_STATE = QueryShape("FirestoreStatusReader.calendars", "calendars", (("state", "=="),))
+_ACTIVE_CHANNELS_OF_ANY = QueryShape(
+    "FirestoreStatusReader.calendars", "channels", (("calendar_key", "in"), ("state", "=="))
+)
+_FAILED_RECORDS_OF_ANY = QueryShape(
+    "FirestoreStatusReader.calendars",
+    "conferences",
+    (("home_calendar_key", "in"), ("status", "==")),
+)
+_IN_MAX = 30
+"""Firestore's limit on the values of one ``in`` filter."""
 
 STATUS_QUERY_SHAPES: tuple[QueryShape, ...] = (
     _ACTIVE_CHANNELS,
     _ACTIVE_CHANNELS_OF,
     _FAILED_RECORDS,
     _FAILED_RECORDS_OF,
+    _CALENDARS_IN_STATE,
+    _ACTIVE_CHANNELS_OF_ANY,
+    _FAILED_RECORDS_OF_ANY,
 )
 """Every query shape this module issues."""
 
@@ -72,6 +89,9 @@ class CalendarStatus:
     failed_records: int
     held_deletes: int = 0
     """Deletes the deletion brake holds until an operator releases or discards them."""
+    disconnected_at: datetime | None = None
+    """Since when the calendar is ``disconnected`` (None in other states, and for calendars
+    disconnected before this was recorded); ``last_outcome`` says why."""
 
     @property
     def ready(self) -> bool:
@@ -97,6 +117,7 @@ def calendar_status(
         pending_count=doc.pending_count,
         failed_records=failed_records,
         held_deletes=doc.held_deletes,
+        disconnected_at=doc.disconnected_at,
     )
 
 
@@ -119,25 +140,43 @@ class FirestoreStatusReader:
         self._channels = client.collection(channels)
         self._conferences = client.collection(conferences)
 
-    def calendars(self, key: str | None = None, *, now: datetime) -> list[CalendarStatus]:
-        """Every calendar, ordered by key, or only ``key`` (an empty list when it is unknown)."""
+    def calendars(
+        self, key: str | None = None, *, now: datetime, state: str | None = None
+    ) -> list[CalendarStatus]:
+        """Every calendar, ordered by key; or only ``key`` (an empty list when it is unknown); or
+        only the calendars in ``state`` (read with an indexed query, not by reading them all)."""
         with translated("status read"):
-            if key is None:
-                snapshots = list(self._calendars.stream())
-                channels = _ACTIVE_CHANNELS.build(self._channels, "active")
-                failed = _FAILED_RECORDS.build(self._conferences, "failed")
-            else:
+            if key is not None:
                 snapshot = self._calendars.document(key).get()
                 snapshots = [snapshot] if snapshot.exists else []
-                channels = _ACTIVE_CHANNELS_OF.build(self._channels, key, "active")
-                failed = _FAILED_RECORDS_OF.build(self._conferences, key, "failed")
+                joins = [
+                    (
+                        _ACTIVE_CHANNELS_OF.build(self._channels, key, "active"),
+                        _FAILED_RECORDS_OF.build(self._conferences, key, "failed"),
+                    )
+                ]
+            elif state is not None:
+                snapshots = list(_CALENDARS_IN_STATE.build(self._calendars, state).stream())
+                joins = self._joins_of(sorted(s.id for s in snapshots))
+            else:
+                snapshots = list(self._calendars.stream())
+                joins = [
+                    (
+                        _ACTIVE_CHANNELS.build(self._channels, "active"),
+                        _FAILED_RECORDS.build(self._conferences, "failed"),
+                    )
+                ]
             if not snapshots:
                 return []
-            expiries = self._live_expiries(channels, now)
-            failures = Counter(
-                (s.to_dict() or {}).get("home_calendar_key")
-                for s in failed.select(["home_calendar_key"]).stream()
-            )
+            expiries: dict[str, list[datetime]] = {}
+            failures: Counter[str] = Counter()
+            for channels, failed in joins:
+                for calendar, found in self._live_expiries(channels, now).items():
+                    expiries.setdefault(calendar, []).extend(found)
+                failures.update(
+                    str((s.to_dict() or {}).get("home_calendar_key"))
+                    for s in failed.select(["home_calendar_key"]).stream()
+                )
         rows = []
         for snapshot in sorted(snapshots, key=lambda s: s.id):
             body: dict[str, Any] = snapshot.to_dict() or {}
@@ -146,8 +185,20 @@ class FirestoreStatusReader:
             except MalformedInputError:
                 rows.append(_malformed(snapshot.id))
                 continue
+            if state is not None and doc.state != state:
+                continue
             rows.append(calendar_status(doc, expiries.get(doc.key, []), failures[doc.key]))
         return rows
+
+    def _joins_of(self, keys: list[str]) -> list[tuple[firestore.Query, firestore.Query]]:
+        """The channel and failed-record queries of these calendars, in ``in`` batches."""
+        return [
+            (
+                _ACTIVE_CHANNELS_OF_ANY.build(self._channels, list(batch), "active"),
+                _FAILED_RECORDS_OF_ANY.build(self._conferences, list(batch), "failed"),
+            )
+            for batch in chunks(keys, _IN_MAX)
+        ]
 
     def _live_expiries(self, query: firestore.Query, now: datetime) -> dict[str, list[datetime]]:
         found: dict[str, list[datetime]] = {}

@@ -8,8 +8,10 @@ acknowledges a covered notification, takes the lease (or coalesces into the run 
 then runs rounds of settle → pull → pending retry → commit until a commit succeeds; after
 ``max_rounds`` it re-publishes a request instead. It also turns revoked access, or a calendar
 seen through an access role below ``writer`` (:class:`~confsync.errors.UntrustedViewError`,
-raised by the pull before the page is planned), into a disconnected calendar, and logs the run's
-summary line.
+raised by the pull before the page is planned), into a disconnected calendar (its reason as the
+outcome, ``disconnected_at`` set the first time, its live channel windows forgotten; the channel
+service stops its channels and, after the retention, unenrolls it), and logs the run's summary
+line.
 """
 
 from __future__ import annotations
@@ -170,9 +172,9 @@ class SyncRunner:
             _log_disconnection(key, err)
             self._lease.release_quietly(key, owner)  # first: releasing writes the outcome "error"
             released = True
-            self.ports.calendar_store.set_state(
-                key, "disconnected", now=self._now(), outcome=str(err)
-            )
+            store = self.ports.calendar_store
+            store.set_state(key, "disconnected", now=self._now(), outcome=err.outcome)
+            store.clear_channels(key)  # notifications in flight are dropped, even if re-enrolled
             status = "disconnected"
         finally:
             if not released:

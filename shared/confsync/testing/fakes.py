@@ -363,6 +363,15 @@ def _tombstone(event: Mapping[str, Any]) -> dict[str, Any]:
     return {k: event[k] for k in keys if k in event}
 
 
+def _with_state(doc: CalendarDoc, state: str, now: datetime, outcome: str) -> CalendarDoc:
+    """``doc`` in ``state``: ``disconnected_at`` set when it becomes disconnected, kept while it
+    stays so, cleared otherwise (the port's rule)."""
+    since = None
+    if state == "disconnected":
+        since = doc.disconnected_at if doc.state == "disconnected" and doc.disconnected_at else now
+    return replace(doc, state=state, last_outcome=outcome, disconnected_at=since)  # type: ignore[arg-type]
+
+
 class InMemoryCalendarStore:
     """Calendar records with the lease, counter and commit semantics of the real store."""
 
@@ -470,7 +479,51 @@ class InMemoryCalendarStore:
             if doc is None:
                 return
             self.writes += 1
-            self._docs[key] = replace(doc, state=state, last_outcome=outcome)  # type: ignore[arg-type]
+            self._docs[key] = _with_state(doc, state, now, outcome)
+
+    def set_state_if(
+        self,
+        key: str,
+        expected: str,
+        state: str,
+        *,
+        now: datetime,
+        outcome: str,
+        disconnected_before: datetime | None = None,
+    ) -> bool:
+        with self._lock:
+            self.reads += 1
+            doc = self._docs.get(key)
+            if doc is None or doc.state != expected:
+                return False
+            if disconnected_before is not None and not (
+                doc.disconnected_at is not None and doc.disconnected_at < disconnected_before
+            ):
+                return False
+            self.writes += 1
+            self._docs[key] = _with_state(doc, state, now, outcome)
+            return True
+
+    def disconnected_before(self, before: datetime, limit: int) -> list[CalendarDoc]:
+        with self._lock:
+            due = [d for d in self._disconnected() if d.disconnected_at < before]  # type: ignore[operator]
+            self.reads += max(1, min(len(due), limit))
+            return sorted(due, key=lambda d: (d.disconnected_at, d.key))[: max(limit, 0)]
+
+    def disconnected_since(self, since: datetime, limit: int) -> list[CalendarDoc]:
+        with self._lock:
+            recent = [d for d in self._disconnected() if d.disconnected_at >= since]  # type: ignore[operator]
+            self.reads += max(1, min(len(recent), limit))
+            ordered = sorted(recent, key=lambda d: (d.disconnected_at, d.key), reverse=True)
+            return ordered[: max(limit, 0)]
+
+    def _disconnected(self) -> list[CalendarDoc]:
+        """Disconnected calendars with a ``disconnected_at`` (what the Firestore index holds)."""
+        return [
+            d
+            for d in self._docs.values()
+            if d.state == "disconnected" and d.disconnected_at is not None
+        ]
 
     def clear_sync_token(self, key: str) -> bool:
         with self._lock:
