@@ -123,10 +123,13 @@ def run_bulk(
     publisher: ChannelCommandPublisher,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
-    """Publish the plan, wait if asked, print the summary; the exit code."""
+    """Publish the plan, wait if asked, print the summary (``out``: stdout; the progress on
+    ``err``: stderr); the exit code."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     rate = request.effective_rate
     bucket = TokenBucket(rate, burst=default_burst(rate), clock=clock, sleep=sleep)
 

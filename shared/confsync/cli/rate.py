@@ -54,10 +54,14 @@ class TokenBucket:
         return max(0.0, (1 - self._tokens) / self.rate)
 
     def take(self) -> float:
-        """Wait until a token is there, then take it; the seconds waited."""
-        waited = 0.0
-        while (wait := self.delay()) > 0:
+        """Wait until a token is there, then take it; the seconds waited.
+
+        It sleeps once for the computed wait and then takes the token even if the clock shows a
+        hair less (a clock of microseconds, a sleep that returns early): the shortfall stays in
+        the bucket as a debt the next action waits out, so nothing drifts and nothing spins."""
+        wait = self.delay()
+        if wait > 0:
             self._sleep(wait)
-            waited += wait
+            self._refill()
         self._tokens -= 1
-        return waited
+        return wait
