@@ -155,19 +155,21 @@ def test_all_owned_enrols_exactly_the_owned_calendars(
     assert json.loads(capsys.readouterr().out)["enrolled"] == 2
 
 
-def test_domain_enrols_each_users_primary_calendar(
+def test_domain_enrols_each_users_primary_calendar_across_pages(
     commands: Commands,
     firestore_emulator: EmulatorEndpoints,
     calendar_server: EmulatorServer,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _reset(calendar_server)
-    for user in ("bob@example.com", "alice@example.com", "dave@other.org"):
-        _share(calendar_server, user, user, "owner")
+    users = _subjects(520)  # more than one page of 500
+    for user in [*users, "dave@other.org"]:
+        calendar_server.app.store.calendar(user)  # the user's primary calendar exists
 
-    argv = ["enroll", "--domain", "example.com", "--admin", "root@example.com"]
-    assert _cli(*argv, **_calendar_env(calendar_server)) == 0
+    argv = ["enroll", "--domain", "example.com", "--admin", "root@example.com", "--rate", "10000"]
+    assert _cli(*argv, "--json", **_calendar_env(calendar_server)) == 0
 
-    assert sorted(commands.drain(2), key=str) == [
-        EnrollCommand(user, user, source="operator")
-        for user in ("alice@example.com", "bob@example.com")
-    ]
+    assert json.loads(capsys.readouterr().out)["enrolled"] == 520
+    assert sorted(commands.drain(520), key=str) == sorted(
+        (EnrollCommand(user, user, source="operator") for user in users), key=str
+    )

@@ -59,6 +59,8 @@ __all__ = [
     "GoogleCalendarDirectory",
     "ListingError",
     "build_directory",
+    "owned_in",
+    "users_in",
 ]
 
 CALENDAR_LIST_SCOPE = "https://www.googleapis.com/auth/calendar.calendarlist.readonly"
@@ -154,10 +156,7 @@ class GoogleCalendarDirectory:
         query = {"minAccessRole": "owner", "showHidden": "true", "maxResults": "250"}
         found: list[str] = []
         for page in self._pages(url, query, subject, CALENDAR_LIST_SCOPE):
-            for entry in _items(page, "items"):
-                calendar_id = entry.get("id")
-                if entry.get("accessRole") == "owner" and isinstance(calendar_id, str):
-                    found.append(calendar_id)
+            found += owned_in(page)
         return sorted(found, key=lambda calendar_id: calendar_id.lower() != subject.lower())
 
     def domain_users(self, domain: str, admin: str) -> list[str]:
@@ -165,15 +164,35 @@ class GoogleCalendarDirectory:
         query = {"domain": domain, "maxResults": "500"}
         found: list[str] = []
         for page in self._pages(url, query, admin, DIRECTORY_SCOPE):
-            for user in _items(page, "users"):
-                email = user.get("primaryEmail")
-                if (
-                    isinstance(email, str)
-                    and not user.get("suspended")
-                    and not user.get("archived")
-                ):
-                    found.append(email)
+            found += users_in(page)
         return found
+
+
+def owned_in(page: Any) -> list[str]:
+    """The ids of a ``calendarList`` page's entries whose ``accessRole`` is ``owner``
+    (ListingError when the page is not a calendar list)."""
+    found: list[str] = []
+    for entry in _items(page, "items"):
+        calendar_id = entry.get("id")
+        if entry.get("accessRole") == "owner" and isinstance(calendar_id, str) and calendar_id:
+            found.append(calendar_id)
+    return found
+
+
+def users_in(page: Any) -> list[str]:
+    """The primary e-mails of a ``users.list`` page's users that are neither suspended nor
+    archived (ListingError when the page is not a user list)."""
+    found: list[str] = []
+    for user in _items(page, "users"):
+        email = user.get("primaryEmail")
+        if (
+            isinstance(email, str)
+            and email
+            and not user.get("suspended")
+            and not user.get("archived")
+        ):
+            found.append(email)
+    return found
 
 
 def _json(content: bytes) -> Any:
@@ -190,8 +209,10 @@ def _message(body: Any) -> str:
 
 
 def _items(page: Any, name: str) -> list[dict[str, Any]]:
-    items = page.get(name) if isinstance(page, dict) else None
-    if items is None:
+    if not isinstance(page, dict):
+        raise ListingError("the answer is not a JSON object")
+    items = page.get(name)
+    if items is None:  # Google leaves an empty list out
         return []
     if not isinstance(items, list):
         raise ListingError(f"the answer's {name} is not a list")
