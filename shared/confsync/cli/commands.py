@@ -12,11 +12,18 @@ records the attempt) instead of publishing one, and ``status`` shows the job bes
 calendars. The job is reached through the :class:`SchedulerJobs` port; google-cloud-scheduler is
 the optional ``cli`` extra, imported only when the job is configured.
 
+``enroll`` names one calendar (``--subject --calendar``) or many (``--from-file``,
+``--all-owned``, ``--domain``: :mod:`confsync.cli.enroll_bulk_command`); either way it checks the
+subject against ``CONFSYNC_ALLOWED_DOMAINS`` (required by ``enroll`` alone) before publishing, and
+``primary`` is keyed as the subject's own address.
+
 Exit codes: 0 done, 1 a failure (Firestore, Pub/Sub or Scheduler refused, calendar unknown,
-``--wait`` timed out), 2 bad arguments or configuration. Google's libraries are imported only when
-a command needs them, so ``confsync --help`` answers at once. :func:`main` takes the services as a
-seam (``services``: configuration to services), which the unit tests fill with fakes. Commands are
-declared in :data:`SUBCOMMANDS`; adding one is adding an entry there.
+``--wait`` timed out, an enrolment refused or failed), 2 bad arguments or configuration.
+Google's libraries are imported only when a command needs them, so ``confsync --help`` answers
+at once. :func:`main` takes the services as a seam (``services``: configuration to services),
+which the unit tests fill with fakes, and likewise ``directory`` (what ``enroll --all-owned`` /
+``--domain`` list with). Commands are declared in :data:`SUBCOMMANDS`; adding one is adding an
+entry there.
 """
 
 from __future__ import annotations
@@ -720,7 +727,8 @@ def build_parser(subcommands: Sequence[Subcommand] = SUBCOMMANDS) -> argparse.Ar
         prog="confsync",
         description="Operate confsync: enroll calendars, inspect them, force syncs and ticks. "
         "Reads GOOGLE_CLOUD_PROJECT (required), CONFSYNC_FIRESTORE_DATABASE, "
-        "CONFSYNC_SYNC_TOPIC, CONFSYNC_CHANNEL_COMMANDS_TOPIC and CONFSYNC_SCHEDULER_JOB.",
+        "CONFSYNC_SYNC_TOPIC, CONFSYNC_CHANNEL_COMMANDS_TOPIC, CONFSYNC_SCHEDULER_JOB and, for "
+        "enroll, CONFSYNC_ALLOWED_DOMAINS.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for subcommand in subcommands:
