@@ -173,3 +173,22 @@ def test_domain_enrols_each_users_primary_calendar_across_pages(
     assert sorted(commands.drain(520), key=str) == sorted(
         (EnrollCommand(user, user, source="operator") for user in users), key=str
     )
+
+
+def test_get_many_reads_past_one_batch_and_skips_a_malformed_record(
+    firestore_emulator: EmulatorEndpoints, store: FirestoreCalendarStore
+) -> None:
+    subjects = _subjects(650)  # three get_all batches of at most 300
+    kept = [subjects[0], subjects[400], subjects[649]]
+    for subject in kept:
+        store.put(CalendarDoc(calendar_key(subject, subject), subject, subject))
+    client = firestore.Client(
+        project=firestore_emulator.project, credentials=AnonymousCredentials()
+    )
+    broken = calendar_key(subjects[1], subjects[1])
+    client.collection("calendars").document(broken).set({"state": 42})
+
+    found = store.get_many(calendar_key(s, s) for s in subjects)
+
+    assert sorted(doc.subject for doc in found.values()) == kept
+    assert broken not in found
