@@ -199,6 +199,16 @@ def test_blocked_calendars_are_published_and_said_unblocked(
     assert (summary["enrolled"], summary["unblocked"], summary["alreadyEnrolled"]) == (2, 1, 1)
 
 
+def test_a_file_saved_with_a_byte_order_mark_reads_its_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("alice@example.com\r\nbob@example.com\r\n".encode("utf-8-sig"))
+    fakes = Fakes()
+
+    assert fakes.run("enroll", "--from-file", str(path)) == 0
+
+    assert fakes.commands.published == [_enroll("alice@example.com"), _enroll("bob@example.com")]
+
+
 def test_stdin_is_read_with_a_dash(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

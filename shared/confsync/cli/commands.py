@@ -577,7 +577,7 @@ def _enroll_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--from-file",
-        type=argparse.FileType("r", encoding="utf-8", errors="replace"),
+        type=argparse.FileType("r", encoding="utf-8-sig", errors="replace"),  # a BOM is dropped
         metavar="FILE",
         help="enroll every subject[,calendarId] line of FILE (- for stdin; # comments, blank "
         "lines skipped; calendarId defaults to primary); calendars already active or poll-only "
