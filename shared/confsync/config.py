@@ -163,6 +163,7 @@ class ChannelsConfig:
 
 
 _TOKEN_URL = str(variable("GOOGLE_TOKEN_URL").default)
+_IAM_URL = str(variable("IAM_CREDENTIALS_URL").default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,12 @@ class CliConfig:
     oauth_client_id: str | None = None
     oauth_client_secret: str | None = None
     token_url: str = _TOKEN_URL
+    mode: str = LOCAL_MODE
+    """How ``confsync enroll --all-owned`` / ``--domain`` list (the functions' credential mode)."""
+    calendar_api_url: str | None = None
+    iam_credentials_url: str = _IAM_URL
+    admin_delegation_service_account: str | None = None
+    """The listing identity outside a local stack (never the functions' own)."""
 
 
 # --- reading -------------------------------------------------------------------------------------

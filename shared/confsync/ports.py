@@ -105,6 +105,11 @@ class CalendarStore(Protocol):
         """Create or replace a calendar record (enrollment)."""
         ...
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, CalendarDoc]:
+        """The enrolled calendars among ``keys``, by key, read in batches (``confsync enroll``
+        reads thousands); a key without a record, or whose record does not decode, is absent."""
+        ...
+
     def acquire_lease(
         self, key: str, owner: str, until: datetime, now: datetime
     ) -> CalendarDoc | None:

@@ -144,11 +144,17 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CONFSYNC_CALENDAR_CREDENTIALS", "mode", Choice(CREDENTIAL_MODES), "emulator",
              "how to call the Calendar API: `delegated` (Workspace domain-wide delegation, no key "
              "files), `oauth` (per-user refresh tokens, for marketplace add-ons) or `emulator` "
-             "(anonymous, local stack)", _CALENDAR),
+             "(anonymous, local stack); `confsync enroll --all-owned` / `--domain` read it too: "
+             "`emulator` lists through the Calendar emulator as the user", (*_CALENDAR, CLI)),
     Variable("CONFSYNC_DELEGATION_SERVICE_ACCOUNT", "delegation_service_account",
              optional(text), "", "`delegated`: e-mail of the service account whose client id "
              "the Workspace administrator authorized; the function signs JWTs as it through the "
              "IAM Credentials API", _CALENDAR),
+    Variable("CONFSYNC_ADMIN_DELEGATION_SERVICE_ACCOUNT", "admin_delegation_service_account",
+             optional(text), "", "e-mail of a service account authorized (domain-wide "
+             "delegation) for the read-only calendar-list and Directory scopes only; `confsync "
+             "enroll --all-owned` / `--domain` sign JWTs as it with the operator's own "
+             "credentials, so the functions' `calendar.events` scope never widens", (CLI,)),
     Variable("CONFSYNC_OAUTH_CLIENT_ID", "oauth_client_id", optional(text), "",
              "`oauth`: OAuth client id the users' refresh tokens were issued to (`confsync "
              "grant` checks a token's ID token is for it)", (*_CALENDAR, CLI)),
@@ -163,10 +169,10 @@ VARIABLES: tuple[Variable, ...] = (
              (*_CALENDAR, CLI)),
     Variable("IAM_CREDENTIALS_URL", "iam_credentials_url", api_url,
              "https://iamcredentials.googleapis.com/v1/", "IAM Credentials API endpoint, ending "
-             "in `/v1/` (override only to test against a stand-in)", _CALENDAR),
+             "in `/v1/` (override only to test against a stand-in)", (*_CALENDAR, CLI)),
     Variable("CALENDAR_API_URL", "calendar_api_url", optional(calendar_url), "",
              "Calendar API endpoint, ending in `/calendar/v3/`; required with `emulator`, "
-             "empty means Google's", _CALENDAR),
+             "empty means Google's", (*_CALENDAR, CLI)),
     Variable("CONFERENCING_URL", "conferencing_url", http_url, None,
              "base URL of the conferencing system's contract"),
     Variable("CONFERENCING_CREDENTIAL", "conferencing_credential", optional(text), "",

@@ -106,11 +106,13 @@ def _failed_record(conference_id: str, status: RecordStatus) -> ConferenceRecord
 def test_enroll_publishes_a_decodable_enroll_command(
     topics: Topics, firestore_emulator: EmulatorEndpoints, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    os.environ["CONFSYNC_ALLOWED_DOMAINS"] = "example.com"  # restored after the test
     assert _cli("enroll", *ALICE, "--json") == 0
 
-    assert _json(capsys) == {"calendarKey": KEY, "published": True}
+    key = calendar_key(SUBJECT, SUBJECT)  # primary resolves to the user's address
+    assert _json(capsys) == {"calendarKey": key, "published": True}
     [message] = topics.pull("channel-commands")
-    assert decode_channel_command(message.data) == EnrollCommand(SUBJECT, CALENDAR_ID)
+    assert decode_channel_command(message.data) == EnrollCommand(SUBJECT, SUBJECT)
     assert message.attributes == {"command": "enroll"}
 
 

@@ -41,6 +41,9 @@ PRODUCTION = {**ENV, "CONFSYNC_SCHEDULER_JOB": JOB}
 T0 = datetime(2026, 11, 24, 6, 0, 0, tzinfo=UTC)
 KEY = calendar_key("alice@example.com", "primary")
 ALICE = ["--subject", "alice@example.com", "--calendar", "primary"]
+ENROLL_ENV = {**ENV, "CONFSYNC_ALLOWED_DOMAINS": "example.com"}
+ENROLL_KEY = calendar_key("alice@example.com", "alice@example.com")
+"""What ``enroll`` keys alice's primary calendar by: ``primary`` resolves to her address."""
 
 
 @dataclass
@@ -217,50 +220,54 @@ def test_enroll_publishes_the_command_and_prints_the_key(
 ) -> None:
     fakes = Fakes()
 
-    assert _run(fakes, "enroll", *ALICE) == 0
+    assert _run(fakes, "enroll", *ALICE, env=ENROLL_ENV) == 0
 
-    assert fakes.commands.published == [EnrollCommand("alice@example.com", "primary")]
-    assert capsys.readouterr().out == f"{KEY}\n"
+    assert fakes.commands.published == [EnrollCommand("alice@example.com", "alice@example.com")]
+    assert capsys.readouterr().out == f"{ENROLL_KEY}\n"
     assert fakes.configs[0].commands_topic == "channel-commands"
 
 
 def test_enroll_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(Fakes(), "enroll", *ALICE, "--json") == 0
+    assert _run(Fakes(), "enroll", *ALICE, "--json", env=ENROLL_ENV) == 0
 
-    assert json.loads(capsys.readouterr().out) == {"calendarKey": KEY, "published": True}
+    assert json.loads(capsys.readouterr().out) == {"calendarKey": ENROLL_KEY, "published": True}
 
 
 def test_enroll_wait_polls_until_the_calendar_is_ready(capsys: pytest.CaptureFixture[str]) -> None:
     fakes = Fakes()
-    fakes.status.answers = [[], [_row(channel_expires_at=None, has_sync_token=False)], [_row()]]
+    fakes.status.answers = [
+        [],
+        [_row(ENROLL_KEY, channel_expires_at=None, has_sync_token=False)],
+        [_row(ENROLL_KEY)],
+    ]
 
-    assert _run(fakes, "enroll", *ALICE, "--wait", "30", "--json") == 0
+    assert _run(fakes, "enroll", *ALICE, "--wait", "30", "--json", env=ENROLL_ENV) == 0
 
     body = json.loads(capsys.readouterr().out)
     assert body["ready"] is True
-    assert body["status"]["calendarKey"] == KEY
-    assert fakes.status.asked == [KEY, KEY, KEY]
+    assert body["status"]["calendarKey"] == ENROLL_KEY
+    assert fakes.status.asked == [ENROLL_KEY, ENROLL_KEY, ENROLL_KEY]
 
 
 def test_enroll_wait_times_out_with_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
     fakes = Fakes()
-    fakes.status.rows = [_row(state="poll-only", channel_expires_at=None)]
+    fakes.status.rows = [_row(ENROLL_KEY, state="poll-only", channel_expires_at=None)]
 
-    assert _run(fakes, "enroll", *ALICE, "--wait", "5") == 1
+    assert _run(fakes, "enroll", *ALICE, "--wait", "5", env=ENROLL_ENV) == 1
 
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1
-    assert f"calendar {KEY} is not ready after 5 s" in captured.err
+    assert f"calendar {ENROLL_KEY} is not ready after 5 s" in captured.err
     assert "state poll-only, no live channel" in captured.err
     assert fakes.commands.published  # the command went out anyway
 
 
 def test_enroll_wait_timeout_json_says_not_ready(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(Fakes(), "enroll", *ALICE, "--wait", "1", "--json") == 1
+    assert _run(Fakes(), "enroll", *ALICE, "--wait", "1", "--json", env=ENROLL_ENV) == 1
 
     body = json.loads(capsys.readouterr().out)
-    assert body == {"calendarKey": KEY, "published": True, "ready": False, "status": None}
+    assert body == {"calendarKey": ENROLL_KEY, "published": True, "ready": False, "status": None}
 
 
 @pytest.mark.parametrize(

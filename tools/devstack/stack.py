@@ -113,6 +113,7 @@ STACK_ENV_KEYS = (
     "CONFSYNC_CHANNEL_TOKEN_KEYS",
     "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY",
     "CONFSYNC_INTAKE_URL",
+    "CONFSYNC_ALLOWED_DOMAINS",
 )
 
 _TOKEN_FILE = "channel-token.env"  # noqa: S105 - a file name
@@ -402,6 +403,7 @@ def plan_stack(
         "CHANNELS_URL": url(ports.channels),
         **token_keys.env(),
         "CONFSYNC_INTAKE_URL": values["CONFSYNC_INTAKE_URL"],
+        "CONFSYNC_ALLOWED_DOMAINS": values["CONFSYNC_ALLOWED_DOMAINS"],  # confsync enroll's
     }
     return StackPlan(
         settings=settings,

@@ -305,6 +305,19 @@ class FirestoreCalendarStore:
         with translated("calendar put"):
             self._ref(doc.key).set(calendar_to_document(doc))
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, CalendarDoc]:
+        found: dict[str, CalendarDoc] = {}
+        with translated("calendars by keys"):
+            for chunk in chunks(list(dict.fromkeys(keys)), _GET_ALL_CHUNK):
+                for snapshot in self._client.get_all([self._ref(key) for key in chunk]):
+                    try:
+                        doc = _calendar(snapshot)
+                    except MalformedInputError:
+                        continue
+                    if doc is not None:
+                        found[doc.key] = doc
+        return found
+
     def acquire_lease(
         self, key: str, owner: str, until: datetime, now: datetime
     ) -> CalendarDoc | None:

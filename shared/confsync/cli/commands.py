@@ -12,11 +12,18 @@ records the attempt) instead of publishing one, and ``status`` shows the job bes
 calendars. The job is reached through the :class:`SchedulerJobs` port; google-cloud-scheduler is
 the optional ``cli`` extra, imported only when the job is configured.
 
+``enroll`` names one calendar (``--subject --calendar``) or many (``--from-file``,
+``--all-owned``, ``--domain``: :mod:`confsync.cli.enroll_bulk_command`); either way it checks the
+subject against ``CONFSYNC_ALLOWED_DOMAINS`` (required by ``enroll`` alone) before publishing, and
+``primary`` is keyed as the subject's own address.
+
 Exit codes: 0 done, 1 a failure (Firestore, Pub/Sub or Scheduler refused, calendar unknown,
-``--wait`` timed out), 2 bad arguments or configuration. Google's libraries are imported only when
-a command needs them, so ``confsync --help`` answers at once. :func:`main` takes the services as a
-seam (``services``: configuration to services), which the unit tests fill with fakes. Commands are
-declared in :data:`SUBCOMMANDS`; adding one is adding an entry there.
+``--wait`` timed out, an enrolment refused or failed), 2 bad arguments or configuration.
+Google's libraries are imported only when a command needs them, so ``confsync --help`` answers
+at once. :func:`main` takes the services as a seam (``services``: configuration to services),
+which the unit tests fill with fakes, and likewise ``directory`` (what ``enroll --all-owned`` /
+``--domain`` list with). Commands are declared in :data:`SUBCOMMANDS`; adding one is adding an
+entry there.
 """
 
 from __future__ import annotations
@@ -36,17 +43,27 @@ from typing import TYPE_CHECKING, Any, Protocol
 from confsync.calendars import CALENDAR_STATES, calendar_key
 from confsync.cli.deletes import HELP as RELEASE_DELETES_HELP
 from confsync.cli.deletes import settle_held_deletes
+from confsync.cli.enroll_bulk_command import (
+    RATE_HELP,
+    BulkRequest,
+    SourceRefusedError,
+    plan_of,
+    run_bulk,
+)
+from confsync.cli.enroll_plan import Refusal, check_entry
 from confsync.cli.grants import HELP as GRANT_HELP
 from confsync.cli.grants import add_grant_arguments, grant
 from confsync.cli.reencrypt import HELP as REENCRYPT_HELP
 from confsync.cli.reencrypt import run_reencrypt
 from confsync.config import CliConfig, load_cli_config
+from confsync.domains import DomainAllowList, email_problem
 from confsync.errors import ConfigurationError, ConfsyncError
 from confsync.messages import EnrollCommand, SyncRequest, TickCommand, UnenrollCommand
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+    from confsync.cli.directory import CalendarDirectory
     from confsync.cli.status import CalendarStatus, SchedulerJobStatus
     from confsync.ports import (
         CalendarStore,
@@ -164,6 +181,13 @@ class _GoogleServices:
         return CloudSchedulerJobs()
 
 
+def _build_directory(config: CliConfig) -> CalendarDirectory:
+    """The listing of ``enroll --all-owned`` / ``--domain`` (imports Google's HTTP clients)."""
+    from confsync.cli.directory import build_directory  # noqa: PLC0415
+
+    return build_directory(config)
+
+
 class CommandError(Exception):
     """An expected failure of a command: one line on stderr, exit 1 (``payload``: its JSON)."""
 
@@ -179,6 +203,7 @@ class _Context:
     services: Services
     clock: Callable[[], datetime]
     sleep: Callable[[float], None]
+    directory: Callable[[CliConfig], CalendarDirectory] = _build_directory
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -290,10 +315,23 @@ def _required_key(args: argparse.Namespace) -> str:
     return key
 
 
+ALLOWED_DOMAINS_MISSING = "CONFSYNC_ALLOWED_DOMAINS is required by confsync enroll"
+
+
 def _enroll(ctx: _Context) -> int:
     args = ctx.args
-    key = calendar_key(args.subject, args.calendar)
-    ctx.services.commands.publish(EnrollCommand(subject=args.subject, calendar_id=args.calendar))
+    allowed = ctx.config.allowed_domains
+    if allowed is None:
+        raise ConfigurationError(ALLOWED_DOMAINS_MISSING)
+    if args.calendar is None:
+        return _enroll_many(ctx, allowed)
+    target = check_entry(args.subject, args.calendar, allowed, "--subject")
+    if isinstance(target, Refusal):
+        raise CommandError(f"{args.subject} refused: {target.reason}; nothing published")
+    key = target.key
+    ctx.services.commands.publish(
+        EnrollCommand(subject=target.subject, calendar_id=target.calendar_id, source="operator")
+    )
     if args.wait is None:
         _emit(args, {"calendarKey": key, "published": True}, key)
         return 0
@@ -301,6 +339,39 @@ def _enroll(ctx: _Context) -> int:
     payload = {"calendarKey": key, "published": True, "ready": True, "status": status_json(row)}
     _emit(args, payload, key)
     return 0
+
+
+def _enroll_many(ctx: _Context, allowed: DomainAllowList) -> int:
+    args = ctx.args
+    request = BulkRequest(
+        from_file=args.from_file,
+        subject=args.subject,
+        all_owned=args.all_owned,
+        domain=args.domain,
+        admin=args.admin,
+        rate=args.rate,
+        wait_s=args.wait,
+        as_json=args.json,
+    )
+    try:
+        plan = plan_of(request, allowed, lambda: ctx.directory(ctx.config))
+    except SourceRefusedError as err:
+        raise CommandError(f"{err}; nothing published") from err
+    finally:
+        if args.from_file is not None and args.from_file is not sys.stdin:
+            args.from_file.close()
+
+    def seconds() -> float:
+        return ctx.clock().timestamp()
+
+    return run_bulk(
+        request,
+        plan,
+        store=ctx.services.calendars,
+        publisher=ctx.services.commands,
+        clock=seconds,
+        sleep=ctx.sleep,
+    )
 
 
 def _missing(row: CalendarStatus | None) -> str:
@@ -485,15 +556,96 @@ def _calendar_options(parser: argparse.ArgumentParser, *, required: bool) -> Non
     parser.set_defaults(calendar_required=required, parser=parser)
 
 
+def _rate(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number per second") from None
+    if not 0 < rate <= 10_000:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 10000")
+    return rate
+
+
+def _domain(value: str) -> str:
+    domain = value.strip().lower().rstrip(".")
+    if email_problem(f"user@{domain}") is not None:
+        raise argparse.ArgumentTypeError(f"{value[:80]!r} is not a domain name")
+    return domain
+
+
+WAIT_DEFAULT_S = 600.0
+"""``--wait`` without a number waits this long."""
+
+
 def _enroll_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--subject", type=_email, required=True, metavar="EMAIL")
-    parser.add_argument("--calendar", type=_text, required=True, metavar="ID")
+    parser.add_argument("--subject", type=_email, metavar="EMAIL", help="the calendar's user")
+    parser.add_argument(
+        "--calendar", type=_text, metavar="ID", help="the calendar id (primary: the user's own)"
+    )
+    parser.add_argument(
+        "--from-file",
+        type=argparse.FileType("r", encoding="utf-8-sig", errors="replace"),  # a BOM is dropped
+        metavar="FILE",
+        help="enroll every subject[,calendarId] line of FILE (- for stdin; # comments, blank "
+        "lines skipped; calendarId defaults to primary); calendars already active or poll-only "
+        "are reported, not published again, so a re-run is safe",
+    )
+    parser.add_argument(
+        "--all-owned",
+        action="store_true",
+        help="with --subject: enroll every calendar in the user's calendar list they own. Reads "
+        "the list with the calendarlist.readonly scope as CONFSYNC_ADMIN_DELEGATION_SERVICE_"
+        "ACCOUNT (the Calendar emulator as the user locally), never as the functions: their "
+        "delegation is authorized for calendar.events only, and a token request for any other "
+        "scope fails with unauthorized_client, which would disconnect every calendar",
+    )
+    parser.add_argument(
+        "--domain",
+        type=_domain,
+        metavar="DOMAIN",
+        help="enroll the primary calendar of every user of DOMAIN that is not suspended, listed "
+        "through the Admin SDK Directory API (admin.directory.user.readonly, same identity as "
+        "--all-owned) as the administrator --admin",
+    )
+    parser.add_argument(
+        "--admin", type=_email, metavar="EMAIL", help="with --domain: a Workspace administrator"
+    )
+    parser.add_argument("--rate", type=_rate, metavar="PER_SECOND", help=RATE_HELP)
     parser.add_argument(
         "--wait",
         type=_seconds,
+        nargs="?",
+        const=WAIT_DEFAULT_S,
         metavar="SECONDS",
-        help="wait until the calendar is active with a live channel and a sync token",
+        help="wait until the calendar is active with a live channel and a sync token (in bulk: "
+        "each published calendar active or poll-only with a sync token; a disconnected one is "
+        f"a failure with its reason); without SECONDS, {WAIT_DEFAULT_S:g}",
     )
+    parser.set_defaults(check_arguments=_check_enroll_choice, parser=parser)
+
+
+def _check_enroll_choice(args: argparse.Namespace) -> None:
+    """Exactly one source of calendars (argparse exits 2 otherwise)."""
+    parser: argparse.ArgumentParser = args.parser
+    sources = [
+        args.calendar is not None,
+        args.from_file is not None,
+        args.all_owned,
+        args.domain is not None,
+    ]
+    if sum(sources) != 1:
+        parser.error(
+            "name what to enroll, one way: --subject EMAIL --calendar ID, --from-file FILE, "
+            "--subject EMAIL --all-owned, or --domain DOMAIN --admin EMAIL"
+        )
+    if (args.calendar is not None or args.all_owned) and args.subject is None:
+        parser.error("--calendar and --all-owned need --subject")
+    if (args.from_file is not None or args.domain is not None) and args.subject is not None:
+        parser.error("--subject goes with --calendar or --all-owned")
+    if (args.domain is None) != (args.admin is None):
+        parser.error("--domain and --admin go together")
+    if args.calendar is not None and args.rate is not None:
+        parser.error("--rate is for bulk enrolment")
 
 
 def _unenroll_arguments(parser: argparse.ArgumentParser) -> None:
@@ -546,7 +698,8 @@ class Subcommand:
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "enroll",
-        "start syncing a calendar (publishes an enroll command)",
+        "start syncing a calendar, or many (--from-file, --all-owned, --domain): publishes "
+        "enroll commands",
         _enroll,
         _enroll_arguments,
     ),
@@ -595,7 +748,8 @@ def build_parser(subcommands: Sequence[Subcommand] = SUBCOMMANDS) -> argparse.Ar
         prog="confsync",
         description="Operate confsync: enroll calendars, inspect them, force syncs and ticks. "
         "Reads GOOGLE_CLOUD_PROJECT (required), CONFSYNC_FIRESTORE_DATABASE, "
-        "CONFSYNC_SYNC_TOPIC, CONFSYNC_CHANNEL_COMMANDS_TOPIC and CONFSYNC_SCHEDULER_JOB.",
+        "CONFSYNC_SYNC_TOPIC, CONFSYNC_CHANNEL_COMMANDS_TOPIC, CONFSYNC_SCHEDULER_JOB and, for "
+        "enroll, CONFSYNC_ALLOWED_DOMAINS.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for subcommand in subcommands:
@@ -638,10 +792,15 @@ def main(
     *,
     clock: Callable[[], datetime] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    directory: Callable[[CliConfig], CalendarDirectory] = _build_directory,
 ) -> int:
-    """Run one command; return the exit code (the console script exits with it)."""
+    """Run one command; return the exit code (the console script exits with it). ``directory``
+    builds the listing of ``enroll --all-owned`` / ``--domain`` (a seam for tests)."""
     args = build_parser().parse_args(argv)
     _check_calendar_choice(args)
+    check: Callable[[argparse.Namespace], None] | None = getattr(args, "check_arguments", None)
+    if check is not None:
+        check(args)
     try:
         config = load_cli_config(os.environ if env is None else env)
     except ConfigurationError as err:
@@ -654,6 +813,7 @@ def main(
         services=factory(config),
         clock=clock or (lambda: datetime.now(UTC)),
         sleep=sleep,
+        directory=directory,
     )
     handler: Callable[[_Context], int] = args.handler
     try:

@@ -391,6 +391,12 @@ class InMemoryCalendarStore:
             self.writes += 1
             self._docs[doc.key] = doc
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, CalendarDoc]:
+        with self._lock:
+            wanted = set(keys)
+            self.reads += len(wanted)
+            return {key: doc for key, doc in self._docs.items() if key in wanted}
+
     def acquire_lease(
         self, key: str, owner: str, until: datetime, now: datetime
     ) -> CalendarDoc | None:

@@ -214,6 +214,7 @@ def test_stack_env_has_everything_a_cli_needs(tmp_path: Path) -> None:
         "CONFSYNC_CHANNEL_TOKEN_KEYS": TOKEN.keys,
         "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY": "local1",
         "CONFSYNC_INTAKE_URL": "http://127.0.0.1:8691",
+        "CONFSYNC_ALLOWED_DOMAINS": "example.com",
     }
 
 

@@ -25,6 +25,7 @@ from .admin import AdminApi, admin_rules
 from .api import API_PREFIX, CalendarApi, api_rules, error_response
 from .channels import ChannelRegistry, Notifier
 from .clock import Clock, SystemClock
+from .directory import DirectoryApi, directory_rules
 from .errors import ApiError, not_found
 from .faults import FaultRegistry
 from .metrics import RequestCounters
@@ -65,7 +66,8 @@ class EmulatorApp:
         self.admin = AdminApi(
             self.store, self.channels, self.notifier, self.faults, self.counters, self.access
         )
-        self.url_map = Map([*api_rules(), *admin_rules()], strict_slashes=False)
+        self.directory = DirectoryApi.of(self.store, self.access)
+        self.url_map = Map([*api_rules(), *admin_rules(), *directory_rules()], strict_slashes=False)
 
     def close(self) -> None:
         self.notifier.stop()
@@ -90,6 +92,8 @@ class EmulatorApp:
         args = {key: str(value) for key, value in matched.items()}
         if endpoint.startswith("admin."):
             return self.admin.handler(endpoint)(request, args)
+        if endpoint.startswith("directory."):
+            return self.directory.handle(request)
         return self._serve_api(request, endpoint, args)
 
     def _serve_api(self, request: Request, endpoint: str, args: dict[str, str]) -> Response:

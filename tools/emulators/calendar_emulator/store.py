@@ -95,6 +95,11 @@ class Store:
         self._last_etag = value
         return f'"{value}"'
 
+    def calendar_ids(self) -> list[str]:
+        """The ids of every calendar that exists."""
+        with self.lock:
+            return list(self._calendars)
+
     def known(self, calendar_id: str) -> bool:
         """Whether the calendar exists (it was used, or given an ACL entry)."""
         with self.lock:
