@@ -16,8 +16,9 @@ made as anyone else, for a gone user's calendar               404 ``notFound``
 Deleting or suspending a user also stops every channel on their calendar and every channel they
 opened elsewhere: nothing is delivered any more, and such channels no longer appear in the admin
 channel list. ``undelete`` and ``unsuspend`` make the user active again with their calendar and
-events as they were; channels stay stopped (watch again). E-mail addresses are compared without
-regard to case.
+events as they were; channels stay stopped (watch again). A user's calendar is the one whose id
+is their address (the emulator knows no owner of any other). E-mail addresses are compared
+without regard to case.
 """
 
 from __future__ import annotations
