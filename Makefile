@@ -16,6 +16,7 @@ FIRESTORE_PORT ?= 8681
 PUBSUB_PORT    ?= 8682
 CALENDAR_PORT  ?= 8683
 CONFERENCING_PORT ?= 8684
+GOOGLE_AUTH_PORT ?= 8685
 PROJECT        ?= confsync-local
 # The local stack (`make up` / `make dev`): the functions' ports, the scheduler's tick interval in
 # seconds, the functions' CONFSYNC_SOLUTION_NAMES (default: $CONFSYNC_SOLUTION_NAMES, else
@@ -30,6 +31,7 @@ SOLUTION_NAMES ?= $(or $(CONFSYNC_SOLUTION_NAMES),$(DEFAULT_SOLUTION_NAMES))
 STACK_ARGS     ?=
 STACK_FLAGS     = --project $(PROJECT) --firestore-port $(FIRESTORE_PORT) --pubsub-port $(PUBSUB_PORT) \
 	--calendar-port $(CALENDAR_PORT) --conferencing-port $(CONFERENCING_PORT) \
+	--google-auth-port $(GOOGLE_AUTH_PORT) \
 	--intake-port $(INTAKE_PORT) --sync-port $(SYNC_PORT) --channels-port $(CHANNELS_PORT) \
 	--tick-interval $(TICK_INTERVAL) --solution-names '$(SOLUTION_NAMES)' $(STACK_ARGS)
 

@@ -70,8 +70,7 @@ def running_stack(run_dir: Path, *settings: str) -> Iterator[Stack]:
     args = ["--project", PROJECT + "-e2e", "--tick-interval", "3600", "--repo-root", str(REPO_ROOT)]
     for setting in settings:
         args += ["--set", setting]
-    for part, port in Ports.free().by_part().items():
-        args += [f"--{part}-port", str(port)]
+    args += Ports.free().cli_args()
     started = _devstack(run_dir, "up", *args)
     assert started.returncode == 0, started.stdout + started.stderr
     try:

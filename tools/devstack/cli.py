@@ -55,6 +55,7 @@ from devstack.stack import (
     StackSettings,
     load_or_create_token_keys,
     plan_stack,
+    port_flag,
 )
 
 __all__ = ["main"]
@@ -73,7 +74,10 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", default=DEFAULT_PROJECT, help="project id (%(default)s)")
     for part, port in Ports().by_part().items():
         parser.add_argument(
-            f"--{part}-port", type=int, default=port, help=f"port of {part} (%(default)s)"
+            port_flag(part),
+            type=int,
+            default=port,
+            help=f"port of {part} (%(default)s)",
         )
     parser.add_argument(
         "--tick-interval",

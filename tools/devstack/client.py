@@ -3,9 +3,10 @@
 Built from a stack's endpoints (the keys of ``stack.env``: :func:`StackClient.from_run_dir`,
 :func:`StackClient.from_plan`, or a mapping), it talks only to public interfaces and the
 emulators' admin APIs: the Calendar API as a user, the Calendar emulator's admin API (call
-counters, fault rules, channels, sync tokens), the conferencing emulator's admin API (conferences,
-request log, fault rules, join URLs), Pub/Sub (channel commands, ticks, pull subscriptions) and the
-``confsync`` command line with the stack's environment.
+counters, fault rules, channels, sync tokens, users who leave), the conferencing emulator's admin
+API (conferences, request log, fault rules, join URLs), the Google auth stand-in (a user's ID
+token) and intake's enrolment endpoint, Pub/Sub (channel commands, ticks, pull subscriptions) and
+the ``confsync`` command line with the stack's environment.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class StackClient:
         self.http = requests.Session()
         self.calendar = self.env["CALENDAR_EMULATOR_URL"].rstrip("/")
         self.conferencing = self.env["CONFERENCING_URL"].rstrip("/")
+        self.google_auth = self.env.get("GOOGLE_AUTH_EMULATOR_URL", "").rstrip("/")
         self.pubsub = f"http://{self.env['PUBSUB_EMULATOR_HOST']}/v1/projects/{self.env['PROJECT']}"
 
     @classmethod
@@ -241,6 +243,47 @@ class StackClient:
             f"{self.calendar}/emulator/v1/calendars/{calendar_id}/invalidate-sync-tokens",
             timeout=self.timeout,
         ).raise_for_status()
+
+    def remove_user(self, user: str, action: str = "delete") -> dict[str, Any]:
+        """The Workspace user leaves: ``delete`` (default) or ``suspend``; ``undelete`` and
+        ``unsuspend`` bring them back. Their requests then answer 401, their calendar 404 to
+        others, and their channels stop (the Calendar emulator's README, "Users who leave")."""
+        url = f"{self.calendar}/emulator/v1/users/{user}"
+        if action == "delete":
+            answer = self.http.delete(url, timeout=self.timeout)
+        else:
+            answer = self.http.post(f"{url}:{action}", timeout=self.timeout)
+        answer.raise_for_status()
+        result: dict[str, Any] = answer.json()
+        return result
+
+    # --- enrolment by the add-on --------------------------------------------------------------
+
+    def id_token(self, email: str, audience: str | None = None, **fields: Any) -> str:
+        """The ID token Google would give the add-on for ``email``: minted by the Google auth
+        stand-in for ``audience`` (default: the stack's ``ENROLL_AUDIENCE``); ``fields`` are the
+        stand-in's other fields (``emailVerified``, ``hd``, ``expiresInSeconds``, ``issuer``)."""
+        if not self.google_auth:
+            raise RuntimeError("this stack has no Google auth stand-in (GOOGLE_AUTH_EMULATOR_URL)")
+        body = {"email": email, "audience": audience or self.env["ENROLL_AUDIENCE"], **fields}
+        answer = self.http.post(
+            f"{self.google_auth}/emulator/v1/id-tokens", json=body, timeout=self.timeout
+        )
+        answer.raise_for_status()
+        token: str = answer.json()["idToken"]
+        return token
+
+    def enroll_with_token(
+        self, token: str, body: Mapping[str, Any] | None = None
+    ) -> requests.Response:
+        """``POST ENROLL_URL`` as the add-on does, with ``token`` as its bearer credential and
+        ``body`` (default none); the answer as given, whatever its status."""
+        return self.http.post(
+            self.env["ENROLL_URL"],
+            headers={"Authorization": f"Bearer {token}"},
+            json=body,
+            timeout=self.timeout,
+        )
 
     # --- the conferencing emulator ------------------------------------------------------------
 

@@ -31,7 +31,14 @@ from devstack.process import (
     wait_until_ready,
 )
 from devstack.pubsub_wiring import PubsubRest, WiringError
-from devstack.stack import DEAD_LETTER_TOPIC, FUNCTIONS, Part, StackPlan, child_environment
+from devstack.stack import (
+    DEAD_LETTER_TOPIC,
+    FUNCTIONS,
+    Part,
+    StackPlan,
+    child_environment,
+    port_flag,
+)
 
 __all__ = [
     "EMULATORS_ENV",
@@ -54,6 +61,7 @@ _ALL_PART_NAMES = (
     *EMULATOR_NAMES,
     "calendar",
     "conferencing",
+    "google_auth",
     *(spec.name for spec in FUNCTIONS),
     "scheduler",
 )
@@ -145,7 +153,7 @@ def _preflight(plan: StackPlan) -> None:
         if port is not None and _port_in_use(plan.settings.host, port):
             problems.append(
                 f"{part.name}: port {port} is in use by another process "
-                f"(choose another with --{part.name}-port or {part.name.upper()}_PORT=...)"
+                f"(choose another with {port_flag(part.name)} or {part.name.upper()}_PORT=...)"
             )
     if problems:
         raise StackError("cannot start the stack:\n  " + "\n  ".join(problems))

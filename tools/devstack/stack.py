@@ -13,12 +13,21 @@ firestore      8681          Firestore emulator (gcloud SDK jar)
 pubsub         8682          Pub/Sub emulator (gcloud SDK jar)
 calendar       8683          ``calendar-emulator`` (Google Calendar API v3 stand-in)
 conferencing   8684          ``conferencing-emulator``
+google_auth    8685          ``google-auth-emulator`` (Google's token endpoint, signJwt, and the
+                             ID tokens an add-on gets for its user, with their certificates)
 intake         8691          functions-framework, target ``intake`` (http)
 sync           8692          functions-framework, target ``sync`` (cloudevent on sync-requests)
 channels       8693          functions-framework, target ``channels`` (cloudevent on
                              channel-commands)
 scheduler      (none)        ``python -m devstack.scheduler``: the Cloud Scheduler job's tick
 =============  ============  ==================================================================
+
+Intake accepts add-on enrolments (``POST /v1/enroll``) with ID tokens of the audience
+:data:`LOCAL_ENROLL_AUDIENCE`, verified against the Google auth stand-in's certificates; the stack
+allows the users of :data:`LOCAL_ALLOWED_DOMAINS`. ``stack.env`` says where and what:
+``ENROLL_URL``, ``ENROLL_AUDIENCE``, ``ALLOWED_DOMAINS`` (also as ``CONFSYNC_ALLOWED_DOMAINS``,
+for the confsync command line) and ``GOOGLE_AUTH_EMULATOR_URL`` (which mints the tokens:
+``POST /emulator/v1/id-tokens``).
 
 The functions are data (:data:`FUNCTIONS`): one whose ``functions/<name>/main.py`` does not exist
 is skipped with a reason (and gets no push subscription), so the stack comes up while a function is
@@ -53,6 +62,7 @@ __all__ = [
     "FUNCTIONS",
     "LOCAL_ALLOWED_DOMAINS",
     "LOCAL_DELETE_GRACE_SECONDS",
+    "LOCAL_ENROLL_AUDIENCE",
     "LOCAL_JOIN_URL_HOSTS",
     "LOCAL_SETTINGS",
     "STACK_ENV_KEYS",
@@ -67,6 +77,7 @@ __all__ = [
     "child_environment",
     "load_or_create_token_keys",
     "plan_stack",
+    "port_flag",
 ]
 
 DEFAULT_PROJECT = "confsync-local"
@@ -95,6 +106,13 @@ LOCAL_JOIN_URL_HOSTS = "conference.example"
 #: a single domain lets a refusal of any other be shown (``--set CONFSYNC_ALLOWED_DOMAINS=...``).
 LOCAL_ALLOWED_DOMAINS = "example.com"
 
+#: The OAuth client id the local stack's add-on "has": intake's ``CONFSYNC_ENROLL_AUDIENCES``, and
+#: the audience to ask the Google auth stand-in's ID tokens for (``ENROLL_AUDIENCE``).
+LOCAL_ENROLL_AUDIENCE = "confsync-local-addon.apps.example"
+
+#: Where the Google auth stand-in publishes its ID tokens' certificates (Google's v1 format).
+_CERTS_PATH = "/oauth2/v1/certs"
+
 #: The sync function's delete grace on the local stack: at most 5 s, which a run waits out.
 LOCAL_DELETE_GRACE_SECONDS = "2"
 
@@ -113,7 +131,11 @@ STACK_ENV_KEYS = (
     "CONFSYNC_CHANNEL_TOKEN_KEYS",
     "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY",
     "CONFSYNC_INTAKE_URL",
+    "ENROLL_URL",
+    "ENROLL_AUDIENCE",
+    "ALLOWED_DOMAINS",
     "CONFSYNC_ALLOWED_DOMAINS",
+    "GOOGLE_AUTH_EMULATOR_URL",
 )
 
 _TOKEN_FILE = "channel-token.env"  # noqa: S105 - a file name
@@ -131,6 +153,11 @@ _STRIPPED_NAMES = frozenset(
 PartKind = Literal["emulator", "function", "scheduler"]
 
 
+def port_flag(part: str) -> str:
+    """The ``devstack up`` flag of a part's port: ``--google-auth-port`` for ``google_auth``."""
+    return f"--{part.replace('_', '-')}-port"
+
+
 @dataclass(frozen=True)
 class Ports:
     """The TCP port of every part that listens (fixed so URLs stay the same across restarts)."""
@@ -139,6 +166,7 @@ class Ports:
     pubsub: int = 8682
     calendar: int = 8683
     conferencing: int = 8684
+    google_auth: int = 8685
     intake: int = 8691
     sync: int = 8692
     channels: int = 8693
@@ -146,6 +174,12 @@ class Ports:
     def by_part(self) -> dict[str, int]:
         """Ports by part name."""
         return dict(asdict(self))
+
+    def cli_args(self) -> list[str]:
+        """These ports as ``devstack up`` flags: ``--calendar-port 8683 ...``."""
+        return [
+            arg for part, port in self.by_part().items() for arg in (port_flag(part), str(port))
+        ]
 
     @classmethod
     def free(cls) -> Ports:
@@ -287,6 +321,11 @@ def _connect_host(host: str) -> str:
     return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 - a comparison
 
 
+def _first_audience(audiences: str) -> str:
+    """One audience intake accepts (the first listed); empty when enrolment is off."""
+    return next((name.strip() for name in audiences.split(",") if name.strip()), "")
+
+
 def _function_env(spec: FunctionSpec, values: Mapping[str, str]) -> dict[str, str]:
     """The values ``spec`` reads according to confsync.config, plus names config does not know."""
     used_by = {variable.name: variable.used_by for variable in VARIABLES}
@@ -328,6 +367,8 @@ def plan_stack(
         "CONFSYNC_SOLUTION_NAMES": settings.solution_names,
         "CONFSYNC_JOIN_URL_HOSTS": LOCAL_JOIN_URL_HOSTS,
         "CONFSYNC_ALLOWED_DOMAINS": LOCAL_ALLOWED_DOMAINS,
+        "CONFSYNC_ENROLL_AUDIENCES": LOCAL_ENROLL_AUDIENCE,
+        "GOOGLE_ID_TOKEN_CERTS_URL": url(ports.google_auth) + _CERTS_PATH,
         "LOG_LEVEL": "INFO",
         **LOCAL_SETTINGS,
         # Short enough for the run to wait it out (no tick needed): the demo and the e2e tests
@@ -347,11 +388,12 @@ def plan_stack(
         )
         for name, port in (("firestore", ports.firestore), ("pubsub", ports.pubsub))
     ]
-    for name, port, ready_path in (
-        ("calendar", ports.calendar, "/emulator/v1/stats"),
-        ("conferencing", ports.conferencing, "/emulator/v1/faults"),
+    for name, executable, port, ready_path in (
+        ("calendar", "calendar-emulator", ports.calendar, "/emulator/v1/stats"),
+        ("conferencing", "conferencing-emulator", ports.conferencing, "/emulator/v1/faults"),
+        ("google_auth", "google-auth-emulator", ports.google_auth, _CERTS_PATH),
     ):
-        argv = (str(bin_dir / f"{name}-emulator"), f"--host={host}", f"--port={port}")
+        argv = (str(bin_dir / executable), f"--host={host}", f"--port={port}")
         parts.append(Part(name, "emulator", argv, f"--port={port}", url(port) + ready_path))
 
     skipped: list[SkippedFunction] = []
@@ -403,7 +445,11 @@ def plan_stack(
         "CHANNELS_URL": url(ports.channels),
         **token_keys.env(),
         "CONFSYNC_INTAKE_URL": values["CONFSYNC_INTAKE_URL"],
-        "CONFSYNC_ALLOWED_DOMAINS": values["CONFSYNC_ALLOWED_DOMAINS"],  # confsync enroll's
+        "ENROLL_URL": f"{url(ports.intake)}/v1/enroll",
+        "ENROLL_AUDIENCE": _first_audience(values["CONFSYNC_ENROLL_AUDIENCES"]),
+        "ALLOWED_DOMAINS": values["CONFSYNC_ALLOWED_DOMAINS"],
+        "CONFSYNC_ALLOWED_DOMAINS": values["CONFSYNC_ALLOWED_DOMAINS"],
+        "GOOGLE_AUTH_EMULATOR_URL": url(ports.google_auth),
     }
     return StackPlan(
         settings=settings,

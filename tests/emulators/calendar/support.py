@@ -239,6 +239,20 @@ class Admin:
     def remove_role(self, calendar_id: str, user: str) -> list[dict[str, Any]]:
         return _as_list(self._call("DELETE", self._acl_path(calendar_id, user)), "rules")
 
+    def user_action(self, user: str, action: str = "") -> requests.Response:
+        """``DELETE users/{user}`` (no ``action``) or ``POST users/{user}:<action>``, as
+        answered (not asserted)."""
+        path = f"{self.root}/users/{quote(user, safe='@')}"
+        if not action:
+            return self.http.delete(path, timeout=10)
+        return self.http.post(f"{path}:{action}", timeout=10)
+
+    def delete_user(self, user: str) -> dict[str, Any]:
+        answer = self.user_action(user)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
     def put_acl_raw(self, calendar_id: str, user: str, body: Any) -> requests.Response:
         """PUT an ACL body as given, without asserting success."""
         return self.http.put(

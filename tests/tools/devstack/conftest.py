@@ -17,8 +17,5 @@ def stack_args_fixture() -> list[str]:
         find_jars()
     except MissingPrerequisiteError as err:
         pytest.skip(f"gcloud emulators not installed: {err}")
-    ports = Ports.free()
     args = ["--project", PROJECT, "--tick-interval", "3600", "--repo-root", str(REPO_ROOT)]
-    for part, port in ports.by_part().items():
-        args += [f"--{part}-port", str(port)]
-    return args
+    return args + Ports.free().cli_args()

@@ -16,7 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from google.auth.transport.requests import Request as GoogleRequest
+from google.oauth2 import id_token
 
+from devstack.client import StackClient
 from devstack.lifecycle import read_env_file
 from devstack.process import ManagedProcess, is_answering, running
 from devstack.pubsub_wiring import PubsubRest
@@ -87,21 +90,33 @@ def test_up_wires_everything_and_down_stops_it(run_dir: Path, stack_args: list[s
     assert env["PROJECT"] == env["GOOGLE_CLOUD_PROJECT"] == PROJECT
     assert env["CALENDAR_API_URL"] == env["CALENDAR_EMULATOR_URL"] + "/calendar/v3/"
     assert env["CONFSYNC_INTAKE_URL"] == env["INTAKE_URL"]
+    assert env["ENROLL_URL"] == env["INTAKE_URL"] + "/v1/enroll"
+    assert env["ALLOWED_DOMAINS"] == env["CONFSYNC_ALLOWED_DOMAINS"] == "example.com"
 
     # every part runs and answers; a function is skipped only when its main.py is missing
     alive = running(run_dir)
     present = [n for n in FUNCTION_NAMES if (REPO_ROOT / "functions" / n / "main.py").is_file()]
-    expected = {"firestore", "pubsub", "calendar", "conferencing", "scheduler", *present}
+    expected = {"firestore", "pubsub", "calendar", "conferencing", "google_auth", "scheduler"}
+    expected |= set(present)
     assert set(alive) == expected
     urls = {
         "firestore": f"http://{env['FIRESTORE_EMULATOR_HOST']}/",
         "pubsub": f"http://{env['PUBSUB_EMULATOR_HOST']}/",
         "calendar": env["CALENDAR_EMULATOR_URL"] + "/emulator/v1/stats",
         "conferencing": env["CONFERENCING_URL"] + "/emulator/v1/faults",
+        "google_auth": env["GOOGLE_AUTH_EMULATOR_URL"] + "/oauth2/v1/certs",
         **{name: env[f"{name.upper()}_URL"] + "/robots.txt" for name in present},
     }
     for name, url in urls.items():
         assert is_answering(url), f"{name} does not answer at {url}"
+
+    # the auth stand-in mints ID tokens for the audience intake accepts, verifiable with its certs
+    token = StackClient(env).id_token("alice@example.com")
+    certs_url = env["GOOGLE_AUTH_EMULATOR_URL"] + "/oauth2/v1/certs"
+    claims = id_token.verify_token(
+        token, GoogleRequest(), audience=env["ENROLL_AUDIENCE"], certs_url=certs_url
+    )
+    assert claims["email"] == "alice@example.com"
 
     # up again: nothing restarts
     again = _devstack(run_dir, "up", *stack_args)

@@ -18,6 +18,8 @@ from confsync.config import (
 from devstack.sdk import SdkJars
 from devstack.stack import (
     FUNCTIONS,
+    LOCAL_ALLOWED_DOMAINS,
+    LOCAL_ENROLL_AUDIENCE,
     LOCAL_SETTINGS,
     STACK_ENV_KEYS,
     Part,
@@ -59,6 +61,7 @@ def test_default_ports_are_the_documented_ones() -> None:
         "pubsub": 8682,
         "calendar": 8683,
         "conferencing": 8684,
+        "google_auth": 8685,
         "intake": 8691,
         "sync": 8692,
         "channels": 8693,
@@ -73,6 +76,7 @@ def test_every_part_runs_in_start_order_with_its_port_as_marker(tmp_path: Path) 
         "pubsub",
         "calendar",
         "conferencing",
+        "google_auth",
         "intake",
         "sync",
         "channels",
@@ -97,6 +101,12 @@ def test_every_part_runs_in_start_order_with_its_port_as_marker(tmp_path: Path) 
         "--host=127.0.0.1",
         "--port=8683",
     )
+    assert plan.part("google_auth").argv == (
+        "/venv/bin/google-auth-emulator",
+        "--host=127.0.0.1",
+        "--port=8685",
+    )
+    assert plan.part("google_auth").ready_url == "http://127.0.0.1:8685/oauth2/v1/certs"
     assert plan.part("pubsub").argv[-1] == "--port=8682"
     scheduler = plan.part("scheduler")
     assert scheduler.argv[:3] == (PYTHON, "-m", "devstack.scheduler")
@@ -171,6 +181,23 @@ def test_each_function_gets_exactly_what_config_says_it_reads(tmp_path: Path) ->
     assert plan.part("intake").env["CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY"] == "local1"
 
 
+def test_intake_accepts_the_local_add_ons_id_tokens_from_the_auth_stand_in(
+    tmp_path: Path,
+) -> None:
+    plan = _plan(_repo(tmp_path, "intake", "sync", "channels"))
+
+    intake = load_intake_config(plan.part("intake").env)
+
+    assert intake.enroll_audiences == frozenset({LOCAL_ENROLL_AUDIENCE})
+    assert intake.id_token_certs_url == plan.part("google_auth").ready_url
+    assert intake.allowed_domains.allows("alice@example.com")
+    assert not intake.allowed_domains.allows("mallory@elsewhere.example")
+    for name in ("sync", "channels"):
+        env = plan.part(name).env
+        assert "CONFSYNC_ENROLL_AUDIENCES" not in env
+        assert "GOOGLE_ID_TOKEN_CERTS_URL" not in env
+
+
 def test_the_functions_configuration_loads(tmp_path: Path) -> None:
     """What the plan gives each function passes that function's own validation."""
     plan = _plan(_repo(tmp_path, "intake", "sync", "channels"))
@@ -214,8 +241,54 @@ def test_stack_env_has_everything_a_cli_needs(tmp_path: Path) -> None:
         "CONFSYNC_CHANNEL_TOKEN_KEYS": TOKEN.keys,
         "CONFSYNC_CHANNEL_TOKEN_ACTIVE_KEY": "local1",
         "CONFSYNC_INTAKE_URL": "http://127.0.0.1:8691",
+        "ENROLL_URL": "http://127.0.0.1:8691/v1/enroll",
+        "ENROLL_AUDIENCE": "confsync-local-addon.apps.example",
+        "ALLOWED_DOMAINS": "example.com",
         "CONFSYNC_ALLOWED_DOMAINS": "example.com",
+        "GOOGLE_AUTH_EMULATOR_URL": "http://127.0.0.1:8685",
     }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "audience"),
+    [
+        ({"CONFSYNC_ALLOWED_DOMAINS": "example.com,example.org"}, LOCAL_ENROLL_AUDIENCE),
+        ({"CONFSYNC_ALLOWED_DOMAINS": "*"}, LOCAL_ENROLL_AUDIENCE),
+        ({"CONFSYNC_ENROLL_AUDIENCES": " a.apps.example , b.apps.example"}, "a.apps.example"),
+        ({"CONFSYNC_ENROLL_AUDIENCES": ""}, ""),  # add-on enrolment off
+    ],
+)
+def test_stack_env_follows_the_enrolment_overrides(
+    tmp_path: Path, overrides: dict[str, str], audience: str
+) -> None:
+    plan = _plan(_repo(tmp_path, "intake"), StackSettings(overrides=overrides))
+    expected_domains = overrides.get("CONFSYNC_ALLOWED_DOMAINS", LOCAL_ALLOWED_DOMAINS)
+
+    assert plan.stack_env["ENROLL_AUDIENCE"] == audience
+    assert plan.stack_env["ALLOWED_DOMAINS"] == expected_domains
+    assert plan.stack_env["CONFSYNC_ALLOWED_DOMAINS"] == expected_domains
+    intake = plan.part("intake").env
+    assert intake["CONFSYNC_ALLOWED_DOMAINS"] == expected_domains
+    assert intake["CONFSYNC_ENROLL_AUDIENCES"] == overrides.get(
+        "CONFSYNC_ENROLL_AUDIENCES", LOCAL_ENROLL_AUDIENCE
+    )
+
+
+def test_the_auth_stand_ins_port_moves_its_urls(tmp_path: Path) -> None:
+    plan = _plan(_repo(tmp_path, "intake"), StackSettings(ports=Ports(google_auth=9997)))
+
+    assert plan.part("google_auth").argv[-1] == "--port=9997"
+    assert plan.stack_env["GOOGLE_AUTH_EMULATOR_URL"] == "http://127.0.0.1:9997"
+    certs = "http://127.0.0.1:9997/oauth2/v1/certs"
+    assert plan.part("intake").env["GOOGLE_ID_TOKEN_CERTS_URL"] == certs
+
+
+def test_port_flags_are_the_clis_spelling() -> None:
+    args = Ports(google_auth=1, calendar=2).cli_args()
+
+    assert args[args.index("--google-auth-port") + 1] == "1"
+    assert args[args.index("--calendar-port") + 1] == "2"
+    assert len(args) == 2 * len(Ports().by_part())
 
 
 def test_a_wildcard_bind_address_is_reached_on_loopback(tmp_path: Path) -> None:
@@ -251,7 +324,7 @@ def test_child_environment_drops_stale_confsync_variables() -> None:
     assert child_environment(part, base) == {"PATH": "/bin", **plan_env}
 
 
-@pytest.mark.parametrize("name", ["firestore", "pubsub", "calendar", "conferencing"])
+@pytest.mark.parametrize("name", ["firestore", "pubsub", "calendar", "conferencing", "google_auth"])
 def test_emulators_have_readiness_urls(tmp_path: Path, name: str) -> None:
     part = _plan(_repo(tmp_path)).part(name)
 

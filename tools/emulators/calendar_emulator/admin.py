@@ -1,11 +1,12 @@
 """The admin API under /emulator/v1/: reset, sync-token invalidation, bulk loading, the ACL,
-faults, channels, the notification log and request counters."""
+users who leave (deleted, suspended), faults, channels, the notification log and request
+counters."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
@@ -17,6 +18,7 @@ from .errors import ApiError
 from .faults import FaultRegistry
 from .metrics import RequestCounters
 from .store import Store
+from .users import UserAccounts, UserStatus, user_address_problem
 
 __all__ = ["ADMIN_PREFIX", "AdminApi", "admin_rules"]
 
@@ -44,6 +46,10 @@ def admin_rules() -> list[Rule]:
             methods=["DELETE"],
             endpoint="admin.acl.remove",
         ),
+        Rule(f"{p}/users/<user>", methods=["DELETE"], endpoint="admin.users.delete"),
+        Rule(f"{p}/users/<user>:undelete", methods=["POST"], endpoint="admin.users.undelete"),
+        Rule(f"{p}/users/<user>:suspend", methods=["POST"], endpoint="admin.users.suspend"),
+        Rule(f"{p}/users/<user>:unsuspend", methods=["POST"], endpoint="admin.users.unsuspend"),
         Rule(f"{p}/faults", methods=["POST"], endpoint="admin.faults.add"),
         Rule(f"{p}/faults", methods=["GET"], endpoint="admin.faults.get"),
         Rule(f"{p}/faults", methods=["DELETE"], endpoint="admin.faults.clear"),
@@ -69,6 +75,7 @@ class AdminApi:
     faults: FaultRegistry
     counters: RequestCounters
     access: AccessControl
+    users: UserAccounts = field(default_factory=UserAccounts)
 
     def handler(self, endpoint: str) -> Callable[[Request, dict[str, str]], Response]:
         handlers: dict[str, Callable[[Request, dict[str, str]], Response]] = {
@@ -78,6 +85,10 @@ class AdminApi:
             "admin.acl.list": self.list_acl,
             "admin.acl.set": self.set_acl,
             "admin.acl.remove": self.remove_acl,
+            "admin.users.delete": self.delete_user,
+            "admin.users.undelete": self.undelete_user,
+            "admin.users.suspend": self.suspend_user,
+            "admin.users.unsuspend": self.unsuspend_user,
             "admin.faults.add": self.add_faults,
             "admin.faults.get": self.get_faults,
             "admin.faults.clear": self.clear_faults,
@@ -95,6 +106,7 @@ class AdminApi:
         self.faults.clear()
         self.counters.reset()
         self.access.reset()
+        self.users.reset()
         self.store.reset()
         return json_response({"reset": True})
 
@@ -145,6 +157,47 @@ class AdminApi:
         """Forget ``user``'s entry: their role is the default again."""
         self.access.remove(args["calendar_id"], args["user"])
         return self._acl(args["calendar_id"])
+
+    def _user_answer(self, user: str, status: UserStatus) -> Response:
+        """The user's status; a deleted or suspended user's channels are stopped now."""
+        stopped = 0
+        if status != "active":
+            email = user.lower()
+            for channel in self.channels.drop(
+                lambda c: email in (c.calendar_id.lower(), (c.watcher or "").lower())
+            ):
+                self.notifier.forget(channel.id)
+                stopped += 1
+        return json_response({"user": user, "status": status, "channelsStopped": stopped})
+
+    def delete_user(self, request: Request, args: dict[str, str]) -> Response:
+        """The Workspace user is deleted: see :mod:`.users` for what their requests get."""
+        user = args["user"]
+        problem = user_address_problem(user)
+        if problem is not None:
+            return _admin_error(400, problem)
+        return self._user_answer(user, self.users.delete(user))
+
+    def suspend_user(self, request: Request, args: dict[str, str]) -> Response:
+        user = args["user"]
+        problem = user_address_problem(user)
+        if problem is not None:
+            return _admin_error(400, problem)
+        status = self.users.suspend(user)
+        if status is None:
+            return _admin_error(404, f"{user} is deleted; undelete them first")
+        return self._user_answer(user, status)
+
+    def _restore(self, user: str, was: UserStatus) -> Response:
+        if not self.users.restore(user, was):
+            return _admin_error(404, f"{user} is not {was} (they are {self.users.status(user)})")
+        return self._user_answer(user, "active")
+
+    def undelete_user(self, request: Request, args: dict[str, str]) -> Response:
+        return self._restore(args["user"], "deleted")
+
+    def unsuspend_user(self, request: Request, args: dict[str, str]) -> Response:
+        return self._restore(args["user"], "suspended")
 
     def add_faults(self, request: Request, args: dict[str, str]) -> Response:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -25,6 +25,7 @@ from .errors import ApiError, invalid_parameter, not_found, parse_error, require
 from .listing import parse_list_query
 from .moving import move_event
 from .store import ListPage, Store
+from .users import UserAccounts, check_caller, check_user_access
 from .validation import parse_conference_version
 
 __all__ = ["API_PREFIX", "CalendarApi", "api_rules", "json_response"]
@@ -115,6 +116,7 @@ class CalendarApi:
     notifier: Notifier
     clock: Clock
     access: AccessControl
+    users: UserAccounts = field(default_factory=UserAccounts)
 
     def handler(self, endpoint: str) -> Callable[[Request, dict[str, str]], Response]:
         handlers: dict[str, Callable[[Request, dict[str, str]], Response]] = {
@@ -137,10 +139,12 @@ class CalendarApi:
     def _calendar(
         self, request: Request, args: dict[str, str], write: bool = False
     ) -> tuple[str, str]:
-        """(calendar id, the caller's role on it); 404 if they cannot see it, 403 if they may
-        not write to it and ``write`` is asked."""
+        """(calendar id, the caller's role on it); 401 if made as a deleted or suspended user,
+        404 if they cannot see it or it is such a user's, 403 if they may not write to it and
+        ``write`` is asked."""
         caller = caller_of(request.headers.get("Authorization"))
         calendar_id = caller.calendar_id(args["calendar_id"])
+        check_user_access(self.users, caller.user, calendar_id)
         role = self.access.role(caller, calendar_id)
         if write:
             require_writer(role)
@@ -151,7 +155,11 @@ class CalendarApi:
     def calendar_list(self, request: Request, args: dict[str, str]) -> Response:
         del args
         caller = caller_of(request.headers.get("Authorization"))
-        return json_response(calendar_list(self.access, caller, request.args.get("minAccessRole")))
+        check_caller(self.users, caller.user)
+        answer = calendar_list(
+            self.access, caller, request.args.get("minAccessRole"), hidden=self.users.is_gone
+        )
+        return json_response(answer)
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -249,6 +257,7 @@ class CalendarApi:
             address=address,
             expiration_ms=expiration,
             calendar_id=calendar_id,
+            watcher=caller_of(request.headers.get("Authorization")).user or calendar_id,
         )
         if not self.channels.add(channel):
             raise ApiError(400, "channelIdNotUnique", "Channel id not unique")
@@ -266,6 +275,7 @@ class CalendarApi:
 
     def stop_channel(self, request: Request, args: dict[str, str]) -> Response:
         del args
+        check_caller(self.users, caller_of(request.headers.get("Authorization")).user)
         body = _body(request)
         channel_id = body.get("id")
         resource_id = body.get("resourceId")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 
 from .access import ROLES, AccessControl, Caller, at_least, login_required
 from .errors import invalid_parameter
@@ -32,8 +33,15 @@ def _entry(calendar_id: str, role: str, primary: bool) -> JSON:
     return entry
 
 
-def calendar_list(access: AccessControl, caller: Caller, min_access_role: str | None) -> JSON:
-    """The answer of ``GET users/me/calendarList`` (one page, no sync token)."""
+def calendar_list(
+    access: AccessControl,
+    caller: Caller,
+    min_access_role: str | None,
+    *,
+    hidden: Callable[[str], bool] = lambda calendar_id: False,
+) -> JSON:
+    """The answer of ``GET users/me/calendarList`` (one page, no sync token), without the
+    calendars ``hidden`` says are gone (those of deleted or suspended users)."""
     if caller.user is None:
         raise login_required()
     if min_access_role and (min_access_role not in ROLES or min_access_role == "none"):
@@ -41,6 +49,6 @@ def calendar_list(access: AccessControl, caller: Caller, min_access_role: str | 
     items = [
         _entry(calendar_id, role, primary=calendar_id == caller.user)
         for calendar_id, role in access.visible_calendars(caller.user)
-        if not min_access_role or at_least(role, min_access_role)
+        if (not min_access_role or at_least(role, min_access_role)) and not hidden(calendar_id)
     ]
     return {"kind": "calendar#calendarList", "etag": _etag(items), "items": items}

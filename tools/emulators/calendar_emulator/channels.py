@@ -19,6 +19,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,6 +56,8 @@ class Channel:
     expiration_ms: int
     calendar_id: str
     last_number: int = 0
+    watcher: str | None = None
+    """The user the watch was made as (None: not known)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -102,6 +105,14 @@ class ChannelRegistry:
                 return False
             del self._channels[channel_id]
             return True
+
+    def drop(self, predicate: Callable[[Channel], bool]) -> list[Channel]:
+        """Remove every channel ``predicate`` holds for; the removed ones."""
+        with self._lock:
+            dropped = [c for c in self._channels.values() if predicate(c)]
+            for channel in dropped:
+                del self._channels[channel.id]
+            return dropped
 
     def is_live(self, channel: Channel) -> bool:
         with self._lock:

@@ -30,6 +30,7 @@ from .errors import ApiError, not_found
 from .faults import FaultRegistry
 from .metrics import RequestCounters
 from .store import DEFAULT_SYNC_TOKEN_TTL, Store
+from .users import UserAccounts
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -62,9 +63,18 @@ class EmulatorApp:
         self.notifier = Notifier(self.channels, self.faults, self.clock, workers=notifier_workers)
         self.store = Store(self.clock, sync_token_ttl, on_change=self.notifier.notify_calendar)
         self.access = AccessControl()
-        self.api = CalendarApi(self.store, self.channels, self.notifier, self.clock, self.access)
+        self.users = UserAccounts()
+        self.api = CalendarApi(
+            self.store, self.channels, self.notifier, self.clock, self.access, self.users
+        )
         self.admin = AdminApi(
-            self.store, self.channels, self.notifier, self.faults, self.counters, self.access
+            self.store,
+            self.channels,
+            self.notifier,
+            self.faults,
+            self.counters,
+            self.access,
+            self.users,
         )
         self.directory = DirectoryApi.of(self.store, self.access)
         self.url_map = Map([*api_rules(), *admin_rules(), *directory_rules()], strict_slashes=False)

@@ -14,6 +14,8 @@ from werkzeug.wrappers import Request, Response
 
 from .api import json_response
 from .errors import ServiceError
+from .id_tokens import parse_id_token_request
+from .jwts import sign
 from .state import FAULT_ENDPOINTS, Fault, RefreshGrant, State
 
 __all__ = ["Admin"]
@@ -166,6 +168,19 @@ class Admin:
     def _restore(self, request: Request) -> Response:
         self._state.users[_text(_object(request), "subject")] = True
         return json_response(200, {})
+
+    def _mint_id_token(self, request: Request) -> Response:
+        """An ID token as Google gives an add-on for its user (see :mod:`.id_tokens`). The call
+        log names the user and audience, never the token."""
+        state = self._state
+        try:
+            asked = parse_id_token_request(_body(request))
+        except ServiceError as error:
+            state.record("idToken", error.status, error=error.message)
+            raise
+        token = sign(state.id_token_key, asked.claims(int(state.clock())))
+        state.record("idToken", 200, subject=asked.email, audience=asked.audience)
+        return json_response(200, {"idToken": token})
 
     # --- faults, settings, inspection ----------------------------------------------------------
 

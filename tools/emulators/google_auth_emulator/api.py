@@ -1,5 +1,6 @@
 """The Google-shaped endpoints: ``POST /token``, ``POST /v1/projects/-/serviceAccounts/{email}
-:signJwt``, ``GET /tokeninfo`` and ``GET /oauth2/v1/certs`` (the keys of the ID tokens).
+:signJwt``, ``GET /tokeninfo``, ``GET /oauth2/v1/certs`` and ``/oauth2/v3/certs`` (the keys of
+the ID tokens, as X.509 certificates and as JWKs) and ``GET /.well-known/openid-configuration``.
 
 Each handler takes the request and the shared :class:`~.state.State`, holds its lock for the
 whole call, consults the fault rules first, and records the call (endpoint, grant, subject,
@@ -14,7 +15,7 @@ from typing import Any, Final
 from werkzeug.wrappers import Request, Response
 
 from .errors import ServiceError
-from .jwts import JwtError, decode_unverified, sign, verify
+from .jwts import JwtError, decode_unverified, jwk, sign, verify
 from .state import IssuedToken, RefreshGrant, State, user_id_of
 
 __all__ = [
@@ -264,6 +265,41 @@ class Api:
             key = state.id_token_key
             state.record("certs", 200)
             return json_response(200, {key.key_id: key.certificate_pem(state.clock())})
+
+    def jwks(self) -> Response:
+        """The same key as a JWK set, as Google's ``/oauth2/v3/certs`` publishes it."""
+        state = self._state
+        with state.lock:
+            state.record("certs", 200, format="jwk")
+            return json_response(200, {"keys": [jwk(state.id_token_key)]})
+
+    @staticmethod
+    def openid_configuration(request: Request) -> Response:
+        """The discovery document's fields that locate the keys: ``issuer`` (Google's, as the ID
+        tokens say), ``jwks_uri`` and the certificates, on this stand-in."""
+        base = request.host_url.rstrip("/")
+        return json_response(
+            200,
+            {
+                "issuer": GOOGLE_ISSUER,
+                "token_endpoint": f"{base}/token",
+                "jwks_uri": f"{base}/oauth2/v3/certs",
+                "response_types_supported": ["code", "token", "id_token"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "claims_supported": [
+                    "aud",
+                    "azp",
+                    "email",
+                    "email_verified",
+                    "exp",
+                    "hd",
+                    "iat",
+                    "iss",
+                    "sub",
+                ],
+            },
+        )
 
     # --- GET /tokeninfo ------------------------------------------------------------------------
 

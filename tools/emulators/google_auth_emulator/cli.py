@@ -19,7 +19,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = listen_parser(
         PROG,
         "Local stand-in of Google's OAuth 2.0 token endpoint and the IAM "
-        "Credentials API's signJwt, for confsync's delegated and oauth credentials.",
+        "Credentials API's signJwt, for confsync's delegated and oauth credentials, "
+        "and of the ID tokens an add-on sends to enrol its user.",
         default_port=DEFAULT_PORT,
     )
     return parser.parse_args(argv)

@@ -1,5 +1,6 @@
 """RS256 JSON Web Tokens, enough for ``signJwt``, the JWT-bearer grant and OpenID Connect ID
-tokens (RFC 7515, 7519), and the X.509 certificates that publish their keys.
+tokens (RFC 7515, 7519), and the X.509 certificates and JSON Web Keys (RFC 7517) that publish
+their keys.
 
 Written against ``cryptography`` directly so the stand-in has no JWT library of its own to trust:
 it must refuse exactly what Google refuses (a bad signature, an unknown key, a non-RS256 header).
@@ -19,7 +20,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-__all__ = ["JwtError", "SigningKey", "b64url", "decode_unverified", "sign", "verify"]
+__all__ = [
+    "JwtError",
+    "SigningKey",
+    "b64url",
+    "decode_unverified",
+    "jwk",
+    "sign",
+    "verify",
+]
 
 
 class JwtError(ValueError):
@@ -71,6 +80,23 @@ class SigningKey:
             .sign(self.private_key, hashes.SHA256())
         )
         return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _uint_b64url(value: int) -> str:
+    return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+
+def jwk(key: SigningKey) -> dict[str, str]:
+    """The public key as a JSON Web Key (RFC 7517), as Google's ``/oauth2/v3/certs`` lists it."""
+    numbers = key.private_key.public_key().public_numbers()
+    return {
+        "kty": "RSA",
+        "alg": "RS256",
+        "use": "sig",
+        "kid": key.key_id,
+        "n": _uint_b64url(numbers.n),
+        "e": _uint_b64url(numbers.e),
+    }
 
 
 def sign(key: SigningKey, claims: dict[str, Any]) -> str:

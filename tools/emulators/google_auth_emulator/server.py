@@ -29,6 +29,12 @@ URL_MAP: Final = Map(
         Rule("/token", methods=["POST"], endpoint="api.token"),
         Rule("/tokeninfo", methods=["GET", "POST"], endpoint="api.tokeninfo"),
         Rule("/oauth2/v1/certs", methods=["GET"], endpoint="api.certs"),
+        Rule("/oauth2/v3/certs", methods=["GET"], endpoint="api.jwks"),
+        Rule(
+            "/.well-known/openid-configuration",
+            methods=["GET"],
+            endpoint="api.openid_configuration",
+        ),
         Rule(
             "/v1/projects/<project>/serviceAccounts/<email>:signJwt",
             methods=["POST"],
@@ -42,6 +48,7 @@ URL_MAP: Final = Map(
         Rule(f"{_ADMIN}/delegations", methods=["DELETE"], endpoint="admin.remove_delegation"),
         Rule(f"{_ADMIN}/oauth-clients", methods=["POST"], endpoint="admin.add_oauth_client"),
         Rule(f"{_ADMIN}/refresh-tokens", methods=["POST"], endpoint="admin.add_refresh_token"),
+        Rule(f"{_ADMIN}/id-tokens", methods=["POST"], endpoint="admin.mint_id_token"),
         Rule(f"{_ADMIN}/revoke", methods=["POST"], endpoint="admin.revoke"),
         Rule(f"{_ADMIN}/restore", methods=["POST"], endpoint="admin.restore"),
         Rule(f"{_ADMIN}/faults", methods=["POST"], endpoint="admin.add_faults"),
@@ -84,6 +91,10 @@ class GoogleAuthApp:
             return self.api.tokeninfo(request)
         if name == "certs":
             return self.api.certs()
+        if name == "jwks":
+            return self.api.jwks()
+        if name == "openid_configuration":
+            return self.api.openid_configuration(request)
         return self.api.sign_jwt(request, email)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -117,3 +128,8 @@ class GoogleAuthServer(BackgroundServer):
     def certs_url(self) -> str:
         """The keys of the ID tokens it issues, as google-auth's ``id_token`` reads them."""
         return f"{self.base_url}/oauth2/v1/certs"
+
+    @property
+    def id_tokens_url(self) -> str:
+        """Where a test asks for a user's ID token (``POST``, see :mod:`.id_tokens`)."""
+        return f"{self.base_url}/emulator/v1/id-tokens"
