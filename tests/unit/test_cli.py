@@ -11,7 +11,14 @@ import pytest
 
 from confsync.calendars import CalendarDoc, calendar_key
 from confsync.cli import main
-from confsync.cli.commands import SUBCOMMANDS, Services, Subcommand, build_parser, status_table
+from confsync.cli.commands import (
+    SUBCOMMANDS,
+    Services,
+    Subcommand,
+    _key_of,
+    build_parser,
+    status_table,
+)
 from confsync.cli.status import CalendarStatus, SchedulerError, SchedulerJobStatus, calendar_status
 from confsync.config import CliConfig, load_cli_config
 from confsync.errors import (
@@ -39,11 +46,11 @@ ENV = {"GOOGLE_CLOUD_PROJECT": "my-project"}
 JOB = "projects/my-project/locations/europe-west1/jobs/confsync-tick"
 PRODUCTION = {**ENV, "CONFSYNC_SCHEDULER_JOB": JOB}
 T0 = datetime(2026, 11, 24, 6, 0, 0, tzinfo=UTC)
-KEY = calendar_key("alice@example.com", "primary")
+KEY = calendar_key("alice@example.com", "alice@example.com")
+"""What every command keys alice's primary calendar by: ``primary`` resolves to her address."""
 ALICE = ["--subject", "alice@example.com", "--calendar", "primary"]
 ENROLL_ENV = {**ENV, "CONFSYNC_ALLOWED_DOMAINS": "example.com"}
-ENROLL_KEY = calendar_key("alice@example.com", "alice@example.com")
-"""What ``enroll`` keys alice's primary calendar by: ``primary`` resolves to her address."""
+ENROLL_KEY = KEY
 
 
 @dataclass
@@ -770,3 +777,11 @@ def test_a_new_subcommand_is_one_entry_in_the_list(capsys: pytest.CaptureFixture
 
     assert args.handler is hello
     assert args.json is True
+
+
+def test_primary_names_the_users_own_calendar_in_every_command() -> None:
+    args = build_parser().parse_args(
+        ["status", "--subject", "Alice@example.com", "--calendar", "primary"]
+    )
+
+    assert _key_of(args) == calendar_key("alice@example.com", "alice@example.com")

@@ -306,17 +306,8 @@ class FirestoreCalendarStore:
             self._ref(doc.key).set(calendar_to_document(doc))
 
     def get_many(self, keys: Iterable[str]) -> dict[str, CalendarDoc]:
-        found: dict[str, CalendarDoc] = {}
         with translated("calendars by keys"):
-            for chunk in chunks(list(dict.fromkeys(keys)), _GET_ALL_CHUNK):
-                for snapshot in self._client.get_all([self._ref(key) for key in chunk]):
-                    try:
-                        doc = _calendar(snapshot)
-                    except MalformedInputError:
-                        continue
-                    if doc is not None:
-                        found[doc.key] = doc
-        return found
+            return _calendars_by_key(self._client, [self._ref(key) for key in dict.fromkeys(keys)])
 
     def acquire_lease(
         self, key: str, owner: str, until: datetime, now: datetime
@@ -532,6 +523,23 @@ class FirestoreCalendarStore:
             return _disconnected(
                 _DISCONNECTED_SINCE.build(self._collection, "disconnected", since), limit
             )
+
+
+def _calendars_by_key(
+    client: firestore.Client, refs: Sequence[firestore.DocumentReference]
+) -> dict[str, CalendarDoc]:
+    """The calendars of ``refs`` that exist and decode, by key, read :data:`_GET_ALL_CHUNK` at a
+    time (a malformed one is left out: the caller treats it as not enrolled)."""
+    found: dict[str, CalendarDoc] = {}
+    for chunk in chunks(refs, _GET_ALL_CHUNK):
+        for snapshot in client.get_all(list(chunk)):
+            try:
+                doc = _calendar(snapshot)
+            except MalformedInputError:
+                continue
+            if doc is not None:
+                found[doc.key] = doc
+    return found
 
 
 def _disconnected(query: firestore.Query, limit: int) -> list[CalendarDoc]:

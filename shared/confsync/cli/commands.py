@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
-from confsync.calendars import CALENDAR_STATES, calendar_key
+from confsync.calendars import CALENDAR_STATES, calendar_key, resolve_calendar_id
 from confsync.cli.deletes import HELP as RELEASE_DELETES_HELP
 from confsync.cli.deletes import settle_held_deletes
 from confsync.cli.enroll_bulk_command import (
@@ -303,8 +303,8 @@ def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
 def _key_of(args: argparse.Namespace) -> str | None:
     if args.calendar_key:
         return str(args.calendar_key)
-    if args.subject and args.calendar:
-        return calendar_key(args.subject, args.calendar)
+    if args.subject and args.calendar:  # `primary` is the user's own calendar, keyed by address
+        return calendar_key(args.subject, resolve_calendar_id(args.subject, args.calendar))
     return None
 
 
