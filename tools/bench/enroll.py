@@ -170,7 +170,7 @@ def _bulk(stack: StackClient, size: EnrolSize) -> dict[str, Any]:
         "bulk_s": round(bulk_s, 2),
         "bulk_enrolments_per_s": round(len(users) / (bulk_s or 1e-9), 1),
         "rerun_s": round(rerun_s, 2),
-        "rerun_already_enrolled_calendars": again.get("already_enrolled", 0),
+        "rerun_already_enrolled_calendars": again.get("alreadyEnrolled", 0),
         "rerun_calendar_calls": rerun_calls,
         "_calls": calls,
     }
