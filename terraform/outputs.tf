@@ -1,3 +1,8 @@
+output "allowed_domains" {
+  description = "CONFSYNC_ALLOWED_DOMAINS for the confsync command line (`confsync enroll` checks every subject against it before publishing)."
+  value       = join(",", var.allowed_domains)
+}
+
 output "build_service_account" {
   description = "E-mail of the service account Cloud Build builds the functions as (whoever deploys needs roles/iam.serviceAccountUser on it)."
   value       = google_service_account.build.email

@@ -208,6 +208,8 @@ class Deployment:
         }
         if outputs.get("scheduler_job"):
             env["CONFSYNC_SCHEDULER_JOB"] = str(outputs["scheduler_job"])
+        if outputs.get("allowed_domains"):  # what `confsync enroll` checks subjects against
+            env["CONFSYNC_ALLOWED_DOMAINS"] = str(outputs["allowed_domains"])
         env_path = self.run_dir / DEPLOY_ENV
         env_path.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
         names = outputs.get("function_names")

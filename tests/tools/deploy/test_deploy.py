@@ -57,6 +57,7 @@ OUTPUTS = {
     },
     "dead_letter_topic": DEAD_LETTER_TOPIC,
     "scheduler_job": f"projects/{PROJECT}/locations/{REGION}/jobs/confsync-tick",
+    "allowed_domains": "example.com,corp.example.com",
     "sync_requests_topic": "sync-requests",
     "channel_commands_topic": "channel-commands",
     "function_names": {"sync": "confsync-sync", "intake": "confsync-intake"},
@@ -405,6 +406,7 @@ def test_deploy_applies_then_configures_nothing_outside_terraform(
     env = (tmp_path / "run" / "deploy.env").read_text().splitlines()
     assert f"GOOGLE_CLOUD_PROJECT={PROJECT}" in env
     assert f"CONFSYNC_SCHEDULER_JOB={OUTPUTS['scheduler_job']}" in env
+    assert "CONFSYNC_ALLOWED_DOMAINS=example.com,corp.example.com" in env
 
 
 def test_deploy_needs_no_trigger_output(cloud: FakeCloud, tfvars: Path, tmp_path: Path) -> None:
