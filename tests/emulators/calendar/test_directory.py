@@ -78,3 +78,16 @@ def test_bad_requests_get_googles_errors(
 
     assert response.status_code == status
     assert response.get_json()["error"]["errors"][0]["reason"] == reason
+
+
+def test_a_deleted_user_is_not_listed_and_a_suspended_one_is_marked(app: EmulatorApp) -> None:
+    for user in ("alice@example.com", "bob@example.com", "carol@example.com"):
+        app.store.calendar(user)
+    app.users.delete("bob@example.com")
+    app.users.suspend("carol@example.com")
+
+    status, body = _get(app, {"domain": "example.com"})
+
+    assert status == 200
+    listed = {user["primaryEmail"]: user["suspended"] for user in body["users"]}
+    assert listed == {"alice@example.com": False, "carol@example.com": True}

@@ -39,6 +39,7 @@ from .api import error_response, json_response
 from .errors import ApiError, invalid_parameter
 from .model import JSON
 from .store import Store
+from .users import UserAccounts
 
 __all__ = ["DIRECTORY_PREFIX", "DirectoryApi", "directory_rules", "known_users"]
 
@@ -67,13 +68,13 @@ def _domain(email: str) -> str:
     return email.rpartition("@")[2]
 
 
-def _user(email: str) -> JSON:
+def _user(email: str, status: str = "active") -> JSON:
     return {
         "kind": "admin#directory#user",
         "id": str(int(hashlib.sha256(email.encode()).hexdigest()[:15], 16)),
         "primaryEmail": email,
         "name": {"fullName": email.partition("@")[0]},
-        "suspended": False,
+        "suspended": status == "suspended",
         "archived": False,
     }
 
@@ -109,10 +110,16 @@ class DirectoryApi:
     """Handler of ``users.list``; ``users`` answers the known users (see :func:`known_users`)."""
 
     users: Callable[[], list[str]]
+    status: Callable[[str], str] = lambda _email: "active"
+    """A user's account status (``active``, ``suspended``, ``deleted``): deleted users are not
+    listed, suspended ones are, marked ``suspended`` (as the Directory API does)."""
 
     @classmethod
-    def of(cls, store: Store, access: AccessControl) -> DirectoryApi:
-        return cls(lambda: known_users(store.calendar_ids(), access))
+    def of(
+        cls, store: Store, access: AccessControl, accounts: UserAccounts | None = None
+    ) -> DirectoryApi:
+        status = accounts.status if accounts is not None else (lambda _email: "active")
+        return cls(lambda: known_users(store.calendar_ids(), access), status)
 
     def list_users(self, request: Request) -> JSON:
         caller = caller_of(request.headers.get("Authorization"))
@@ -126,9 +133,14 @@ class DirectoryApi:
         size = _page_size(request.args.get("maxResults"))
         token = request.args.get("pageToken")
         offset = _offset(token) if token else 0
-        users = [user for user in self.users() if _domain(user) == domain]
+        users = [
+            (user, self.status(user))
+            for user in self.users()
+            if _domain(user) == domain and self.status(user) != "deleted"
+        ]
         page = users[offset : offset + size]
-        answer: JSON = {"kind": "admin#directory#users", "users": [_user(u) for u in page]}
+        listed = [_user(user, status) for user, status in page]
+        answer: JSON = {"kind": "admin#directory#users", "users": listed}
         if offset + size < len(users):
             answer["nextPageToken"] = _token(offset + size)
         return answer

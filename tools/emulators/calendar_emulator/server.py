@@ -76,7 +76,7 @@ class EmulatorApp:
             self.access,
             self.users,
         )
-        self.directory = DirectoryApi.of(self.store, self.access)
+        self.directory = DirectoryApi.of(self.store, self.access, self.users)
         self.url_map = Map([*api_rules(), *admin_rules(), *directory_rules()], strict_slashes=False)
 
     def close(self) -> None:
