@@ -37,7 +37,7 @@ from devstack.gcloud_emulators import EmulatorEndpoints
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
 
 SUBJECT, CALENDAR_ID = "alice@example.com", "primary"
-KEY = calendar_key(SUBJECT, CALENDAR_ID)
+KEY = calendar_key(SUBJECT, SUBJECT)  # every command resolves `primary` to the address
 ALICE = ["--subject", SUBJECT, "--calendar", CALENDAR_ID]
 
 

@@ -42,6 +42,8 @@ MINUTE = timedelta(minutes=1)
 QUERY_METHODS = {
     "FirestoreCalendarStore.due_for_sweep",
     "FirestoreCalendarStore.of_subject",
+    "FirestoreCalendarStore.disconnected_before",
+    "FirestoreCalendarStore.disconnected_since",
     "FirestoreRecordStore.pending",
     "FirestoreRecordStore.of_calendar",
     "FirestoreRecordStore.held",
@@ -532,6 +534,8 @@ def test_every_query_issued_is_built_from_a_registered_shape(
 
     calendars.due_for_sweep(T0, 5)
     calendars.of_subject("alice@example.com")
+    calendars.disconnected_before(T0, 5)
+    calendars.disconnected_since(T0, 5)
     records.pending("ck_1", T0, 5)
     list(records.of_calendar("ck_1"))
     records.held("ck_1")
