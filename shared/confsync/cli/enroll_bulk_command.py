@@ -60,10 +60,11 @@ WAIT_POLL_S = 2.0
 
 RATE_HELP = (
     f"enroll commands published per second (default {DEFAULT_RATE:g}, with --all-owned "
-    f"{DEFAULT_RATE_ONE_USER:g}): a first enrolment costs about 3 Calendar calls, and Google "
-    "allows 10,000 a minute per project and 600 a minute per user: the default spends about a "
-    "third of the project's quota (--all-owned: 60%% of the one user's) and leaves the rest to "
-    "the syncs already running"
+    f"{DEFAULT_RATE_ONE_USER:g}): a first enrolment costs 2 Calendar calls (events.watch and "
+    "the first events.list; more for a calendar with many events), and Google allows 10,000 a "
+    "minute per project and 600 a minute per user: the default spends about a quarter of the "
+    "project's quota (--all-owned: about 40%% of the one user's) and leaves the rest to the "
+    "syncs already running"
 )
 
 
