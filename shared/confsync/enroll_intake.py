@@ -64,7 +64,7 @@ from confsync.id_tokens import (
     enrollable_user,
 )
 from confsync.intake import REFUSAL_INTERVAL_S, REFUSAL_LINES, IntakeAnswer
-from confsync.log_budget import LogBudget
+from confsync.log_budget import LogBudget, warn_refusal
 from confsync.messages import EnrollCommand
 from confsync.ports import ChannelCommandPublisher
 
@@ -235,19 +235,12 @@ class EnrollIntakeService:
 
     def _log_refusal(self, refusal: _Refused, labels: dict[str, str]) -> None:
         """The refusal's WARNING line, within the budget; a summary of what the budget held back."""
-        admission = self._refusal_log.admit(f"{refusal.status} {refusal.reason}")
-        for kind, count in admission.suppressed:
-            _LOGGER.warning(
-                "%d enrolment refusals (%s) not logged in %d s",
-                count,
-                kind,
-                self._refusal_log.interval,
-                extra={"labels": {"refusal": kind}},
-            )
-        if admission.log:
-            _LOGGER.warning(
-                "enrolment refused (%d): %s",
-                refusal.status,
-                refusal.detail,
-                extra={"labels": labels},
-            )
+        warn_refusal(
+            self._refusal_log,
+            _LOGGER,
+            "enrolment",
+            status=refusal.status,
+            reason=refusal.reason,
+            detail=refusal.detail,
+            labels=labels,
+        )

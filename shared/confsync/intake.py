@@ -47,7 +47,7 @@ from datetime import UTC, datetime
 
 from confsync.channel_tokens import ChannelTokenKeys, InvalidChannelToken, verify_channel_token
 from confsync.errors import PublishError
-from confsync.log_budget import LogBudget
+from confsync.log_budget import LogBudget, warn_refusal
 from confsync.messages import SyncRequest
 from confsync.ports import SyncRequestPublisher
 
@@ -139,22 +139,15 @@ class IntakeService:
 
     def _log_refusal(self, refusal: _Refused, labels: dict[str, str]) -> None:
         """The refusal's WARNING line, within the budget; a summary of what the budget held back."""
-        admission = self._refusal_log.admit(f"{refusal.status} {refusal.reason}")
-        for kind, count in admission.suppressed:
-            _LOGGER.warning(
-                "%d notification refusals (%s) not logged in %d s",
-                count,
-                kind,
-                self._refusal_log.interval,
-                extra={"labels": {"refusal": kind}},
-            )
-        if admission.log:
-            _LOGGER.warning(
-                "notification refused (%d): %s",
-                refusal.status,
-                refusal.detail,
-                extra={"labels": labels},
-            )
+        warn_refusal(
+            self._refusal_log,
+            _LOGGER,
+            "notification",
+            status=refusal.status,
+            reason=refusal.reason,
+            detail=refusal.detail,
+            labels=labels,
+        )
 
     def _verify(
         self, method: str, headers: Mapping[str, str], body_length: int, labels: dict[str, str]

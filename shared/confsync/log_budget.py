@@ -9,12 +9,13 @@ thread-safe; the clock is injected (seconds, monotonic).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Admission", "LogBudget"]
+__all__ = ["Admission", "LogBudget", "warn_refusal"]
 
 
 @dataclass(slots=True)
@@ -67,3 +68,30 @@ class LogBudget:
                 return Admission(log=True, suppressed=suppressed)
             window.suppressed += 1
             return Admission(log=False, suppressed=suppressed)
+
+
+def warn_refusal(
+    budget: LogBudget,
+    logger: logging.Logger,
+    what: str,
+    *,
+    status: int,
+    reason: str,
+    detail: str,
+    labels: Mapping[str, str],
+) -> None:
+    """One WARNING line for a refused ``what`` (``"notification"``, ``"enrolment"``) within the
+    budget (its kind is the status and the public reason), preceded by one summary line per kind
+    whose ended window held lines back."""
+    admission = budget.admit(f"{status} {reason}")
+    for kind, count in admission.suppressed:
+        logger.warning(
+            "%d %s refusals (%s) not logged in %d s",
+            count,
+            what,
+            kind,
+            budget.interval,
+            extra={"labels": {"refusal": kind}},
+        )
+    if admission.log:
+        logger.warning("%s refused (%d): %s", what, status, detail, extra={"labels": dict(labels)})
