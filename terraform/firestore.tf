@@ -33,6 +33,23 @@ resource "google_firestore_database" "main" {
 # Equality-only shapes on two fields could be served by index merging; they get an index
 # anyway, so they never depend on merging (cheaper, and one index serves them exactly).
 
+# FirestoreCalendarStore.due_for_sweep: state in, sweep_due_at <=, order by sweep_due_at (the
+# sweep by need; the shapes below find calendars stored before it, on the old criterion).
+resource "google_firestore_index" "calendars_sweep_due" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "calendars"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "sweep_due_at"
+    order      = "ASCENDING"
+  }
+}
+
 # FirestoreCalendarStore.due_for_sweep: state in, last_attempt_at <, order by last_attempt_at.
 resource "google_firestore_index" "calendars_sweep_stale" {
   project    = var.project_id

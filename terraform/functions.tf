@@ -130,6 +130,8 @@ module "sync" {
     CONFSYNC_DELETE_BRAKE               = tostring(var.sync_settings.delete_brake)
     CONFSYNC_DELETE_GRACE_SECONDS       = tostring(var.sync_settings.delete_grace_seconds)
     CONFSYNC_OWNERLESS_POLICY           = var.sync_settings.ownerless_policy
+    CONFSYNC_SWEEP_INTERVAL_SECONDS     = tostring(var.sweep_interval_seconds)
+    CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS = tostring(var.sweep_max_interval_seconds)
     LOG_LEVEL                           = var.log_level
   })
 

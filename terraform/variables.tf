@@ -318,13 +318,24 @@ variable "subject_budget_per_minute" {
 }
 
 variable "sweep_interval_seconds" {
-  description = "CONFSYNC_SWEEP_INTERVAL_SECONDS of channels: calendars not synced for this long get a sync request from the tick."
+  description = "CONFSYNC_SWEEP_INTERVAL_SECONDS of sync and channels: the shortest interval between sweeps of a calendar (after recent changes, when a sweep found unannounced changes, to retry an unfinished sweep); a quiet calendar's interval doubles from it."
   type        = number
   default     = 900
 
   validation {
     condition     = var.sweep_interval_seconds >= 1 && var.sweep_interval_seconds <= 86400 && floor(var.sweep_interval_seconds) == var.sweep_interval_seconds
     error_message = "sweep_interval_seconds must be a whole number from 1 to 86400."
+  }
+}
+
+variable "sweep_max_interval_seconds" {
+  description = "CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS of sync: the longest interval between sweeps of a quiet calendar, at least sweep_interval_seconds; a change whose notification is lost waits at most this plus the tick interval."
+  type        = number
+  default     = 10800
+
+  validation {
+    condition     = var.sweep_max_interval_seconds >= 1 && var.sweep_max_interval_seconds <= 86400 && floor(var.sweep_max_interval_seconds) == var.sweep_max_interval_seconds
+    error_message = "sweep_max_interval_seconds must be a whole number from 1 to 86400."
   }
 }
 

@@ -35,6 +35,7 @@ from confsync.config import (
 )
 from confsync.ownership import ownerless_policy
 from confsync.planner import ConferenceMatcher
+from confsync.sweep_policy import SweepTuning
 from confsync.sync import SyncRunner, SyncSettings
 
 __all__ = [
@@ -88,6 +89,10 @@ def sync_settings(config: SyncConfig) -> SyncSettings:
         delete_brake=config.delete_brake,
         delete_grace=timedelta(seconds=config.delete_grace_s),
         ownerless_policy=ownerless_policy(config.ownerless_policy),
+        sweep=SweepTuning(
+            shortest=timedelta(seconds=config.sweep_interval_s),
+            longest=timedelta(seconds=config.sweep_max_interval_s),
+        ),
     )
 
 

@@ -22,6 +22,13 @@ calendar document it reads anyway. Absent (None) on documents stored before: not
 
 ``held_deletes`` counts the conference deletes the deletion brake holds for the calendar
 (:mod:`confsync.sync.brake`); ``confsync status`` shows it.
+
+Sweep by need (see docs/decisions/2026-12-04-sweep-by-need.md): ``sweep_due_at`` is when the tick
+sweeps the calendar next (the one indexed field of :meth:`~confsync.ports.CalendarStore.
+due_for_sweep`), ``sweep_interval_s`` the interval it was planned with and ``channel_suspect``
+whether the last sweep found changes no notification had announced; a sync run writes all three
+when it commits (:mod:`confsync.sweep_policy`), the tick moves ``sweep_due_at`` on when it hands
+a sweep out. Absent from documents stored before: such a calendar is swept on the old criterion.
 """
 
 from __future__ import annotations
@@ -136,6 +143,18 @@ class CalendarDoc:
     channels: Mapping[str, ChannelWindow] | None = None
     """The calendar's recent push channels by id, with when each is live; None: not recorded
     (a document stored before channels were), so no notification is dropped."""
+    sweep_due_at: datetime | None = None
+    """When the tick sweeps the calendar next; None: never planned (a document stored before
+    sweeps by need, swept on the old criterion until its first commit)."""
+    sweep_interval_s: int = 0
+    """The interval ``sweep_due_at`` was planned with, in seconds (0: none yet)."""
+    channel_suspect: bool = False
+    """The last sweep found changes no notification announced: the tick watches it again."""
+
+    @property
+    def sweep_interval(self) -> timedelta | None:
+        """The interval the last plan used (None: none planned yet)."""
+        return timedelta(seconds=self.sweep_interval_s) if self.sweep_interval_s > 0 else None
 
     def channel_live(self, channel_id: str, at: datetime) -> bool:
         """Whether channel ``channel_id`` of this calendar was live at ``at`` (always True while
@@ -176,6 +195,9 @@ _FIELDS = (
     "held_deletes",
     "records_schema",
     "disconnected_at",
+    "sweep_due_at",
+    "sweep_interval_s",
+    "channel_suspect",
 )
 
 
@@ -226,6 +248,8 @@ def calendar_from_document(key: str, body: Mapping[str, Any]) -> CalendarDoc:
         values["full_syncs"] = int(values["full_syncs"] or 0)
         values["held_deletes"] = int(values["held_deletes"] or 0)  # absent before the brake
         values["records_schema"] = int(values["records_schema"] or 1)  # absent before schema 2
+        values["sweep_interval_s"] = int(values["sweep_interval_s"] or 0)  # absent before by-need
+        values["channel_suspect"] = bool(values["channel_suspect"])
         if values["state"] not in CALENDAR_STATES:
             raise ValueError(f"unknown state {values['state']!r}")
         if not isinstance(values["subject"], str) or not isinstance(values["calendar_id"], str):

@@ -120,6 +120,8 @@ class SyncConfig:
     delete_brake: int
     delete_grace_s: int
     ownerless_policy: str
+    sweep_interval_s: int
+    sweep_max_interval_s: int
     log_level: str
 
 
@@ -339,6 +341,12 @@ def load_sync_config(env: Mapping[str, str]) -> SyncConfig:
         "pending_base_delay_s",
         "pending_max_delay_s",
         "CONFSYNC_PENDING_BASE_DELAY_SECONDS must not exceed CONFSYNC_PENDING_MAX_DELAY_SECONDS",
+    )
+    _ordered(
+        values,
+        "sweep_interval_s",
+        "sweep_max_interval_s",
+        "CONFSYNC_SWEEP_INTERVAL_SECONDS must not exceed CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS",
     )
     if values["write_back"] and values["join_url_hosts"] == frozenset():
         values.problems.append(

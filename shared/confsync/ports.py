@@ -6,7 +6,7 @@ Real adapters live in :mod:`confsync.adapters`; in-memory versions for tests and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,6 +17,7 @@ from confsync.legacy_records import LegacyRecord
 from confsync.messages import ChannelCommand, SyncRequest
 from confsync.planner import DeleteConference, UpdateConference
 from confsync.records import ConferenceRecord
+from confsync.sweep_policy import SweepPlan
 
 __all__ = [
     "CalendarClient",
@@ -139,11 +140,13 @@ class CalendarStore(Protocol):
         now: datetime,
         full_sync: bool,
         pending_count: int,
+        sweep: SweepPlan | None = None,
     ) -> bool:
         """Store the new sync token with ``pulled_from`` (when the pull that returned it began),
         whatever the outcome. If ``notify_seq`` is still ``seen_seq``, also release the lease
-        and record success, atomically, and return True. Otherwise keep the lease and return False:
-        a request arrived during the pull, and the owner must pull again. False also when the
+        and record success (with the next ``sweep``, when given), atomically, and return True.
+        Otherwise keep the lease and return False: a request arrived during the pull, and the
+        owner must pull again. False also when the
         calendar no longer exists. When ``owner`` no longer holds the lease, store nothing and
         raise LeaseLostError: its token may be older than the new owner's."""
         ...
@@ -190,9 +193,19 @@ class CalendarStore(Protocol):
         one (an operator's resync); False when the calendar is unknown (nothing is created)."""
         ...
 
-    def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
-        """Syncing calendars whose last attempt is older than ``before`` or that hold pending
-        conference operations, least recently attempted first."""
+    def due_for_sweep(
+        self, now: datetime, limit: int, *, stale_before: datetime
+    ) -> list[CalendarDoc]:
+        """At most ``limit`` syncing calendars due for a sweep, the earliest due first: those
+        whose ``sweep_due_at`` is at or before ``now``, and those stored before sweeps by need
+        (no ``sweep_due_at``) that were never attempted, hold pending conference operations or
+        were last attempted before ``stale_before`` (the old criterion)."""
+        ...
+
+    def defer_sweeps(self, keys: Sequence[str], until: datetime) -> None:
+        """Set ``sweep_due_at`` of these calendars to ``until`` (the tick, for the sweeps it
+        hands out: their runs plan the next one; one that fails is retried then), in batches;
+        unknown keys are skipped."""
         ...
 
     def set_held_deletes(self, key: str, count: int) -> None:

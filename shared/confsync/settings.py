@@ -131,7 +131,14 @@ VARIABLES: tuple[Variable, ...] = (
              "86400", "channels expiring within this window are renewed (shorter than the TTL)",
              (CHANNELS,)),
     Variable("CONFSYNC_SWEEP_INTERVAL_SECONDS", "sweep_interval_s", Number(1, 86400), "900",
-             "calendars not synced for this long get a sync request from the tick", (CHANNELS,)),
+             "the shortest interval between sweeps of a calendar: after recent changes, when a "
+             "sweep found changes no notification announced, and to retry a sweep that did not "
+             "finish; a quiet calendar's interval doubles from it (see docs/decisions/"
+             "2026-12-04-sweep-by-need.md)", (SYNC, CHANNELS)),
+    Variable("CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS", "sweep_max_interval_s", Number(1, 86400),
+             "10800", "the longest interval between sweeps of a quiet calendar (at least "
+             "CONFSYNC_SWEEP_INTERVAL_SECONDS): a change whose notification is lost waits at "
+             "most this plus the tick interval", (SYNC,)),
     Variable("CONFSYNC_DISCONNECTED_RETENTION_SECONDS", "disconnected_retention_s",
              Number(60, 31_536_000), "2592000", "a calendar disconnected this long (its user "
              "deleted or suspended, or its access gone) is unenrolled and its conference records "

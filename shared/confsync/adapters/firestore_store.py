@@ -66,6 +66,7 @@ from confsync.forgetting import forget_calendar
 from confsync.legacy_records import LEGACY_SCHEMA_VERSION, LegacyRecord
 from confsync.legacy_records import from_document as legacy_from_document
 from confsync.records import ConferenceRecord, from_document, to_document
+from confsync.sweep_policy import SweepPlan
 
 __all__ = [
     "BATCH_MAX",
@@ -141,6 +142,11 @@ class QueryShape:
         return query
 
 
+_SWEEP_DUE = QueryShape(
+    "FirestoreCalendarStore.due_for_sweep",
+    "calendars",
+    (("state", "in"), ("sweep_due_at", "<="), ("sweep_due_at", "order-asc")),
+)
 _SWEEP_STALE = QueryShape(
     "FirestoreCalendarStore.due_for_sweep",
     "calendars",
@@ -203,6 +209,7 @@ _LEGACY_OF_CALENDAR = QueryShape(
 )
 
 QUERY_SHAPES: tuple[QueryShape, ...] = (
+    _SWEEP_DUE,
     _SWEEP_STALE,
     _SWEEP_NEVER_ATTEMPTED,
     _SWEEP_PENDING,
@@ -226,6 +233,7 @@ _COMMIT_ATTEMPTS = 10  # commit must store the token: a few more tries before ra
 
 _SYNCING = sorted(SYNCING_STATES)
 _FLOOR = datetime.min.replace(tzinfo=UTC)
+_LEGACY_PROBE = 10  # calendars the old criterion's query reads while none is left to find
 
 _Snapshot = DocumentSnapshot[firestore.DocumentReference]
 
@@ -357,6 +365,7 @@ class FirestoreCalendarStore:
         now: datetime,
         full_sync: bool,
         pending_count: int,
+        sweep: SweepPlan | None = None,
     ) -> bool:
         with translated("commit"):
             for _ in range(_COMMIT_ATTEMPTS):
@@ -381,6 +390,8 @@ class FirestoreCalendarStore:
                         last_outcome="synced",
                         pending_count=pending_count,
                     )
+                    if sweep is not None:
+                        fields.update(_sweep_fields(sweep))
                 if self._update_if_unchanged(snapshot, fields):
                     return released
         raise StoreUnavailableError(f"commit of calendar {key} kept losing races; retry later")
@@ -494,23 +505,15 @@ class FirestoreCalendarStore:
         with translated("channels reset"), contextlib.suppress(gexc.NotFound):
             self._ref(key).update({"channels": {}})
 
-    def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
-        if limit <= 0:
-            return []
-        found: dict[str, CalendarDoc] = {}
+    def due_for_sweep(
+        self, now: datetime, limit: int, *, stale_before: datetime
+    ) -> list[CalendarDoc]:
         with translated("sweep query"):
-            queries = (
-                _SWEEP_NEVER_ATTEMPTED.build(self._collection, _SYNCING, None),
-                _SWEEP_STALE.build(self._collection, _SYNCING, before),
-                _SWEEP_PENDING.build(self._collection, _SYNCING, 0),
-            )
-            for query in queries:
-                for snapshot in query.limit(limit).stream():
-                    doc = _calendar(snapshot)
-                    if doc is not None:
-                        found[doc.key] = doc
-        ordered = sorted(found.values(), key=lambda d: (d.last_attempt_at or _FLOOR, d.key))
-        return ordered[:limit]
+            return _due_for_sweep(self._collection, now, limit, stale_before)
+
+    def defer_sweeps(self, keys: Sequence[str], until: datetime) -> None:
+        with translated("sweep deferral"):
+            _defer_sweeps(self._client, self._collection, keys, until)
 
     def disconnected_before(self, before: datetime, limit: int) -> list[CalendarDoc]:
         with translated("retention query"):
@@ -540,6 +543,68 @@ def _calendars_by_key(
             if doc is not None:
                 found[doc.key] = doc
     return found
+
+
+def _sweep_fields(plan: SweepPlan) -> dict[str, Any]:
+    return {
+        "sweep_due_at": plan.due_at,
+        "sweep_interval_s": int(plan.interval.total_seconds()),
+        "channel_suspect": plan.suspect,
+    }
+
+
+def _sweep_key(doc: CalendarDoc) -> tuple[datetime, str]:
+    return (doc.sweep_due_at or doc.last_attempt_at or _FLOOR, doc.key)
+
+
+def _due_for_sweep(
+    collection: firestore.CollectionReference, now: datetime, limit: int, stale_before: datetime
+) -> list[CalendarDoc]:
+    """Calendars whose ``sweep_due_at`` has come, and those stored before sweeps by need (no
+    ``sweep_due_at``) on the old criterion: never attempted, pending operations, or attempted
+    before ``stale_before``. The latter sort before every calendar a run of this release
+    attempted, so a probe of :data:`_LEGACY_PROBE` tells whether any is left to find."""
+    if limit <= 0:
+        return []
+    found: dict[str, CalendarDoc] = {}
+
+    def collect(query: firestore.Query, count: int, *, legacy_only: bool) -> int:
+        legacy = 0
+        for snapshot in query.limit(count).stream():
+            doc = _calendar(snapshot)
+            if doc is not None and (doc.sweep_due_at is None or not legacy_only):
+                found[doc.key] = doc
+                legacy += doc.sweep_due_at is None
+        return legacy
+
+    collect(_SWEEP_DUE.build(collection, _SYNCING, now), limit, legacy_only=False)
+    collect(_SWEEP_NEVER_ATTEMPTED.build(collection, _SYNCING, None), limit, legacy_only=True)
+    collect(_SWEEP_PENDING.build(collection, _SYNCING, 0), limit, legacy_only=True)
+    stale = _SWEEP_STALE.build(collection, _SYNCING, stale_before)
+    probe = min(limit, _LEGACY_PROBE)
+    if collect(stale, probe, legacy_only=True) and probe < limit:
+        collect(stale, limit, legacy_only=True)
+    return sorted(found.values(), key=_sweep_key)[:limit]
+
+
+def _defer_sweeps(
+    client: firestore.Client,
+    collection: firestore.CollectionReference,
+    keys: Sequence[str],
+    until: datetime,
+) -> None:
+    """Move ``sweep_due_at`` of these calendars to ``until``, a batch per :data:`BATCH_MAX`
+    (a calendar deleted meanwhile is skipped)."""
+    for chunk in chunks(list(dict.fromkeys(keys)), BATCH_MAX):
+        batch = client.batch()
+        for key in chunk:
+            batch.update(collection.document(key), {"sweep_due_at": until})
+        try:
+            batch.commit()
+        except gexc.NotFound:  # one of them is gone: the others one at a time
+            for key in chunk:
+                with contextlib.suppress(gexc.NotFound):
+                    collection.document(key).update({"sweep_due_at": until})
 
 
 def _disconnected(query: firestore.Query, limit: int) -> list[CalendarDoc]:

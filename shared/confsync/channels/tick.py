@@ -5,12 +5,15 @@ Each step is bounded to ``tick_batch`` items done inline, the rest fanned out as
 
 a. *renew*: channels expiring within the renewal window (or within half their lifetime) are
    renewed per calendar by :meth:`~confsync.channels.watch.Watcher.renew_calendar`.
-b. *sweep*: calendars not attempted within the sweep interval, or holding pending conference
-   operations (``CalendarStore.due_for_sweep``, least recently *attempted* first, with a little
-   jitter), get a SyncRequest, because push is only a hint.
-c. *repair*: an ``active`` calendar met by the sweep with no live channel is watched again; a
-   refusal marks it ``poll-only`` once, so it is not retried every tick. ``poll-only`` calendars
-   get their syncs from the sweep alone.
+b. *sweep*: calendars whose next sweep is due (``CalendarStore.due_for_sweep``: ``sweep_due_at``,
+   planned by each sync run's commit from what it found, :mod:`confsync.sweep_policy`; the
+   earliest due first, with a little jitter) get a SyncRequest, because push is only a hint. The
+   tick moves their ``sweep_due_at`` one ``sweep_interval`` on as it hands them out, so a sweep
+   that does not finish is retried then, not at every tick.
+c. *repair*: an ``active`` calendar met by the sweep with no live channel, or with a suspect one
+   (its last sweep found changes no notification announced), is watched again; a refusal marks
+   it ``poll-only`` once, so it is not retried every tick. ``poll-only`` calendars get their
+   syncs from the sweep alone.
 d. *retirement* (:mod:`confsync.channels.offboarding`): calendars ``disconnected`` for longer
    than the retention are unenrolled with their conference records forgotten (never their
    conferences).
@@ -60,6 +63,12 @@ T = TypeVar("T")
 def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _due_at(doc: CalendarDoc) -> datetime:
+    """When the calendar's sweep fell due (a calendar stored before sweeps by need: its last
+    attempt)."""
+    return doc.sweep_due_at or doc.last_attempt_at or _FLOOR
 
 
 class Tick:
@@ -176,14 +185,18 @@ class Tick:
             LOGGER.info("renewal fanned out: %d calendars in %d commands", *rest)
 
     def _tick_sweep(self, now: datetime, budget: SubjectBudget, report: ChannelReport) -> None:
-        before = now - self._settings.sweep_interval
-        due = self._calendar_store.due_for_sweep(before, self._settings.scan_limit)
-        jitter = self._settings.sweep_interval.total_seconds() * self._settings.sweep_jitter
+        interval = self._settings.sweep_interval
+        due = self._calendar_store.due_for_sweep(
+            now, self._settings.scan_limit, stale_before=now - interval
+        )
+        jitter = interval.total_seconds() * self._settings.sweep_jitter
         ordered = sorted(
             due,
-            key=lambda d: (d.last_attempt_at or _FLOOR).timestamp() + self._rng.uniform(0, jitter),
+            key=lambda d: _due_at(d).timestamp() + self._rng.uniform(0, jitter),
         )
         by_key = {doc.key: doc for doc in ordered}
+        if ordered:
+            self._calendar_store.defer_sweeps(list(by_key), now + interval)
         inline, rest = self._fan_out([d.key for d in ordered], SweepCommand, report)
         for key in inline:
             doc = by_key[key]
@@ -233,16 +246,23 @@ class Tick:
         LOGGER.debug("sweep requested a sync", extra=labels(doc.key))
         if doc.state != "active":
             return  # poll-only: the sweep is its only source of syncs
-        if any(c.live(now) for c in self._channels.active_for(doc.key)):
+        active = self._channels.active_for(doc.key)
+        live = [c for c in active if c.live(now)]
+        if live and not doc.channel_suspect:
             return
-        if not budget.spend(doc.subject, 1):
+        if not budget.spend(doc.subject, 1 + len(live)):  # a watch, and a stop per suspect
             report.deferred += 1
             LOGGER.info("subject's Calendar budget spent; repair deferred", extra=labels(doc.key))
             return
-        LOGGER.info("active calendar without a live channel; repairing", extra=labels(doc.key))
+        why = "a suspect channel" if live else "no live channel"
+        LOGGER.info("active calendar with %s; repairing", why, extra=labels(doc.key))
         client = self._calendar_api.for_subject(doc.subject)
-        if self._watcher.open(client, doc, now, report) == "opened":
-            report.repaired += 1
+        if self._watcher.open(client, doc, now, report) != "opened":
+            return
+        report.repaired += 1
+        for channel in live:  # the new channel is persisted: retire the suspect ones
+            self._watcher.supersede(channel, "suspect", now)
+            self._watcher.stop(client, channel)
 
     def _collect(self, budget: SubjectBudget, report: ChannelReport) -> None:
         for channel in self._channels.superseded_or_orphaned(self._settings.tick_batch):

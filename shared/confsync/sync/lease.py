@@ -23,6 +23,7 @@ from confsync.calendars import CalendarDoc, epoch_ms
 from confsync.errors import CalendarUnavailableError, ConfsyncError
 from confsync.messages import SyncRequest
 from confsync.ports import CalendarStore
+from confsync.sweep_policy import RunEvidence, SweepPlan, next_sweep
 from confsync.sync.settings import SyncSettings
 from confsync.sync.state import Pulled, Run
 from confsync.sync.summary import LOGGER, Status, labels
@@ -94,6 +95,7 @@ class CalendarLease:
         keep landing in between)."""
         horizon_ms = epoch_ms(pulled.started - self._settings.skew)
         full_sync = pulled.full
+        sweep = self._next_sweep(run, pulled, pending_count)
         for _ in range(_COVERED_COMMITS):
             if self._calendars.commit(
                 run.doc.key,
@@ -104,6 +106,7 @@ class CalendarLease:
                 now=self._now(),
                 full_sync=full_sync,
                 pending_count=pending_count,
+                sweep=sweep,
             ):
                 return "synced"
             full_sync = False  # counted by the commit that just stored the token
@@ -116,6 +119,17 @@ class CalendarLease:
             run.stats.covered += fresh.notify_seq - seen_seq
             seen_seq = fresh.notify_seq
         return None  # covered requests kept racing the commit: pull again, from a stored token
+
+    def _next_sweep(self, run: Run, pulled: Pulled, pending_count: int) -> SweepPlan:
+        """The calendar's next sweep, from what this run found (:mod:`confsync.sweep_policy`)."""
+        evidence = RunEvidence(
+            now=self._now(),
+            swept=run.swept,
+            changes=0 if pulled.full else run.stats.events,
+            pending=pending_count > 0,
+            previous=run.doc.sweep_interval,
+        )
+        return next_sweep(evidence, self._settings.sweep)
 
     def settled(self, run: Run) -> bool:
         """Before another pull, wait while requests keep arriving (``settle`` at a time, at most

@@ -164,6 +164,7 @@ class SyncRunner:
                 owner=owner,
                 stats=stats,
                 lease_until=leased.lease_until or self._now(),
+                swept=request.reason == "sweep",
             )
             self._migrate(run)
             status = self._rounds(run)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from confsync.calendars import CalendarDoc
 from confsync.ownership import OwnerlessPolicy
 from confsync.planner import ConferenceMatcher, PlanContext
+from confsync.sweep_policy import SweepTuning
 
 __all__ = ["SyncSettings"]
 
@@ -40,6 +41,9 @@ class SyncSettings:
     delete_grace: timedelta
     """How long the delete of a conference whose last event left the calendar waits before it is
     re-checked and sent (:mod:`confsync.sync.grace`)."""
+    sweep: SweepTuning
+    """The bounds of the interval to a calendar's next sweep, which each commit plans
+    (:mod:`confsync.sweep_policy`)."""
     grace_wait_max: timedelta = timedelta(seconds=5)
     """A grace at most this long is waited out by the run itself (the local stack's), so the
     delete needs no later sync; a longer one is sent by a later run (the sweep's)."""

@@ -32,6 +32,8 @@ class Run:
     stats: SyncStats
     lease_until: datetime
     orphans: Orphans = field(default_factory=dict)
+    swept: bool = False
+    """The run was asked for by the sweep (what it finds, no notification announced)."""
     deletes_allowed: int = 0
     """Deletes the deletion brake let through in this run's earlier rounds (counted against
     it in the next ones)."""

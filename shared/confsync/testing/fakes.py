@@ -21,7 +21,7 @@ import itertools
 import re
 import threading
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -48,6 +48,7 @@ from confsync.messages import ChannelCommand, SyncRequest
 from confsync.planner import DeleteConference, UpdateConference
 from confsync.ports import EventPage, ProviderAnswer, WatchedChannel
 from confsync.records import ConferenceRecord
+from confsync.sweep_policy import SweepPlan
 
 _MAX_SNAPSHOTS = 64  # listings whose page tokens stay valid (the oldest are forgotten)
 
@@ -363,6 +364,25 @@ def _tombstone(event: Mapping[str, Any]) -> dict[str, Any]:
     return {k: event[k] for k in keys if k in event}
 
 
+def _planned(doc: CalendarDoc, plan: SweepPlan) -> CalendarDoc:
+    interval = int(plan.interval.total_seconds())
+    return replace(
+        doc, sweep_due_at=plan.due_at, sweep_interval_s=interval, channel_suspect=plan.suspect
+    )
+
+
+def _due(doc: CalendarDoc, now: datetime, stale_before: datetime) -> bool:
+    """Due for a sweep, as the Firestore store's queries select it."""
+    if doc.sweep_due_at is not None:
+        return doc.sweep_due_at <= now
+    attempted = doc.last_attempt_at
+    return doc.pending_count > 0 or attempted is None or attempted < stale_before
+
+
+def _sweep_order(doc: CalendarDoc) -> tuple[datetime, str]:
+    return (doc.sweep_due_at or doc.last_attempt_at or datetime.min.replace(tzinfo=UTC), doc.key)
+
+
 def _with_state(doc: CalendarDoc, state: str, now: datetime, outcome: str) -> CalendarDoc:
     """``doc`` in ``state``: ``disconnected_at`` set when it becomes disconnected, kept while it
     stays so, cleared otherwise (the port's rule)."""
@@ -444,6 +464,7 @@ class InMemoryCalendarStore:
         now: datetime,
         full_sync: bool,
         pending_count: int,
+        sweep: SweepPlan | None = None,
     ) -> bool:
         with self._lock:
             self.reads += 1
@@ -468,6 +489,8 @@ class InMemoryCalendarStore:
                     last_outcome="synced",
                     pending_count=pending_count,
                 )
+                if sweep is not None:
+                    doc = _planned(doc, sweep)
             self._docs[key] = doc
             return released
 
@@ -540,16 +563,20 @@ class InMemoryCalendarStore:
             self._docs[key] = replace(doc, sync_token=None)
             return True
 
-    def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
+    def due_for_sweep(
+        self, now: datetime, limit: int, *, stale_before: datetime
+    ) -> list[CalendarDoc]:
         with self._lock:
-            due = [
-                d
-                for d in self._docs.values()
-                if d.syncing
-                and (d.pending_count > 0 or d.last_attempt_at is None or d.last_attempt_at < before)
-            ]
-            floor = datetime.min.replace(tzinfo=UTC)
-            return sorted(due, key=lambda d: d.last_attempt_at or floor)[:limit]
+            due = [d for d in self._docs.values() if d.syncing and _due(d, now, stale_before)]
+            self.reads += max(1, min(len(due), limit))
+            return sorted(due, key=_sweep_order)[: max(limit, 0)]
+
+    def defer_sweeps(self, keys: Sequence[str], until: datetime) -> None:
+        with self._lock:
+            for key in dict.fromkeys(keys):
+                if key in self._docs:
+                    self.writes += 1
+                    self._docs[key] = replace(self._docs[key], sweep_due_at=until)
 
     def set_held_deletes(self, key: str, count: int) -> None:
         with self._lock:
