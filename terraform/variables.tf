@@ -331,7 +331,7 @@ variable "sweep_interval_seconds" {
 variable "sweep_max_interval_seconds" {
   description = "CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS of sync: the longest interval between sweeps of a quiet calendar, at least sweep_interval_seconds; a change whose notification is lost waits at most this plus the tick interval."
   type        = number
-  default     = 10800
+  default     = 13500
 
   validation {
     condition     = var.sweep_max_interval_seconds >= 1 && var.sweep_max_interval_seconds <= 86400 && floor(var.sweep_max_interval_seconds) == var.sweep_max_interval_seconds

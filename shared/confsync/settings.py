@@ -136,7 +136,7 @@ VARIABLES: tuple[Variable, ...] = (
              "finish; a quiet calendar's interval doubles from it (see docs/decisions/"
              "2026-12-04-sweep-by-need.md)", (SYNC, CHANNELS)),
     Variable("CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS", "sweep_max_interval_s", Number(1, 86400),
-             "10800", "the longest interval between sweeps of a quiet calendar (at least "
+             "13500", "the longest interval between sweeps of a quiet calendar (at least "
              "CONFSYNC_SWEEP_INTERVAL_SECONDS): a change whose notification is lost waits at "
              "most this plus the tick interval", (SYNC,)),
     Variable("CONFSYNC_DISCONNECTED_RETENTION_SECONDS", "disconnected_retention_s",

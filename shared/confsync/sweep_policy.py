@@ -10,8 +10,9 @@ it commits (see docs/decisions/2026-12-04-sweep-by-need.md):
 - **unannounced changes**: a sweep that found changes no notification had announced is evidence
   of a lost notification or a dead channel: the shortest interval, and the channel is *suspect*
   (the tick watches the calendar again with its next sweep);
-- **recent activity**: a run that found announced changes restarts from the shortest interval,
-  because lost notifications come with changes;
+- **recent activity**: a run that found announced changes takes one look after the shortest
+  interval (a lost notification comes with changes, most often the last of an editing session),
+  then resumes the quiet interval it had: it stores half of it, which the next quiet run doubles;
 - **quiet**: a run that found nothing doubles the previous interval, up to the longest.
 
 Any successful sync recovers every change made before it, so the clock restarts at each one. A
@@ -64,17 +65,21 @@ class SweepPlan:
 
     due_at: datetime
     interval: timedelta
+    """The interval the next quiet run doubles (at most ``longest``)."""
     suspect: bool = False
 
 
 def next_sweep(evidence: RunEvidence, tuning: SweepTuning) -> SweepPlan:
     """When the calendar of a run that committed at ``evidence.now`` is swept next."""
     now = evidence.now
+    unannounced = evidence.swept and evidence.changes > 0
     if evidence.pending:
-        return SweepPlan(now, tuning.shortest, suspect=False)
-    if evidence.changes > 0:
-        # Unannounced (found by a sweep): the channel is suspect. Announced: activity.
-        return SweepPlan(now + tuning.shortest, tuning.shortest, suspect=evidence.swept)
+        return SweepPlan(now, tuning.shortest, suspect=unannounced)
+    if unannounced:  # a lost notification or a dead channel: suspect, and careful a while
+        return SweepPlan(now + tuning.shortest, tuning.shortest, suspect=True)
+    if evidence.changes > 0:  # announced: one look soon, then back where the quiet ladder was
+        resume = max(tuning.shortest, (evidence.previous or tuning.shortest) / 2)
+        return SweepPlan(now + tuning.shortest, min(tuning.longest, resume))
     base = evidence.previous if evidence.previous is not None else tuning.shortest / 2
     interval = min(tuning.longest, max(tuning.shortest, base * 2))
     return SweepPlan(now + interval, interval)

@@ -42,6 +42,7 @@ from confsync.records import (
     SentState,
     conference_key,
 )
+from confsync.sweep_policy import SweepPlan
 from confsync.testing import InMemoryCalendarStore, InMemoryRecordStore
 
 T0 = datetime(2026, 12, 1, 9, 0, 0, 123456, tzinfo=UTC)
@@ -530,7 +531,9 @@ def test_disconnected_since_finds_the_recent_ones_most_recent_first(stores: Stor
 # --- calendars: the sweep -----------------------------------------------------------------------
 
 
-def test_due_for_sweep_selects_stale_never_attempted_and_pending_calendars(stores: Stores) -> None:
+def test_due_for_sweep_selects_calendars_stored_before_sweeps_by_need_on_the_old_criterion(
+    stores: Stores,
+) -> None:
     before = T0
     calendars = [
         _calendar("ck_recent", last_attempt_at=T0 + MINUTE),
@@ -545,7 +548,7 @@ def test_due_for_sweep_selects_stale_never_attempted_and_pending_calendars(store
     for doc in calendars:
         stores.calendars.put(doc)
 
-    due = stores.calendars.due_for_sweep(before, limit=10)
+    due = stores.calendars.due_for_sweep(T0 + 10 * MINUTE, limit=10, stale_before=before)
 
     assert [d.key for d in due] == ["ck_never", "ck_staler", "ck_stale", "ck_pending"]
     assert due[0] == _calendar("ck_never")
@@ -559,14 +562,80 @@ def test_due_for_sweep_returns_at_most_limit_least_recently_attempted_first(
     stores.calendars.put(_calendar("ck_p", last_attempt_at=T0 - 30 * MINUTE, pending_count=2))
     stores.calendars.put(_calendar("ck_p2", last_attempt_at=T0 + 30 * MINUTE, pending_count=2))
 
-    due = stores.calendars.due_for_sweep(T0 - 2 * MINUTE, limit=3)
+    due = stores.calendars.due_for_sweep(T0, limit=3, stale_before=T0 - 2 * MINUTE)
 
     assert [d.key for d in due] == ["ck_p", "ck_5", "ck_4"]
-    assert stores.calendars.due_for_sweep(T0, limit=0) == []
-    assert [d.key for d in stores.calendars.due_for_sweep(T0 - 100 * MINUTE, limit=5)] == [
+    assert stores.calendars.due_for_sweep(T0, limit=0, stale_before=T0) == []
+    due_later = stores.calendars.due_for_sweep(T0, limit=5, stale_before=T0 - 100 * MINUTE)
+    assert [d.key for d in due_later] == [
         "ck_p",
         "ck_p2",
     ]
+
+
+def test_due_for_sweep_selects_calendars_whose_planned_sweep_has_come_earliest_first(
+    stores: Stores,
+) -> None:
+    calendars = [
+        _calendar("ck_later", sweep_due_at=T0 + MINUTE, last_attempt_at=T0 - 90 * MINUTE),
+        _calendar("ck_due", sweep_due_at=T0 - MINUTE, last_attempt_at=T0 - MINUTE),
+        _calendar("ck_overdue", state="poll-only", sweep_due_at=T0 - 9 * MINUTE),
+        _calendar("ck_at_now", sweep_due_at=T0, last_attempt_at=T0),
+        _calendar("ck_pending_later", sweep_due_at=T0 + 5 * MINUTE, pending_count=2),
+        _calendar("ck_gone", state="disconnected", sweep_due_at=T0 - 30 * MINUTE),
+        _calendar("ck_legacy", last_attempt_at=T0 - 60 * MINUTE),
+    ]
+    for doc in calendars:
+        stores.calendars.put(doc)
+
+    due = stores.calendars.due_for_sweep(T0, limit=10, stale_before=T0 - 15 * MINUTE)
+    first = stores.calendars.due_for_sweep(T0, limit=2, stale_before=T0 - 15 * MINUTE)
+
+    assert [d.key for d in due] == ["ck_legacy", "ck_overdue", "ck_due", "ck_at_now"]
+    assert [d.key for d in first] == ["ck_legacy", "ck_overdue"]
+
+
+def test_a_commit_stores_the_planned_sweep_with_the_release(stores: Stores) -> None:
+    leased = _leased(stores, "run-a")
+    plan = SweepPlan(T0 + 15 * MINUTE, timedelta(minutes=15), suspect=True)
+
+    stores.calendars.commit(
+        "ck_1",
+        "run-a",
+        leased.notify_seq,
+        sync_token="tok-2",
+        pulled_from=T0,
+        now=T0 + MINUTE,
+        full_sync=False,
+        pending_count=0,
+        sweep=plan,
+    )
+
+    stored = stores.calendars.get("ck_1")
+    assert stored is not None
+    assert (stored.sweep_due_at, stored.sweep_interval, stored.channel_suspect) == (
+        T0 + 15 * MINUTE,
+        timedelta(minutes=15),
+        True,
+    )
+    assert stores.calendars.due_for_sweep(T0 + 15 * MINUTE, 5, stale_before=T0) == [stored]
+
+
+def test_defer_sweeps_moves_the_planned_sweeps_on_and_skips_unknown_calendars(
+    stores: Stores,
+) -> None:
+    stores.calendars.put(_calendar("ck_a", sweep_due_at=T0 - MINUTE))
+    stores.calendars.put(_calendar("ck_b", last_attempt_at=T0 - 60 * MINUTE))  # stored before
+
+    stores.calendars.defer_sweeps(["ck_a", "ck_unknown", "ck_b"], T0 + 15 * MINUTE)
+
+    assert stores.calendars.due_for_sweep(T0, 5, stale_before=T0 - 15 * MINUTE) == []
+    due = stores.calendars.due_for_sweep(T0 + 15 * MINUTE, 5, stale_before=T0)
+    assert [(d.key, d.sweep_due_at) for d in due] == [
+        ("ck_a", T0 + 15 * MINUTE),
+        ("ck_b", T0 + 15 * MINUTE),
+    ]
+    assert stores.calendars.get("ck_unknown") is None
 
 
 # --- calendars: clear_sync_token (the command line's resync) ----------------------------------

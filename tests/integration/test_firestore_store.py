@@ -428,7 +428,7 @@ def test_a_calendar_of_another_schema_version_is_refused(client: firestore.Clien
     with pytest.raises(MalformedInputError):
         store.acquire_lease("ck_1", "run-a", until=T0 + MINUTE, now=T0)
     with pytest.raises(MalformedInputError):
-        store.due_for_sweep(T0, 10)
+        store.due_for_sweep(T0, 10, stale_before=T0)
 
 
 # --- error translation (no emulator: the client fails before reaching the network) --------------
@@ -471,7 +471,7 @@ def test_firestore_failures_become_store_unavailable(
     for call in (
         lambda: calendars.get("ck_1"),
         lambda: calendars.acquire_lease("ck_1", "run-a", until=T0, now=T0),
-        lambda: calendars.due_for_sweep(T0, 5),
+        lambda: calendars.due_for_sweep(T0, 5, stale_before=T0),
         lambda: records.by_keys([stored.key]),
         lambda: records.attachments("ck_1", ["e1"]),
         lambda: records.attached_to("ck_1"),
@@ -532,7 +532,7 @@ def test_every_query_issued_is_built_from_a_registered_shape(
     calendars = FirestoreCalendarStore(client)
     records = FirestoreRecordStore(client)
 
-    calendars.due_for_sweep(T0, 5)
+    calendars.due_for_sweep(T0, 5, stale_before=T0)
     calendars.of_subject("alice@example.com")
     calendars.disconnected_before(T0, 5)
     calendars.disconnected_since(T0, 5)

@@ -1,7 +1,8 @@
 """``python -m bench`` (``make bench``): run the benchmarks, print a table, write results.json.
 
 Default: the scenarios of issue #6 (``burst``, ``latency``, ``fanout``, ``incremental``,
-``full``, ``renewal``, ``coldstart``), confsync next to the baseline (the seed's recipe,
+``full``, ``renewal``, ``coldstart``, and ``quota``: a simulated day on a fake clock),
+confsync next to the baseline (the seed's recipe,
 :mod:`bench.baseline`) where it has one. Each group brings up the stack it needs on free
 ports and stops it afterwards.
 
@@ -60,6 +61,12 @@ def _coldstart(_names: set[str]) -> Rows:
     return coldstart.run()
 
 
+def _quota(_names: set[str]) -> Rows:
+    from bench import quota  # noqa: PLC0415
+
+    return quota.run()
+
+
 def _intake(_names: set[str]) -> Rows:
     from bench import intake  # noqa: PLC0415
 
@@ -90,6 +97,7 @@ GROUPS: tuple[tuple[tuple[str, ...], Callable[[set[str]], Rows]], ...] = (
     (("incremental", "full"), _sync),
     (("renewal",), _renewal),
     (("coldstart",), _coldstart),
+    (("quota",), _quota),
     (("intake",), _intake),
     (("calendar_emulator",), _calendar_emulator),
     (("flood",), _flood),

@@ -21,7 +21,7 @@ __all__ = [
     "table",
 ]
 
-REQUIRED = ("burst", "latency", "incremental", "full", "fanout", "renewal", "coldstart")
+REQUIRED = ("burst", "latency", "incremental", "full", "fanout", "renewal", "coldstart", "quota")
 
 #: Endings a figure key may have: its unit (or, for counts, what is counted).
 UNITS = (
@@ -43,6 +43,10 @@ UNITS = (
     "ticks",
     "requests",
     "published",
+    "users",
+    "_per_user_day",
+    "_rate",
+    "changes",
 )
 _TEXT_KEYS = frozenset({"name", "notes", "answers"})
 
@@ -54,6 +58,9 @@ GOALS: Mapping[tuple[str, str], str] = {
     ("latency", "p95_ms"): "< 1000",
     ("incremental", "firestore_writes_per_event"): "<= 1 + constant",
     ("incremental", "peak_rss_mb"): "< 256",
+    ("quota", "calendar_calls_per_user_day"): "<= 24",
+    ("quota", "median_recovery_s"): "<= 900",
+    ("quota", "max_recovery_s"): "<= 14400",
 }
 
 #: Figures shown in the tables, per scenario, in order (the JSON has more).
@@ -82,6 +89,13 @@ SHOWN: Mapping[str, tuple[str, ...]] = {
     "fanout": ("converge_s", "list_calls", "conference_ops"),
     "renewal": ("wall_s", "calendar_calls", "max_subject_rpm"),
     "coldstart": ("import_s", "boot_s", "first_request_s"),
+    "quota": (
+        "users",
+        "changes_per_user_day",
+        "calendar_calls_per_user_day",
+        "median_recovery_s",
+        "max_recovery_s",
+    ),
 }
 
 

@@ -38,6 +38,16 @@ def _rows() -> list[dict[str, Any]]:
             "notes": "no baseline: the seed needs no renewal",
         },
         {
+            "name": "quota",
+            "users": 10_000,
+            "changes_per_user_day": 10.0,
+            "lost_notification_rate": 0.01,
+            "calendar_calls_per_user_day": 22.4,
+            "median_recovery_s": 360.0,
+            "max_recovery_s": 10_900.0,
+            "baseline": {"calendar_calls_per_user_day": 104.0},
+        },
+        {
             "name": "coldstart",
             "import_s": 1.4,
             "first_request_s": 0.3,
