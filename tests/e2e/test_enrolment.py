@@ -32,10 +32,12 @@ RETENTION_S = 60  # the minimum CONFSYNC_DISCONNECTED_RETENTION_SECONDS accepts
 
 @pytest.fixture(scope="module", name="stack")
 def stack_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    # A tick sweeps calendars idle for 2 s; disconnected ones are unenrolled after a minute.
+    # A tick sweeps calendars idle for 2 s (a fixed interval: floor and cap alike);
+    # disconnected ones are unenrolled after a minute.
     with running_stack(
         tmp_path_factory.mktemp("stack"),
         "CONFSYNC_SWEEP_INTERVAL_SECONDS=2",
+        "CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS=2",
         f"CONFSYNC_DISCONNECTED_RETENTION_SECONDS={RETENTION_S}",
     ) as up:
         yield up

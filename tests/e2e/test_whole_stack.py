@@ -82,8 +82,12 @@ def running_stack(run_dir: Path, *settings: str) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module", name="stack")
 def stack_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    # A tick sweeps calendars idle for 2 s.
-    with running_stack(tmp_path_factory.mktemp("stack"), "CONFSYNC_SWEEP_INTERVAL_SECONDS=2") as up:
+    # A tick sweeps calendars idle for 2 s (a fixed interval: floor and cap alike).
+    with running_stack(
+        tmp_path_factory.mktemp("stack"),
+        "CONFSYNC_SWEEP_INTERVAL_SECONDS=2",
+        "CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS=2",
+    ) as up:
         yield up
 
 

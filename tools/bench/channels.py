@@ -206,9 +206,14 @@ def _seed(bench: Bench) -> float:
         n, subject = n_subject
         calendar_id = f"cal{n:05d}@example.com"
         key = calendar_key(subject, calendar_id)
-        # attempted "recently" as the ticks see it, so their sweeps leave these calendars alone
+        # attempted "recently" and swept next later, as the ticks see it, so their sweeps leave
+        # these calendars alone
         doc = CalendarDoc(
-            key=key, subject=subject, calendar_id=calendar_id, last_attempt_at=attempted
+            key=key,
+            subject=subject,
+            calendar_id=calendar_id,
+            last_attempt_at=attempted,
+            sweep_due_at=attempted,
         )
         bench.calendars.put(doc)
         bench.seeder.enroll(subject, calendar_id)

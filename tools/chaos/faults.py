@@ -39,6 +39,7 @@ CALENDAR_TIMEOUT_S = 5
 #: passes and the quiet period converges within seconds (all within what the configuration accepts).
 CHAOS_SETTINGS = {
     "CONFSYNC_SWEEP_INTERVAL_SECONDS": "2",
+    "CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS": "2",
     "CONFSYNC_LEASE_SECONDS": "10",
     "CONFSYNC_PROVIDER_TIMEOUT_SECONDS": str(PROVIDER_TIMEOUT_S),
     "CONFSYNC_CALENDAR_TIMEOUT_SECONDS": str(CALENDAR_TIMEOUT_S),

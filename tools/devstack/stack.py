@@ -91,11 +91,13 @@ DEAD_LETTER_INSPECT_SUBSCRIPTION = "confsync-dead-letter-inspect"
 
 #: Shorter than production so that renewals and sweeps happen while you watch (the minimums the
 #: configuration accepts are 60 s): a channel lives 15 min and is renewed in its last 10 min, a
-#: calendar not synced for 2 min gets a sweep request from the next tick.
+#: calendar is swept 2 min after its last sync, then ever more rarely while quiet, at least every
+#: 10 min.
 LOCAL_SETTINGS: Mapping[str, str] = {
     "CONFSYNC_CHANNEL_TTL_SECONDS": "900",
     "CONFSYNC_RENEWAL_WINDOW_SECONDS": "600",
     "CONFSYNC_SWEEP_INTERVAL_SECONDS": "120",
+    "CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS": "600",
 }
 
 #: The hosts of the conferencing emulator's join URLs (``https://conference.example/j/<id>``):
