@@ -595,6 +595,18 @@ def test_due_for_sweep_selects_calendars_whose_planned_sweep_has_come_earliest_f
     assert [d.key for d in first] == ["ck_legacy", "ck_overdue"]
 
 
+def test_due_for_sweep_finds_every_calendar_stored_before_sweeps_by_need_past_the_probe(
+    stores: Stores,
+) -> None:
+    for i in range(14):  # more than the probe of the old criterion's query reads
+        stores.calendars.put(_calendar(f"ck_old_{i:02d}", last_attempt_at=T0 - (60 + i) * MINUTE))
+    stores.calendars.put(_calendar("ck_new", sweep_due_at=T0, last_attempt_at=T0 - 300 * MINUTE))
+
+    due = stores.calendars.due_for_sweep(T0, limit=20, stale_before=T0 - 15 * MINUTE)
+
+    assert [d.key for d in due] == [*(f"ck_old_{i:02d}" for i in reversed(range(14))), "ck_new"]
+
+
 def test_a_commit_stores_the_planned_sweep_with_the_release(stores: Stores) -> None:
     leased = _leased(stores, "run-a")
     plan = SweepPlan(T0 + 15 * MINUTE, timedelta(minutes=15), suspect=True)

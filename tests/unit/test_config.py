@@ -244,6 +244,22 @@ def test_cross_checks_name_both_variables() -> None:
         )
 
 
+def test_a_sweep_floor_above_its_cap_is_refused_naming_both_variables() -> None:
+    env = {
+        **MINIMAL,
+        "CONFSYNC_SWEEP_INTERVAL_SECONDS": "3600",
+        "CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS": "900",
+    }
+
+    with pytest.raises(ConfigurationError) as caught:
+        load_sync_config(env)
+
+    assert (
+        "CONFSYNC_SWEEP_INTERVAL_SECONDS must not exceed CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS"
+        in str(caught.value)
+    )
+
+
 def test_cli_reads_the_scheduler_job_and_never_echoes_the_token_key() -> None:
     env = {"GOOGLE_CLOUD_PROJECT": "p"}
     job = "projects/p/locations/europe-west1/jobs/confsync-tick"

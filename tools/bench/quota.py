@@ -35,6 +35,7 @@ from typing import Any
 from bench.quota_workload import HOUR, Day, Workload, draw
 from bench.scale import scaled
 from confsync.calendars import calendar_key
+from confsync.channel_docs import ChannelDoc
 from confsync.channels import ChannelService
 from confsync.messages import ChannelCommand, SyncRequest
 from confsync.sweep_policy import SweepTuning
@@ -48,6 +49,7 @@ from confsync.testing import (
     RecordingProvider,
     RecordingPublisher,
 )
+from confsync.testing.fakes import ChannelCall
 from confsync.testing.settings import channel_settings, sync_settings
 
 __all__ = ["Figures", "Policy", "run", "simulate"]
@@ -115,6 +117,23 @@ def _calls(calendar: FakeCalendar) -> tuple[int, int, int]:
     return lists + channel + other, lists, channel
 
 
+class _IndexedChannels(InMemoryChannelStore):
+    """The fake channel store, with its channels indexed by calendar: a sweep looks up one
+    calendar's channels, and the fake scans them all (10,000 calendars, thousands of sweeps)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_calendar: dict[str, set[str]] = {}
+
+    def put(self, doc: ChannelDoc) -> None:
+        super().put(doc)
+        self._by_calendar.setdefault(doc.calendar_key, set()).add(doc.id)
+
+    def of_calendar(self, calendar_key: str) -> list[ChannelDoc]:
+        found = (self.get(i) for i in sorted(self._by_calendar.get(calendar_key, ())))
+        return [doc for doc in found if doc is not None]
+
+
 class _Fleet:
     """confsync's services on fakes, on one clock, with the measurement of recoveries."""
 
@@ -122,6 +141,8 @@ class _Fleet:
         self.clock = Clock()
         self.calendar = FakeCalendar()
         self.calendar.channel_now = self.clock.now
+        self.calendar.on_channel_call = self._watched
+        self.watched: dict[str, list[str]] = {}  # calendar id -> its channels, oldest first
         self.calendars = InMemoryCalendarStore()
         self.requests = RecordingPublisher()
         self.commands = RecordingCommandPublisher()
@@ -131,7 +152,7 @@ class _Fleet:
         self.service = ChannelService(
             calendar_api=self.calendar,
             calendar_store=self.calendars,
-            channels=InMemoryChannelStore(),
+            channels=_IndexedChannels(),
             publisher=self.requests,
             commands=self.commands,
             settings=self.settings,
@@ -174,13 +195,25 @@ class _Fleet:
         pending = self.lost.pop(request.calendar_key, [])
         self.waits += [self.clock.at - at for at in pending]
 
+    def _watched(self, call: ChannelCall) -> None:
+        if call.kind == "watch" and call.outcome == "ok":
+            self.watched.setdefault(call.calendar_id, []).append(call.channel_id)
+
+    def live(self, calendar_id: str) -> list[str]:
+        """The calendar's channels Google would deliver through (not stopped, expired or dead),
+        oldest first (``FakeCalendar.live_channels`` scans every channel)."""
+        now = self.clock.now()
+        ids = self.watched.get(calendar_id, [])
+        ids[:] = [i for i in ids if i in self.calendar.channels]  # forget stopped ones
+        return [i for i in ids if self.calendar.channels[i][2] > now and i not in self.dead]
+
     def change(self, user: int, lost: bool) -> None:
         """User ``user`` edits an event; its notification arrives unless lost or dead."""
         subject = _subject(user)
         event_id = f"ev{user}x{self.clock.at:.0f}"
         self.calendar.put(subject, _event(event_id, self.clock.now()))
         key = calendar_key(subject, subject)
-        live = [c for c in self.calendar.live_channels(subject) if c not in self.dead]
+        live = self.live(subject)
         if lost or not live:
             self.lost.setdefault(key, []).append(self.clock.at)
             return
@@ -191,7 +224,7 @@ class _Fleet:
 
     def die(self, user: int) -> None:
         """The user's channels stop delivering, without a word."""
-        self.dead.update(self.calendar.live_channels(_subject(user)))
+        self.dead.update(self.live(_subject(user)))
 
 
 def _subject(user: int) -> str:
