@@ -48,12 +48,13 @@ with the defects of the published sample fixed. One :meth:`SyncRunner.run` call
    falls due and cancelled when the meeting goes on on another enrolled calendar (moved, a
    duplicate, a new organizer: :mod:`~confsync.sync.grace`);
    then the new sync token is stored with its pull's start (only now: every page's effects are
-   durable) and the lease released, if ``notify_seq`` did not move. If it moved but every request
-   since was stamped ``skew`` before this pull began (``notified_max_ms``), the pull covered
-   them: commit again without pulling. Otherwise **settle**: wait while requests keep arriving
-   (``settle`` steps, at most ``settle_max``) so the next pull takes in the rest of a burst, then
-   pull again, at most ``max_rounds`` times, then re-publish a request. The first pull is never
-   delayed. (:mod:`~confsync.sync.lease`, rounds in :mod:`~confsync.sync.runner`)
+   durable) and the lease released, with the calendar's next sweep (planned by need from what the
+   run found, :mod:`confsync.sweep_policy`), if ``notify_seq`` did not move. If it moved but every
+   request since was stamped ``skew`` before this pull began (``notified_max_ms``), the pull
+   covered them: commit again without pulling. Otherwise **settle**: wait while requests keep
+   arriving (``settle`` steps, at most ``settle_max``) so the next pull takes in the rest of a
+   burst, then pull again, at most ``max_rounds`` times, then re-publish a request. The first
+   pull is never delayed. (:mod:`~confsync.sync.lease`, rounds in :mod:`~confsync.sync.runner`)
 
 Errors: Calendar 429/5xx (after the adapter's own retries) and store failures propagate, so the
 entry point raises and Pub/Sub redelivers; revoked access, or an access role below ``writer``,
