@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, get_args
 
@@ -136,6 +136,13 @@ class CalendarDoc:
     channels: Mapping[str, ChannelWindow] | None = None
     """The calendar's recent push channels by id, with when each is live; None: not recorded
     (a document stored before channels were), so no notification is dropped."""
+    pending_checked_at: datetime | None = None
+    """When a run last looked for the calendar's pending operations (None: not since this was
+    recorded); a notification run within the first backoff of it need not look again (see
+    :mod:`confsync.sync.runner`)."""
+    version: str | None = field(default=None, compare=False)
+    """The store's opaque version of the document this was read as (None: not read from a
+    store); a write conditional on it needs no read first. Not part of equality."""
 
     def channel_live(self, channel_id: str, at: datetime) -> bool:
         """Whether channel ``channel_id`` of this calendar was live at ``at`` (always True while
@@ -176,6 +183,7 @@ _FIELDS = (
     "held_deletes",
     "records_schema",
     "disconnected_at",
+    "pending_checked_at",
 )
 
 
