@@ -283,8 +283,9 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 # --- calendars -------------------------------------------------------------------------------
 
 
-class FirestoreCalendarStore:
-    """Calendar documents in ``collection``, with the lease as optimistic writes."""
+class _LeasedCalendars:
+    """One calendar document's read and its lease protocol (take, notify, extend, commit,
+    release) as optimistic writes; :class:`FirestoreCalendarStore` adds the rest of the port."""
 
     def __init__(self, client: firestore.Client, collection: str = "calendars") -> None:
         self._client = count_round_trips(client)
@@ -303,37 +304,18 @@ class FirestoreCalendarStore:
         return version is not None and self._write_if(snapshot.id, version, fields) is not None
 
     def _write_if(self, key: str, version: str, fields: dict[str, Any]) -> str | None:
-        """Write ``fields`` unless the document changed since it was at ``version`` (one round
-        trip); the new version, or None if it did change (or is gone)."""
-        when = DatetimeWithNanoseconds.from_rfc3339(version)  # type: ignore[no-untyped-call]
-        option = self._client.write_option(last_update_time=when)
-        try:
-            result = self._ref(key).update(fields, option=option)
-        except (gexc.FailedPrecondition, gexc.NotFound):
-            return None
-        return None if result.update_time is None else str(result.update_time.rfc3339())
+        return _write_if(self._client, self._ref(key), version, fields)
 
     def _decided(
         self, key: str, seen: CalendarDoc | None, first: bool
     ) -> tuple[str | None, CalendarDoc | None]:
-        """What a read-then-write decides on: on the ``first`` attempt the caller's reading
-        ``seen`` (no read: the write is conditional on its version), otherwise a fresh read."""
-        if first and seen is not None and seen.version is not None:
-            return seen.version, seen
-        _, doc = self._read(key)
+        """On the ``first`` attempt the caller's reading ``seen``, otherwise a fresh read."""
+        doc = seen if first and seen is not None and seen.version else self._read(key)[1]
         return (None if doc is None else doc.version), doc
 
     def get(self, key: str) -> CalendarDoc | None:
         with translated("calendar get"):
             return self._read(key)[1]
-
-    def put(self, doc: CalendarDoc) -> None:
-        with translated("calendar put"):
-            self._ref(doc.key).set(calendar_to_document(doc))
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, CalendarDoc]:
-        with translated("calendars by keys"):
-            return _calendars_by_key(self._client, [self._ref(key) for key in dict.fromkeys(keys)])
 
     def acquire_lease(
         self,
@@ -435,6 +417,18 @@ class FirestoreCalendarStore:
                 if self._update_if_unchanged(snapshot, fields):
                     return
             # Still ours but always contended: the lease expires by itself.
+
+
+class FirestoreCalendarStore(_LeasedCalendars):
+    """Calendar documents in ``collection``, with the lease as optimistic writes."""
+
+    def put(self, doc: CalendarDoc) -> None:
+        with translated("calendar put"):
+            self._ref(doc.key).set(calendar_to_document(doc))
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, CalendarDoc]:
+        with translated("calendars by keys"):
+            return _calendars_by_key(self._client, [self._ref(key) for key in dict.fromkeys(keys)])
 
     def set_state(self, key: str, state: str, *, now: datetime, outcome: str) -> None:
         if state != "disconnected":  # disconnected_at is cleared: nothing to read first
@@ -563,6 +557,20 @@ class FirestoreCalendarStore:
             return _disconnected(
                 _DISCONNECTED_SINCE.build(self._collection, "disconnected", since), limit
             )
+
+
+def _write_if(
+    client: firestore.Client, ref: firestore.DocumentReference, version: str, fields: dict[str, Any]
+) -> str | None:
+    """Write ``fields`` to ``ref`` unless the document changed since it was at ``version`` (one
+    round trip); the new version, or None if it did change (or is gone)."""
+    when = DatetimeWithNanoseconds.from_rfc3339(version)  # type: ignore[no-untyped-call]
+    option = client.write_option(last_update_time=when)
+    try:
+        result = ref.update(fields, option=option)
+    except (gexc.FailedPrecondition, gexc.NotFound):
+        return None
+    return None if result.update_time is None else str(result.update_time.rfc3339())
 
 
 def _calendars_by_key(
