@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, get_args
 
@@ -155,6 +155,13 @@ class CalendarDoc:
     def sweep_interval(self) -> timedelta | None:
         """The interval the last plan used (None: none planned yet)."""
         return timedelta(seconds=self.sweep_interval_s) if self.sweep_interval_s > 0 else None
+    pending_checked_at: datetime | None = None
+    """When a run last looked for the calendar's pending operations (None: not since this was
+    recorded); a notification run within the first backoff of it need not look again (see
+    :mod:`confsync.sync.runner`)."""
+    version: str | None = field(default=None, compare=False)
+    """The store's opaque version of the document this was read as (None: not read from a
+    store); a write conditional on it needs no read first. Not part of equality."""
 
     def channel_live(self, channel_id: str, at: datetime) -> bool:
         """Whether channel ``channel_id`` of this calendar was live at ``at`` (always True while
@@ -198,6 +205,7 @@ _FIELDS = (
     "sweep_due_at",
     "sweep_interval_s",
     "channel_suspect",
+    "pending_checked_at",
 )
 
 

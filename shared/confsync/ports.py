@@ -112,10 +112,19 @@ class CalendarStore(Protocol):
         ...
 
     def acquire_lease(
-        self, key: str, owner: str, until: datetime, now: datetime
+        self,
+        key: str,
+        owner: str,
+        until: datetime,
+        now: datetime,
+        *,
+        seen: CalendarDoc | None = None,
     ) -> CalendarDoc | None:
         """Take the lease unless another owner holds a live one; return the record as of the
-        acquisition (its ``notify_seq`` is what the owner must compare at the end), or None."""
+        acquisition (its ``notify_seq`` is what the owner must compare at the end, its
+        ``version`` the one the acquisition wrote), or None. ``seen``: the record as the caller
+        just read it, decided on without reading again (a store may write conditionally on its
+        ``version``, and read only when that write is refused)."""
         ...
 
     def notify(self, key: str, at: datetime) -> CalendarDoc | None:
@@ -125,8 +134,11 @@ class CalendarStore(Protocol):
         calendar is gone)."""
         ...
 
-    def extend_lease(self, key: str, owner: str, until: datetime) -> bool:
-        """Push the lease's end out; False when ``owner`` no longer holds it."""
+    def extend_lease(
+        self, key: str, owner: str, until: datetime, *, seen: CalendarDoc | None = None
+    ) -> CalendarDoc | None:
+        """Push the lease's end out; the record after it, or None when ``owner`` no longer holds
+        it. ``seen``: as for :meth:`acquire_lease`."""
         ...
 
     def commit(
@@ -141,6 +153,8 @@ class CalendarStore(Protocol):
         full_sync: bool,
         pending_count: int,
         sweep: SweepPlan | None = None,
+        pending_checked_at: datetime | None = None,
+        seen: CalendarDoc | None = None,
     ) -> bool:
         """Store the new sync token with ``pulled_from`` (when the pull that returned it began),
         whatever the outcome. If ``notify_seq`` is still ``seen_seq``, also release the lease
@@ -148,7 +162,9 @@ class CalendarStore(Protocol):
         Otherwise keep the lease and return False: a request arrived during the pull, and the
         owner must pull again. False also when the
         calendar no longer exists. When ``owner`` no longer holds the lease, store nothing and
-        raise LeaseLostError: its token may be older than the new owner's."""
+        raise LeaseLostError: its token may be older than the new owner's. With the token, store
+        ``pending_checked_at`` when given (when the run looked for pending operations).
+        ``seen``: the record as the run last read or wrote it, as for :meth:`acquire_lease`."""
         ...
 
     def release(self, key: str, owner: str, *, now: datetime, outcome: str) -> None:

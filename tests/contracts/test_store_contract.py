@@ -213,16 +213,17 @@ def test_acquire_lease_of_an_unknown_calendar_is_refused(stores: Stores) -> None
 def test_extend_lease_only_for_its_owner(stores: Stores) -> None:
     _leased(stores, "run-a")
 
-    assert stores.calendars.extend_lease("ck_1", "run-b", until=T0 + 9 * MINUTE) is False
-    assert stores.calendars.extend_lease("ck_unknown", "run-a", until=T0 + 9 * MINUTE) is False
+    assert stores.calendars.extend_lease("ck_1", "run-b", until=T0 + 9 * MINUTE) is None
+    assert stores.calendars.extend_lease("ck_unknown", "run-a", until=T0 + 9 * MINUTE) is None
     doc = stores.calendars.get("ck_1")
     assert doc is not None
     assert doc.lease_until == T0 + 5 * MINUTE
 
-    assert stores.calendars.extend_lease("ck_1", "run-a", until=T0 + 9 * MINUTE) is True
+    kept = stores.calendars.extend_lease("ck_1", "run-a", until=T0 + 9 * MINUTE)
     doc = stores.calendars.get("ck_1")
     assert doc is not None
     assert (doc.lease_owner, doc.lease_until) == ("run-a", T0 + 9 * MINUTE)
+    assert kept == doc
 
 
 def test_release_only_for_its_owner(stores: Stores) -> None:

@@ -23,7 +23,12 @@ from confsync.adapters.firestore_store import (
     pointer_key,
 )
 from confsync.calendars import CalendarDoc, calendar_to_document, epoch_ms
-from confsync.errors import MalformedInputError, RecordConflictError, StoreUnavailableError
+from confsync.errors import (
+    LeaseLostError,
+    MalformedInputError,
+    RecordConflictError,
+    StoreUnavailableError,
+)
 from confsync.legacy_records import LegacyRecord
 from confsync.legacy_records import record_key as legacy_record_key
 from confsync.legacy_records import to_document as legacy_to_document
@@ -35,6 +40,7 @@ from confsync.records import (
     conference_key,
     to_document,
 )
+from confsync.round_trips import counting
 from devstack.gcloud_emulators import EmulatorEndpoints
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -192,6 +198,150 @@ def test_commit_decides_again_when_a_notify_lands_between_its_read_and_write(
         token_obtained_at=T0,
         full_syncs=1,
     )
+
+
+class _Counted:
+    """The store's round trips inside the block (``count``)."""
+
+    def __enter__(self) -> _Counted:
+        self._scope = counting()
+        self._tally = self._scope.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._scope.__exit__(None, None, None)
+
+    @property
+    def count(self) -> int:
+        return self._tally.count
+
+
+@pytest.mark.emulators
+def test_a_lease_taken_on_the_callers_reading_and_its_commit_cost_one_write_each(
+    client: firestore.Client,
+) -> None:
+    store = FirestoreCalendarStore(client)
+    store.put(_calendar(notify_seq=1))
+    seen = store.get("ck_1")
+    assert seen is not None
+
+    with _Counted() as taking:
+        leased = store.acquire_lease("ck_1", "run-a", until=T0 + 5 * MINUTE, now=T0, seen=seen)
+    assert leased is not None
+    with _Counted() as committing:
+        released = store.commit(
+            "ck_1",
+            "run-a",
+            1,
+            sync_token="tok",
+            pulled_from=T0 - MINUTE,
+            now=T0,
+            full_sync=False,
+            pending_count=0,
+            pending_checked_at=T0,
+            seen=leased,
+        )
+
+    assert (taking.count, committing.count) == (1, 1)
+    assert released is True
+    stored = store.get("ck_1")
+    assert stored is not None
+    assert (stored.lease_owner, stored.sync_token, stored.pending_checked_at) == (None, "tok", T0)
+
+
+@pytest.mark.emulators
+def test_a_lease_is_not_taken_on_a_reading_another_run_has_made_stale(
+    client: firestore.Client,
+) -> None:
+    store = FirestoreCalendarStore(client)
+    store.put(_calendar())
+    seen = store.get("ck_1")
+    assert seen is not None
+    assert store.acquire_lease("ck_1", "run-b", until=T0 + 5 * MINUTE, now=T0) is not None
+
+    taken = store.acquire_lease("ck_1", "run-a", until=T0 + 5 * MINUTE, now=T0, seen=seen)
+
+    assert taken is None
+    stored = store.get("ck_1")
+    assert stored is not None
+    assert stored.lease_owner == "run-b"
+
+
+@pytest.mark.emulators
+def test_an_expired_lease_seen_is_taken_over_and_its_old_owner_cannot_commit(
+    client: firestore.Client,
+) -> None:
+    store = FirestoreCalendarStore(client)
+    store.put(_calendar())
+    old = store.acquire_lease("ck_1", "run-old", until=T0 + MINUTE, now=T0)
+    assert old is not None
+    later = T0 + 2 * MINUTE
+    seen = store.get("ck_1")
+
+    taken = store.acquire_lease("ck_1", "run-new", until=later + 5 * MINUTE, now=later, seen=seen)
+
+    assert taken is not None
+    assert taken.lease_owner == "run-new"
+    with pytest.raises(LeaseLostError):
+        store.commit(
+            "ck_1",
+            "run-old",
+            0,
+            sync_token="old-token",
+            pulled_from=T0,
+            now=later,
+            full_sync=False,
+            pending_count=0,
+            seen=old,
+        )
+    stored = store.get("ck_1")
+    assert stored is not None
+    assert (stored.lease_owner, stored.sync_token) == ("run-new", None)
+
+
+@pytest.mark.emulators
+def test_a_commit_on_the_runs_version_keeps_the_lease_when_notified_meanwhile(
+    client: firestore.Client,
+) -> None:
+    store = FirestoreCalendarStore(client)
+    store.put(_calendar(notify_seq=1))
+    leased = store.acquire_lease("ck_1", "run-a", until=T0 + 5 * MINUTE, now=T0)
+    assert leased is not None
+    assert store.notify("ck_1", T0) is not None  # a notification arrives mid-run
+
+    released = store.commit(
+        "ck_1",
+        "run-a",
+        1,
+        sync_token="tok",
+        pulled_from=T0 - MINUTE,
+        now=T0,
+        full_sync=False,
+        pending_count=0,
+        seen=leased,
+    )
+
+    assert released is False  # the run must pull again
+    stored = store.get("ck_1")
+    assert stored is not None
+    assert (stored.lease_owner, stored.sync_token, stored.notify_seq) == ("run-a", "tok", 2)
+
+
+@pytest.mark.emulators
+def test_a_lease_extended_on_the_runs_version_returns_the_new_one(
+    client: firestore.Client,
+) -> None:
+    store = FirestoreCalendarStore(client)
+    store.put(_calendar())
+    leased = store.acquire_lease("ck_1", "run-a", until=T0 + MINUTE, now=T0)
+    assert leased is not None
+
+    kept = store.extend_lease("ck_1", "run-a", T0 + 9 * MINUTE, seen=leased)
+
+    assert kept is not None
+    assert kept.version != leased.version
+    assert kept == store.get("ck_1")
+    assert kept.lease_until == T0 + 9 * MINUTE
 
 
 @pytest.mark.emulators

@@ -32,7 +32,7 @@ from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreR
 from confsync.bootstrap import build_sync_runner
 from confsync.calendars import CalendarDoc, calendar_key
 from confsync.config import load_sync_config
-from confsync.messages import SyncRequest
+from confsync.messages import SyncReason, SyncRequest
 from confsync.sync import SyncOutcome, SyncRunner
 from devstack.gcloud_emulators import EmulatorEndpoints
 from tests.support.calendar_events import SOLUTION, conference_data, event
@@ -86,11 +86,11 @@ class SyncStack:
             CalendarDoc(key=self.key, subject=self.calendar_id, calendar_id=self.calendar_id)
         )
 
-    def sync(self, runner: SyncRunner | None = None) -> SyncOutcome:
-        """Run one sync of the calendar, as a SyncRequest would."""
-        request = SyncRequest(
-            calendar_key=self.key, reason="notification", notified_at=datetime.now(UTC)
-        )
+    def sync(
+        self, runner: SyncRunner | None = None, *, reason: SyncReason = "notification"
+    ) -> SyncOutcome:
+        """Run one sync of the calendar, as a SyncRequest (for ``reason``) would."""
+        request = SyncRequest(calendar_key=self.key, reason=reason, notified_at=datetime.now(UTC))
         return (runner or self.runner()).run(request)
 
     # --- the add-on and the user --------------------------------------------------------------

@@ -10,7 +10,9 @@ are reset once the stack is quiet, so one stack serves all three in turn.
   conference operations (PUT and DELETE requests the conferencing system received, whatever their
   outcome) until the stack is quiet again, and ``converge_s``.
 * ``fanout``: 200 calendars with one conference event each, all enrolled and adopted; then one
-  rename in each, all at once (16 threads). Same figures.
+  rename in each, all at once (16 threads). Same figures, and ``firestore_round_trips_per_run``:
+  the mean of the Firestore round trips the synced runs of the renames logged
+  (:mod:`bench.run_summaries`; confsync only, the baseline logs none).
 * ``latency``: see :mod:`bench.latency`.
 
 ``converge_s`` runs from the answer to the last Calendar edit until every conference's title
@@ -28,8 +30,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench import latency
+from bench.run_summaries import SyncLog
 from bench.scale import scaled
-from bench.stack import Variant, bench_stack
+from bench.stack import Variant, logged_stack
 from devstack.client import StackClient, wait_until
 
 __all__ = ["SCENARIOS", "run"]
@@ -112,9 +115,15 @@ def _adopted(stack: StackClient, calendars: Iterable[str]) -> dict[str, str]:
 
 
 def _converge(
-    stack: StackClient, calendars: list[str], edits: list[Callable[[], None]], threads: int
+    stack: StackClient,
+    calendars: list[str],
+    edits: list[Callable[[], None]],
+    threads: int,
+    sync_log: SyncLog | None = None,
 ) -> dict[str, Any]:
-    """Run ``edits`` on ``threads`` threads; the figures once the stack is quiet again."""
+    """Run ``edits`` on ``threads`` threads; the figures once the stack is quiet again (with the
+    round trips per run the sync log shows meanwhile, when given one that shows any)."""
+    mark = sync_log.mark() if sync_log is not None else 0
     began = time.monotonic()
     with ThreadPoolExecutor(threads) as pool:
         for future in [pool.submit(edit) for edit in edits]:
@@ -128,7 +137,7 @@ def _converge(
     )
     converge = time.monotonic() - edited
     settle = _wait_quiet(stack)
-    return {
+    figures: dict[str, Any] = {
         "list_calls": stack.calendar_calls().get("calendar.events.list", 0) - len(calendars),
         "conference_ops": len(stack.provider_requests()),
         "converge_s": round(converge, 2),
@@ -136,9 +145,13 @@ def _converge(
         "edits_s": round(edited - began, 2),
         "quiet_after_converge_s": round(max(0.0, settle - QUIET_S), 2),
     }
+    per_run = sync_log.round_trips_since(mark) if sync_log is not None else None
+    if per_run is not None:
+        figures["firestore_round_trips_per_run"] = per_run
+    return figures
 
 
-def burst(stack: StackClient) -> dict[str, Any]:
+def burst(stack: StackClient, _sync_log: SyncLog) -> dict[str, Any]:
     """The ``burst`` scenario on ``stack``; its figures."""
     n_events, n_edits = scaled(BURST_EVENTS, 5), scaled(BURST_EDITS, 50)
     events = [_insert(stack, BURST_CALENDAR, n, f"e{n} v0") for n in range(n_events)]
@@ -160,7 +173,7 @@ def burst(stack: StackClient) -> dict[str, Any]:
     return figures
 
 
-def fanout(stack: StackClient) -> dict[str, Any]:
+def fanout(stack: StackClient, sync_log: SyncLog) -> dict[str, Any]:
     """The ``fanout`` scenario on ``stack``; its figures."""
     calendars = [f"bench-fan-{n:04d}@example.com" for n in range(scaled(FANOUT_CALENDARS, 5))]
     events = [_insert(stack, calendar_id, 0, "v0") for calendar_id in calendars]
@@ -174,14 +187,14 @@ def fanout(stack: StackClient) -> dict[str, Any]:
         return lambda: stack.patch_event(calendar_id, event["id"], summary="v1")
 
     edits = [edit(c, e) for c, e in zip(calendars, events, strict=True)]
-    figures = _converge(stack, calendars, edits, threads=16)
+    figures = _converge(stack, calendars, edits, threads=16, sync_log=sync_log)
     figures["calendars"] = len(calendars)
     figures["enroll_and_adopt_s"] = round(enrolled, 2)
     return figures
 
 
-_MEASURES: dict[str, Callable[[StackClient], dict[str, Any]]] = {
-    "latency": latency.measure,
+_MEASURES: dict[str, Callable[[StackClient, SyncLog], dict[str, Any]]] = {
+    "latency": lambda stack, _sync_log: latency.measure(stack),
     "burst": burst,
     "fanout": fanout,
 }
@@ -195,11 +208,12 @@ def run(selected: Iterable[str], say: Callable[[str], None] = print) -> list[dic
     figures: dict[Variant, dict[str, dict[str, Any]]] = {"confsync": {}, "baseline": {}}
     for variant in ("confsync", "baseline"):
         started = time.monotonic()
-        with bench_stack(variant, project=PROJECT) as stack:
+        with logged_stack(variant, project=PROJECT) as (stack, logs):
             say(f"  {variant} stack up in {time.monotonic() - started:.1f} s")
+            sync_log = SyncLog(logs / "sync.log")
             for name in names:
                 began = time.monotonic()
-                figures[variant][name] = _MEASURES[name](stack)
+                figures[variant][name] = _MEASURES[name](stack, sync_log)
                 say(f"  {variant} {name}: {time.monotonic() - began:.1f} s")
     return [
         {"name": name, **figures["confsync"][name], "baseline": figures["baseline"][name]}

@@ -34,7 +34,7 @@ from devstack.stack import (
     plan_stack,
 )
 
-__all__ = ["REPO_ROOT", "Variant", "bench_stack", "planned_stack"]
+__all__ = ["REPO_ROOT", "Variant", "bench_stack", "logged_stack", "planned_stack"]
 
 Variant = Literal["confsync", "baseline"]
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +81,19 @@ def bench_stack(variant: Variant, *, project: str) -> Iterator[StackClient]:
 @contextmanager
 def planned_stack(variant: Variant, *, project: str) -> Iterator[tuple[StackClient, StackPlan]]:
     """:func:`bench_stack`, with the plan it runs (every part's command line and environment)."""
+    with _stack(variant, project=project) as (client, plan, _run_dir):
+        yield client, plan
+
+
+@contextmanager
+def logged_stack(variant: Variant, *, project: str) -> Iterator[tuple[StackClient, Path]]:
+    """:func:`bench_stack`, with the folder of its parts' logs (``<part>.log``)."""
+    with _stack(variant, project=project) as (client, _plan, run_dir):
+        yield client, run_dir / "logs"
+
+
+@contextmanager
+def _stack(variant: Variant, *, project: str) -> Iterator[tuple[StackClient, StackPlan, Path]]:
     run_dir = Path(tempfile.mkdtemp(prefix=f"confsync-bench-{variant}-"))
     clean = False
     try:
@@ -92,7 +105,7 @@ def planned_stack(variant: Variant, *, project: str) -> Iterator[tuple[StackClie
             except StackError as err:  # a free port can be taken between probing and binding
                 if "in use" not in str(err) or attempt == _PORT_ATTEMPTS - 1:
                     raise
-        yield StackClient(read_env_file(result.env_path), timeout=_TIMEOUT_S), plan
+        yield StackClient(read_env_file(result.env_path), timeout=_TIMEOUT_S), plan, run_dir
         clean = True
     finally:
         down(run_dir)

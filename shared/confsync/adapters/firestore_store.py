@@ -19,6 +19,12 @@ transaction for a single document, with one read and one write and no locks. Tra
 avoided on purpose: the server SDKs run them with pessimistic locks, which under contention (many
 notifications arriving during a pull) serialise and time out, very visibly on the emulator.
 
+A caller that has just read or written the document passes that reading (``seen``, a
+:class:`~confsync.calendars.CalendarDoc` carrying its ``version``, the ``update_time``): the first
+attempt decides on it and writes conditionally on its version, one round trip instead of two;
+only a refused write reads again. A run thus takes its lease on the document it read to start,
+and commits on the version its own last write returned.
+
 ``notify`` needs no decision at all: it is a server-side ``Increment(1)`` of ``notify_seq`` and,
 in the same update, a server-side ``Maximum`` of ``notified_max_ms``, atomic however many callers
 race and in whatever order they arrive; it changes the document's ``update_time``, so a lease
@@ -47,6 +53,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from google.cloud.firestore_v1.field_path import FieldPath
 
+from confsync.adapters.firestore_rpcs import count_round_trips
 from confsync.calendars import (
     SYNCING_STATES,
     CalendarDoc,
@@ -257,7 +264,9 @@ def translated(what: str) -> Iterator[None]:
 
 def _calendar(snapshot: _Snapshot) -> CalendarDoc | None:
     body = snapshot.to_dict() if snapshot.exists else None
-    return None if body is None else calendar_from_document(snapshot.id, body)
+    if body is None:
+        return None
+    return replace(calendar_from_document(snapshot.id, body), version=_version(snapshot))
 
 
 def _version(snapshot: _Snapshot) -> str | None:
@@ -282,11 +291,12 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 # --- calendars -------------------------------------------------------------------------------
 
 
-class FirestoreCalendarStore:
-    """Calendar documents in ``collection``, with the lease as optimistic writes."""
+class _LeasedCalendars:
+    """One calendar document's read and its lease protocol (take, notify, extend, commit,
+    release) as optimistic writes; :class:`FirestoreCalendarStore` adds the rest of the port."""
 
     def __init__(self, client: firestore.Client, collection: str = "calendars") -> None:
-        self._client = client
+        self._client = count_round_trips(client)
         self._collection = client.collection(collection)
 
     def _ref(self, key: str) -> firestore.DocumentReference:
@@ -298,36 +308,42 @@ class FirestoreCalendarStore:
 
     def _update_if_unchanged(self, snapshot: _Snapshot, fields: dict[str, Any]) -> bool:
         """Write ``fields`` unless the document changed since ``snapshot``; False if it did."""
-        option = self._client.write_option(last_update_time=snapshot.update_time)
-        try:
-            self._ref(snapshot.id).update(fields, option=option)
-        except (gexc.FailedPrecondition, gexc.NotFound):
-            return False
-        return True
+        version = _version(snapshot)
+        return version is not None and self._write_if(snapshot.id, version, fields) is not None
+
+    def _write_if(self, key: str, version: str, fields: dict[str, Any]) -> str | None:
+        return _write_if(self._client, self._ref(key), version, fields)
+
+    def _decided(
+        self, key: str, seen: CalendarDoc | None, first: bool
+    ) -> tuple[str | None, CalendarDoc | None]:
+        """On the ``first`` attempt the caller's reading ``seen``, otherwise a fresh read."""
+        doc = seen if first and seen is not None and seen.version else self._read(key)[1]
+        return (None if doc is None else doc.version), doc
 
     def get(self, key: str) -> CalendarDoc | None:
         with translated("calendar get"):
             return self._read(key)[1]
 
-    def put(self, doc: CalendarDoc) -> None:
-        with translated("calendar put"):
-            self._ref(doc.key).set(calendar_to_document(doc))
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, CalendarDoc]:
-        with translated("calendars by keys"):
-            return _calendars_by_key(self._client, [self._ref(key) for key in dict.fromkeys(keys)])
-
     def acquire_lease(
-        self, key: str, owner: str, until: datetime, now: datetime
+        self,
+        key: str,
+        owner: str,
+        until: datetime,
+        now: datetime,
+        *,
+        seen: CalendarDoc | None = None,
     ) -> CalendarDoc | None:
         with translated("lease acquisition"):
-            for _ in range(_OPTIMISTIC_ATTEMPTS):
-                snapshot, doc = self._read(key)
-                if doc is None or doc.lease_held(now, owner):
+            for attempt in range(_OPTIMISTIC_ATTEMPTS):
+                version, doc = self._decided(key, seen, attempt == 0)
+                if doc is None or version is None or doc.lease_held(now, owner):
                     return None
                 fields = {"lease_owner": owner, "lease_until": until, "last_attempt_at": now}
-                if self._update_if_unchanged(snapshot, fields):
-                    return replace(doc, lease_owner=owner, lease_until=until, last_attempt_at=now)
+                if (new := self._write_if(key, version, fields)) is not None:
+                    return replace(
+                        doc, lease_owner=owner, lease_until=until, last_attempt_at=now, version=new
+                    )
             return None  # lost every race: others are active on this calendar
 
     def notify(self, key: str, at: datetime) -> CalendarDoc | None:
@@ -344,15 +360,17 @@ class FirestoreCalendarStore:
                 return None
             return self._read(key)[1]
 
-    def extend_lease(self, key: str, owner: str, until: datetime) -> bool:
+    def extend_lease(
+        self, key: str, owner: str, until: datetime, *, seen: CalendarDoc | None = None
+    ) -> CalendarDoc | None:
         with translated("lease extension"):
-            for _ in range(_OPTIMISTIC_ATTEMPTS):
-                snapshot, doc = self._read(key)
-                if doc is None or doc.lease_owner != owner:
-                    return False
-                if self._update_if_unchanged(snapshot, {"lease_until": until}):
-                    return True
-            return False
+            for attempt in range(_OPTIMISTIC_ATTEMPTS):
+                version, doc = self._decided(key, seen, attempt == 0)
+                if doc is None or version is None or doc.lease_owner != owner:
+                    return None
+                if (new := self._write_if(key, version, {"lease_until": until})) is not None:
+                    return replace(doc, lease_until=until, version=new)
+            return None
 
     def commit(
         self,
@@ -366,11 +384,13 @@ class FirestoreCalendarStore:
         full_sync: bool,
         pending_count: int,
         sweep: SweepPlan | None = None,
+        pending_checked_at: datetime | None = None,
+        seen: CalendarDoc | None = None,
     ) -> bool:
         with translated("commit"):
-            for _ in range(_COMMIT_ATTEMPTS):
-                snapshot, doc = self._read(key)
-                if doc is None:
+            for attempt in range(_COMMIT_ATTEMPTS):
+                version, doc = self._decided(key, seen, attempt == 0)
+                if doc is None or version is None:
                     return False  # the calendar is gone: nothing to commit to
                 if doc.lease_owner != owner:
                     raise LeaseLostError(f"lease on {key} is no longer held by this run")
@@ -381,6 +401,8 @@ class FirestoreCalendarStore:
                 }
                 if full_sync:
                     fields["full_syncs"] = doc.full_syncs + 1
+                if pending_checked_at is not None:
+                    fields["pending_checked_at"] = pending_checked_at
                 released = doc.notify_seq == seen_seq
                 if released:
                     fields.update(
@@ -392,7 +414,7 @@ class FirestoreCalendarStore:
                     )
                     if sweep is not None:
                         fields.update(_sweep_fields(sweep))
-                if self._update_if_unchanged(snapshot, fields):
+                if self._write_if(key, version, fields) is not None:
                     return released
         raise StoreUnavailableError(f"commit of calendar {key} kept losing races; retry later")
 
@@ -406,6 +428,18 @@ class FirestoreCalendarStore:
                 if self._update_if_unchanged(snapshot, fields):
                     return
             # Still ours but always contended: the lease expires by itself.
+
+
+class FirestoreCalendarStore(_LeasedCalendars):
+    """Calendar documents in ``collection``, with the lease as optimistic writes."""
+
+    def put(self, doc: CalendarDoc) -> None:
+        with translated("calendar put"):
+            self._ref(doc.key).set(calendar_to_document(doc))
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, CalendarDoc]:
+        with translated("calendars by keys"):
+            return _calendars_by_key(self._client, [self._ref(key) for key in dict.fromkeys(keys)])
 
     def set_state(self, key: str, state: str, *, now: datetime, outcome: str) -> None:
         if state != "disconnected":  # disconnected_at is cleared: nothing to read first
@@ -526,6 +560,20 @@ class FirestoreCalendarStore:
             return _disconnected(
                 _DISCONNECTED_SINCE.build(self._collection, "disconnected", since), limit
             )
+
+
+def _write_if(
+    client: firestore.Client, ref: firestore.DocumentReference, version: str, fields: dict[str, Any]
+) -> str | None:
+    """Write ``fields`` to ``ref`` unless the document changed since it was at ``version`` (one
+    round trip); the new version, or None if it did change (or is gone)."""
+    when = DatetimeWithNanoseconds.from_rfc3339(version)  # type: ignore[no-untyped-call]
+    option = client.write_option(last_update_time=when)
+    try:
+        result = ref.update(fields, option=option)
+    except (gexc.FailedPrecondition, gexc.NotFound):
+        return None
+    return None if result.update_time is None else str(result.update_time.rfc3339())
 
 
 def _calendars_by_key(
@@ -672,7 +720,7 @@ class FirestoreRecordStore:
         collection: str = "conferences",
         pointers: str = "conference_events",
     ) -> None:
-        self._client = client
+        self._client = count_round_trips(client)
         self._collection = client.collection(collection)
         self._pointers = client.collection(pointers)
 

@@ -155,6 +155,7 @@ class PageApplier:
         due = self._now() + self._settings.delete_grace
         deletes = [op for op in plan.operations if isinstance(op, DeleteConference)]
         final.update({op.record_key: queued(final[op.record_key], due) for op in deletes})
+        run.deletes_queued += len(deletes)
         updates = [op for op in plan.operations if not isinstance(op, DeleteConference)]
         ahead = self._written_ahead(run, updates, folded, final)
         sent = self._sender.send(updates, final, run.stats)

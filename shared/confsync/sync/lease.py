@@ -61,11 +61,13 @@ class CalendarLease:
     def take(self, doc: CalendarDoc, owner: str, request: SyncRequest) -> CalendarDoc | None:
         """The calendar leased to ``owner``, or None when another run holds the lease and was
         told (``notify_seq``) to pull again."""
+        seen: CalendarDoc | None = doc  # the first attempt writes on the run's reading
         for _ in range(3):
             now = self._now()
             leased = self._calendars.acquire_lease(
-                doc.key, owner, until=now + self._settings.lease_ttl, now=now
+                doc.key, owner, until=now + self._settings.lease_ttl, now=now, seen=seen
             )
+            seen = None
             if leased is not None:
                 return leased
             # A notification counts from when Google sent it; any other request from now, so
@@ -83,8 +85,10 @@ class CalendarLease:
         if self._now() < run.lease_until - ttl / 2:
             return
         run.lease_until = self._now() + ttl
-        if not self._calendars.extend_lease(run.doc.key, run.owner, run.lease_until):
+        kept = self._calendars.extend_lease(run.doc.key, run.owner, run.lease_until, seen=run.doc)
+        if kept is None:
             raise CalendarUnavailableError("lease lost during a long pull; retrying")
+        run.doc = kept
 
     def commit(self, run: Run, seen_seq: int, pulled: Pulled, pending_count: int) -> Status | None:
         """Store the token and release; None when a request newer than the pull needs another.
@@ -96,6 +100,7 @@ class CalendarLease:
         horizon_ms = epoch_ms(pulled.started - self._settings.skew)
         full_sync = pulled.full
         sweep = self._next_sweep(run, pulled, pending_count)
+        seen: CalendarDoc | None = run.doc  # as the run last read or wrote it: no read first
         for _ in range(_COVERED_COMMITS):
             if self._calendars.commit(
                 run.doc.key,
@@ -107,13 +112,15 @@ class CalendarLease:
                 full_sync=full_sync,
                 pending_count=pending_count,
                 sweep=sweep,
+                pending_checked_at=run.pending_checked_at,
+                seen=seen,
             ):
                 return "synced"
             full_sync = False  # counted by the commit that just stored the token
             fresh = self._calendars.get(run.doc.key)
             if fresh is None or not fresh.syncing:
                 return self.stopped(run)
-            run.doc = fresh
+            run.doc = seen = fresh
             if fresh.notified_max_ms > horizon_ms:
                 return None
             run.stats.covered += fresh.notify_seq - seen_seq

@@ -12,6 +12,16 @@ raised by the pull before the page is planned), into a disconnected calendar (it
 outcome, ``disconnected_at`` set the first time, its live channel windows forgotten; the channel
 service stops its channels and, after the retention, unenrolls it), and logs the run's summary
 line.
+
+**Round trips.** The run counts the requests it sends to the store
+(:mod:`confsync.round_trips`; its summary's ``firestore_round_trips``). The common run, a
+notification with a few changed events, costs one read of the calendar, the lease taken on that
+reading, the page's records read and written, and the commit on the version the lease wrote:
+five. A notification run skips the pending retry (one query) when nothing can be due: the
+calendar's last run ended in a commit that left no pending operation, it holds no delete, this
+run left none, and a run looked less than the first backoff (``pending_base_delay``) ago; an
+operation another calendar's run left pending meanwhile is not due before that backoff ends.
+Sweeps and operators' runs always look.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from confsync.ports import (
     SyncRequestPublisher,
 )
 from confsync.record_migration import migrate_calendar
+from confsync.round_trips import Tally, counting
 from confsync.sync.apply import PageApplier
 from confsync.sync.lease import CalendarLease
 from confsync.sync.owners import OwnerResolver
@@ -136,6 +147,10 @@ class SyncRunner:
 
     def run(self, request: SyncRequest) -> SyncOutcome:
         """Sync the calendar of ``request``; see :mod:`confsync.sync` for the steps."""
+        with counting() as tally:
+            return self._run(request, tally)
+
+    def _run(self, request: SyncRequest, tally: Tally) -> SyncOutcome:
         started = time.monotonic()
         key = request.calendar_key
         doc = self.ports.calendar_store.get(key)
@@ -145,9 +160,13 @@ class SyncRunner:
         if request.channel_id is not None and not doc.channel_live(
             request.channel_id, request.notified_at
         ):
-            return self._dropped(request, request.channel_id, started)
+            return self._dropped(request, request.channel_id, started, tally)
         if self._lease.covers(doc, request):
-            covered = SyncOutcome(status="covered", duration_s=time.monotonic() - started)
+            covered = SyncOutcome(
+                status="covered",
+                stats=SyncStats(firestore_round_trips=tally.count),
+                duration_s=time.monotonic() - started,
+            )
             log_summary(key, request, covered, now=None)
             return covered
         owner = self._new_owner_id()
@@ -167,7 +186,7 @@ class SyncRunner:
                 swept=request.reason == "sweep",
             )
             self._migrate(run)
-            status = self._rounds(run)
+            status = self._rounds(run, request)
             released = True
         except CalendarAccessError as err:
             _log_disconnection(key, err)
@@ -180,12 +199,15 @@ class SyncRunner:
         finally:
             if not released:
                 self._lease.release_quietly(key, owner)
+        stats.firestore_round_trips = tally.count
         outcome = SyncOutcome(status=status, stats=stats, duration_s=time.monotonic() - started)
         log_summary(key, request, outcome, now=self._now())
         return outcome
 
     @staticmethod
-    def _dropped(request: SyncRequest, channel_id: str, started: float) -> SyncOutcome:
+    def _dropped(
+        request: SyncRequest, channel_id: str, started: float, tally: Tally
+    ) -> SyncOutcome:
         """Acknowledge, log and count (summary status ``dropped``) a notification whose channel
         was not live when it was sent: superseded long ago, stopped, unenrolled or unknown."""
         key = request.calendar_key
@@ -195,7 +217,11 @@ class SyncRunner:
             request.notified_at.isoformat(timespec="seconds"),
             extra={"labels": {"calendar_key": key, "channel_id": channel_id}},
         )
-        dropped = SyncOutcome(status="dropped", duration_s=time.monotonic() - started)
+        dropped = SyncOutcome(
+            status="dropped",
+            stats=SyncStats(firestore_round_trips=tally.count),
+            duration_s=time.monotonic() - started,
+        )
         log_summary(key, request, dropped, now=None)
         return dropped
 
@@ -220,7 +246,7 @@ class SyncRunner:
             extra=labels(doc.key),
         )
 
-    def _rounds(self, run: Run) -> Status:
+    def _rounds(self, run: Run, request: SyncRequest) -> Status:
         """Settle (not before the first), pull, retry pending, commit; until a commit holds."""
         for round_ in range(self.settings.max_rounds):
             if round_ and not self._lease.settled(run):
@@ -228,7 +254,10 @@ class SyncRunner:
             run.stats.rounds += 1
             seen_seq = run.doc.notify_seq
             pulled = self._puller.pull(run)
-            pending_count = self._pending.retry(run)
+            if not self._nothing_due(run, request):
+                run.pending_checked_at = self._now()
+                run.pending_left = self._pending.retry(run)
+            pending_count = run.pending_left
             committed = self._lease.commit(run, seen_seq, pulled, pending_count)
             if committed is not None:
                 return committed
@@ -238,3 +267,16 @@ class SyncRunner:
         )
         self._lease.release(run, "republished")
         return "republished"
+
+    def _nothing_due(self, run: Run, request: SyncRequest) -> bool:
+        """Whether no pending operation of the calendar can be due (see the module docstring),
+        so the pending retry's query can be skipped."""
+        doc, stats = run.doc, run.stats
+        if request.reason != "notification" or doc.pending_count or doc.held_deletes:
+            return False
+        if doc.last_outcome != "synced":  # an error, an operator's command, a hand-over
+            return False
+        if run.pending_left or run.deletes_queued or stats.pending or stats.failed:
+            return False
+        checked = run.pending_checked_at or doc.pending_checked_at
+        return checked is not None and self._now() < checked + self.settings.pending_base_delay

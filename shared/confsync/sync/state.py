@@ -37,6 +37,14 @@ class Run:
     deletes_allowed: int = 0
     """Deletes the deletion brake let through in this run's earlier rounds (counted against
     it in the next ones)."""
+    deletes_queued: int = 0
+    """Deletes this run's pages queued for the deletion brake (pending operations the run
+    itself made, so its pending retry must run)."""
+    pending_checked_at: datetime | None = None
+    """When this run looked for the calendar's pending operations (None: it did not), stored
+    with its commit."""
+    pending_left: int = 0
+    """How many operations this run's last look left pending (0 before it looked)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,8 @@ class SyncStats:
     references: int = 0
     conflicts: int = 0
     migrated: int = 0
+    firestore_round_trips: int = 0
+    """Requests the run sent to the database (:mod:`confsync.round_trips`), its own cost."""
 
 
 Status = Literal[

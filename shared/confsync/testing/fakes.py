@@ -418,8 +418,15 @@ class InMemoryCalendarStore:
             return {key: doc for key, doc in self._docs.items() if key in wanted}
 
     def acquire_lease(
-        self, key: str, owner: str, until: datetime, now: datetime
+        self,
+        key: str,
+        owner: str,
+        until: datetime,
+        now: datetime,
+        *,
+        seen: CalendarDoc | None = None,
     ) -> CalendarDoc | None:
+        # ``seen`` saves the real store a read; here every decision is made under the lock.
         with self._lock:
             self.reads += 1
             doc = self._docs.get(key)
@@ -444,14 +451,17 @@ class InMemoryCalendarStore:
             self._docs[key] = doc
             return doc
 
-    def extend_lease(self, key: str, owner: str, until: datetime) -> bool:
+    def extend_lease(
+        self, key: str, owner: str, until: datetime, *, seen: CalendarDoc | None = None
+    ) -> CalendarDoc | None:
         with self._lock:
             doc = self._docs.get(key)
             if doc is None or doc.lease_owner != owner:
-                return False
+                return None
             self.writes += 1
-            self._docs[key] = replace(doc, lease_until=until)
-            return True
+            doc = replace(doc, lease_until=until)
+            self._docs[key] = doc
+            return doc
 
     def commit(
         self,
@@ -465,6 +475,8 @@ class InMemoryCalendarStore:
         full_sync: bool,
         pending_count: int,
         sweep: SweepPlan | None = None,
+        pending_checked_at: datetime | None = None,
+        seen: CalendarDoc | None = None,
     ) -> bool:
         with self._lock:
             self.reads += 1
@@ -479,6 +491,8 @@ class InMemoryCalendarStore:
             )
             if full_sync:
                 doc = replace(doc, full_syncs=doc.full_syncs + 1)
+            if pending_checked_at is not None:
+                doc = replace(doc, pending_checked_at=pending_checked_at)
             released = doc.notify_seq == seen_seq
             if released:
                 doc = replace(

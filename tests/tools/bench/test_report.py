@@ -29,7 +29,13 @@ def _rows() -> list[dict[str, Any]]:
         {"name": "latency", "p50_ms": 60.0, "p95_ms": 120.0, "p99_ms": 200.0, "baseline": {}},
         {"name": "incremental", "wall_s": 9.1, "peak_rss_mb": 120.0, "baseline": {}},
         {"name": "full", "wall_s": 12.0, "calendar_calls": 6, "baseline": {}},
-        {"name": "fanout", "converge_s": 2.0, "list_calls": 200, "baseline": {}},
+        {
+            "name": "fanout",
+            "converge_s": 2.0,
+            "list_calls": 200,
+            "firestore_round_trips_per_run": 5.0,
+            "baseline": {},
+        },
         {
             "name": "renewal",
             "wall_s": 30.0,

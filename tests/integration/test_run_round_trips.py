@@ -1,0 +1,63 @@
+"""What a common sync run costs in Firestore round trips, counted at the adapter's edge (every RPC
+the client sends) and reported on the run's summary: a count, never a time."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from confsync.cloud_logging import SYNC_LOGGER
+from tests.support.sync_stack import SyncStack
+
+pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
+
+COMMON_RUN_ROUND_TRIPS = 5
+"""Read the calendar; take the lease on that reading; read the page's records; save them; commit
+on the version the lease wrote (the pending query is skipped: nothing can be due)."""
+
+
+def _three_known_conferences(sync_stack: SyncStack) -> list[str]:
+    """Three events carrying conferences confsync already knows; their ids."""
+    events = [
+        sync_stack.insert_event(sync_stack.create_conference(f"Meeting {n}"), summary=f"m{n}")
+        for n in range(3)
+    ]
+    assert sync_stack.sync().status == "synced"  # adopts them, and looks for pending work
+    return [event["id"] for event in events]
+
+
+def test_a_notification_with_three_changed_events_costs_five_round_trips(
+    sync_stack: SyncStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    event_ids = _three_known_conferences(sync_stack)
+    for n, event_id in enumerate(event_ids):
+        sync_stack.patch_event(event_id, summary=f"renamed {n}")
+
+    with caplog.at_level(logging.INFO, logger=SYNC_LOGGER):
+        outcome = sync_stack.sync()
+
+    assert (outcome.status, outcome.stats.events, outcome.stats.updates) == ("synced", 3, 3)
+    assert outcome.stats.firestore_round_trips == COMMON_RUN_ROUND_TRIPS
+    summaries = [r for r in caplog.records if getattr(r, "sync", None)]
+    assert summaries[-1].sync["firestore_round_trips"] == COMMON_RUN_ROUND_TRIPS  # type: ignore[attr-defined]
+    titles = {sync_stack.get_event(e)["conferenceData"]["conferenceId"] for e in event_ids}
+    assert {sync_stack.conference(c)["title"] for c in titles} == {
+        "renamed 0",
+        "renamed 1",
+        "renamed 2",
+    }
+    doc = sync_stack.calendars.get(sync_stack.key)
+    assert doc is not None
+    assert doc.lease_owner is None
+    sync_stack.assert_no_stale_operations()
+
+
+def test_a_sweep_still_looks_for_pending_operations(sync_stack: SyncStack) -> None:
+    event_ids = _three_known_conferences(sync_stack)
+    sync_stack.patch_event(event_ids[0], summary="renamed")
+
+    outcome = sync_stack.sync(reason="sweep")
+
+    assert outcome.stats.updates == 1
+    assert outcome.stats.firestore_round_trips == COMMON_RUN_ROUND_TRIPS + 1  # the pending query
