@@ -41,12 +41,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from google.api_core import exceptions as gexc
-from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.auth import exceptions as auth_exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from google.cloud.firestore_v1.field_path import FieldPath
 
+from confsync.adapters.firestore_writes import add_writes, whole_write
 from confsync.calendars import (
     SYNCING_STATES,
     CalendarDoc,
@@ -677,13 +677,16 @@ class FirestoreRecordStore:
         for key, ref, document, version in chunk:
             if document is None:
                 batch.delete(ref)
-            elif not key:
-                batch.set(ref, document)  # a pointer
-            elif version is None:
-                batch.create(ref, document)
-            else:
-                when = DatetimeWithNanoseconds.from_rfc3339(version)  # type: ignore[no-untyped-call]
-                batch.update(ref, document, option=self._client.write_option(last_update_time=when))
+            elif not key:  # a pointer: written whatever was there
+                add_writes(batch, [whole_write(ref, document)])
+            else:  # a record: created, or replaced only if unchanged since it was read
+                write = whole_write(
+                    ref,
+                    document,
+                    exists=False if version is None else None,
+                    update_time=version,
+                )
+                add_writes(batch, [write])
         try:
             results = batch.commit()
         except (*_CONFLICTS, gexc.NotFound) as err:  # NotFound: updating a record deleted meanwhile
