@@ -407,6 +407,38 @@ def test_save_splits_large_writes_into_batches(client: firestore.Client) -> None
 
 
 @pytest.mark.emulators
+def test_a_save_of_many_batches_stores_every_record_and_pointer(client: firestore.Client) -> None:
+    """1,300 records and their pointers: two batches of records, one of both, three of
+    pointers, and batch gets of 300 documents each, several of them sent at once."""
+    store = FirestoreRecordStore(client)
+    records = [_record(f"c-{i}", (f"e{i}",)) for i in range(1300)]
+    pointers: dict[str, str | None] = {f"e{i}": r.key for i, r in enumerate(records)}
+
+    versions = store.save(records, calendar_key="ck_1", attachments=pointers)
+
+    assert versions.keys() == {r.key for r in records}
+    assert store.by_keys(r.key for r in reversed(records)) == list(reversed(records))
+    assert store.attachments("ck_1", pointers) == pointers
+
+
+@pytest.mark.emulators
+def test_a_refused_batch_of_a_large_save_names_its_changed_record(
+    client: firestore.Client,
+) -> None:
+    store = FirestoreRecordStore(client)
+    store.save([_record(f"c-{i}") for i in range(1200)])
+    read = store.by_keys(conference_key(f"c-{i}") for i in range(1200))
+    [meanwhile] = store.by_keys([conference_key("c-1100")])
+    store.save([replace(meanwhile, references=9)])  # another calendar's run, in the last batch
+
+    with pytest.raises(RecordConflictError) as caught:
+        store.save([replace(r, references=1) for r in read])
+
+    assert caught.value.keys == [conference_key("c-1100")]
+    assert store.by_keys([conference_key("c-1100")])[0].references == 9
+
+
+@pytest.mark.emulators
 def test_racing_saves_of_one_version_have_exactly_one_winner(client: firestore.Client) -> None:
     store = FirestoreRecordStore(client)
     store.save([_record("c-1")])

@@ -42,18 +42,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from google.api_core import exceptions as gexc
-from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.auth import exceptions as auth_exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from confsync.adapters.firestore_rpcs import count_round_trips
+from confsync.adapters.firestore_writes import add_writes, whole_write
 from confsync.calendars import (
     SYNCING_STATES,
     CalendarDoc,
@@ -234,6 +235,7 @@ QUERY_SHAPES: tuple[QueryShape, ...] = (
 # --- limits and error translation ------------------------------------------------------------
 
 _GET_ALL_CHUNK = 300
+_PARALLEL_REQUESTS = 4  # batch gets or commits of one call sent at once
 BATCH_MAX = 500  # Firestore's limit on writes in one batch commit
 _OPTIMISTIC_ATTEMPTS = 5  # acquire, extend, release: give up after this many lost races
 _COMMIT_ATTEMPTS = 10  # commit must store the token: a few more tries before raising
@@ -688,6 +690,23 @@ def pointer_key(calendar_key: str, event_id: str) -> str:
     return f"ev_{digest[:40]}"
 
 
+_Write = tuple[str, firestore.DocumentReference, dict[str, Any] | None, str | None]
+"""One write of a save: the record's key ("" for a pointer), its document (None: delete) and
+the version it was read with."""
+
+
+def _stages(batches: Sequence[Sequence[_Write]]) -> list[list[Sequence[_Write]]]:
+    """The batches of a save (records first, then pointers) in the stages they are committed
+    in, each stage's batches at once: the batches of records only, then the one that holds
+    the last records and the first pointers, then the batches of pointers only. So a pointer
+    is never stored before the record it names, as when they were committed one by one."""
+    stages: tuple[list[Sequence[_Write]], ...] = ([], [], [])
+    for batch in batches:
+        records = sum(1 for key, *_ in batch if key)
+        stages[0 if records == len(batch) else 2 if records == 0 else 1].append(batch)
+    return [stage for stage in stages if stage]
+
+
 _CONFLICTS = (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Conflict, gexc.Aborted)
 """What Firestore answers to a write whose precondition no longer holds."""
 
@@ -702,10 +721,12 @@ class FirestoreRecordStore:
     are). Pointers are written only when an event attaches to or detaches from a record.
 
     Saves are conditional: a record read from the store is written back with an ``update`` whose
-    precondition is the ``update_time`` it was read with (its ``version``), a new one with
-    ``create``; a refused batch is :class:`~confsync.errors.RecordConflictError`. A save of more
-    than one batch (500 writes) commits batch by batch, records first: what an earlier batch
-    wrote stays, consistent on its own, and the caller's re-read sees it.
+    precondition is the ``update_time`` it was read with (its ``version``), a new one that it
+    does not exist yet (both encoded by :mod:`confsync.adapters.firestore_writes`); a refused
+    batch is :class:`~confsync.errors.RecordConflictError`. A save of more than one batch (500
+    writes) commits the batches of records first, several at once, then those of pointers: what
+    a batch wrote stays, consistent on its own, and the caller's re-read sees it. Batch gets of
+    many documents are sent several at once too.
 
     The collection also holds the records of schema 1 an older deployment left (keyed ``cf_``
     and with a ``calendar_key`` field that records of schema 2 do not have), until migrated
@@ -724,15 +745,26 @@ class FirestoreRecordStore:
         self._collection = client.collection(collection)
         self._pointers = client.collection(pointers)
 
+    def _get_all(self, refs: Sequence[firestore.DocumentReference]) -> list[_Snapshot]:
+        """The snapshots of ``refs``, :data:`_GET_ALL_CHUNK` per request, up to
+        :data:`_PARALLEL_REQUESTS` requests at once (a page of thousands of changed events
+        would otherwise wait for each request in turn)."""
+        parts = [list(chunk) for chunk in chunks(refs, _GET_ALL_CHUNK)]
+        if len(parts) <= 1:
+            return [snapshot for part in parts for snapshot in self._client.get_all(part)]
+        with ThreadPoolExecutor(min(_PARALLEL_REQUESTS, len(parts)), "firestore-get") as pool:
+            found = pool.map(lambda part: list(self._client.get_all(part)), parts)
+            return [snapshot for snapshots in found for snapshot in snapshots]
+
     def attachments(self, calendar_key: str, event_ids: Iterable[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         with translated("event pointers"):
-            for chunk in chunks(sorted(set(event_ids)), _GET_ALL_CHUNK):
-                refs = [self._pointers.document(pointer_key(calendar_key, e)) for e in chunk]
-                for snapshot in self._client.get_all(refs):
-                    body = snapshot.to_dict() if snapshot.exists else None
-                    if body is not None and isinstance(body.get("conference_key"), str):
-                        found[str(body["event_id"])] = body["conference_key"]
+            ids = sorted(set(event_ids))
+            refs = [self._pointers.document(pointer_key(calendar_key, e)) for e in ids]
+            for snapshot in self._get_all(refs):
+                body = snapshot.to_dict() if snapshot.exists else None
+                if body is not None and isinstance(body.get("conference_key"), str):
+                    found[str(body["event_id"])] = body["conference_key"]
         return found
 
     def attached_to(self, calendar_key: str) -> dict[str, str]:
@@ -748,12 +780,11 @@ class FirestoreRecordStore:
         wanted = list(keys)
         found: dict[str, ConferenceRecord] = {}
         with translated("records by keys"):
-            for chunk in chunks(list(dict.fromkeys(wanted)), _GET_ALL_CHUNK):
-                refs = [self._collection.document(key) for key in chunk]
-                for snapshot in self._client.get_all(refs):
-                    record = _record(snapshot)
-                    if record is not None:
-                        found[record.key] = record
+            refs = [self._collection.document(key) for key in dict.fromkeys(wanted)]
+            for snapshot in self._get_all(refs):
+                record = _record(snapshot)
+                if record is not None:
+                    found[record.key] = record
         return [found[key] for key in wanted if key in found]
 
     def save(
@@ -763,8 +794,7 @@ class FirestoreRecordStore:
         calendar_key: str | None = None,
         attachments: Mapping[str, str | None] | None = None,
     ) -> dict[str, str]:
-        writes: list[tuple[str, firestore.DocumentReference, dict[str, Any] | None, str | None]]
-        writes = [
+        writes: list[_Write] = [
             (r.key, self._collection.document(r.key), to_document(r), r.version) for r in records
         ]
         for event_id, key in sorted((attachments or {}).items()):
@@ -776,27 +806,33 @@ class FirestoreRecordStore:
             writes.append(("", ref, body, None))
         versions: dict[str, str] = {}
         with translated("records save"):
-            for chunk in chunks(writes, BATCH_MAX):
-                versions.update(self._commit(chunk))
+            for stage in _stages(list(chunks(writes, BATCH_MAX))):
+                if len(stage) == 1:
+                    versions.update(self._commit(stage[0]))
+                    continue
+                workers = min(_PARALLEL_REQUESTS, len(stage))
+                with ThreadPoolExecutor(workers, "firestore-commit") as pool:
+                    for written in pool.map(self._commit, stage):
+                        versions.update(written)
         return versions
 
-    def _commit(
-        self,
-        chunk: Sequence[tuple[str, firestore.DocumentReference, dict[str, Any] | None, str | None]],
-    ) -> dict[str, str]:
+    def _commit(self, chunk: Sequence[_Write]) -> dict[str, str]:
         """Commit one batch; the new version of each record it wrote (not deleted), by key."""
         batch = self._client.batch()
         keys = [key for key, *_ in chunk if key]
         for key, ref, document, version in chunk:
             if document is None:
                 batch.delete(ref)
-            elif not key:
-                batch.set(ref, document)  # a pointer
-            elif version is None:
-                batch.create(ref, document)
-            else:
-                when = DatetimeWithNanoseconds.from_rfc3339(version)  # type: ignore[no-untyped-call]
-                batch.update(ref, document, option=self._client.write_option(last_update_time=when))
+            elif not key:  # a pointer: written whatever was there
+                add_writes(batch, [whole_write(ref, document)])
+            else:  # a record: created, or replaced only if unchanged since it was read
+                write = whole_write(
+                    ref,
+                    document,
+                    exists=False if version is None else None,
+                    update_time=version,
+                )
+                add_writes(batch, [write])
         try:
             results = batch.commit()
         except (*_CONFLICTS, gexc.NotFound) as err:  # NotFound: updating a record deleted meanwhile

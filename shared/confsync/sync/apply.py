@@ -24,7 +24,7 @@ exceptions never come back as changes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +51,7 @@ from confsync.sync.state import Run
 from confsync.sync.summary import LOGGER, labels
 from confsync.sync.write_back import write_back
 
-__all__ = ["PageApplier"]
+__all__ = ["Attached", "PageApplier"]
 
 
 class PageApplier:
@@ -79,26 +79,35 @@ class PageApplier:
         raw: Mapping[str, Mapping[str, Any]],
         *,
         look_up_series: bool,
+        attached: Attached | None = None,
     ) -> None:
         """Plan a page, send its operations, write join details back, persist its records.
 
         ``raw`` holds the page's events as the API returned them, by id. ``look_up_series``: an
         incremental pull, where a series that newly attaches to a record brings exceptions the
-        pull will never list; a full sync lists them all anyway."""
+        pull will never list; a full sync lists them all anyway. ``attached``: every attachment
+        of the calendar, read once by the pull (a full sync lists every event, so reading each
+        one's pointer would cost a read per event), kept up to date here; None: the page's
+        attachments are read by event id."""
         if not events:
             return
 
         def conflicted(err: RecordConflictError) -> None:
             run.stats.conflicts += 1
             LOGGER.info("%s; the page is read and planned again", err, extra=labels(run.doc.key))
+            if attached is not None:
+                # Part of the refused save may be stored: the page reads its pointers again.
+                attached.stale = True
 
         retried_on_conflict(
-            lambda: self._apply_once(run, events, raw, look_up_series=look_up_series),
+            lambda: self._apply_once(
+                run, events, raw, look_up_series=look_up_series, attached=attached
+            ),
             on_conflict=conflicted,
         )
 
     def _loaded(
-        self, events: Sequence[CalendarEvent], ctx: PlanContext
+        self, events: Sequence[CalendarEvent], ctx: PlanContext, attached: Attached | None
     ) -> tuple[dict[str, ConferenceRecord], dict[str, str], dict[str, str]]:
         """The records the page may touch (new ones created), the calendar's attachments of its
         events, and the moved-away attachments of its tombstones that have none here."""
@@ -113,7 +122,11 @@ class PageApplier:
             for event_id in refs.events
         }
         if unknown := lookup.event_ids - attachments.keys():
-            attachments.update(self._records.attachments(ctx.calendar_key, sorted(unknown)))
+            if attached is not None and not attached.stale:
+                known = attached.by_event
+                attachments.update({e: known[e] for e in unknown if e in known})
+            else:
+                attachments.update(self._records.attachments(ctx.calendar_key, sorted(unknown)))
         moved: dict[str, str] = {}
         tombstones = {
             e.id for e in events if e.cancelled and not e.is_instance
@@ -136,9 +149,10 @@ class PageApplier:
         raw: Mapping[str, Mapping[str, Any]],
         *,
         look_up_series: bool,
+        attached: Attached | None,
     ) -> None:
         ctx = self._settings.plan_context(run.doc)
-        records, attachments, moved = self._loaded(events, ctx)
+        records, attachments, moved = self._loaded(events, ctx, attached)
         # Owners first: the fold keeps only the events of calendars that act for a conference.
         resolved = self._owners.resolve(run, records)
         working = {**records, **resolved}
@@ -171,6 +185,8 @@ class PageApplier:
         if stored or pointers:
             self._records.save(stored.values(), calendar_key=ctx.calendar_key, attachments=pointers)
             run.stats.records_written += len(stored)
+        if attached is not None:
+            attached.note(folded.attachments)
         run.orphans = folded.orphans
         self._counted(run, folded, final, raw)
 
@@ -241,6 +257,25 @@ class PageApplier:
                 if event.recurring_event_id == series.series_id:
                     found.append(event)
         return found
+
+
+@dataclass(slots=True)
+class Attached:
+    """Every attachment of the calendar (event id -> record key), read once for a whole pull.
+
+    ``stale`` once a save of the pull was refused part way (some of its pointers may be stored,
+    some not): from then on the pages read their attachments from the store again."""
+
+    by_event: dict[str, str]
+    stale: bool = False
+
+    def note(self, changes: Mapping[str, str | None]) -> None:
+        """Take the attachments a page stored (None: detached)."""
+        for event_id, key in changes.items():
+            if key is None:
+                self.by_event.pop(event_id, None)
+            else:
+                self.by_event[event_id] = key
 
 
 IN_FLIGHT_NOTE = "in flight: being sent by a run (retried if that run died)"

@@ -33,7 +33,7 @@ from confsync.errors import (
 from confsync.events import CalendarEvent, decode_event
 from confsync.ports import RecordStore
 from confsync.records import ConferenceRecord
-from confsync.sync.apply import PageApplier
+from confsync.sync.apply import Attached, PageApplier
 from confsync.sync.lease import CalendarLease
 from confsync.sync.settings import SyncSettings
 from confsync.sync.state import Pulled, Run
@@ -76,16 +76,26 @@ class Puller:
         run.stats.full_sync = True
         seen: set[str] = set()
         started = self._now()
+        # A full sync lists every event: the calendar's attachments are read once, whole.
+        attached = Attached(self._records.attached_to(run.doc.key))
         try:
-            token = self._pages(run, sync_token=None, seen=seen)
+            token = self._pages(run, sync_token=None, seen=seen, attached=attached)
         except SyncTokenInvalidError as err:  # loop guard: a full sync has no token to refuse
             raise CalendarUnavailableError(f"410 during a full sync: {err}") from err
-        self._reconcile(run, seen)
+        self._reconcile(run, seen, attached)
         return Pulled(token, started, full=True)
 
-    def _pages(self, run: Run, *, sync_token: str | None, seen: set[str] | None) -> str:
+    def _pages(
+        self,
+        run: Run,
+        *,
+        sync_token: str | None,
+        seen: set[str] | None,
+        attached: Attached | None = None,
+    ) -> str:
         """List every page (incremental from ``sync_token``, else windowed), applying each; the
-        next sync token. ``seen`` collects the ids of the events listed."""
+        next sync token. ``seen`` collects the ids of the events listed; ``attached``, the
+        calendar's attachments when read whole (see :meth:`PageApplier.apply`)."""
         time_min = None if sync_token else self._now() - self._settings.full_sync_window
         page_token: str | None = None
         while True:
@@ -96,7 +106,9 @@ class Puller:
                 time_min=time_min,
             )
             _check_access(page.access_role)  # before anything of the page is planned
-            self._take_page(run, page.items, seen, incremental=sync_token is not None)
+            self._take_page(
+                run, page.items, seen, incremental=sync_token is not None, attached=attached
+            )
             if page.next_page_token:
                 page_token = page.next_page_token
                 continue
@@ -111,20 +123,29 @@ class Puller:
         seen: set[str] | None,
         *,
         incremental: bool,
+        attached: Attached | None,
     ) -> None:
         run.stats.pages += 1
         events, raw = _decode(items, run.stats)
         if seen is not None:
             seen.update(event.id for event in events)
-        self._applier.apply(run, events, raw, look_up_series=incremental)
+        self._applier.apply(run, events, raw, look_up_series=incremental, attached=attached)
         self._lease.keep(run)
 
-    def _reconcile(self, run: Run, seen: set[str]) -> None:
-        """Confirm every stored event the full sync did not return (deleted while untracked?)."""
+    def _reconcile(self, run: Run, seen: set[str], attached: Attached) -> None:
+        """Confirm every stored event the full sync did not return (deleted while untracked?).
+
+        The candidates are the calendar's attached events the sync did not list (every event a
+        record holds for the calendar has its pointer, written with it); only their records are
+        read, not every record of the calendar."""
+        if attached.stale:  # a save was refused part way: the store knows better
+            attached = Attached(self._records.attached_to(run.doc.key))
+        unseen = {e: key for e, key in attached.by_event.items() if e not in seen}
+        records = self._records.by_keys(sorted(set(unseen.values()))) if unseen else []
         missing = sorted(
             {
                 event_id
-                for record in self._records.of_calendar(run.doc.key)
+                for record in records
                 if record.status in ("active", "failed")
                 for event_id in _events_of(record, run.doc.key)
                 if event_id not in seen
@@ -140,7 +161,7 @@ class Puller:
             events.append(decode_event(item))
             raw[event_id] = item
         run.stats.reconciled += len(missing)
-        self._applier.apply(run, events, raw, look_up_series=False)
+        self._applier.apply(run, events, raw, look_up_series=False, attached=attached)
 
 
 def _events_of(record: ConferenceRecord, calendar_key: str) -> tuple[str, ...]:
