@@ -19,6 +19,7 @@ from confsync.planner import DeleteConference, UpdateConference
 from confsync.records import ConferenceRecord
 
 __all__ = [
+    "CalendarBudget",
     "CalendarClient",
     "CalendarClientFactory",
     "CalendarStore",
@@ -91,6 +92,23 @@ class CalendarClientFactory(Protocol):
 
     def for_subject(self, subject: str) -> CalendarClient:
         """A client for one run; not shared between threads."""
+        ...
+
+
+class CalendarBudget(Protocol):
+    """The project-wide Calendar budget, shared by every function instance
+    (:mod:`confsync.calendar_budget` spends it; see
+    docs/decisions/2026-12-04-project-calendar-budget.md)."""
+
+    @property
+    def per_minute(self) -> int:
+        """Calendar calls the whole project may make in one minute."""
+        ...
+
+    def claim(self, window: int, calls: int, share: float) -> int:
+        """Take up to ``calls`` calls of minute ``window`` (epoch seconds // 60), never letting
+        what was granted in that minute exceed ``share`` (0-1] of :attr:`per_minute`; return
+        how many were granted (0 when none is left). Calls granted are gone, used or not."""
         ...
 
 

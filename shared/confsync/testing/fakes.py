@@ -1031,3 +1031,28 @@ class RecordingCommandPublisher:
 
     def publish(self, command: ChannelCommand) -> None:
         self.published.append(command)
+
+
+class InMemoryCalendarBudget:
+    """The project's Calendar budget as one counter per minute, with the Firestore adapter's
+    grants (never more than ``share`` of ``per_minute`` granted in a minute). ``granted`` is
+    what each minute granted; ``claims`` counts the claims (a Firestore write each, in
+    production)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self._per_minute = per_minute
+        self._lock = threading.Lock()
+        self.granted: dict[int, int] = {}
+        self.claims = 0
+
+    @property
+    def per_minute(self) -> int:
+        return self._per_minute
+
+    def claim(self, window: int, calls: int, share: float) -> int:
+        with self._lock:
+            self.claims += 1
+            used = self.granted.get(window, 0)
+            grant = max(0, min(calls, int(self._per_minute * share) - used))
+            self.granted[window] = used + grant
+            return grant
