@@ -28,7 +28,7 @@ from confsync.adapters.pubsub_publisher import (
 )
 from confsync.bootstrap_intake import INTAKE_PUBLISH_TIMEOUT_S, build_intake_service
 from confsync.budgeted_clients import BudgetedCalendarFactory, BudgetedChannelFactory
-from confsync.calendar_budget import CalendarAllowance, priority_of, spending_as
+from confsync.calendar_budget import CalendarAllowance, per_window, priority_of, spending_as
 from confsync.channels import ChannelService, ChannelSettings
 from confsync.config import (
     CalendarAuthConfig,
@@ -74,12 +74,10 @@ def _calendar_factory(
     )
 
 
-def _allowance(
-    config: SyncConfig | ChannelsConfig, client: firestore.Client
-) -> CalendarAllowance | None:
-    """The instance's share of the project's Calendar budget (None: the budget is off)."""
+def _allowance(config: SyncConfig | ChannelsConfig, client: firestore.Client) -> CalendarAllowance:
+    """The instance's share of the project's Calendar budget (one per process, every thread)."""
     per_minute = config.project_calendar_per_minute
-    return CalendarAllowance(FirestoreCalendarBudget(client, per_minute)) if per_minute else None
+    return CalendarAllowance(FirestoreCalendarBudget(client, per_window(per_minute)))
 
 
 def sync_settings(config: SyncConfig) -> SyncSettings:
@@ -108,8 +106,7 @@ def build_sync_runner(config: SyncConfig) -> SyncRunner:
     """A SyncRunner wired to Firestore, the Calendar API, the conferencing system and Pub/Sub."""
     client = firestore.Client(project=config.project, database=config.firestore_database)
     calendar = _calendar_factory(config, client, page_size=config.calendar_page_size)
-    allowance = _allowance(config, client)
-    calendar_api = calendar if allowance is None else BudgetedCalendarFactory(calendar, allowance)
+    calendar_api = BudgetedCalendarFactory(calendar, _allowance(config, client))
     provider = HttpConferenceProvider(
         config.conferencing_url,
         credential=config.conferencing_credential,
@@ -154,8 +151,7 @@ def build_channel_service(config: ChannelsConfig) -> ChannelService:
     """A ChannelService wired to Firestore, the Calendar API and both Pub/Sub topics."""
     client = firestore.Client(project=config.project, database=config.firestore_database)
     calendar = _calendar_factory(config, client)
-    allowance = _allowance(config, client)
-    channels_api = calendar if allowance is None else BudgetedChannelFactory(calendar, allowance)
+    channels_api = BudgetedChannelFactory(calendar, _allowance(config, client))
     pubsub = low_latency_publisher()
     return ChannelService(
         calendar_api=channels_api,

@@ -1,17 +1,21 @@
 """The project-wide Calendar budget, spent by one function instance: claim in chunks, spend locally.
 
-Google counts Calendar requests per project and per minute (calendar-api.md 5.2); every instance
-of the sync and channels functions draws on the same allowance. Each instance holds one
-:class:`CalendarAllowance` (shared by its request threads) over a
-:class:`~confsync.ports.CalendarBudget`, the shared counter of the current minute. The allowance
+Google counts Calendar requests per project over a sliding minute (calendar-api.md 5.2); every
+instance of the sync and channels functions draws on the same allowance. The budget is counted in
+windows of :data:`WINDOW_S` seconds, each allowed a sixth of the minute's (:func:`per_window`):
+any 60 seconds then span at most seven windows, so Google's sliding minute never sees more than
+7/6 of ``CONFSYNC_PROJECT_CALENDAR_PER_MINUTE`` (9,333 at the default 8,000).
+
+Each instance holds one :class:`CalendarAllowance` (shared by its request threads) over a
+:class:`~confsync.ports.CalendarBudget`, the shared counter of the current window. The allowance
 claims :func:`chunk_for` calls at a time and spends them without asking again, so the counter
 costs one Firestore write per chunk, not per call; calls claimed and not spent lapse with their
-minute (at most one chunk per priority per instance stands idle).
+window (at most one chunk per priority per instance stands idle).
 
-Two priorities share the minute: ``user`` (a notification, an enrolment, an operator's request)
+Two priorities share a window: ``user`` (a notification, an enrolment, an operator's request)
 may use all of it; ``background`` (sweeps, renewals, repairs, collection) only while
 :data:`BACKGROUND_SHARE` of it is not yet granted, so a busy sweep never starves the syncs users
-are waiting for. A refused ``user`` call waits for the next minute when it is at most
+are waiting for. A refused ``user`` call waits for the next window when it is at most
 :data:`WAIT_FOR_NEXT_WINDOW_S` away; otherwise the caller gets
 :class:`~confsync.errors.CalendarBudgetSpentError` (a TransientError: the sync is redelivered,
 the tick defers). See docs/decisions/2026-12-04-project-calendar-budget.md.
@@ -39,6 +43,7 @@ __all__ = [
     "Priority",
     "chunk_for",
     "current_priority",
+    "per_window",
     "priority_of",
     "spending_as",
 ]
@@ -46,23 +51,28 @@ __all__ = [
 Priority = Literal["user", "background"]
 """Who a Calendar call serves: a user waiting for it, or the maintenance that can wait."""
 
-WINDOW_S = 60
-"""The budget's window: Google's quotas are per minute."""
+WINDOW_S = 10
+"""The budget's window, a sixth of Google's sliding minute."""
 BACKGROUND_SHARE = 0.8
-"""Background calls are granted only while less than this share of the minute is granted."""
+"""Background calls are granted only while less than this share of the window is granted."""
 MAX_CHUNK = 25
 """The most calls one claim asks for (one Firestore write per chunk)."""
 WAIT_FOR_NEXT_WINDOW_S = 5.0
-"""A refused ``user`` call waits for the next minute if it begins within this many seconds."""
+"""A refused ``user`` call waits for the next window if it begins within this many seconds."""
 
 _SHARES: dict[Priority, float] = {"user": 1.0, "background": BACKGROUND_SHARE}
 _PRIORITY: ContextVar[Priority] = ContextVar("confsync_calendar_priority", default="user")
 
 
-def chunk_for(per_minute: int) -> int:
-    """The claim size for a budget: 1/200th of it, from 1 to :data:`MAX_CHUNK`, so that a
-    hundred idle instances hold at most half of it."""
-    return max(1, min(MAX_CHUNK, per_minute // 200))
+def per_window(per_minute: int) -> int:
+    """A window's share of a per-minute budget (rounded down)."""
+    return per_minute * WINDOW_S // 60
+
+
+def chunk_for(window_calls: int) -> int:
+    """The claim size for a window's budget: 1/100th of it, from 1 to :data:`MAX_CHUNK`, so
+    that the calls active instances hold unspent at a window's end are a small part of it."""
+    return max(1, min(MAX_CHUNK, window_calls // 100))
 
 
 def priority_of(message: SyncRequest | ChannelCommand) -> Priority:
@@ -106,7 +116,7 @@ class CalendarAllowance:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._budget = budget
-        self._chunk = chunk_for(budget.per_minute)
+        self._chunk = chunk_for(budget.per_window)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -116,8 +126,8 @@ class CalendarAllowance:
         self.claims = 0
 
     def spend(self, priority: Priority) -> None:
-        """Charge one Calendar call; CalendarBudgetSpentError (nothing charged) when the minute
-        has none left for ``priority`` (``user`` waits first if the next minute is near)."""
+        """Charge one Calendar call; CalendarBudgetSpentError (nothing charged) when the window
+        has none left for ``priority`` (``user`` waits first if the next window is near)."""
         if self.try_spend(priority):
             return
         wait = self._until_next_window()
@@ -127,8 +137,8 @@ class CalendarAllowance:
                 return
             wait = self._until_next_window()
         raise CalendarBudgetSpentError(
-            f"the project's Calendar budget ({self._budget.per_minute} calls a minute, "
-            f"{priority} share) is spent; the next minute begins in {wait:.0f} s",
+            f"the project's Calendar budget ({self._budget.per_window} calls per {WINDOW_S} s, "
+            f"{priority} share) is spent; the next window begins in {wait:.1f} s",
             retry_after=wait,
         )
 
@@ -136,13 +146,13 @@ class CalendarAllowance:
         """Charge one Calendar call if the budget allows it; False (nothing charged) otherwise."""
         with self._lock:
             window = int(self._clock() // WINDOW_S)
-            if window != self._window:  # what was claimed for the last minute lapses
+            if window != self._window:  # what was claimed for the last window lapses
                 self._window = window
                 self._left = {"user": 0, "background": 0}
                 self._refused = set()
             if self._left[priority] == 0:
                 if priority in self._refused:
-                    return False  # no second claim in a minute that refused one
+                    return False  # no second claim in a window that refused one
                 self.claims += 1
                 granted = self._budget.claim(window, self._chunk, _SHARES[priority])
                 if granted <= 0:

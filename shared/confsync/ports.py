@@ -101,14 +101,16 @@ class CalendarBudget(Protocol):
     docs/decisions/2026-12-04-project-calendar-budget.md)."""
 
     @property
-    def per_minute(self) -> int:
-        """Calendar calls the whole project may make in one minute."""
+    def per_window(self) -> int:
+        """Calendar calls the whole project may make in one window
+        (:data:`~confsync.calendar_budget.WINDOW_S` seconds)."""
         ...
 
     def claim(self, window: int, calls: int, share: float) -> int:
-        """Take up to ``calls`` calls of minute ``window`` (epoch seconds // 60), never letting
-        what was granted in that minute exceed ``share`` (0-1] of :attr:`per_minute`; return
-        how many were granted (0 when none is left). Calls granted are gone, used or not."""
+        """Take up to ``calls`` calls of window ``window`` (epoch seconds // the window's
+        length), never letting what was granted in that window exceed ``share`` (0-1] of
+        :attr:`per_window`; return how many were granted (0 when none is left). Calls granted
+        are gone, used or not."""
         ...
 
 

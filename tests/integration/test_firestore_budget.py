@@ -1,6 +1,6 @@
 """The project's Calendar budget in Firestore (emulator), shared by several instances at once: each
 a thread with its own Firestore client, adapter and allowance, as separate function instances
-would be. What a minute grants never exceeds the budget, and an instance holding claims it has
+would be. What a window grants never exceeds its budget, and an instance holding claims it has
 not spent keeps at most one chunk from the others."""
 
 from __future__ import annotations
@@ -13,19 +13,19 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
 from confsync.adapters.firestore_budget import COLLECTION, FirestoreCalendarBudget, shard_count
-from confsync.calendar_budget import CalendarAllowance, Priority, chunk_for
+from confsync.calendar_budget import WINDOW_S, CalendarAllowance, Priority, chunk_for
 from devstack.gcloud_emulators import EmulatorEndpoints
 
 pytestmark = pytest.mark.emulators
 
-MINUTE_START = 1_796_000_040.0
-WINDOW = int(MINUTE_START // 60)
+WINDOW_START = 1_796_000_040.0
+WINDOW = int(WINDOW_START // WINDOW_S)
 
 
-def _instance(endpoints: EmulatorEndpoints, per_minute: int) -> CalendarAllowance:
+def _instance(endpoints: EmulatorEndpoints, per_window: int) -> CalendarAllowance:
     client = firestore.Client(project=endpoints.project, credentials=AnonymousCredentials())
     return CalendarAllowance(
-        FirestoreCalendarBudget(client, per_minute), clock=lambda: MINUTE_START + 1
+        FirestoreCalendarBudget(client, per_window), clock=lambda: WINDOW_START + 1
     )
 
 
@@ -48,20 +48,20 @@ def test_a_claim_is_one_write_and_grants_a_chunk(firestore_emulator: EmulatorEnd
     client = firestore.Client(
         project=firestore_emulator.project, credentials=AnonymousCredentials()
     )
-    budget = FirestoreCalendarBudget(client, 8000)
+    budget = FirestoreCalendarBudget(client, 1333)
 
-    granted = budget.claim(WINDOW, 25, 1.0)
+    granted = budget.claim(WINDOW, 13, 1.0)
 
-    assert granted == 25
+    assert granted == 13
     assert budget.writes == 1
-    assert _stored_asked(firestore_emulator) == 25
+    assert _stored_asked(firestore_emulator) == 13
 
 
-def test_concurrent_instances_never_get_more_than_the_minute_allows(
+def test_concurrent_instances_never_get_more_than_the_window_allows(
     firestore_emulator: EmulatorEndpoints,
 ) -> None:
-    per_minute = 2400  # three shards, chunks of 12
-    instances = [_instance(firestore_emulator, per_minute) for _ in range(6)]
+    per_window = 1200  # chunks of 12 over ten shards
+    instances = [_instance(firestore_emulator, per_window) for _ in range(6)]
     start = threading.Barrier(len(instances))
 
     def run(allowance: CalendarAllowance) -> int:
@@ -71,11 +71,12 @@ def test_concurrent_instances_never_get_more_than_the_minute_allows(
     with ThreadPoolExecutor(len(instances)) as pool:
         spent = list(pool.map(run, instances))
 
-    assert shard_count(per_minute) == 3
-    assert sum(spent) <= per_minute
+    shards, chunk = shard_count(per_window), chunk_for(per_window)
+    assert (shards, chunk) == (10, 12)
+    assert sum(spent) <= per_window
     # refusals met while another instance's surplus was being handed back may leave a few
     # calls of a shard unclaimed, never more than a chunk per other instance
-    assert sum(spent) >= per_minute - 3 * (len(instances) - 1) * chunk_for(per_minute)
+    assert sum(spent) >= per_window - shards * (len(instances) - 1) * chunk
     assert all(n > 0 for n in spent)  # nobody starved
     assert _stored_asked(firestore_emulator) == sum(spent)  # every surplus was handed back
 
@@ -83,20 +84,20 @@ def test_concurrent_instances_never_get_more_than_the_minute_allows(
 def test_an_instance_holding_claims_keeps_at_most_one_chunk_from_the_others(
     firestore_emulator: EmulatorEndpoints,
 ) -> None:
-    per_minute = 1000  # one shard, chunks of 5
-    holder, first, second = (_instance(firestore_emulator, per_minute) for _ in range(3))
+    per_window = 1000  # chunks of 10
+    holder, first, second = (_instance(firestore_emulator, per_window) for _ in range(3))
     holder.spend("user")  # claims a chunk, spends one call of it
 
     others = _drain(first) + _drain(second)
 
-    assert others == per_minute - chunk_for(per_minute)
+    assert others == per_window - chunk_for(per_window)
 
 
 def test_background_instances_leave_the_users_their_share(
     firestore_emulator: EmulatorEndpoints,
 ) -> None:
-    per_minute = 2000  # two shards
-    sweeper, user = _instance(firestore_emulator, per_minute), _instance(firestore_emulator, 2000)
+    per_window = 2000
+    sweeper, user = _instance(firestore_emulator, per_window), _instance(firestore_emulator, 2000)
 
     background = _drain(sweeper, "background")
     users = _drain(user, "user")

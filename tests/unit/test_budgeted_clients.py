@@ -34,8 +34,8 @@ from tests.support.calendar_events import conference_data, event
 
 ALICE = "alice@example.com"
 KEY = calendar_key(ALICE, ALICE)
-T0 = datetime(2026, 12, 1, 9, 0, 20, tzinfo=UTC)  # 20 s into a minute
-PER_MINUTE = 1000  # chunks of 5
+T0 = datetime(2026, 12, 1, 9, 0, 20, tzinfo=UTC)  # a window's first second
+PER_WINDOW = 1000  # chunks of 10
 
 
 class Clock:
@@ -56,7 +56,7 @@ class Clock:
 
 def _allowance(clock: Clock) -> CalendarAllowance:
     return CalendarAllowance(
-        InMemoryCalendarBudget(PER_MINUTE), clock=clock.epoch, sleep=clock.sleep
+        InMemoryCalendarBudget(PER_WINDOW), clock=clock.epoch, sleep=clock.sleep
     )
 
 
@@ -134,7 +134,7 @@ def test_a_sync_the_budget_refuses_is_retried_and_the_change_is_not_lost() -> No
     assert doc is not None
     assert doc.lease_owner is None  # released: the redelivery is not coalesced away
     assert world.provider.applied() == []
-    world.clock.now += timedelta(minutes=1)  # the redelivery, in the next minute
+    world.clock.now += timedelta(seconds=10)  # the redelivery, Pub/Sub's first backoff later
 
     outcome = world.runner.run(request)
 

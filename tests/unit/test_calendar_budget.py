@@ -1,5 +1,5 @@
 """The project's Calendar budget spent by one instance (:mod:`confsync.calendar_budget`) over the
-in-memory budget: chunked claims, refusal, the minute's roll-over and the two priorities."""
+in-memory budget: chunked claims, refusal, the window's roll-over and the two priorities."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import pytest
 from confsync.calendar_budget import (
     BACKGROUND_SHARE,
     MAX_CHUNK,
+    WINDOW_S,
     CalendarAllowance,
     Priority,
     chunk_for,
+    per_window,
     priority_of,
 )
 from confsync.errors import CalendarBudgetSpentError, CalendarUnavailableError
@@ -28,7 +30,7 @@ from confsync.messages import (
 )
 from confsync.testing import InMemoryCalendarBudget
 
-MINUTE_START = 1_796_000_040.0  # a minute's first second (divisible by 60)
+WINDOW_START = 1_796_000_040.0  # a window's (and a minute's) first second
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
@@ -36,7 +38,7 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 class Clock:
     """Epoch seconds; ``sleep`` moves it on and records the pause."""
 
-    now: float = MINUTE_START
+    now: float = WINDOW_START
     pauses: list[float] = field(default_factory=list)
 
     def __call__(self) -> float:
@@ -47,8 +49,8 @@ class Clock:
         self.now += seconds
 
 
-def _allowance(per_minute: int, clock: Clock) -> tuple[CalendarAllowance, InMemoryCalendarBudget]:
-    budget = InMemoryCalendarBudget(per_minute)
+def _allowance(per_window: int, clock: Clock) -> tuple[CalendarAllowance, InMemoryCalendarBudget]:
+    budget = InMemoryCalendarBudget(per_window)
     return CalendarAllowance(budget, clock=clock, sleep=clock.sleep), budget
 
 
@@ -60,36 +62,43 @@ def _spend_all(allowance: CalendarAllowance, priority: Priority) -> int:
 
 
 def test_calls_are_claimed_in_chunks_not_one_by_one() -> None:
-    allowance, budget = _allowance(8000, Clock())
+    allowance, budget = _allowance(2500, Clock())
 
     for _ in range(60):
         allowance.spend("user")
 
-    assert chunk_for(8000) == MAX_CHUNK == 25
+    assert chunk_for(2500) == MAX_CHUNK == 25
     assert budget.claims == 3  # 25 + 25 + 10 of the third chunk
-    assert budget.granted[int(MINUTE_START // 60)] == 75
+    assert budget.granted[int(WINDOW_START // WINDOW_S)] == 75
 
 
-def test_small_budgets_get_small_chunks_so_idle_instances_hold_little() -> None:
-    assert chunk_for(1000) == 5
+def test_a_window_gets_a_sixth_of_the_minute_so_no_sliding_minute_sees_more_than_seven() -> None:
+    assert WINDOW_S == 10
+    assert per_window(8000) == 1333
+    assert 7 * per_window(8000) <= 10_000  # Google's per-project quota, on a sliding minute
+
+
+def test_small_budgets_get_small_chunks_so_active_instances_hold_little() -> None:
+    assert chunk_for(per_window(8000)) == 13
+    assert chunk_for(1000) == 10
     assert chunk_for(100) == 1
     assert chunk_for(1_000_000) == MAX_CHUNK
 
 
 def test_a_spent_minute_refuses_and_says_when_the_next_one_begins() -> None:
-    clock = Clock(now=MINUTE_START + 20)
+    clock = Clock(now=WINDOW_START + 2)
     allowance, _ = _allowance(1000, clock)
 
     assert _spend_all(allowance, "user") == 1000
     with pytest.raises(CalendarBudgetSpentError) as refused:
         allowance.spend("user")
 
-    assert refused.value.retry_after == pytest.approx(40)
+    assert refused.value.retry_after == pytest.approx(8)
     assert isinstance(refused.value, CalendarUnavailableError)  # transient: retried later
-    assert clock.pauses == []  # 40 s is too far to wait for
+    assert clock.pauses == []  # 8 s is too long to wait for
 
 
-def test_a_refused_minute_is_not_asked_again() -> None:
+def test_a_refused_window_is_not_asked_again() -> None:
     allowance, budget = _allowance(1000, Clock())
     _spend_all(allowance, "user")
     claims = budget.claims
@@ -100,16 +109,16 @@ def test_a_refused_minute_is_not_asked_again() -> None:
     assert budget.claims == claims
 
 
-def test_the_next_minute_brings_a_fresh_budget_and_old_claims_lapse() -> None:
+def test_the_next_window_brings_a_fresh_budget_and_old_claims_lapse() -> None:
     clock = Clock()
     allowance, budget = _allowance(1000, clock)
-    allowance.spend("user")  # claims a chunk of 5, spends 1
-    first = int(clock.now // 60)
+    allowance.spend("user")  # claims a chunk of 10, spends 1
+    first = int(clock.now // WINDOW_S)
 
-    clock.now += 60
-    allowance.spend("user")  # the 4 left of the last minute are not used
+    clock.now += WINDOW_S
+    allowance.spend("user")  # the 9 left of the last window are not used
 
-    assert budget.granted == {first: 5, first + 1: 5}
+    assert budget.granted == {first: 10, first + 1: 10}
     assert budget.claims == 2
     assert _spend_all(allowance, "user") == 1000 - 1
 
@@ -131,8 +140,8 @@ def test_users_spending_first_leave_nothing_to_background() -> None:
     assert _spend_all(allowance, "background") == 0
 
 
-def test_a_user_call_waits_for_the_next_minute_when_it_is_seconds_away() -> None:
-    clock = Clock(now=MINUTE_START + 57)
+def test_a_user_call_waits_for_the_next_window_when_it_is_seconds_away() -> None:
+    clock = Clock(now=WINDOW_START + 7)
     allowance, _ = _allowance(1000, clock)
     _spend_all(allowance, "user")
 
@@ -142,7 +151,7 @@ def test_a_user_call_waits_for_the_next_minute_when_it_is_seconds_away() -> None
 
 
 def test_a_background_call_never_waits() -> None:
-    clock = Clock(now=MINUTE_START + 57)
+    clock = Clock(now=WINDOW_START + 7)
     allowance, _ = _allowance(1000, clock)
     _spend_all(allowance, "background")
 

@@ -2,13 +2,14 @@
 
 On a private Firestore emulator, ``instances`` threads, each with its own Firestore client,
 adapter and allowance (as function instances have), spend Calendar calls from one budget within
-a frozen minute of its own, in two phases:
+a frozen 10-second window of its own, in two phases:
 
-* **steady**: each instance spends ``calls_per_instance`` user calls from the default budget
-  (8,000 a minute), well within it: ``steady_calendar_calls``, ``steady_firestore_requests``
-  (claims) and ``steady_firestore_requests_per_100_calls`` (the amortised cost a sync run pays);
-* **drained**: each instance spends until the budget refuses it, from a budget of
-  ``drained_per_minute_calls``: ``drained_granted_calls`` (never above the budget),
+* **steady**: each instance spends ``calls_per_instance`` user calls from a window of the default
+  budget (8,000 a minute: 1,333 a window): ``steady_calendar_calls``,
+  ``steady_firestore_requests`` (claims) and ``steady_firestore_requests_per_100_calls`` (the
+  amortised cost a sync run pays);
+* **drained**: each instance spends until the budget refuses it, from a window of
+  ``drained_per_window_calls``: ``drained_granted_calls`` (never above the budget),
   ``drained_firestore_requests`` (claims, surplus handed back, refused claims).
 
 ``claim_p50_ms`` / ``claim_p95_ms``: one claim's latency, over both phases (a Firestore write on
@@ -35,7 +36,7 @@ from google.cloud import firestore
 
 from bench.scale import scaled
 from confsync.adapters.firestore_budget import FirestoreCalendarBudget
-from confsync.calendar_budget import CalendarAllowance
+from confsync.calendar_budget import WINDOW_S, CalendarAllowance, per_window
 from confsync.settings import variable
 from devstack.gcloud_emulators import (
     EmulatorEndpoints,
@@ -47,18 +48,18 @@ from devstack.gcloud_emulators import (
 __all__ = ["BudgetSize", "measure", "run"]
 
 PROJECT = "confsync-bench-budget"
-_MINUTE = 1_796_000_040.0  # the frozen clock: the steady phase's minute (the next: drained's)
+_WINDOW = 1_796_000_040.0  # the frozen clock: the steady phase's window (the next: drained's)
 
 
 @dataclass(frozen=True)
 class BudgetSize:
     instances: int = 4
-    calls_per_instance: int = 1000
-    drained_per_minute: int = 2400
+    calls_per_instance: int = 150
+    drained_per_window: int = 1200
 
     @classmethod
     def at_scale(cls) -> BudgetSize:
-        return cls(calls_per_instance=scaled(1000, 50), drained_per_minute=scaled(2400, 200))
+        return cls(calls_per_instance=scaled(150, 30), drained_per_window=scaled(1200, 100))
 
 
 class _TimedBudget:
@@ -70,8 +71,8 @@ class _TimedBudget:
         self._lock = threading.Lock()
 
     @property
-    def per_minute(self) -> int:
-        return self.inner.per_minute
+    def per_window(self) -> int:
+        return self.inner.per_window
 
     def claim(self, window: int, calls: int, share: float) -> int:
         began = time.perf_counter()
@@ -83,17 +84,17 @@ class _TimedBudget:
 
 def _instances(
     endpoints: EmulatorEndpoints,
-    per_minute: int,
+    window_calls: int,
     count: int,
     timings: list[float],
-    minute: float,
+    moment: float,
 ) -> list[tuple[CalendarAllowance, _TimedBudget]]:
     made = []
     for _ in range(count):
         anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]
         client = firestore.Client(project=endpoints.project, credentials=anonymous)
-        budget = _TimedBudget(FirestoreCalendarBudget(client, per_minute), timings)
-        made.append((CalendarAllowance(budget, clock=lambda: minute), budget))
+        budget = _TimedBudget(FirestoreCalendarBudget(client, window_calls), timings)
+        made.append((CalendarAllowance(budget, clock=lambda: moment), budget))
     return made
 
 
@@ -119,24 +120,26 @@ def _concurrently(
 def measure(endpoints: EmulatorEndpoints, size: BudgetSize) -> dict[str, Any]:
     """Both phases against the emulator at ``endpoints``; the scenario's row."""
     timings: list[float] = []
-    default = int(str(variable("CONFSYNC_PROJECT_CALENDAR_PER_MINUTE").default))
-    steady = _instances(endpoints, default, size.instances, timings, _MINUTE)
+    default = per_window(int(str(variable("CONFSYNC_PROJECT_CALENDAR_PER_MINUTE").default)))
+    steady = _instances(endpoints, default, size.instances, timings, _WINDOW)
     steady_calls, steady_requests = _concurrently(steady, size.calls_per_instance)
-    drained = _instances(endpoints, size.drained_per_minute, size.instances, timings, _MINUTE + 60)
+    drained = _instances(
+        endpoints, size.drained_per_window, size.instances, timings, _WINDOW + WINDOW_S
+    )
     drained_calls, drained_requests = _concurrently(drained, None)
     ordered = sorted(timings)
     return {
         "name": "budget",
-        "steady_per_minute_calls": default,
+        "steady_per_window_calls": default,
         "steady_calendar_calls": steady_calls,
         "steady_firestore_requests": steady_requests,
         "steady_firestore_requests_per_100_calls": round(100 * steady_requests / steady_calls, 2),
-        "drained_per_minute_calls": size.drained_per_minute,
+        "drained_per_window_calls": size.drained_per_window,
         "drained_granted_calls": drained_calls,
         "drained_firestore_requests": drained_requests,
         "claim_p50_ms": round(1000 * statistics.median(ordered), 1),
         "claim_p95_ms": round(1000 * ordered[int(0.95 * (len(ordered) - 1))], 1),
-        "notes": f"{size.instances} concurrent instances share each minute's budget "
+        "notes": f"{size.instances} concurrent instances share each window's budget "
         "(Firestore emulator)",
     }
 

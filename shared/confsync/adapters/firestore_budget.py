@@ -1,8 +1,9 @@
-"""The project's Calendar budget in Firestore: per-minute counters split over shard documents.
+"""The project's Calendar budget in Firestore: per-window counters split over shard documents.
 
-``calendar_budget/{minute}-{shard}`` holds ``asked``, the calls asked of that shard in that minute
-(epoch seconds // 60). The minute's budget is split evenly over :func:`shard_count` shards, so
-no document takes more than about one write a second (Firestore's sustained rate per document).
+``calendar_budget/{window}-{shard}`` holds ``asked``, the calls asked of that shard in that window
+(epoch seconds // :data:`~confsync.calendar_budget.WINDOW_S`). The window's budget is split
+evenly over :func:`shard_count` shards, so that even with the whole budget claimed no document
+takes more than about one write a second (Firestore's sustained rate per document).
 A claim is one write, no read and no transaction: ``asked`` is incremented by the chunk and the
 write's transform result is the new total; the claim is granted the part of its range
 ``[total - chunk, total)`` that lies below the shard's cap (its share of the budget times the
@@ -11,9 +12,9 @@ exceeds its budget, however many instances claim at once. A claim granted less t
 hands the rest back with a second write (decrementing ``asked``), so a refused claim does not
 shrink what later claims may get; a hand-back lost to a crash only makes that minute stricter.
 
-A shard that granted nothing is not asked again in that minute by this instance; a claim
-tries the other shards first, so the minute's budget is used whichever shard is busy.
-``expire_at`` (a day after the minute) lets Firestore's TTL policy delete old counters.
+A shard that granted nothing is not asked again in that window by this instance; a claim
+tries the other shards first, so the window's budget is used whichever shard is busy.
+``expire_at`` (a day after the window) lets Firestore's TTL policy delete old counters.
 """
 
 from __future__ import annotations
@@ -25,29 +26,30 @@ from datetime import UTC, datetime, timedelta
 from google.cloud import firestore
 
 from confsync.adapters.firestore_store import translated
+from confsync.calendar_budget import WINDOW_S, chunk_for
 
 __all__ = ["COLLECTION", "FirestoreCalendarBudget", "shard_count"]
 
 COLLECTION = "calendar_budget"
-CALLS_PER_SHARD = 1000
-"""A shard's share of a minute: at most 40 claims of 25 (well under a write a second)."""
 _EXPIRY = timedelta(days=1)
 
 
-def shard_count(per_minute: int) -> int:
-    """How many shard documents a budget of ``per_minute`` calls is split over."""
-    return max(1, -(-per_minute // CALLS_PER_SHARD))
+def shard_count(per_window: int) -> int:
+    """How many shard documents a window's budget of ``per_window`` calls is split over: enough
+    that each takes at most one claim a second when the whole budget is claimed."""
+    per_shard = chunk_for(per_window) * WINDOW_S
+    return max(1, -(-per_window // per_shard))
 
 
 class FirestoreCalendarBudget:
     """A :class:`~confsync.ports.CalendarBudget` over Firestore; one per function instance."""
 
     def __init__(
-        self, client: firestore.Client, per_minute: int, *, rng: random.Random | None = None
+        self, client: firestore.Client, per_window: int, *, rng: random.Random | None = None
     ) -> None:
         self._client = client
-        self._per_minute = per_minute
-        self._shards = shard_count(per_minute)
+        self._per_window = per_window
+        self._shards = shard_count(per_window)
         self._rng = rng or random.Random()  # noqa: S311 - spreads claims, not security
         self._lock = threading.Lock()
         self._window = -1
@@ -56,12 +58,12 @@ class FirestoreCalendarBudget:
         """Firestore writes made (claims and hand-backs): the budget's whole cost."""
 
     @property
-    def per_minute(self) -> int:
-        return self._per_minute
+    def per_window(self) -> int:
+        return self._per_window
 
     def shard_cap(self, shard: int, share: float) -> int:
-        """What shard ``shard`` may grant in a minute to a priority of ``share``."""
-        base, extra = divmod(self._per_minute, self._shards)
+        """What shard ``shard`` may grant in a window to a priority of ``share``."""
+        base, extra = divmod(self._per_window, self._shards)
         return int((base + (1 if shard < extra else 0)) * share)
 
     def claim(self, window: int, calls: int, share: float) -> int:
@@ -86,7 +88,7 @@ class FirestoreCalendarBudget:
 
     def _claim_from(self, window: int, shard: int, calls: int, share: float) -> int:
         ref = self._client.collection(COLLECTION).document(f"{window}-{shard}")
-        expire_at = datetime.fromtimestamp(window * 60, UTC) + _EXPIRY
+        expire_at = datetime.fromtimestamp(window * WINDOW_S, UTC) + _EXPIRY
         with translated("calendar budget claim"):
             result = ref.set(
                 {"asked": firestore.Increment(calls), "expire_at": expire_at}, merge=True
