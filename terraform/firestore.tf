@@ -208,3 +208,16 @@ resource "google_firestore_index" "channels_expiring" {
     order      = "ASCENDING"
   }
 }
+
+# The project's Calendar budget (confsync.adapters.firestore_budget): per-minute counters, never
+# queried (no single-field index), deleted by Firestore a day after their minute.
+resource "google_firestore_field" "calendar_budget_expiry" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "calendar_budget"
+  field      = "expire_at"
+
+  ttl_config {}
+
+  index_config {}
+}

@@ -18,14 +18,15 @@ locals {
 
   # The Calendar client of sync and channels (calendar.tf): the same settings for both.
   calendar_environment = {
-    CONFSYNC_CALENDAR_CREDENTIALS       = var.calendar_credentials
-    CALENDAR_API_URL                    = var.calendar_api_url
-    CONFSYNC_CALENDAR_TIMEOUT_SECONDS   = tostring(var.calendar_timeout_seconds)
-    CONFSYNC_CALENDAR_ATTEMPTS          = tostring(var.calendar_attempts)
-    CONFSYNC_DELEGATION_SERVICE_ACCOUNT = local.delegated ? google_service_account.calendar[0].email : ""
-    CONFSYNC_OAUTH_CLIENT_ID            = local.oauth ? var.oauth_client_id : ""
-    GOOGLE_TOKEN_URL                    = "https://oauth2.googleapis.com/token"
-    IAM_CREDENTIALS_URL                 = "https://iamcredentials.googleapis.com/v1/"
+    CONFSYNC_CALENDAR_CREDENTIALS        = var.calendar_credentials
+    CALENDAR_API_URL                     = var.calendar_api_url
+    CONFSYNC_CALENDAR_TIMEOUT_SECONDS    = tostring(var.calendar_timeout_seconds)
+    CONFSYNC_CALENDAR_ATTEMPTS           = tostring(var.calendar_attempts)
+    CONFSYNC_PROJECT_CALENDAR_PER_MINUTE = tostring(var.project_calendar_per_minute)
+    CONFSYNC_DELEGATION_SERVICE_ACCOUNT  = local.delegated ? google_service_account.calendar[0].email : ""
+    CONFSYNC_OAUTH_CLIENT_ID             = local.oauth ? var.oauth_client_id : ""
+    GOOGLE_TOKEN_URL                     = "https://oauth2.googleapis.com/token"
+    IAM_CREDENTIALS_URL                  = "https://iamcredentials.googleapis.com/v1/"
   }
   calendar_secret_environment = {
     CONFSYNC_OAUTH_CLIENT_SECRET = local.oauth ? google_secret_manager_secret.this["oauth_client_secret"].secret_id : null

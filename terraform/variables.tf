@@ -263,6 +263,17 @@ variable "prefix" {
   }
 }
 
+variable "project_calendar_per_minute" {
+  description = "CONFSYNC_PROJECT_CALENDAR_PER_MINUTE of sync and channels: Calendar requests per minute all their instances together may make (Google allows 10,000 per project; keep room for the CLI and the add-on)."
+  type        = number
+  default     = 8000
+
+  validation {
+    condition     = var.project_calendar_per_minute >= 60 && var.project_calendar_per_minute <= 1000000 && floor(var.project_calendar_per_minute) == var.project_calendar_per_minute
+    error_message = "project_calendar_per_minute must be a whole number from 60 to 1000000."
+  }
+}
+
 variable "project_id" {
   description = "Google Cloud project to deploy into."
   type        = string

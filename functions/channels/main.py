@@ -34,7 +34,7 @@ import flask
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
-from confsync.bootstrap import build_channel_service
+from confsync.bootstrap import build_channel_service, priority_of, spending_as
 from confsync.cloud_logging import function_logger, setup_logging, traced
 from confsync.config import load_channels_config
 from confsync.errors import MalformedInputError, PermanentError
@@ -68,7 +68,8 @@ def _channels(event: CloudEvent) -> None:
         return
     kind = type(command).__name__
     try:
-        _service().handle(command)
+        with spending_as(priority_of(command)):  # maintenance spends the Calendar budget last
+            _service().handle(command)
     except PermanentError as err:
         _LOGGER.error(
             "channel command failed permanently; acknowledged: %s: %s",

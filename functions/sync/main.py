@@ -23,7 +23,7 @@ import flask
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
-from confsync.bootstrap import build_sync_runner
+from confsync.bootstrap import build_sync_runner, priority_of, spending_as
 from confsync.cloud_logging import function_logger, setup_logging, traced
 from confsync.config import load_sync_config
 from confsync.errors import MalformedInputError, PermanentError
@@ -56,7 +56,8 @@ def _sync(event: CloudEvent) -> None:
         _LOGGER.warning("malformed SyncRequest acknowledged and dropped: %s", err)
         return
     try:
-        _runner().run(request)
+        with spending_as(priority_of(request)):  # sweeps spend the Calendar budget last
+            _runner().run(request)
     except PermanentError as err:
         _LOGGER.error(
             "sync failed permanently; acknowledged: %s",

@@ -16,6 +16,7 @@ from google.cloud import firestore
 
 from confsync.adapters.calendar_api import GoogleCalendarClientFactory, RetryPolicy
 from confsync.adapters.conferencing import HttpConferenceProvider
+from confsync.adapters.firestore_budget import FirestoreCalendarBudget
 from confsync.adapters.firestore_channels import FirestoreChannelStore, FirestoreRecordForgetter
 from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
 from confsync.adapters.google_credentials import CredentialsFor, credentials_provider
@@ -26,6 +27,8 @@ from confsync.adapters.pubsub_publisher import (
     low_latency_publisher,
 )
 from confsync.bootstrap_intake import INTAKE_PUBLISH_TIMEOUT_S, build_intake_service
+from confsync.budgeted_clients import BudgetedCalendarFactory, BudgetedChannelFactory
+from confsync.calendar_budget import CalendarAllowance, per_window, priority_of, spending_as
 from confsync.channels import ChannelService, ChannelSettings
 from confsync.config import (
     CalendarAuthConfig,
@@ -47,6 +50,8 @@ __all__ = [
     "build_sync_runner",
     "calendar_credentials",
     "channel_settings",
+    "priority_of",
+    "spending_as",
     "sync_settings",
 ]
 
@@ -68,6 +73,12 @@ def _calendar_factory(
         page_size=page_size,
         retry=RetryPolicy(max_attempts=config.calendar_attempts),
     )
+
+
+def _allowance(config: SyncConfig | ChannelsConfig, client: firestore.Client) -> CalendarAllowance:
+    """The instance's share of the project's Calendar budget (one per process, every thread)."""
+    per_minute = config.project_calendar_per_minute
+    return CalendarAllowance(FirestoreCalendarBudget(client, per_window(per_minute)))
 
 
 def sync_settings(config: SyncConfig) -> SyncSettings:
@@ -100,6 +111,7 @@ def build_sync_runner(config: SyncConfig) -> SyncRunner:
     """A SyncRunner wired to Firestore, the Calendar API, the conferencing system and Pub/Sub."""
     client = firestore.Client(project=config.project, database=config.firestore_database)
     calendar = _calendar_factory(config, client, page_size=config.calendar_page_size)
+    calendar_api = BudgetedCalendarFactory(calendar, _allowance(config, client))
     provider = HttpConferenceProvider(
         config.conferencing_url,
         credential=config.conferencing_credential,
@@ -115,7 +127,7 @@ def build_sync_runner(config: SyncConfig) -> SyncRunner:
     )
     records = FirestoreRecordStore(client)
     return SyncRunner(
-        calendar_api=calendar,
+        calendar_api=calendar_api,
         calendar_store=FirestoreCalendarStore(client),
         records=records,
         provider=provider,
@@ -144,9 +156,10 @@ def build_channel_service(config: ChannelsConfig) -> ChannelService:
     """A ChannelService wired to Firestore, the Calendar API and both Pub/Sub topics."""
     client = firestore.Client(project=config.project, database=config.firestore_database)
     calendar = _calendar_factory(config, client)
+    channels_api = BudgetedChannelFactory(calendar, _allowance(config, client))
     pubsub = low_latency_publisher()
     return ChannelService(
-        calendar_api=calendar,
+        calendar_api=channels_api,
         calendar_store=FirestoreCalendarStore(client),
         channels=FirestoreChannelStore(client),
         records=FirestoreRecordForgetter(client),

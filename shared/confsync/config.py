@@ -107,6 +107,7 @@ class SyncConfig:
     calendar_page_size: int
     calendar_timeout_s: float
     calendar_attempts: int
+    project_calendar_per_minute: int
     lease_s: int
     max_pull_rounds: int
     provider_concurrency: int
@@ -152,6 +153,7 @@ class ChannelsConfig:
     calendar_auth: CalendarAuthConfig
     calendar_timeout_s: float
     calendar_attempts: int
+    project_calendar_per_minute: int
     token_keys: ChannelTokenKeys
     intake_url: str
     channel_ttl_s: int

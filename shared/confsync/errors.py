@@ -11,6 +11,7 @@ in one place: retry (raise, so Pub/Sub redelivers or Google re-sends), or ack an
     ├── MalformedInputError         undecodable message or notification: reject, change nothing
     ├── TransientError              a dependency failed for now: retry later (raise)
     │   ├── CalendarUnavailableError    Calendar 429, rate-limit 403, 5xx, network
+    │   │   └── CalendarBudgetSpentError    the project's Calendar budget for this minute is spent
     │   ├── StoreUnavailableError       Firestore unavailable, aborted, deadline exceeded
     │   ├── PublishError                Pub/Sub publish failed
     │   ├── LeaseLostError              another run took over the calendar: redo the sync
@@ -35,6 +36,7 @@ from __future__ import annotations
 __all__ = [
     "OUTCOME_MAX_CHARS",
     "CalendarAccessError",
+    "CalendarBudgetSpentError",
     "CalendarNotFoundError",
     "CalendarUnavailableError",
     "ConfigurationError",
@@ -76,6 +78,17 @@ class TransientError(ConfsyncError):
 
 class CalendarUnavailableError(TransientError):
     """The Calendar API answered 429, a rate-limit 403 or a 5xx, or could not be reached."""
+
+
+class CalendarBudgetSpentError(CalendarUnavailableError):
+    """The project-wide Calendar budget (``CONFSYNC_PROJECT_CALENDAR_PER_MINUTE``) allows no more
+    calls of this priority in the current minute: nothing was sent to Google. A sync raises it
+    (Pub/Sub redelivers the request with backoff); the tick and its fan-out batches defer the
+    calendar to the next tick. ``retry_after`` is how long until the next minute begins."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class StoreUnavailableError(TransientError):

@@ -20,6 +20,7 @@ from confsync.records import ConferenceRecord
 from confsync.sweep_policy import SweepPlan
 
 __all__ = [
+    "CalendarBudget",
     "CalendarClient",
     "CalendarClientFactory",
     "CalendarStore",
@@ -92,6 +93,25 @@ class CalendarClientFactory(Protocol):
 
     def for_subject(self, subject: str) -> CalendarClient:
         """A client for one run; not shared between threads."""
+        ...
+
+
+class CalendarBudget(Protocol):
+    """The project-wide Calendar budget, shared by every function instance
+    (:mod:`confsync.calendar_budget` spends it; see
+    docs/decisions/2026-12-04-project-calendar-budget.md)."""
+
+    @property
+    def per_window(self) -> int:
+        """Calendar calls the whole project may make in one window
+        (:data:`~confsync.calendar_budget.WINDOW_S` seconds)."""
+        ...
+
+    def claim(self, window: int, calls: int, share: float) -> int:
+        """Take up to ``calls`` calls of window ``window`` (epoch seconds // the window's
+        length), never letting what was granted in that window exceed ``share`` (0-1] of
+        :attr:`per_window`; return how many were granted (0 when none is left). Calls granted
+        are gone, used or not."""
         ...
 
 

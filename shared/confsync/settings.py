@@ -148,6 +148,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CONFSYNC_SUBJECT_BUDGET_PER_MINUTE", "subject_budget_per_minute", Number(1, 600),
              "300", "Calendar requests per user per minute that renewals and sweeps may spend "
              "(Google: 600)", (CHANNELS,)),
+    Variable("CONFSYNC_PROJECT_CALENDAR_PER_MINUTE", "project_calendar_per_minute",
+             Number(60, 1_000_000), "8000", "Calendar requests per minute that all instances of "
+             "sync and channels together may make (Google: 10,000 per project; the rest is left "
+             "to the command line and the add-on), counted in 10-second windows of a sixth each; "
+             "sweeps and channel maintenance only use the first 80% of a window; see "
+             "docs/decisions/2026-12-04-project-calendar-budget.md", _CALENDAR),
     Variable("CONFSYNC_CALENDAR_CREDENTIALS", "mode", Choice(CREDENTIAL_MODES), "emulator",
              "how to call the Calendar API: `delegated` (Workspace domain-wide delegation, no key "
              "files), `oauth` (per-user refresh tokens, for marketplace add-ons) or `emulator` "

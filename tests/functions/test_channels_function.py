@@ -5,6 +5,7 @@ emulators."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -14,8 +15,10 @@ from google.cloud import firestore
 from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
 
 from calendar_emulator.server import EmulatorServer
+from confsync.adapters.firestore_budget import COLLECTION
 from confsync.adapters.firestore_channels import FirestoreChannelStore
 from confsync.adapters.firestore_store import FirestoreCalendarStore
+from confsync.calendar_budget import WINDOW_S
 from confsync.calendars import CalendarDoc, calendar_key
 from confsync.messages import decode_sync_request
 from devstack.gcloud_emulators import EmulatorEndpoints
@@ -261,3 +264,33 @@ def test_a_first_enrolment_makes_one_calendar_request_and_a_repeat_none(
     assert first == {"calendar.events.watch": 1}
     assert calendar_requests() == first
     assert stack.sync_requests() == [(KEY, "enroll")]
+
+
+def test_a_spent_background_budget_defers_the_ticks_repair_but_not_an_enrolment(
+    channels_app: Flask, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functions_framework  # noqa: PLC0415 - the environment is set by channels_app
+
+    monkeypatch.setenv("CONFSYNC_PROJECT_CALENDAR_PER_MINUTE", "60")  # 10 calls a window
+    budgeted = functions_framework.create_app(
+        target="channels",
+        source=str(REPO_ROOT / "functions" / "channels" / "main.py"),
+        signature_type="cloudevent",
+    )
+    now = int(time.time() // WINDOW_S)
+    for window in range(now, now + 4):  # background's 80% of this window and the next ones
+        stack.firestore.collection(COLLECTION).document(f"{window}-0").set({"asked": 8})
+    other = calendar_key("frank@example.com", "frank@example.com")
+    stack.calendars.put(
+        CalendarDoc(key=other, subject="frank@example.com", calendar_id="frank@example.com")
+    )
+    tick = b'{"v":1,"command":"tick","issuedAt":"2026-11-24T09:00:00Z"}'
+
+    ticked = DELIVERIES.push(budgeted, tick)
+    enrolled = DELIVERIES.push(budgeted, _enroll_payload())
+
+    assert ticked.status_code == 200  # deferred to the next tick, not retried
+    assert stack.sync_requests() == [(other, "sweep"), (KEY, "enroll")]  # swept all the same
+    assert stack.channels.active_for(other) == []  # its repair waits for budget
+    assert enrolled.status_code == 200
+    assert len(stack.channels.active_for(KEY)) == 1  # a user's enrolment was served

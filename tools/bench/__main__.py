@@ -8,7 +8,7 @@ ports and stops it afterwards.
 
     python -m bench                      # the default scenarios
     python -m bench --only burst latency # just these
-    python -m bench --all                # also intake, calendar_emulator, flood and enroll
+    python -m bench --all                # also intake, calendar_emulator, flood, enroll, budget
     python -m bench --only flood --output .run/bench/flood.json  # `make bench-flood`
     python -m bench --only enroll --output .run/bench/enroll.json  # `make bench-enroll`
     python -m bench --markdown           # print results.json as the README's Performance table
@@ -31,7 +31,7 @@ from bench import report
 from bench.scale import scale
 
 OUTPUT = Path(".run/bench/results.json")
-OPTIONAL = ("intake", "calendar_emulator", "flood", "enroll")
+OPTIONAL = ("intake", "calendar_emulator", "flood", "enroll", "budget")
 ORDER = (*report.REQUIRED, *OPTIONAL)
 
 Rows = list[dict[str, Any]]
@@ -91,6 +91,12 @@ def _flood(_names: set[str]) -> Rows:
     return flood.run()
 
 
+def _budget(_names: set[str]) -> Rows:
+    from bench import budget  # noqa: PLC0415
+
+    return budget.run()
+
+
 #: Groups of scenarios that share a stack: (scenarios, runner).
 GROUPS: tuple[tuple[tuple[str, ...], Callable[[set[str]], Rows]], ...] = (
     (("latency", "burst", "fanout"), _push),
@@ -102,6 +108,7 @@ GROUPS: tuple[tuple[tuple[str, ...], Callable[[set[str]], Rows]], ...] = (
     (("calendar_emulator",), _calendar_emulator),
     (("flood",), _flood),
     (("enroll",), _enroll),
+    (("budget",), _budget),
 )
 
 

@@ -43,7 +43,7 @@ from confsync.channels.offboarding import Offboarding, Unenroll
 from confsync.channels.report import ChannelReport, SubjectBudget, log_report
 from confsync.channels.settings import ChannelSettings
 from confsync.channels.watch import Watcher
-from confsync.errors import PermanentError, TransientError
+from confsync.errors import CalendarBudgetSpentError, PermanentError, TransientError
 from confsync.messages import RenewCommand, SweepCommand, SyncRequest
 from confsync.ports import (
     CalendarStore,
@@ -224,9 +224,13 @@ class Tick:
         return inline, (len(rest), commands)
 
     def _guarded(self, key: str, report: ChannelReport, work: Callable[[], None]) -> None:
-        """Run one calendar's work; a failure is logged and left to the next tick."""
+        """Run one calendar's work; a failure is logged and left to the next tick, and so is a
+        calendar the project's Calendar budget refused (counted as deferred)."""
         try:
             work()
+        except CalendarBudgetSpentError:
+            report.deferred += 1  # the project's Calendar budget: the next tick continues
+            LOGGER.info("project's Calendar budget spent; deferred", extra=labels(key))
         except (TransientError, PermanentError) as err:
             report.failed += 1
             LOGGER.warning(

@@ -6,6 +6,7 @@ exercises the real runner against them. See :mod:`confsync.testing.fakes`.
 
 from confsync.testing.fakes import (
     FakeCalendar,
+    InMemoryCalendarBudget,
     InMemoryCalendarStore,
     InMemoryChannelStore,
     InMemoryRecordStore,
@@ -16,6 +17,7 @@ from confsync.testing.fakes import (
 
 __all__ = [
     "FakeCalendar",
+    "InMemoryCalendarBudget",
     "InMemoryCalendarStore",
     "InMemoryChannelStore",
     "InMemoryRecordStore",

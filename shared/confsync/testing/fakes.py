@@ -1072,3 +1072,28 @@ class RecordingCommandPublisher:
 
     def publish(self, command: ChannelCommand) -> None:
         self.published.append(command)
+
+
+class InMemoryCalendarBudget:
+    """The project's Calendar budget as one counter per window, with the Firestore adapter's
+    grants (never more than ``share`` of ``per_window`` granted in a window). ``granted`` is
+    what each window granted; ``claims`` counts the claims (a Firestore write each, in
+    production)."""
+
+    def __init__(self, per_window: int) -> None:
+        self._per_window = per_window
+        self._lock = threading.Lock()
+        self.granted: dict[int, int] = {}
+        self.claims = 0
+
+    @property
+    def per_window(self) -> int:
+        return self._per_window
+
+    def claim(self, window: int, calls: int, share: float) -> int:
+        with self._lock:
+            self.claims += 1
+            used = self.granted.get(window, 0)
+            grant = max(0, min(calls, int(self._per_window * share) - used))
+            self.granted[window] = used + grant
+            return grant
