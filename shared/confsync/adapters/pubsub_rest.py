@@ -1,0 +1,112 @@
+"""A minimal Pub/Sub publisher over the REST API: one ``topics.publish`` call per message.
+
+The functions only ever publish, one message at a time, and wait for it to be accepted. The
+google-cloud-pubsub client does that over gRPC, with batching, flow control and a thread per
+batch, and importing it (with grpc and google-api-core) took more than half of intake's cold
+start. This client is one HTTPS POST on a urllib3 pool: the same API, the same IAM permission
+(``pubsub.topics.publish``), the same message (data and attributes). See
+``docs/decisions/2026-12-04-pubsub-over-rest.md``.
+
+``PUBSUB_EMULATOR_HOST`` (read when the client is built, as Google's client libraries do) sends
+every request to the emulator, over plain HTTP and without credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import urllib3
+from google.auth.exceptions import GoogleAuthError
+
+__all__ = ["PUBLISH_SCOPE", "PubsubRestClient", "RestPublishError"]
+
+PUBLISH_SCOPE = "https://www.googleapis.com/auth/pubsub"
+_ENDPOINT = "https://pubsub.googleapis.com"
+_RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+_ATTEMPTS = 3
+_POOL_SIZE = 8  # connections kept per host: a function serves several requests at a time
+
+
+class RestPublishError(Exception):
+    """Pub/Sub did not accept the message (refused, failed, unreachable or too slow)."""
+
+
+class PubsubRestClient:
+    """Publishes one message at a time and returns once Pub/Sub has accepted it.
+
+    ``http`` is anything with urllib3's ``request`` (tests and the emulator: a plain
+    ``PoolManager``; Google: google-auth's ``AuthorizedHttp``). A 429 or 5xx answer and a failed
+    connection are retried at once, up to three attempts in all, each bounded by a third of the
+    caller's timeout; Pub/Sub may then hold a duplicate, which the consumers coalesce.
+    """
+
+    def __init__(self, http: Any, endpoint: str) -> None:
+        self._http = http
+        self._endpoint = endpoint.rstrip("/")
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> PubsubRestClient:
+        """The emulator's client when ``PUBSUB_EMULATOR_HOST`` is set, else Google's endpoint
+        with the application default credentials (fetched by the first publish)."""
+        values = os.environ if env is None else env
+        emulator = values.get("PUBSUB_EMULATOR_HOST")
+        if emulator:
+            return cls(urllib3.PoolManager(maxsize=_POOL_SIZE), f"http://{emulator}")
+        import google.auth  # noqa: PLC0415 - not needed against the emulator
+        from google.auth.transport.urllib3 import AuthorizedHttp  # noqa: PLC0415 - idem
+
+        credentials, _project = google.auth.default(scopes=[PUBLISH_SCOPE])
+        return cls(
+            AuthorizedHttp(credentials, http=urllib3.PoolManager(maxsize=_POOL_SIZE)), _ENDPOINT
+        )
+
+    @staticmethod
+    def topic_path(project: str, topic: str) -> str:
+        """The topic's resource name."""
+        return f"projects/{project}/topics/{topic}"
+
+    def publish(
+        self, topic_path: str, data: bytes, attributes: Mapping[str, str], *, timeout: float
+    ) -> str:
+        """Publish one message to ``topic_path``; its message ID once Pub/Sub accepted it."""
+        body = json.dumps(
+            {
+                "messages": [
+                    {"data": base64.b64encode(data).decode("ascii"), "attributes": dict(attributes)}
+                ]
+            }
+        ).encode()
+        url = f"{self._endpoint}/v1/{topic_path}:publish"
+        per_attempt = urllib3.Timeout(total=timeout / _ATTEMPTS)
+        problem = ""
+        for _ in range(_ATTEMPTS):
+            try:
+                answer = self._http.request(
+                    "POST",
+                    url,
+                    body=body,
+                    headers={"Content-Type": "application/json"},
+                    timeout=per_attempt,
+                    retries=False,
+                )
+            except (urllib3.exceptions.HTTPError, GoogleAuthError, OSError) as err:
+                problem = f"{type(err).__name__}: {err}"
+                continue
+            if 200 <= answer.status < 300:
+                return _message_id(answer.data)
+            problem = f"HTTP {answer.status}: {answer.data[:200].decode(errors='replace')}"
+            if answer.status not in _RETRIED_STATUSES:
+                break
+        raise RestPublishError(f"publishing to {topic_path} failed: {problem}")
+
+
+def _message_id(body: bytes) -> str:
+    try:
+        ids = json.loads(body)["messageIds"]
+        return str(ids[0])
+    except (ValueError, KeyError, IndexError, TypeError) as err:
+        raise RestPublishError(f"Pub/Sub answered without a message ID: {body[:200]!r}") from err
