@@ -19,8 +19,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import google.auth
 import urllib3
 from google.auth.exceptions import GoogleAuthError
+from google.auth.transport.urllib3 import AuthorizedHttp
 
 __all__ = ["PUBLISH_SCOPE", "PubsubRestClient", "RestPublishError"]
 
@@ -56,13 +58,9 @@ class PubsubRestClient:
         emulator = values.get("PUBSUB_EMULATOR_HOST")
         if emulator:
             return cls(urllib3.PoolManager(maxsize=_POOL_SIZE), f"http://{emulator}")
-        import google.auth  # noqa: PLC0415 - not needed against the emulator
-        from google.auth.transport.urllib3 import AuthorizedHttp  # noqa: PLC0415 - idem
-
         credentials, _project = google.auth.default(scopes=[PUBLISH_SCOPE])
-        return cls(
-            AuthorizedHttp(credentials, http=urllib3.PoolManager(maxsize=_POOL_SIZE)), _ENDPOINT
-        )
+        pool = urllib3.PoolManager(maxsize=_POOL_SIZE)
+        return cls(AuthorizedHttp(credentials, http=pool), _ENDPOINT)  # type: ignore[no-untyped-call]
 
     @staticmethod
     def topic_path(project: str, topic: str) -> str:
