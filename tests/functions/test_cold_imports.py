@@ -6,7 +6,8 @@ not hide it), then lists the modules it must never have loaded:
 * no function loads google-api-python-client's discovery, httplib2 or pyparsing: the Calendar
   API is called over urllib3 (:mod:`confsync.adapters.calendar_http`);
 * intake loads neither Firestore nor gRPC nor google-api-core, nor the Calendar and conferencing
-  adapters, nor the enrolment service (built by the first ``/v1/enroll`` request only).
+  adapters, nor the enrolment service (built by the first ``/v1/enroll`` request only), nor the
+  sync's domain model (the ports and the planner).
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ NEVER_IN_INTAKE = (
     "confsync.adapters.calendar_api",
     "confsync.adapters.conferencing",
     "confsync.enroll_intake",
+    "confsync.ports",
+    "confsync.planner",
 )
 
 

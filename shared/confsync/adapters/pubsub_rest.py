@@ -5,7 +5,7 @@ google-cloud-pubsub client does that over gRPC, with batching, flow control and 
 batch, and importing it (with grpc and google-api-core) took more than half of intake's cold
 start. This client is one HTTPS POST on a urllib3 pool: the same API, the same IAM permission
 (``pubsub.topics.publish``), the same message (data and attributes). See
-``docs/decisions/2026-12-04-pubsub-over-rest.md``.
+``docs/decisions/2026-12-04-calendar-and-pubsub-without-client-libraries.md``.
 
 ``PUBSUB_EMULATOR_HOST`` (read when the client is built, as Google's client libraries do) sends
 every request to the emulator, over plain HTTP and without credentials.
@@ -19,10 +19,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import google.auth
 import urllib3
 from google.auth.exceptions import GoogleAuthError
-from google.auth.transport.urllib3 import AuthorizedHttp
 
 __all__ = ["PUBLISH_SCOPE", "PubsubRestClient", "RestPublishError"]
 
@@ -58,6 +56,11 @@ class PubsubRestClient:
         emulator = values.get("PUBSUB_EMULATOR_HOST")
         if emulator:
             return cls(urllib3.PoolManager(maxsize=_POOL_SIZE), f"http://{emulator}")
+        # Only here: google-auth's transport imports its service-account and crypto modules
+        # (about 0.4 s), which the emulator, taking no credentials, never needs.
+        import google.auth  # noqa: PLC0415
+        from google.auth.transport.urllib3 import AuthorizedHttp  # noqa: PLC0415
+
         credentials, _project = google.auth.default(scopes=[PUBLISH_SCOPE])
         pool = urllib3.PoolManager(maxsize=_POOL_SIZE)
         return cls(AuthorizedHttp(credentials, http=pool), _ENDPOINT)  # type: ignore[no-untyped-call]
