@@ -7,7 +7,8 @@ not hide it), then lists the modules it must never have loaded:
   API is called over urllib3 (:mod:`confsync.adapters.calendar_http`);
 * intake loads neither Firestore nor gRPC nor google-api-core, nor the Calendar and conferencing
   adapters, nor the enrolment service (built by the first ``/v1/enroll`` request only), nor the
-  sync's domain model (the ports and the planner).
+  sync's domain model (the ports and the planner); on Cloud Functions, not google-auth's
+  credentials and crypto either (its token comes from the metadata server).
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ NEVER_IN_INTAKE = (
 )
 
 
-def _loaded_after_first_request(function: str, modules: tuple[str, ...]) -> list[str]:
+def _loaded_after_first_request(
+    function: str, modules: tuple[str, ...], env: dict[str, str] | None = None
+) -> list[str]:
     probe = "; ".join(
         [
             "import json, sys",
@@ -81,7 +84,7 @@ def _loaded_after_first_request(function: str, modules: tuple[str, ...]) -> list
     answer = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=REPO_ROOT,
-        env=ENVIRONMENTS[function],
+        env=ENVIRONMENTS[function] if env is None else env,
         capture_output=True,
         text=True,
         check=True,
@@ -97,3 +100,16 @@ def test_no_function_loads_the_pubsub_or_discovery_client_libraries(function: st
 
 def test_intake_loads_no_firestore_grpc_calendar_conferencing_or_enrolment() -> None:
     assert _loaded_after_first_request("intake", NEVER_IN_INTAKE) == []
+
+
+def test_intake_on_cloud_functions_loads_no_google_auth_credentials_or_crypto() -> None:
+    on_google = {k: v for k, v in ENVIRONMENTS["intake"].items() if k != "PUBSUB_EMULATOR_HOST"}
+    on_google["K_SERVICE"] = "intake"  # set by Cloud Functions: the token is the metadata server's
+
+    loaded = _loaded_after_first_request(
+        "intake",
+        ("google.auth.compute_engine", "google.oauth2", "google.auth.crypt", "cryptography"),
+        on_google,
+    )
+
+    assert loaded == []

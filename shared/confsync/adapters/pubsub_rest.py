@@ -8,7 +8,8 @@ start. This client is one HTTPS POST on a urllib3 pool: the same API, the same I
 ``docs/decisions/2026-12-04-calendar-and-pubsub-without-client-libraries.md``.
 
 ``PUBSUB_EMULATOR_HOST`` (read when the client is built, as Google's client libraries do) sends
-every request to the emulator, over plain HTTP and without credentials.
+every request to the emulator, over plain HTTP and without credentials; on Cloud Functions the
+token comes from the metadata server (:mod:`confsync.adapters.metadata_token`).
 """
 
 from __future__ import annotations
@@ -17,18 +18,33 @@ import base64
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import urllib3
 from google.auth.exceptions import GoogleAuthError
 
-__all__ = ["PUBLISH_SCOPE", "PubsubRestClient", "RestPublishError"]
+from confsync.adapters.metadata_token import MetadataTokenHttp
+
+__all__ = ["PUBLISH_SCOPE", "PubsubRestClient", "RestPublishError", "credentials_source"]
 
 PUBLISH_SCOPE = "https://www.googleapis.com/auth/pubsub"
 _ENDPOINT = "https://pubsub.googleapis.com"
 _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 _ATTEMPTS = 3
 _POOL_SIZE = 8  # connections kept per host: a function serves several requests at a time
+
+
+def credentials_source(env: Mapping[str, str]) -> Literal["emulator", "metadata", "default"]:
+    """How requests are authorised: ``emulator`` (``PUBSUB_EMULATOR_HOST`` set: plain HTTP, no
+    credentials), ``metadata`` (on Cloud Functions, which sets ``K_SERVICE``, without
+    ``GOOGLE_APPLICATION_CREDENTIALS``: the runtime service account's token from the metadata
+    server, what ``google.auth.default()`` finds there), else ``default`` (google-auth's
+    application default credentials: the command line, a developer's machine)."""
+    if env.get("PUBSUB_EMULATOR_HOST"):
+        return "emulator"
+    if env.get("K_SERVICE") and not env.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        return "metadata"
+    return "default"
 
 
 class RestPublishError(Exception):
@@ -50,19 +66,21 @@ class PubsubRestClient:
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> PubsubRestClient:
-        """The emulator's client when ``PUBSUB_EMULATOR_HOST`` is set, else Google's endpoint
-        with the application default credentials (fetched by the first publish)."""
+        """The client for where the process runs (:func:`credentials_source`); nothing is
+        fetched until the first publish."""
         values = os.environ if env is None else env
-        emulator = values.get("PUBSUB_EMULATOR_HOST")
-        if emulator:
-            return cls(urllib3.PoolManager(maxsize=_POOL_SIZE), f"http://{emulator}")
-        # Only here: google-auth's transport imports its service-account and crypto modules
-        # (about 0.4 s), which the emulator, taking no credentials, never needs.
+        pool = urllib3.PoolManager(maxsize=_POOL_SIZE)
+        source = credentials_source(values)
+        if source == "emulator":
+            return cls(pool, f"http://{values['PUBSUB_EMULATOR_HOST']}")
+        if source == "metadata":
+            return cls(MetadataTokenHttp(pool), _ENDPOINT)
+        # Only here: google-auth's default credentials and transport import its service-account
+        # and crypto modules (about 0.3 s), which neither other source needs.
         import google.auth  # noqa: PLC0415
         from google.auth.transport.urllib3 import AuthorizedHttp  # noqa: PLC0415
 
         credentials, _project = google.auth.default(scopes=[PUBLISH_SCOPE])
-        pool = urllib3.PoolManager(maxsize=_POOL_SIZE)
         return cls(AuthorizedHttp(credentials, http=pool), _ENDPOINT)  # type: ignore[no-untyped-call]
 
     @staticmethod
