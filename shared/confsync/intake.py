@@ -44,12 +44,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from confsync.channel_tokens import ChannelTokenKeys, InvalidChannelToken, verify_channel_token
 from confsync.errors import PublishError
 from confsync.log_budget import LogBudget, warn_refusal
 from confsync.messages import SyncRequest
-from confsync.ports import SyncRequestPublisher
+
+if TYPE_CHECKING:  # the port is only a type here: intake's cold start skips the domain model
+    from confsync.ports import SyncRequestPublisher
 
 __all__ = [
     "ALLOWED_METHOD",

@@ -90,7 +90,13 @@ SHOWN: Mapping[str, tuple[str, ...]] = {
     ),
     "fanout": ("converge_s", "list_calls", "conference_ops", "firestore_round_trips_per_run"),
     "renewal": ("wall_s", "calendar_calls", "max_subject_rpm"),
-    "coldstart": ("import_s", "boot_s", "first_request_s"),
+    "coldstart": (
+        "import_s",
+        "boot_s",
+        "first_request_s",
+        "framework_import_s",
+        "own_cold_s",
+    ),
     "quota": (
         "users",
         "changes_per_user_day",
