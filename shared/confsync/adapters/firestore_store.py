@@ -48,6 +48,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from google.api_core import exceptions as gexc
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.auth import exceptions as auth_exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
