@@ -155,6 +155,7 @@ class CalendarDoc:
     def sweep_interval(self) -> timedelta | None:
         """The interval the last plan used (None: none planned yet)."""
         return timedelta(seconds=self.sweep_interval_s) if self.sweep_interval_s > 0 else None
+
     pending_checked_at: datetime | None = None
     """When a run last looked for the calendar's pending operations (None: not since this was
     recorded); a notification run within the first backoff of it need not look again (see
