@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from confsync.calendars import CalendarDoc, ChannelWindow
 from confsync.channel_docs import ChannelDoc, ChannelState
@@ -29,12 +29,36 @@ __all__ = [
     "ConferenceProvider",
     "EventPage",
     "LegacyRecords",
+    "Page",
+    "PageCursor",
     "ProviderAnswer",
     "RecordForgetter",
     "RecordStore",
     "SyncRequestPublisher",
     "WatchedChannel",
 ]
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PageCursor:
+    """Where a paged store query goes on: opaque to the caller, meaningful only to the store that
+    made it (which of its queries, and after which document), and only within one process."""
+
+    phase: int
+    after: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a paged store query: its items in the query's order and the cursor of the next
+    page (None: this was the last). A page may hold fewer items than asked, even none, and still
+    have a next one."""
+
+    items: tuple[T, ...]
+    cursor: PageCursor | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +214,13 @@ class CalendarStore(Protocol):
         one (an operator's resync); False when the calendar is unknown (nothing is created)."""
         ...
 
-    def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
-        """Syncing calendars whose last attempt is older than ``before`` or that hold pending
-        conference operations, least recently attempted first."""
+    def due_for_sweep(
+        self, before: datetime, limit: int, after: PageCursor | None = None
+    ) -> Page[CalendarDoc]:
+        """One page (at most ``limit``) of the syncing calendars whose last attempt is older than
+        ``before`` or that hold pending conference operations, least recently attempted first,
+        each once; ``after``: the cursor of the previous page. A calendar attempted meanwhile
+        may leave the query; one not yet paged over is never skipped."""
         ...
 
     def set_held_deletes(self, key: str, count: int) -> None:
@@ -390,8 +418,16 @@ class ChannelStore(Protocol):
         """Every channel record of the calendar, whatever its state."""
         ...
 
-    def expiring_before(self, when: datetime, limit: int) -> list[ChannelDoc]:
-        """Active channels expiring before ``when``, soonest first, at most ``limit``."""
+    def expiring_before(
+        self, when: datetime, limit: int, after: PageCursor | None = None
+    ) -> Page[ChannelDoc]:
+        """One page (at most ``limit``) of the active channels expiring before ``when``, soonest
+        first; ``after``: the cursor of the previous page."""
+        ...
+
+    def active_for_many(self, calendar_keys: Iterable[str]) -> dict[str, list[ChannelDoc]]:
+        """:meth:`active_for` of many calendars at once (a few queries, not one per calendar),
+        by calendar key; a calendar without active channels is absent."""
         ...
 
     def superseded_or_orphaned(self, limit: int) -> list[ChannelDoc]:

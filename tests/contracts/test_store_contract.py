@@ -30,7 +30,13 @@ from confsync.calendars import CalendarDoc, ChannelWindow, epoch_ms
 from confsync.conference import ConferenceState
 from confsync.errors import LeaseLostError, RecordConflictError
 from confsync.legacy_records import LegacyRecord
-from confsync.ports import CalendarStore, LegacyRecords, RecordForgetter, RecordStore
+from confsync.ports import (
+    CalendarStore,
+    LegacyRecords,
+    PageCursor,
+    RecordForgetter,
+    RecordStore,
+)
 from confsync.records import (
     CalendarRefs,
     ConferenceRecord,
@@ -547,8 +553,9 @@ def test_due_for_sweep_selects_stale_never_attempted_and_pending_calendars(store
 
     due = stores.calendars.due_for_sweep(before, limit=10)
 
-    assert [d.key for d in due] == ["ck_never", "ck_staler", "ck_stale", "ck_pending"]
-    assert due[0] == _calendar("ck_never")
+    assert [d.key for d in due.items] == ["ck_never", "ck_staler", "ck_stale", "ck_pending"]
+    assert due.items[0] == _calendar("ck_never")
+    assert due.cursor is None
 
 
 def test_due_for_sweep_returns_at_most_limit_least_recently_attempted_first(
@@ -561,12 +568,74 @@ def test_due_for_sweep_returns_at_most_limit_least_recently_attempted_first(
 
     due = stores.calendars.due_for_sweep(T0 - 2 * MINUTE, limit=3)
 
-    assert [d.key for d in due] == ["ck_p", "ck_5", "ck_4"]
-    assert stores.calendars.due_for_sweep(T0, limit=0) == []
-    assert [d.key for d in stores.calendars.due_for_sweep(T0 - 100 * MINUTE, limit=5)] == [
+    assert [d.key for d in due.items] == ["ck_p", "ck_5", "ck_4"]
+    assert due.cursor is not None
+    assert stores.calendars.due_for_sweep(T0, limit=0).items == ()
+    assert [d.key for d in stores.calendars.due_for_sweep(T0 - 100 * MINUTE, limit=5).items] == [
         "ck_p",
         "ck_p2",
     ]
+
+
+def _sweep_pages(
+    calendars: CalendarStore, before: datetime, limit: int, between: Callable[[int], None]
+) -> list[list[str]]:
+    """Every page of the sweep query, ``between(n)`` called after the n-th (from 1)."""
+    pages: list[list[str]] = []
+    cursor: PageCursor | None = None
+    while True:
+        page = calendars.due_for_sweep(before, limit, cursor)
+        pages.append([d.key for d in page.items])
+        between(len(pages))
+        if page.cursor is None:
+            return pages
+        cursor = page.cursor
+
+
+def test_due_for_sweep_pages_give_every_due_calendar_once_in_order(stores: Stores) -> None:
+    # ties on last_attempt_at, all three kinds of due calendars, and one not due
+    for i in range(7):
+        stores.calendars.put(_calendar(f"ck_stale{i}", last_attempt_at=T0 - (i // 3) * MINUTE))
+    for i in range(3):
+        stores.calendars.put(_calendar(f"ck_never{i}"))
+    stores.calendars.put(_calendar("ck_pending", last_attempt_at=T0 + MINUTE, pending_count=1))
+    stores.calendars.put(_calendar("ck_both", last_attempt_at=T0 - 9 * MINUTE, pending_count=1))
+    stores.calendars.put(_calendar("ck_recent", last_attempt_at=T0 + 2 * MINUTE))
+
+    pages = _sweep_pages(stores.calendars, T0 + MINUTE // 2, 3, lambda _n: None)
+
+    assert all(len(page) <= 3 for page in pages)
+    assert [key for page in pages for key in page] == [
+        "ck_never0",
+        "ck_never1",
+        "ck_never2",
+        "ck_both",
+        "ck_stale6",
+        "ck_stale3",
+        "ck_stale4",
+        "ck_stale5",
+        "ck_stale0",
+        "ck_stale1",
+        "ck_stale2",
+        "ck_pending",
+    ]
+
+
+def test_due_for_sweep_paging_skips_nothing_when_calendars_are_attempted_meanwhile(
+    stores: Stores,
+) -> None:
+    keys = [f"ck_{i:02d}" for i in range(10)]
+    for i, key in enumerate(keys):
+        stores.calendars.put(_calendar(key, last_attempt_at=T0 - (20 - i) * MINUTE))
+
+    def sync_the_first_page(n: int) -> None:
+        if n == 1:  # the syncs the first page requested run while the tick reads on
+            for key in keys[:4]:
+                stores.calendars.put(_calendar(key, last_attempt_at=T0 + MINUTE))
+
+    pages = _sweep_pages(stores.calendars, T0, 4, sync_the_first_page)
+
+    assert [key for page in pages for key in page] == keys
 
 
 # --- calendars: clear_sync_token (the command line's resync) ----------------------------------

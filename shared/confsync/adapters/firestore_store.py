@@ -65,6 +65,7 @@ from confsync.errors import (
 from confsync.forgetting import forget_calendar
 from confsync.legacy_records import LEGACY_SCHEMA_VERSION, LegacyRecord
 from confsync.legacy_records import from_document as legacy_from_document
+from confsync.ports import Page, PageCursor
 from confsync.records import ConferenceRecord, from_document, to_document
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "FirestoreRecordStore",
     "QueryShape",
     "chunks",
+    "continued",
     "pointer_key",
     "translated",
 ]
@@ -264,6 +266,16 @@ def _record(snapshot: _Snapshot) -> ConferenceRecord | None:
     if body is None:
         return None
     return from_document(snapshot.id, body, _version(snapshot))
+
+
+def continued(query: firestore.Query, cursor: PageCursor | None) -> firestore.Query:
+    """``query`` from after the document of ``cursor`` (the last snapshot of its previous
+    page), or from the start."""
+    if cursor is None or cursor.after is None:
+        return query
+    if not isinstance(cursor.after, DocumentSnapshot):
+        raise TypeError(f"not a Firestore page cursor: {type(cursor.after).__name__}")
+    return query.start_after(cursor.after)
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -494,23 +506,11 @@ class FirestoreCalendarStore:
         with translated("channels reset"), contextlib.suppress(gexc.NotFound):
             self._ref(key).update({"channels": {}})
 
-    def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
-        if limit <= 0:
-            return []
-        found: dict[str, CalendarDoc] = {}
-        with translated("sweep query"):
-            queries = (
-                _SWEEP_NEVER_ATTEMPTED.build(self._collection, _SYNCING, None),
-                _SWEEP_STALE.build(self._collection, _SYNCING, before),
-                _SWEEP_PENDING.build(self._collection, _SYNCING, 0),
-            )
-            for query in queries:
-                for snapshot in query.limit(limit).stream():
-                    doc = _calendar(snapshot)
-                    if doc is not None:
-                        found[doc.key] = doc
-        ordered = sorted(found.values(), key=lambda d: (d.last_attempt_at or _FLOOR, d.key))
-        return ordered[:limit]
+    def due_for_sweep(
+        self, before: datetime, limit: int, after: PageCursor | None = None
+    ) -> Page[CalendarDoc]:
+        """See :func:`_due_for_sweep`."""
+        return _due_for_sweep(self._collection, before, limit, after)
 
     def disconnected_before(self, before: datetime, limit: int) -> list[CalendarDoc]:
         with translated("retention query"):
@@ -523,6 +523,47 @@ class FirestoreCalendarStore:
             return _disconnected(
                 _DISCONNECTED_SINCE.build(self._collection, "disconnected", since), limit
             )
+
+
+def _due_for_sweep(
+    collection: firestore.CollectionReference,
+    before: datetime,
+    limit: int,
+    after: PageCursor | None,
+) -> Page[CalendarDoc]:
+    """Pages through three queries in turn (the cursor's ``phase``): never attempted, then
+    attempted before ``before`` (oldest first), then holding pending operations (oldest
+    first, less those the first two gave already); each continues after the last document
+    it gave (a snapshot: its order values and its name), so a calendar attempted meanwhile
+    leaves the query and none is skipped."""
+    cursor = after or PageCursor(0)
+    found: list[CalendarDoc] = []
+    queries = (
+        lambda: _SWEEP_NEVER_ATTEMPTED.build(collection, _SYNCING, None),
+        lambda: _SWEEP_STALE.build(collection, _SYNCING, before),
+        lambda: _SWEEP_PENDING.build(collection, _SYNCING, 0),
+    )
+    with translated("sweep query"):
+        while len(found) < limit and cursor.phase < len(queries):
+            wanted = limit - len(found)
+            query = continued(queries[cursor.phase](), cursor)
+            snapshots = list(query.limit(wanted).stream())
+            for snapshot in snapshots:
+                doc = _calendar(snapshot)
+                if doc is not None and (cursor.phase < 2 or _attempted_since(doc, before)):
+                    found.append(doc)
+            if len(snapshots) < wanted:
+                cursor = PageCursor(cursor.phase + 1)
+            else:
+                cursor = PageCursor(cursor.phase, snapshots[-1])
+    more = cursor.phase < len(queries)
+    return Page(tuple(found), cursor if more else None)
+
+
+def _attempted_since(doc: CalendarDoc, before: datetime) -> bool:
+    """Whether the pending-operations query's ``doc`` is new to a sweep: the first two queries
+    gave it already when it was never attempted or attempted before ``before``."""
+    return doc.last_attempt_at is not None and doc.last_attempt_at >= before
 
 
 def _calendars_by_key(

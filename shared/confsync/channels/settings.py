@@ -20,7 +20,7 @@ class ChannelSettings:
     """How the service behaves; built from configuration by :func:`confsync.bootstrap.
     channel_settings`. The fields that a variable sets have no default here: the declaration in
     :mod:`confsync.settings` is the only one (tests take it through
-    :func:`confsync.testing.settings.channel_settings`). The last two are constants."""
+    :func:`confsync.testing.settings.channel_settings`). The last one is a constant."""
 
     intake_url: str
     token_keys: ChannelTokenKeys
@@ -35,10 +35,4 @@ class ChannelSettings:
     disconnected_retention: timedelta
     """How long a calendar stays ``disconnected`` before the tick unenrolls it and forgets its
     conference records (``CONFSYNC_DISCONNECTED_RETENTION_SECONDS``)."""
-    max_fanout_batches: int = 25
     sweep_jitter: float = 0.2  # a fraction of the sweep interval
-
-    @property
-    def scan_limit(self) -> int:
-        """Most channels or calendars one tick looks at (inline plus fan-out)."""
-        return self.tick_batch * (1 + self.max_fanout_batches)

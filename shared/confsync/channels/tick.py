@@ -1,7 +1,12 @@
 """The tick (Cloud Scheduler, every few minutes) and its ``renew`` / ``sweep`` fan-out batches.
 
-Each step is bounded to ``tick_batch`` items done inline, the rest fanned out as ``renew`` /
-``sweep`` commands of ``tick_batch`` keys:
+Renewal and sweep page through their due queries ``tick_batch`` at a time, however many are
+due: the first page is done inline, every further page is published as one ``renew`` /
+``sweep`` command as soon as it is read (before the inline work, so the batches run in parallel
+with it). No cap leaves due work behind; a page that cannot be read or published ends that step
+(logged and counted as failed), and the next tick starts with what is left, because handled work
+leaves the queries (a renewed channel is superseded, a swept calendar's sync sets its last
+attempt) and the queries give the most overdue first:
 
 a. *renew*: channels expiring within the renewal window (or within half their lifetime) are
    renewed per calendar by :meth:`~confsync.channels.watch.Watcher.renew_calendar`.
@@ -19,6 +24,11 @@ e. *garbage collection*: superseded channels are stopped (404: already gone) and
 f. *offboarding's stops*: the active channels of calendars recently ``disconnected`` are stopped
    (one attempt each; one that failed for now is left superseded, for the next collection).
 
+A fan-out batch reads what it needs in a few queries for the whole batch: the active channels of
+its calendars (and, to renew, their documents); a sweep batch reads a calendar document only when
+the calendar has no active channel (to repair it, or to learn it stopped syncing). See
+docs/decisions/2026-12-04-tick-paging.md.
+
 Every Calendar call of a tick is charged to the calendar's subject: no subject gets more than
 ``subject_budget_per_minute`` calls from one tick (fan-out batches included, because the tick
 plans them), the rest waits for the next tick. Failures of one calendar are logged and skipped:
@@ -29,14 +39,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
-from typing import TypeVar
 
 from confsync.calendars import CalendarDoc
 from confsync.channel_docs import ChannelDoc
+from confsync.channels.fanout import FanOut
 from confsync.channels.logs import LOGGER, labels
 from confsync.channels.offboarding import Offboarding, Unenroll
+from confsync.channels.planning import RenewalPlan, jittered
 from confsync.channels.report import ChannelReport, SubjectBudget, log_report
 from confsync.channels.settings import ChannelSettings
 from confsync.channels.watch import Watcher
@@ -47,19 +58,11 @@ from confsync.ports import (
     ChannelClientFactory,
     ChannelCommandPublisher,
     ChannelStore,
+    PageCursor,
     SyncRequestPublisher,
 )
 
 __all__ = ["Tick"]
-
-_FLOOR = datetime.min.replace(tzinfo=UTC)
-
-T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class Tick:
@@ -127,9 +130,7 @@ class Tick:
         now = self._now()
         report = ChannelReport()
         budget = SubjectBudget(self._settings.subject_budget_per_minute)
-        for key in keys:
-            work = partial(self._watcher.renew_calendar, key, now, budget, report)
-            self._guarded(key, report, work)
+        self._renew_keys(list(dict.fromkeys(keys)), now, budget, report)
         log_report("renew", report, budget)
         return report
 
@@ -138,12 +139,26 @@ class Tick:
         now = self._now()
         report = ChannelReport()
         budget = SubjectBudget(self._settings.subject_budget_per_minute)
-        for key in keys:
-            doc = self._calendar_store.get(key)
-            if doc is None or not doc.syncing:
+        wanted = list(dict.fromkeys(keys))
+        active = self._channels.active_for_many(wanted)
+        # a calendar with an active channel is syncing (unenrolment stops its channels first):
+        # only the others are read, to repair them or to learn they stopped syncing
+        docs = self._calendar_store.get_many(k for k in wanted if k not in active)
+        for key in wanted:
+            doc = docs.get(key)
+            if key not in active and (doc is None or not doc.syncing):
                 LOGGER.info("sweep skipped: calendar not syncing", extra=labels(key))
                 continue
-            self._guarded(key, report, partial(self._sweep_one, doc, now, budget, report))
+            work = partial(
+                self._sweep_one,
+                key,
+                doc,
+                active.get(key, []),
+                now=now,
+                budget=budget,
+                report=report,
+            )
+            self._guarded(key, report, work)
         log_report("sweep", report, budget)
         return report
 
@@ -151,64 +166,68 @@ class Tick:
 
     def _tick_renew(self, now: datetime, budget: SubjectBudget, report: ChannelReport) -> None:
         deadline = now + self._settings.renewal_window
-        due = self._channels.expiring_before(deadline, self._settings.scan_limit)
-        by_calendar: dict[str, list[ChannelDoc]] = {}
-        for channel in due:
-            if self._watcher.due(channel, now):
-                by_calendar.setdefault(channel.calendar_key, []).append(channel)
-        planned: list[str] = []
-        for key, channels in by_calendar.items():
-            # a new watch plus one stop per due channel, charged to the channel's subject
-            if budget.spend(channels[0].subject, 1 + len(channels)):
-                planned.append(key)
-            else:
-                report.deferred += 1
-                LOGGER.info(
-                    "subject's Calendar budget spent; renewal deferred to the next tick",
-                    extra=labels(key),
-                )
-        inline, rest = self._fan_out(planned, RenewCommand, report)
+        fan_out = FanOut(RenewCommand, self._commands, self._settings.tick_batch, report)
+        plan = RenewalPlan(partial(self._watcher.due, now=now), budget, report)
+        cursor: PageCursor | None = None
+        try:
+            while True:
+                page = self._channels.expiring_before(deadline, self._settings.tick_batch, cursor)
+                fan_out.add(plan.page(page.items))
+                if page.cursor is None:
+                    break
+                cursor = page.cursor
+            fan_out.flush()
+        except TransientError as err:
+            _stopped_early("renewal", err, report)
+        fan_out.log("renewal")
         unlimited = SubjectBudget(None)  # already charged while planning
-        for key in inline:
-            work = partial(self._watcher.renew_calendar, key, now, unlimited, report)
+        self._renew_keys(fan_out.inline, now, unlimited, report)
+
+    def _renew_keys(
+        self, keys: Sequence[str], now: datetime, budget: SubjectBudget, report: ChannelReport
+    ) -> None:
+        """Renew these calendars' due channels, reading their channels and their documents in
+        a few queries for all of them."""
+        if not keys:
+            return
+        active = self._channels.active_for_many(keys)
+        docs = self._calendar_store.get_many(keys)
+        for key in keys:
+            channels, doc = active.get(key, []), docs.get(key)
+            work = partial(
+                self._watcher.renew_known, key, channels, doc, now=now, budget=budget, report=report
+            )
             self._guarded(key, report, work)
-        if rest:
-            LOGGER.info("renewal fanned out: %d calendars in %d commands", *rest)
 
     def _tick_sweep(self, now: datetime, budget: SubjectBudget, report: ChannelReport) -> None:
         before = now - self._settings.sweep_interval
-        due = self._calendar_store.due_for_sweep(before, self._settings.scan_limit)
-        jitter = self._settings.sweep_interval.total_seconds() * self._settings.sweep_jitter
-        ordered = sorted(
-            due,
-            key=lambda d: (d.last_attempt_at or _FLOOR).timestamp() + self._rng.uniform(0, jitter),
-        )
-        by_key = {doc.key: doc for doc in ordered}
-        inline, rest = self._fan_out([d.key for d in ordered], SweepCommand, report)
-        for key in inline:
-            doc = by_key[key]
-            self._guarded(key, report, partial(self._sweep_one, doc, now, budget, report))
-        if rest:
-            LOGGER.info("sweep fanned out: %d calendars in %d commands", *rest)
-
-    def _fan_out(
-        self,
-        keys: Sequence[str],
-        command: type[RenewCommand] | type[SweepCommand],
-        report: ChannelReport,
-    ) -> tuple[Sequence[str], tuple[int, int] | None]:
-        """Keep the first ``tick_batch`` keys for this invocation; publish the rest in batches
-        (before the inline work, so the batches run in parallel with it)."""
-        batch = self._settings.tick_batch
-        inline, rest = keys[:batch], keys[batch:]
-        if not rest:
-            return inline, None
-        commands = 0
-        for chunk in _chunks(rest, batch):
-            self._commands.publish(command(calendar_keys=tuple(chunk)))
-            commands += 1
-        report.fanned_out += commands
-        return inline, (len(rest), commands)
+        spread = self._settings.sweep_interval * self._settings.sweep_jitter
+        fan_out = FanOut(SweepCommand, self._commands, self._settings.tick_batch, report)
+        first: dict[str, CalendarDoc] = {}
+        cursor: PageCursor | None = None
+        try:
+            while True:
+                batch = self._settings.tick_batch
+                page = self._calendar_store.due_for_sweep(before, batch, cursor)
+                ordered = jittered(page.items, self._rng, spread)
+                if not first:
+                    first = {d.key: d for d in ordered}
+                fan_out.add([d.key for d in ordered])
+                if page.cursor is None:
+                    break
+                cursor = page.cursor
+            fan_out.flush()
+        except TransientError as err:
+            _stopped_early("sweep", err, report)
+        fan_out.log("sweep")
+        inline = [first[k] for k in fan_out.inline]
+        active = self._channels.active_for_many(d.key for d in inline) if inline else {}
+        for doc in inline:
+            channels = active.get(doc.key, [])
+            work = partial(
+                self._sweep_one, doc.key, doc, channels, now=now, budget=budget, report=report
+            )
+            self._guarded(doc.key, report, work)
 
     def _guarded(self, key: str, report: ChannelReport, work: Callable[[], None]) -> None:
         """Run one calendar's work; a failure is logged and left to the next tick."""
@@ -226,20 +245,31 @@ class Tick:
     # --- one calendar's sweep and repair; garbage collection --------------------------------
 
     def _sweep_one(
-        self, doc: CalendarDoc, now: datetime, budget: SubjectBudget, report: ChannelReport
+        self,
+        key: str,
+        doc: CalendarDoc | None,
+        channels: Sequence[ChannelDoc],
+        *,
+        now: datetime,
+        budget: SubjectBudget,
+        report: ChannelReport,
     ) -> None:
-        self._publisher.publish(SyncRequest(calendar_key=doc.key, reason="sweep", notified_at=now))
+        """Request a sync of calendar ``key``; repair it when it is ``active`` without a live
+        channel among its active ``channels`` (``doc`` None: not read yet)."""
+        self._publisher.publish(SyncRequest(calendar_key=key, reason="sweep", notified_at=now))
         report.swept += 1
-        LOGGER.debug("sweep requested a sync", extra=labels(doc.key))
-        if doc.state != "active":
-            return  # poll-only: the sweep is its only source of syncs
-        if any(c.live(now) for c in self._channels.active_for(doc.key)):
+        LOGGER.debug("sweep requested a sync", extra=labels(key))
+        if any(c.live(now) for c in channels):
             return
+        if doc is None:  # active channels, none live any more: read the calendar to repair it
+            doc = self._calendar_store.get(key)
+        if doc is None or doc.state != "active":
+            return  # poll-only: the sweep is its only source of syncs
         if not budget.spend(doc.subject, 1):
             report.deferred += 1
-            LOGGER.info("subject's Calendar budget spent; repair deferred", extra=labels(doc.key))
+            LOGGER.info("subject's Calendar budget spent; repair deferred", extra=labels(key))
             return
-        LOGGER.info("active calendar without a live channel; repairing", extra=labels(doc.key))
+        LOGGER.info("active calendar without a live channel; repairing", extra=labels(key))
         client = self._calendar_api.for_subject(doc.subject)
         if self._watcher.open(client, doc, now, report) == "opened":
             report.repaired += 1
@@ -263,3 +293,14 @@ class Tick:
                     err,
                     extra=labels(channel.calendar_key, channel.id),
                 )
+
+
+def _stopped_early(step: str, err: TransientError, report: ChannelReport) -> None:
+    """A page of ``step`` could not be read or published: the rest waits for the next tick."""
+    report.failed += 1
+    LOGGER.warning(
+        "%s stopped early; the next tick starts with what is left: %s: %s",
+        step,
+        type(err).__name__,
+        err,
+    )

@@ -81,11 +81,28 @@ class Watcher:
     ) -> None:
         """Renew the calendar's due channels (new one first), or stop them if it is orphaned."""
         channels = self._channels.active_for(key)
+        if any(self.due(c, now) for c in channels):
+            doc = self._calendar_store.get(key)
+            self.renew_known(key, channels, doc, now=now, budget=budget, report=report)
+        else:
+            LOGGER.debug("channels fresh; no renewal", extra=labels(key))
+
+    def renew_known(
+        self,
+        key: str,
+        channels: Sequence[ChannelDoc],
+        doc: CalendarDoc | None,
+        *,
+        now: datetime,
+        budget: SubjectBudget,
+        report: ChannelReport,
+    ) -> None:
+        """:meth:`renew_calendar` with the calendar's active ``channels`` and its document
+        (None: gone) already read, for a batch that reads them for many calendars at once."""
         due = [c for c in channels if self.due(c, now)]
         if not due:
             LOGGER.debug("channels fresh; no renewal", extra=labels(key))
             return
-        doc = self._calendar_store.get(key)
         if doc is None or doc.state != "active":
             reason = "calendar gone" if doc is None else f"calendar {doc.state}"
             self._stop_orphans(key, due, reason, budget, report, now=now)

@@ -24,7 +24,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from confsync.calendars import CalendarDoc, ChannelWindow, epoch_ms
 from confsync.channel_docs import ChannelDoc, ChannelState
@@ -46,7 +46,7 @@ from confsync.forgetting import forget_calendar
 from confsync.legacy_records import LegacyRecord
 from confsync.messages import ChannelCommand, SyncRequest
 from confsync.planner import DeleteConference, UpdateConference
-from confsync.ports import EventPage, ProviderAnswer, WatchedChannel
+from confsync.ports import EventPage, Page, PageCursor, ProviderAnswer, WatchedChannel
 from confsync.records import ConferenceRecord
 
 _MAX_SNAPSHOTS = 64  # listings whose page tokens stay valid (the oldest are forgotten)
@@ -372,6 +372,25 @@ def _with_state(doc: CalendarDoc, state: str, now: datetime, outcome: str) -> Ca
     return replace(doc, state=state, last_outcome=outcome, disconnected_at=since)  # type: ignore[arg-type]
 
 
+T = TypeVar("T")
+
+
+def _paged(
+    found: Iterable[T],
+    limit: int,
+    after: PageCursor | None,
+    order: Callable[[T], tuple[datetime, str]],
+) -> Page[T]:
+    """The page of ``found`` (in ``order``) after the cursor ``after``, as a Firestore query with
+    ``start_after`` and ``limit`` would give it; its cursor holds the last item's order values."""
+    start = None if after is None else cast(tuple[datetime, str], after.after)
+    ordered = sorted((item for item in found if start is None or order(item) > start), key=order)
+    page = tuple(ordered[: max(limit, 0)])
+    if len(ordered) == len(page):
+        return Page(page, None)
+    return Page(page, PageCursor(0, order(page[-1])) if page else after)
+
+
 class InMemoryCalendarStore:
     """Calendar records with the lease, counter and commit semantics of the real store."""
 
@@ -540,7 +559,13 @@ class InMemoryCalendarStore:
             self._docs[key] = replace(doc, sync_token=None)
             return True
 
-    def due_for_sweep(self, before: datetime, limit: int) -> list[CalendarDoc]:
+    def due_for_sweep(
+        self, before: datetime, limit: int, after: PageCursor | None = None
+    ) -> Page[CalendarDoc]:
+        """Least recently attempted first (never attempted first of all), by key among equals;
+        the cursor holds the order values of the last calendar given. Counts one read per
+        calendar given, and one for a page that gives none (as Firestore bills queries)."""
+        floor = datetime.min.replace(tzinfo=UTC)
         with self._lock:
             due = [
                 d
@@ -548,8 +573,9 @@ class InMemoryCalendarStore:
                 if d.syncing
                 and (d.pending_count > 0 or d.last_attempt_at is None or d.last_attempt_at < before)
             ]
-            floor = datetime.min.replace(tzinfo=UTC)
-            return sorted(due, key=lambda d: d.last_attempt_at or floor)[:limit]
+            page = _paged(due, limit, after, lambda d: (d.last_attempt_at or floor, d.key))
+            self.reads += max(1, len(page.items))
+        return page
 
     def set_held_deletes(self, key: str, count: int) -> None:
         with self._lock:
@@ -978,6 +1004,9 @@ class InMemoryChannelStore:
         self._lock = threading.Lock()
         self._docs: dict[str, ChannelDoc] = {}
         self.log: list[tuple[str, str, str]] = []
+        self.reads = 0
+        """Documents read, as Firestore bills them: one per channel a get or query gives, and
+        one for a query that gives none."""
 
     def all(self) -> list[ChannelDoc]:
         """Every record (test helper)."""
@@ -991,19 +1020,39 @@ class InMemoryChannelStore:
 
     def get(self, channel_id: str) -> ChannelDoc | None:
         with self._lock:
+            self.reads += 1
             return self._docs.get(channel_id)
 
     def active_for(self, calendar_key: str) -> list[ChannelDoc]:
-        return [d for d in self.of_calendar(calendar_key) if d.state == "active"]
+        return self._query(lambda d: d.calendar_key == calendar_key and d.state == "active")
 
     def of_calendar(self, calendar_key: str) -> list[ChannelDoc]:
-        with self._lock:
-            return [d for d in self._docs.values() if d.calendar_key == calendar_key]
+        return self._query(lambda d: d.calendar_key == calendar_key)
 
-    def expiring_before(self, when: datetime, limit: int) -> list[ChannelDoc]:
+    def _query(self, matches: Callable[[ChannelDoc], bool]) -> list[ChannelDoc]:
+        with self._lock:
+            found = [d for d in self._docs.values() if matches(d)]
+            self.reads += max(1, len(found))
+            return found
+
+    def active_for_many(self, calendar_keys: Iterable[str]) -> dict[str, list[ChannelDoc]]:
+        wanted = set(calendar_keys)
+        found: dict[str, list[ChannelDoc]] = {}
+        with self._lock:
+            for doc in self._docs.values():
+                if doc.calendar_key in wanted and doc.state == "active":
+                    found.setdefault(doc.calendar_key, []).append(doc)
+            self.reads += max(1, sum(len(v) for v in found.values()))
+        return found
+
+    def expiring_before(
+        self, when: datetime, limit: int, after: PageCursor | None = None
+    ) -> Page[ChannelDoc]:
         with self._lock:
             due = [d for d in self._docs.values() if d.state == "active" and d.expiration < when]
-        return sorted(due, key=lambda d: (d.expiration, d.id))[: max(limit, 0)]
+            page = _paged(due, limit, after, lambda d: (d.expiration, d.id))
+            self.reads += max(1, len(page.items))
+        return page
 
     def superseded_or_orphaned(self, limit: int) -> list[ChannelDoc]:
         with self._lock:
