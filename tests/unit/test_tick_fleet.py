@@ -18,7 +18,14 @@ from confsync.channel_tokens import ChannelTokenKeys
 from confsync.channels import ChannelReport, ChannelService
 from confsync.domains import parse_allowed_domains
 from confsync.errors import PublishError, StoreUnavailableError
-from confsync.messages import ChannelCommand, RenewCommand, SweepCommand
+from confsync.messages import (
+    MAX_FANOUT_KEYS,
+    ChannelCommand,
+    RenewCommand,
+    SweepCommand,
+    decode_channel_command,
+    encode_channel_command,
+)
 from confsync.ports import Page, PageCursor
 from confsync.testing import (
     FakeCalendar,
@@ -110,7 +117,7 @@ class Fleet:
         self.calendars.reads = self.channels.reads = 0
         return keys
 
-    def service(self) -> ChannelService:
+    def service(self, batch: int = BATCH) -> ChannelService:
         counter = iter(range(1, 10_000_000))
         settings = channel_settings(
             intake_url="https://intake.example/notify",
@@ -118,7 +125,7 @@ class Fleet:
             channel_ttl=timedelta(days=2),
             renewal_window=timedelta(days=1),
             sweep_interval=timedelta(minutes=15),
-            tick_batch=BATCH,
+            tick_batch=batch,
             subject_budget_per_minute=300,
             allowed_domains=parse_allowed_domains("example.com"),
         )
@@ -283,3 +290,16 @@ def test_a_sweep_batch_repairs_a_calendar_whose_channel_is_gone() -> None:
     assert [c.calendar_id for c in fleet.calendar.channel_calls if c.kind == "watch"] == [
         f"{keys[1]}@example.com"
     ]
+
+
+def test_fan_out_commands_stay_decodable_whatever_the_tick_batch() -> None:
+    fleet = Fleet()
+    keys = fleet.seed(3_000, stale=3_000)
+
+    fleet.service(batch=1_500).tick()
+
+    commands = [c for c in fleet.commands.published if isinstance(c, SweepCommand)]
+    assert [len(c.calendar_keys) for c in commands] == [MAX_FANOUT_KEYS, 500]
+    assert [decode_channel_command(encode_channel_command(c)) for c in commands] == commands
+    assert len(fleet.requested()) == 1_500  # the tick's own page
+    assert sorted(k for c in commands for k in c.calendar_keys) == sorted(keys[1_500:])

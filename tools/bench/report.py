@@ -21,7 +21,7 @@ __all__ = [
     "table",
 ]
 
-REQUIRED = ("burst", "latency", "incremental", "full", "fanout", "renewal", "coldstart")
+REQUIRED = ("burst", "latency", "incremental", "full", "fanout", "renewal", "coldstart", "fleet")
 
 #: Endings a figure key may have: its unit (or, for counts, what is counted).
 UNITS = (
@@ -43,6 +43,8 @@ UNITS = (
     "ticks",
     "requests",
     "published",
+    "_reads",
+    "due",
 )
 _TEXT_KEYS = frozenset({"name", "notes", "answers"})
 
@@ -54,6 +56,8 @@ GOALS: Mapping[tuple[str, str], str] = {
     ("latency", "p95_ms"): "< 1000",
     ("incremental", "firestore_writes_per_event"): "<= 1 + constant",
     ("incremental", "peak_rss_mb"): "< 256",
+    ("fleet", "tick_s"): "<= tick_interval_s",
+    ("fleet", "tick_firestore_reads"): "<= 3 x due + 50",
 }
 
 #: Figures shown in the tables, per scenario, in order (the JSON has more).
@@ -82,6 +86,7 @@ SHOWN: Mapping[str, tuple[str, ...]] = {
     "fanout": ("converge_s", "list_calls", "conference_ops"),
     "renewal": ("wall_s", "calendar_calls", "max_subject_rpm"),
     "coldstart": ("import_s", "boot_s", "first_request_s"),
+    "fleet": ("calendars", "due", "tick_s", "tick_firestore_reads", "tick_interval_s"),
 }
 
 

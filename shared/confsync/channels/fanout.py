@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from confsync.channels.logs import LOGGER
 from confsync.channels.report import ChannelReport
-from confsync.messages import RenewCommand, SweepCommand
+from confsync.messages import MAX_FANOUT_KEYS, RenewCommand, SweepCommand
 from confsync.ports import ChannelCommandPublisher
 
 __all__ = ["FanOut"]
@@ -19,8 +19,9 @@ __all__ = ["FanOut"]
 
 class FanOut:
     """The calendars of one tick step: :attr:`inline` (the first ``batch``), the rest published
-    in commands of ``batch`` keys. Raises the publisher's error (the rest is then not handed
-    out; what was published stays published)."""
+    in commands of ``batch`` keys (at most :data:`~confsync.messages.MAX_FANOUT_KEYS`, what a
+    command may hold). Raises the publisher's error (the rest is then not handed out; what was
+    published stays published)."""
 
     def __init__(
         self,
@@ -32,6 +33,7 @@ class FanOut:
         self._command = command
         self._commands = commands
         self._batch = batch
+        self._size = min(batch, MAX_FANOUT_KEYS)
         self._report = report
         self.inline: list[str] = []
         self._waiting: list[str] = []
@@ -47,8 +49,8 @@ class FanOut:
                 self.inline.append(key)
             else:
                 self._waiting.append(key)
-        while len(self._waiting) >= self._batch:
-            self._publish(self._batch)
+        while len(self._waiting) >= self._size:
+            self._publish(self._size)
 
     def flush(self) -> None:
         """Publish the keys still waiting for a full command."""
