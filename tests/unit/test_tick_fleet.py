@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from confsync.calendars import CalendarDoc, CalendarState
+from confsync.calendars import CalendarDoc, CalendarState, ChannelWindow
 from confsync.channel_docs import ChannelDoc
 from confsync.channel_tokens import ChannelTokenKeys
 from confsync.channels import ChannelReport, ChannelService
 from confsync.domains import parse_allowed_domains
-from confsync.errors import PublishError, StoreUnavailableError
+from confsync.errors import CalendarUnavailableError, PublishError, StoreUnavailableError
 from confsync.messages import (
     MAX_FANOUT_KEYS,
     ChannelCommand,
@@ -87,23 +87,27 @@ class Fleet:
         self.calendar.channel_now = lambda: NOW
 
     def seed(
-        self, count: int, *, stale: int = 0, expiring: int = 0, prefix: str = "ck"
+        self, count: int, *, stale: int = 0, expiring: int = 0, windows: bool = True
     ) -> list[str]:
         """``count`` active calendars with one channel each; the first ``stale`` are due for a
-        sweep, the last ``expiring`` have a channel due for renewal. Their keys."""
-        keys = [f"{prefix}{n:06d}" for n in range(count)]
+        sweep, the last ``expiring`` have a channel due for renewal; ``windows``: the calendar
+        documents record their channels' live windows (all but those stored before windows
+        were). Their keys."""
+        keys = [f"ck{n:06d}" for n in range(count)]
         for n, key in enumerate(keys):
             attempted = NOW - timedelta(hours=1) if n < stale else NOW - timedelta(minutes=1)
             subject = f"user{n // 20}@example.com"
+            hours = 2 if n >= count - expiring else 40
+            window = ChannelWindow(NOW - timedelta(hours=8), NOW + timedelta(hours=hours))
             self.calendars.put(
                 CalendarDoc(
                     key=key,
                     subject=subject,
                     calendar_id=f"{key}@example.com",
                     last_attempt_at=attempted,
+                    channels={f"ch-{key}": window} if windows else None,
                 )
             )
-            hours = 2 if n >= count - expiring else 40
             self.channels.put(
                 ChannelDoc(
                     id=f"ch-{key}",
@@ -278,10 +282,14 @@ def test_a_sweep_batch_skips_a_calendar_that_stopped_syncing_after_the_tick(
     assert set(fleet.requested()) == {keys[2]}
 
 
-def test_a_sweep_batch_repairs_a_calendar_whose_channel_is_gone() -> None:
+@pytest.mark.parametrize("windows", [True, False], ids=["windows", "stored-before-windows"])
+def test_a_sweep_batch_repairs_only_the_calendar_without_a_live_channel(windows: bool) -> None:
     fleet = Fleet()
-    keys = fleet.seed(3)
+    keys = fleet.seed(3, windows=windows)
     fleet.channels.delete(f"ch-{keys[1]}")
+    doc = fleet.calendars.get(keys[1])
+    assert doc is not None
+    fleet.calendars.put(replace(doc, channels={} if windows else None))  # its channel is gone
 
     report = fleet.service().handle(SweepCommand(calendar_keys=tuple(keys)))
 
@@ -290,6 +298,34 @@ def test_a_sweep_batch_repairs_a_calendar_whose_channel_is_gone() -> None:
     assert [c.calendar_id for c in fleet.calendar.channel_calls if c.kind == "watch"] == [
         f"{keys[1]}@example.com"
     ]
+
+
+def test_a_sweep_batch_reads_its_calendars_at_once_and_no_channel() -> None:
+    fleet = Fleet()
+    keys = fleet.seed(BATCH)
+
+    fleet.service().handle(SweepCommand(calendar_keys=tuple(keys)))
+
+    assert (fleet.calendars.reads, fleet.channels.reads) == (BATCH, 0)
+    assert set(fleet.requested()) == set(keys)
+
+
+def test_a_repair_whose_watch_fails_is_tried_again_by_the_next_sweep() -> None:
+    fleet = Fleet()
+    keys = fleet.seed(1)
+    doc = fleet.calendars.get(keys[0])
+    assert doc is not None
+    fleet.calendars.put(replace(doc, channels={}))
+    fleet.channels.delete(f"ch-{keys[0]}")
+    fleet.calendar.fail_channel_calls.append(CalendarUnavailableError("events.watch: HTTP 503"))
+    service = fleet.service()
+
+    first = service.handle(SweepCommand(calendar_keys=(keys[0],)))
+    second = service.handle(SweepCommand(calendar_keys=(keys[0],)))
+
+    assert (first.failed, first.repaired) == (1, 0)
+    assert second.repaired == 1
+    assert len([c for c in fleet.calendar.channel_calls if c.kind == "watch"]) == 2
 
 
 def test_fan_out_commands_stay_decodable_whatever_the_tick_batch() -> None:

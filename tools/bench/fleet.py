@@ -1,8 +1,9 @@
 """Benchmark of one tick over a fleet: 20,000 enrolled calendars, 6,000 due for a sweep and 500
 for renewal, on the emulators.
 
-* ``fleet``: 20,000 calendars, each with one active channel, are written straight into the
-  Firestore emulator in batched writes. 6,000 of them were last attempted an hour ago (due for a
+* ``fleet``: 20,000 calendars, each with one active channel (and its live window on the calendar
+  document, as enrolment records it), are written straight into the Firestore emulator in batched
+  writes. 6,000 of them were last attempted an hour ago (due for a
   sweep); 500 others have a channel, opened on the Calendar emulator with a 1-hour lifetime, that
   is due for renewal; the rest are neither. Then one tick runs, and with it every ``renew`` /
   ``sweep`` command it publishes: the commands go to 8 worker threads in this process as soon as
@@ -47,7 +48,7 @@ from confsync.adapters.calendar_api import GoogleCalendarClientFactory
 from confsync.adapters.firestore_channels import FirestoreChannelStore
 from confsync.adapters.firestore_store import BATCH_MAX, FirestoreCalendarStore
 from confsync.adapters.pubsub_publisher import PubsubSyncRequestPublisher, low_latency_publisher
-from confsync.calendars import CalendarDoc, calendar_key, calendar_to_document
+from confsync.calendars import CalendarDoc, ChannelWindow, calendar_key, calendar_to_document
 from confsync.channel_docs import ChannelDoc, channel_to_document
 from confsync.channel_tokens import ChannelTokenKeys
 from confsync.channels import ChannelReport, ChannelService, ChannelSettings
@@ -166,12 +167,6 @@ def _seed(
         key = calendar_key(subject, calendar_id)
         # due for a sweep: attempted an hour ago; the others an hour from now, as the tick sees it
         attempted = now - timedelta(hours=1) if n < sweep else now + timedelta(hours=1)
-        doc = CalendarDoc(
-            key=key,
-            subject=subject,
-            calendar_id=calendar_id,
-            last_attempt_at=attempted - timedelta(seconds=n % 600),  # spread, no ties
-        )
         channel_id = f"bench-{n:05d}"
         if n >= total - renewal:  # a real channel on the emulator, due for renewal
             ttl = int(RENEWAL_TTL.total_seconds())
@@ -188,6 +183,14 @@ def _seed(
             resource_id=resource_id,
             expiration=expiration,
             created_at=expiration - settings.channel_ttl,
+        )
+        doc = CalendarDoc(
+            key=key,
+            subject=subject,
+            calendar_id=calendar_id,
+            last_attempt_at=attempted - timedelta(seconds=n % 600),  # spread, no ties
+            # the channel's live window, as enrolment and renewal record it
+            channels={channel_id: ChannelWindow(channel.created_at, expiration)},
         )
         return doc, channel
 

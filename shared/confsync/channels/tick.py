@@ -24,10 +24,10 @@ e. *garbage collection*: superseded channels are stopped (404: already gone) and
 f. *offboarding's stops*: the active channels of calendars recently ``disconnected`` are stopped
    (one attempt each; one that failed for now is left superseded, for the next collection).
 
-A fan-out batch reads what it needs in a few queries for the whole batch: the active channels of
-its calendars (and, to renew, their documents); a sweep batch reads a calendar document only when
-the calendar has no active channel (to repair it, or to learn it stopped syncing). See
-docs/decisions/2026-12-04-tick-paging.md.
+A fan-out batch reads what it needs for the whole batch at once: a ``renew`` batch its calendars'
+active channels (one query per 30) and documents (one batched get), a ``sweep`` batch its
+calendars' documents (one batched get), whose live windows tell whether a calendar needs a repair
+(see :mod:`confsync.channels.watch`). See docs/decisions/2026-12-04-tick-paging.md.
 
 Every Calendar call of a tick is charged to the calendar's subject: no subject gets more than
 ``subject_budget_per_minute`` calls from one tick (fan-out batches included, because the tick
@@ -43,7 +43,6 @@ from datetime import datetime
 from functools import partial
 
 from confsync.calendars import CalendarDoc
-from confsync.channel_docs import ChannelDoc
 from confsync.channels.fanout import FanOut
 from confsync.channels.logs import LOGGER, labels
 from confsync.channels.offboarding import Offboarding, Unenroll
@@ -140,25 +139,12 @@ class Tick:
         report = ChannelReport()
         budget = SubjectBudget(self._settings.subject_budget_per_minute)
         wanted = list(dict.fromkeys(keys))
-        active = self._channels.active_for_many(wanted)
-        # a calendar with an active channel is syncing (unenrolment stops its channels first):
-        # only the others are read, to repair them or to learn they stopped syncing
-        docs = self._calendar_store.get_many(k for k in wanted if k not in active)
+        docs = self._calendar_store.get_many(wanted)
         for key in wanted:
             doc = docs.get(key)
-            if key not in active and (doc is None or not doc.syncing):
+            if doc is None or not doc.syncing:
                 LOGGER.info("sweep skipped: calendar not syncing", extra=labels(key))
-                continue
-            work = partial(
-                self._sweep_one,
-                key,
-                doc,
-                active.get(key, []),
-                now=now,
-                budget=budget,
-                report=report,
-            )
-            self._guarded(key, report, work)
+        self._sweep_docs([d for d in docs.values() if d.syncing], now, budget, report)
         log_report("sweep", report, budget)
         return report
 
@@ -220,13 +206,25 @@ class Tick:
         except TransientError as err:
             _stopped_early("sweep", err, report)
         fan_out.log("sweep")
-        inline = [first[k] for k in fan_out.inline]
-        active = self._channels.active_for_many(d.key for d in inline) if inline else {}
-        for doc in inline:
-            channels = active.get(doc.key, [])
-            work = partial(
-                self._sweep_one, doc.key, doc, channels, now=now, budget=budget, report=report
-            )
+        self._sweep_docs([first[k] for k in fan_out.inline], now, budget, report)
+
+    def _sweep_docs(
+        self,
+        docs: Sequence[CalendarDoc],
+        now: datetime,
+        budget: SubjectBudget,
+        report: ChannelReport,
+    ) -> None:
+        """Sweep these calendars: whether each has a live channel is on its document (the live
+        windows); only documents stored before windows were need their channels queried."""
+        unrecorded = [d.key for d in docs if d.channels is None]
+        active = self._channels.active_for_many(unrecorded) if unrecorded else {}
+        for doc in docs:
+            if doc.channels is None:
+                live = any(c.live(now) for c in active.get(doc.key, []))
+            else:
+                live = any(w.covers(now) for w in doc.channels.values())
+            work = partial(self._sweep_one, doc, live, now=now, budget=budget, report=report)
             self._guarded(doc.key, report, work)
 
     def _guarded(self, key: str, report: ChannelReport, work: Callable[[], None]) -> None:
@@ -246,30 +244,25 @@ class Tick:
 
     def _sweep_one(
         self,
-        key: str,
-        doc: CalendarDoc | None,
-        channels: Sequence[ChannelDoc],
+        doc: CalendarDoc,
+        live: bool,
         *,
         now: datetime,
         budget: SubjectBudget,
         report: ChannelReport,
     ) -> None:
-        """Request a sync of calendar ``key``; repair it when it is ``active`` without a live
-        channel among its active ``channels`` (``doc`` None: not read yet)."""
-        self._publisher.publish(SyncRequest(calendar_key=key, reason="sweep", notified_at=now))
+        """Request a sync of the calendar; repair it when it is ``active`` without a ``live``
+        channel."""
+        self._publisher.publish(SyncRequest(calendar_key=doc.key, reason="sweep", notified_at=now))
         report.swept += 1
-        LOGGER.debug("sweep requested a sync", extra=labels(key))
-        if any(c.live(now) for c in channels):
-            return
-        if doc is None:  # active channels, none live any more: read the calendar to repair it
-            doc = self._calendar_store.get(key)
-        if doc is None or doc.state != "active":
+        LOGGER.debug("sweep requested a sync", extra=labels(doc.key))
+        if live or doc.state != "active":
             return  # poll-only: the sweep is its only source of syncs
         if not budget.spend(doc.subject, 1):
             report.deferred += 1
-            LOGGER.info("subject's Calendar budget spent; repair deferred", extra=labels(key))
+            LOGGER.info("subject's Calendar budget spent; repair deferred", extra=labels(doc.key))
             return
-        LOGGER.info("active calendar without a live channel; repairing", extra=labels(key))
+        LOGGER.info("active calendar without a live channel; repairing", extra=labels(doc.key))
         client = self._calendar_api.for_subject(doc.subject)
         if self._watcher.open(client, doc, now, report) == "opened":
             report.repaired += 1
