@@ -442,7 +442,7 @@ variable "sync_settings" {
 }
 
 variable "tick_batch" {
-  description = "CONFSYNC_TICK_BATCH of channels: page size of the tick's due queries; the tick handles the first page itself and fans out each further one."
+  description = "CONFSYNC_TICK_BATCH of channels: calendars or channels one tick handles before fanning out, and per fan-out command (at most 1000)."
   type        = number
   default     = 200
 

@@ -121,7 +121,8 @@ class Fleet:
         self.calendars.reads = self.channels.reads = 0
         return keys
 
-    def service(self, batch: int = BATCH) -> ChannelService:
+    def service(self, batch: int = BATCH, page: int = 3 * BATCH) -> ChannelService:
+        """The service; the tick reads ``page`` due channels or calendars per query."""
         counter = iter(range(1, 10_000_000))
         settings = channel_settings(
             intake_url="https://intake.example/notify",
@@ -130,6 +131,7 @@ class Fleet:
             renewal_window=timedelta(days=1),
             sweep_interval=timedelta(minutes=15),
             tick_batch=batch,
+            query_page=page,
             subject_budget_per_minute=300,
             allowed_domains=parse_allowed_domains("example.com"),
         )
@@ -332,10 +334,11 @@ def test_fan_out_commands_stay_decodable_whatever_the_tick_batch() -> None:
     fleet = Fleet()
     keys = fleet.seed(3_000, stale=3_000)
 
-    fleet.service(batch=1_500).tick()
+    fleet.service(batch=1_500, page=1_000).tick()
 
     commands = [c for c in fleet.commands.published if isinstance(c, SweepCommand)]
     assert [len(c.calendar_keys) for c in commands] == [MAX_FANOUT_KEYS, 500]
     assert [decode_channel_command(encode_channel_command(c)) for c in commands] == commands
-    assert len(fleet.requested()) == 1_500  # the tick's own page
-    assert sorted(k for c in commands for k in c.calendar_keys) == sorted(keys[1_500:])
+    fanned_out = [k for c in commands for k in c.calendar_keys]
+    assert len(fleet.requested()) == 1_500  # the tick's own
+    assert sorted([*fleet.requested(), *fanned_out]) == keys

@@ -20,7 +20,7 @@ class ChannelSettings:
     """How the service behaves; built from configuration by :func:`confsync.bootstrap.
     channel_settings`. The fields that a variable sets have no default here: the declaration in
     :mod:`confsync.settings` is the only one (tests take it through
-    :func:`confsync.testing.settings.channel_settings`). The last one is a constant."""
+    :func:`confsync.testing.settings.channel_settings`). The last two are constants."""
 
     intake_url: str
     token_keys: ChannelTokenKeys
@@ -36,3 +36,6 @@ class ChannelSettings:
     """How long a calendar stays ``disconnected`` before the tick unenrolls it and forgets its
     conference records (``CONFSYNC_DISCONNECTED_RETENTION_SECONDS``)."""
     sweep_jitter: float = 0.2  # a fraction of the sweep interval
+    query_page: int = 1000
+    """How many due channels or calendars the tick reads per query (fewer round trips than one
+    per ``tick_batch``; the fan-out still hands them out ``tick_batch`` at a time)."""

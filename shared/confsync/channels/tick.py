@@ -38,7 +38,7 @@ the next tick finds the same work again, because all state is in the stores.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from functools import partial
 
@@ -114,8 +114,12 @@ class Tick:
             LOGGER.warning("tick delivered %s late; running it anyway", now - issued_at)
         report = ChannelReport()
         budget = SubjectBudget(self._settings.subject_budget_per_minute)
-        self._tick_renew(now, budget, report)
-        self._tick_sweep(now, budget, report)
+        # hand out everything due first, so the fan-out batches run while the tick works
+        renewals = self._fan_out_renewals(now, budget, report)
+        sweeps = self._fan_out_sweeps(now, report)
+        self._renew_keys(renewals, now, SubjectBudget(None), report)  # charged while planning
+        # read before those renewals: a calendar renewed just now is not repaired as well
+        self._sweep_docs(sweeps, now, budget, report, renewed=set(renewals))
         if self._offboarding is not None:
             self._offboarding.retire(now, report, self._guarded)
         self._collect(budget, report)
@@ -150,14 +154,18 @@ class Tick:
 
     # --- planning: what this tick does inline, what it fans out -----------------------------
 
-    def _tick_renew(self, now: datetime, budget: SubjectBudget, report: ChannelReport) -> None:
+    def _fan_out_renewals(
+        self, now: datetime, budget: SubjectBudget, report: ChannelReport
+    ) -> list[str]:
+        """Page through the channels due for renewal, plan their calendars within the budget
+        and publish every ``renew`` command; the calendars left for the tick itself."""
         deadline = now + self._settings.renewal_window
         fan_out = FanOut(RenewCommand, self._commands, self._settings.tick_batch, report)
         plan = RenewalPlan(partial(self._watcher.due, now=now), budget, report)
         cursor: PageCursor | None = None
         try:
             while True:
-                page = self._channels.expiring_before(deadline, self._settings.tick_batch, cursor)
+                page = self._channels.expiring_before(deadline, self._settings.query_page, cursor)
                 fan_out.add(plan.page(page.items))
                 if page.cursor is None:
                     break
@@ -166,8 +174,7 @@ class Tick:
         except TransientError as err:
             _stopped_early("renewal", err, report)
         fan_out.log("renewal")
-        unlimited = SubjectBudget(None)  # already charged while planning
-        self._renew_keys(fan_out.inline, now, unlimited, report)
+        return fan_out.inline
 
     def _renew_keys(
         self, keys: Sequence[str], now: datetime, budget: SubjectBudget, report: ChannelReport
@@ -185,19 +192,20 @@ class Tick:
             )
             self._guarded(key, report, work)
 
-    def _tick_sweep(self, now: datetime, budget: SubjectBudget, report: ChannelReport) -> None:
+    def _fan_out_sweeps(self, now: datetime, report: ChannelReport) -> list[CalendarDoc]:
+        """Page through the calendars due for a sweep and publish every ``sweep`` command; the
+        calendars left for the tick itself."""
         before = now - self._settings.sweep_interval
         spread = self._settings.sweep_interval * self._settings.sweep_jitter
         fan_out = FanOut(SweepCommand, self._commands, self._settings.tick_batch, report)
-        first: dict[str, CalendarDoc] = {}
+        mine: dict[str, CalendarDoc] = {}
         cursor: PageCursor | None = None
         try:
             while True:
-                batch = self._settings.tick_batch
-                page = self._calendar_store.due_for_sweep(before, batch, cursor)
+                page = self._calendar_store.due_for_sweep(before, self._settings.query_page, cursor)
                 ordered = jittered(page.items, self._rng, spread)
-                if not first:
-                    first = {d.key: d for d in ordered}
+                room = self._settings.tick_batch - len(mine)
+                mine.update((d.key, d) for d in ordered[: max(room, 0)])
                 fan_out.add([d.key for d in ordered])
                 if page.cursor is None:
                     break
@@ -206,7 +214,7 @@ class Tick:
         except TransientError as err:
             _stopped_early("sweep", err, report)
         fan_out.log("sweep")
-        self._sweep_docs([first[k] for k in fan_out.inline], now, budget, report)
+        return [mine[k] for k in fan_out.inline]
 
     def _sweep_docs(
         self,
@@ -214,13 +222,18 @@ class Tick:
         now: datetime,
         budget: SubjectBudget,
         report: ChannelReport,
+        *,
+        renewed: Collection[str] = (),
     ) -> None:
         """Sweep these calendars: whether each has a live channel is on its document (the live
-        windows); only documents stored before windows were need their channels queried."""
+        windows); only documents stored before windows were need their channels queried. The
+        ``renewed`` calendars count as live (renewed since their documents were read)."""
         unrecorded = [d.key for d in docs if d.channels is None]
         active = self._channels.active_for_many(unrecorded) if unrecorded else {}
         for doc in docs:
-            if doc.channels is None:
+            if doc.key in renewed:
+                live = True
+            elif doc.channels is None:
                 live = any(c.live(now) for c in active.get(doc.key, []))
             else:
                 live = any(w.covers(now) for w in doc.channels.values())
