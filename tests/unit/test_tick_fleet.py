@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,6 +58,13 @@ class FailingSweepPages(InMemoryCalendarStore):
         if self.pages == self.fail_on:
             raise StoreUnavailableError("Firestore sweep query failed: 503")
         return super().due_for_sweep(before, limit, after)
+
+
+class UnreadableChannels(InMemoryChannelStore):
+    """A channel store whose batched read of active channels fails."""
+
+    def active_for_many(self, calendar_keys: Iterable[str]) -> dict[str, list[ChannelDoc]]:
+        raise StoreUnavailableError("Firestore active channels query failed: 503")
 
 
 @dataclass
@@ -181,6 +189,17 @@ class Fleet:
             self.calendars.put(replace(doc, last_attempt_at=NOW))
 
 
+def _channel(key: str) -> ChannelDoc:
+    return ChannelDoc(
+        id=f"ch-{key}",
+        calendar_key=key,
+        subject="user0@example.com",
+        resource_id=f"res-{key}",
+        expiration=NOW + timedelta(hours=40),
+        created_at=NOW - timedelta(hours=8),
+    )
+
+
 def test_one_tick_hands_out_every_due_calendar_however_many_are_due() -> None:
     fleet = Fleet()
     sweep_due, renew_due = 3 * OLD_SCAN_LIMIT, OLD_SCAN_LIMIT + 40
@@ -241,6 +260,20 @@ def test_a_refused_fan_out_command_leaves_its_calendars_to_the_next_tick() -> No
     assert first.failed == 1
     assert 0 < len(handed_out) < 60
     assert set(fleet.requested()) == set(keys[:60]) - handed_out
+
+
+def test_a_tick_whose_channel_reads_fail_still_requests_its_sweeps_and_goes_on() -> None:
+    fleet = Fleet(channels=UnreadableChannels())
+    keys = fleet.seed(30, stale=20, expiring=5, windows=False)
+    fleet.channels.put(replace(_channel(keys[0]), id="old", state="stopped"))
+
+    report = fleet.service(batch=100).tick()  # all of it the tick's own
+
+    assert set(fleet.requested()) == set(keys[:20])  # sweeps out, repairs wait
+    assert report.repaired == 0
+    assert report.failed == 2  # the renewal's read and the repair check's
+    assert report.collected == 1  # the tick went on to garbage collection
+    assert fleet.calendar.channel_calls == []
 
 
 def test_a_calendar_with_due_channels_on_two_pages_is_renewed_once() -> None:

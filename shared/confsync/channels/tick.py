@@ -1,12 +1,13 @@
 """The tick (Cloud Scheduler, every few minutes) and its ``renew`` / ``sweep`` fan-out batches.
 
-Renewal and sweep page through their due queries ``tick_batch`` at a time, however many are
-due: the first page is done inline, every further page is published as one ``renew`` /
-``sweep`` command as soon as it is read (before the inline work, so the batches run in parallel
-with it). No cap leaves due work behind; a page that cannot be read or published ends that step
-(logged and counted as failed), and the next tick starts with what is left, because handled work
-leaves the queries (a renewed channel is superseded, a swept calendar's sync sets its last
-attempt) and the queries give the most overdue first:
+Renewal and sweep page through their due queries (``query_page`` documents a query), however
+many are due: the tick keeps the first ``tick_batch`` calendars of each for itself and publishes
+the rest as ``renew`` / ``sweep`` commands of ``tick_batch`` keys as soon as it has read them
+(before its own work, so the batches run in parallel with it). No cap leaves due work behind; a
+page that cannot be read or published ends that step (logged and counted as failed), and the
+next tick starts with what is left, because handled work leaves the queries (a renewed channel is
+superseded, a swept calendar's sync sets its last attempt) and the queries give the most overdue
+first:
 
 a. *renew*: channels expiring within the renewal window (or within half their lifetime) are
    renewed per calendar by :meth:`~confsync.channels.watch.Watcher.renew_calendar`.
@@ -183,8 +184,12 @@ class Tick:
         a few queries for all of them."""
         if not keys:
             return
-        active = self._channels.active_for_many(keys)
-        docs = self._calendar_store.get_many(keys)
+        try:
+            active = self._channels.active_for_many(keys)
+            docs = self._calendar_store.get_many(keys)
+        except TransientError as err:
+            _stopped_early("renewal", err, report)
+            return
         for key in keys:
             channels, doc = active.get(key, []), docs.get(key)
             work = partial(
@@ -227,9 +232,15 @@ class Tick:
     ) -> None:
         """Sweep these calendars: whether each has a live channel is on its document (the live
         windows); only documents stored before windows were need their channels queried. The
-        ``renewed`` calendars count as live (renewed since their documents were read)."""
+        ``renewed`` calendars count as live (renewed since their documents were read), as do
+        the unrecorded ones when their channels cannot be read."""
         unrecorded = [d.key for d in docs if d.channels is None]
-        active = self._channels.active_for_many(unrecorded) if unrecorded else {}
+        try:
+            active = self._channels.active_for_many(unrecorded) if unrecorded else {}
+        except TransientError as err:  # their syncs still go out; their repair waits a tick
+            _stopped_early("repair check", err, report)
+            renewed = {*renewed, *unrecorded}
+            active = {}
         for doc in docs:
             if doc.key in renewed:
                 live = True
@@ -302,7 +313,7 @@ class Tick:
 
 
 def _stopped_early(step: str, err: TransientError, report: ChannelReport) -> None:
-    """A page of ``step`` could not be read or published: the rest waits for the next tick."""
+    """What ``step`` still had to read or publish could not be: it waits for the next tick."""
     report.failed += 1
     LOGGER.warning(
         "%s stopped early; the next tick starts with what is left: %s: %s",
