@@ -178,6 +178,7 @@ resource "google_firestore_index" "conferences_held" {
 }
 
 # FirestoreChannelStore.active_for and FirestoreStatusReader.calendars: calendar_key ==, state ==.
+# FirestoreChannelStore.active_for_many: calendar_key in, state == (the same index serves it).
 resource "google_firestore_index" "channels_active_for" {
   project    = var.project_id
   database   = google_firestore_database.main.name

@@ -464,7 +464,7 @@ variable "sync_settings" {
 }
 
 variable "tick_batch" {
-  description = "CONFSYNC_TICK_BATCH of channels: calendars or channels one tick handles before fanning out."
+  description = "CONFSYNC_TICK_BATCH of channels: calendars or channels one tick handles before fanning out, and per fan-out command (at most 1000)."
   type        = number
   default     = 200
 

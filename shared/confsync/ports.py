@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from confsync.calendars import CalendarDoc, ChannelWindow
 from confsync.channel_docs import ChannelDoc, ChannelState
@@ -31,12 +31,36 @@ __all__ = [
     "ConferenceProvider",
     "EventPage",
     "LegacyRecords",
+    "Page",
+    "PageCursor",
     "ProviderAnswer",
     "RecordForgetter",
     "RecordStore",
     "SyncRequestPublisher",
     "WatchedChannel",
 ]
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PageCursor:
+    """Where a paged store query goes on: opaque to the caller, meaningful only to the store that
+    made it (which of its queries, and after which document), and only within one process."""
+
+    phase: int
+    after: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a paged store query: its items in the query's order and the cursor of the next
+    page (None: this was the last). A page may hold fewer items than asked, even none, and still
+    have a next one."""
+
+    items: tuple[T, ...]
+    cursor: PageCursor | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,12 +254,20 @@ class CalendarStore(Protocol):
         ...
 
     def due_for_sweep(
-        self, now: datetime, limit: int, *, stale_before: datetime
-    ) -> list[CalendarDoc]:
-        """At most ``limit`` syncing calendars due for a sweep, the earliest due first: those
-        whose ``sweep_due_at`` is at or before ``now``, and those stored before sweeps by need
-        (no ``sweep_due_at``) that were never attempted, hold pending conference operations or
-        were last attempted before ``stale_before`` (the old criterion)."""
+        self,
+        now: datetime,
+        limit: int,
+        after: PageCursor | None = None,
+        *,
+        stale_before: datetime,
+    ) -> Page[CalendarDoc]:
+        """One page (about ``limit``) of the syncing calendars due for a sweep, the earliest due
+        first: those whose ``sweep_due_at`` is at or before ``now``; ``after``: the cursor of
+        the previous page. The first page also holds those stored before sweeps by need (no
+        ``sweep_due_at``) that were never attempted, hold pending conference operations or were
+        last attempted before ``stale_before`` (the old criterion), at most ``limit`` of each.
+        A calendar whose ``sweep_due_at`` moves meanwhile may leave the query; one not yet paged
+        over is never skipped."""
         ...
 
     def defer_sweeps(self, keys: Sequence[str], until: datetime) -> None:
@@ -439,8 +471,16 @@ class ChannelStore(Protocol):
         """Every channel record of the calendar, whatever its state."""
         ...
 
-    def expiring_before(self, when: datetime, limit: int) -> list[ChannelDoc]:
-        """Active channels expiring before ``when``, soonest first, at most ``limit``."""
+    def expiring_before(
+        self, when: datetime, limit: int, after: PageCursor | None = None
+    ) -> Page[ChannelDoc]:
+        """One page (at most ``limit``) of the active channels expiring before ``when``, soonest
+        first; ``after``: the cursor of the previous page."""
+        ...
+
+    def active_for_many(self, calendar_keys: Iterable[str]) -> dict[str, list[ChannelDoc]]:
+        """:meth:`active_for` of many calendars at once (a few queries, not one per calendar),
+        by calendar key; a calendar without active channels is absent."""
         ...
 
     def superseded_or_orphaned(self, limit: int) -> list[ChannelDoc]:

@@ -144,7 +144,8 @@ VARIABLES: tuple[Variable, ...] = (
              "deleted or suspended, or its access gone) is unenrolled and its conference records "
              "forgotten by the tick; its conferences are never deleted", (CHANNELS,)),
     Variable("CONFSYNC_TICK_BATCH", "tick_batch", Number(1, 5000), "200",
-             "calendars or channels one tick handles before fanning out", (CHANNELS,)),
+             "calendars or channels one tick handles before fanning out, and per fan-out command "
+             "(at most 1000)", (CHANNELS,)),
     Variable("CONFSYNC_SUBJECT_BUDGET_PER_MINUTE", "subject_budget_per_minute", Number(1, 600),
              "300", "Calendar requests per user per minute that renewals and sweeps may spend "
              "(Google: 600)", (CHANNELS,)),

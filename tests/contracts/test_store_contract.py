@@ -30,7 +30,13 @@ from confsync.calendars import CalendarDoc, ChannelWindow, epoch_ms
 from confsync.conference import ConferenceState
 from confsync.errors import LeaseLostError, RecordConflictError
 from confsync.legacy_records import LegacyRecord
-from confsync.ports import CalendarStore, LegacyRecords, RecordForgetter, RecordStore
+from confsync.ports import (
+    CalendarStore,
+    LegacyRecords,
+    PageCursor,
+    RecordForgetter,
+    RecordStore,
+)
 from confsync.records import (
     CalendarRefs,
     ConferenceRecord,
@@ -551,11 +557,12 @@ def test_due_for_sweep_selects_calendars_stored_before_sweeps_by_need_on_the_old
 
     due = stores.calendars.due_for_sweep(T0 + 10 * MINUTE, limit=10, stale_before=before)
 
-    assert [d.key for d in due] == ["ck_never", "ck_staler", "ck_stale", "ck_pending"]
-    assert due[0] == _calendar("ck_never")
+    assert [d.key for d in due.items] == ["ck_never", "ck_staler", "ck_stale", "ck_pending"]
+    assert due.items[0] == _calendar("ck_never")
+    assert due.cursor is None
 
 
-def test_due_for_sweep_returns_at_most_limit_least_recently_attempted_first(
+def test_due_for_sweep_gives_at_most_limit_of_those_stored_before_least_recently_attempted_first(
     stores: Stores,
 ) -> None:
     for i in range(6):
@@ -565,13 +572,10 @@ def test_due_for_sweep_returns_at_most_limit_least_recently_attempted_first(
 
     due = stores.calendars.due_for_sweep(T0, limit=3, stale_before=T0 - 2 * MINUTE)
 
-    assert [d.key for d in due] == ["ck_p", "ck_5", "ck_4"]
-    assert stores.calendars.due_for_sweep(T0, limit=0, stale_before=T0) == []
+    assert [d.key for d in due.items] == ["ck_p", "ck_5", "ck_4"]
+    assert stores.calendars.due_for_sweep(T0, limit=0, stale_before=T0).items == ()
     due_later = stores.calendars.due_for_sweep(T0, limit=5, stale_before=T0 - 100 * MINUTE)
-    assert [d.key for d in due_later] == [
-        "ck_p",
-        "ck_p2",
-    ]
+    assert [d.key for d in due_later.items] == ["ck_p", "ck_p2"]
 
 
 def test_due_for_sweep_selects_calendars_whose_planned_sweep_has_come_earliest_first(
@@ -592,8 +596,9 @@ def test_due_for_sweep_selects_calendars_whose_planned_sweep_has_come_earliest_f
     due = stores.calendars.due_for_sweep(T0, limit=10, stale_before=T0 - 15 * MINUTE)
     first = stores.calendars.due_for_sweep(T0, limit=2, stale_before=T0 - 15 * MINUTE)
 
-    assert [d.key for d in due] == ["ck_legacy", "ck_overdue", "ck_due", "ck_at_now"]
-    assert [d.key for d in first] == ["ck_legacy", "ck_overdue"]
+    assert [d.key for d in due.items] == ["ck_legacy", "ck_overdue", "ck_due", "ck_at_now"]
+    assert [d.key for d in first.items] == ["ck_legacy", "ck_overdue"]
+    assert first.cursor is not None
 
 
 def test_due_for_sweep_finds_every_calendar_stored_before_sweeps_by_need_past_the_probe(
@@ -605,7 +610,10 @@ def test_due_for_sweep_finds_every_calendar_stored_before_sweeps_by_need_past_th
 
     due = stores.calendars.due_for_sweep(T0, limit=20, stale_before=T0 - 15 * MINUTE)
 
-    assert [d.key for d in due] == [*(f"ck_old_{i:02d}" for i in reversed(range(14))), "ck_new"]
+    assert [d.key for d in due.items] == [
+        *(f"ck_old_{i:02d}" for i in reversed(range(14))),
+        "ck_new",
+    ]
 
 
 def test_a_commit_stores_the_planned_sweep_with_the_release(stores: Stores) -> None:
@@ -631,7 +639,7 @@ def test_a_commit_stores_the_planned_sweep_with_the_release(stores: Stores) -> N
         timedelta(minutes=15),
         True,
     )
-    assert stores.calendars.due_for_sweep(T0 + 15 * MINUTE, 5, stale_before=T0) == [stored]
+    assert stores.calendars.due_for_sweep(T0 + 15 * MINUTE, 5, stale_before=T0).items == (stored,)
 
 
 def test_defer_sweeps_moves_the_planned_sweeps_on_and_skips_unknown_calendars(
@@ -642,13 +650,68 @@ def test_defer_sweeps_moves_the_planned_sweeps_on_and_skips_unknown_calendars(
 
     stores.calendars.defer_sweeps(["ck_a", "ck_unknown", "ck_b"], T0 + 15 * MINUTE)
 
-    assert stores.calendars.due_for_sweep(T0, 5, stale_before=T0 - 15 * MINUTE) == []
+    assert stores.calendars.due_for_sweep(T0, 5, stale_before=T0 - 15 * MINUTE).items == ()
     due = stores.calendars.due_for_sweep(T0 + 15 * MINUTE, 5, stale_before=T0)
-    assert [(d.key, d.sweep_due_at) for d in due] == [
+    assert [(d.key, d.sweep_due_at) for d in due.items] == [
         ("ck_a", T0 + 15 * MINUTE),
         ("ck_b", T0 + 15 * MINUTE),
     ]
     assert stores.calendars.get("ck_unknown") is None
+
+
+def _sweep_pages(
+    calendars: CalendarStore, now: datetime, limit: int, between: Callable[[int], None]
+) -> list[list[str]]:
+    """Every page of the sweep query, ``between(n)`` called after the n-th (from 1)."""
+    pages: list[list[str]] = []
+    cursor: PageCursor | None = None
+    while True:
+        page = calendars.due_for_sweep(now, limit, cursor, stale_before=now - 15 * MINUTE)
+        pages.append([d.key for d in page.items])
+        between(len(pages))
+        if page.cursor is None:
+            return pages
+        cursor = page.cursor
+
+
+def test_due_for_sweep_pages_give_every_due_calendar_once_in_order(stores: Stores) -> None:
+    # ties on sweep_due_at, one stored before sweeps by need (first page only), one not due
+    for i in range(7):
+        stores.calendars.put(_calendar(f"ck_due{i}", sweep_due_at=T0 - (i // 3) * MINUTE))
+    stores.calendars.put(_calendar("ck_old", last_attempt_at=T0 - 60 * MINUTE))
+    stores.calendars.put(_calendar("ck_pending", sweep_due_at=T0 - 9 * MINUTE, pending_count=1))
+    stores.calendars.put(_calendar("ck_later", sweep_due_at=T0 + MINUTE))
+
+    pages = _sweep_pages(stores.calendars, T0, 3, lambda _n: None)
+
+    assert all(len(page) <= 3 for page in pages)
+    assert [key for page in pages for key in page] == [
+        "ck_old",
+        "ck_pending",
+        "ck_due6",
+        "ck_due3",
+        "ck_due4",
+        "ck_due5",
+        "ck_due0",
+        "ck_due1",
+        "ck_due2",
+    ]
+
+
+def test_due_for_sweep_paging_skips_nothing_when_sweeps_are_deferred_meanwhile(
+    stores: Stores,
+) -> None:
+    keys = [f"ck_{i:02d}" for i in range(10)]
+    for i, key in enumerate(keys):
+        stores.calendars.put(_calendar(key, sweep_due_at=T0 - (20 - i) * MINUTE))
+
+    def defer_the_first_page(n: int) -> None:
+        if n == 1:  # the tick moves on what it handed out while it reads on
+            stores.calendars.defer_sweeps(keys[:4], T0 + 15 * MINUTE)
+
+    pages = _sweep_pages(stores.calendars, T0, 4, defer_the_first_page)
+
+    assert [key for page in pages for key in page] == keys
 
 
 # --- calendars: clear_sync_token (the command line's resync) ----------------------------------

@@ -20,7 +20,7 @@ from confsync.adapters.firestore_store import FirestoreRecordStore
 from confsync.channel_docs import ChannelDoc
 from confsync.errors import MalformedInputError
 from confsync.legacy_records import LegacyRecord, record_key, to_document
-from confsync.ports import ChannelStore
+from confsync.ports import ChannelStore, PageCursor
 from confsync.records import CalendarRefs, ConferenceRecord, EventSnapshot, conference_key
 from confsync.testing import InMemoryChannelStore
 from devstack.gcloud_emulators import EmulatorEndpoints
@@ -102,9 +102,50 @@ def test_expiring_before_returns_active_channels_soonest_first(store: ChannelSto
     store.put(_channel("replaced", hours=1, state="superseded"))
 
     due = store.expiring_before(NOW + timedelta(hours=24), limit=10)
+    first = store.expiring_before(NOW + timedelta(hours=24), limit=1)
 
-    assert [c.id for c in due] == ["sooner", "soon"]
-    assert [c.id for c in store.expiring_before(NOW + timedelta(hours=24), limit=1)] == ["sooner"]
+    assert [c.id for c in due.items] == ["sooner", "soon"]
+    assert due.cursor is None
+    assert [c.id for c in first.items] == ["sooner"]
+    assert first.cursor is not None
+
+
+def test_expiring_before_pages_through_every_due_channel_once(store: ChannelStore) -> None:
+    # ties on expiration, and channels renewed (superseded) between pages
+    ids = [f"ch-{i:02d}" for i in range(9)]
+    for i, channel_id in enumerate(ids):
+        store.put(_channel(channel_id, key=f"ck_{i}", hours=1 + i // 2))
+    store.put(_channel("fresh", hours=48))
+
+    seen: list[str] = []
+    cursor: PageCursor | None = None
+    while True:
+        page = store.expiring_before(NOW + timedelta(hours=24), 2, cursor)
+        assert len(page.items) <= 2
+        seen += [c.id for c in page.items]
+        for channel in page.items:
+            store.set_state(channel.id, "superseded")
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+
+    assert seen == ids
+
+
+def test_active_for_many_finds_the_active_channels_of_many_calendars(store: ChannelStore) -> None:
+    keys = [f"ck_{i:02d}" for i in range(40)]  # more than one ``in`` filter holds
+    for key in keys:
+        store.put(_channel(f"{key}-live", key=key))
+    store.put(_channel("ck_00-second", key="ck_00"))
+    store.put(_channel("ck_01-old", key="ck_01", state="superseded"))
+    store.put(_channel("other-live", key="ck_other"))
+
+    found = store.active_for_many([*keys, "ck_none", "ck_00"])
+
+    assert sorted(found) == keys
+    assert sorted(c.id for c in found["ck_00"]) == ["ck_00-live", "ck_00-second"]
+    assert [c.id for c in found["ck_01"]] == ["ck_01-live"]
+    assert store.active_for_many([]) == {}
 
 
 def test_queries_by_calendar_and_collectable_states(store: ChannelStore) -> None:

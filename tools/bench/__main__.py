@@ -1,10 +1,10 @@
 """``python -m bench`` (``make bench``): run the benchmarks, print a table, write results.json.
 
 Default: the scenarios of issue #6 (``burst``, ``latency``, ``fanout``, ``incremental``,
-``full``, ``renewal``, ``coldstart``, and ``quota``: a simulated day on a fake clock),
-confsync next to the baseline (the seed's recipe,
-:mod:`bench.baseline`) where it has one. Each group brings up the stack it needs on free
-ports and stops it afterwards.
+``full``, ``renewal``, ``coldstart``), ``fleet`` (one tick over 20,000 calendars) and ``quota``
+(a simulated day on a fake clock), confsync next to the baseline (the seed's recipe,
+:mod:`bench.baseline`) where it has one. Each group brings up the stack it needs on free ports
+and stops it afterwards.
 
     python -m bench                      # the default scenarios
     python -m bench --only burst latency # just these
@@ -55,6 +55,12 @@ def _renewal(_names: set[str]) -> Rows:
     return channels.run()
 
 
+def _fleet(_names: set[str]) -> Rows:
+    from bench import fleet  # noqa: PLC0415
+
+    return fleet.run()
+
+
 def _coldstart(_names: set[str]) -> Rows:
     from bench import coldstart  # noqa: PLC0415
 
@@ -102,6 +108,7 @@ GROUPS: tuple[tuple[tuple[str, ...], Callable[[set[str]], Rows]], ...] = (
     (("latency", "burst", "fanout"), _push),
     (("incremental", "full"), _sync),
     (("renewal",), _renewal),
+    (("fleet",), _fleet),
     (("coldstart",), _coldstart),
     (("quota",), _quota),
     (("intake",), _intake),

@@ -21,7 +21,17 @@ __all__ = [
     "table",
 ]
 
-REQUIRED = ("burst", "latency", "incremental", "full", "fanout", "renewal", "coldstart", "quota")
+REQUIRED = (
+    "burst",
+    "latency",
+    "incremental",
+    "full",
+    "fanout",
+    "renewal",
+    "coldstart",
+    "fleet",
+    "quota",
+)
 
 #: Endings a figure key may have: its unit (or, for counts, what is counted).
 UNITS = (
@@ -48,6 +58,8 @@ UNITS = (
     "_per_user_day",
     "_rate",
     "changes",
+    "_reads",
+    "due",
 )
 _TEXT_KEYS = frozenset({"name", "notes", "answers"})
 
@@ -63,6 +75,8 @@ GOALS: Mapping[tuple[str, str], str] = {
     ("quota", "median_recovery_s"): "<= 900",
     ("quota", "max_recovery_s"): "<= 14400",
     ("fanout", "firestore_round_trips_per_run"): "<= 4",
+    ("fleet", "tick_s"): "<= tick_interval_s",
+    ("fleet", "tick_firestore_reads"): "<= 3 x due + 50",
 }
 
 #: Figures shown in the tables, per scenario, in order (the JSON has more).
@@ -97,6 +111,7 @@ SHOWN: Mapping[str, tuple[str, ...]] = {
         "framework_import_s",
         "own_cold_s",
     ),
+    "fleet": ("calendars", "due", "tick_s", "tick_firestore_reads", "tick_interval_s"),
     "quota": (
         "users",
         "changes_per_user_day",

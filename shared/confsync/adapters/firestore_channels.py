@@ -8,7 +8,8 @@ by the queries. Every ``google.api_core`` error becomes
 :func:`confsync.adapters.firestore_store.translated`.
 Every query is built from :data:`CHANNEL_QUERY_SHAPES` (the registry the Terraform index check
 reads, as :data:`confsync.adapters.firestore_store.QUERY_SHAPES`); only ``expiring_before`` needs
-a composite index (``state`` ==, ``expiration`` range and order).
+a composite index (``state`` ==, ``expiration`` range and order); ``active_for_many`` is served by
+``active_for``'s (``calendar_key`` ``in`` counts as an equality).
 
 Channel records are written by one tick or command at a time per channel, and every write is a
 plain set, update or delete: no read-then-write decision, so no precondition is needed.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TypeVar
 
@@ -25,7 +27,12 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
-from confsync.adapters.firestore_store import FirestoreRecordStore, QueryShape, translated
+from confsync.adapters.firestore_store import (
+    FirestoreRecordStore,
+    QueryShape,
+    continued,
+    translated,
+)
 from confsync.channel_docs import (
     ChannelDoc,
     ChannelState,
@@ -33,6 +40,7 @@ from confsync.channel_docs import (
     channel_to_document,
 )
 from confsync.errors import MalformedInputError
+from confsync.ports import Page, PageCursor
 
 __all__ = ["CHANNEL_QUERY_SHAPES", "FirestoreChannelStore", "FirestoreRecordForgetter"]
 
@@ -44,6 +52,11 @@ _ACTIVE_FOR = QueryShape(
     "FirestoreChannelStore.active_for",
     "channels",
     (("calendar_key", "=="), ("state", "==")),
+)
+_ACTIVE_FOR_MANY = QueryShape(
+    "FirestoreChannelStore.active_for_many",
+    "channels",
+    (("calendar_key", "in"), ("state", "==")),
 )
 _OF_CALENDAR = QueryShape(
     "FirestoreChannelStore.of_calendar", "channels", (("calendar_key", "=="),)
@@ -59,6 +72,7 @@ _TO_COLLECT = QueryShape(
 
 CHANNEL_QUERY_SHAPES: tuple[QueryShape, ...] = (
     _ACTIVE_FOR,
+    _ACTIVE_FOR_MANY,
     _OF_CALENDAR,
     _EXPIRING,
     _TO_COLLECT,
@@ -67,6 +81,9 @@ CHANNEL_QUERY_SHAPES: tuple[QueryShape, ...] = (
 
 
 _Snapshot = DocumentSnapshot[firestore.DocumentReference]
+
+IN_MAX = 30
+"""Firestore's limit on the values of one ``in`` filter."""
 
 
 def _channel(snapshot: _Snapshot) -> ChannelDoc | None:
@@ -82,10 +99,14 @@ class FirestoreChannelStore:
         self._collection = client.collection(collection)
 
     def _stream(self, query: firestore.Query) -> list[ChannelDoc]:
-        """The query's channels; a document that does not decode is logged and skipped, so one
-        bad record cannot block every tick (``get`` still raises for it)."""
+        return self._decoded(query.stream())
+
+    @staticmethod
+    def _decoded(snapshots: Iterable[_Snapshot]) -> list[ChannelDoc]:
+        """The channels of ``snapshots``; a document that does not decode is logged and skipped,
+        so one bad record cannot block every tick (``get`` still raises for it)."""
         found: list[ChannelDoc] = []
-        for snapshot in query.stream():
+        for snapshot in snapshots:
             try:
                 doc = _channel(snapshot)
             except MalformedInputError as err:
@@ -111,12 +132,28 @@ class FirestoreChannelStore:
         with translated("channels of calendar query"):
             return self._stream(_OF_CALENDAR.build(self._collection, calendar_key))
 
-    def expiring_before(self, when: datetime, limit: int) -> list[ChannelDoc]:
+    def active_for_many(self, calendar_keys: Iterable[str]) -> dict[str, list[ChannelDoc]]:
+        keys = sorted(set(calendar_keys))
+        found: dict[str, list[ChannelDoc]] = {}
+        with translated("active channels query"):
+            for start in range(0, len(keys), IN_MAX):
+                chunk = keys[start : start + IN_MAX]
+                query = _ACTIVE_FOR_MANY.build(self._collection, chunk, "active")
+                for doc in self._stream(query):
+                    found.setdefault(doc.calendar_key, []).append(doc)
+        return found
+
+    def expiring_before(
+        self, when: datetime, limit: int, after: PageCursor | None = None
+    ) -> Page[ChannelDoc]:
         if limit <= 0:
-            return []
+            return Page((), after)
         with translated("expiring channels query"):
-            query = _EXPIRING.build(self._collection, "active", when)
-            return self._stream(query.limit(limit))
+            query = continued(_EXPIRING.build(self._collection, "active", when), after)
+            snapshots = list(query.limit(limit).stream())
+        found = self._decoded(snapshots)
+        cursor = PageCursor(0, snapshots[-1]) if len(snapshots) == limit else None
+        return Page(tuple(found), cursor)
 
     def superseded_or_orphaned(self, limit: int) -> list[ChannelDoc]:
         if limit <= 0:

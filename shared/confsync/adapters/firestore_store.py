@@ -74,6 +74,7 @@ from confsync.errors import (
 from confsync.forgetting import forget_calendar
 from confsync.legacy_records import LEGACY_SCHEMA_VERSION, LegacyRecord
 from confsync.legacy_records import from_document as legacy_from_document
+from confsync.ports import Page, PageCursor
 from confsync.records import ConferenceRecord, from_document, to_document
 from confsync.sweep_policy import SweepPlan
 
@@ -84,6 +85,7 @@ __all__ = [
     "FirestoreRecordStore",
     "QueryShape",
     "chunks",
+    "continued",
     "pointer_key",
     "translated",
 ]
@@ -284,6 +286,16 @@ def _record(snapshot: _Snapshot) -> ConferenceRecord | None:
     if body is None:
         return None
     return from_document(snapshot.id, body, _version(snapshot))
+
+
+def continued(query: firestore.Query, cursor: PageCursor | None) -> firestore.Query:
+    """``query`` from after the document of ``cursor`` (the last snapshot of its previous
+    page), or from the start."""
+    if cursor is None or cursor.after is None:
+        return query
+    if not isinstance(cursor.after, DocumentSnapshot):
+        raise TypeError(f"not a Firestore page cursor: {type(cursor.after).__name__}")
+    return query.start_after(cursor.after)
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -543,10 +555,16 @@ class FirestoreCalendarStore(_LeasedCalendars):
             self._ref(key).update({"channels": {}})
 
     def due_for_sweep(
-        self, now: datetime, limit: int, *, stale_before: datetime
-    ) -> list[CalendarDoc]:
+        self,
+        now: datetime,
+        limit: int,
+        after: PageCursor | None = None,
+        *,
+        stale_before: datetime,
+    ) -> Page[CalendarDoc]:
+        """See :func:`_due_for_sweep`."""
         with translated("sweep query"):
-            return _due_for_sweep(self._collection, now, limit, stale_before)
+            return _due_for_sweep(self._collection, now, limit, after, stale_before)
 
     def defer_sweeps(self, keys: Sequence[str], until: datetime) -> None:
         with translated("sweep deferral"):
@@ -609,14 +627,22 @@ def _sweep_key(doc: CalendarDoc) -> tuple[datetime, str]:
 
 
 def _due_for_sweep(
-    collection: firestore.CollectionReference, now: datetime, limit: int, stale_before: datetime
-) -> list[CalendarDoc]:
-    """Calendars whose ``sweep_due_at`` has come, and those stored before sweeps by need (no
-    ``sweep_due_at``) on the old criterion: never attempted, pending operations, or attempted
-    before ``stale_before``. The latter sort before every calendar a run of this release
-    attempted, so a probe of :data:`_LEGACY_PROBE` tells whether any is left to find."""
+    collection: firestore.CollectionReference,
+    now: datetime,
+    limit: int,
+    after: PageCursor | None,
+    stale_before: datetime,
+) -> Page[CalendarDoc]:
+    """A page of the calendars whose ``sweep_due_at`` has come (earliest first, after the last
+    document of the previous page: its order values and its name). The first page also holds
+    those stored before sweeps by need (no ``sweep_due_at``) on the old criterion: never
+    attempted, pending operations, or attempted before ``stale_before``, at most ``limit`` in
+    all, then as many planned ones as the page has room for. They sort before every calendar a
+    run of this release attempted, so a probe of :data:`_LEGACY_PROBE` tells whether any is left
+    to find; the tick's deferral gives those it hands out a ``sweep_due_at``, so they leave these
+    queries."""
     if limit <= 0:
-        return []
+        return Page((), None)
     found: dict[str, CalendarDoc] = {}
 
     def collect(query: firestore.Query, count: int, *, legacy_only: bool) -> int:
@@ -628,14 +654,22 @@ def _due_for_sweep(
                 legacy += doc.sweep_due_at is None
         return legacy
 
-    collect(_SWEEP_DUE.build(collection, _SYNCING, now), limit, legacy_only=False)
-    collect(_SWEEP_NEVER_ATTEMPTED.build(collection, _SYNCING, None), limit, legacy_only=True)
-    collect(_SWEEP_PENDING.build(collection, _SYNCING, 0), limit, legacy_only=True)
-    stale = _SWEEP_STALE.build(collection, _SYNCING, stale_before)
-    probe = min(limit, _LEGACY_PROBE)
-    if collect(stale, probe, legacy_only=True) and probe < limit:
-        collect(stale, limit, legacy_only=True)
-    return sorted(found.values(), key=_sweep_key)[:limit]
+    if after is None:
+        collect(_SWEEP_NEVER_ATTEMPTED.build(collection, _SYNCING, None), limit, legacy_only=True)
+        collect(_SWEEP_PENDING.build(collection, _SYNCING, 0), limit, legacy_only=True)
+        stale = _SWEEP_STALE.build(collection, _SYNCING, stale_before)
+        probe = min(limit, _LEGACY_PROBE)
+        if collect(stale, probe, legacy_only=True) and probe < limit:
+            collect(stale, limit, legacy_only=True)
+    legacy = sorted(found.values(), key=_sweep_key)[:limit]
+    room = limit - len(legacy)
+    if room <= 0:  # the planned ones from their start on the next page
+        return Page(tuple(legacy), PageCursor(0))
+    query = continued(_SWEEP_DUE.build(collection, _SYNCING, now), after)
+    snapshots = list(query.limit(room).stream())
+    due = [doc for doc in map(_calendar, snapshots) if doc is not None]
+    cursor = PageCursor(0, snapshots[-1]) if len(snapshots) == room else None
+    return Page((*legacy, *due), cursor)
 
 
 def _defer_sweeps(

@@ -35,10 +35,7 @@ class ChannelSettings:
     disconnected_retention: timedelta
     """How long a calendar stays ``disconnected`` before the tick unenrolls it and forgets its
     conference records (``CONFSYNC_DISCONNECTED_RETENTION_SECONDS``)."""
-    max_fanout_batches: int = 25
     sweep_jitter: float = 0.2  # a fraction of the sweep interval
-
-    @property
-    def scan_limit(self) -> int:
-        """Most channels or calendars one tick looks at (inline plus fan-out)."""
-        return self.tick_batch * (1 + self.max_fanout_batches)
+    query_page: int = 1000
+    """How many due channels or calendars the tick reads per query (fewer round trips than one
+    per ``tick_batch``; the fan-out still hands them out ``tick_batch`` at a time)."""

@@ -1,7 +1,13 @@
 """The tick (Cloud Scheduler, every few minutes) and its ``renew`` / ``sweep`` fan-out batches.
 
-Each step is bounded to ``tick_batch`` items done inline, the rest fanned out as ``renew`` /
-``sweep`` commands of ``tick_batch`` keys:
+Renewal and sweep page through their due queries (``query_page`` documents a query), however
+many are due: the tick keeps the first ``tick_batch`` calendars of each for itself and publishes
+the rest as ``renew`` / ``sweep`` commands of ``tick_batch`` keys as soon as it has read them
+(before its own work, so the batches run in parallel with it). No cap leaves due work behind; a
+page that cannot be read or published ends that step (logged and counted as failed), and the
+next tick starts with what is left, because handled work leaves the queries (a renewed channel is
+superseded, a calendar handed out for a sweep has its next sweep moved on) and the queries give
+the most overdue first:
 
 a. *renew*: channels expiring within the renewal window (or within half their lifetime) are
    renewed per calendar by :meth:`~confsync.channels.watch.Watcher.renew_calendar`.
@@ -22,6 +28,11 @@ e. *garbage collection*: superseded channels are stopped (404: already gone) and
 f. *offboarding's stops*: the active channels of calendars recently ``disconnected`` are stopped
    (one attempt each; one that failed for now is left superseded, for the next collection).
 
+A fan-out batch reads what it needs for the whole batch at once: a ``renew`` batch its calendars'
+active channels (one query per 30) and documents (one batched get), a ``sweep`` batch its
+calendars' documents (one batched get), whose live windows tell whether a calendar needs a repair
+(see :mod:`confsync.channels.watch`). See docs/decisions/2026-12-04-tick-paging.md.
+
 Every Calendar call of a tick is charged to the calendar's subject: no subject gets more than
 ``subject_budget_per_minute`` calls from one tick (fan-out batches included, because the tick
 plans them), the rest waits for the next tick. Failures of one calendar are logged and skipped:
@@ -31,15 +42,16 @@ the next tick finds the same work again, because all state is in the stores.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import datetime
 from functools import partial
-from typing import TypeVar
 
 from confsync.calendars import CalendarDoc
-from confsync.channel_docs import ChannelDoc
+from confsync.channels.collection import collect_channels
+from confsync.channels.fanout import FanOut
 from confsync.channels.logs import LOGGER, labels
 from confsync.channels.offboarding import Offboarding, Unenroll
+from confsync.channels.planning import RenewalPlan, jittered
 from confsync.channels.report import ChannelReport, SubjectBudget, log_report
 from confsync.channels.settings import ChannelSettings
 from confsync.channels.watch import Watcher
@@ -50,25 +62,11 @@ from confsync.ports import (
     ChannelClientFactory,
     ChannelCommandPublisher,
     ChannelStore,
+    PageCursor,
     SyncRequestPublisher,
 )
 
 __all__ = ["Tick"]
-
-_FLOOR = datetime.min.replace(tzinfo=UTC)
-
-T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _due_at(doc: CalendarDoc) -> datetime:
-    """When the calendar's sweep fell due (a calendar stored before sweeps by need: its last
-    attempt)."""
-    return doc.sweep_due_at or doc.last_attempt_at or _FLOOR
 
 
 class Tick:
@@ -121,11 +119,22 @@ class Tick:
             LOGGER.warning("tick delivered %s late; running it anyway", now - issued_at)
         report = ChannelReport()
         budget = SubjectBudget(self._settings.subject_budget_per_minute)
-        self._tick_renew(now, budget, report)
-        self._tick_sweep(now, budget, report)
+        # hand out everything due first, so the fan-out batches run while the tick works
+        renewals = self._fan_out_renewals(now, budget, report)
+        sweeps = self._fan_out_sweeps(now, report)
+        self._renew_keys(renewals, now, SubjectBudget(None), report)  # charged while planning
+        # read before those renewals: a calendar renewed just now is not repaired as well
+        self._sweep_docs(sweeps, now, budget, report, renewed=set(renewals))
         if self._offboarding is not None:
             self._offboarding.retire(now, report, self._guarded)
-        self._collect(budget, report)
+        collect_channels(
+            channels=self._channels,
+            calendar_api=self._calendar_api,
+            watcher=self._watcher,
+            limit=self._settings.tick_batch,
+            budget=budget,
+            report=report,
+        )
         if self._offboarding is not None:  # after collection: a failed stop waits a tick
             self._offboarding.stop_channels(now, budget, report, self._guarded)
         log_report("tick", report, budget)
@@ -136,9 +145,7 @@ class Tick:
         now = self._now()
         report = ChannelReport()
         budget = SubjectBudget(self._settings.subject_budget_per_minute)
-        for key in keys:
-            work = partial(self._watcher.renew_calendar, key, now, budget, report)
-            self._guarded(key, report, work)
+        self._renew_keys(list(dict.fromkeys(keys)), now, budget, report)
         log_report("renew", report, budget)
         return report
 
@@ -147,81 +154,119 @@ class Tick:
         now = self._now()
         report = ChannelReport()
         budget = SubjectBudget(self._settings.subject_budget_per_minute)
-        for key in keys:
-            doc = self._calendar_store.get(key)
+        wanted = list(dict.fromkeys(keys))
+        docs = self._calendar_store.get_many(wanted)
+        for key in wanted:
+            doc = docs.get(key)
             if doc is None or not doc.syncing:
                 LOGGER.info("sweep skipped: calendar not syncing", extra=labels(key))
-                continue
-            self._guarded(key, report, partial(self._sweep_one, doc, now, budget, report))
+        self._sweep_docs([d for d in docs.values() if d.syncing], now, budget, report)
         log_report("sweep", report, budget)
         return report
 
     # --- planning: what this tick does inline, what it fans out -----------------------------
 
-    def _tick_renew(self, now: datetime, budget: SubjectBudget, report: ChannelReport) -> None:
+    def _fan_out_renewals(
+        self, now: datetime, budget: SubjectBudget, report: ChannelReport
+    ) -> list[str]:
+        """Page through the channels due for renewal, plan their calendars within the budget
+        and publish every ``renew`` command; the calendars left for the tick itself."""
         deadline = now + self._settings.renewal_window
-        due = self._channels.expiring_before(deadline, self._settings.scan_limit)
-        by_calendar: dict[str, list[ChannelDoc]] = {}
-        for channel in due:
-            if self._watcher.due(channel, now):
-                by_calendar.setdefault(channel.calendar_key, []).append(channel)
-        planned: list[str] = []
-        for key, channels in by_calendar.items():
-            # a new watch plus one stop per due channel, charged to the channel's subject
-            if budget.spend(channels[0].subject, 1 + len(channels)):
-                planned.append(key)
-            else:
-                report.deferred += 1
-                LOGGER.info(
-                    "subject's Calendar budget spent; renewal deferred to the next tick",
-                    extra=labels(key),
-                )
-        inline, rest = self._fan_out(planned, RenewCommand, report)
-        unlimited = SubjectBudget(None)  # already charged while planning
-        for key in inline:
-            work = partial(self._watcher.renew_calendar, key, now, unlimited, report)
+        fan_out = FanOut(RenewCommand, self._commands, self._settings.tick_batch, report)
+        plan = RenewalPlan(partial(self._watcher.due, now=now), budget, report)
+        cursor: PageCursor | None = None
+        try:
+            while True:
+                page = self._channels.expiring_before(deadline, self._settings.query_page, cursor)
+                fan_out.add(plan.page(page.items))
+                if page.cursor is None:
+                    break
+                cursor = page.cursor
+            fan_out.flush()
+        except TransientError as err:
+            _stopped_early("renewal", err, report)
+        fan_out.log("renewal")
+        return fan_out.inline
+
+    def _renew_keys(
+        self, keys: Sequence[str], now: datetime, budget: SubjectBudget, report: ChannelReport
+    ) -> None:
+        """Renew these calendars' due channels, reading their channels and their documents in
+        a few queries for all of them."""
+        if not keys:
+            return
+        try:
+            active = self._channels.active_for_many(keys)
+            docs = self._calendar_store.get_many(keys)
+        except TransientError as err:
+            _stopped_early("renewal", err, report)
+            return
+        for key in keys:
+            channels, doc = active.get(key, []), docs.get(key)
+            work = partial(
+                self._watcher.renew_known, key, channels, doc, now=now, budget=budget, report=report
+            )
             self._guarded(key, report, work)
-        if rest:
-            LOGGER.info("renewal fanned out: %d calendars in %d commands", *rest)
 
-    def _tick_sweep(self, now: datetime, budget: SubjectBudget, report: ChannelReport) -> None:
+    def _fan_out_sweeps(self, now: datetime, report: ChannelReport) -> list[CalendarDoc]:
+        """Page through the calendars due for a sweep, move each one's next sweep a floor on (a
+        sweep whose run never finishes is retried then, not at every tick; the run's commit
+        replaces it with its plan) and publish every ``sweep`` command; the calendars left for
+        the tick itself."""
         interval = self._settings.sweep_interval
-        due = self._calendar_store.due_for_sweep(
-            now, self._settings.scan_limit, stale_before=now - interval
-        )
-        jitter = interval.total_seconds() * self._settings.sweep_jitter
-        ordered = sorted(
-            due,
-            key=lambda d: _due_at(d).timestamp() + self._rng.uniform(0, jitter),
-        )
-        by_key = {doc.key: doc for doc in ordered}
-        if ordered:
-            self._calendar_store.defer_sweeps(list(by_key), now + interval)
-        inline, rest = self._fan_out([d.key for d in ordered], SweepCommand, report)
-        for key in inline:
-            doc = by_key[key]
-            self._guarded(key, report, partial(self._sweep_one, doc, now, budget, report))
-        if rest:
-            LOGGER.info("sweep fanned out: %d calendars in %d commands", *rest)
+        spread = interval * self._settings.sweep_jitter
+        fan_out = FanOut(SweepCommand, self._commands, self._settings.tick_batch, report)
+        mine: dict[str, CalendarDoc] = {}
+        cursor: PageCursor | None = None
+        try:
+            while True:
+                page = self._calendar_store.due_for_sweep(
+                    now, self._settings.query_page, cursor, stale_before=now - interval
+                )
+                ordered = jittered(page.items, self._rng, spread)
+                room = self._settings.tick_batch - len(mine)
+                mine.update((d.key, d) for d in ordered[: max(room, 0)])
+                fan_out.add([d.key for d in ordered])
+                if ordered:  # after publishing: a page that failed to go out is due next tick
+                    self._calendar_store.defer_sweeps([d.key for d in ordered], now + interval)
+                if page.cursor is None:
+                    break
+                cursor = page.cursor
+            fan_out.flush()
+        except TransientError as err:
+            _stopped_early("sweep", err, report)
+        fan_out.log("sweep")
+        return [mine[k] for k in fan_out.inline]
 
-    def _fan_out(
+    def _sweep_docs(
         self,
-        keys: Sequence[str],
-        command: type[RenewCommand] | type[SweepCommand],
+        docs: Sequence[CalendarDoc],
+        now: datetime,
+        budget: SubjectBudget,
         report: ChannelReport,
-    ) -> tuple[Sequence[str], tuple[int, int] | None]:
-        """Keep the first ``tick_batch`` keys for this invocation; publish the rest in batches
-        (before the inline work, so the batches run in parallel with it)."""
-        batch = self._settings.tick_batch
-        inline, rest = keys[:batch], keys[batch:]
-        if not rest:
-            return inline, None
-        commands = 0
-        for chunk in _chunks(rest, batch):
-            self._commands.publish(command(calendar_keys=tuple(chunk)))
-            commands += 1
-        report.fanned_out += commands
-        return inline, (len(rest), commands)
+        *,
+        renewed: Collection[str] = (),
+    ) -> None:
+        """Sweep these calendars: whether each has a live channel is on its document (the live
+        windows); only documents stored before windows were need their channels queried. The
+        ``renewed`` calendars count as live (renewed since their documents were read), as do
+        the unrecorded ones when their channels cannot be read."""
+        unrecorded = [d.key for d in docs if d.channels is None]
+        try:
+            active = self._channels.active_for_many(unrecorded) if unrecorded else {}
+        except TransientError as err:  # their syncs still go out; their repair waits a tick
+            _stopped_early("repair check", err, report)
+            renewed = {*renewed, *unrecorded}
+            active = {}
+        for doc in docs:
+            if doc.key in renewed:
+                live = True
+            elif doc.channels is None:
+                live = any(c.live(now) for c in active.get(doc.key, []))
+            else:
+                live = any(w.covers(now) for w in doc.channels.values())
+            work = partial(self._sweep_one, doc, live, now=now, budget=budget, report=report)
+            self._guarded(doc.key, report, work)
 
     def _guarded(self, key: str, report: ChannelReport, work: Callable[[], None]) -> None:
         """Run one calendar's work; a failure is logged and left to the next tick, and so is a
@@ -243,47 +288,45 @@ class Tick:
     # --- one calendar's sweep and repair; garbage collection --------------------------------
 
     def _sweep_one(
-        self, doc: CalendarDoc, now: datetime, budget: SubjectBudget, report: ChannelReport
+        self,
+        doc: CalendarDoc,
+        live: bool,
+        *,
+        now: datetime,
+        budget: SubjectBudget,
+        report: ChannelReport,
     ) -> None:
+        """Request a sync of the calendar; repair it when it is ``active`` without a ``live``
+        channel."""
         self._publisher.publish(SyncRequest(calendar_key=doc.key, reason="sweep", notified_at=now))
         report.swept += 1
         LOGGER.debug("sweep requested a sync", extra=labels(doc.key))
         if doc.state != "active":
             return  # poll-only: the sweep is its only source of syncs
-        active = self._channels.active_for(doc.key)
-        live = [c for c in active if c.live(now)]
         if live and not doc.channel_suspect:
             return
-        if not budget.spend(doc.subject, 1 + len(live)):  # a watch, and a stop per suspect
+        suspects = [c for c in self._channels.active_for(doc.key) if c.live(now)] if live else []
+        if not budget.spend(doc.subject, 1 + len(suspects)):  # a watch; a stop per suspect one
             report.deferred += 1
             LOGGER.info("subject's Calendar budget spent; repair deferred", extra=labels(doc.key))
             return
-        why = "a suspect channel" if live else "no live channel"
+        why = "a suspect channel" if suspects else "no live channel"
         LOGGER.info("active calendar with %s; repairing", why, extra=labels(doc.key))
         client = self._calendar_api.for_subject(doc.subject)
         if self._watcher.open(client, doc, now, report) != "opened":
             return
         report.repaired += 1
-        for channel in live:  # the new channel is persisted: retire the suspect ones
+        for channel in suspects:  # the new channel is persisted: retire the suspect ones
             self._watcher.supersede(channel, "suspect", now)
             self._watcher.stop(client, channel)
 
-    def _collect(self, budget: SubjectBudget, report: ChannelReport) -> None:
-        for channel in self._channels.superseded_or_orphaned(self._settings.tick_batch):
-            if channel.state == "stopped":
-                self._channels.delete(channel.id)
-                report.collected += 1
-                continue
-            if not budget.spend(channel.subject, 1):
-                report.deferred += 1
-                continue
-            try:
-                if self._watcher.stop(self._calendar_api.for_subject(channel.subject), channel):
-                    report.collected += 1
-            except TransientError as err:  # the store: next tick
-                report.failed += 1
-                LOGGER.warning(
-                    "garbage collection failed: %s",
-                    err,
-                    extra=labels(channel.calendar_key, channel.id),
-                )
+
+def _stopped_early(step: str, err: TransientError, report: ChannelReport) -> None:
+    """What ``step`` still had to read or publish could not be: it waits for the next tick."""
+    report.failed += 1
+    LOGGER.warning(
+        "%s stopped early; the next tick starts with what is left: %s: %s",
+        step,
+        type(err).__name__,
+        err,
+    )

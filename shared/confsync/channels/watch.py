@@ -10,10 +10,12 @@ duplicates notifications, which syncs coalesce. A channel whose calendar is gone
 docs/decisions/2026-11-24-channel-lifecycle.md.
 
 The calendar document keeps each recent channel's live window (``channels``, see
-:mod:`confsync.calendars`), which sync runs check: a window is written **before** ``events.watch``
+:mod:`confsync.calendars`), which sync runs check, and the sweep (a calendar without a live window
+is repaired): a window is written **before** ``events.watch``
 (from :data:`OPENED_EARLY` before now until the token's expiry), so a channel is never live
 without one; superseding a renewed channel ends it :data:`SUPERSEDED_GRACE` later, an orphan's at
-once; channels opened before windows existed get theirs when their
+once; a watch that fails, or whose channel cannot be recorded, ends its window at once;
+channels opened before windows existed get theirs when their
 calendar is next renewed or enrolled; windows ended more than :data:`WINDOW_RETENTION` ago are
 dropped with the next write. See docs/decisions/2026-12-04-channel-token-expiry.md.
 """
@@ -81,11 +83,28 @@ class Watcher:
     ) -> None:
         """Renew the calendar's due channels (new one first), or stop them if it is orphaned."""
         channels = self._channels.active_for(key)
+        if any(self.due(c, now) for c in channels):
+            doc = self._calendar_store.get(key)
+            self.renew_known(key, channels, doc, now=now, budget=budget, report=report)
+        else:
+            LOGGER.debug("channels fresh; no renewal", extra=labels(key))
+
+    def renew_known(
+        self,
+        key: str,
+        channels: Sequence[ChannelDoc],
+        doc: CalendarDoc | None,
+        *,
+        now: datetime,
+        budget: SubjectBudget,
+        report: ChannelReport,
+    ) -> None:
+        """:meth:`renew_calendar` with the calendar's active ``channels`` and its document
+        (None: gone) already read, for a batch that reads them for many calendars at once."""
         due = [c for c in channels if self.due(c, now)]
         if not due:
             LOGGER.debug("channels fresh; no renewal", extra=labels(key))
             return
-        doc = self._calendar_store.get(key)
         if doc is None or doc.state != "active":
             reason = "calendar gone" if doc is None else f"calendar {doc.state}"
             self._stop_orphans(key, due, reason, budget, report, now=now)
@@ -160,6 +179,9 @@ class Watcher:
                 doc.key, "poll-only", now=now, outcome=f"watch refused: {err}"
             )
             return "poll-only"
+        except TransientError:
+            self._end_window(doc.key, channel_id, now)  # no channel: the sweep must repair
+            raise
         except CalendarAccessError as err:
             report.disconnected += 1
             LOGGER.error(
@@ -183,6 +205,7 @@ class Watcher:
         except TransientError:
             # Google has a channel we could not record: stop it rather than leak it.
             self.stop(client, channel, forget_record=False)
+            self._end_window(doc.key, channel_id, now)
             raise
         LOGGER.info(
             "channel opened, expires %s",
@@ -190,6 +213,15 @@ class Watcher:
             extra=labels(doc.key, watched.id),
         )
         return "opened"
+
+    def _end_window(self, key: str, channel_id: str, now: datetime) -> None:
+        """End the window noted for a channel that was not opened after all, so the calendar
+        does not look watched (the sweep repairs a calendar without a live window). If the store
+        fails too, the window stays until the expiry it was noted with."""
+        try:
+            self._calendar_store.note_channel(key, channel_id, ChannelWindow(now, now))
+        except TransientError as err:
+            LOGGER.warning("window of a failed watch left open: %s", err, extra=labels(key))
 
     def record_windows(self, doc: CalendarDoc, channels: Sequence[ChannelDoc]) -> None:
         """Give each active channel of ``doc`` without a live window one (channels opened before

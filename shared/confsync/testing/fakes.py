@@ -24,7 +24,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from confsync.calendars import CalendarDoc, ChannelWindow, epoch_ms
 from confsync.channel_docs import ChannelDoc, ChannelState
@@ -46,7 +46,7 @@ from confsync.forgetting import forget_calendar
 from confsync.legacy_records import LegacyRecord
 from confsync.messages import ChannelCommand, SyncRequest
 from confsync.planner import DeleteConference, UpdateConference
-from confsync.ports import EventPage, ProviderAnswer, WatchedChannel
+from confsync.ports import EventPage, Page, PageCursor, ProviderAnswer, WatchedChannel
 from confsync.records import ConferenceRecord
 from confsync.sweep_policy import SweepPlan
 
@@ -383,6 +383,29 @@ def _sweep_order(doc: CalendarDoc) -> tuple[datetime, str]:
     return (doc.sweep_due_at or doc.last_attempt_at or datetime.min.replace(tzinfo=UTC), doc.key)
 
 
+def _sweep_page(
+    docs: Iterable[CalendarDoc],
+    now: datetime,
+    limit: int,
+    after: PageCursor | None,
+    stale_before: datetime,
+) -> Page[CalendarDoc]:
+    """The first page starts with those stored before sweeps by need (the old criterion, at most
+    ``limit``), then the planned ones, the earliest due first, by key among equals; the cursor
+    holds the order values of the last calendar given."""
+    if limit <= 0:
+        return Page((), None)
+    due = [d for d in docs if d.syncing and _due(d, now, stale_before)]
+    legacy = [] if after is not None else [d for d in due if d.sweep_due_at is None]
+    legacy = sorted(legacy, key=_sweep_order)[:limit]
+    room = limit - len(legacy)
+    if room <= 0:  # the planned ones from their start on the next page
+        return Page(tuple(legacy), PageCursor(0))
+    planned = [d for d in due if d.sweep_due_at is not None]
+    rest = _paged(planned, room, after, _sweep_order)
+    return Page((*legacy, *rest.items), rest.cursor)
+
+
 def _with_state(doc: CalendarDoc, state: str, now: datetime, outcome: str) -> CalendarDoc:
     """``doc`` in ``state``: ``disconnected_at`` set when it becomes disconnected, kept while it
     stays so, cleared otherwise (the port's rule)."""
@@ -390,6 +413,25 @@ def _with_state(doc: CalendarDoc, state: str, now: datetime, outcome: str) -> Ca
     if state == "disconnected":
         since = doc.disconnected_at if doc.state == "disconnected" and doc.disconnected_at else now
     return replace(doc, state=state, last_outcome=outcome, disconnected_at=since)  # type: ignore[arg-type]
+
+
+T = TypeVar("T")
+
+
+def _paged(
+    found: Iterable[T],
+    limit: int,
+    after: PageCursor | None,
+    order: Callable[[T], tuple[datetime, str]],
+) -> Page[T]:
+    """The page of ``found`` (in ``order``) after the cursor ``after``, as a Firestore query with
+    ``start_after`` and ``limit`` would give it; its cursor holds the last item's order values."""
+    start = None if after is None else cast(tuple[datetime, str], after.after)
+    ordered = sorted((item for item in found if start is None or order(item) > start), key=order)
+    page = tuple(ordered[: max(limit, 0)])
+    if len(ordered) == len(page):
+        return Page(page, None)
+    return Page(page, PageCursor(0, order(page[-1])) if page else after)
 
 
 class InMemoryCalendarStore:
@@ -578,12 +620,18 @@ class InMemoryCalendarStore:
             return True
 
     def due_for_sweep(
-        self, now: datetime, limit: int, *, stale_before: datetime
-    ) -> list[CalendarDoc]:
+        self,
+        now: datetime,
+        limit: int,
+        after: PageCursor | None = None,
+        *,
+        stale_before: datetime,
+    ) -> Page[CalendarDoc]:
+        """As Firestore (:func:`_sweep_page`); one read per calendar given, at least one."""
         with self._lock:
-            due = [d for d in self._docs.values() if d.syncing and _due(d, now, stale_before)]
-            self.reads += max(1, min(len(due), limit))
-            return sorted(due, key=_sweep_order)[: max(limit, 0)]
+            page = _sweep_page(self._docs.values(), now, limit, after, stale_before)
+            self.reads += max(1, len(page.items))
+        return page
 
     def defer_sweeps(self, keys: Sequence[str], until: datetime) -> None:
         with self._lock:
@@ -1019,6 +1067,9 @@ class InMemoryChannelStore:
         self._lock = threading.Lock()
         self._docs: dict[str, ChannelDoc] = {}
         self.log: list[tuple[str, str, str]] = []
+        self.reads = 0
+        """Documents read, as Firestore bills them: one per channel a get or query gives, and
+        one for a query that gives none."""
 
     def all(self) -> list[ChannelDoc]:
         """Every record (test helper)."""
@@ -1032,19 +1083,39 @@ class InMemoryChannelStore:
 
     def get(self, channel_id: str) -> ChannelDoc | None:
         with self._lock:
+            self.reads += 1
             return self._docs.get(channel_id)
 
     def active_for(self, calendar_key: str) -> list[ChannelDoc]:
-        return [d for d in self.of_calendar(calendar_key) if d.state == "active"]
+        return self._query(lambda d: d.calendar_key == calendar_key and d.state == "active")
 
     def of_calendar(self, calendar_key: str) -> list[ChannelDoc]:
-        with self._lock:
-            return [d for d in self._docs.values() if d.calendar_key == calendar_key]
+        return self._query(lambda d: d.calendar_key == calendar_key)
 
-    def expiring_before(self, when: datetime, limit: int) -> list[ChannelDoc]:
+    def _query(self, matches: Callable[[ChannelDoc], bool]) -> list[ChannelDoc]:
+        with self._lock:
+            found = [d for d in self._docs.values() if matches(d)]
+            self.reads += max(1, len(found))
+            return found
+
+    def active_for_many(self, calendar_keys: Iterable[str]) -> dict[str, list[ChannelDoc]]:
+        wanted = set(calendar_keys)
+        found: dict[str, list[ChannelDoc]] = {}
+        with self._lock:
+            for doc in self._docs.values():
+                if doc.calendar_key in wanted and doc.state == "active":
+                    found.setdefault(doc.calendar_key, []).append(doc)
+            self.reads += max(1, sum(len(v) for v in found.values()))
+        return found
+
+    def expiring_before(
+        self, when: datetime, limit: int, after: PageCursor | None = None
+    ) -> Page[ChannelDoc]:
         with self._lock:
             due = [d for d in self._docs.values() if d.state == "active" and d.expiration < when]
-        return sorted(due, key=lambda d: (d.expiration, d.id))[: max(limit, 0)]
+            page = _paged(due, limit, after, lambda d: (d.expiration, d.id))
+            self.reads += max(1, len(page.items))
+        return page
 
     def superseded_or_orphaned(self, limit: int) -> list[ChannelDoc]:
         with self._lock:

@@ -61,6 +61,14 @@ def _rows() -> list[dict[str, Any]]:
                 "intake": {"import_s": 1.4, "import_breakdown_s": {"confsync.bootstrap": 1.0}}
             },
         },
+        {
+            "name": "fleet",
+            "calendars": 20000,
+            "due": 6500,
+            "tick_s": 40.0,
+            "tick_firestore_reads": 13500,
+            "tick_interval_s": 300,
+        },
     ]
 
 
@@ -86,6 +94,7 @@ def test_markdown_puts_confsync_next_to_the_baseline_and_the_goal() -> None:
     assert "|  | `conference_ops` | 60 | 9,000 |  |" in lines
     assert "| `renewal` | `wall_s` | 30.0 | n/a |  |" in lines
     assert "|  | `intake import_s` | 1.4 | n/a |  |" in lines
+    assert "|  | `tick_firestore_reads` | 13,500 | n/a | <= 3 x due + 50 |" in lines
 
 
 def test_table_lists_every_figure_and_the_notes() -> None:
