@@ -35,6 +35,11 @@ class BudgetedCalendarFactory:
         self._inner = inner
         self._allowance = allowance
 
+    @property
+    def allowance(self) -> CalendarAllowance:
+        """The instance's share of the project's budget (its ``claims`` count Firestore writes)."""
+        return self._allowance
+
     def for_subject(self, subject: str) -> CalendarClient:
         return _BudgetedCalendar(
             self._inner.for_subject(subject), self._allowance, current_priority()
