@@ -12,7 +12,9 @@ for renewal, on the emulators.
   (nothing consumes them: what a sweep hands out is the request, not the sync).
 
 Figures: ``tick_s``, from the tick's start until the tick and every command it published are done
-(all sweep SyncRequests published, all renewals done: watch and stop on the Calendar emulator);
+(all sweep SyncRequests published, all renewals done: watch and stop on the Calendar emulator),
+``tick_handed_out_s``, until it published its last command, and ``tick_invocation_s``, until
+its own invocation returned (its share included);
 ``tick_firestore_reads``, the documents read meanwhile by the tick and its commands, counted at
 the Firestore client's API stubs (:mod:`bench.firestore_reads`: one per document, one per query
 that returns none); ``tick_interval_s``, the interval of the deployed default schedule
@@ -121,10 +123,12 @@ class Workers:
     service: ChannelService | None = None
     futures: list[Future[ChannelReport]] = field(default_factory=list)
     published: int = 0
+    last_published: float = 0.0
 
     def publish(self, command: ChannelCommand) -> None:
         assert self.service is not None
         self.published += 1
+        self.last_published = time.monotonic()
         self.futures.append(self.pool.submit(self.service.handle, command))
 
     def reports(self) -> list[ChannelReport]:
@@ -258,11 +262,14 @@ def _tick(fleet: Fleet) -> dict[str, Any]:
     fleet.reads.reset()
     started = time.monotonic()
     report = fleet.service.tick()
+    own_s = time.monotonic() - started
     batches = fleet.workers.reports()
     tick_s = time.monotonic() - started
     reads = fleet.reads.reset()
     return {
         "tick_s": round(tick_s, 2),
+        "tick_invocation_s": round(own_s, 2),
+        "tick_handed_out_s": round(max(fleet.workers.last_published - started, 0), 2),
         "tick_firestore_reads": reads,
         "commands_published": fleet.workers.published,
         "failed_calendars": report.failed + sum(b.failed for b in batches),
