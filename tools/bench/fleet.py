@@ -62,6 +62,7 @@ from devstack.gcloud_emulators import (
     start_gcloud_emulators,
     stop_gcloud_emulators,
 )
+from devstack.pubsub_wiring import PubsubRest
 
 __all__ = ["FleetSize", "run", "tick_interval_s"]
 
@@ -234,8 +235,8 @@ def _build(endpoints: EmulatorEndpoints, base: str, settings: ChannelSettings) -
         credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
     )
     reads = count_reads(client)
+    PubsubRest(endpoints.pubsub_host, endpoints.project).ensure_topic(TOPIC)
     publisher = low_latency_publisher()
-    publisher.create_topic(name=publisher.topic_path(endpoints.project, TOPIC))
     requests = CountingSyncRequests(PubsubSyncRequestPublisher(publisher, endpoints.project, TOPIC))
     workers = Workers(ThreadPoolExecutor(WORKERS, thread_name_prefix="channels"))
     workers.service = ChannelService(
