@@ -6,7 +6,7 @@ Real adapters live in :mod:`confsync.adapters`; in-memory versions for tests and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -200,12 +200,6 @@ class CalendarStore(Protocol):
         whose ``sweep_due_at`` is at or before ``now``, and those stored before sweeps by need
         (no ``sweep_due_at``) that were never attempted, hold pending conference operations or
         were last attempted before ``stale_before`` (the old criterion)."""
-        ...
-
-    def defer_sweeps(self, keys: Sequence[str], until: datetime) -> None:
-        """Set ``sweep_due_at`` of these calendars to ``until`` (the tick, for the sweeps it
-        hands out: their runs plan the next one; one that fails is retried then), in batches;
-        unknown keys are skipped."""
         ...
 
     def set_held_deletes(self, key: str, count: int) -> None:

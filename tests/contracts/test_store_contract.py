@@ -633,23 +633,6 @@ def test_a_commit_stores_the_planned_sweep_with_the_release(stores: Stores) -> N
     assert stores.calendars.due_for_sweep(T0 + 15 * MINUTE, 5, stale_before=T0) == [stored]
 
 
-def test_defer_sweeps_moves_the_planned_sweeps_on_and_skips_unknown_calendars(
-    stores: Stores,
-) -> None:
-    stores.calendars.put(_calendar("ck_a", sweep_due_at=T0 - MINUTE))
-    stores.calendars.put(_calendar("ck_b", last_attempt_at=T0 - 60 * MINUTE))  # stored before
-
-    stores.calendars.defer_sweeps(["ck_a", "ck_unknown", "ck_b"], T0 + 15 * MINUTE)
-
-    assert stores.calendars.due_for_sweep(T0, 5, stale_before=T0 - 15 * MINUTE) == []
-    due = stores.calendars.due_for_sweep(T0 + 15 * MINUTE, 5, stale_before=T0)
-    assert [(d.key, d.sweep_due_at) for d in due] == [
-        ("ck_a", T0 + 15 * MINUTE),
-        ("ck_b", T0 + 15 * MINUTE),
-    ]
-    assert stores.calendars.get("ck_unknown") is None
-
-
 # --- calendars: clear_sync_token (the command line's resync) ----------------------------------
 
 

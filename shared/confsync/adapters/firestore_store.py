@@ -511,10 +511,6 @@ class FirestoreCalendarStore:
         with translated("sweep query"):
             return _due_for_sweep(self._collection, now, limit, stale_before)
 
-    def defer_sweeps(self, keys: Sequence[str], until: datetime) -> None:
-        with translated("sweep deferral"):
-            _defer_sweeps(self._client, self._collection, keys, until)
-
     def disconnected_before(self, before: datetime, limit: int) -> list[CalendarDoc]:
         with translated("retention query"):
             return _disconnected(
@@ -585,26 +581,6 @@ def _due_for_sweep(
     if collect(stale, probe, legacy_only=True) and probe < limit:
         collect(stale, limit, legacy_only=True)
     return sorted(found.values(), key=_sweep_key)[:limit]
-
-
-def _defer_sweeps(
-    client: firestore.Client,
-    collection: firestore.CollectionReference,
-    keys: Sequence[str],
-    until: datetime,
-) -> None:
-    """Move ``sweep_due_at`` of these calendars to ``until``, a batch per :data:`BATCH_MAX`
-    (a calendar deleted meanwhile is skipped)."""
-    for chunk in chunks(list(dict.fromkeys(keys)), BATCH_MAX):
-        batch = client.batch()
-        for key in chunk:
-            batch.update(collection.document(key), {"sweep_due_at": until})
-        try:
-            batch.commit()
-        except gexc.NotFound:  # one of them is gone: the others one at a time
-            for key in chunk:
-                with contextlib.suppress(gexc.NotFound):
-                    collection.document(key).update({"sweep_due_at": until})
 
 
 def _disconnected(query: firestore.Query, limit: int) -> list[CalendarDoc]:

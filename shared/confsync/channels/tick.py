@@ -7,9 +7,9 @@ a. *renew*: channels expiring within the renewal window (or within half their li
    renewed per calendar by :meth:`~confsync.channels.watch.Watcher.renew_calendar`.
 b. *sweep*: calendars whose next sweep is due (``CalendarStore.due_for_sweep``: ``sweep_due_at``,
    planned by each sync run's commit from what it found, :mod:`confsync.sweep_policy`; the
-   earliest due first, with a little jitter) get a SyncRequest, because push is only a hint. The
-   tick moves their ``sweep_due_at`` one ``sweep_interval`` on as it hands them out, so a sweep
-   that does not finish is retried then, not at every tick.
+   earliest due first, with a little jitter) get a SyncRequest, because push is only a hint. A
+   sweep whose run does not commit leaves ``sweep_due_at`` as it was: the next tick hands it out
+   again.
 c. *repair*: an ``active`` calendar met by the sweep with no live channel, or with a suspect one
    (its last sweep found changes no notification announced), is watched again; a refusal marks
    it ``poll-only`` once, so it is not retried every tick. ``poll-only`` calendars get their
@@ -195,8 +195,6 @@ class Tick:
             key=lambda d: _due_at(d).timestamp() + self._rng.uniform(0, jitter),
         )
         by_key = {doc.key: doc for doc in ordered}
-        if ordered:
-            self._calendar_store.defer_sweeps(list(by_key), now + interval)
         inline, rest = self._fan_out([d.key for d in ordered], SweepCommand, report)
         for key in inline:
             doc = by_key[key]
