@@ -329,7 +329,7 @@ variable "subject_budget_per_minute" {
 }
 
 variable "sweep_interval_seconds" {
-  description = "CONFSYNC_SWEEP_INTERVAL_SECONDS of sync and channels: the shortest interval between sweeps of a calendar (after recent changes, when a sweep found unannounced changes, to retry an unfinished sweep); a quiet calendar's interval doubles from it."
+  description = "CONFSYNC_SWEEP_INTERVAL_SECONDS of sync and channels: the shortest interval between sweeps of a calendar (after recent changes, when a sweep found unannounced changes); a quiet calendar's interval doubles from it."
   type        = number
   default     = 900
 

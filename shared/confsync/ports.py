@@ -6,7 +6,7 @@ Real adapters live in :mod:`confsync.adapters`; in-memory versions for tests and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -268,12 +268,6 @@ class CalendarStore(Protocol):
         last attempted before ``stale_before`` (the old criterion), at most ``limit`` of each.
         A calendar whose ``sweep_due_at`` moves meanwhile may leave the query; one not yet paged
         over is never skipped."""
-        ...
-
-    def defer_sweeps(self, keys: Sequence[str], until: datetime) -> None:
-        """Set ``sweep_due_at`` of these calendars to ``until`` (the tick, for the sweeps it
-        hands out: their runs plan the next one; one that fails is retried then), in batches;
-        unknown keys are skipped."""
         ...
 
     def set_held_deletes(self, key: str, count: int) -> None:

@@ -131,9 +131,9 @@ VARIABLES: tuple[Variable, ...] = (
              "86400", "channels expiring within this window are renewed (shorter than the TTL)",
              (CHANNELS,)),
     Variable("CONFSYNC_SWEEP_INTERVAL_SECONDS", "sweep_interval_s", Number(1, 86400), "900",
-             "the shortest interval between sweeps of a calendar: after recent changes, when a "
-             "sweep found changes no notification announced, and to retry a sweep that did not "
-             "finish; a quiet calendar's interval doubles from it (see docs/decisions/"
+             "the shortest interval between sweeps of a calendar: after recent changes, and when a "
+             "sweep found changes no notification announced; a quiet calendar's interval doubles "
+             "from it (see docs/decisions/"
              "2026-12-04-sweep-by-need.md)", (SYNC, CHANNELS)),
     Variable("CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS", "sweep_max_interval_s", Number(1, 86400),
              "13500", "the longest interval between sweeps of a quiet calendar (at least "

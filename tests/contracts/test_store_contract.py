@@ -642,23 +642,6 @@ def test_a_commit_stores_the_planned_sweep_with_the_release(stores: Stores) -> N
     assert stores.calendars.due_for_sweep(T0 + 15 * MINUTE, 5, stale_before=T0).items == (stored,)
 
 
-def test_defer_sweeps_moves_the_planned_sweeps_on_and_skips_unknown_calendars(
-    stores: Stores,
-) -> None:
-    stores.calendars.put(_calendar("ck_a", sweep_due_at=T0 - MINUTE))
-    stores.calendars.put(_calendar("ck_b", last_attempt_at=T0 - 60 * MINUTE))  # stored before
-
-    stores.calendars.defer_sweeps(["ck_a", "ck_unknown", "ck_b"], T0 + 15 * MINUTE)
-
-    assert stores.calendars.due_for_sweep(T0, 5, stale_before=T0 - 15 * MINUTE).items == ()
-    due = stores.calendars.due_for_sweep(T0 + 15 * MINUTE, 5, stale_before=T0)
-    assert [(d.key, d.sweep_due_at) for d in due.items] == [
-        ("ck_a", T0 + 15 * MINUTE),
-        ("ck_b", T0 + 15 * MINUTE),
-    ]
-    assert stores.calendars.get("ck_unknown") is None
-
-
 def _sweep_pages(
     calendars: CalendarStore, now: datetime, limit: int, between: Callable[[int], None]
 ) -> list[list[str]]:
@@ -698,18 +681,19 @@ def test_due_for_sweep_pages_give_every_due_calendar_once_in_order(stores: Store
     ]
 
 
-def test_due_for_sweep_paging_skips_nothing_when_sweeps_are_deferred_meanwhile(
+def test_due_for_sweep_paging_skips_nothing_when_calendars_are_synced_meanwhile(
     stores: Stores,
 ) -> None:
     keys = [f"ck_{i:02d}" for i in range(10)]
     for i, key in enumerate(keys):
         stores.calendars.put(_calendar(key, sweep_due_at=T0 - (20 - i) * MINUTE))
 
-    def defer_the_first_page(n: int) -> None:
-        if n == 1:  # the tick moves on what it handed out while it reads on
-            stores.calendars.defer_sweeps(keys[:4], T0 + 15 * MINUTE)
+    def sync_the_first_page(n: int) -> None:
+        if n == 1:  # the syncs the first page requested commit while the tick reads on
+            for key in keys[:4]:
+                stores.calendars.put(_calendar(key, sweep_due_at=T0 + 15 * MINUTE))
 
-    pages = _sweep_pages(stores.calendars, T0, 4, defer_the_first_page)
+    pages = _sweep_pages(stores.calendars, T0, 4, sync_the_first_page)
 
     assert [key for page in pages for key in page] == keys
 

@@ -90,7 +90,9 @@ def test_a_commit_plans_the_next_sweep_and_a_quiet_calendar_is_swept_ever_more_r
     assert not _doc(h).channel_suspect
 
 
-def test_the_tick_hands_out_only_due_calendars_and_moves_them_on(h: Harness) -> None:
+def test_the_tick_hands_out_only_due_calendars_until_a_run_plans_the_next_sweep(
+    h: Harness,
+) -> None:
     _enrolled(h)
     service = h.service()
 
@@ -100,14 +102,16 @@ def test_the_tick_hands_out_only_due_calendars_and_moves_them_on(h: Harness) -> 
 
     h.clock.advance(minutes=5)
     service.tick()
-    [request] = h.publisher.published
-    assert request.reason == "sweep"
-    assert _doc(h).sweep_due_at == h.clock.now + SHORTEST  # retried then unless its run plans
+    assert [r.reason for r in h.publisher.published] == ["sweep"]
 
-    h.publisher.published.clear()  # the sync never ran (lost, crashed)
+    h.publisher.published.clear()  # the sync never ran (lost, crashed): still due
     h.clock.advance(minutes=5)
     service.tick()
-    assert h.publisher.published == []  # not handed out again at every tick
+    assert _drain(h) == ["sweep"]
+
+    h.clock.advance(minutes=5)
+    service.tick()
+    assert h.publisher.published == []  # its run planned the next one
 
 
 def test_a_sweep_that_finds_unannounced_changes_re_watches_the_suspect_channel(

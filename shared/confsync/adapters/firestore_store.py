@@ -566,10 +566,6 @@ class FirestoreCalendarStore(_LeasedCalendars):
         with translated("sweep query"):
             return _due_for_sweep(self._collection, now, limit, after, stale_before)
 
-    def defer_sweeps(self, keys: Sequence[str], until: datetime) -> None:
-        with translated("sweep deferral"):
-            _defer_sweeps(self._client, self._collection, keys, until)
-
     def disconnected_before(self, before: datetime, limit: int) -> list[CalendarDoc]:
         with translated("retention query"):
             return _disconnected(
@@ -639,7 +635,7 @@ def _due_for_sweep(
     attempted, pending operations, or attempted before ``stale_before``, at most ``limit`` in
     all, then as many planned ones as the page has room for. They sort before every calendar a
     run of this release attempted, so a probe of :data:`_LEGACY_PROBE` tells whether any is left
-    to find; the tick's deferral gives those it hands out a ``sweep_due_at``, so they leave these
+    to find; the commit of their next run gives them a ``sweep_due_at``, so they leave these
     queries."""
     if limit <= 0:
         return Page((), None)
@@ -670,26 +666,6 @@ def _due_for_sweep(
     due = [doc for doc in map(_calendar, snapshots) if doc is not None]
     cursor = PageCursor(0, snapshots[-1]) if len(snapshots) == room else None
     return Page((*legacy, *due), cursor)
-
-
-def _defer_sweeps(
-    client: firestore.Client,
-    collection: firestore.CollectionReference,
-    keys: Sequence[str],
-    until: datetime,
-) -> None:
-    """Move ``sweep_due_at`` of these calendars to ``until``, a batch per :data:`BATCH_MAX`
-    (a calendar deleted meanwhile is skipped)."""
-    for chunk in chunks(list(dict.fromkeys(keys)), BATCH_MAX):
-        batch = client.batch()
-        for key in chunk:
-            batch.update(collection.document(key), {"sweep_due_at": until})
-        try:
-            batch.commit()
-        except gexc.NotFound:  # one of them is gone: the others one at a time
-            for key in chunk:
-                with contextlib.suppress(gexc.NotFound):
-                    collection.document(key).update({"sweep_due_at": until})
 
 
 def _disconnected(query: firestore.Query, limit: int) -> list[CalendarDoc]:

@@ -6,16 +6,16 @@ the rest as ``renew`` / ``sweep`` commands of ``tick_batch`` keys as soon as it 
 (before its own work, so the batches run in parallel with it). No cap leaves due work behind; a
 page that cannot be read or published ends that step (logged and counted as failed), and the
 next tick starts with what is left, because handled work leaves the queries (a renewed channel is
-superseded, a calendar handed out for a sweep has its next sweep moved on) and the queries give
+superseded, a swept calendar's run plans its next sweep when it commits) and the queries give
 the most overdue first:
 
 a. *renew*: channels expiring within the renewal window (or within half their lifetime) are
    renewed per calendar by :meth:`~confsync.channels.watch.Watcher.renew_calendar`.
 b. *sweep*: calendars whose next sweep is due (``CalendarStore.due_for_sweep``: ``sweep_due_at``,
    planned by each sync run's commit from what it found, :mod:`confsync.sweep_policy`; the
-   earliest due first, with a little jitter) get a SyncRequest, because push is only a hint. The
-   tick moves their ``sweep_due_at`` one ``sweep_interval`` on as it hands them out, so a sweep
-   that does not finish is retried then, not at every tick.
+   earliest due first, with a little jitter) get a SyncRequest, because push is only a hint. A
+   sweep whose run does not commit leaves ``sweep_due_at`` as it was: the next tick hands it out
+   again.
 c. *repair*: an ``active`` calendar met by the sweep with no live channel, or with a suspect one
    (its last sweep found changes no notification announced), is watched again; a refusal marks
    it ``poll-only`` once, so it is not retried every tick. ``poll-only`` calendars get their
@@ -209,10 +209,9 @@ class Tick:
             self._guarded(key, report, work)
 
     def _fan_out_sweeps(self, now: datetime, report: ChannelReport) -> list[CalendarDoc]:
-        """Page through the calendars due for a sweep, move each one's next sweep a floor on (a
-        sweep whose run never finishes is retried then, not at every tick; the run's commit
-        replaces it with its plan) and publish every ``sweep`` command; the calendars left for
-        the tick itself."""
+        """Page through the calendars due for a sweep and publish every ``sweep`` command (a
+        sweep whose run does not commit stays due for the next tick: the run's commit plans the
+        next one); the calendars left for the tick itself."""
         interval = self._settings.sweep_interval
         spread = interval * self._settings.sweep_jitter
         fan_out = FanOut(SweepCommand, self._commands, self._settings.tick_batch, report)
@@ -227,8 +226,6 @@ class Tick:
                 room = self._settings.tick_batch - len(mine)
                 mine.update((d.key, d) for d in ordered[: max(room, 0)])
                 fan_out.add([d.key for d in ordered])
-                if ordered:  # after publishing: a page that failed to go out is due next tick
-                    self._calendar_store.defer_sweeps([d.key for d in ordered], now + interval)
                 if page.cursor is None:
                     break
                 cursor = page.cursor

@@ -21,7 +21,7 @@ import itertools
 import re
 import threading
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -632,13 +632,6 @@ class InMemoryCalendarStore:
             page = _sweep_page(self._docs.values(), now, limit, after, stale_before)
             self.reads += max(1, len(page.items))
         return page
-
-    def defer_sweeps(self, keys: Sequence[str], until: datetime) -> None:
-        with self._lock:
-            for key in dict.fromkeys(keys):
-                if key in self._docs:
-                    self.writes += 1
-                    self._docs[key] = replace(self._docs[key], sweep_due_at=until)
 
     def set_held_deletes(self, key: str, count: int) -> None:
         with self._lock:
