@@ -171,6 +171,7 @@ def _seed(
         calendar_id = f"cal{n:05d}@example.com"
         key = calendar_key(subject, calendar_id)
         # due for a sweep: attempted an hour ago; the others an hour from now, as the tick sees it
+        # (their planned sweeps, a floor after, due and not due alike)
         attempted = now - timedelta(hours=1) if n < sweep else now + timedelta(hours=1)
         channel_id = f"bench-{n:05d}"
         if n >= total - renewal:  # a real channel on the emulator, due for renewal
@@ -194,6 +195,8 @@ def _seed(
             subject=subject,
             calendar_id=calendar_id,
             last_attempt_at=attempted - timedelta(seconds=n % 600),  # spread, no ties
+            # the next sweep the last run planned: due for the first ``sweep`` calendars
+            sweep_due_at=attempted + settings.sweep_interval - timedelta(seconds=n % 600),
             # the channel's live window, as enrolment and renewal record it
             channels={channel_id: ChannelWindow(channel.created_at, expiration)},
         )
