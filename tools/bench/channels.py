@@ -19,17 +19,13 @@ measured by the sync benchmark's stack, not here).
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -37,7 +33,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
 from bench.scale import scaled
-from bench.services import emulator
+from bench.services import emulators_and_calendar
 from confsync.adapters.calendar_api import GoogleCalendarClientFactory
 from confsync.adapters.firestore_channels import FirestoreChannelStore
 from confsync.adapters.firestore_store import FirestoreCalendarStore
@@ -49,9 +45,6 @@ from confsync.testing import RecordingCommandPublisher, RecordingPublisher
 from confsync.testing.settings import channel_settings
 from devstack.gcloud_emulators import (
     EmulatorEndpoints,
-    free_port,
-    start_gcloud_emulators,
-    stop_gcloud_emulators,
 )
 
 __all__ = ["run"]
@@ -117,18 +110,8 @@ class Clock:
         return datetime.now(UTC) + self.offset
 
 
-@contextmanager
-def _stack() -> Iterator[tuple[EmulatorEndpoints, str]]:
-    run_dir = Path(tempfile.mkdtemp(prefix="confsync-bench-channels-"))
-    endpoints = start_gcloud_emulators(
-        run_dir, project=PROJECT, firestore_port=free_port(), pubsub_port=free_port()
-    )
-    try:
-        with emulator("calendar-emulator", run_dir) as (base, _):
-            yield endpoints, base
-    finally:
-        stop_gcloud_emulators(run_dir)
-        shutil.rmtree(run_dir, ignore_errors=True)
+def _stack() -> AbstractContextManager[tuple[EmulatorEndpoints, str]]:
+    return emulators_and_calendar("channels", PROJECT)
 
 
 def _subjects() -> list[str]:

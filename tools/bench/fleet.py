@@ -26,14 +26,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,7 +41,7 @@ from google.cloud import firestore
 
 from bench.firestore_reads import ReadCounter, count_reads
 from bench.scale import scaled
-from bench.services import emulator
+from bench.services import emulators_and_calendar
 from bench.stack import REPO_ROOT
 from confsync.adapters.calendar_api import GoogleCalendarClientFactory
 from confsync.adapters.firestore_channels import FirestoreChannelStore
@@ -58,9 +55,6 @@ from confsync.messages import ChannelCommand, SyncRequest
 from confsync.testing.settings import channel_settings
 from devstack.gcloud_emulators import (
     EmulatorEndpoints,
-    free_port,
-    start_gcloud_emulators,
-    stop_gcloud_emulators,
 )
 from devstack.pubsub_wiring import PubsubRest
 
@@ -137,18 +131,8 @@ class Workers:
         return [future.result() for future in self.futures]
 
 
-@contextmanager
-def _stack() -> Iterator[tuple[EmulatorEndpoints, str]]:
-    run_dir = Path(tempfile.mkdtemp(prefix="confsync-bench-fleet-"))
-    endpoints = start_gcloud_emulators(
-        run_dir, project=PROJECT, firestore_port=free_port(), pubsub_port=free_port()
-    )
-    try:
-        with emulator("calendar-emulator", run_dir) as (base, _):
-            yield endpoints, base
-    finally:
-        stop_gcloud_emulators(run_dir)
-        shutil.rmtree(run_dir, ignore_errors=True)
+def _stack() -> AbstractContextManager[tuple[EmulatorEndpoints, str]]:
+    return emulators_and_calendar("fleet", PROJECT)
 
 
 def _settings(base: str) -> ChannelSettings:
