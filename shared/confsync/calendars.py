@@ -27,8 +27,8 @@ Sweep by need (see docs/decisions/2026-12-04-sweep-by-need.md): ``sweep_due_at``
 sweeps the calendar next (the one indexed field of :meth:`~confsync.ports.CalendarStore.
 due_for_sweep`), ``sweep_interval_s`` the interval it was planned with and ``channel_suspect``
 whether the last sweep found changes no notification had announced; a sync run writes all three
-when it commits (:mod:`confsync.sweep_policy`), the tick moves ``sweep_due_at`` on when it hands
-a sweep out. Absent from documents stored before: such a calendar is swept on the old criterion.
+when it commits (:mod:`confsync.sweep_policy`); a sweep whose run does not commit stays due.
+Absent from documents stored before: such a calendar is swept on the old criterion.
 """
 
 from __future__ import annotations
@@ -176,6 +176,12 @@ class CalendarDoc:
     def syncing(self) -> bool:
         """Whether syncs run for this calendar (active, or poll-only when watches are refused)."""
         return self.state in SYNCING_STATES
+
+    @property
+    def sweep_due(self) -> datetime:
+        """When its sweep falls due, for ordering sweeps: the planned ``sweep_due_at``; for a
+        calendar stored before sweeps by need, its last attempt; never attempted, the earliest."""
+        return self.sweep_due_at or self.last_attempt_at or datetime.min.replace(tzinfo=UTC)
 
     def lease_held(self, now: datetime, owner: str | None = None) -> bool:
         """True while a lease taken by someone else than ``owner`` is still running."""

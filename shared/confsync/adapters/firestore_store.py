@@ -44,7 +44,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from google.api_core import exceptions as gexc
@@ -244,7 +244,6 @@ _OPTIMISTIC_ATTEMPTS = 5  # acquire, extend, release: give up after this many lo
 _COMMIT_ATTEMPTS = 10  # commit must store the token: a few more tries before raising
 
 _SYNCING = sorted(SYNCING_STATES)
-_FLOOR = datetime.min.replace(tzinfo=UTC)
 _LEGACY_PROBE = 10  # calendars the old criterion's query reads while none is left to find
 
 _Snapshot = DocumentSnapshot[firestore.DocumentReference]
@@ -619,7 +618,7 @@ def _sweep_fields(plan: SweepPlan) -> dict[str, Any]:
 
 
 def _sweep_key(doc: CalendarDoc) -> tuple[datetime, str]:
-    return (doc.sweep_due_at or doc.last_attempt_at or _FLOOR, doc.key)
+    return (doc.sweep_due, doc.key)
 
 
 def _due_for_sweep(

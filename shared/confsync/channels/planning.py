@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from confsync.calendars import CalendarDoc
 from confsync.channel_docs import ChannelDoc
@@ -14,8 +14,6 @@ from confsync.channels.logs import LOGGER, labels
 from confsync.channels.report import ChannelReport, SubjectBudget
 
 __all__ = ["RenewalPlan", "jittered"]
-
-_FLOOR = datetime.min.replace(tzinfo=UTC)
 
 
 class RenewalPlan:
@@ -62,9 +60,4 @@ def jittered(
 ) -> list[CalendarDoc]:
     """A page of due calendars, the earliest due first, each moved by up to ``spread``."""
     jitter = spread.total_seconds()
-    return sorted(due, key=lambda d: _due_at(d).timestamp() + rng.uniform(0, jitter))
-
-
-def _due_at(doc: CalendarDoc) -> datetime:
-    """When the calendar's sweep fell due (one stored before sweeps by need: its last attempt)."""
-    return doc.sweep_due_at or doc.last_attempt_at or _FLOOR
+    return sorted(due, key=lambda d: d.sweep_due.timestamp() + rng.uniform(0, jitter))

@@ -380,7 +380,7 @@ def _due(doc: CalendarDoc, now: datetime, stale_before: datetime) -> bool:
 
 
 def _sweep_order(doc: CalendarDoc) -> tuple[datetime, str]:
-    return (doc.sweep_due_at or doc.last_attempt_at or datetime.min.replace(tzinfo=UTC), doc.key)
+    return (doc.sweep_due, doc.key)
 
 
 def _sweep_page(
