@@ -536,6 +536,48 @@ def test_a_single_sync_is_never_delayed(world: World) -> None:
     assert world.sleeper.pauses == []
 
 
+def test_late_stragglers_of_a_burst_cost_one_pull_together(world: World) -> None:
+    """Notifications stamped just before the stored pull began (within ``skew``), delivered
+    after its commit: the first waits until that pull began ``skew`` ago, and its pull covers
+    the others; before, each pulled an empty page of its own."""
+    _synced_at(world, T0)
+    world.clock.now = T0 + timedelta(milliseconds=200)
+    lists = world.calendar.list_calls
+    stamps = [T0 - timedelta(milliseconds=ms) for ms in (100, 600, 300, 900)]
+
+    outcomes = [world.request(stamp) for stamp in stamps]
+
+    assert [o.status for o in outcomes] == ["synced", "covered", "covered", "covered"]
+    assert world.calendar.list_calls == lists + 1
+    assert world.sleeper.pauses == pytest.approx([0.8])  # until T0 + skew, not a full skew
+    doc = world.calendars.get(KEY)
+    assert doc is not None
+    assert doc.pulled_from == T0 + SECOND
+
+
+def test_straggler_arriving_during_the_wait_is_covered_at_the_commit(world: World) -> None:
+    _synced_at(world, T0)
+    world.clock.now = T0 + timedelta(milliseconds=100)
+    world.sleeper.during = lambda: world.request(T0 - timedelta(milliseconds=50))
+
+    outcome = world.request(T0 - timedelta(milliseconds=400))
+
+    assert outcome.status == "synced"
+    assert (outcome.stats.rounds, outcome.stats.covered) == (1, 1)
+    assert world.sleeper.pauses == pytest.approx([0.9])
+
+
+def test_notification_stamped_after_the_stored_pull_began_is_not_delayed(world: World) -> None:
+    _synced_at(world, T0)
+    world.calendar.put(CALENDAR, _event("e1", "c1", summary="Edited after the pull began"))
+
+    outcome = world.request(T0 + timedelta(milliseconds=1))
+
+    assert outcome.status == "synced"
+    assert world.sleeper.pauses == []
+    assert world.provider.conferences["c1"].state["title"] == "Edited after the pull began"  # type: ignore[index]
+
+
 # --- series exceptions when a series' conference changes ----------------------------------------
 
 WEEKLY = ["RRULE:FREQ=WEEKLY;COUNT=4"]

@@ -11,7 +11,10 @@ who pulls and when to pull again:
 - **commit**: the token is stored and the lease released only if ``notify_seq`` did not move,
   or every request since was covered by the pull (:meth:`CalendarLease.commit`);
 - **settle**: before another pull, wait while requests keep arriving
-  (:meth:`CalendarLease.settled`).
+  (:meth:`CalendarLease.settled`);
+- **stragglers**: a notification stamped shortly before the stored token's pull began, within
+  ``skew``, waits until that pull began ``skew`` ago before pulling, so its pull covers every
+  other straggler of the same burst (:meth:`CalendarLease.wait_for_stragglers`).
 """
 
 from __future__ import annotations
@@ -57,6 +60,25 @@ class CalendarLease:
         if request.reason != "notification" or doc.sync_token is None or doc.pulled_from is None:
             return False
         return epoch_ms(request.notified_at) <= epoch_ms(doc.pulled_from - self._settings.skew)
+
+    def wait_for_stragglers(self, run: Run, request: SyncRequest) -> None:
+        """Before the first pull of a notification stamped less than ``skew`` before the stored
+        token's pull began (not covered, but that pull most likely returned its change), wait
+        until ``pulled_from + skew``, at most ``skew``. The pull then covers every notification
+        stamped before ``pulled_from``: the other late deliveries of a burst are answered
+        ``covered`` (or, arriving while this run holds the lease, covered at its commit) instead
+        of each pulling an empty page. A notification stamped after the stored pull began, a
+        new change, is never delayed."""
+        doc = run.doc
+        if request.reason != "notification" or doc.sync_token is None or doc.pulled_from is None:
+            return
+        if epoch_ms(request.notified_at) >= epoch_ms(doc.pulled_from):
+            return
+        skew = self._settings.skew.total_seconds()
+        wait = (doc.pulled_from - self._now()).total_seconds() + skew
+        if wait > 0:
+            self._sleep(min(wait, skew))
+            run.stats.settle_waits += 1
 
     def take(self, doc: CalendarDoc, owner: str, request: SyncRequest) -> CalendarDoc | None:
         """The calendar leased to ``owner``, or None when another run holds the lease and was

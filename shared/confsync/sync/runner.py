@@ -248,6 +248,7 @@ class SyncRunner:
 
     def _rounds(self, run: Run, request: SyncRequest) -> Status:
         """Settle (not before the first), pull, retry pending, commit; until a commit holds."""
+        self._lease.wait_for_stragglers(run, request)
         for round_ in range(self.settings.max_rounds):
             if round_ and not self._lease.settled(run):
                 return self._lease.stopped(run)
