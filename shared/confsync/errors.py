@@ -157,6 +157,28 @@ class CalendarAccessError(PermanentError):
         return text[: OUTCOME_MAX_CHARS - 3].rstrip() + "..."
 
 
+DEPLOYMENT_WIDE_MARKERS: tuple[str, ...] = (
+    "unauthorized_client",  # the delegation grant lacks the client id or the scope
+    "invalid_client",  # the OAuth client was deleted or its secret rotated
+    "signJwt as ",  # the function may not sign as the delegation service account
+    "credentials of its own",  # the function has no identity to call signJwt with
+    "own credentials",  # the function's identity was refused or failed to refresh
+    "accessNotConfigured",  # the Calendar API is not enabled in the project
+    "SERVICE_DISABLED",
+    "insufficientPermissions",  # the token lacks the scope (delegation grant narrowed)
+    "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+)
+"""Fragments of the reasons :class:`CalendarAccessError` carries that point at the deployment's
+configuration rather than at one user: every calendar of the deployment fails the same way, and
+fixing the configuration restores all of them."""
+
+
+def deployment_wide(outcome: str | None) -> bool:
+    """Whether a disconnected calendar's reason (its ``last_outcome``) points at the
+    deployment's configuration (:data:`DEPLOYMENT_WIDE_MARKERS`), not at its user leaving."""
+    return outcome is not None and any(marker in outcome for marker in DEPLOYMENT_WIDE_MARKERS)
+
+
 class UntrustedViewError(CalendarAccessError):
     """An ``events.list`` answer showed the calendar through an access role below ``writer``
     (``freeBusyReader``, ``reader`` or a value we do not know). Such a view strips or hides what

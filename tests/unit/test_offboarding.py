@@ -27,6 +27,7 @@ from confsync.errors import (
     CalendarAccessError,
     CalendarUnavailableError,
     ConfsyncError,
+    deployment_wide,
 )
 from confsync.messages import SyncRequest
 from confsync.testing import InMemoryChannelStore, RecordingCommandPublisher
@@ -65,6 +66,17 @@ ACCESS_LOST: dict[str, tuple[ConfsyncError, str]] = {
         ),
         "unauthorized_client",
     ),
+}
+
+DEPLOYMENT_WIDE: dict[str, ConfsyncError] = {
+    "not-authorized": ACCESS_LOST["not-authorized"][0],
+    "sign-refused": CalendarAccessError(
+        "events.list: credentials refused: signJwt as sync-delegate@p.iam.gserviceaccount.com: "
+        "HTTP 403 (Permission denied); deployment error: the function's service account needs "
+        "roles/iam.serviceAccountTokenCreator on sync-delegate@p.iam.gserviceaccount.com"
+    ),
+    "api-disabled": _http(403, "accessNotConfigured", "events.list"),
+    "scope-lost": _http(403, "insufficientPermissions", "events.list"),
 }
 
 TRANSIENT: dict[str, ConfsyncError] = {
@@ -362,6 +374,33 @@ def test_the_tick_retires_a_calendar_only_after_the_retention(stack: Stack) -> N
     assert KEY not in record.calendars
     assert record.home_key != KEY or record.pending is None
     assert stack.world.records.attached_to(KEY) == {}
+
+
+@pytest.mark.parametrize("kind", ["not-authorized", "sign-refused", "api-disabled", "scope-lost"])
+def test_a_deployment_wide_reason_keeps_the_calendar_past_the_retention(
+    stack: Stack, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack.lose_access(DEPLOYMENT_WIDE[kind])
+    stack.later(RETENTION + timedelta(days=1))
+
+    report = stack.service().tick()
+
+    doc = stack.doc()
+    assert doc.state == "disconnected"
+    assert doc.disconnected_at is not None
+    assert stack.world.records.attached_to(KEY) != {}  # nothing forgotten
+    assert report.kept_disconnected == 1
+    assert report.unenrolled == 0
+    assert any(
+        r.levelname == "ERROR" and "deployment's configuration" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+@pytest.mark.parametrize("kind", ACCESS_LOST)
+def test_only_reasons_of_the_deployment_count_as_deployment_wide(kind: str) -> None:
+    error, _reason = ACCESS_LOST[kind]
+    assert deployment_wide(error.outcome) == (kind == "not-authorized")  # type: ignore[attr-defined]
 
 
 def test_retirement_deletes_no_conference(stack: Stack) -> None:

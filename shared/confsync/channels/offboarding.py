@@ -17,6 +17,12 @@ b. *retires it after the retention*: a calendar ``disconnected`` for longer than
    becomes ``unenrolled after <duration> disconnected``. The calendar is first moved from
    ``disconnected`` to ``unenrolled`` in one conditional write, so a calendar re-enrolled since
    the query is left alone. At most ``tick_batch`` calendars per tick; the rest wait for the next.
+   A calendar whose reason points at the deployment's configuration rather than at its user
+   (:func:`~confsync.errors.deployment_wide`: a broken delegation grant, a refused ``signJwt``,
+   the Calendar API disabled) is never retired: such a fault disconnects every calendar at
+   once, and retiring them would forget the records of a whole fleet over a misconfiguration.
+   It stays ``disconnected`` (counted as ``kept_disconnected``, one ERROR line per tick) until
+   an operator fixes the configuration and enrols it again, or unenrols it.
 
 Conferences are never deleted by offboarding: forgetting records deletes only confsync's
 records, never a conference in the conferencing system (a user who left may still have meetings
@@ -36,6 +42,7 @@ from confsync.channels.logs import LOGGER, labels
 from confsync.channels.report import ChannelReport, SubjectBudget
 from confsync.channels.settings import ChannelSettings
 from confsync.channels.watch import Watcher
+from confsync.errors import deployment_wide
 from confsync.ports import CalendarStore, ChannelClientFactory, ChannelStore
 
 __all__ = ["Offboarding", "Unenroll", "duration_text"]
@@ -110,8 +117,22 @@ class Offboarding:
     def retire(self, now: datetime, report: ChannelReport, guard: Guard) -> None:
         """Pass b: unenroll (records forgotten) calendars disconnected past the retention."""
         cutoff = now - self._settings.disconnected_retention
+        kept: list[CalendarDoc] = []
         for doc in self._calendar_store.disconnected_before(cutoff, self._settings.tick_batch):
+            if deployment_wide(doc.last_outcome):
+                kept.append(doc)
+                continue
             guard(doc.key, report, partial(self._retire, doc, now, cutoff, report))
+        if kept:
+            report.kept_disconnected += len(kept)
+            LOGGER.error(
+                "%d calendars disconnected past the retention are kept, not retired: their "
+                "reason points at the deployment's configuration (e.g. %r); fix it, then enrol "
+                "them again (`confsync status --state disconnected` lists them) or unenrol them",
+                len(kept),
+                kept[0].last_outcome,
+                extra=labels(kept[0].key),
+            )
 
     def _retire(
         self, doc: CalendarDoc, now: datetime, cutoff: datetime, report: ChannelReport

@@ -21,6 +21,7 @@ class ChannelReport:
     refused: int = 0  # enroll commands for a subject not allowed (syntax, domain): ERROR lines
     ignored: int = 0  # add-on enroll commands of a calendar an operator blocked
     unenrolled: int = 0
+    kept_disconnected: int = 0  # past the retention, not retired: a deployment-wide reason
     renewed: int = 0
     orphaned: int = 0
     repaired: int = 0
