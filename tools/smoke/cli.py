@@ -40,6 +40,9 @@ class Wired:
 
     smoke: Smoke
     calendar: CalendarApi
+    stack_calls: Callable[[], dict[str, int]] | None = None
+    """Locally: every Calendar call the stack has served so far, by method (the emulator's
+    counters), so the report shows what confsync itself spent on the smoke."""
 
 
 def _repo_root() -> Path:
@@ -67,8 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         "--run-dir",
         type=Path,
         default=Path(".run"),
-        help="local: the run directory of a `make up` stack; none running: a private stack "
-        "is started there (%(default)s)",
+        help="local: the run directory of a `make up` stack (%(default)s); when none runs "
+        "there, a private stack on free ports in a temporary directory",
     )
     parser.add_argument(
         "--enroll",
@@ -164,12 +167,21 @@ def wire_local(
         say=_say,
         poll_seconds=0.05,
     )
-    return Wired(smoke, calendar)
+
+    def stack_calls() -> dict[str, int]:
+        answer = calendar.http.get(
+            f"{env['CALENDAR_EMULATOR_URL'].rstrip('/')}/emulator/v1/requests", timeout=10
+        )
+        answer.raise_for_status()
+        counts: dict[str, int] = answer.json()["counts"]
+        return counts
+
+    return Wired(smoke, calendar, stack_calls)
 
 
 @contextmanager
 def _local_env(run_dir: Path) -> Iterator[dict[str, str]]:
-    """The running stack of ``run_dir``, else a private stack started there for the run."""
+    """The running stack of ``run_dir``, else a private stack started for the run."""
     from devstack.demo import private_stack  # noqa: PLC0415 - local only
     from devstack.lifecycle import read_env_file  # noqa: PLC0415
     from devstack.process import running  # noqa: PLC0415
@@ -180,7 +192,7 @@ def _local_env(run_dir: Path) -> Iterator[dict[str, str]]:
         yield read_env_file(env_file)
         return
     _say("smoke: no local stack running: starting a private one on free ports")
-    with private_stack(run_dir, project="confsync-smoke", say=_say) as client:
+    with private_stack(None, project="confsync-smoke", say=_say) as client:
         yield client.env
 
 
@@ -190,8 +202,13 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _execute(wired: Wired) -> int:
+    before = wired.stack_calls() if wired.stack_calls else None
     outcome = wired.smoke.run()
-    for line in summary(outcome, wired.calendar.calls):
+    stack_calls: dict[str, int] | None = None
+    if wired.stack_calls is not None and before is not None:
+        after = wired.stack_calls()
+        stack_calls = {k: v - before.get(k, 0) for k, v in after.items() if v > before.get(k, 0)}
+    for line in summary(outcome, wired.calendar.calls, stack_calls):
         _say(line)
     return outcome.exit_status
 

@@ -9,8 +9,13 @@ from smoke.runner import SmokeOutcome
 __all__ = ["summary"]
 
 
-def summary(outcome: SmokeOutcome, calendar_calls: Mapping[str, int]) -> list[str]:
-    """The lines printed at the end of a run (``calendar_calls``: the smoke's own, by method)."""
+def summary(
+    outcome: SmokeOutcome,
+    calendar_calls: Mapping[str, int],
+    stack_calls: Mapping[str, int] | None = None,
+) -> list[str]:
+    """The lines printed at the end of a run (``calendar_calls``: the smoke's own, by method;
+    ``stack_calls``: locally, every call the Calendar emulator served meanwhile, confsync's too)."""
     lines = ["", "steps (latency: from the Calendar change until the conference showed it)"]
     width = max([len(s.what) for s in outcome.steps] + [4])
     for step in outcome.steps:
@@ -30,6 +35,13 @@ def summary(outcome: SmokeOutcome, calendar_calls: Mapping[str, int]) -> list[st
     lines.append(f"Calendar calls made by the smoke: {total}")
     for method, count in sorted(calendar_calls.items()):
         lines.append(f"  {method:<28} {count}")
+    if stack_calls is not None:
+        lines.append(
+            f"Calendar calls the emulator served meanwhile (confsync's and the smoke's): "
+            f"{sum(stack_calls.values())}"
+        )
+        for method, count in sorted(stack_calls.items()):
+            lines.append(f"  {method:<28} {count}")
     lines.append("")
     lines.append("cleanup")
     for what, result in outcome.cleanup:

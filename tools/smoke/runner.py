@@ -80,6 +80,8 @@ class SmokeOutcome:
     readings: list[Reading] = field(default_factory=list)
     cleanup: list[tuple[str, str]] = field(default_factory=list)  # (what, "done" or why not)
     planned: int = 5
+    calendar_id: str | None = None  # the scratch calendar, once created
+    conference_id: str | None = None  # the smoke's conference, once created
 
     @property
     def all_arrived(self) -> bool:
@@ -205,6 +207,7 @@ class Smoke:
 
     def _create_calendar(self, stamp: str) -> None:
         self._calendar_id = self.calendar.create_scratch_calendar(f"confsync smoke {stamp}")
+        self.outcome.calendar_id = self._calendar_id
         self.say(f"scratch calendar {self._calendar_id}")
 
     def _enroll(self) -> None:
@@ -216,6 +219,7 @@ class Smoke:
         assert self._calendar_id is not None
         conference = self.conferencing.create(self.user)
         self._conference_id = str(conference["id"])
+        self.outcome.conference_id = self._conference_id
         self.say(f"conference {self._conference_id}")
         event = self.calendar.insert_event(
             self._calendar_id,
