@@ -135,9 +135,12 @@ class GoogleOperations:
         policies = self._get(f"{base}/alertPolicies", {}).get("alertPolicies", [])
         enabled = sum(1 for p in policies if p.get("enabled", True))
         disabled = len(policies) - enabled
-        opened = self._get(f"{base}/alerts", {"filter": 'state="OPEN"'}).get("alerts", [])
-        names = sorted({str(a.get("policy", {}).get("displayName", "?")) for a in opened})
         detail = f"{len(policies)} policies ({enabled} enabled, {disabled} disabled), "
+        try:
+            opened = self._get(f"{base}/alerts", {"filter": 'state="OPEN"'}).get("alerts", [])
+        except Exception as err:  # the policies are still worth reporting
+            return Reading("alert policies", "unknown", detail + f"open alerts unknown: {err}")
+        names = sorted({str(a.get("policy", {}).get("displayName", "?")) for a in opened})
         detail += f"{len(opened)} open alerts" + (f": {', '.join(names)}" if names else "")
         state: State = "ok" if not opened and not disabled and policies else "attention"
         return Reading("alert policies", state, detail)

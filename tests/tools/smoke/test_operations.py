@@ -89,3 +89,11 @@ def test_the_scheduler_job_shows_its_last_run_and_whether_it_succeeded() -> None
     assert failed.state == "attention"
     assert "failed (status code 7)" in failed.detail
     assert (never.state, never.detail) == ("attention", "ENABLED: never run yet")
+
+
+def test_open_alerts_that_cannot_be_read_still_report_the_policies() -> None:
+    policies = {"alertPolicies": [{"displayName": "a", "enabled": True}]}
+    reading = _operations({"/alertPolicies": policies}, []).alert_policies()
+
+    assert reading.state == "unknown"
+    assert reading.detail.startswith("1 policies (1 enabled, 0 disabled), open alerts unknown: ")
