@@ -178,14 +178,21 @@ class Smoke:
         return result.arrived
 
     def _wait(self, shows: Callable[[dict[str, Any]], bool], what: str, timeout: float) -> float:
-        """Seconds until the conference ``shows`` the change; StepTimeoutError after ``timeout``."""
+        """Seconds until the conference ``shows`` the change; StepTimeoutError after ``timeout``.
+
+        A read that fails (the system briefly unavailable) is tried again until the timeout, and
+        the last failure is named when the change never showed."""
         assert self._conference_id is not None
         started = self._clock()
+        failure = ""
         while True:
-            if shows(self.conferencing.get(self._conference_id)):
-                return self._clock() - started
+            try:
+                if shows(self.conferencing.get(self._conference_id)):
+                    return self._clock() - started
+            except Exception as err:  # reported if the change never shows
+                failure = f" (last read failed: {type(err).__name__}: {err})"
             if self._clock() - started > timeout:
-                raise StepTimeoutError(f"{what} not shown after {timeout:g} s")
+                raise StepTimeoutError(f"{what} not shown after {timeout:g} s{failure}")
             self._sleep(self._poll)
 
     def _steps(self) -> None:

@@ -159,3 +159,42 @@ def test_readings_that_fail_are_reported_unknown_and_do_not_change_the_exit_stat
     assert outcome.exit_status == 0
     assert [r.state for r in outcome.readings] == ["unknown"] * 3
     assert "403 monitoring.viewer missing" in run.text()
+
+
+def test_a_read_that_fails_for_a_moment_does_not_fail_the_step() -> None:
+    run = Run()
+    real_get = run.conferencing.get
+    failures = iter([True, False])
+
+    def flaky(conference_id: str) -> dict[str, object]:
+        if next(failures, False):
+            raise RuntimeError("GET /v1/conferences/x: 503 unavailable")
+        return real_get(conference_id)
+
+    run.conferencing.get = flaky  # type: ignore[method-assign]
+
+    assert run.run().exit_status == 0
+
+
+def test_a_read_that_keeps_failing_is_named_when_the_step_times_out() -> None:
+    run = Run()
+    created = run.conferencing.create
+
+    def create_then_break(owner: str) -> dict[str, object]:
+        conference = created(owner)
+
+        def broken(conference_id: str) -> dict[str, object]:
+            raise RuntimeError("GET /v1/conferences/x: 401 unauthenticated")
+
+        run.conferencing.get = broken  # type: ignore[method-assign]
+        return conference
+
+    run.conferencing.create = create_then_break  # type: ignore[method-assign]
+
+    outcome = run.run()
+
+    assert outcome.exit_status == 1
+    assert outcome.steps[2].detail.endswith(
+        "(last read failed: RuntimeError: GET /v1/conferences/x: 401 unauthenticated)"
+    )
+    assert outcome.left_behind == ["delete the conference"]  # it could not be read either
