@@ -99,7 +99,9 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def _wire_deployed(config: DeployedConfig, args: argparse.Namespace) -> Wired:
+def _wire_deployed(
+    config: DeployedConfig, args: argparse.Namespace, env: Mapping[str, str]
+) -> Wired:
     tokens = token_source(config.user, clock=time.time)
     tokens.token()  # fail fast (exit 2) before anything is created
     calendar = CalendarApi(config.calendar_api_url, tokens.token)
@@ -116,7 +118,7 @@ def _wire_deployed(config: DeployedConfig, args: argparse.Namespace) -> Wired:
             signing_secrets=config.signing_secrets,
         ),
         enrolment=CliEnrolment(
-            {**os.environ, **outputs.cli_env()},
+            {**env, **outputs.cli_env()},
             enroll_url=outputs.enroll_url,
             id_token=(lambda: config.id_token) if use_token else None,
         ),
@@ -233,7 +235,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         config = load_deployed(env, outputs_json)
         if problems:
             raise SmokeConfigError(problems)
-        wired = _wire_deployed(config, args)
+        wired = _wire_deployed(config, args, env)
     except SmokeConfigError as err:
         for problem in problems + [p for p in err.problems if p not in problems]:
             print(f"smoke: {problem}", file=sys.stderr, flush=True)
