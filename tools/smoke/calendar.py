@@ -134,11 +134,7 @@ class EmulatorCalendarApi(CalendarApi):
 
     def delete_scratch_calendar(self, calendar_id: str) -> None:
         """Delete what is left on it and withdraw the test user's role (admin API)."""
-        listed = self.http.get(
-            self.base + self._events(calendar_id),
-            headers={"Authorization": f"Bearer {self._token()}"},
-            timeout=self._timeout,
-        )
+        listed = self._call("calendar.events.list", "GET", self._events(calendar_id), ok=(200, 404))
         if listed.status_code == 200:
             for event in listed.json().get("items", []):
                 self.delete_event(calendar_id, str(event["id"]))
