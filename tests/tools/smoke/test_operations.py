@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from smoke.operations import GoogleOperations
+import requests
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smoke.operations import GoogleOperations, read_all
 
 JOB = "projects/p-1/locations/europe-west1/jobs/confsync-tick"
 
@@ -97,3 +101,56 @@ def test_open_alerts_that_cannot_be_read_still_report_the_policies() -> None:
 
     assert reading.state == "unknown"
     assert reading.detail.startswith("1 policies (1 enabled, 0 disabled), open alerts unknown: ")
+
+
+ANSWERS = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "timeSeries",
+                    "points",
+                    "value",
+                    "int64Value",
+                    "interval",
+                    "endTime",
+                    "alerts",
+                    "alertPolicies",
+                    "enabled",
+                    "policy",
+                    "displayName",
+                    "state",
+                    "status",
+                    "code",
+                    "lastAttemptTime",
+                    "schedule",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=15,
+)
+
+
+@given(st.dictionaries(st.sampled_from(["/timeSeries", "/alertPolicies", "/alerts", JOB]), ANSWERS))
+def test_any_answer_gives_three_readings_never_an_exception(answers: dict[str, Any]) -> None:
+    def get(url: str, params: dict[str, str]) -> dict[str, Any]:
+        for suffix, answer in answers.items():
+            if url.endswith(suffix):
+                if not isinstance(answer, dict):
+                    raise ValueError("not a JSON object")
+                return answer
+        raise requests.HTTPError("404")
+
+    operations = GoogleOperations(
+        project="p-1", dead_letter_subscription="dl", scheduler_job=JOB, get=get
+    )
+
+    readings = read_all(operations)
+
+    assert [r.what for r in readings] == ["dead-letter backlog", "alert policies", "scheduler job"]
+    assert {r.state for r in readings} <= {"ok", "attention", "unknown"}
