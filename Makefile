@@ -154,6 +154,18 @@ dev: setup ## up, then follow every part's log until Ctrl-C, then down
 demo: setup ## the seed's story on a private stack (free ports, temp dir): each step and its latency
 	$(BIN)/python -m devstack.demo
 
+# The smoke test (docs/runbooks/smoke-test-a-deployment.md). `make smoke`: the deployed stack, from
+# Terraform's outputs (OUTPUTS=FILE: a saved `terraform output -json` instead); `make smoke-local`:
+# the same steps against `make up`'s stack, or a private one when none runs (tests/e2e runs it).
+OUTPUTS ?=
+.PHONY: smoke smoke-local
+
+smoke: setup ## after make deploy: a scratch calendar's conference created, moved, deleted; latencies
+	$(BIN)/python -m smoke --stack deployed $(if $(OUTPUTS),--outputs '$(OUTPUTS)')
+
+smoke-local: setup ## the smoke against make up's stack (a private one when none runs)
+	$(BIN)/python -m smoke --stack local --run-dir $(RUN_DIR)
+
 tick: setup ## publish one scheduler tick to channel-commands now
 	$(BIN)/devstack --run-dir $(RUN_DIR) tick
 

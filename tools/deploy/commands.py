@@ -225,6 +225,7 @@ class Deployment:
             "  enroll a calendar:  .venv/bin/confsync enroll --subject USER@DOMAIN"
             " --calendar primary --wait 120",
             "  see every calendar:  .venv/bin/confsync status",
+            "  prove it works end to end:  make smoke  (docs/runbooks/smoke-test-a-deployment.md)",
             f"  logs:  gcloud functions logs read {sync_name or 'FUNCTION'} --gen2"
             f" --region={self.target.region} {project}",
             f"  dead letters:  gcloud pubsub subscriptions pull {inspect} {project}",

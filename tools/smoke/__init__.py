@@ -1,0 +1,1 @@
+"""``make smoke``: prove that a confsync stack works end to end, deployed or local."""
