@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from conformance.calendar import Calendar, day, rfc3339, timed_event, window
+
+from .conftest import Target
 
 
 def test_a_full_list_pages_and_carries_its_sync_token_only_on_the_last_page(
@@ -65,6 +68,36 @@ def test_a_garbled_sync_token_answers_410(calendar: Calendar) -> None:
 
     assert answer.status == 410  # OBS (1.7): 410, not 400
     assert answer["error"]["code"] == 410
+
+
+@pytest.mark.emulator_only
+def test_an_invalidated_sync_token_answers_the_documented_410_body(
+    target: Target, calendar: Calendar
+) -> None:
+    """Google invalidates tokens when it likes (1.7); only the emulator can be told to."""
+    assert target.emulator is not None
+    token = calendar.sync_token()
+    admin = f"{target.emulator.base_url}/emulator/v1/calendars/{calendar.calendar_id}"
+    requests.post(f"{admin}/invalidate-sync-tokens", timeout=10).raise_for_status()
+
+    answer = calendar.list(syncToken=token)
+
+    assert answer.status == 410
+    assert answer.body == {
+        "error": {
+            "errors": [
+                {
+                    "domain": "calendar",
+                    "reason": "fullSyncRequired",
+                    "message": "Sync token is no longer valid, a full sync is required.",
+                    "locationType": "parameter",
+                    "location": "syncToken",
+                }
+            ],
+            "code": 410,
+            "message": "Sync token is no longer valid, a full sync is required.",
+        }
+    }
 
 
 @pytest.mark.unconfirmed(

@@ -4,6 +4,7 @@ can judge error answers as well as successes."""
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -108,9 +109,9 @@ class Calendar:
     def list(self, **params: Any) -> Answer:
         return self.target.call("events.list", "GET", self._events(), params=params)
 
-    def list_all(self, **params: Any) -> tuple[list[JSON], Answer]:
+    def list_all(self, **params: Any) -> tuple[builtins.list[JSON], Answer]:
         """Every page of a list: the items and the last page (asserted to be 200)."""
-        items: list[JSON] = []
+        items: builtins.list[JSON] = []
         page_token: str | None = None
         while True:
             query = dict(params, pageToken=page_token) if page_token else params
@@ -129,7 +130,7 @@ class Calendar:
         assert token, last.body
         return token
 
-    def changes(self, token: str, **params: Any) -> tuple[list[JSON], Answer]:
+    def changes(self, token: str, **params: Any) -> tuple[builtins.list[JSON], Answer]:
         """An incremental list: every page of the changes since ``token``."""
         return self.list_all(syncToken=token, **params)
 

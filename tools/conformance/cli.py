@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
+import pytest
+
 from .testuser import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -75,6 +77,4 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if args.report:
         os.environ["CONFSYNC_CONFORMANCE_REPORT"] = str(Path(args.report).resolve())
     signal.signal(signal.SIGTERM, _interrupt)
-    import pytest  # only a run that gets this far needs it
-
     return int(pytest.main([str(SUITE), "-p", "no:cacheprovider", *args.pytest_args]))

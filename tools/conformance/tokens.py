@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC
 
-from google.auth.transport.requests import Request
+from google.auth.transport import Request
+from google.auth.transport.requests import Request as RequestsTransport
 from google.oauth2.credentials import Credentials
 
 from confsync.adapters.google_credentials import (
@@ -43,7 +44,7 @@ def _refresh_token_fetcher(
             token_uri=user.token_url,
             scopes=[CALENDAR_SCOPE],
         )
-        credentials.refresh(request)
+        credentials.refresh(request)  # type: ignore[no-untyped-call]
         expiry = credentials.expiry  # google-auth keeps it as a naive UTC time
         expires_at = expiry.replace(tzinfo=UTC).timestamp() if expiry else time.time() + 3600
         return AccessToken(value=str(credentials.token), expires_at=expires_at)
@@ -52,7 +53,7 @@ def _refresh_token_fetcher(
 
 
 def _source(cache: TokenCache, subject: str) -> TokenSource:
-    transport = Request()
+    transport = RequestsTransport()
 
     def token() -> str:
         return cache.get(subject, transport).value

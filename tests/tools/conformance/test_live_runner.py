@@ -129,6 +129,7 @@ def _status(calendar: EmulatorServer, calendar_id: str) -> int:
 @pytest.mark.parametrize("mode", ["delegated", "oauth"])
 def test_the_live_run_passes_against_the_stand_ins_and_reports_what_it_found(
     mode: str,
+    *,
     auth: Admin,
     auth_server: GoogleAuthServer,
     calendar_server: EmulatorServer,
@@ -143,9 +144,10 @@ def test_the_live_run_passes_against_the_stand_ins_and_reports_what_it_found(
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     counts = _counts(calendar_admin)
     assert f"{sum(counts.values())} Calendar calls" in run.stdout  # it counted every call
-    assert counts["calendar.calendars.insert"] == counts["calendar.calendars.delete"] == 1
-    [scratch] = _scratch_calendars(run.stdout)
-    assert _status(calendar_server, scratch) == 404  # deleted
+    scratch = _scratch_calendars(run.stdout)  # the checks' calendar and a move's destination
+    assert counts["calendar.calendars.insert"] == counts["calendar.calendars.delete"] == 2
+    assert len(scratch) == 2
+    assert [_status(calendar_server, made) for made in scratch] == [404, 404]  # deleted
     table = report.read_text()
     assert "| 1.4 | a full list with updatedMin ends with a nextSyncToken |" in table
     assert "| confirmed |" in table
@@ -159,6 +161,7 @@ def test_the_live_run_passes_against_the_stand_ins_and_reports_what_it_found(
 
 @pytest.mark.slow
 def test_a_failing_check_still_deletes_the_scratch_calendar_and_is_reported(
+    *,
     auth: Admin,
     auth_server: GoogleAuthServer,
     calendar_server: EmulatorServer,
