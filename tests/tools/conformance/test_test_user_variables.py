@@ -7,7 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conformance import testuser
 from conformance.testuser import TestUser, TestUserError, load_test_user
+from tests.support.paths import REPO_ROOT
 
 DELEGATED = {
     "CONFSYNC_TEST_USER": "tester@example.com",
@@ -115,3 +117,15 @@ def test_any_environment_loads_or_names_its_problems(environ: dict[str, str]) ->
     else:
         assert user.mode in ("delegated", "oauth")
         assert "@" in user.email
+
+
+def test_the_readme_documents_every_test_user_variable() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    names = [
+        value
+        for name, value in vars(testuser).items()
+        if name.isupper() and isinstance(value, str) and value.startswith("CONFSYNC_TEST_")
+    ]
+
+    assert len(names) == 10
+    assert [name for name in names if f"`{name}`" not in readme] == []
