@@ -48,7 +48,10 @@ def test_an_update_with_the_current_etag_succeeds_with_a_new_etag(calendar: Cale
 def test_a_delete_with_a_stale_etag_answers_412(calendar: Calendar) -> None:
     event, stale = _stale(calendar, 402)
 
-    assert calendar.delete(event["id"], if_match=stale).status == 412
+    answer = calendar.delete(event["id"], if_match=stale)
+
+    assert answer.status == 412
+    assert answer["error"]["errors"] == [CONDITION_NOT_MET]
     assert calendar.get(event["id"])["status"] == "confirmed"
 
 
@@ -69,7 +72,8 @@ def test_a_patch_with_a_stale_etag_answers_412(calendar: Calendar) -> None:
     answer = calendar.patch(event["id"], {"summary": "lost"}, if_match=stale)
 
     assert answer.status == 412
-    assert answer.reason == "conditionNotMet"
+    assert answer["error"]["errors"] == [CONDITION_NOT_MET]
+    assert calendar.get(event["id"])["summary"] == "conditional"
 
 
 @pytest.mark.unconfirmed(

@@ -28,7 +28,9 @@ def test_an_event_ending_before_it_starts_answers_400_time_range_empty(
     answer = calendar.insert(body)
 
     assert answer.status == 400
-    assert answer.reason == "timeRangeEmpty"
+    [entry] = answer["error"]["errors"]
+    assert (entry["domain"], entry["reason"]) == ("calendar", "timeRangeEmpty")
+    assert entry["message"] == "The specified time range is empty."
 
 
 def test_a_used_event_id_answers_409_duplicate(calendar: Calendar) -> None:

@@ -39,7 +39,13 @@ def test_deleting_a_deleted_event_answers_410_deleted(calendar: Calendar) -> Non
     again = calendar.delete(event["id"])
 
     assert again.status == 410
-    assert again.reason == "deleted"
+    assert again["error"] == {  # 1.7: Google's documented body
+        "errors": [
+            {"domain": "global", "reason": "deleted", "message": "Resource has been deleted"}
+        ],
+        "code": 410,
+        "message": "Resource has been deleted",
+    }
 
 
 def _series(
