@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -207,3 +209,42 @@ def test_without_any_variable_it_exits_2_before_calling_anything(
     assert code == 2
     assert "CONFSYNC_TEST_USER is not set" in err
     assert "CONFSYNC_TEST_CREDENTIALS is not set (delegated or oauth)" in err
+
+
+@pytest.mark.slow
+def test_a_run_stopped_with_sigterm_still_deletes_its_scratch_calendar(
+    *,
+    auth: Admin,
+    auth_server: GoogleAuthServer,
+    calendar_server: EmulatorServer,
+    calendar_admin: str,
+) -> None:
+    env = {**_oauth_env(auth), **_stand_in_urls(auth_server, calendar_server)}
+    slow: dict[str, Any] = {"method": "calendar.events.list", "delayMs": 300}
+    requests.post(f"{calendar_admin}/faults", json=[slow], timeout=10).raise_for_status()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CONFSYNC_")}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "conformance"],
+        cwd=REPO_ROOT,
+        env={**clean, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _counts(calendar_admin).get("calendar.events.list", 0) < 3:
+            assert time.monotonic() < deadline, "the run never got going"
+            time.sleep(0.1)
+        run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+
+    assert run.returncode != 0
+    counts = _counts(calendar_admin)
+    assert counts["calendar.calendars.insert"] == 1
+    assert counts.get("calendar.calendars.delete") == 1, output[-3000:]
+    [scratch] = _scratch_calendars(output)
+    assert _status(calendar_server, scratch) == 404
