@@ -19,8 +19,9 @@ session starts, deleted when it ends, even after failures or Ctrl-C). Markers:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +46,18 @@ _RESULTS: list[PointResult] = []
 
 @dataclass
 class Target:
-    """What the checks talk to."""
+    """What the checks talk to, as which users, and the run's scratch calendars."""
 
     live: bool
     main: CalendarTarget
     scratch: ScratchCalendars
-    calendar: Calendar
     user: str
     second: CalendarTarget | None = None
     second_user: str | None = None
     push: PushListener | None = None
     push_url: str | None = None
     emulator: EmulatorServer | None = None
-    notes: list[str] = field(default_factory=list)
+    calendar_id: str = ""  # the scratch calendar every check works in
 
     @property
     def name(self) -> str:
@@ -82,19 +82,14 @@ def _live() -> bool:
     return os.environ.get(TARGET_VARIABLE, "emulator") == "live"
 
 
-def _emulator_target(stack: list[Any]) -> Target:
-    server = EmulatorServer(host="127.0.0.1", port=0)
-    server.__enter__()
-    stack.append(server)
+def _emulator_target(stack: ExitStack) -> Target:
+    server = stack.enter_context(EmulatorServer(host="127.0.0.1", port=0))
     main = CalendarTarget(server.api_endpoint, lambda: f"user:{EMULATOR_USER}", base_delay=0.05)
-    listener = PushListener().__enter__()
-    stack.append(listener)
-    scratch = ScratchCalendars(main)
+    listener = stack.enter_context(PushListener())
     return Target(
         live=False,
         main=main,
-        scratch=scratch,
-        calendar=Calendar(main, scratch.make()),
+        scratch=ScratchCalendars(main),
         user=EMULATOR_USER,
         second=main.as_user(lambda: f"user:{EMULATOR_SECOND_USER}"),
         second_user=EMULATOR_SECOND_USER,
@@ -104,51 +99,42 @@ def _emulator_target(stack: list[Any]) -> Target:
     )
 
 
-def _live_target(stack: list[Any]) -> Target:
+def _live_target(stack: ExitStack) -> Target:
     user = load_test_user(os.environ)
     first, second = token_sources(user)
     main = CalendarTarget(user.calendar_api_url, first, name="Google")
     listener = None
     if user.push_url and user.push_port:
-        listener = PushListener(user.push_port).__enter__()
-        stack.append(listener)
-    scratch = ScratchCalendars(main)
-    target = Target(
+        listener = stack.enter_context(PushListener(user.push_port))
+    return Target(
         live=True,
         main=main,
-        scratch=scratch,
-        calendar=Calendar(main, ""),
+        scratch=ScratchCalendars(main),
         user=user.email,
         second=main.as_user(second) if second else None,
         second_user=user.second_user if second else None,
         push=listener,
         push_url=user.push_url,
     )
-    _CURRENT.append(target)  # so the scratch calendar is reported even if making it fails
-    target.calendar = Calendar(main, scratch.make())
-    return target
 
 
 @pytest.fixture(scope="session", name="target")
 def fixture_target() -> Iterator[Target]:
-    """The session's target and its scratch calendar, deleted at the end whatever happened."""
-    stack: list[Any] = []
-    target: Target | None = None
-    try:
+    """The session's target and its scratch calendar, deleted at the end whatever happened
+    (a failing check, Ctrl-C, or SIGTERM through the live runner)."""
+    with ExitStack() as stack:
         target = _live_target(stack) if _live() else _emulator_target(stack)
-        if target not in _CURRENT:
-            _CURRENT.append(target)
-        yield target
-    finally:
-        if _CURRENT:
-            _CURRENT[-1].scratch.delete_all()
-        for part in reversed(stack):
-            part.__exit__(None, None, None)
+        _CURRENT.append(target)
+        try:
+            target.calendar_id = target.scratch.make()
+            yield target
+        finally:
+            target.scratch.delete_all()
 
 
 @pytest.fixture(name="calendar")
 def fixture_calendar(target: Target) -> Calendar:
-    return target.calendar
+    return Calendar(target.main, target.calendar_id)
 
 
 @pytest.fixture(autouse=True)
@@ -166,32 +152,38 @@ def _requirements(request: pytest.FixtureRequest) -> None:
         pytest.skip(f"needs {PUSH_URL}: {OPTIONAL_VARIABLES[PUSH_URL]}")
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
-    marker = item.get_closest_marker("unconfirmed")
-    if marker is None or report.when == "teardown":
-        return
-    if report.when == "setup" and report.passed:
-        return
-    failed_assertion = report.failed and call.excinfo is not None
-    failed_assertion = failed_assertion and call.excinfo.errisinstance(AssertionError)  # type: ignore[union-attr]
-    detail = ""
+def _detail(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
+    """Why a check did not pass: the skip reason, or the first line of its exception."""
     if report.skipped and isinstance(report.longrepr, tuple):
-        detail = str(report.longrepr[2]).removeprefix("Skipped: ")
-    elif report.failed and call.excinfo is not None:
-        detail = str(call.excinfo.value).splitlines()[0][:160] if str(call.excinfo.value) else ""
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    if call.excinfo is not None:
+        lines = str(call.excinfo.value).splitlines()
+        return lines[0][:160] if lines else call.excinfo.typename
+    return ""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Record what became of each check on an UNCONFIRMED point (once: its call, or the setup
+    that skipped or broke it)."""
+    report = yield
+    marker = item.get_closest_marker("unconfirmed")
+    if marker is None or report.when == "teardown" or (report.when == "setup" and report.passed):
+        return report
+    assertion = call.excinfo is not None and call.excinfo.errisinstance(AssertionError)
     _RESULTS.append(
         PointResult(
             section=str(marker.kwargs["section"]),
             point=str(marker.kwargs["point"]),
             emulator=str(marker.kwargs["emulator"]),
-            outcome=outcome_of(report.passed, bool(failed_assertion)),
+            outcome=outcome_of(report.passed, report.failed and assertion),
             check=item.name,
-            detail=detail,
+            detail="" if report.passed else _detail(report, call),
         )
     )
+    return report
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
