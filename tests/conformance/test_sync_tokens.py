@@ -182,4 +182,18 @@ def test_order_by_start_time_without_single_events_is_refused(calendar: Calendar
     answer = calendar.list(orderBy="startTime")
 
     assert answer.status == 400  # OBS (1.2)
-    assert answer.reason == "invalid"
+    assert answer["error"]["errors"] == [
+        {
+            "domain": "global",
+            "reason": "invalid",
+            "message": "The requested ordering is not available for the particular query.",
+            "locationType": "parameter",
+            "location": "orderBy",
+        }
+    ]
+
+
+def test_order_by_start_time_suppresses_the_sync_token(calendar: Calendar) -> None:
+    _, last = calendar.list_all(singleEvents="true", orderBy="startTime", **window(100, 103))
+
+    assert "nextSyncToken" not in last.body  # OBS (1.3)
