@@ -1,7 +1,8 @@
 """``make conformance-live``: the Calendar conformance suite (tests/conformance) against Google's
 Calendar API as the test user.
 
-Without a complete test-user configuration it says what is missing and exits 2, before any call.
+Without a complete test-user configuration it says what is missing and exits 2, before any call;
+credentials that get no access token exit 2 too, with the token endpoint's or IAM's answer.
 Otherwise it runs the suite with ``CONFSYNC_CONFORMANCE_TARGET=live`` and exits with pytest's
 code; the suite prints the Calendar calls it made, the scratch calendar it deleted and the table
 of UNCONFIRMED points (also written to ``--report``). SIGTERM stops the run like Ctrl-C, so the
@@ -19,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 import pytest
+from google.auth.exceptions import GoogleAuthError
 
 from .testuser import (
     CLIENT_ID,
@@ -28,9 +30,11 @@ from .testuser import (
     OPTIONAL_VARIABLES,
     REFRESH_TOKEN,
     USER,
+    TestUser,
     TestUserError,
     load_test_user,
 )
+from .tokens import token_sources
 
 __all__ = ["USAGE_EXIT", "main", "missing_credentials_message"]
 
@@ -57,6 +61,20 @@ def missing_credentials_message(error: TestUserError) -> str:
     return "\n".join(lines)
 
 
+def _first_tokens(user: TestUser) -> str | None:
+    """Why the test users' first access tokens cannot be had (None: they can), so that refused
+    credentials stop the run before any Calendar call."""
+    first, second = token_sources(user)
+    for who, source in ((user.email, first), (user.second_user, second)):
+        if source is None:
+            continue
+        try:
+            source()
+        except (GoogleAuthError, OSError) as error:
+            return f"conformance: no access token for {who} ({user.mode}): {error}"
+    return None
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -71,6 +89,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         user = load_test_user(env)
     except TestUserError as error:
         print(missing_credentials_message(error), file=sys.stderr)
+        return USAGE_EXIT
+    refused = _first_tokens(user)
+    if refused:
+        print(refused, file=sys.stderr)
         return USAGE_EXIT
     print(f"conformance: checking Google's Calendar API as {user.email} ({user.mode})")
     os.environ["CONFSYNC_CONFORMANCE_TARGET"] = "live"

@@ -248,3 +248,27 @@ def test_a_run_stopped_with_sigterm_still_deletes_its_scratch_calendar(
     assert counts.get("calendar.calendars.delete") == 1, output[-3000:]
     [scratch] = _scratch_calendars(output)
     assert _status(calendar_server, scratch) == 404
+
+
+def test_refused_credentials_stop_the_run_before_any_calendar_call(
+    *,
+    auth: Admin,
+    auth_server: GoogleAuthServer,
+    calendar_server: EmulatorServer,
+    calendar_admin: str,
+    tmp_path: Path,
+) -> None:
+    env = _delegated_env(auth, auth_server, tmp_path)
+    requests.delete(  # the Workspace administrator withdrew the delegation
+        f"{auth_server.base_url}/emulator/v1/delegations",
+        json={"serviceAccount": DELEGATION_SA},
+        timeout=10,
+    ).raise_for_status()
+
+    run = _run({**env, **_stand_in_urls(auth_server, calendar_server)})
+
+    assert run.returncode == 2
+    assert f"no access token for {USER} (delegated)" in run.stderr
+    assert "unauthorized_client" in run.stderr
+    assert "test session starts" not in run.stdout
+    assert _counts(calendar_admin) == {}
