@@ -8,7 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 from googleapiclient.errors import HttpError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from calendar_emulator.server import EmulatorServer
 
 from .support import assert_error_reason, event_body
 
@@ -145,3 +150,38 @@ def test_a_primary_calendar_cannot_be_deleted(ada: Any) -> None:
         ada.calendars().delete(calendarId="primary").execute()
 
     assert_error_reason(caught.value, 400, "invalid")
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+BODIES = (
+    st.dictionaries(
+        st.sampled_from(["summary", "timeZone", "role", "scope", "type", "value", "id"]),
+        JSON_VALUES | st.fixed_dictionaries({"type": JSON_VALUES, "value": JSON_VALUES}),
+    )
+    | JSON_VALUES
+)
+
+
+@settings(
+    database=None, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(body=BODIES)
+def test_any_body_is_answered_200_or_a_clear_4xx_never_a_500(
+    emulator: EmulatorServer, body: Any
+) -> None:
+    owner = {"Authorization": f"Bearer user:{ADA}"}
+    base = emulator.api_endpoint
+    made = requests.post(f"{base}calendars", json={"summary": "fuzz"}, headers=owner, timeout=10)
+    calendar_id = made.json()["id"]
+
+    for url in (f"{base}calendars", f"{base}calendars/{calendar_id}/acl"):
+        answer = requests.post(url, json=body, headers=owner, timeout=10)
+        assert answer.status_code in (200, 400), answer.text
+        if answer.status_code == 400:
+            error = answer.json()["error"]
+            assert error["code"] == 400
+            assert error["errors"][0]["reason"] in ("required", "invalid", "parseError")

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from calendar_emulator.server import EmulatorServer
 from conformance.scratch import SUMMARY_PREFIX, ScratchCalendars
-from conformance.target import CalendarTarget, path
+from conformance.target import Answer, CalendarTarget, path
 
 USER = "owner@conformance.test"
 
@@ -103,3 +105,18 @@ def test_a_calendar_that_cannot_be_deleted_is_reported_left_behind(
 
     assert scratch.delete_all() == [made]
     assert scratch.deleted == []
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=10,
+)
+
+
+@settings(database=None, deadline=None)
+@given(st.dictionaries(st.sampled_from(["error", "errors", "reason", "code"]), JSON_VALUES))
+def test_the_reason_of_any_answer_body_is_a_string_or_none(body: dict[str, Any]) -> None:
+    reason = Answer(400, body, {}).reason
+
+    assert reason is None or isinstance(reason, str)

@@ -94,7 +94,7 @@ NAMES = sorted({*DELEGATED, *OAUTH, "CONFSYNC_TEST_SECOND_USER", "CONFSYNC_TEST_
                 "CONFSYNC_TEST_PUSH_PORT", "CALENDAR_API_URL", "GOOGLE_TOKEN_URL"})  # fmt: skip
 
 
-@settings(database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.dictionaries(
         st.sampled_from(NAMES),

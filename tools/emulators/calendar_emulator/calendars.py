@@ -183,11 +183,12 @@ class CalendarsApi:
         role = body.get("role")
         if not isinstance(scope, dict) or not scope.get("type"):
             raise required("Missing scope.", "scope")
-        if scope.get("type") != "user" or not isinstance(scope.get("value"), str):
+        value = scope.get("value")
+        if scope.get("type") != "user" or not isinstance(value, str) or not value.strip():
             raise invalid_parameter("Invalid scope value.", "scope")
         if role not in ROLES:
             raise invalid_parameter(f"Invalid role value: {role!r}.", "role")
-        user = str(scope["value"]).strip()
+        user = value.strip()
         self.access.set_role(calendar_id, user, str(role))
         return _json(_acl_rule(calendar_id, user, str(role)))
 
