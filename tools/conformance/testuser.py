@@ -89,9 +89,12 @@ def _email(value: str) -> bool:
 
 
 def _url(value: str, *, https: bool) -> bool:
-    parts = urlsplit(value)
     schemes = ("https",) if https else ("https", "http")
-    return parts.scheme in schemes and bool(parts.hostname)
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in schemes and bool(parts.hostname)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return False
 
 
 class _Reader:
@@ -146,7 +149,7 @@ def _push(reader: _Reader) -> tuple[str | None, int | None]:
     raw = reader.need(PUSH_PORT, f"the local port {PUSH_URL} forwards to")
     if raw is None:
         return url, None
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
         reader.problems.append(f"{PUSH_PORT} must be a port number (1-65535)")
         return url, None
     return url, int(raw)

@@ -73,6 +73,11 @@ def test_an_oauth_user_with_a_second_user_and_a_push_address_loads() -> None:
             "CONFSYNC_TEST_PUSH_PORT must be a port",
         ),
         ({"CALENDAR_API_URL": "ftp://calendar"}, "CALENDAR_API_URL must be an http(s) URL"),
+        (
+            {"CONFSYNC_TEST_PUSH_URL": "https://p.example", "CONFSYNC_TEST_PUSH_PORT": "²"},
+            "CONFSYNC_TEST_PUSH_PORT must be a port",
+        ),
+        ({"GOOGLE_TOKEN_URL": "http://["}, "GOOGLE_TOKEN_URL must be an http(s) URL"),
     ],
 )
 def test_a_bad_value_is_named(change: dict[str, str], named: str) -> None:
@@ -100,7 +105,9 @@ NAMES = sorted({*DELEGATED, *OAUTH, "CONFSYNC_TEST_SECOND_USER", "CONFSYNC_TEST_
         st.sampled_from(NAMES),
         st.one_of(
             st.text(max_size=40),
-            st.sampled_from(["delegated", "oauth", "a@b.co", "https://x.example/", "8080"]),
+            st.sampled_from(
+                ["delegated", "oauth", "a@b.co", "https://x.example/", "8080", "²", "http://["]
+            ),
         ),
     )
 )
