@@ -114,6 +114,7 @@ def test_only_an_owner_may_change_the_acl_or_delete_the_calendar(
         ({}, 400, "required"),
         ({"summary": "  "}, 400, "required"),
         ({"summary": "Zoned", "timeZone": "Mars/Olympus"}, 400, "invalid"),
+        ({"summary": "Zoned", "timeZone": "America"}, 400, "invalid"),  # a folder of zones
     ],
 )
 def test_a_bad_calendar_body_is_refused_and_makes_nothing(

@@ -13,7 +13,6 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
@@ -23,6 +22,7 @@ from .channels import ChannelRegistry, Notifier
 from .errors import ApiError, invalid_parameter, not_found, parse_error, required
 from .model import JSON, Calendar
 from .store import Store
+from .timeutil import get_zone
 from .users import UserAccounts, check_caller, check_user_access
 
 __all__ = ["CALENDAR_ENDPOINTS", "CalendarsApi", "calendars_rules"]
@@ -95,8 +95,8 @@ def _time_zone(body: JSON) -> str:
     if zone in (None, ""):
         return "UTC"
     try:
-        ZoneInfo(str(zone))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+        get_zone(str(zone))
+    except ValueError as exc:
         raise invalid_parameter("Invalid time zone definition.", "timeZone") from exc
     return str(zone)
 
