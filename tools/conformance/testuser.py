@@ -85,7 +85,10 @@ class TestUser:
 
 def _email(value: str) -> bool:
     local, at, domain = value.partition("@")
-    return bool(at and local and "." in domain and not any(c.isspace() for c in value))
+    labels = domain.split(".")
+    return bool(at and local and len(labels) > 1 and all(labels)) and not any(
+        c.isspace() or c == "@" for c in local + domain
+    )
 
 
 def _url(value: str, *, https: bool) -> bool:

@@ -63,6 +63,8 @@ def test_an_oauth_user_with_a_second_user_and_a_push_address_loads() -> None:
     [
         ({"CONFSYNC_TEST_CREDENTIALS": "key-file"}, "CONFSYNC_TEST_CREDENTIALS must be"),
         ({"CONFSYNC_TEST_USER": "not-an-address"}, "CONFSYNC_TEST_USER must be an e-mail"),
+        ({"CONFSYNC_TEST_USER": "a@example."}, "CONFSYNC_TEST_USER must be an e-mail"),
+        ({"CONFSYNC_TEST_USER": "a@b@example.com"}, "CONFSYNC_TEST_USER must be an e-mail"),
         ({"CONFSYNC_TEST_OAUTH_REFRESH_TOKEN": " "}, "CONFSYNC_TEST_OAUTH_REFRESH_TOKEN is not"),
         ({"CONFSYNC_TEST_SECOND_USER": "x@example.org"}, "CONFSYNC_TEST_SECOND_OAUTH_REFRESH"),
         ({"CONFSYNC_TEST_SECOND_USER": "TESTER@example.com"}, "CONFSYNC_TEST_SECOND_USER must"),
@@ -96,17 +98,29 @@ def test_every_missing_variable_is_named_at_once() -> None:
 
 
 NAMES = sorted({*DELEGATED, *OAUTH, "CONFSYNC_TEST_SECOND_USER", "CONFSYNC_TEST_PUSH_URL",
-                "CONFSYNC_TEST_PUSH_PORT", "CALENDAR_API_URL", "GOOGLE_TOKEN_URL"})  # fmt: skip
+                "CONFSYNC_TEST_PUSH_PORT", "CONFSYNC_TEST_SECOND_OAUTH_REFRESH_TOKEN",
+                "CALENDAR_API_URL", "GOOGLE_TOKEN_URL", "IAM_CREDENTIALS_URL"})  # fmt: skip
 
 
-@settings(database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    database=None, deadline=None, max_examples=400, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     st.dictionaries(
         st.sampled_from(NAMES),
         st.one_of(
             st.text(max_size=40),
             st.sampled_from(
-                ["delegated", "oauth", "a@b.co", "https://x.example/", "8080", "²", "http://["]
+                [
+                    "delegated",
+                    "oauth",
+                    "a@b.co",
+                    "0@.",
+                    "https://x.example/",
+                    "8080",
+                    "²",
+                    "http://[",
+                ]
             ),
         ),
     )
