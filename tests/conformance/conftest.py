@@ -78,6 +78,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """An ``unconfirmed`` marker must say which point, of which section, and what the emulator
+    does: the live run's table is made of them."""
+    for item in items:
+        for marker in item.iter_markers("unconfirmed"):
+            missing = {"section", "point", "emulator"} - set(marker.kwargs)
+            if missing or marker.args:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.unconfirmed needs section=, point= and "
+                    f"emulator= (missing: {', '.join(sorted(missing)) or 'none'})"
+                )
+
+
 def _live() -> bool:
     return os.environ.get(TARGET_VARIABLE, "emulator") == "live"
 
