@@ -97,7 +97,7 @@ test: lint ## lint, type check and the whole test suite (starts the emulators it
 # One target per test tier (a folder under tests/); tests/tools/test_make_targets.py keeps the two
 # lists in step. PYTEST_ARGS passes through (e.g. PYTEST_ARGS='-k renewal -x').
 .PHONY: test-contracts test-integration test-functions test-e2e test-emulators test-tools \
-	test-terraform
+	test-terraform test-conformance
 
 test-unit: setup ## the product's unit tests only (no emulators, a few seconds)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
@@ -117,11 +117,20 @@ test-e2e: setup ## the whole local stack via devstack up, driven from outside (s
 test-emulators: setup ## the Calendar, conferencing and Google auth emulators' own tests
 	$(BIN)/pytest tests/emulators $(PYTEST_ARGS)
 
+test-conformance: setup ## the Calendar conformance suite against the Calendar emulator (seconds)
+	$(BIN)/pytest tests/conformance $(PYTEST_ARGS)
+
 test-tools: setup ## tests of tools/: devstack, bench, chaos, deploy and the test support
 	$(BIN)/pytest tests/tools $(PYTEST_ARGS)
 
 test-terraform: setup ## static checks of the Terraform module (structure, monitoring)
 	$(BIN)/pytest tests/terraform $(PYTEST_ARGS)
+
+# The same suite against Google's Calendar API as a Workspace test user (CONFSYNC_TEST_* variables;
+# README "After make deploy: check against Google"). Exits 2, calling nothing, without them.
+.PHONY: conformance-live
+conformance-live: setup ## the Calendar conformance suite against Google as a test user; .run/conformance
+	$(BIN)/python -m conformance --report $(RUN_DIR)/conformance/unconfirmed.md
 
 bench: setup ## run the benchmarks; figures in .run/bench/results.json (never pass/fail)
 	$(BIN)/python -m bench $(if $(SCENARIOS),--only $(SCENARIOS))

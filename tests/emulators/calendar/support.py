@@ -23,26 +23,6 @@ UTC = datetime.UTC
 
 # Envelopes Google documents word for word (reference sections 1.7, 1.8, 3, 5.1).
 NOT_FOUND = {"domain": "global", "reason": "notFound", "message": "Not Found"}
-DUPLICATE = {
-    "domain": "global",
-    "reason": "duplicate",
-    "message": "The requested identifier already exists.",
-}
-DELETED = {"domain": "global", "reason": "deleted", "message": "Resource has been deleted"}
-CONDITION_NOT_MET = {
-    "domain": "global",
-    "reason": "conditionNotMet",
-    "message": "Precondition Failed",
-    "locationType": "header",
-    "location": "If-Match",
-}
-FULL_SYNC_REQUIRED = {
-    "domain": "calendar",
-    "reason": "fullSyncRequired",
-    "message": "Sync token is no longer valid, a full sync is required.",
-    "locationType": "parameter",
-    "location": "syncToken",
-}
 RATE_LIMIT_EXCEEDED = {
     "domain": "usageLimits",
     "reason": "rateLimitExceeded",

@@ -16,7 +16,6 @@ from .support import (
     TIME_RANGE_EMPTY,
     UTC,
     assert_error_envelope,
-    assert_error_reason,
     error_body,
     list_all,
     parse_time,
@@ -227,17 +226,6 @@ def test_deleted_events_are_hidden_unless_show_deleted(service, calendar_id, mak
     assert [item["id"] for item in hidden] == [kept["id"]]
     statuses = {item["id"]: item["status"] for item in shown}
     assert statuses == {kept["id"]: "confirmed", doomed["id"]: "cancelled"}
-
-
-def test_order_by_start_time_needs_single_events(service, calendar_id):
-    with pytest.raises(HttpError) as caught:
-        service.events().list(calendarId=calendar_id, orderBy="startTime").execute()
-
-    error = assert_error_reason(caught.value, 400, "invalid")
-    detail = error["errors"][0]
-    assert detail["location"] == "orderBy"
-    assert detail["locationType"] == "parameter"
-    assert detail["message"] == "The requested ordering is not available for the particular query."
 
 
 def test_order_by_start_time_with_single_events_sorts_by_start(

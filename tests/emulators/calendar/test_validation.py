@@ -65,6 +65,16 @@ def test_datetime_without_offset_needs_zone() -> None:
     )
 
 
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "America", "x" * 300])
+def test_a_zone_that_is_no_zone_is_invalid(zone: str) -> None:
+    """A folder of zones or an overlong name too: a 400, not a 500 from the file system."""
+    body = {"start": {"dateTime": "2026-05-01T10:00:00", "timeZone": zone}, "end": END}
+
+    error = _error(check_times, body)
+
+    assert (error.status, error.reason) == (400, "invalid")
+
+
 def test_recurring_event_needs_start_zone() -> None:
     error = _error(check_times, {"start": START, "end": END, "recurrence": ["RRULE:FREQ=DAILY"]})
     assert error.reason == "required"

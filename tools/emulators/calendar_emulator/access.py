@@ -79,10 +79,23 @@ class AccessControl:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: dict[str, dict[str, str]] = {}  # calendar id -> user -> role
+        self._deleted: set[str] = set()  # secondary calendars deleted through calendars.delete
 
     def reset(self) -> None:
         with self._lock:
             self._rules.clear()
+            self._deleted.clear()
+
+    def delete_calendar(self, calendar_id: str) -> None:
+        """The calendar is gone: its entries are forgotten and every user's role is ``none``."""
+        with self._lock:
+            self._rules.pop(calendar_id, None)
+            self._deleted.add(calendar_id)
+
+    def rule(self, calendar_id: str, user: str) -> str | None:
+        """The explicit entry for ``user`` on the calendar, if any."""
+        with self._lock:
+            return self._rules.get(calendar_id, {}).get(user)
 
     def set_role(self, calendar_id: str, user: str, role: str) -> None:
         if role not in _RANK:
@@ -108,6 +121,8 @@ class AccessControl:
     def role(self, caller: Caller, calendar_id: str) -> str:
         user = calendar_id if caller.user is None else caller.user
         with self._lock:
+            if calendar_id in self._deleted:
+                return "none"
             explicit = self._rules.get(calendar_id, {}).get(user)
         if explicit is not None:
             return explicit

@@ -94,6 +94,9 @@ class Calendar:
 
     def __init__(self, calendar_id: str) -> None:
         self.id = calendar_id
+        # Metadata of a calendar made with calendars.insert (others answer their id and UTC).
+        self.summary = calendar_id
+        self.time_zone = "UTC"
         self.resource_id = secrets.token_urlsafe(18)
         self.seq = 0
         self.generation = 0

@@ -23,6 +23,7 @@ from emulator_kit.serving import BackgroundServer
 from .access import AccessControl
 from .admin import AdminApi, admin_rules
 from .api import API_PREFIX, CalendarApi, api_rules, error_response
+from .calendars import CALENDAR_ENDPOINTS, CalendarsApi, calendars_rules
 from .channels import ChannelRegistry, Notifier
 from .clock import Clock, SystemClock
 from .directory import DirectoryApi, directory_rules
@@ -76,8 +77,14 @@ class EmulatorApp:
             self.access,
             self.users,
         )
+        self.calendars = CalendarsApi(
+            self.store, self.access, self.channels, self.notifier, self.users
+        )
         self.directory = DirectoryApi.of(self.store, self.access, self.users)
-        self.url_map = Map([*api_rules(), *admin_rules(), *directory_rules()], strict_slashes=False)
+        self.url_map = Map(
+            [*api_rules(), *calendars_rules(), *admin_rules(), *directory_rules()],
+            strict_slashes=False,
+        )
 
     def close(self) -> None:
         self.notifier.stop()
@@ -114,7 +121,8 @@ class EmulatorApp:
         try:
             if decision.error is not None:
                 raise decision.error
-            response = self.api.handler(endpoint)(request, args)
+            api = self.calendars if endpoint in CALENDAR_ENDPOINTS else self.api
+            response = api.handler(endpoint)(request, args)
         except ApiError as error:
             response = error_response(error)
         except Exception:

@@ -58,7 +58,7 @@ def get_zone(name: str) -> ZoneInfo:
     """The IANA zone `name`; ValueError when unknown."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "America", too long
         raise ValueError(f"unknown time zone {name!r}") from exc
 
 
