@@ -33,8 +33,8 @@ from conformance.push import PushListener
 from conformance.report import PointResult, calls_lines, outcome_of, unconfirmed_table
 from conformance.scratch import ScratchCalendars
 from conformance.target import CalendarTarget
-from conformance.testuser import OPTIONAL_VARIABLES, PUSH_URL, SECOND_USER, load_test_user
-from conformance.tokens import token_sources
+from testuser.tokens import token_sources
+from testuser.variables import OPTIONAL_VARIABLES, PUSH_URL, SECOND_USER, load_test_user
 
 TARGET_VARIABLE = "CONFSYNC_CONFORMANCE_TARGET"
 REPORT_VARIABLE = "CONFSYNC_CONFORMANCE_REPORT"

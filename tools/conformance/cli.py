@@ -22,7 +22,8 @@ from types import FrameType
 import pytest
 from google.auth.exceptions import GoogleAuthError
 
-from .testuser import (
+from testuser.tokens import token_sources
+from testuser.variables import (
     CLIENT_ID,
     CLIENT_SECRET,
     DELEGATION,
@@ -34,7 +35,6 @@ from .testuser import (
     TestUserError,
     load_test_user,
 )
-from .tokens import token_sources
 
 __all__ = ["USAGE_EXIT", "main", "missing_credentials_message"]
 

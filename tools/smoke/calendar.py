@@ -3,15 +3,12 @@
 :class:`CalendarApi` speaks Calendar v3 over HTTP with the test user's bearer token and counts
 every call it makes by method (``calendar.events.insert``, ...), which the report prints. The
 scratch calendar is a new secondary calendar of the test user (``calendars.insert``), deleted at
-the end (``calendars.delete``): the smoke never touches any other calendar.
-:class:`EmulatorCalendarApi` is the same against confsync's Calendar emulator, which has no
-``calendars`` resource: there the scratch calendar is a new calendar id the test user is given
-``owner`` of through the emulator's admin API, and "deleting" it empties it and withdraws the role.
+the end (``calendars.delete``): the smoke never touches any other calendar. The same calls serve
+confsync's Calendar emulator, which has the ``calendars`` resource too.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,7 +16,7 @@ from urllib.parse import quote
 
 import requests
 
-__all__ = ["CalendarApi", "CalendarError", "EmulatorCalendarApi"]
+__all__ = ["CalendarApi", "CalendarError"]
 
 
 class CalendarError(RuntimeError):
@@ -112,31 +109,3 @@ class CalendarApi:
         """``events.delete`` (already deleted or gone counts as done)."""
         path = f"{self._events(calendar_id)}/{quote(event_id, safe='')}"
         self._call("calendar.events.delete", "DELETE", path, ok=(200, 204, 404, 410))
-
-
-class EmulatorCalendarApi(CalendarApi):
-    """:class:`CalendarApi` against the Calendar emulator (``admin_url``: the emulator's root)."""
-
-    def __init__(
-        self, base_url: str, token: Callable[[], str], *, admin_url: str, user: str, **kw: Any
-    ) -> None:
-        super().__init__(base_url, token, **kw)
-        self._admin = admin_url.rstrip("/") + "/emulator/v1"
-        self._user = user
-
-    def create_scratch_calendar(self, summary: str) -> str:
-        """A new calendar id the test user owns (the emulator's admin API; not counted)."""
-        del summary
-        calendar_id = f"smoke-{uuid.uuid4().hex[:12]}@group.calendar.example"
-        url = f"{self._admin}/calendars/{quote(calendar_id, safe='@')}/acl/{self._user}"
-        self.http.put(url, json={"role": "owner"}, timeout=self._timeout).raise_for_status()
-        return calendar_id
-
-    def delete_scratch_calendar(self, calendar_id: str) -> None:
-        """Delete what is left on it and withdraw the test user's role (admin API)."""
-        listed = self._call("calendar.events.list", "GET", self._events(calendar_id), ok=(200, 404))
-        if listed.status_code == 200:
-            for event in listed.json().get("items", []):
-                self.delete_event(calendar_id, str(event["id"]))
-        url = f"{self._admin}/calendars/{quote(calendar_id, safe='@')}/acl/{self._user}"
-        self.http.delete(url, timeout=self._timeout)

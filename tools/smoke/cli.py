@@ -11,14 +11,13 @@ import argparse
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from smoke.calendar import CalendarApi, EmulatorCalendarApi
+from smoke.calendar import CalendarApi
 from smoke.conferencing import ConferencingApi
 from smoke.deployed import DeployedConfig, load_deployed, terraform_outputs
 from smoke.enrolment import CliEnrolment
@@ -102,7 +101,7 @@ def _say(line: str) -> None:
 def _wire_deployed(
     config: DeployedConfig, args: argparse.Namespace, env: Mapping[str, str]
 ) -> Wired:
-    tokens = token_source(config.user, clock=time.time)
+    tokens = token_source(config.user)
     tokens.token()  # fail fast (exit 2) before anything is created
     calendar = CalendarApi(config.calendar_api_url, tokens.token)
     outputs = config.outputs
@@ -139,12 +138,7 @@ def wire_local(
 ) -> Wired:
     """The smoke against the local stack whose ``stack.env`` values are ``env``."""
     user = LOCAL_USER
-    calendar = EmulatorCalendarApi(
-        env["CALENDAR_API_URL"],
-        lambda: f"user:{user}",
-        admin_url=env["CALENDAR_EMULATOR_URL"],
-        user=user,
-    )
+    calendar = CalendarApi(env["CALENDAR_API_URL"], lambda: f"user:{user}")
     id_token: Callable[[], str] | None = None
     if enroll == "addon":
         from devstack.client import StackClient  # noqa: PLC0415 - local only

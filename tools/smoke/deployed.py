@@ -1,6 +1,6 @@
 """Wiring the smoke to a deployed stack: Terraform's outputs, the test user, the conferencing side.
 
-Smoke-only variables (the test user's are in :mod:`smoke.user_credentials`):
+Smoke-only variables (the test user's are :mod:`testuser`'s):
 
 ``CONFSYNC_SMOKE_CONFERENCING_URL``
     base URL of the conferencing system's API (production's, or a conferencing emulator deployed

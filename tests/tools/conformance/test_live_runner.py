@@ -22,10 +22,10 @@ import requests
 
 from calendar_emulator.server import EmulatorServer
 from conformance.cli import main
-from conformance.testuser import CALENDAR_SCOPE
 from google_auth_emulator.server import GoogleAuthServer
 from tests.support.google_auth import DELEGATION_SA, RUNTIME_SA, Admin
 from tests.support.paths import REPO_ROOT
+from testuser.variables import CALENDAR_SCOPE
 
 USER = "tester@conformance.example"
 CLIENT_ID, CLIENT_SECRET = "conformance-client.apps.example", "conformance-secret"

@@ -1,4 +1,4 @@
-"""The test user's variables (conformance.testuser): every bad or missing value is named, a
+"""The test user's variables (testuser.variables): every bad or missing value is named, a
 complete set loads, and no input makes the loader fail any other way."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance import testuser
-from conformance.testuser import TestUser, TestUserError, load_test_user
 from tests.support.paths import REPO_ROOT
+from testuser import variables as testuser
+from testuser.variables import TestUser, TestUserError, load_test_user
 
 DELEGATED = {
     "CONFSYNC_TEST_USER": "tester@example.com",

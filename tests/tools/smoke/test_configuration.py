@@ -115,9 +115,9 @@ def test_oauth_names_each_of_its_missing_variables() -> None:
     with pytest.raises(SmokeConfigError) as refused:
         load_test_user({**env, "CONFSYNC_TEST_OAUTH_CLIENT_ID": "client-1"})
 
-    assert refused.value.problems == [
-        "CONFSYNC_TEST_OAUTH_CLIENT_SECRET is not set (CONFSYNC_TEST_CREDENTIALS=oauth)",
-        "CONFSYNC_TEST_OAUTH_REFRESH_TOKEN is not set (CONFSYNC_TEST_CREDENTIALS=oauth)",
+    assert [p.split()[0] for p in refused.value.problems] == [
+        "CONFSYNC_TEST_OAUTH_CLIENT_SECRET",
+        "CONFSYNC_TEST_OAUTH_REFRESH_TOKEN",
     ]
 
 

@@ -6,7 +6,6 @@ missing, before anything is created."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,7 +67,7 @@ def test_delegated_gets_a_calendar_token_acting_as_the_test_user(
         "delegations",
         {"serviceAccount": DELEGATION_SA, "scopes": [CALENDAR_SCOPE], "subjects": [USER]},
     )
-    tokens = token_source(load_test_user(_delegated_env(server)), clock=time.time)
+    tokens = token_source(load_test_user(_delegated_env(server)))
 
     token = tokens.token()
 
@@ -82,7 +81,7 @@ def test_delegated_without_the_administrators_authorization_is_refused_clearly(
     server: GoogleAuthServer, admin: Admin
 ) -> None:
     admin.post("token-creators", {"member": RUNTIME_SA, "serviceAccount": DELEGATION_SA})
-    tokens = token_source(load_test_user(_delegated_env(server)), clock=time.time)
+    tokens = token_source(load_test_user(_delegated_env(server)))
 
     with pytest.raises(TokenError, match="unauthorized_client") as refused:
         tokens.token()
@@ -103,11 +102,11 @@ def test_oauth_refreshes_the_test_users_token(server: GoogleAuthServer, admin: A
         "CONFSYNC_TEST_OAUTH_REFRESH_TOKEN": grant["refreshToken"],
         "GOOGLE_TOKEN_URL": server.token_url,
     }
-    token = token_source(load_test_user(env), clock=time.time).token()
+    token = token_source(load_test_user(env)).token()
 
     assert _tokeninfo(server, token)["email"] == USER
     bad = {**env, "CONFSYNC_TEST_OAUTH_REFRESH_TOKEN": "1//revoked-or-unknown"}
-    unknown = token_source(load_test_user(bad), clock=time.time)
+    unknown = token_source(load_test_user(bad))
     with pytest.raises(TokenError, match="invalid_grant"):
         unknown.token()
 

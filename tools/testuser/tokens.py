@@ -22,8 +22,7 @@ from confsync.adapters.google_credentials import (
     DelegatedTokenFetcher,
     TokenCache,
 )
-
-from .testuser import CALENDAR_SCOPE, TestUser
+from testuser.variables import CALENDAR_SCOPE, TestUser
 
 __all__ = ["TokenSource", "token_sources"]
 
