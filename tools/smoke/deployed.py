@@ -64,7 +64,7 @@ def terraform_outputs(terraform_dir: Path, timeout: float = 120.0) -> str:
     """``terraform output -json`` in ``terraform_dir``; SmokeConfigError when it fails."""
     try:
         done = subprocess.run(  # noqa: S603 - terraform, argv built here
-            ["terraform", f"-chdir={terraform_dir}", "output", "-json"],  # noqa: S607
+            ["terraform", f"-chdir={terraform_dir}", "output", "-json", "-no-color"],  # noqa: S607
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -73,11 +73,19 @@ def terraform_outputs(terraform_dir: Path, timeout: float = 120.0) -> str:
     except (OSError, subprocess.TimeoutExpired) as err:
         raise SmokeConfigError([f"terraform output -json could not run: {err}"]) from None
     if done.returncode != 0:
-        said = done.stderr.strip().splitlines()
-        raise SmokeConfigError(
-            [f"terraform output -json failed: {said[-1] if said else done.returncode}"]
-        )
+        raise SmokeConfigError([f"terraform output -json failed: {_terraform_error(done.stderr)}"])
     return done.stdout
+
+
+def _terraform_error(stderr: str) -> str:
+    """Terraform's ``Error:`` line (e.g. ``Backend initialization required, please run
+    "terraform init"``), else its last non-empty line."""
+    lines = [line.strip(" │╷╵\t") for line in stderr.splitlines()]
+    lines = [line for line in lines if line]
+    for line in lines:
+        if line.startswith("Error:"):
+            return line.removeprefix("Error:").strip()
+    return lines[-1] if lines else "no message"
 
 
 def _check_adc() -> str | None:

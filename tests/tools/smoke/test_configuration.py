@@ -4,12 +4,15 @@ named at once; any input decodes or is refused with a SmokeConfigError, nothing 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smoke.deployed import terraform_outputs
 from smoke.outputs import REQUIRED_OUTPUTS, decode_outputs
 from smoke.user_credentials import SmokeConfigError, load_test_user
 
@@ -174,3 +177,28 @@ def test_any_environment_loads_or_names_its_problems(env: dict[str, str]) -> Non
         assert "@" in user.email
         assert user.mode in ("delegated", "oauth")
     assert all(p.startswith("CONFSYNC_TEST_") for p in problems)
+
+
+def test_terraform_failing_is_named_by_its_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make smoke`` before ``terraform init``: the refusal quotes Terraform's Error line, not
+    the box drawing around its warnings."""
+    fake = tmp_path / "terraform"
+    fake.write_text(
+        "#!/bin/sh\n"
+        "cat >&2 <<'EOT'\n"
+        "╷\n│ Warning: Unable to open CLI configuration file\n╵\n\n"
+        'Error: Backend initialization required, please run "terraform init"\n\n'
+        "Reason: Initial configuration of the requested backend\n"
+        "EOT\n"
+        "exit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+
+    with pytest.raises(SmokeConfigError) as refused:
+        terraform_outputs(tmp_path)
+
+    said = 'Backend initialization required, please run "terraform init"'
+    assert refused.value.problems == [f"terraform output -json failed: {said}"]
