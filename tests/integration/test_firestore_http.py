@@ -7,7 +7,6 @@ cursors behave as the stores rely on; refusals arrive as the errors the stores c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,7 +45,7 @@ RICH: dict[str, Any] = {
 @pytest.fixture(name="clients")
 def clients_fixture(
     firestore_emulator: EmulatorEndpoints,
-) -> Iterator[tuple[Client, firestore.Client]]:
+) -> tuple[Client, firestore.Client]:
     ours = Client.from_environment(firestore_emulator.project)
     library = firestore.Client(
         project=firestore_emulator.project, credentials=AnonymousCredentials()
