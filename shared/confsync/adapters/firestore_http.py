@@ -19,7 +19,9 @@ errors of :mod:`.firestore_errors`.
 Reads (``batchGet``, ``runQuery``) are retried at once on 429, 5xx and connection failures, up to
 three attempts in all; a commit is sent once (a retried increment could count twice), its
 failure is for the caller, as the library's non-retried errors are. Every request calls the
-client's ``on_request`` hooks first (the stores count round trips there).
+client's ``on_request`` hooks first (the stores count round trips there); every read calls its
+``on_read`` hooks with the reads Firestore bills for it (one per document a get asks for or a
+query returns, one for a query that returns none).
 
 Where requests go (:meth:`Client.from_environment`): ``FIRESTORE_EMULATOR_HOST`` set, the
 emulator over plain HTTP as its owner (``Authorization: Bearer owner``); on Cloud Functions
@@ -215,6 +217,7 @@ class Client:
         self._http = http
         self._base = f"{endpoint.rstrip('/')}/v1/{self.documents}"
         self.on_request: list[Callable[[], None]] = []
+        self.on_read: list[Callable[[int], None]] = []
 
     @classmethod
     def from_environment(
@@ -241,6 +244,12 @@ class Client:
     def collection(self, collection_id: str) -> CollectionReference:
         return CollectionReference(self, collection_id)
 
+    def close(self) -> None:
+        """Close the pooled connections (the client stays usable: it opens new ones)."""
+        clear = getattr(self._http, "clear", None)
+        if callable(clear):
+            clear()
+
     def batch(self) -> WriteBatch:
         return WriteBatch(self)
 
@@ -264,6 +273,7 @@ class Client:
                     found.append(self._snapshot(by_name[document["name"]], document))
                 elif "missing" in item:
                     found.append(DocumentSnapshot(by_name[item["missing"]], exists=False))
+        self._read(len(found))
         return found
 
     def run_query(
@@ -278,6 +288,7 @@ class Client:
                     document = item["document"]
                     ref = collection.document(str(document["name"]).rsplit("/", 1)[-1])
                     found.append(self._snapshot(ref, document))
+        self._read(max(1, len(found)))
         return found
 
     def commit(self, writes: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
@@ -288,6 +299,10 @@ class Client:
         results = answer.get("writeResults") or [{} for _ in writes]
         with _decoding("commit"):
             return [_write_result(result) for result in results]
+
+    def _read(self, documents: int) -> None:
+        for hook in self.on_read:
+            hook(documents)
 
     @staticmethod
     def _snapshot(ref: DocumentReference, document: Mapping[str, Any]) -> DocumentSnapshot:

@@ -1,7 +1,8 @@
 """Queries of one collection over Firestore's REST API (``runQuery``), built the way
-google-cloud-firestore builds them: filters (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``,
-``in``, ``not-in``, ``array_contains``, ``array_contains_any``; ``==`` / ``!=`` on None are
-``IS_NULL`` / ``IS_NOT_NULL``), orderings, a limit and a ``start_after`` cursor.
+google-cloud-firestore builds them: a projection (``select``), filters (``==``, ``!=``, ``<``,
+``<=``, ``>``, ``>=``, ``in``, ``not-in``, ``array_contains``, ``array_contains_any``; ``==`` /
+``!=`` on None are ``IS_NULL`` / ``IS_NOT_NULL``), orderings, a limit and a ``start_after``
+cursor.
 
 A cursor is the snapshot of the last document of the previous page. As the library does, a
 query with a cursor is ordered explicitly: by its orderings, then by each inequality field not
@@ -12,7 +13,7 @@ that document.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +78,7 @@ class Query:
     orders: tuple[tuple[str, str], ...] = ()
     limit_to: int | None = None
     after: DocumentSnapshot | None = None
+    fields: tuple[str, ...] | None = None
 
     def where(self, *, filter: FieldFilter) -> Query:
         return replace(self, filters=(*self.filters, filter))
@@ -85,6 +87,10 @@ class Query:
         if direction not in (ASCENDING, DESCENDING):
             raise ValueError(f"unknown direction {direction!r}")
         return replace(self, orders=(*self.orders, (path, direction)))
+
+    def select(self, paths: Iterable[str]) -> Query:
+        """Only these fields of each document (a projection)."""
+        return replace(self, fields=tuple(paths))
 
     def limit(self, count: int) -> Query:
         return replace(self, limit_to=count)
@@ -113,6 +119,8 @@ class Query:
     def to_json(self) -> dict[str, Any]:
         """The ``structuredQuery`` of this query."""
         query: dict[str, Any] = {"from": [{"collectionId": self.parent.id}]}
+        if self.fields is not None:
+            query["select"] = {"fields": [{"fieldPath": _canonical(p)} for p in self.fields]}
         if len(self.filters) == 1:
             query["where"] = self.filters[0].to_json()
         elif self.filters:

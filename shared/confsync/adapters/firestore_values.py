@@ -78,11 +78,14 @@ class Timestamp(datetime):
 
 
 def format_timestamp(value: datetime) -> str:
-    """``value`` (naive: UTC) as RFC 3339 in UTC, nanoseconds kept for a :class:`Timestamp`:
+    """``value`` (naive: UTC) as RFC 3339 in UTC, nanoseconds kept for a :class:`Timestamp`
+    (or any datetime with a matching ``nanosecond``, as the library's):
     the fraction without trailing zeros, six zeros for none (as the client library writes
     versions, so a version reads the same whichever client read it)."""
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    nanos = value.nanosecond if isinstance(value, Timestamp) else aware.microsecond * 1000
+    nanos = getattr(value, "nanosecond", None)  # a Timestamp, or the library's own kind
+    if not isinstance(nanos, int) or nanos // 1000 != aware.microsecond:
+        nanos = aware.microsecond * 1000
     fraction = f"{nanos:09d}".rstrip("0") if nanos else "000000"
     return f"{aware.strftime('%Y-%m-%dT%H:%M:%S')}.{fraction}Z"
 
