@@ -40,7 +40,6 @@ from confsync.adapters.firestore_errors import (
     error_of,
 )
 from confsync.adapters.firestore_http import Client, DocumentSnapshot
-from confsync.adapters.firestore_query import FieldFilter, Query
 from confsync.adapters.firestore_store import _FILTER_OPS, _ORDER_OPS, QUERY_SHAPES, QueryShape
 from confsync.adapters.firestore_values import (
     Timestamp,
@@ -248,14 +247,17 @@ def _sample(op: str) -> Any:
     return ["a", "b"] if op in ("in", "array-contains-any") else None if op == "==" else _T
 
 
-def _ours(shape: QueryShape, client: Client, values: list[Any]) -> Query:
-    query = Query(client.collection(shape.collection))
+def _library_query(shape: QueryShape, library: firestore.Client, values: list[Any]) -> Any:
+    """The same shape built on the client library, as the stores built it before."""
+    query: Any = library.collection(shape.collection)
     supplied = iter(values)
     for path, op in shape.fields:
         if op in _ORDER_OPS:
-            query = query.order_by(path, "ASCENDING" if op == "order-asc" else "DESCENDING")
+            direction = "ASCENDING" if op == "order-asc" else "DESCENDING"
+            query = query.order_by(path, direction=direction)
         else:
-            query = query.where(filter=FieldFilter(path, _FILTER_OPS[op], next(supplied)))
+            clause = firestore.FieldFilter(path, _FILTER_OPS[op], next(supplied))
+            query = query.where(filter=clause)
     return query
 
 
@@ -271,8 +273,8 @@ def test_every_store_query_is_the_library_s_query(shape: QueryShape) -> None:
     library_client = firestore.Client(project="p", credentials=AnonymousCredentials())
     client = Client("p", http=None)
     values = [_sample(op) for _, op in shape.fields if op in _FILTER_OPS]
-    library = shape.build(library_client.collection(shape.collection), *values).limit(7)
-    ours = _ours(shape, client, values).limit(7)
+    library = _library_query(shape, library_client, values).limit(7)
+    ours = shape.build(client.collection(shape.collection), *values).limit(7)
     body, stamp = _body(shape), DatetimeWithNanoseconds.from_rfc3339("2026-12-04T12:00:00Z")
     doc = library_client.collection(shape.collection).document("ck_9")
     library_after = library.start_after(LibrarySnapshot(doc, body, True, stamp, stamp, stamp))
