@@ -40,6 +40,7 @@ from datetime import datetime
 from typing import Any
 
 import urllib3
+from google.auth.exceptions import GoogleAuthError
 
 from confsync.adapters.firestore_errors import FirestoreError, UnavailableError, error_of
 from confsync.adapters.firestore_fields import (
@@ -330,10 +331,8 @@ class Client:
             except (urllib3.exceptions.HTTPError, OSError) as err:
                 problem = UnavailableError(f"{method}: {type(err).__name__}: {err}")
                 continue
-            except Exception as err:  # google-auth's errors: no credentials, token refused
-                if type(err).__module__.startswith("google.auth"):
-                    raise UnavailableError(f"{method}: {type(err).__name__}: {err}") from err
-                raise
+            except GoogleAuthError as err:  # no credentials, or a token that cannot be had now
+                raise UnavailableError(f"{method}: {type(err).__name__}: {err}") from err
             if 200 <= answer.status < 300:
                 return _json(answer.data, method)
             problem = error_of(answer.status, answer.data, method)
