@@ -846,10 +846,7 @@ class FirestoreRecordStore:
                 add_writes(batch, [write])
         try:
             results = batch.commit()
-        except (
-            *_CONFLICTS,
-            fs_errors.NotFoundError,
-        ) as err:  # NotFound: updating a record deleted meanwhile
+        except (*_CONFLICTS, fs_errors.NotFoundError) as err:  # NotFound: deleted meanwhile
             expected = {key: version for key, _, document, version in chunk if key and document}
             raise RecordConflictError(self._changed(expected) or keys) from err
         return {
