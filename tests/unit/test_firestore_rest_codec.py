@@ -234,8 +234,10 @@ def test_a_conditional_delete_is_the_library_s_write() -> None:
 
 
 def test_a_transform_inside_a_value_is_refused() -> None:
-    with pytest.raises(TypeError, match="transform"):
+    with pytest.raises(TypeError, match="Increment"):
         fields.update_write(NAME, {"a": {"b": fields.Increment(1)}})
+    with pytest.raises(TypeError, match="DeleteField"):
+        fields.set_write(NAME, {"a": fields.DELETE_FIELD})
 
 
 # --- queries -------------------------------------------------------------------------------

@@ -130,16 +130,6 @@ def _transform(path: str, sentinel: Increment | Maximum) -> dict[str, Any]:
     return {"fieldPath": path, kind: encode_value(sentinel.value)}
 
 
-def _plain(value: Any, path: str) -> Any:
-    """``value`` checked to hold no sentinel (they belong at the top of a write)."""
-    if isinstance(value, (DeleteField, Increment, Maximum)):
-        raise TypeError(f"{path}: a transform or DELETE_FIELD only as a field's whole value")
-    if isinstance(value, Mapping):
-        for key, inner in value.items():
-            _plain(inner, f"{path}.{key}")
-    return value
-
-
 def _nest(fields: dict[str, Any], segments: tuple[str, ...], value: Any) -> None:
     """Put ``value`` at ``segments`` in the Python body ``fields``, making maps on the way."""
     for segment in segments[:-1]:
@@ -172,14 +162,14 @@ def set_write(name: str, data: Mapping[str, Any], *, merge: bool = False) -> dic
         for key, value in values.items():
             if not isinstance(key, str):
                 raise TypeError(f"document keys are strings, not {type(key).__name__}")
-            path = field_path(*prefix, key)
             if isinstance(value, (Increment, Maximum)):
-                transforms.append(_transform(path, value))
+                transforms.append(_transform(field_path(*prefix, key), value))
             elif merge and isinstance(value, Mapping) and value:
                 walk(value, (*prefix, key), into.setdefault(key, {}))
             else:
-                into[key] = _plain(value, path)
-                leaves.append(path)
+                into[key] = value  # a sentinel deeper down is a TypeError of the encoder
+                if merge:
+                    leaves.append(field_path(*prefix, key))
 
     walk(data, (), body)
     return _write(name, body, leaves if merge else None, transforms)
@@ -203,7 +193,7 @@ def update_write(
             continue
         mask.append(canonical)
         if not isinstance(value, DeleteField):
-            _nest(body, segments, _plain(value, canonical))
+            _nest(body, segments, value)
     write = _write(name, body, mask, transforms)
     write["currentDocument"] = (precondition or Precondition(exists=True)).to_json()
     return write
