@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import urllib3
-from google.cloud import firestore
 
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.calendar_api import GoogleCalendarClientFactory, RetryPolicy
 from confsync.adapters.conferencing import HttpConferenceProvider
 from confsync.adapters.firestore_budget import FirestoreCalendarBudget
@@ -109,7 +109,7 @@ def sync_settings(config: SyncConfig) -> SyncSettings:
 
 def build_sync_runner(config: SyncConfig) -> SyncRunner:
     """A SyncRunner wired to Firestore, the Calendar API, the conferencing system and Pub/Sub."""
-    client = firestore.Client(project=config.project, database=config.firestore_database)
+    client = firestore.Client.from_environment(config.project, config.firestore_database)
     calendar = _calendar_factory(config, client, page_size=config.calendar_page_size)
     calendar_api = BudgetedCalendarFactory(calendar, _allowance(config, client))
     provider = HttpConferenceProvider(
@@ -154,7 +154,7 @@ def channel_settings(config: ChannelsConfig) -> ChannelSettings:
 
 def build_channel_service(config: ChannelsConfig) -> ChannelService:
     """A ChannelService wired to Firestore, the Calendar API and both Pub/Sub topics."""
-    client = firestore.Client(project=config.project, database=config.firestore_database)
+    client = firestore.Client.from_environment(config.project, config.firestore_database)
     calendar = _calendar_factory(config, client)
     channels_api = BudgetedChannelFactory(calendar, _allowance(config, client))
     pubsub = low_latency_publisher()
@@ -171,7 +171,7 @@ def build_channel_service(config: ChannelsConfig) -> ChannelService:
 
 def build_cli_firestore_client(config: CliConfig) -> firestore.Client:
     """The command line's Firestore client (the caller's credentials, or the emulator)."""
-    return firestore.Client(project=config.project, database=config.firestore_database)
+    return firestore.Client.from_environment(config.project, config.firestore_database)
 
 
 def build_cli_publishers(

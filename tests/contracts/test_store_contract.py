@@ -17,10 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pytest
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
 
 from confsync import legacy_records
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.firestore_store import (
     FirestoreCalendarStore,
     FirestoreRecordStore,
@@ -104,7 +103,7 @@ def stores_fixture(request: pytest.FixtureRequest) -> Iterator[Stores]:
         yield Stores(InMemoryCalendarStore(), records, records.put_legacy)
         return
     endpoints = request.getfixturevalue("firestore_emulator")
-    client = firestore.Client(project=endpoints.project, credentials=AnonymousCredentials())
+    client = firestore.Client.from_environment(endpoints.project)
     try:
         yield Stores(
             FirestoreCalendarStore(client),

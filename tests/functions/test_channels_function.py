@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
-from google.cloud import firestore
 from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
 
 from calendar_emulator.server import EmulatorServer
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.firestore_budget import COLLECTION
 from confsync.adapters.firestore_channels import FirestoreChannelStore
 from confsync.adapters.firestore_store import FirestoreCalendarStore
@@ -50,7 +50,7 @@ class Stack:
     def __init__(self, endpoints: EmulatorEndpoints, calendar: EmulatorServer) -> None:
         self.endpoints = endpoints
         self.calendar = calendar
-        self.firestore = firestore.Client(project=endpoints.project)
+        self.firestore = firestore.Client.from_environment(endpoints.project)
         self.calendars = FirestoreCalendarStore(self.firestore)
         self.channels = FirestoreChannelStore(self.firestore)
         self.subscriber = SubscriberClient()

@@ -5,6 +5,8 @@ not hide it), then lists the modules it must never have loaded:
 * no function loads google-cloud-pubsub: messages are published over Pub/Sub's REST API;
 * no function loads google-api-python-client's discovery, httplib2 or pyparsing: the Calendar
   API is called over urllib3 (:mod:`confsync.adapters.calendar_http`);
+* no function loads google-cloud-firestore, gRPC, google-api-core or protobuf: Firestore is
+  called over its REST API (:mod:`confsync.adapters.firestore_http`);
 * intake loads neither Firestore nor gRPC nor google-api-core, nor the Calendar and conferencing
   adapters, nor the enrolment service (built by the first ``/v1/enroll`` request only), nor the
   sync's domain model (the ports and the planner); on Cloud Functions, not google-auth's
@@ -56,6 +58,10 @@ NEVER = (
     "httplib2",
     "pyparsing",
     "google_auth_httplib2",
+    "google.cloud.firestore",
+    "grpc",
+    "google.api_core",
+    "google.protobuf",
 )
 NEVER_IN_INTAKE = (
     "google.cloud.firestore",
@@ -94,7 +100,9 @@ def _loaded_after_first_request(
 
 
 @pytest.mark.parametrize("function", ["intake", "sync", "channels"])
-def test_no_function_loads_the_pubsub_or_discovery_client_libraries(function: str) -> None:
+def test_no_function_loads_the_pubsub_discovery_or_firestore_client_libraries(
+    function: str,
+) -> None:
     assert _loaded_after_first_request(function, NEVER) == []
 
 

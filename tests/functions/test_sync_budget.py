@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
 
 from calendar_emulator.server import EmulatorServer
 from conferencing_emulator.server import ConferencingServer
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.firestore_budget import COLLECTION
 from confsync.calendar_budget import WINDOW_S
 from confsync.messages import SyncRequest, encode_sync_request
@@ -51,7 +50,7 @@ def budgeted_sync_app_fixture(
 
 
 def _budget_docs(stack: SyncStack) -> firestore.CollectionReference:
-    client = firestore.Client(project=stack.endpoints.project, credentials=AnonymousCredentials())
+    client = firestore.Client.from_environment(stack.endpoints.project)
     return client.collection(COLLECTION)
 
 
@@ -73,8 +72,8 @@ def test_a_sync_the_budget_refuses_answers_500_and_its_redelivery_syncs(
     _spend_the_next_windows(sync_stack, 4)  # a refused user call may wait one window out
 
     refused = DELIVERIES.push(budgeted_sync_app, encode_sync_request(request))
-    for doc in _budget_docs(sync_stack).list_documents():
-        doc.delete()  # the budget allows again
+    for doc in _budget_docs(sync_stack).stream():
+        doc.reference.delete()  # the budget allows again
     time.sleep(WINDOW_S - time.time() % WINDOW_S)  # Pub/Sub backs off 10 s at least
     redelivered = DELIVERIES.push(budgeted_sync_app, encode_sync_request(request))
 

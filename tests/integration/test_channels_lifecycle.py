@@ -17,10 +17,9 @@ from typing import Any
 
 import pytest
 import requests
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
 
 from calendar_emulator.server import EmulatorServer
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.calendar_api import GoogleCalendarClientFactory, RetryPolicy
 from confsync.adapters.firestore_channels import FirestoreChannelStore, FirestoreRecordForgetter
 from confsync.adapters.firestore_store import FirestoreCalendarStore
@@ -159,10 +158,7 @@ def lifecycle_fixture(
     firestore_emulator: EmulatorEndpoints, calendar_server: EmulatorServer, receiver: Receiver
 ) -> Lifecycle:
     requests.post(f"{calendar_server.base_url}/emulator/v1/reset", timeout=10).raise_for_status()
-    client = firestore.Client(
-        project=firestore_emulator.project,
-        credentials=AnonymousCredentials(),
-    )
+    client = firestore.Client.from_environment(firestore_emulator.project)
     return Lifecycle(calendar_server=calendar_server, receiver=receiver, client=client)
 
 

@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
 from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
 
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.firestore_channels import FirestoreChannelStore
 from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
 from confsync.calendars import CalendarDoc, calendar_key
@@ -81,7 +80,7 @@ def topics_fixture(pubsub_emulator: EmulatorEndpoints) -> Topics:
 
 @pytest.fixture(name="client")
 def client_fixture(firestore_emulator: EmulatorEndpoints) -> firestore.Client:
-    return firestore.Client(project=firestore_emulator.project, credentials=AnonymousCredentials())
+    return firestore.Client.from_environment(firestore_emulator.project)
 
 
 def _cli(*argv: str) -> int:

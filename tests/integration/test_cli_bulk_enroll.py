@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 from google.api_core.exceptions import DeadlineExceeded
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
 from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
 
 from calendar_emulator.server import EmulatorServer
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.firestore_store import FirestoreCalendarStore
 from confsync.calendars import CalendarDoc, calendar_key
 from confsync.cli import main
@@ -67,9 +66,7 @@ def commands_fixture(pubsub_emulator: EmulatorEndpoints) -> Commands:
 
 @pytest.fixture(name="store")
 def store_fixture(firestore_emulator: EmulatorEndpoints) -> FirestoreCalendarStore:
-    client = firestore.Client(
-        project=firestore_emulator.project, credentials=AnonymousCredentials()
-    )
+    client = firestore.Client.from_environment(firestore_emulator.project)
     return FirestoreCalendarStore(client)
 
 
@@ -182,9 +179,7 @@ def test_get_many_reads_past_one_batch_and_skips_a_malformed_record(
     kept = [subjects[0], subjects[400], subjects[649]]
     for subject in kept:
         store.put(CalendarDoc(calendar_key(subject, subject), subject, subject))
-    client = firestore.Client(
-        project=firestore_emulator.project, credentials=AnonymousCredentials()
-    )
+    client = firestore.Client.from_environment(firestore_emulator.project)
     broken = calendar_key(subjects[1], subjects[1])
     client.collection("calendars").document(broken).set({"state": 42})
 

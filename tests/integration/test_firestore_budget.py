@@ -9,9 +9,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
 
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.firestore_budget import COLLECTION, FirestoreCalendarBudget, shard_count
 from confsync.calendar_budget import WINDOW_S, CalendarAllowance, Priority, chunk_for
 from devstack.gcloud_emulators import EmulatorEndpoints
@@ -23,7 +22,7 @@ WINDOW = int(WINDOW_START // WINDOW_S)
 
 
 def _instance(endpoints: EmulatorEndpoints, per_window: int) -> CalendarAllowance:
-    client = firestore.Client(project=endpoints.project, credentials=AnonymousCredentials())
+    client = firestore.Client.from_environment(endpoints.project)
     return CalendarAllowance(
         FirestoreCalendarBudget(client, per_window), clock=lambda: WINDOW_START + 1
     )
@@ -37,7 +36,7 @@ def _drain(allowance: CalendarAllowance, priority: Priority = "user") -> int:
 
 
 def _stored_asked(endpoints: EmulatorEndpoints) -> int:
-    client = firestore.Client(project=endpoints.project, credentials=AnonymousCredentials())
+    client = firestore.Client.from_environment(endpoints.project)
     docs = client.collection(COLLECTION).stream()
     return sum(
         int((doc.to_dict() or {})["asked"]) for doc in docs if doc.id.startswith(f"{WINDOW}-")
@@ -45,9 +44,7 @@ def _stored_asked(endpoints: EmulatorEndpoints) -> int:
 
 
 def test_a_claim_is_one_write_and_grants_a_chunk(firestore_emulator: EmulatorEndpoints) -> None:
-    client = firestore.Client(
-        project=firestore_emulator.project, credentials=AnonymousCredentials()
-    )
+    client = firestore.Client.from_environment(firestore_emulator.project)
     budget = FirestoreCalendarBudget(client, 1333)
 
     granted = budget.claim(WINDOW, 13, 1.0)

@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
 
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.firestore_channels import (
     CHANNEL_QUERY_SHAPES,
     FirestoreChannelStore,
@@ -31,10 +30,7 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def _client(endpoints: EmulatorEndpoints) -> firestore.Client:
-    return firestore.Client(
-        project=endpoints.project,
-        credentials=AnonymousCredentials(),
-    )
+    return firestore.Client.from_environment(endpoints.project)
 
 
 @pytest.fixture(name="store", params=["firestore", "memory"])

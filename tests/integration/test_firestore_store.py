@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from google.api_core import exceptions as gexc
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
 
+from confsync.adapters import firestore_http as firestore
+from confsync.adapters.firestore_errors import AbortedError, FirestoreError, UnavailableError
+from confsync.adapters.firestore_query import Query
 from confsync.adapters.firestore_store import (
     QUERY_SHAPES,
     FirestoreCalendarStore,
@@ -60,9 +60,7 @@ QUERY_METHODS = {
 
 @pytest.fixture(name="client")
 def client_fixture(firestore_emulator: EmulatorEndpoints) -> Iterator[firestore.Client]:
-    client = firestore.Client(
-        project=firestore_emulator.project, credentials=AnonymousCredentials()
-    )
+    client = firestore.Client.from_environment(firestore_emulator.project)
     yield client
     client.close()
 
@@ -476,14 +474,14 @@ def test_a_refused_batch_with_no_record_changed_names_every_record_of_it(
     new = _record("c-2")
 
     def refuse(*_args: object, **_kwargs: object) -> Any:
-        raise gexc.Aborted("contention")
+        raise AbortedError("contention")
 
     monkeypatch.setattr(firestore.WriteBatch, "commit", refuse)
     with pytest.raises(RecordConflictError) as caught:
         store.save([replace(read, references=2), new])
 
     assert caught.value.keys == sorted([read.key, new.key])
-    assert isinstance(caught.value.__cause__, gexc.Aborted)
+    assert isinstance(caught.value.__cause__, AbortedError)
 
 
 @pytest.mark.emulators
@@ -618,7 +616,7 @@ def test_a_calendar_of_another_schema_version_is_refused(client: firestore.Clien
 
 @pytest.fixture(name="offline_client")
 def offline_client_fixture() -> Iterator[firestore.Client]:
-    client = firestore.Client(project="confsync-offline", credentials=AnonymousCredentials())
+    client = firestore.Client("confsync-offline", http=None)  # every request is refused below
     yield client
     client.close()
 
@@ -626,13 +624,12 @@ def offline_client_fixture() -> Iterator[firestore.Client]:
 @pytest.mark.parametrize(
     "error",
     [
-        gexc.ServiceUnavailable("down"),
-        gexc.DeadlineExceeded("slow"),
-        gexc.Aborted("contention"),
-        gexc.InternalServerError("oops"),
-        gexc.ResourceExhausted("quota"),
-        gexc.Unknown("?"),
-        gexc.RetryError("gave up", cause=None),
+        UnavailableError("down", "UNAVAILABLE", 503),
+        UnavailableError("slow", "DEADLINE_EXCEEDED", 504),
+        AbortedError("contention", "ABORTED", 409),
+        UnavailableError("quota", "RESOURCE_EXHAUSTED", 429),
+        FirestoreError("no index", "FAILED_PRECONDITION", 400),
+        FirestoreError("denied", "PERMISSION_DENIED", 403),
     ],
     ids=lambda e: type(e).__name__,
 )
@@ -643,7 +640,7 @@ def test_firestore_failures_become_store_unavailable(
         raise error
 
     monkeypatch.setattr(firestore.DocumentReference, "get", fail)
-    monkeypatch.setattr(firestore.Query, "stream", fail)
+    monkeypatch.setattr(Query, "stream", fail)
     monkeypatch.setattr(firestore.Client, "get_all", fail)
     monkeypatch.setattr(firestore.WriteBatch, "commit", fail)
     calendars = FirestoreCalendarStore(offline_client)
@@ -698,19 +695,19 @@ def test_every_query_issued_is_built_from_a_registered_shape(
     built: list[QueryShape] = []
     streams = 0
     original_build = QueryShape.build
-    original_stream = firestore.Query.stream
+    original_stream = Query.stream
 
     def spy_build(shape: QueryShape, *args: Any) -> Any:
         built.append(shape)
         return original_build(shape, *args)
 
-    def spy_stream(query: firestore.Query, *args: Any, **kwargs: Any) -> Any:
+    def spy_stream(query: Query, *args: Any, **kwargs: Any) -> Any:
         nonlocal streams
         streams += 1
         return original_stream(query, *args, **kwargs)
 
     monkeypatch.setattr(QueryShape, "build", spy_build)
-    monkeypatch.setattr(firestore.Query, "stream", spy_stream)
+    monkeypatch.setattr(Query, "stream", spy_stream)
     calendars = FirestoreCalendarStore(client)
     records = FirestoreRecordStore(client)
 

@@ -11,9 +11,8 @@ import os
 from datetime import UTC, datetime
 
 import pytest
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
 
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters import oauth_grants
 from confsync.adapters.oauth_grants import GRANTS_COLLECTION, FirestoreGrantStore
 from confsync.cli.commands import main
@@ -42,9 +41,7 @@ def store_fixture(
 ) -> FirestoreGrantStore:
     """Five grants sealed with OLD, one with NEW; pages of two, so the scan turns pages."""
     monkeypatch.setattr(oauth_grants, "_PAGE", 2)
-    client = firestore.Client(
-        project=firestore_emulator.project, credentials=AnonymousCredentials()
-    )
+    client = firestore.Client.from_environment(firestore_emulator.project)
     store = FirestoreGrantStore(client)
     for subject in SUBJECTS:
         store.put(subject, seal_grant(f"1//{subject}", subject, OLD), now=NOW)
@@ -118,9 +115,7 @@ def test_an_unreadable_document_is_listed_kept_and_fails_the_run(
     firestore_emulator: EmulatorEndpoints,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    client = firestore.Client(
-        project=firestore_emulator.project, credentials=AnonymousCredentials()
-    )
+    client = firestore.Client.from_environment(firestore_emulator.project)
     client.collection(GRANTS_COLLECTION).document("og_not_a_grant").set({"grant": "text"})
 
     code, report = _cli(capsys, NEW, OLD)

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
 
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.calendar_api import GoogleCalendarClientFactory, RetryPolicy
 from confsync.adapters.firestore_channels import FirestoreChannelStore, FirestoreRecordForgetter
 from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
@@ -112,9 +111,7 @@ def test_status_state_reads_only_that_state_from_firestore(
     pubsub_emulator: EmulatorEndpoints,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    client = firestore.Client(
-        project=firestore_emulator.project, credentials=AnonymousCredentials()
-    )
+    client = firestore.Client.from_environment(firestore_emulator.project)
     store = FirestoreCalendarStore(client)
     since = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
     keys = [f"ck_status_{n:02d}" for n in range(35)]  # more than one `in` batch of 30

@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from google.cloud import firestore
 
+from confsync.adapters.firestore_fields import DELETE_FIELD
 from confsync.adapters.firestore_store import pointer_key
 from confsync.calendars import CalendarDoc, calendar_key
 from confsync.cli.deletes import settle_held_deletes
@@ -1288,9 +1288,7 @@ def _as_deployed_before(sync_stack: SyncStack, conference_id: str) -> None:
         db.collection("conference_events").document(pointer_key(sync_stack.key, event_id)).set(
             {"calendar_key": sync_stack.key, "event_id": event_id, "record_key": old.key}
         )
-    db.collection("calendars").document(sync_stack.key).update(
-        {"records_schema": firestore.DELETE_FIELD}
-    )
+    db.collection("calendars").document(sync_stack.key).update({"records_schema": DELETE_FIELD})
 
 
 def test_an_old_firestore_state_converges_and_then_syncs_as_before(sync_stack: SyncStack) -> None:

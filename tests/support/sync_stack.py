@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
 from google.cloud.pubsub_v1 import PublisherClient
 from googleapiclient.discovery import build
 
 from calendar_emulator.server import EmulatorServer
 from conferencing_emulator.server import ConferencingServer
 from conferencing_emulator.store import JOIN_URL_BASE
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.firestore_store import FirestoreCalendarStore, FirestoreRecordStore
 from confsync.bootstrap import build_sync_runner
 from confsync.calendars import CalendarDoc, calendar_key
@@ -67,9 +67,7 @@ class SyncStack:
             client_options={"api_endpoint": self.calendar_server.api_endpoint},
             static_discovery=True,
         )
-        self.firestore = firestore.Client(
-            project=self.endpoints.project, credentials=AnonymousCredentials()
-        )
+        self.firestore = firestore.Client.from_environment(self.endpoints.project)
         self.calendars = FirestoreCalendarStore(self.firestore)
         self.records = FirestoreRecordStore(self.firestore)
         self.key = calendar_key(self.calendar_id, self.calendar_id)

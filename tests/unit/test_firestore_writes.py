@@ -1,9 +1,9 @@
 """The record store's whole-document writes are the messages the client library would send.
 
-:mod:`confsync.adapters.firestore_writes` encodes records and pointers itself (the library's
-encoding was most of a sync's CPU); these tests hold it to the library's ``WriteBatch.set``
-message for every kind of value a record stores, and to the preconditions the store relies on.
-No emulator: building a batch sends nothing.
+:mod:`confsync.adapters.firestore_writes` encodes records and pointers as the REST API's JSON;
+these tests parse that JSON into the protobuf message and hold it to the library's
+``WriteBatch.set`` message for every kind of value a record stores, and to the preconditions the
+store relies on. No emulator: building a batch sends nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ import pytest
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
+from google.cloud.firestore_v1.types import write as write_types
+from google.protobuf import json_format  # type: ignore[import-untyped]
 
+from confsync.adapters.firestore_http import Client
 from confsync.adapters.firestore_writes import add_writes, whole_write
 from confsync.conference import ConferenceState, Occurrence
 from confsync.records import (
@@ -31,9 +34,18 @@ from confsync.records import (
 T0 = datetime(2026, 12, 4, 9, 30, 15, 123456, tzinfo=UTC)
 
 
-@pytest.fixture(name="client")
-def client_fixture() -> firestore.Client:
+@pytest.fixture(name="library")
+def library_fixture() -> firestore.Client:
     return firestore.Client(project="confsync-unit", credentials=AnonymousCredentials())
+
+
+@pytest.fixture(name="client")
+def client_fixture() -> Client:
+    return Client("confsync-unit", http=None)
+
+
+def _pb(write: dict[str, Any]) -> Any:
+    return json_format.ParseDict(write, write_types.Write.pb()())
 
 
 def _rich_record() -> ConferenceRecord:
@@ -96,31 +108,35 @@ def _rich_record() -> ConferenceRecord:
     )
 
 
-def _library_set(client: firestore.Client, ref: Any, document: dict[str, Any]) -> Any:
-    batch = client.batch()
-    batch.set(ref, document)
+def _library_set(library: firestore.Client, path: str, document: dict[str, Any]) -> Any:
+    batch = library.batch()
+    batch.set(library.document(path), document)
     return batch._write_pbs[0]._pb
 
 
-def test_a_record_is_encoded_as_the_library_encodes_a_set(client: firestore.Client) -> None:
+def test_a_record_is_encoded_as_the_library_encodes_a_set(
+    client: Client, library: firestore.Client
+) -> None:
     ref = client.collection("conferences").document("conf_abc-defg-hij")
     document = to_document(_rich_record())
 
-    assert whole_write(ref, document) == _library_set(client, ref, document)
+    assert _pb(whole_write(ref, document)) == _library_set(library, ref.path, document)
 
 
-def test_timestamps_keep_their_precision_whatever_their_type(client: firestore.Client) -> None:
+def test_timestamps_keep_their_precision_whatever_their_type(
+    client: Client, library: firestore.Client
+) -> None:
     ref = client.collection("c").document("d")
     with_nanos = DatetimeWithNanoseconds(2026, 12, 4, 9, 30, 15, nanosecond=123456789, tzinfo=UTC)
     document = {"aware": T0, "naive": T0.replace(tzinfo=None), "nanos": with_nanos, "f": 0.25}
 
-    assert whole_write(ref, document) == _library_set(client, ref, document)
+    assert _pb(whole_write(ref, document)) == _library_set(library, ref.path, document)
 
 
-def test_a_new_record_is_written_only_if_it_does_not_exist(client: firestore.Client) -> None:
+def test_a_new_record_is_written_only_if_it_does_not_exist(client: Client) -> None:
     ref = client.collection("conferences").document("k")
 
-    write = whole_write(ref, {"a": 1}, exists=False)
+    write = _pb(whole_write(ref, {"a": 1}, exists=False))
 
     assert write.current_document.HasField("exists")
     assert write.current_document.exists is False
@@ -128,34 +144,34 @@ def test_a_new_record_is_written_only_if_it_does_not_exist(client: firestore.Cli
 
 
 def test_a_stored_record_is_written_only_if_unchanged_since_read(
-    client: firestore.Client,
+    client: Client, library: firestore.Client
 ) -> None:
     ref = client.collection("conferences").document("k")
     version = "2026-12-04T09:30:15.123456Z"  # Firestore's update times are in microseconds
-    option = client.write_option(last_update_time=DatetimeWithNanoseconds.from_rfc3339(version))
-    batch = client.batch()
-    batch.update(ref, {"a": 1}, option=option)  # the library's form of the same precondition
+    option = library.write_option(last_update_time=DatetimeWithNanoseconds.from_rfc3339(version))
+    batch = library.batch()
+    batch.update(library.document(ref.path), {"a": 1}, option=option)  # the library's form
 
-    write = whole_write(ref, {"a": 1}, update_time=version)
+    write = _pb(whole_write(ref, {"a": 1}, update_time=version))
 
     assert write.current_document == batch._write_pbs[0]._pb.current_document
 
 
-def test_a_pointer_is_written_whatever_was_there(client: firestore.Client) -> None:
-    write = whole_write(client.collection("p").document("ev"), {"event_id": "e"})
+def test_a_pointer_is_written_whatever_was_there(client: Client) -> None:
+    write = _pb(whole_write(client.collection("p").document("ev"), {"event_id": "e"}))
 
     assert not write.HasField("current_document")
 
 
-def test_added_writes_are_committed_in_order(client: firestore.Client) -> None:
+def test_added_writes_are_committed_in_order(client: Client) -> None:
     refs = [client.collection("c").document(f"d{n}") for n in range(3)]
     batch = client.batch()
 
     add_writes(batch, [whole_write(ref, {"n": n}) for n, ref in enumerate(refs)])
 
-    assert [w.update.name for w in batch._write_pbs] == [r._document_path for r in refs]
+    assert [w["update"]["name"] for w in batch._writes] == [r.name for r in refs]
 
 
-def test_a_value_firestore_cannot_hold_is_refused(client: firestore.Client) -> None:
+def test_a_value_firestore_cannot_hold_is_refused(client: Client) -> None:
     with pytest.raises(TypeError, match="timedelta"):
         whole_write(client.collection("c").document("d"), {"gap": timedelta(seconds=1)})

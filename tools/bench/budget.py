@@ -31,10 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
-
 from bench.scale import scaled
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.firestore_budget import FirestoreCalendarBudget
 from confsync.calendar_budget import WINDOW_S, CalendarAllowance, per_window
 from confsync.settings import variable
@@ -91,8 +89,7 @@ def _instances(
 ) -> list[tuple[CalendarAllowance, _TimedBudget]]:
     made = []
     for _ in range(count):
-        anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]
-        client = firestore.Client(project=endpoints.project, credentials=anonymous)
+        client = firestore.Client.from_environment(endpoints.project)
         budget = _TimedBudget(FirestoreCalendarBudget(client, window_calls), timings)
         made.append((CalendarAllowance(budget, clock=lambda: moment), budget))
     return made

@@ -29,11 +29,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
 
 from bench.scale import scaled
 from bench.services import emulators_and_calendar
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.calendar_api import GoogleCalendarClientFactory
 from confsync.adapters.firestore_channels import FirestoreChannelStore
 from confsync.adapters.firestore_store import FirestoreCalendarStore
@@ -143,10 +142,7 @@ class Bench:
 
 def _build(endpoints: EmulatorEndpoints, base: str) -> Bench:
     os.environ["FIRESTORE_EMULATOR_HOST"] = endpoints.firestore_host  # read by the client
-    client = firestore.Client(
-        project=endpoints.project,
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-    )
+    client = firestore.Client.from_environment(endpoints.project)
     clock, counter = Clock(), SubjectCounter()
     calendars, channels = FirestoreCalendarStore(client), FirestoreChannelStore(client)
     commands = RecordingCommandPublisher()

@@ -36,13 +36,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
-
 from bench.firestore_reads import ReadCounter, count_reads
 from bench.scale import scaled
 from bench.services import emulators_and_calendar
 from bench.stack import REPO_ROOT
+from confsync.adapters import firestore_http as firestore
 from confsync.adapters.calendar_api import GoogleCalendarClientFactory
 from confsync.adapters.firestore_channels import FirestoreChannelStore
 from confsync.adapters.firestore_store import BATCH_MAX, FirestoreCalendarStore
@@ -217,10 +215,7 @@ class Fleet:
 
 def _build(endpoints: EmulatorEndpoints, base: str, settings: ChannelSettings) -> Fleet:
     os.environ.update(endpoints.env())  # read by the clients
-    client = firestore.Client(
-        project=endpoints.project,
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-    )
+    client = firestore.Client.from_environment(endpoints.project)
     reads = count_reads(client)
     PubsubRest(endpoints.pubsub_host, endpoints.project).ensure_topic(TOPIC)
     publisher = low_latency_publisher()
@@ -272,10 +267,7 @@ def run(size: FleetSize | None = None) -> list[dict[str, Any]]:
         settings = _settings(base)
         fleet = _build(endpoints, base, settings)
         started = time.monotonic()
-        client = firestore.Client(
-            project=endpoints.project,
-            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-        )
+        client = firestore.Client.from_environment(endpoints.project)
         keys = _seed(client, base, settings, size)
         seed_s = time.monotonic() - started
         row = _tick(fleet)

@@ -267,16 +267,11 @@ def _enroll(endpoints: EmulatorEndpoints, calendar_id: str) -> str:
     import os  # noqa: PLC0415
 
     os.environ["FIRESTORE_EMULATOR_HOST"] = endpoints.firestore_host
-    from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415
-    from google.cloud import firestore  # noqa: PLC0415
-
+    from confsync.adapters import firestore_http as firestore  # noqa: PLC0415
     from confsync.adapters.firestore_store import FirestoreCalendarStore  # noqa: PLC0415
     from confsync.calendars import CalendarDoc, calendar_key  # noqa: PLC0415
 
-    client = firestore.Client(
-        project=endpoints.project,
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-    )
+    client = firestore.Client.from_environment(endpoints.project)
     key = calendar_key(calendar_id, calendar_id)
     FirestoreCalendarStore(client).put(
         CalendarDoc(key=key, subject=calendar_id, calendar_id=calendar_id)

@@ -23,8 +23,8 @@ import random
 import threading
 from datetime import UTC, datetime, timedelta
 
-from google.cloud import firestore
-
+from confsync.adapters import firestore_http as firestore
+from confsync.adapters.firestore_fields import Increment
 from confsync.adapters.firestore_store import translated
 from confsync.calendar_budget import WINDOW_S, chunk_for
 
@@ -90,13 +90,11 @@ class FirestoreCalendarBudget:
         ref = self._client.collection(COLLECTION).document(f"{window}-{shard}")
         expire_at = datetime.fromtimestamp(window * WINDOW_S, UTC) + _EXPIRY
         with translated("calendar budget claim"):
-            result = ref.set(
-                {"asked": firestore.Increment(calls), "expire_at": expire_at}, merge=True
-            )
+            result = ref.set({"asked": Increment(calls), "expire_at": expire_at}, merge=True)
             self.writes += 1
-            total = int(result.transform_results[0].integer_value)
+            total = int(result.transform_results[0])
             granted = max(0, min(calls, self.shard_cap(shard, share) - (total - calls)))
             if granted < calls:
-                ref.update({"asked": firestore.Increment(granted - calls)})
+                ref.update({"asked": Increment(granted - calls)})
                 self.writes += 1
         return granted

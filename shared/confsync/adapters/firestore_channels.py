@@ -3,7 +3,7 @@ and of :class:`~confsync.ports.RecordForgetter` (an unenrollment with ``forget``
 
 Documents have the shape of :func:`confsync.channel_docs.channel_to_document`; one that does not
 decode raises :class:`~confsync.errors.MalformedInputError` from ``get`` and is logged and skipped
-by the queries. Every ``google.api_core`` error becomes
+by the queries. Every Firestore client error becomes
 :class:`~confsync.errors.StoreUnavailableError` in the Firestore adapters' one translation point,
 :func:`confsync.adapters.firestore_store.translated`.
 Every query is built from :data:`CHANNEL_QUERY_SHAPES` (the registry the Terraform index check
@@ -23,10 +23,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TypeVar
 
-from google.api_core import exceptions as gexc
-from google.cloud import firestore
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
-
+from confsync.adapters import firestore_http as firestore
+from confsync.adapters.firestore_errors import NotFoundError
+from confsync.adapters.firestore_http import DocumentSnapshot
+from confsync.adapters.firestore_query import Query
 from confsync.adapters.firestore_store import (
     FirestoreRecordStore,
     QueryShape,
@@ -80,7 +80,7 @@ CHANNEL_QUERY_SHAPES: tuple[QueryShape, ...] = (
 """Every query shape this module issues (for the composite-index check against Terraform)."""
 
 
-_Snapshot = DocumentSnapshot[firestore.DocumentReference]
+_Snapshot = DocumentSnapshot
 
 IN_MAX = 30
 """Firestore's limit on the values of one ``in`` filter."""
@@ -98,7 +98,7 @@ class FirestoreChannelStore:
         self._client = client
         self._collection = client.collection(collection)
 
-    def _stream(self, query: firestore.Query) -> list[ChannelDoc]:
+    def _stream(self, query: Query) -> list[ChannelDoc]:
         return self._decoded(query.stream())
 
     @staticmethod
@@ -163,7 +163,7 @@ class FirestoreChannelStore:
             return self._stream(query.limit(limit))
 
     def set_state(self, channel_id: str, state: ChannelState) -> None:
-        with translated("channel state change"), contextlib.suppress(gexc.NotFound):
+        with translated("channel state change"), contextlib.suppress(NotFoundError):
             self._collection.document(channel_id).update({"state": state})
 
     def delete(self, channel_id: str) -> None:

@@ -3,8 +3,9 @@
 
 Documents have the shapes of :func:`confsync.calendars.calendar_to_document` and
 :func:`confsync.records.to_document`; a stored document that does not decode raises
-:class:`~confsync.errors.MalformedInputError` (from those decoders). Every ``google.api_core``
-error is translated in one place, :func:`translated`, into
+:class:`~confsync.errors.MalformedInputError` (from those decoders). The Firestore client is
+confsync's own, over the REST API (:mod:`confsync.adapters.firestore_http`); every one of its
+errors is translated in one place, :func:`translated`, into
 :class:`~confsync.errors.StoreUnavailableError`.
 
 Concurrency: optimistic writes, not transactions
@@ -47,13 +48,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from google.api_core import exceptions as gexc
-from google.api_core.datetime_helpers import DatetimeWithNanoseconds
-from google.auth import exceptions as auth_exceptions
-from google.cloud import firestore
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
-from google.cloud.firestore_v1.field_path import FieldPath
-
+from confsync.adapters import firestore_errors as fs_errors
+from confsync.adapters import firestore_http as firestore
+from confsync.adapters.firestore_fields import DELETE_FIELD, Increment, Maximum, field_path
+from confsync.adapters.firestore_http import DocumentSnapshot
+from confsync.adapters.firestore_query import ASCENDING, DESCENDING, FieldFilter, Query
 from confsync.adapters.firestore_rpcs import count_round_trips
 from confsync.adapters.firestore_writes import add_writes, whole_write
 from confsync.calendars import (
@@ -118,8 +117,8 @@ _FILTER_OPS: dict[str, str] = {
     ">=": ">=",
 }
 _ORDER_OPS: dict[str, str] = {
-    "order-asc": firestore.Query.ASCENDING,
-    "order-desc": firestore.Query.DESCENDING,
+    "order-asc": ASCENDING,
+    "order-desc": DESCENDING,
 }
 
 
@@ -137,18 +136,18 @@ class QueryShape:
     collection: str
     fields: tuple[tuple[str, QueryOp], ...]
 
-    def build(self, collection: firestore.CollectionReference, *values: object) -> firestore.Query:
+    def build(self, collection: firestore.CollectionReference, *values: object) -> Query:
         """The query on ``collection`` with one value per filter clause, in order."""
         filters = [(path, op) for path, op in self.fields if op in _FILTER_OPS]
         if len(values) != len(filters):
             raise ValueError(f"{self.method}: {len(filters)} filter values, got {len(values)}")
         supplied = iter(values)
-        query = firestore.Query(collection)
+        query = Query(collection)
         for path, op in self.fields:
             if op in _ORDER_OPS:
                 query = query.order_by(path, direction=_ORDER_OPS[op])
             else:
-                clause = firestore.FieldFilter(path, _FILTER_OPS[op], next(supplied))
+                clause = FieldFilter(path, _FILTER_OPS[op], next(supplied))
                 query = query.where(filter=clause)
         return query
 
@@ -246,21 +245,22 @@ _COMMIT_ATTEMPTS = 10  # commit must store the token: a few more tries before ra
 _SYNCING = sorted(SYNCING_STATES)
 _LEGACY_PROBE = 10  # calendars the old criterion's query reads while none is left to find
 
-_Snapshot = DocumentSnapshot[firestore.DocumentReference]
+_Snapshot = DocumentSnapshot
 
 
 @contextlib.contextmanager
 def translated(what: str) -> Iterator[None]:
     """Turn every Firestore / transport failure into StoreUnavailableError (chained).
 
-    All of ``GoogleAPICallError`` is mapped, not only the retryable statuses: the store port has
+    Every :class:`~confsync.adapters.firestore_errors.FirestoreError` is mapped, not only the
+    retryable ones (an unreachable server or a token that cannot be had is one): the store port has
     no other error, and a refusal such as a missing index or permission is fixed by an operator,
     after which a redelivered request succeeds. ``FailedPrecondition`` / ``NotFound`` that drive
     the optimistic writes are caught by the callers, inside this block, before they get here.
     """
     try:
         yield
-    except (gexc.GoogleAPICallError, gexc.RetryError, auth_exceptions.TransportError) as err:
+    except fs_errors.FirestoreError as err:
         raise StoreUnavailableError(
             f"Firestore {what} failed: {type(err).__name__}: {err}"
         ) from err
@@ -287,7 +287,7 @@ def _record(snapshot: _Snapshot) -> ConferenceRecord | None:
     return from_document(snapshot.id, body, _version(snapshot))
 
 
-def continued(query: firestore.Query, cursor: PageCursor | None) -> firestore.Query:
+def continued(query: Query, cursor: PageCursor | None) -> Query:
     """``query`` from after the document of ``cursor`` (the last snapshot of its previous
     page), or from the start."""
     if cursor is None or cursor.after is None:
@@ -365,12 +365,12 @@ class _LeasedCalendars:
             try:
                 self._ref(key).update(
                     {
-                        "notify_seq": firestore.Increment(1),
-                        "notified_max_ms": firestore.Maximum(epoch_ms(at)),
+                        "notify_seq": Increment(1),
+                        "notified_max_ms": Maximum(epoch_ms(at)),
                         "last_notified_at": at,
                     }
                 )
-            except gexc.NotFound:
+            except fs_errors.NotFoundError:
                 return None
             return self._read(key)[1]
 
@@ -458,7 +458,7 @@ class FirestoreCalendarStore(_LeasedCalendars):
     def set_state(self, key: str, state: str, *, now: datetime, outcome: str) -> None:
         if state != "disconnected":  # disconnected_at is cleared: nothing to read first
             fields = {"state": state, "last_outcome": outcome, "disconnected_at": None}
-            with translated("state change"), contextlib.suppress(gexc.NotFound):
+            with translated("state change"), contextlib.suppress(fs_errors.NotFoundError):
                 self._ref(key).update(fields)
             return
         self._change_state(key, lambda _body: True, state, now=now, outcome=outcome)
@@ -514,13 +514,13 @@ class FirestoreCalendarStore(_LeasedCalendars):
         with translated("sync token reset"):
             try:
                 self._ref(key).update({"sync_token": None})
-            except gexc.NotFound:
+            except fs_errors.NotFoundError:
                 return False
             return True
 
     def set_held_deletes(self, key: str, count: int) -> None:
         # A plain update: only the lease holder writes it (a run, or the command line).
-        with translated("held deletes count"), contextlib.suppress(gexc.NotFound):
+        with translated("held deletes count"), contextlib.suppress(fs_errors.NotFoundError):
             self._ref(key).update({"held_deletes": count})
 
     def of_subject(self, subject: str) -> list[CalendarDoc]:
@@ -534,7 +534,7 @@ class FirestoreCalendarStore(_LeasedCalendars):
 
     def mark_records_migrated(self, key: str, schema: int) -> None:
         # A plain update: only the lease holder migrates the calendar's records.
-        with translated("records schema mark"), contextlib.suppress(gexc.NotFound):
+        with translated("records schema mark"), contextlib.suppress(fs_errors.NotFoundError):
             self._ref(key).update({"records_schema": schema})
 
     def note_channel(
@@ -542,15 +542,13 @@ class FirestoreCalendarStore(_LeasedCalendars):
     ) -> None:
         # Plain updates of single map entries (quoted field paths), so two writers never lose
         # each other's channels.
-        fields: dict[str, Any] = {
-            FieldPath("channels", old).to_api_repr(): firestore.DELETE_FIELD for old in forget
-        }
-        fields[FieldPath("channels", channel_id).to_api_repr()] = window_to_document(window)
-        with translated("channel window"), contextlib.suppress(gexc.NotFound):
+        fields: dict[str, Any] = {field_path("channels", old): DELETE_FIELD for old in forget}
+        fields[field_path("channels", channel_id)] = window_to_document(window)
+        with translated("channel window"), contextlib.suppress(fs_errors.NotFoundError):
             self._ref(key).update(fields)
 
     def clear_channels(self, key: str) -> None:
-        with translated("channels reset"), contextlib.suppress(gexc.NotFound):
+        with translated("channels reset"), contextlib.suppress(fs_errors.NotFoundError):
             self._ref(key).update({"channels": {}})
 
     def due_for_sweep(
@@ -583,11 +581,10 @@ def _write_if(
 ) -> str | None:
     """Write ``fields`` to ``ref`` unless the document changed since it was at ``version`` (one
     round trip); the new version, or None if it did change (or is gone)."""
-    when = DatetimeWithNanoseconds.from_rfc3339(version)  # type: ignore[no-untyped-call]
-    option = client.write_option(last_update_time=when)
+    option = client.write_option(last_update_time=version)
     try:
         result = ref.update(fields, option=option)
-    except (gexc.FailedPrecondition, gexc.NotFound):
+    except (fs_errors.FailedPreconditionError, fs_errors.NotFoundError):
         return None
     return None if result.update_time is None else str(result.update_time.rfc3339())
 
@@ -640,7 +637,7 @@ def _due_for_sweep(
         return Page((), None)
     found: dict[str, CalendarDoc] = {}
 
-    def collect(query: firestore.Query, count: int, *, legacy_only: bool) -> int:
+    def collect(query: Query, count: int, *, legacy_only: bool) -> int:
         legacy = 0
         for snapshot in query.limit(count).stream():
             doc = _calendar(snapshot)
@@ -667,7 +664,7 @@ def _due_for_sweep(
     return Page((*legacy, *due), cursor)
 
 
-def _disconnected(query: firestore.Query, limit: int) -> list[CalendarDoc]:
+def _disconnected(query: Query, limit: int) -> list[CalendarDoc]:
     """At most ``limit`` calendars of one of the two disconnected queries (a malformed document
     is skipped: it must not hold up the others)."""
     if limit <= 0:
@@ -717,7 +714,11 @@ def _stages(batches: Sequence[Sequence[_Write]]) -> list[list[Sequence[_Write]]]
     return [stage for stage in stages if stage]
 
 
-_CONFLICTS = (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Conflict, gexc.Aborted)
+_CONFLICTS = (
+    fs_errors.FailedPreconditionError,
+    fs_errors.AlreadyExistsError,
+    fs_errors.AbortedError,
+)
 """What Firestore answers to a write whose precondition no longer holds."""
 
 
@@ -845,7 +846,7 @@ class FirestoreRecordStore:
                 add_writes(batch, [write])
         try:
             results = batch.commit()
-        except (*_CONFLICTS, gexc.NotFound) as err:  # NotFound: updating a record deleted meanwhile
+        except (*_CONFLICTS, fs_errors.NotFoundError) as err:  # NotFound: deleted meanwhile
             expected = {key: version for key, _, document, version in chunk if key and document}
             raise RecordConflictError(self._changed(expected) or keys) from err
         return {

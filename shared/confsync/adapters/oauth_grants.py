@@ -17,10 +17,9 @@ import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 
-from google.api_core import exceptions as gexc
-from google.cloud import firestore
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
-
+from confsync.adapters import firestore_http as firestore
+from confsync.adapters.firestore_errors import FailedPreconditionError, NotFoundError
+from confsync.adapters.firestore_http import DocumentSnapshot
 from confsync.adapters.firestore_store import translated
 from confsync.errors import MalformedInputError
 from confsync.grant_crypto import StoredGrant, normalize_subject
@@ -36,7 +35,7 @@ GRANTS_COLLECTION = "oauth_grants"
 GRANT_SCHEMA_VERSION = 1
 
 
-_Snapshot = DocumentSnapshot[firestore.DocumentReference]
+_Snapshot = DocumentSnapshot
 _PAGE = 200
 """Grants read per Firestore query by :meth:`FirestoreGrantStore.scan`."""
 
@@ -89,7 +88,7 @@ class FirestoreGrantStore:
         with translated("grant delete"):
             try:
                 self._ref(subject).delete(option=option)
-            except gexc.NotFound:
+            except NotFoundError:
                 return False
         return True
 
@@ -117,7 +116,7 @@ class FirestoreGrantStore:
         with translated("grant replace"):
             try:
                 self._collection.document(grant.document).update(update, option=option)
-            except (gexc.FailedPrecondition, gexc.NotFound):
+            except (FailedPreconditionError, NotFoundError):
                 return False
         return True
 

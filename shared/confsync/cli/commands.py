@@ -61,8 +61,7 @@ from confsync.errors import ConfigurationError, ConfsyncError
 from confsync.messages import EnrollCommand, SyncRequest, TickCommand, UnenrollCommand
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
-
+    from confsync.adapters import firestore_http as firestore
     from confsync.cli.directory import CalendarDirectory
     from confsync.cli.status import CalendarStatus, SchedulerJobStatus
     from confsync.ports import (

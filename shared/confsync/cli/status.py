@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from google.cloud import firestore
-
+from confsync.adapters import firestore_http as firestore
+from confsync.adapters.firestore_query import Query
 from confsync.adapters.firestore_store import QueryShape, chunks, translated
 from confsync.calendars import CalendarDoc, calendar_from_document
 from confsync.channel_docs import channel_from_document
@@ -190,7 +190,7 @@ class FirestoreStatusReader:
             rows.append(calendar_status(doc, expiries.get(doc.key, []), failures[doc.key]))
         return rows
 
-    def _joins_of(self, keys: list[str]) -> list[tuple[firestore.Query, firestore.Query]]:
+    def _joins_of(self, keys: list[str]) -> list[tuple[Query, Query]]:
         """The channel and failed-record queries of these calendars, in ``in`` batches."""
         return [
             (
@@ -200,7 +200,7 @@ class FirestoreStatusReader:
             for batch in chunks(keys, _IN_MAX)
         ]
 
-    def _live_expiries(self, query: firestore.Query, now: datetime) -> dict[str, list[datetime]]:
+    def _live_expiries(self, query: Query, now: datetime) -> dict[str, list[datetime]]:
         found: dict[str, list[datetime]] = {}
         for snapshot in query.stream():
             try:

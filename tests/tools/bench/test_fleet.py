@@ -3,66 +3,55 @@ end at a tiny size on the emulators. No timing is asserted: the scenario is a me
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore
-from google.cloud.firestore_v1.types import BatchGetDocumentsResponse, Document, RunQueryResponse
 
 from bench import fleet, report
 from bench.firestore_reads import count_reads
+from confsync.adapters import firestore_http as firestore
 from devstack.sdk import MissingPrerequisiteError, find_jars
 
 
-class FakeApi:
-    """API stubs answering each query and batched get with the responses given."""
+class FakeHttp:
+    """Answers each request with the JSON given, in turn."""
 
-    def __init__(self, answers: list[list[Any]]) -> None:
+    def __init__(self, answers: list[Any]) -> None:
         self._answers = iter(answers)
-        self.closed = False
 
-    def run_query(self, **_: Any) -> Iterator[RunQueryResponse]:
-        return iter(next(self._answers))
-
-    def batch_get_documents(self, **_: Any) -> Iterator[BatchGetDocumentsResponse]:
-        return iter(next(self._answers))
-
-    def close(self) -> None:
-        self.closed = True
+    def request(self, *_: Any, **__: Any) -> Any:
+        return SimpleNamespace(status=200, data=json.dumps(next(self._answers)).encode())
 
 
-def _found(name: str) -> Document:
-    return Document(name=f"projects/p/databases/(default)/documents/calendars/{name}")
+_DOCS = "projects/p/databases/(default)/documents"
+
+
+def _found(name: str) -> dict[str, Any]:
+    return {"name": f"{_DOCS}/calendars/{name}", "updateTime": "2026-12-04T09:00:00Z"}
 
 
 def test_reads_are_counted_per_document_and_per_empty_query() -> None:
-    client = firestore.Client(project="confsync-offline", credentials=AnonymousCredentials())
-    counter = count_reads(client)
-    api = FakeApi(
+    http = FakeHttp(
         [
-            [RunQueryResponse(document=_found("a")), RunQueryResponse(document=_found("b"))],
-            [RunQueryResponse()],  # a query that found nothing: only its read time
-            [
-                BatchGetDocumentsResponse(found=_found("a")),
-                BatchGetDocumentsResponse(missing="projects/p/databases/(default)/documents/x"),
-            ],
+            [{"document": _found("a")}, {"document": _found("b")}],
+            [{"readTime": "2026-12-04T09:00:00Z"}],  # a query that found nothing
+            [{"found": _found("a")}, {"missing": f"{_DOCS}/calendars/x"}],
         ]
     )
-    stubs: Any = client._firestore_api  # the counting stubs count_reads put in
-    stubs._inner = api
+    client = firestore.Client("p", http=http)
+    counter = count_reads(client)
+    calendars = client.collection("calendars")
 
-    assert len(list(stubs.run_query(request={}))) == 2
+    assert len(list(calendars.stream())) == 2
     assert counter.reads == 2
-    list(stubs.run_query(request={}))
+    list(calendars.stream())
     assert counter.reads == 3
-    list(stubs.batch_get_documents(request={}))
+    client.get_all([calendars.document("a"), calendars.document("x")])
     assert counter.reset() == 5
     assert counter.reads == 0
-    stubs.close()  # everything else passes through
-    assert api.closed
 
 
 def test_the_tick_interval_is_the_default_schedules() -> None:
