@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from confsync.events import decode_event
 from confsync.legacy_records import LegacyRecord, record_key
 from confsync.ownership import Role
 from confsync.planner import desired_state
+from confsync.ports import StagedSave
 from confsync.records import (
     CalendarRefs,
     ConferenceRecord,
@@ -73,8 +75,8 @@ def _increasing(revisions: list[int | None]) -> bool:
 
 class _Interleaved(PassThroughRecords):
     """The record store as one run sees it: ``meanwhile`` runs once, right before the run's first
-    save of a page, as another calendar's run writing the same records between this run's read
-    and its write."""
+    save of a page (on its own, or staged for the commit), as another calendar's run writing the
+    same records between this run's read and its write."""
 
     def __init__(self, store: InMemoryRecordStore, meanwhile: Callable[[], object]) -> None:
         super().__init__(store)
@@ -87,10 +89,41 @@ class _Interleaved(PassThroughRecords):
         calendar_key: str | None = None,
         attachments: Mapping[str, str | None] | None = None,
     ) -> dict[str, str]:
-        if self.meanwhile is not None and calendar_key is not None:
+        if calendar_key is not None:
+            self._meanwhile_once()
+        return self.store.save(records, calendar_key=calendar_key, attachments=attachments)
+
+    def stage(
+        self,
+        records: Iterable[ConferenceRecord],
+        *,
+        calendar_key: str,
+        attachments: Mapping[str, str | None],
+    ) -> StagedSave | None:
+        """The page's save staged for the commit: ``meanwhile`` runs right before it is written."""
+        staged = self.store.stage(records, calendar_key=calendar_key, attachments=attachments)
+        return None if staged is None else _StagedAfter(staged, self._meanwhile_once)
+
+    def _meanwhile_once(self) -> None:
+        if self.meanwhile is not None:
             meanwhile, self.meanwhile = self.meanwhile, None
             meanwhile()
-        return self.store.save(records, calendar_key=calendar_key, attachments=attachments)
+
+
+@dataclass(frozen=True, slots=True)
+class _StagedAfter:
+    """A staged save that runs ``before`` right before it is written."""
+
+    staged: StagedSave
+    before: Callable[[], None]
+
+    @property
+    def records(self) -> int:
+        return self.staged.records
+
+    def save(self) -> None:
+        self.before()
+        self.staged.save()
 
 
 def _duplicate(world: World) -> None:

@@ -102,6 +102,12 @@ class CountingRecords:
         )
         return versions
 
+    def stage(self, records: Iterable[Any], *, calendar_key: str, attachments: Any) -> Any:
+        """Counted as written here: a staged save is written with the run's commit."""
+        batch = list(records)
+        self._counter.writes += len(batch) + len(attachments)
+        return self._inner.stage(batch, calendar_key=calendar_key, attachments=attachments)
+
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[Any]:
         found: list[Any] = self._inner.pending(calendar_key, due, limit)
         self._counter.reads += max(1, len(found))

@@ -16,12 +16,15 @@ line.
 **Round trips.** The run counts the requests it sends to the store
 (:mod:`confsync.round_trips`; its summary's ``firestore_round_trips``). The common run, a
 notification with a few changed events, costs one read of the calendar, the lease taken on that
-reading, the page's records read and written, and the commit on the version the lease wrote:
-five. A notification run skips the pending retry (one query) when nothing can be due: the
-calendar's last run ended in a commit that left no pending operation, it holds no delete, this
-run left none, and a run looked less than the first backoff (``pending_base_delay``) ago; an
-operation another calendar's run left pending meanwhile is not due before that backoff ends.
-Sweeps and operators' runs always look.
+reading, the page's records read, and one commit on the version the lease wrote that stores the
+token, releases the lease and writes the page's records (staged by the last page of a pull,
+:attr:`~confsync.sync.state.Run.unsaved`): four. When the pending retry runs, the staged records
+are saved before it, on their own; when one of them changed since the page read it, nothing of
+the commit is written and the round is pulled again. A notification run skips the pending
+retry (one query) when nothing can be due: the calendar's last run ended in a commit that left
+no pending operation, it holds no delete, this run left none, and a run looked less than the
+first backoff (``pending_base_delay``) ago; an operation another calendar's run left pending
+meanwhile is not due before that backoff ends. Sweeps and operators' runs always look.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from confsync.calendars import RECORDS_SCHEMA
-from confsync.errors import CalendarAccessError, UntrustedViewError
+from confsync.errors import CalendarAccessError, RecordConflictError, UntrustedViewError
 from confsync.messages import SyncRequest
 from confsync.ports import (
     CalendarClientFactory,
@@ -255,10 +258,15 @@ class SyncRunner:
             seen_seq = run.doc.notify_seq
             pulled = self._puller.pull(run)
             if not self._nothing_due(run, request):
+                if not self._saved_staged(run):  # the pending retry reads and writes records
+                    continue
                 run.pending_checked_at = self._now()
                 run.pending_left = self._pending.retry(run)
-            pending_count = run.pending_left
-            committed = self._lease.commit(run, seen_seq, pulled, pending_count)
+            try:
+                committed = self._lease.commit(run, seen_seq, pulled, run.pending_left)
+            except RecordConflictError as err:
+                self._staged_conflict(run, err)
+                continue
             if committed is not None:
                 return committed
         # Still notified after max_rounds pulls: the token is stored; hand over to a new run.
@@ -267,6 +275,28 @@ class SyncRunner:
         )
         self._lease.release(run, "republished")
         return "republished"
+
+    def _saved_staged(self, run: Run) -> bool:
+        """Write the records the last page staged for the commit now, on their own; False when
+        one of them changed meanwhile (nothing written)."""
+        staged, run.unsaved = run.unsaved, None
+        try:
+            if staged is not None:
+                staged.save()
+        except RecordConflictError as err:
+            self._staged_conflict(run, err)
+            return False
+        return True
+
+    @staticmethod
+    def _staged_conflict(run: Run, err: RecordConflictError) -> None:
+        """The last page's staged records changed since the page read them, so nothing of them
+        (nor of the commit) was written: the next round pulls the same changes from the same
+        token, reads the records again and plans again (an update sent again carries the same
+        revision, which the conferencing system answers as a repeat)."""
+        run.unsaved = None
+        run.stats.conflicts += 1
+        LOGGER.info("%s; the round is pulled again", err, extra=labels(run.doc.key))
 
     def _nothing_due(self, run: Run, request: SyncRequest) -> bool:
         """Whether no pending operation of the calendar can be due (see the module docstring),

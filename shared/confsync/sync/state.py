@@ -12,7 +12,7 @@ from datetime import datetime
 
 from confsync.calendars import CalendarDoc
 from confsync.planner import Orphans
-from confsync.ports import CalendarClient
+from confsync.ports import CalendarClient, StagedSave
 from confsync.sync.summary import SyncStats
 
 __all__ = ["Pulled", "Run"]
@@ -45,6 +45,9 @@ class Run:
     with its commit."""
     pending_left: int = 0
     """How many operations this run's last look left pending (0 before it looked)."""
+    unsaved: StagedSave | None = None
+    """The records of the round's last page, staged to be written with the round's commit
+    (one round trip less); None once written, or when there was nothing to stage."""
 
 
 @dataclass(frozen=True, slots=True)
