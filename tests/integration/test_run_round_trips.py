@@ -9,6 +9,8 @@ import pytest
 
 from confsync.budgeted_clients import BudgetedCalendarFactory
 from confsync.cloud_logging import SYNC_LOGGER
+from confsync.records import conference_key
+from confsync.round_trips import counting
 from confsync.sync import SyncRunner
 from tests.support.sync_stack import SyncStack
 
@@ -83,3 +85,14 @@ def test_a_sweep_still_looks_for_pending_operations(sync_stack: SyncStack) -> No
     # the page's records saved on their own before the pending retry reads records, the pending
     # query, and at most a new budget window's first claim
     assert outcome.stats.firestore_round_trips == COMMON_RUN_ROUND_TRIPS + 2 + claims
+
+
+def test_requests_sent_several_at_once_count_on_the_caller_s_tally(sync_stack: SyncStack) -> None:
+    """A batched get of 700 records is three requests (300 at most each), sent at once by worker
+    threads: each is counted on the tally of the run that asked."""
+    keys = [conference_key(f"conf_{n:04d}") for n in range(700)]
+
+    with counting() as tally:
+        assert sync_stack.records.by_keys(keys) == []
+
+    assert tally.count == 3

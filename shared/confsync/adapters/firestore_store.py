@@ -40,6 +40,7 @@ Terraform index check reads is the very description the code runs.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -92,6 +93,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 # --- query shapes ----------------------------------------------------------------------------
 
@@ -733,6 +735,16 @@ _CONFLICTS = (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Conflict, gexc.A
 """What Firestore answers to a write whose precondition no longer holds."""
 
 
+def _in_context(
+    pool: ThreadPoolExecutor, work: Callable[[T], R], items: Iterable[T]
+) -> Iterator[R]:
+    """``pool.map(work, items)``, each call in a copy of the caller's context, so the requests
+    sent by the pool's threads count on the caller's round-trip tally
+    (:mod:`confsync.round_trips`)."""
+    futures = [pool.submit(contextvars.copy_context().run, work, item) for item in items]
+    return (future.result() for future in futures)
+
+
 def _add(batch: firestore.WriteBatch, chunk: Sequence[_Write]) -> None:
     """Add a save's writes to ``batch``: records conditional on their versions."""
     for key, ref, document, version in chunk:
@@ -797,7 +809,7 @@ class FirestoreRecordStore:
         if len(parts) <= 1:
             return [snapshot for part in parts for snapshot in self._client.get_all(part)]
         with ThreadPoolExecutor(min(_PARALLEL_REQUESTS, len(parts)), "firestore-get") as pool:
-            found = pool.map(lambda part: list(self._client.get_all(part)), parts)
+            found = _in_context(pool, lambda part: list(self._client.get_all(part)), parts)
             return [snapshot for snapshots in found for snapshot in snapshots]
 
     def attachments(self, calendar_key: str, event_ids: Iterable[str]) -> dict[str, str]:
@@ -878,7 +890,7 @@ class FirestoreRecordStore:
                     continue
                 workers = min(_PARALLEL_REQUESTS, len(stage))
                 with ThreadPoolExecutor(workers, "firestore-commit") as pool:
-                    for written in pool.map(self._commit, stage):
+                    for written in _in_context(pool, self._commit, stage):
                         versions.update(written)
         return versions
 
