@@ -47,7 +47,7 @@ from confsync.sync.brake import queued
 from confsync.sync.owners import OwnerResolver, log_reference
 from confsync.sync.send import ProviderSender
 from confsync.sync.settings import SyncSettings
-from confsync.sync.state import Run
+from confsync.sync.state import Run, Unsaved
 from confsync.sync.summary import LOGGER, labels
 from confsync.sync.write_back import write_back
 
@@ -186,7 +186,15 @@ class PageApplier:
         stored = done if ahead else final
         pointers: Mapping[str, str | None] = {} if ahead else folded.attachments
         if stored or pointers:
-            self._save(run, stored, pointers, last=last)
+            self._save(
+                run,
+                stored,
+                pointers,
+                last=last,
+                again=lambda: self.apply(
+                    run, events, raw, look_up_series=look_up_series, attached=attached
+                ),
+            )
         if attached is not None:
             attached.note(folded.attachments)
         run.orphans = folded.orphans
@@ -199,16 +207,18 @@ class PageApplier:
         pointers: Mapping[str, str | None],
         *,
         last: bool,
+        again: Callable[[], None],
     ) -> None:
         """Save the page's records and attachments; the last page's are staged for the round's
         commit instead (written with the token, or not at all: a run that dies before it is like
-        one that died before this save, and the next pull sends the same revisions again)."""
+        one that died before this save, and the next pull sends the same revisions again), with
+        ``again``, which applies the page anew when a staged record changed meanwhile."""
         run.stats.records_written += len(stored)
         key = run.doc.key
         if last and (
             staged := self._records.stage(stored.values(), calendar_key=key, attachments=pointers)
         ):
-            run.unsaved = staged
+            run.unsaved = Unsaved(staged, again)
             return
         self._records.save(stored.values(), calendar_key=key, attachments=pointers)
 

@@ -104,7 +104,8 @@ class CalendarLease:
         sweep = self._next_sweep(run, pulled, pending_count)
         seen: CalendarDoc | None = run.doc  # as the run last read or wrote it: no read first
         for _ in range(_COVERED_COMMITS):
-            staged, run.unsaved = run.unsaved, None  # written by the first commit that holds
+            staged = run.unsaved.staged if run.unsaved is not None else None
+            run.unsaved = None  # written by the first commit that holds
             if self._calendars.commit(
                 run.doc.key,
                 run.owner,
