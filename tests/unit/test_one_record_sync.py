@@ -172,6 +172,31 @@ def test_a_page_whose_record_changed_meanwhile_is_planned_again_and_the_later_ed
     assert len(world.provider.calls) == calls
 
 
+def test_a_commit_whose_staged_record_changed_applies_the_page_again_without_a_second_pull(
+    world: World,
+) -> None:
+    """The page's records, staged for the commit, are refused there: the page is read, planned
+    and saved again at once, in the same round, and the commit is made without them."""
+    _duplicate(world)
+    world.put(TEAM, "t1", "c1", TEAM, summary="Team's edit")  # first
+    world.put(ALICE, "a1", "c1", ALICE, summary="Alice's edit")  # later: it decides
+    interleaved = _Interleaved(world.records, lambda: world.sync(ALICE, TEAM))
+    lists = world.calendar.list_calls
+
+    outcome = world.sync(ALICE, ALICE, records=interleaved)
+
+    assert interleaved.meanwhile is None
+    assert (outcome.status, outcome.stats.rounds, outcome.stats.conflicts) == ("synced", 1, 1)
+    assert world.calendar.list_calls == lists + 2  # this run's one pull, and the other run's
+    assert _title(world) == "Alice's edit"
+    doc = world.calendars.get(ALICE_KEY)
+    assert doc is not None
+    assert doc.lease_owner is None
+    calls = len(world.provider.calls)
+    world.sync(ALICE, ALICE)  # nothing left to send: the page's records were saved
+    assert len(world.provider.calls) == calls
+
+
 def test_an_earlier_edit_planned_again_does_not_undo_the_later_one(world: World) -> None:
     _duplicate(world)
     world.put(ALICE, "a1", "c1", ALICE, summary="Alice's edit")  # first
