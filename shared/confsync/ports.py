@@ -145,11 +145,6 @@ class StagedSave(Protocol):
     either by :meth:`CalendarStore.commit` with the calendar's commit, in one atomic write, or on
     its own by :meth:`save`. Only the stores it was made for know how to write it."""
 
-    @property
-    def records(self) -> int:
-        """How many records it writes (attachments not counted)."""
-        ...
-
     def save(self) -> None:
         """Write it on its own, as :meth:`RecordStore.save` would (RecordConflictError alike)."""
         ...

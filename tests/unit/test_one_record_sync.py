@@ -117,10 +117,6 @@ class _StagedAfter:
     staged: StagedSave
     before: Callable[[], None]
 
-    @property
-    def records(self) -> int:
-        return self.staged.records
-
     def save(self) -> None:
         self.before()
         self.staged.save()

@@ -996,10 +996,6 @@ class FirestoreStagedSave:
         self._store = store
         self._writes = tuple(writes)
 
-    @property
-    def records(self) -> int:
-        return sum(1 for key, _, document, _ in self._writes if key and document is not None)
-
     def save(self) -> None:
         with translated("records save"):
             self._store._commit(self._writes)

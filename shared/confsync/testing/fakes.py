@@ -699,10 +699,6 @@ class _StagedMemorySave:
     calendar_key: str
     attachments: dict[str, str | None]
 
-    @property
-    def records(self) -> int:
-        return len(self.staged)
-
     def save(self) -> None:
         self.store.save(self.staged, calendar_key=self.calendar_key, attachments=self.attachments)
 
