@@ -36,6 +36,7 @@ __all__ = [
     "ProviderAnswer",
     "RecordForgetter",
     "RecordStore",
+    "StagedSave",
     "SyncRequestPublisher",
     "WatchedChannel",
 ]
@@ -139,6 +140,16 @@ class CalendarBudget(Protocol):
         ...
 
 
+class StagedSave(Protocol):
+    """A save of records and attachments prepared by :meth:`RecordStore.stage`, not written yet:
+    either by :meth:`CalendarStore.commit` with the calendar's commit, in one atomic write, or on
+    its own by :meth:`save`. Only the stores it was made for know how to write it."""
+
+    def save(self) -> None:
+        """Write it on its own, as :meth:`RecordStore.save` would (RecordConflictError alike)."""
+        ...
+
+
 class CalendarStore(Protocol):
     """Calendar records, with the single-flight lease and the notification counter."""
 
@@ -199,6 +210,7 @@ class CalendarStore(Protocol):
         sweep: SweepPlan | None = None,
         pending_checked_at: datetime | None = None,
         seen: CalendarDoc | None = None,
+        records: StagedSave | None = None,
     ) -> bool:
         """Store the new sync token with ``pulled_from`` (when the pull that returned it began),
         whatever the outcome. If ``notify_seq`` is still ``seen_seq``, also release the lease
@@ -208,7 +220,12 @@ class CalendarStore(Protocol):
         calendar no longer exists. When ``owner`` no longer holds the lease, store nothing and
         raise LeaseLostError: its token may be older than the new owner's. With the token, store
         ``pending_checked_at`` when given (when the run looked for pending operations).
-        ``seen``: the record as the run last read or wrote it, as for :meth:`acquire_lease`."""
+        ``seen``: the record as the run last read or wrote it, as for :meth:`acquire_lease`.
+
+        ``records``: a save staged by the run (:meth:`RecordStore.stage`), written in the same
+        atomic write as the token, or not at all: when one of its records changed since it was
+        read, nothing is written and RecordConflictError names the records; when the calendar is
+        gone or the lease lost, nothing is written either."""
         ...
 
     def release(self, key: str, owner: str, *, now: datetime, outcome: str) -> None:
@@ -327,6 +344,18 @@ class RecordStore(Protocol):
         is still that version, one without only if none is stored. Otherwise nothing is written
         and RecordConflictError names the records that changed (read them again, plan again).
         """
+        ...
+
+    def stage(
+        self,
+        records: Iterable[ConferenceRecord],
+        *,
+        calendar_key: str,
+        attachments: Mapping[str, str | None],
+    ) -> StagedSave | None:
+        """:meth:`save`'s writes, prepared but not sent, to go with the calendar's commit
+        (:meth:`CalendarStore.commit`), so a run's last save costs no round trip of its own;
+        None when they are too many for one atomic write with it (save them instead)."""
         ...
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:

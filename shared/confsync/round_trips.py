@@ -3,7 +3,8 @@
 A run opens a tally with :func:`counting`; the database adapter calls :func:`note` once per
 request it sends (one RPC: a batched get, a query, a commit). A tally is per context
 (:mod:`contextvars`), so concurrent runs on the threads of one instance count apart; a request
-sent outside any tally is not counted.
+sent outside any tally is not counted. A run's worker thread that runs in a copy of the run's
+context counts on the run's tally (thread-safe).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from threading import Lock
 
 __all__ = ["Tally", "counting", "note"]
 
@@ -21,6 +23,12 @@ class Tally:
     """Round trips counted so far."""
 
     count: int = 0
+    _lock: Lock = field(default_factory=Lock, repr=False, compare=False)
+
+    def add(self) -> None:
+        """Count one round trip."""
+        with self._lock:
+            self.count += 1
 
 
 _CURRENT: ContextVar[Tally | None] = ContextVar("confsync_round_trips", default=None)
@@ -41,4 +49,4 @@ def note() -> None:
     """One round trip, counted on the current tally if there is one."""
     tally = _CURRENT.get()
     if tally is not None:
-        tally.count += 1
+        tally.add()

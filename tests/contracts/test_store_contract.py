@@ -35,6 +35,7 @@ from confsync.ports import (
     PageCursor,
     RecordForgetter,
     RecordStore,
+    StagedSave,
 )
 from confsync.records import (
     CalendarRefs,
@@ -966,6 +967,98 @@ def test_an_update_from_a_stale_version_writes_nothing_of_its_save(stores: Store
     assert stores.records.by_keys([a.key, b.key, new.key]) == [replace(a, references=1), b]
     assert _stored(stores, b).version == read_b.version
     assert stores.records.attachments("ck_1", ["e-new", "e-old"]) == {"e-old": b.key}
+
+
+def _commit_staged(stores: Stores, seen_seq: int, staged: StagedSave) -> bool:
+    return stores.calendars.commit(
+        "ck_1",
+        "run-a",
+        seen_seq,
+        sync_token="tok-2",
+        pulled_from=T0 + MINUTE,
+        now=T0 + 2 * MINUTE,
+        full_sync=False,
+        pending_count=0,
+        records=staged,
+    )
+
+
+def test_a_save_staged_for_the_commit_is_written_with_the_token_and_the_release(
+    stores: Stores,
+) -> None:
+    leased = _leased(stores, "run-a")
+    a = _record("c-a")
+    stores.records.save([a], calendar_key="ck_1", attachments={"e-a": a.key})
+    [read_a] = stores.records.by_keys([a.key])
+    new = _record("c-new")
+    staged = stores.records.stage(
+        [replace(read_a, references=2), new],
+        calendar_key="ck_1",
+        attachments={"e-new": new.key, "e-a": None},
+    )
+    assert staged is not None
+    assert stores.records.by_keys([new.key]) == []  # staged: nothing written yet
+
+    assert _commit_staged(stores, leased.notify_seq, staged) is True
+
+    doc = stores.calendars.get("ck_1")
+    assert doc is not None
+    assert (doc.sync_token, doc.lease_owner, doc.last_outcome) == ("tok-2", None, "synced")
+    assert stores.records.by_keys([a.key, new.key]) == [replace(a, references=2), new]
+    assert _stored(stores, a).version != read_a.version
+    assert stores.records.attachments("ck_1", ["e-a", "e-new"]) == {"e-new": new.key}
+
+
+def test_a_staged_save_whose_record_changed_writes_neither_it_nor_the_token(
+    stores: Stores,
+) -> None:
+    leased = _leased(stores, "run-a")
+    a = _record("c-a")
+    stores.records.save([a])
+    [read_a] = stores.records.by_keys([a.key])
+    new = _record("c-new")
+    staged = stores.records.stage(
+        [replace(read_a, references=3), new], calendar_key="ck_1", attachments={"e-new": new.key}
+    )
+    assert staged is not None
+    stores.records.save([replace(read_a, references=1)])  # another calendar's run, meanwhile
+
+    with pytest.raises(RecordConflictError) as caught:
+        _commit_staged(stores, leased.notify_seq, staged)
+
+    assert caught.value.keys == [a.key]
+    assert stores.calendars.get("ck_1") == leased  # no token, the lease still held
+    assert stores.records.by_keys([a.key, new.key]) == [replace(a, references=1)]
+    assert stores.records.attachments("ck_1", ["e-new"]) == {}
+
+
+def test_a_staged_save_goes_with_a_commit_that_keeps_the_lease_after_a_notification(
+    stores: Stores,
+) -> None:
+    leased = _leased(stores, "run-a")
+    stores.calendars.notify("ck_1", T0 + MINUTE)  # moves the calendar's version too
+    new = _record("c-new")
+    staged = stores.records.stage([new], calendar_key="ck_1", attachments={"e-new": new.key})
+    assert staged is not None
+
+    assert _commit_staged(stores, leased.notify_seq, staged) is False
+
+    doc = stores.calendars.get("ck_1")
+    assert doc is not None
+    assert (doc.sync_token, doc.lease_owner) == ("tok-2", "run-a")
+    assert stores.records.by_keys([new.key]) == [new]
+    assert stores.records.attachments("ck_1", ["e-new"]) == {"e-new": new.key}
+
+
+def test_a_staged_save_can_be_written_on_its_own(stores: Stores) -> None:
+    new = _record("c-new")
+    staged = stores.records.stage([new], calendar_key="ck_1", attachments={"e-new": new.key})
+    assert staged is not None
+
+    staged.save()
+
+    assert stores.records.by_keys([new.key]) == [new]
+    assert stores.records.attachments("ck_1", ["e-new"]) == {"e-new": new.key}
 
 
 def test_every_save_that_changes_a_record_changes_its_version(stores: Stores) -> None:

@@ -1,4 +1,5 @@
-"""A sync process that dies between the conferencing system's answer and Firestore's save.
+"""A sync process that dies between the conferencing system's answer and Firestore's save (of
+the records on their own, or of the last page's records with the run's commit).
 
 Pub/Sub redelivers the request and the run pulls again from the stored token, but the Calendar
 collapses changes: an event changed and then deleted in between comes back as a bare tombstone,
@@ -14,30 +15,57 @@ from typing import Any
 import pytest
 
 from confsync.errors import StoreUnavailableError
-from confsync.ports import RecordStore
+from confsync.ports import CalendarStore, RecordStore
 from confsync.records import ConferenceRecord
 from tests.integration.test_sync_scenarios import new_requests
 from tests.support.calendar_events import conference_data
 from tests.support.sync_stack import SyncStack
 
 
-class _DiesAfterSending:
-    """A record store whose first save after the conferencing system was called fails: the
-    process dies between the provider's answer and the save that would record it."""
+class _Death:
+    """The process's death: due at its first store write after the conferencing system was
+    called (once)."""
 
-    def __init__(self, inner: RecordStore, stack: SyncStack) -> None:
-        self._inner = inner
+    def __init__(self, stack: SyncStack) -> None:
         self._stack = stack
         self._before = len(stack.provider_requests())
         self.died = False
 
-    def save(
-        self, records: Iterable[ConferenceRecord], *args: Any, **kwargs: Any
-    ) -> dict[str, str]:
+    def at_write(self) -> None:
         if not self.died and len(self._stack.provider_requests()) > self._before:
             self.died = True
             raise StoreUnavailableError("injected: the process died after the provider answered")
+
+
+class _DiesAfterSending:
+    """A record store whose first save after the conferencing system was called fails: the
+    process dies between the provider's answer and the save that would record it."""
+
+    def __init__(self, inner: RecordStore, death: _Death) -> None:
+        self._inner = inner
+        self._death = death
+
+    def save(
+        self, records: Iterable[ConferenceRecord], *args: Any, **kwargs: Any
+    ) -> dict[str, str]:
+        self._death.at_write()
         return self._inner.save(records, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _CommitDiesAfterSending:
+    """A calendar store whose commit dies the same way: the last page's records, staged for the
+    commit (one write with the token), are never written, nor is the token."""
+
+    def __init__(self, inner: CalendarStore, death: _Death) -> None:
+        self._inner = inner
+        self._death = death
+
+    def commit(self, *args: Any, **kwargs: Any) -> bool:
+        self._death.at_write()
+        return self._inner.commit(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -53,11 +81,14 @@ def _replace_conference(stack: SyncStack, event_id: str, title: str) -> dict[str
 def _sync_dying_after_sending(stack: SyncStack) -> list[dict[str, Any]]:
     """A sync that dies right after the conferencing system answered; what it sent."""
     runner = stack.runner()
-    dying = _DiesAfterSending(runner.ports.records, stack)
+    death = _Death(stack)
+    records = _DiesAfterSending(runner.ports.records, death)
+    calendars = _CommitDiesAfterSending(runner.ports.calendar_store, death)
+    dying = runner.with_ports(replace(runner.ports, records=records, calendar_store=calendars))
     before = len(stack.provider_requests())
     with pytest.raises(StoreUnavailableError):
-        stack.sync(runner.with_ports(replace(runner.ports, records=dying)))
-    assert dying.died
+        stack.sync(dying)
+    assert death.died
     return new_requests(stack, before)
 
 

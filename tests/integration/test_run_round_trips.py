@@ -9,14 +9,17 @@ import pytest
 
 from confsync.budgeted_clients import BudgetedCalendarFactory
 from confsync.cloud_logging import SYNC_LOGGER
+from confsync.records import conference_key
+from confsync.round_trips import counting
 from confsync.sync import SyncRunner
 from tests.support.sync_stack import SyncStack
 
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(60)]
 
-COMMON_RUN_ROUND_TRIPS = 5
-"""Read the calendar; take the lease on that reading; read the page's records; save them; commit
-on the version the lease wrote (the pending query is skipped: nothing can be due). Plus, when the
+COMMON_RUN_ROUND_TRIPS = 4
+"""Read the calendar; take the lease on that reading; read the page's records; commit, on the
+version the lease wrote, the token, the release and the page's records in one batch (the pending
+query is skipped: nothing can be due). Plus, when the
 instance's share of the project's Calendar budget is spent, one claim of the next chunk (one
 write per 13 Calendar calls by default; counted apart below, because it is the instance's, not
 the run's)."""
@@ -38,7 +41,7 @@ def _three_known_conferences(sync_stack: SyncStack, runner: SyncRunner) -> list[
     return [event["id"] for event in events]
 
 
-def test_a_notification_with_three_changed_events_costs_five_round_trips(
+def test_a_notification_with_three_changed_events_costs_four_round_trips(
     sync_stack: SyncStack, caplog: pytest.LogCaptureFixture
 ) -> None:
     runner = sync_stack.runner()  # one per instance, as deployed
@@ -79,5 +82,17 @@ def test_a_sweep_still_looks_for_pending_operations(sync_stack: SyncStack) -> No
 
     claims = _budget_claims(runner) - claims
     assert outcome.stats.updates == 1
-    # the pending query, and at most a new budget window's first claim
-    assert outcome.stats.firestore_round_trips == COMMON_RUN_ROUND_TRIPS + 1 + claims
+    # the page's records saved on their own before the pending retry reads records, the pending
+    # query, and at most a new budget window's first claim
+    assert outcome.stats.firestore_round_trips == COMMON_RUN_ROUND_TRIPS + 2 + claims
+
+
+def test_requests_sent_several_at_once_count_on_the_caller_s_tally(sync_stack: SyncStack) -> None:
+    """A batched get of 700 records is three requests (300 at most each), sent at once by worker
+    threads: each is counted on the tally of the run that asked."""
+    keys = [conference_key(f"conf_{n:04d}") for n in range(700)]
+
+    with counting() as tally:
+        assert sync_stack.records.by_keys(keys) == []
+
+    assert tally.count == 3

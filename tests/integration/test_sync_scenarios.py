@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,8 +26,8 @@ from confsync.legacy_records import LegacyRecord
 from confsync.legacy_records import record_key as legacy_key
 from confsync.legacy_records import to_document as legacy_document
 from confsync.messages import SyncRequest
-from confsync.ports import CalendarClient, CalendarClientFactory, EventPage, RecordStore
-from confsync.records import ConferenceRecord, conference_key
+from confsync.ports import CalendarClient, CalendarClientFactory, CalendarStore, EventPage
+from confsync.records import conference_key
 from confsync.sync import SyncOutcome
 from tests.support.calendar_events import conference_data
 from tests.support.sync_stack import SyncStack, new_calendar_id
@@ -62,20 +62,19 @@ def video_uri(event: Mapping[str, Any]) -> str | None:
     return None
 
 
-class FlakyRecords:
-    """A record store whose first ``save`` fails: the process dies after the provider calls."""
+class FlakyCommit:
+    """A calendar store whose first ``commit`` fails: the process dies after the provider calls,
+    before the commit that writes the token with the last page's records (staged for it)."""
 
-    def __init__(self, inner: RecordStore) -> None:
+    def __init__(self, inner: CalendarStore) -> None:
         self._inner = inner
         self.failed = False
 
-    def save(
-        self, records: Iterable[ConferenceRecord], *args: Any, **kwargs: Any
-    ) -> dict[str, str]:
+    def commit(self, *args: Any, **kwargs: Any) -> bool:
         if not self.failed:
             self.failed = True
-            raise StoreUnavailableError("injected: Firestore went away mid-pull")
-        return self._inner.save(records, *args, **kwargs)
+            raise StoreUnavailableError("injected: Firestore went away at the commit")
+        return self._inner.commit(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -763,8 +762,8 @@ def test_crash_after_provider_calls_converges_on_redelivery(sync_stack: SyncStac
         sync_stack.patch_event(event["id"], summary=f"Meeting {n}, renamed")
     before = len(sync_stack.provider_requests())
     runner = sync_stack.runner()
-    flaky = FlakyRecords(runner.ports.records)
-    crashing = runner.with_ports(replace(runner.ports, records=flaky))
+    flaky = FlakyCommit(runner.ports.calendar_store)
+    crashing = runner.with_ports(replace(runner.ports, calendar_store=flaky))
 
     with pytest.raises(StoreUnavailableError):
         sync_stack.sync(crashing)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
-from confsync.ports import RecordStore
+from confsync.ports import RecordStore, StagedSave
 from confsync.records import ConferenceRecord
 
 
@@ -34,6 +34,15 @@ class PassThroughRecords:
         attachments: Mapping[str, str | None] | None = None,
     ) -> dict[str, str]:
         return self.store.save(records, calendar_key=calendar_key, attachments=attachments)
+
+    def stage(
+        self,
+        records: Iterable[ConferenceRecord],
+        *,
+        calendar_key: str,
+        attachments: Mapping[str, str | None],
+    ) -> StagedSave | None:
+        return self.store.stage(records, calendar_key=calendar_key, attachments=attachments)
 
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[ConferenceRecord]:
         return self.store.pending(calendar_key, due, limit)

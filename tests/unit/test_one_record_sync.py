@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from confsync.events import decode_event
 from confsync.legacy_records import LegacyRecord, record_key
 from confsync.ownership import Role
 from confsync.planner import desired_state
+from confsync.ports import StagedSave
 from confsync.records import (
     CalendarRefs,
     ConferenceRecord,
@@ -73,8 +75,8 @@ def _increasing(revisions: list[int | None]) -> bool:
 
 class _Interleaved(PassThroughRecords):
     """The record store as one run sees it: ``meanwhile`` runs once, right before the run's first
-    save of a page, as another calendar's run writing the same records between this run's read
-    and its write."""
+    save of a page (on its own, or staged for the commit), as another calendar's run writing the
+    same records between this run's read and its write."""
 
     def __init__(self, store: InMemoryRecordStore, meanwhile: Callable[[], object]) -> None:
         super().__init__(store)
@@ -87,10 +89,37 @@ class _Interleaved(PassThroughRecords):
         calendar_key: str | None = None,
         attachments: Mapping[str, str | None] | None = None,
     ) -> dict[str, str]:
-        if self.meanwhile is not None and calendar_key is not None:
+        if calendar_key is not None:
+            self._meanwhile_once()
+        return self.store.save(records, calendar_key=calendar_key, attachments=attachments)
+
+    def stage(
+        self,
+        records: Iterable[ConferenceRecord],
+        *,
+        calendar_key: str,
+        attachments: Mapping[str, str | None],
+    ) -> StagedSave | None:
+        """The page's save staged for the commit: ``meanwhile`` runs right before it is written."""
+        staged = self.store.stage(records, calendar_key=calendar_key, attachments=attachments)
+        return None if staged is None else _StagedAfter(staged, self._meanwhile_once)
+
+    def _meanwhile_once(self) -> None:
+        if self.meanwhile is not None:
             meanwhile, self.meanwhile = self.meanwhile, None
             meanwhile()
-        return self.store.save(records, calendar_key=calendar_key, attachments=attachments)
+
+
+@dataclass(frozen=True, slots=True)
+class _StagedAfter:
+    """A staged save that runs ``before`` right before it is written."""
+
+    staged: StagedSave
+    before: Callable[[], None]
+
+    def save(self) -> None:
+        self.before()
+        self.staged.save()
 
 
 def _duplicate(world: World) -> None:
@@ -136,6 +165,31 @@ def test_a_page_whose_record_changed_meanwhile_is_planned_again_and_the_later_ed
     calls = len(world.provider.calls)
     world.sync(ALICE, TEAM)
     world.sync(ALICE, ALICE)
+    assert len(world.provider.calls) == calls
+
+
+def test_a_commit_whose_staged_record_changed_applies_the_page_again_without_a_second_pull(
+    world: World,
+) -> None:
+    """The page's records, staged for the commit, are refused there: the page is read, planned
+    and saved again at once, in the same round, and the commit is made without them."""
+    _duplicate(world)
+    world.put(TEAM, "t1", "c1", TEAM, summary="Team's edit")  # first
+    world.put(ALICE, "a1", "c1", ALICE, summary="Alice's edit")  # later: it decides
+    interleaved = _Interleaved(world.records, lambda: world.sync(ALICE, TEAM))
+    lists = world.calendar.list_calls
+
+    outcome = world.sync(ALICE, ALICE, records=interleaved)
+
+    assert interleaved.meanwhile is None
+    assert (outcome.status, outcome.stats.rounds, outcome.stats.conflicts) == ("synced", 1, 1)
+    assert world.calendar.list_calls == lists + 2  # this run's one pull, and the other run's
+    assert _title(world) == "Alice's edit"
+    doc = world.calendars.get(ALICE_KEY)
+    assert doc is not None
+    assert doc.lease_owner is None
+    calls = len(world.provider.calls)
+    world.sync(ALICE, ALICE)  # nothing left to send: the page's records were saved
     assert len(world.provider.calls) == calls
 
 

@@ -102,6 +102,15 @@ class CountingRecords:
         )
         return versions
 
+    def stage(self, records: Iterable[Any], *, calendar_key: str, attachments: Any) -> Any:
+        """Counted as written here: a staged save is written with the run's commit (one too
+        large to stage is saved, and counted, by ``save``)."""
+        batch = list(records)
+        staged = self._inner.stage(batch, calendar_key=calendar_key, attachments=attachments)
+        if staged is not None:
+            self._counter.writes += len(batch) + len(attachments)
+        return staged
+
     def pending(self, calendar_key: str, due: datetime, limit: int) -> list[Any]:
         found: list[Any] = self._inner.pending(calendar_key, due, limit)
         self._counter.reads += max(1, len(found))

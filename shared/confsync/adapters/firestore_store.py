@@ -41,6 +41,7 @@ Terraform index check reads is the very description the code runs.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -73,7 +74,7 @@ from confsync.errors import (
 from confsync.forgetting import forget_calendar
 from confsync.legacy_records import LEGACY_SCHEMA_VERSION, LegacyRecord
 from confsync.legacy_records import from_document as legacy_from_document
-from confsync.ports import Page, PageCursor
+from confsync.ports import Page, PageCursor, StagedSave
 from confsync.records import ConferenceRecord, from_document, to_document
 from confsync.sweep_policy import SweepPlan
 
@@ -82,6 +83,7 @@ __all__ = [
     "QUERY_SHAPES",
     "FirestoreCalendarStore",
     "FirestoreRecordStore",
+    "FirestoreStagedSave",
     "QueryShape",
     "chunks",
     "continued",
@@ -90,6 +92,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 # --- query shapes ----------------------------------------------------------------------------
 
@@ -400,7 +403,9 @@ class _LeasedCalendars:
         sweep: SweepPlan | None = None,
         pending_checked_at: datetime | None = None,
         seen: CalendarDoc | None = None,
+        records: StagedSave | None = None,
     ) -> bool:
+        staged = _firestore_staged(records)
         with translated("commit"):
             for attempt in range(_COMMIT_ATTEMPTS):
                 version, doc = self._decided(key, seen, attempt == 0)
@@ -428,7 +433,10 @@ class _LeasedCalendars:
                     )
                     if sweep is not None:
                         fields.update(_sweep_fields(sweep))
-                if self._write_if(key, version, fields) is not None:
+                if staged is None:
+                    if self._write_if(key, version, fields) is not None:
+                        return released
+                elif staged.commit_with(self._client, self._ref(key), version, fields):
                     return released
         raise StoreUnavailableError(f"commit of calendar {key} kept losing races; retry later")
 
@@ -691,6 +699,12 @@ def _disconnected_at(body: Mapping[str, Any], state: str, now: datetime) -> date
 # --- conference records ----------------------------------------------------------------------
 
 
+def _firestore_staged(staged: StagedSave | None) -> FirestoreStagedSave | None:
+    if staged is None or isinstance(staged, FirestoreStagedSave):
+        return staged
+    raise TypeError(f"a Firestore commit cannot write a {type(staged).__name__}")
+
+
 def pointer_key(calendar_key: str, event_id: str) -> str:
     """Document id of the pointer from (calendar, event id) to the record it is attached to."""
     digest = hashlib.sha256(f"{calendar_key}\x00{event_id}".encode()).hexdigest()
@@ -720,6 +734,38 @@ _CONFLICTS = (
     fs_errors.AbortedError,
 )
 """What Firestore answers to a write whose precondition no longer holds."""
+
+
+def _in_context(
+    pool: ThreadPoolExecutor, work: Callable[[T], R], items: Iterable[T]
+) -> Iterator[R]:
+    """``pool.map(work, items)``, each call in a copy of the caller's context, so the requests
+    sent by the pool's threads count on the caller's round-trip tally
+    (:mod:`confsync.round_trips`)."""
+    futures = [pool.submit(contextvars.copy_context().run, work, item) for item in items]
+    return (future.result() for future in futures)
+
+
+def _add(batch: firestore.WriteBatch, chunk: Sequence[_Write]) -> None:
+    """Add a save's writes to ``batch``: records conditional on their versions."""
+    for key, ref, document, version in chunk:
+        if document is None:
+            batch.delete(ref)
+        elif not key:  # a pointer: written whatever was there
+            add_writes(batch, [whole_write(ref, document)])
+        else:  # a record: created, or replaced only if unchanged since it was read
+            write = whole_write(
+                ref,
+                document,
+                exists=False if version is None else None,
+                update_time=version,
+            )
+            add_writes(batch, [write])
+
+
+def _expected(chunk: Sequence[_Write]) -> dict[str, str | None]:
+    """The version each record of ``chunk`` must still have (None: must not exist)."""
+    return {key: version for key, _, document, version in chunk if key and document}
 
 
 class FirestoreRecordStore:
@@ -764,7 +810,7 @@ class FirestoreRecordStore:
         if len(parts) <= 1:
             return [snapshot for part in parts for snapshot in self._client.get_all(part)]
         with ThreadPoolExecutor(min(_PARALLEL_REQUESTS, len(parts)), "firestore-get") as pool:
-            found = pool.map(lambda part: list(self._client.get_all(part)), parts)
+            found = _in_context(pool, lambda part: list(self._client.get_all(part)), parts)
             return [snapshot for snapshots in found for snapshot in snapshots]
 
     def attachments(self, calendar_key: str, event_ids: Iterable[str]) -> dict[str, str]:
@@ -798,13 +844,13 @@ class FirestoreRecordStore:
                     found[record.key] = record
         return [found[key] for key in wanted if key in found]
 
-    def save(
+    def _writes(
         self,
         records: Iterable[ConferenceRecord],
-        *,
-        calendar_key: str | None = None,
-        attachments: Mapping[str, str | None] | None = None,
-    ) -> dict[str, str]:
+        calendar_key: str | None,
+        attachments: Mapping[str, str | None] | None,
+    ) -> list[_Write]:
+        """A save's writes: the records first, then the attachments' pointers."""
         writes: list[_Write] = [
             (r.key, self._collection.document(r.key), to_document(r), r.version) for r in records
         ]
@@ -815,6 +861,28 @@ class FirestoreRecordStore:
             if key is not None:
                 body = {"calendar_key": calendar_key, "event_id": event_id, "conference_key": key}
             writes.append(("", ref, body, None))
+        return writes
+
+    def stage(
+        self,
+        records: Iterable[ConferenceRecord],
+        *,
+        calendar_key: str,
+        attachments: Mapping[str, str | None],
+    ) -> FirestoreStagedSave | None:
+        writes = self._writes(records, calendar_key, attachments)
+        if len(writes) >= BATCH_MAX:  # the calendar's own write goes in the same batch
+            return None
+        return FirestoreStagedSave(self, writes)
+
+    def save(
+        self,
+        records: Iterable[ConferenceRecord],
+        *,
+        calendar_key: str | None = None,
+        attachments: Mapping[str, str | None] | None = None,
+    ) -> dict[str, str]:
+        writes = self._writes(records, calendar_key, attachments)
         versions: dict[str, str] = {}
         with translated("records save"):
             for stage in _stages(list(chunks(writes, BATCH_MAX))):
@@ -823,7 +891,7 @@ class FirestoreRecordStore:
                     continue
                 workers = min(_PARALLEL_REQUESTS, len(stage))
                 with ThreadPoolExecutor(workers, "firestore-commit") as pool:
-                    for written in pool.map(self._commit, stage):
+                    for written in _in_context(pool, self._commit, stage):
                         versions.update(written)
         return versions
 
@@ -831,24 +899,11 @@ class FirestoreRecordStore:
         """Commit one batch; the new version of each record it wrote (not deleted), by key."""
         batch = self._client.batch()
         keys = [key for key, *_ in chunk if key]
-        for key, ref, document, version in chunk:
-            if document is None:
-                batch.delete(ref)
-            elif not key:  # a pointer: written whatever was there
-                add_writes(batch, [whole_write(ref, document)])
-            else:  # a record: created, or replaced only if unchanged since it was read
-                write = whole_write(
-                    ref,
-                    document,
-                    exists=False if version is None else None,
-                    update_time=version,
-                )
-                add_writes(batch, [write])
+        _add(batch, chunk)
         try:
             results = batch.commit()
-        except (*_CONFLICTS, fs_errors.NotFoundError) as err:  # NotFound: deleted meanwhile
-            expected = {key: version for key, _, document, version in chunk if key and document}
-            raise RecordConflictError(self._changed(expected) or keys) from err
+        except (*_CONFLICTS, fs_errors.NotFoundError) as err:  # updating a record deleted meanwhile
+            raise RecordConflictError(self._changed(_expected(chunk)) or keys) from err
         return {
             key: str(result.update_time.rfc3339())
             for (key, _, document, _), result in zip(chunk, results, strict=True)
@@ -858,6 +913,8 @@ class FirestoreRecordStore:
     def _changed(self, expected: Mapping[str, str | None]) -> list[str]:
         """The records whose stored version is no longer the one expected (a refused batch
         does not say which precondition failed)."""
+        if not expected:
+            return []
         refs = [self._collection.document(key) for key in expected]
         return sorted(
             snapshot.id
@@ -930,3 +987,39 @@ class FirestoreRecordStore:
                 for ref in chunk:
                     batch.delete(ref)
                 batch.commit()
+
+
+class FirestoreStagedSave:
+    """A save of :class:`FirestoreRecordStore` not sent yet: written with a calendar's commit
+    (:meth:`commit_with`, one batch commit) or on its own (:meth:`save`)."""
+
+    def __init__(self, store: FirestoreRecordStore, writes: Sequence[_Write]) -> None:
+        self._store = store
+        self._writes = tuple(writes)
+
+    def save(self) -> None:
+        with translated("records save"):
+            self._store._commit(self._writes)
+
+    def commit_with(
+        self,
+        client: firestore.Client,
+        ref: firestore.DocumentReference,
+        version: str,
+        fields: dict[str, Any],
+    ) -> str | None:
+        """Update ``ref`` with ``fields`` if it is still at ``version``, and write this save, in
+        one batch commit (one round trip); the document's new version, or None when it changed
+        (nothing written). RecordConflictError when a record changed instead (read after the
+        refusal, which does not say which precondition failed)."""
+        batch = client.batch()
+        batch.update(ref, fields, option=client.write_option(last_update_time=version))
+        _add(batch, self._writes)
+        try:
+            results = batch.commit()
+        except (*_CONFLICTS, fs_errors.NotFoundError) as err:
+            if changed := self._store._changed(_expected(self._writes)):
+                raise RecordConflictError(changed) from err
+            return None
+        written = results[0].update_time
+        return None if written is None else str(written.rfc3339())

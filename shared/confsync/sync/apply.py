@@ -47,7 +47,7 @@ from confsync.sync.brake import queued
 from confsync.sync.owners import OwnerResolver, log_reference
 from confsync.sync.send import ProviderSender
 from confsync.sync.settings import SyncSettings
-from confsync.sync.state import Run
+from confsync.sync.state import Run, Unsaved
 from confsync.sync.summary import LOGGER, labels
 from confsync.sync.write_back import write_back
 
@@ -80,6 +80,7 @@ class PageApplier:
         *,
         look_up_series: bool,
         attached: Attached | None = None,
+        last: bool = False,
     ) -> None:
         """Plan a page, send its operations, write join details back, persist its records.
 
@@ -88,7 +89,8 @@ class PageApplier:
         pull will never list; a full sync lists them all anyway. ``attached``: every attachment
         of the calendar, read once by the pull (a full sync lists every event, so reading each
         one's pointer would cost a read per event), kept up to date here; None: the page's
-        attachments are read by event id."""
+        attachments are read by event id. ``last``: the last page of an incremental pull, whose
+        records are staged in ``run.unsaved`` for the round's commit instead of saved here."""
         if not events:
             return
 
@@ -101,7 +103,7 @@ class PageApplier:
 
         retried_on_conflict(
             lambda: self._apply_once(
-                run, events, raw, look_up_series=look_up_series, attached=attached
+                run, events, raw, look_up_series=look_up_series, attached=attached, last=last
             ),
             on_conflict=conflicted,
         )
@@ -150,6 +152,7 @@ class PageApplier:
         *,
         look_up_series: bool,
         attached: Attached | None,
+        last: bool,
     ) -> None:
         ctx = self._settings.plan_context(run.doc)
         records, attachments, moved = self._loaded(events, ctx, attached)
@@ -183,12 +186,41 @@ class PageApplier:
         stored = done if ahead else final
         pointers: Mapping[str, str | None] = {} if ahead else folded.attachments
         if stored or pointers:
-            self._records.save(stored.values(), calendar_key=ctx.calendar_key, attachments=pointers)
-            run.stats.records_written += len(stored)
+            self._save(
+                run,
+                stored,
+                pointers,
+                last=last,
+                again=lambda: self.apply(
+                    run, events, raw, look_up_series=look_up_series, attached=attached
+                ),
+            )
         if attached is not None:
             attached.note(folded.attachments)
         run.orphans = folded.orphans
         self._counted(run, folded, final, raw)
+
+    def _save(
+        self,
+        run: Run,
+        stored: Mapping[str, ConferenceRecord],
+        pointers: Mapping[str, str | None],
+        *,
+        last: bool,
+        again: Callable[[], None],
+    ) -> None:
+        """Save the page's records and attachments; the last page's are staged for the round's
+        commit instead (written with the token, or not at all: a run that dies before it is like
+        one that died before this save, and the next pull sends the same revisions again), with
+        ``again``, which applies the page anew when a staged record changed meanwhile."""
+        run.stats.records_written += len(stored)
+        key = run.doc.key
+        if last and (
+            staged := self._records.stage(stored.values(), calendar_key=key, attachments=pointers)
+        ):
+            run.unsaved = Unsaved(staged, again)
+            return
+        self._records.save(stored.values(), calendar_key=key, attachments=pointers)
 
     def _written_ahead(
         self,

@@ -115,6 +115,8 @@ class CalendarLease:
     def commit(self, run: Run, seen_seq: int, pulled: Pulled, pending_count: int) -> Status | None:
         """Store the token and release; None when a request newer than the pull needs another.
 
+        The records the round's last page staged (``run.unsaved``) go with the first commit that
+        holds; a RecordConflictError (one of them changed, nothing written) is the caller's.
         A failed commit stores the token too (only the release is refused). When every request
         since ``seen_seq`` was stamped ``skew`` before the pull began, the pull covered them:
         commit again against the new counter instead of pulling (a few times, as requests may
@@ -124,6 +126,8 @@ class CalendarLease:
         sweep = self._next_sweep(run, pulled, pending_count)
         seen: CalendarDoc | None = run.doc  # as the run last read or wrote it: no read first
         for _ in range(_COVERED_COMMITS):
+            staged = run.unsaved.staged if run.unsaved is not None else None
+            run.unsaved = None  # written by the first commit that holds
             if self._calendars.commit(
                 run.doc.key,
                 run.owner,
@@ -136,6 +140,7 @@ class CalendarLease:
                 sweep=sweep,
                 pending_checked_at=run.pending_checked_at,
                 seen=seen,
+                records=staged,
             ):
                 return "synced"
             full_sync = False  # counted by the commit that just stored the token

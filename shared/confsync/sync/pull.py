@@ -106,8 +106,10 @@ class Puller:
                 time_min=time_min,
             )
             _check_access(page.access_role)  # before anything of the page is planned
+            incremental = sync_token is not None
+            last = incremental and not page.next_page_token
             self._take_page(
-                run, page.items, seen, incremental=sync_token is not None, attached=attached
+                run, page.items, seen, incremental=incremental, attached=attached, last=last
             )
             if page.next_page_token:
                 page_token = page.next_page_token
@@ -124,12 +126,15 @@ class Puller:
         *,
         incremental: bool,
         attached: Attached | None,
+        last: bool,
     ) -> None:
         run.stats.pages += 1
         events, raw = _decode(items, run.stats)
         if seen is not None:
             seen.update(event.id for event in events)
-        self._applier.apply(run, events, raw, look_up_series=incremental, attached=attached)
+        self._applier.apply(
+            run, events, raw, look_up_series=incremental, attached=attached, last=last
+        )
         self._lease.keep(run)
 
     def _reconcile(self, run: Run, seen: set[str], attached: Attached) -> None:

@@ -16,12 +16,16 @@ line.
 **Round trips.** The run counts the requests it sends to the store
 (:mod:`confsync.round_trips`; its summary's ``firestore_round_trips``). The common run, a
 notification with a few changed events, costs one read of the calendar, the lease taken on that
-reading, the page's records read and written, and the commit on the version the lease wrote:
-five. A notification run skips the pending retry (one query) when nothing can be due: the
-calendar's last run ended in a commit that left no pending operation, it holds no delete, this
-run left none, and a run looked less than the first backoff (``pending_base_delay``) ago; an
-operation another calendar's run left pending meanwhile is not due before that backoff ends.
-Sweeps and operators' runs always look.
+reading, the page's records read, and one commit on the version the lease wrote that stores the
+token, releases the lease and writes the page's records (staged by the last page of a pull,
+:attr:`~confsync.sync.state.Run.unsaved`): four. When the pending retry runs, the staged records
+are saved before it, on their own; when one of them changed since the page read it, nothing
+staged is written and the page is applied again at once (read, plan, send, save), as a page whose
+own save was refused is, before the commit is made again. A notification run skips the pending
+retry (one query) when nothing can be due: the calendar's last run ended in a commit that left
+no pending operation, it holds no delete, this run left none, and a run looked less than the
+first backoff (``pending_base_delay``) ago; an operation another calendar's run left pending
+meanwhile is not due before that backoff ends. Sweeps and operators' runs always look.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from confsync.calendars import RECORDS_SCHEMA
-from confsync.errors import CalendarAccessError, UntrustedViewError
+from confsync.errors import CalendarAccessError, RecordConflictError, UntrustedViewError
 from confsync.messages import SyncRequest
 from confsync.ports import (
     CalendarClientFactory,
@@ -52,7 +56,7 @@ from confsync.sync.pending import PendingRetry
 from confsync.sync.pull import Puller
 from confsync.sync.send import ProviderSender
 from confsync.sync.settings import SyncSettings
-from confsync.sync.state import Run
+from confsync.sync.state import Pulled, Run, Unsaved
 from confsync.sync.summary import LOGGER, Status, SyncOutcome, SyncStats, labels, log_summary
 
 __all__ = ["SyncPorts", "SyncRunner"]
@@ -256,10 +260,10 @@ class SyncRunner:
             seen_seq = run.doc.notify_seq
             pulled = self._puller.pull(run)
             if not self._nothing_due(run, request):
+                self._save_staged(run)  # the pending retry reads and writes records
                 run.pending_checked_at = self._now()
                 run.pending_left = self._pending.retry(run)
-            pending_count = run.pending_left
-            committed = self._lease.commit(run, seen_seq, pulled, pending_count)
+            committed = self._commit(run, seen_seq, pulled)
             if committed is not None:
                 return committed
         # Still notified after max_rounds pulls: the token is stored; hand over to a new run.
@@ -268,6 +272,40 @@ class SyncRunner:
         )
         self._lease.release(run, "republished")
         return "republished"
+
+    def _commit(self, run: Run, seen_seq: int, pulled: Pulled) -> Status | None:
+        """The lease's commit, with the last page's staged records; when one of them changed
+        meanwhile (nothing written), the page is applied again and the commit made without."""
+        unsaved = run.unsaved
+        try:
+            return self._lease.commit(run, seen_seq, pulled, run.pending_left)
+        except RecordConflictError as err:
+            if unsaved is None:
+                raise
+            self._applied_again(run, unsaved, err)
+            return self._lease.commit(run, seen_seq, pulled, run.pending_left)
+
+    def _save_staged(self, run: Run) -> None:
+        """Write the records the last page staged for the commit now, on their own (the page
+        applied again when one of them changed meanwhile)."""
+        unsaved, run.unsaved = run.unsaved, None
+        if unsaved is None:
+            return
+        try:
+            unsaved.staged.save()
+        except RecordConflictError as err:
+            self._applied_again(run, unsaved, err)
+
+    @staticmethod
+    def _applied_again(run: Run, unsaved: Unsaved, err: RecordConflictError) -> None:
+        """A staged record changed since the last page read it, so nothing staged was written:
+        the page is read, planned, sent and saved again at once, as a page whose own save was
+        refused is (an update sent again carries the same revision, which the conferencing
+        system answers as a repeat)."""
+        run.unsaved = None
+        run.stats.conflicts += 1
+        LOGGER.info("%s; the page is read and planned again", err, extra=labels(run.doc.key))
+        unsaved.apply_again()
 
     def _nothing_due(self, run: Run, request: SyncRequest) -> bool:
         """Whether no pending operation of the calendar can be due (see the module docstring),

@@ -7,15 +7,26 @@ runs: everything a run changes lives here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from confsync.calendars import CalendarDoc
 from confsync.planner import Orphans
-from confsync.ports import CalendarClient
+from confsync.ports import CalendarClient, StagedSave
 from confsync.sync.summary import SyncStats
 
-__all__ = ["Pulled", "Run"]
+__all__ = ["Pulled", "Run", "Unsaved"]
+
+
+@dataclass(frozen=True, slots=True)
+class Unsaved:
+    """The records of a round's last page, staged to be written with the round's commit, and
+    how to apply that page again (read, plan, send, save on its own) when one of them changed
+    since the page read it."""
+
+    staged: StagedSave
+    apply_again: Callable[[], None]
 
 
 @dataclass(slots=True)
@@ -45,6 +56,9 @@ class Run:
     with its commit."""
     pending_left: int = 0
     """How many operations this run's last look left pending (0 before it looked)."""
+    unsaved: Unsaved | None = None
+    """The records of the round's last page, staged to be written with the round's commit
+    (one round trip less); None once written, or when there was nothing to stage."""
 
 
 @dataclass(frozen=True, slots=True)

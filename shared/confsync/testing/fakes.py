@@ -46,7 +46,14 @@ from confsync.forgetting import forget_calendar
 from confsync.legacy_records import LegacyRecord
 from confsync.messages import ChannelCommand, SyncRequest
 from confsync.planner import DeleteConference, UpdateConference
-from confsync.ports import EventPage, Page, PageCursor, ProviderAnswer, WatchedChannel
+from confsync.ports import (
+    EventPage,
+    Page,
+    PageCursor,
+    ProviderAnswer,
+    StagedSave,
+    WatchedChannel,
+)
 from confsync.records import ConferenceRecord
 from confsync.sweep_policy import SweepPlan
 
@@ -519,6 +526,7 @@ class InMemoryCalendarStore:
         sweep: SweepPlan | None = None,
         pending_checked_at: datetime | None = None,
         seen: CalendarDoc | None = None,
+        records: StagedSave | None = None,
     ) -> bool:
         with self._lock:
             self.reads += 1
@@ -527,6 +535,8 @@ class InMemoryCalendarStore:
                 return False
             if doc.lease_owner != owner:
                 raise LeaseLostError(f"lease on {key} is no longer held by this run")
+            if records is not None:
+                records.save()  # a conflict raises before the calendar is written: all or nothing
             self.writes += 1
             doc = replace(
                 doc, sync_token=sync_token, pulled_from=pulled_from, token_obtained_at=now
@@ -679,6 +689,20 @@ class InMemoryCalendarStore:
             self._docs[key] = replace(doc, channels={})
 
 
+@dataclass(frozen=True, slots=True)
+class _StagedMemorySave:
+    """A save of :class:`InMemoryRecordStore` not made yet (see
+    :meth:`~confsync.ports.RecordStore.stage`)."""
+
+    store: InMemoryRecordStore
+    staged: tuple[ConferenceRecord, ...]
+    calendar_key: str
+    attachments: dict[str, str | None]
+
+    def save(self) -> None:
+        self.store.save(self.staged, calendar_key=self.calendar_key, attachments=self.attachments)
+
+
 class InMemoryRecordStore:
     """Conference records and event attachments in dicts, counting reads and writes like
     Firestore bills them, with the port's conditional saves (``version``: a counter per record).
@@ -759,6 +783,15 @@ class InMemoryRecordStore:
                 else:
                     self._attachments[(calendar_key, event_id)] = key
         return versions
+
+    def stage(
+        self,
+        records: Iterable[ConferenceRecord],
+        *,
+        calendar_key: str,
+        attachments: Mapping[str, str | None],
+    ) -> StagedSave | None:
+        return _StagedMemorySave(self, tuple(records), calendar_key, dict(attachments))
 
     def _stale(self, record: ConferenceRecord) -> bool:
         stored = self._records.get(record.key)
