@@ -110,13 +110,39 @@ def test_intake_loads_no_firestore_grpc_calendar_conferencing_or_enrolment() -> 
     assert _loaded_after_first_request("intake", NEVER_IN_INTAKE) == []
 
 
+CRYPTO = ("google.auth.compute_engine", "google.oauth2", "google.auth.crypt", "cryptography")
+
+
+@pytest.mark.parametrize("function", ["sync", "channels"])
+@pytest.mark.parametrize("mode", ["emulator", "delegated"])
+def test_sync_and_channels_load_no_google_auth_crypto_unless_oauth(
+    function: str, mode: str
+) -> None:
+    """Neither the emulator nor domain-wide delegation uses a key file or a user's refresh
+    token: google-auth's JWT, service-account and crypto modules (and its urllib3 transport,
+    which imports them) stay out; on Cloud Functions the runtime identity is the metadata
+    server's token (confsync.adapters.metadata_credentials)."""
+    env = {**ENVIRONMENTS[function], "K_SERVICE": function}
+    if mode == "delegated":
+        env["CONFSYNC_CALENDAR_CREDENTIALS"] = "delegated"
+        env["CONFSYNC_DELEGATION_SERVICE_ACCOUNT"] = "sync-delegate@p.iam.gserviceaccount.com"
+        env.pop("CALENDAR_API_URL")
+        env["CONFERENCING_CREDENTIAL"] = "a-provider-credential"
+        env["CONFERENCING_SIGNING_SECRET"] = "a-signing-secret-of-at-least-thirty-two-bytes"
+
+    google_auth = (*CRYPTO[:3], "google.auth.transport.urllib3")  # grants' AES-GCM may load
+    loaded = _loaded_after_first_request(function, google_auth, env)
+
+    assert loaded == []
+
+
 def test_intake_on_cloud_functions_loads_no_google_auth_credentials_or_crypto() -> None:
     on_google = {k: v for k, v in ENVIRONMENTS["intake"].items() if k != "PUBSUB_EMULATOR_HOST"}
     on_google["K_SERVICE"] = "intake"  # set by Cloud Functions: the token is the metadata server's
 
     loaded = _loaded_after_first_request(
         "intake",
-        ("google.auth.compute_engine", "google.oauth2", "google.auth.crypt", "cryptography"),
+        CRYPTO,
         on_google,
     )
 

@@ -47,11 +47,11 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import urllib3
 from google.auth.exceptions import RefreshError, TransportError
-from google.auth.transport.urllib3 import AuthorizedHttp
 from googleapiclient.errors import HttpError
 
 from confsync.adapters.backoff import Backoff
 from confsync.adapters.calendar_http import GOOGLE_ENDPOINT, CalendarService
+from confsync.adapters.credentials_http import CredentialsHttp
 from confsync.errors import (
     CalendarAccessError,
     CalendarNotFoundError,
@@ -374,7 +374,7 @@ class GoogleCalendarClientFactory:
         credentials = self._credentials_for(subject)
         http: Any = self._pool
         if credentials is not None:
-            http = AuthorizedHttp(credentials, http=self._pool)  # type: ignore[no-untyped-call]
+            http = CredentialsHttp(credentials, self._pool)
         service = CalendarService(
             http, endpoint=self._api_endpoint or GOOGLE_ENDPOINT, timeout=self._timeout
         )

@@ -130,7 +130,8 @@ class _Channels(_Collection):
 
 class CalendarService:
     """The Calendar API at ``endpoint`` (ending in ``/calendar/v3/``) through ``http``: anything
-    with urllib3's ``request``, e.g. google-auth's ``AuthorizedHttp`` over a shared pool."""
+    with urllib3's ``request``, e.g. :class:`~confsync.adapters.credentials_http.CredentialsHttp`
+    over a shared pool."""
 
     def __init__(
         self, http: Any, *, endpoint: str = GOOGLE_ENDPOINT, timeout: float = 30.0

@@ -21,7 +21,8 @@
 Tokens are cached per subject for the whole process (:class:`TokenCache`: thread-safe, one
 fetch at a time per subject) and fetched again :data:`REFRESH_SKEW_S` before they expire, so many
 runs for one user cost one token request per hour. Each ``credentials_for(subject)`` call answers
-a small :class:`SubjectCredentials` (a google-auth ``Credentials`` that ``AuthorizedHttp``
+a small :class:`SubjectCredentials` (a google-auth ``Credentials`` that
+:class:`~confsync.adapters.credentials_http.CredentialsHttp`
 refreshes) reading that cache; a refresh after a 401 replaces the rejected token instead of
 answering it again.
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -51,8 +53,8 @@ import google.auth
 from google.auth.credentials import Credentials
 from google.auth.exceptions import DefaultCredentialsError, RefreshError, TransportError
 from google.auth.transport import Request
-from google.oauth2.credentials import Credentials as UserCredentials
 
+from confsync.adapters.metadata_credentials import MetadataCredentials
 from confsync.config import CalendarAuthConfig
 from confsync.errors import ConfigurationError, MalformedInputError, StoreUnavailableError
 from confsync.grant_crypto import GrantCryptoError, open_grant
@@ -233,7 +235,13 @@ def _retryable(err: RefreshError) -> bool:
 
 
 def _runtime_credentials() -> Credentials:
-    """The function's own identity (the metadata server on Cloud Functions)."""
+    """The function's own identity: on Cloud Functions (``K_SERVICE`` set, no
+    ``GOOGLE_APPLICATION_CREDENTIALS``) its service account's token from the metadata server
+    (:class:`~confsync.adapters.metadata_credentials.MetadataCredentials`, the token
+    ``google.auth.default()`` would find there, without importing google-auth's compute-engine,
+    JWT and crypto modules); elsewhere google-auth's application default credentials."""
+    if os.environ.get("K_SERVICE") and not os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        return MetadataCredentials()
     credentials, _project = google.auth.default(scopes=[IAM_SCOPE])
     return credentials
 
@@ -415,6 +423,10 @@ class StoredGrantTokenFetcher:
             raise _refresh_error(f"oauth: {err}", retryable=False) from err
 
     def __call__(self, subject: str, request: Request) -> AccessToken:
+        # Only here: google-auth's user credentials import its JWT and crypto modules, which the
+        # other modes never use (they are no part of their cold start).
+        from google.oauth2.credentials import Credentials as UserCredentials  # noqa: PLC0415
+
         user = UserCredentials(  # type: ignore[no-untyped-call]
             token=None,
             refresh_token=self._refresh_token(subject),

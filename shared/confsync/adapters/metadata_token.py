@@ -20,13 +20,13 @@ from typing import Any
 import urllib3
 from google.auth.exceptions import RefreshError
 
-__all__ = ["METADATA_TOKEN_URL", "MetadataTokenHttp"]
+__all__ = ["METADATA_TOKEN_URL", "TOKEN_TIMEOUT_S", "MetadataTokenHttp", "token_of"]
 
 METADATA_TOKEN_URL = (
     "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token"  # noqa: S105 - a URL
 )
 _EARLY_S = 60.0  # a token is replaced this long before it expires
-_TOKEN_TIMEOUT_S = 5.0
+TOKEN_TIMEOUT_S = 5.0
 
 
 class MetadataTokenHttp:
@@ -79,23 +79,28 @@ class MetadataTokenHttp:
                 "GET",
                 self._token_url,
                 headers={"Metadata-Flavor": "Google"},
-                timeout=_TOKEN_TIMEOUT_S,
+                timeout=TOKEN_TIMEOUT_S,
                 retries=False,
             )
         except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise _refused(f"metadata server unreachable: {type(err).__name__}") from err
-        if answer.status != 200:
-            raise _refused(f"metadata server answered HTTP {answer.status}")
-        try:
-            body = json.loads(answer.data)
-            token, lifetime = body["access_token"], float(body["expires_in"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise _refused("metadata server answered without an access token") from err
-        if not isinstance(token, str) or not token:
-            raise _refused("metadata server answered without an access token")
-        return token, lifetime
+            raise refused(f"metadata server unreachable: {type(err).__name__}") from err
+        return token_of(answer.status, answer.data)
 
 
-def _refused(message: str) -> RefreshError:
+def token_of(status: int, data: bytes) -> tuple[str, float]:
+    """The access token and its lifetime in seconds from the metadata server's answer."""
+    if status != 200:
+        raise refused(f"metadata server answered HTTP {status}")
+    try:
+        body = json.loads(data)
+        token, lifetime = body["access_token"], float(body["expires_in"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise refused("metadata server answered without an access token") from err
+    if not isinstance(token, str) or not token:
+        raise refused("metadata server answered without an access token")
+    return token, lifetime
+
+
+def refused(message: str) -> RefreshError:
     """The error of a token that cannot be had now (retried by the caller, like a 5xx)."""
     return RefreshError(message, retryable=True)  # type: ignore[no-untyped-call]
