@@ -211,7 +211,7 @@ def _renew(bench: Bench) -> dict[str, Any]:
     bench.clock.offset = timedelta(minutes=45)  # every seeded channel has < half its life left
     renewed = ticks = 0
     started = time.monotonic()
-    while bench.channels.expiring_before(bench.clock() + bench.settings.renewal_window, 1):
+    while bench.channels.expiring_before(bench.clock() + bench.settings.renewal_window, 1).items:
         ticks += 1
         bench.counter.tick = ticks
         bench.commands.published.clear()
