@@ -19,7 +19,7 @@ from google.cloud.firestore_v1.types import write as write_types
 from google.protobuf import json_format  # type: ignore[import-untyped]
 
 from confsync.adapters.firestore_http import Client
-from confsync.adapters.firestore_writes import add_writes, whole_write
+from confsync.adapters.firestore_writes import whole_write
 from confsync.conference import ConferenceState, Occurrence
 from confsync.records import (
     CalendarRefs,
@@ -167,7 +167,8 @@ def test_added_writes_are_committed_in_order(client: Client) -> None:
     refs = [client.collection("c").document(f"d{n}") for n in range(3)]
     batch = client.batch()
 
-    add_writes(batch, [whole_write(ref, {"n": n}) for n, ref in enumerate(refs)])
+    for n, ref in enumerate(refs):
+        batch.add_write(whole_write(ref, {"n": n}))
 
     assert [w["update"]["name"] for w in batch._writes] == [r.name for r in refs]
 

@@ -55,7 +55,7 @@ from confsync.adapters.firestore_fields import DELETE_FIELD, Increment, Maximum,
 from confsync.adapters.firestore_http import DocumentSnapshot
 from confsync.adapters.firestore_query import ASCENDING, DESCENDING, FieldFilter, Query
 from confsync.adapters.firestore_rpcs import count_round_trips
-from confsync.adapters.firestore_writes import add_writes, whole_write
+from confsync.adapters.firestore_writes import whole_write
 from confsync.calendars import (
     SYNCING_STATES,
     CalendarDoc,
@@ -752,15 +752,10 @@ def _add(batch: firestore.WriteBatch, chunk: Sequence[_Write]) -> None:
         if document is None:
             batch.delete(ref)
         elif not key:  # a pointer: written whatever was there
-            add_writes(batch, [whole_write(ref, document)])
+            batch.add_write(whole_write(ref, document))
         else:  # a record: created, or replaced only if unchanged since it was read
-            write = whole_write(
-                ref,
-                document,
-                exists=False if version is None else None,
-                update_time=version,
-            )
-            add_writes(batch, [write])
+            exists = False if version is None else None
+            batch.add_write(whole_write(ref, document, exists=exists, update_time=version))
 
 
 def _expected(chunk: Sequence[_Write]) -> dict[str, str | None]:

@@ -7,8 +7,8 @@ mask), plus a precondition: the document must not exist (a new record), or must 
 ``update_time`` it was read with (a stored one).
 
 :func:`whole_write` builds that JSON ``Write`` (:mod:`confsync.adapters.firestore_fields`; the
-tests compare it with the client library's message for the same set) and :func:`add_writes`
-hands prepared writes to a batch, in order.
+tests compare it with the client library's message for the same set), which the store adds to
+a batch with ``WriteBatch.add_write``.
 
 Values: None, bool, int, float, str, bytes, datetime (a timestamp), mappings with string keys
 and sequences (lists, tuples) of those; anything else is a TypeError, as a bug in the caller.
@@ -16,13 +16,13 @@ and sequences (lists, tuples) of those; anything else is a TypeError, as a bug i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from confsync.adapters.firestore_fields import Precondition, set_write
-from confsync.adapters.firestore_http import DocumentReference, WriteBatch
+from confsync.adapters.firestore_http import DocumentReference
 
-__all__ = ["add_writes", "whole_write"]
+__all__ = ["whole_write"]
 
 
 def whole_write(
@@ -40,9 +40,3 @@ def whole_write(
     if condition:
         write["currentDocument"] = condition
     return write
-
-
-def add_writes(batch: WriteBatch, writes: Sequence[Mapping[str, Any]]) -> None:
-    """Add prepared ``Write`` messages (from :func:`whole_write`) to ``batch``, in order."""
-    for write in writes:
-        batch.add_write(write)
