@@ -33,6 +33,19 @@ resource "google_firestore_database" "main" {
 # Equality-only shapes on two fields could be served by index merging; they get an index
 # anyway, so they never depend on merging (cheaper, and one index serves them exactly).
 
+# conferences.body (confsync.records, schema 3): the JSON text of a record's references and sent
+# state. No query reads it, so it is exempt from the automatic single-field indexes (an empty
+# index_config disables them): a record write then costs no index entry for it, and a long text
+# never meets the index entry size limit.
+resource "google_firestore_field" "conferences_body" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "conferences"
+  field      = "body"
+
+  index_config {}
+}
+
 # FirestoreCalendarStore.due_for_sweep: state in, sweep_due_at <=, order by sweep_due_at (the
 # sweep by need; the shapes below find calendars stored before it, on the old criterion).
 resource "google_firestore_index" "calendars_sweep_due" {

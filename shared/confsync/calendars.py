@@ -73,8 +73,9 @@ _MILLISECOND = timedelta(milliseconds=1)
 
 
 RECORDS_SCHEMA = 2
-"""The schema of conference records (:data:`confsync.records.SCHEMA_VERSION`) a calendar
-enrolled now has."""
+"""The model of conference records a calendar enrolled now has: 2, one record per conference
+(schema 1 was one per calendar and conference). Records of schema 3 have the same model in
+another encoding (:data:`confsync.records.SCHEMA_VERSION`), read in place without a migration."""
 
 
 def resolve_calendar_id(subject: str, calendar_id: str) -> str:

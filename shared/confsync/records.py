@@ -27,11 +27,18 @@ again and plans again.
 ``to_document`` and ``from_document`` are the only places that know the stored shape; a document
 with another ``schema_version`` is refused rather than misread (records of schema 1, one per
 calendar and conference, are migrated: :mod:`confsync.record_migration`).
+
+Schema 3 (written now) keeps the fields queries use at the top level and stores the rest, the
+references and the sent state, as one compact JSON text, ``body``: Firestore indexes every field
+of a nested map, so the nested form cost a write dozens of index entries no query reads, and each
+read and write a deep value tree to encode. Schema 2 documents (the same content with
+``calendars`` and ``sent`` as maps) are still read, and become schema 3 when next written.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -59,7 +66,9 @@ __all__ = [
     "to_document",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+_READABLE_VERSIONS = frozenset({2, SCHEMA_VERSION})
+_BODY_FIELDS = ("calendars", "sent")
 
 KEY_PREFIX = "conf_"
 
@@ -433,8 +442,13 @@ def to_document(record: ConferenceRecord) -> dict[str, Any]:
     """The Firestore document of ``record`` (its id is ``record.key``).
 
     ``calendar_keys`` (every calendar holding references, for ``array-contains`` queries) and
-    ``has_pending`` (a pending operation a run retries) are derived, for queries only.
+    ``has_pending`` (a pending operation a run retries) are derived, for queries only; ``body``
+    is the JSON text of the references and the sent state (no query reads inside it).
     """
+    body = {
+        "calendars": {key: _refs_to_doc(refs) for key, refs in sorted(record.calendars.items())},
+        "sent": sent_to_doc(record.sent),
+    }
     return {
         "schema_version": SCHEMA_VERSION,
         "conference_id": record.conference_id,
@@ -448,26 +462,26 @@ def to_document(record: ConferenceRecord) -> dict[str, Any]:
         "owner_known": record.owner_known,
         "claimant": record.claimant,
         "references": record.references,
-        "calendars": {key: _refs_to_doc(refs) for key, refs in sorted(record.calendars.items())},
-        "sent": sent_to_doc(record.sent),
+        "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
         "pending": pending_to_doc(record.pending),
     }
 
 
 def from_document(key: str, doc: Mapping[str, Any], version: str | None = None) -> ConferenceRecord:
-    """Decode a stored record (``version``: the store's token of it); raise MalformedInputError
-    for another schema or a broken shape."""
+    """Decode a stored record of schema 3 or 2 (``version``: the store's token of it); raise
+    MalformedInputError for another schema or a broken shape."""
     found = doc.get("schema_version")
-    if found != SCHEMA_VERSION:
+    if type(found) is not int or found not in _READABLE_VERSIONS:
         raise MalformedInputError(
             f"conference record {key} has schema_version {found!r}, expected {SCHEMA_VERSION}"
         )
     try:
+        body = _body(doc) if found == SCHEMA_VERSION else {n: doc[n] for n in _BODY_FIELDS}
         return ConferenceRecord(
             key=key,
             conference_id=str(doc["conference_id"]),
             home_key=str(doc["home_calendar_key"]),
-            calendars={k: _refs_from_doc(v) for k, v in dict(doc["calendars"]).items()},
+            calendars={k: _refs_from_doc(v) for k, v in dict(body["calendars"]).items()},
             references=int(doc["references"]),
             status=_status(doc["status"]),
             detached_ms=int(doc["detached_ms"]),
@@ -475,12 +489,29 @@ def from_document(key: str, doc: Mapping[str, Any], version: str | None = None) 
             owner=optional_str(doc["owner"]),
             owner_known=bool(doc["owner_known"]),
             claimant=optional_str(doc["claimant"]),
-            sent=sent_from_doc(doc["sent"]),
+            sent=sent_from_doc(body["sent"]),
             pending=pending_from_doc(doc["pending"]),
             version=version,
         )
     except (AttributeError, KeyError, OverflowError, TypeError, ValueError) as err:
         raise MalformedInputError(f"conference record {key} is malformed: {err!r}") from err
+    except RecursionError as err:
+        raise MalformedInputError(f"conference record {key} is malformed: nested too deep") from err
+
+
+def _body(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The decoded ``body`` text of a schema-3 document (ValueError, TypeError if broken)."""
+    text = doc["body"]
+    if not isinstance(text, str):
+        raise TypeError(f"body must be a JSON text, not {type(text).__name__}")
+    body = json.loads(text, parse_constant=_no_constant)
+    if not isinstance(body, dict):
+        raise TypeError(f"body must hold a JSON object, not {type(body).__name__}")
+    return body
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"body holds {name}, which JSON does not allow")
 
 
 def _status(value: Any) -> RecordStatus:

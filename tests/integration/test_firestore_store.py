@@ -4,6 +4,7 @@ query-shape registry. The shared behaviour is in ``tests/contracts/test_store_co
 from __future__ import annotations
 
 import inspect
+import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -34,6 +35,7 @@ from confsync.legacy_records import record_key as legacy_record_key
 from confsync.legacy_records import to_document as legacy_to_document
 from confsync.record_migration import migrate_calendar
 from confsync.records import (
+    SCHEMA_VERSION,
     CalendarRefs,
     ConferenceRecord,
     EventSnapshot,
@@ -572,6 +574,27 @@ def test_forget_calendar_deletes_the_pointers_naming_schema_1_records(
 
     assert not pointers.document(pointer_key("ck_1", "e1")).get().exists
     assert pointers.document(pointer_key("ck_2", "e1")).get().exists
+
+
+@pytest.mark.emulators
+def test_a_record_stored_by_schema_2_is_read_and_written_back_as_schema_3(
+    client: firestore.Client,
+) -> None:
+    record = _record("c-1")
+    stored = to_document(record)
+    schema_2 = {k: v for k, v in stored.items() if k != "body"} | json.loads(stored["body"])
+    client.collection("conferences").document(record.key).set(schema_2 | {"schema_version": 2})
+    store = FirestoreRecordStore(client)
+
+    [read] = store.by_keys([record.key])
+    assert [r.key for r in store.of_calendar("ck_1")] == [record.key]  # queries find it too
+    store.save([replace(read, references=1)])
+
+    written = client.collection("conferences").document(record.key).get().to_dict() or {}
+    assert written["schema_version"] == SCHEMA_VERSION
+    assert isinstance(written["body"], str)
+    assert "calendars" not in written
+    assert store.by_keys([record.key])[0].references == 1
 
 
 # --- stored documents that do not decode ----------------------------------------------------------

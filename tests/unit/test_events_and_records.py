@@ -3,6 +3,7 @@ schema-1 records (one per calendar and conference) are read and merged into one 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -244,9 +245,48 @@ def test_record_document_names_its_calendars_and_pending_state_for_queries() -> 
     assert to_document(_claimed())["has_pending"] is False  # a held delete waits for an operator
 
 
+def _schema_2(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` as schema 2 stored it: the references and sent state as nested maps."""
+    body = json.loads(document["body"])
+    return {k: v for k, v in document.items() if k != "body"} | body | {"schema_version": 2}
+
+
+def test_record_body_is_one_json_text_and_the_queried_fields_stay_top_level() -> None:
+    document = to_document(_record())
+
+    assert isinstance(document["body"], str)
+    assert set(json.loads(document["body"])) == {"calendars", "sent"}
+    # Only ``pending`` stays a map: a query orders by pending.next_attempt_at.
+    assert [name for name, value in document.items() if isinstance(value, dict)] == ["pending"]
+
+
+@pytest.mark.parametrize("record", [_record(), _claimed()], ids=["owned", "claimed"])
+def test_a_schema_2_document_decodes_to_the_same_record(record: ConferenceRecord) -> None:
+    assert from_document(record.key, _schema_2(to_document(record))) == record
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(None, id="absent"),
+        pytest.param({"calendars": {}, "sent": None}, id="a-map-not-a-text"),
+        pytest.param("{calendars", id="not-json"),
+        pytest.param("[]", id="not-an-object"),
+        pytest.param('{"calendars": {}}', id="no-sent"),
+        pytest.param('{"calendars": {}, "sent": {"revision": NaN, "state": null}}', id="nan"),
+        pytest.param("[" * 100_000 + "]" * 100_000, id="nested-too-deep"),
+    ],
+)
+def test_a_broken_body_is_refused(body: Any) -> None:
+    document = to_document(_record()) | {"body": body}
+
+    with pytest.raises(MalformedInputError, match="malformed"):
+        from_document("conf_c-1", document)
+
+
 def test_record_stored_before_join_urls_were_kept_decodes_with_none() -> None:
     record = _record()
-    document = to_document(record)
+    document = _schema_2(to_document(record))
     del document["sent"]["join_url"]
 
     decoded = from_document(record.key, document)
@@ -256,7 +296,7 @@ def test_record_stored_before_join_urls_were_kept_decodes_with_none() -> None:
     assert decoded == replace(record, sent=replace(record.sent, join_url=None))
 
 
-@pytest.mark.parametrize("version", [1, SCHEMA_VERSION + 1, None, "2"])
+@pytest.mark.parametrize("version", [1, SCHEMA_VERSION + 1, None, "3", 3.0, True])
 def test_record_of_another_schema_version_is_refused(version: Any) -> None:
     document = to_document(_record()) | {"schema_version": version}
 
@@ -277,7 +317,11 @@ def test_schema_1_document_is_refused_rather_than_misread() -> None:
         pytest.param({"status": "paused"}, "status", id="unknown-status"),
         pytest.param({"hold": "maybe"}, "hold", id="unknown-hold"),
         pytest.param({"references": "many"}, "malformed", id="uncountable-references"),
-        pytest.param({"calendars": {"ck_primary": {"subject": OWNER}}}, "malformed", id="refs"),
+        pytest.param(
+            {"body": json.dumps({"calendars": {"ck_primary": {"subject": OWNER}}, "sent": None})},
+            "malformed",
+            id="refs",
+        ),
         pytest.param({"owner": 7}, "malformed", id="owner-not-a-string"),
     ],
 )
@@ -288,7 +332,7 @@ def test_broken_record_document_is_refused(change: dict[str, Any], message: str)
         from_document("conf_c-1", document)
 
 
-@pytest.mark.parametrize("name", ["calendars", "references", "home_calendar_key", "claimant"])
+@pytest.mark.parametrize("name", ["body", "references", "home_calendar_key", "claimant"])
 def test_record_document_missing_a_field_is_refused(name: str) -> None:
     document = to_document(_record())
     del document[name]
@@ -315,8 +359,14 @@ _JSON = st.recursive(
 
 @st.composite
 def _broken_documents(draw: st.DrawFn) -> dict[str, Any]:
-    """A valid record document with some fields, at any depth, replaced or removed."""
+    """A valid record document with some fields, at any depth (the body's too), replaced or
+    removed; of schema 3 or 2."""
     document: dict[str, Any] = to_document(draw(st.sampled_from([_record(), _claimed()])))
+    as_text = draw(st.booleans())
+    if as_text:
+        document["body"] = json.loads(document["body"])
+    else:
+        document = _schema_2(document)
     for _ in range(draw(st.integers(1, 3))):
         node: Any = document
         while isinstance(node, dict) and node:
@@ -328,6 +378,8 @@ def _broken_documents(draw: st.DrawFn) -> dict[str, Any]:
                     node[name] = draw(_JSON)
                 break
             node = node[name]
+    if as_text and isinstance(document.get("body"), dict):
+        document["body"] = json.dumps(document["body"])
     return document
 
 
@@ -403,7 +455,11 @@ def test_oldest_legacy_document_reads_with_the_defaults_of_later_fields() -> Non
         "primary_event_id": "s1",
         "status": "active",
         "has_pending": False,
-        "events": {"s1": to_document(_record())["calendars"]["ck_primary"]["events"]["s1"]},
+        "events": {
+            "s1": json.loads(to_document(_record())["body"])["calendars"]["ck_primary"]["events"][
+                "s1"
+            ]
+        },
         "occurrences": {},
         "sent": {"revision": 42, "state": None},
         "pending": None,
