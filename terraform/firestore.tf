@@ -46,6 +46,26 @@ resource "google_firestore_field" "conferences_body" {
   index_config {}
 }
 
+# conference_events (the event pointers) are read by id, and queried by calendar_key only
+# (FirestoreRecordStore.attached_to): their other two fields need no index.
+resource "google_firestore_field" "conference_events_event_id" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "conference_events"
+  field      = "event_id"
+
+  index_config {}
+}
+
+resource "google_firestore_field" "conference_events_conference_key" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "conference_events"
+  field      = "conference_key"
+
+  index_config {}
+}
+
 # FirestoreCalendarStore.due_for_sweep: state in, sweep_due_at <=, order by sweep_due_at (the
 # sweep by need; the shapes below find calendars stored before it, on the old criterion).
 resource "google_firestore_index" "calendars_sweep_due" {

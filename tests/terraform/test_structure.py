@@ -640,8 +640,33 @@ def test_every_declared_index_serves_a_query_shape() -> None:
         assert index in wanted, f"index {index} serves no query shape"
 
 
+def exempt_fields() -> list[tuple[str, str]]:
+    """(collection, field) of each field exempt from single-field indexing (an empty
+    ``index_config``)."""
+    found = []
+    for body in root().resources("google_firestore_field").values():
+        config = body.get("index_config")
+        configs = config if isinstance(config, list) else [config]
+        assert all(not (c or {}).get("indexes") for c in configs), "only exemptions are declared"
+        found.append((body["collection"], body["field"]))
+    return found
+
+
+def test_no_query_reads_a_field_exempt_from_indexing() -> None:
+    exempt = exempt_fields()
+    assert ("conferences", "body") in exempt  # the record's JSON text (confsync.records)
+    for shape in ALL_QUERY_SHAPES:
+        for path, _ in shape.fields:
+            for collection, field in exempt:
+                used = path == field or path.startswith(f"{field}.")
+                assert not (shape.collection == collection and used), (shape.method, path)
+
+
 def test_indexes_are_on_the_declared_database() -> None:
-    for body in root().resources("google_firestore_index").values():
+    for body in [
+        *root().resources("google_firestore_index").values(),
+        *root().resources("google_firestore_field").values(),
+    ]:
         assert body["database"] == "${google_firestore_database.main.name}"
     assert root().resources("google_firestore_database")["main"]["type"] == "FIRESTORE_NATIVE"
 
