@@ -33,35 +33,28 @@ resource "google_firestore_database" "main" {
 # Equality-only shapes on two fields could be served by index merging; they get an index
 # anyway, so they never depend on merging (cheaper, and one index serves them exactly).
 
-# conferences.body (confsync.records, schema 3): the JSON text of a record's references and sent
-# state. No query reads it, so it is exempt from the automatic single-field indexes (an empty
-# index_config disables them): a record write then costs no index entry for it, and a long text
-# never meets the index entry size limit.
-resource "google_firestore_field" "conferences_body" {
-  project    = var.project_id
-  database   = google_firestore_database.main.name
-  collection = "conferences"
-  field      = "body"
-
-  index_config {}
+# Fields no query reads, exempt from Firestore's automatic single-field indexes (an empty
+# index_config disables them), so a write costs no index entries for them:
+# - conferences.body (confsync.records, schema 3): the JSON text of a record's references and
+#   sent state; a long text would otherwise also meet the index entry size limit;
+# - conference_events (the event pointers) are read by id and queried by calendar_key only
+#   (FirestoreRecordStore.attached_to).
+# tests/terraform checks that no query shape of the code filters or orders on one of them.
+locals {
+  unindexed_fields = {
+    conferences_body                 = { collection = "conferences", field = "body" }
+    conference_events_event_id       = { collection = "conference_events", field = "event_id" }
+    conference_events_conference_key = { collection = "conference_events", field = "conference_key" }
+  }
 }
 
-# conference_events (the event pointers) are read by id, and queried by calendar_key only
-# (FirestoreRecordStore.attached_to): their other two fields need no index.
-resource "google_firestore_field" "conference_events_event_id" {
+resource "google_firestore_field" "unindexed" {
+  for_each = local.unindexed_fields
+
   project    = var.project_id
   database   = google_firestore_database.main.name
-  collection = "conference_events"
-  field      = "event_id"
-
-  index_config {}
-}
-
-resource "google_firestore_field" "conference_events_conference_key" {
-  project    = var.project_id
-  database   = google_firestore_database.main.name
-  collection = "conference_events"
-  field      = "conference_key"
+  collection = each.value.collection
+  field      = each.value.field
 
   index_config {}
 }

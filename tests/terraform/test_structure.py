@@ -642,13 +642,18 @@ def test_every_declared_index_serves_a_query_shape() -> None:
 
 def exempt_fields() -> list[tuple[str, str]]:
     """(collection, field) of each field exempt from single-field indexing (an empty
-    ``index_config``)."""
-    found = []
+    ``index_config``); those of ``local.unindexed_fields`` through the resource iterating it."""
+    found: list[tuple[str, str]] = []
     for body in root().resources("google_firestore_field").values():
-        config = body.get("index_config")
-        configs = config if isinstance(config, list) else [config]
-        assert all(not (c or {}).get("indexes") for c in configs), "only exemptions are declared"
-        found.append((body["collection"], body["field"]))
+        config = body["index_config"]
+        assert all(not c.get("indexes") for c in config), "only exemptions are declared"
+        if body.get("for_each") == "${local.unindexed_fields}":
+            assert body["collection"] == "${each.value.collection}"
+            assert body["field"] == "${each.value.field}"
+            entries = root().local("unindexed_fields").values()
+            found += [(entry["collection"], entry["field"]) for entry in entries]
+        else:
+            found.append((body["collection"], body["field"]))
     return found
 
 
