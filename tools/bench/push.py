@@ -12,7 +12,9 @@ are reset once the stack is quiet, so one stack serves all three in turn.
 * ``fanout``: 200 calendars with one conference event each, all enrolled and adopted; then one
   rename in each, all at once (16 threads). Same figures, and ``firestore_round_trips_per_run``:
   the mean of the Firestore round trips the synced runs of the renames logged
-  (:mod:`bench.run_summaries`; confsync only, the baseline logs none).
+  (:mod:`bench.run_summaries`; confsync only, the baseline logs none); and
+  ``<part>_cpu_ms_per_run``, the CPU the sync function, the Firestore emulator and the other
+  parts spent from the first rename until quiet, per rename (:mod:`bench.part_cpu`).
 * ``latency``: see :mod:`bench.latency`.
 
 ``converge_s`` runs from the answer to the last Calendar edit until every conference's title
@@ -30,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench import latency
+from bench.part_cpu import PartCpu
 from bench.run_summaries import SyncLog
 from bench.scale import scaled
 from bench.stack import Variant, logged_stack
@@ -118,12 +121,16 @@ def _converge(
     stack: StackClient,
     calendars: list[str],
     edits: list[Callable[[], None]],
+    *,
     threads: int,
     sync_log: SyncLog | None = None,
+    cpu: PartCpu | None = None,
 ) -> dict[str, Any]:
     """Run ``edits`` on ``threads`` threads; the figures once the stack is quiet again (with the
-    round trips per run the sync log shows meanwhile, when given one that shows any)."""
+    round trips per run the sync log shows meanwhile, when given one that shows any, and the
+    parts' CPU per edit, when given ``cpu``)."""
     mark = sync_log.mark() if sync_log is not None else 0
+    cpu_before = cpu.snapshot() if cpu is not None else {}
     began = time.monotonic()
     with ThreadPoolExecutor(threads) as pool:
         for future in [pool.submit(edit) for edit in edits]:
@@ -137,6 +144,7 @@ def _converge(
     )
     converge = time.monotonic() - edited
     settle = _wait_quiet(stack)
+    cpu_after = cpu.snapshot() if cpu is not None else {}
     figures: dict[str, Any] = {
         "list_calls": stack.calendar_calls().get("calendar.events.list", 0) - len(calendars),
         "conference_ops": len(stack.provider_requests()),
@@ -148,10 +156,11 @@ def _converge(
     per_run = sync_log.round_trips_since(mark) if sync_log is not None else None
     if per_run is not None:
         figures["firestore_round_trips_per_run"] = per_run
+    figures.update(PartCpu.per_run_ms(cpu_before, cpu_after, len(edits)))
     return figures
 
 
-def burst(stack: StackClient, _sync_log: SyncLog) -> dict[str, Any]:
+def burst(stack: StackClient, _sync_log: SyncLog, _cpu: PartCpu) -> dict[str, Any]:
     """The ``burst`` scenario on ``stack``; its figures."""
     n_events, n_edits = scaled(BURST_EVENTS, 5), scaled(BURST_EDITS, 50)
     events = [_insert(stack, BURST_CALENDAR, n, f"e{n} v0") for n in range(n_events)]
@@ -173,7 +182,7 @@ def burst(stack: StackClient, _sync_log: SyncLog) -> dict[str, Any]:
     return figures
 
 
-def fanout(stack: StackClient, sync_log: SyncLog) -> dict[str, Any]:
+def fanout(stack: StackClient, sync_log: SyncLog, cpu: PartCpu) -> dict[str, Any]:
     """The ``fanout`` scenario on ``stack``; its figures."""
     calendars = [f"bench-fan-{n:04d}@example.com" for n in range(scaled(FANOUT_CALENDARS, 5))]
     events = [_insert(stack, calendar_id, 0, "v0") for calendar_id in calendars]
@@ -187,14 +196,14 @@ def fanout(stack: StackClient, sync_log: SyncLog) -> dict[str, Any]:
         return lambda: stack.patch_event(calendar_id, event["id"], summary="v1")
 
     edits = [edit(c, e) for c, e in zip(calendars, events, strict=True)]
-    figures = _converge(stack, calendars, edits, threads=16, sync_log=sync_log)
+    figures = _converge(stack, calendars, edits, threads=16, sync_log=sync_log, cpu=cpu)
     figures["calendars"] = len(calendars)
     figures["enroll_and_adopt_s"] = round(enrolled, 2)
     return figures
 
 
-_MEASURES: dict[str, Callable[[StackClient, SyncLog], dict[str, Any]]] = {
-    "latency": lambda stack, _sync_log: latency.measure(stack),
+_MEASURES: dict[str, Callable[[StackClient, SyncLog, PartCpu], dict[str, Any]]] = {
+    "latency": lambda stack, _sync_log, _cpu: latency.measure(stack),
     "burst": burst,
     "fanout": fanout,
 }
@@ -208,12 +217,13 @@ def run(selected: Iterable[str], say: Callable[[str], None] = print) -> list[dic
     figures: dict[Variant, dict[str, dict[str, Any]]] = {"confsync": {}, "baseline": {}}
     for variant in ("confsync", "baseline"):
         started = time.monotonic()
-        with logged_stack(variant, project=PROJECT) as (stack, logs):
+        with logged_stack(variant, project=PROJECT) as (stack, plan, logs):
             say(f"  {variant} stack up in {time.monotonic() - started:.1f} s")
             sync_log = SyncLog(logs / "sync.log")
+            cpu = PartCpu(plan.parts)
             for name in names:
                 began = time.monotonic()
-                figures[variant][name] = _MEASURES[name](stack, sync_log)
+                figures[variant][name] = _MEASURES[name](stack, sync_log, cpu)
                 say(f"  {variant} {name}: {time.monotonic() - began:.1f} s")
     return [
         {"name": name, **figures["confsync"][name], "baseline": figures["baseline"][name]}

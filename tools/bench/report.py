@@ -102,7 +102,14 @@ SHOWN: Mapping[str, tuple[str, ...]] = {
         "owner_lookup_calls",
         "peak_rss_mb",
     ),
-    "fanout": ("converge_s", "list_calls", "conference_ops", "firestore_round_trips_per_run"),
+    "fanout": (
+        "converge_s",
+        "list_calls",
+        "conference_ops",
+        "firestore_round_trips_per_run",
+        "sync_cpu_ms_per_run",
+        "firestore_cpu_ms_per_run",
+    ),
     "renewal": ("wall_s", "calendar_calls", "max_subject_rpm"),
     "coldstart": (
         "import_s",

@@ -86,10 +86,12 @@ def planned_stack(variant: Variant, *, project: str) -> Iterator[tuple[StackClie
 
 
 @contextmanager
-def logged_stack(variant: Variant, *, project: str) -> Iterator[tuple[StackClient, Path]]:
-    """:func:`bench_stack`, with the folder of its parts' logs (``<part>.log``)."""
-    with _stack(variant, project=project) as (client, _plan, run_dir):
-        yield client, run_dir / "logs"
+def logged_stack(
+    variant: Variant, *, project: str
+) -> Iterator[tuple[StackClient, StackPlan, Path]]:
+    """:func:`planned_stack`, with the folder of its parts' logs (``<part>.log``)."""
+    with _stack(variant, project=project) as (client, plan, run_dir):
+        yield client, plan, run_dir / "logs"
 
 
 @contextmanager
