@@ -91,7 +91,9 @@ class OwnerResolver:
         if len(chunks) == 1:
             answers = [self._provider.owners_of(chunks[0])]
         else:
-            with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="owner") as pool:
+            with ThreadPoolExecutor(
+                max_workers=min(workers, len(chunks)), thread_name_prefix="owner"
+            ) as pool:
                 answers = list(pool.map(self._provider.owners_of, chunks))
         found = {name: outcome for answer in answers for name, outcome in answer.items()}
         run.stats.owner_lookups += len(records)
