@@ -247,7 +247,7 @@ def test_record_document_names_its_calendars_and_pending_state_for_queries() -> 
 
 def _schema_2(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` as schema 2 stored it: the references and sent state as nested maps."""
-    body = json.loads(document["body"])
+    body: dict[str, Any] = json.loads(document["body"])
     return {k: v for k, v in document.items() if k != "body"} | body | {"schema_version": 2}
 
 
