@@ -6,13 +6,14 @@ Real adapters live in :mod:`confsync.adapters`; in-memory versions for tests and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from confsync.calendars import CalendarDoc, ChannelWindow
 from confsync.channel_docs import ChannelDoc, ChannelState
+from confsync.errors import ProviderGoneError, ProviderRejectedError, ProviderUnavailableError
 from confsync.legacy_records import LegacyRecord
 from confsync.messages import ChannelCommand, SyncRequest
 from confsync.planner import DeleteConference, UpdateConference
@@ -20,6 +21,7 @@ from confsync.records import ConferenceRecord
 from confsync.sweep_policy import SweepPlan
 
 __all__ = [
+    "MAX_OWNER_BATCH",
     "CalendarBudget",
     "CalendarClient",
     "CalendarClientFactory",
@@ -31,6 +33,7 @@ __all__ = [
     "ConferenceProvider",
     "EventPage",
     "LegacyRecords",
+    "OwnerLookup",
     "Page",
     "PageCursor",
     "ProviderAnswer",
@@ -390,6 +393,15 @@ class LegacyRecords(Protocol):
         ...
 
 
+MAX_OWNER_BATCH = 100
+"""The most conference ids one :meth:`ConferenceProvider.owners_of` call takes (the contract's
+limit on one batch read)."""
+
+OwnerLookup = str | None | ProviderGoneError | ProviderUnavailableError | ProviderRejectedError
+"""What one owner read came to: the owner (None: the conference has none), or the error
+:meth:`ConferenceProvider.owner_of` would have raised for it."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderAnswer:
     """What the conferencing system answered to an update."""
@@ -423,6 +435,15 @@ class ConferenceProvider(Protocol):
         ProviderGoneError when the conference is unknown or deleted, ProviderUnavailableError
         once retries are spent, ProviderRejectedError for any other refusal (and for an answer
         without a usable ``owner``). Changes nothing.
+        """
+        ...
+
+    def owners_of(self, conference_ids: Sequence[str]) -> Mapping[str, OwnerLookup]:
+        """The owners of up to :data:`MAX_OWNER_BATCH` conferences (more: ValueError), read
+        together where the system can (one batch read, contract 2.1.0), by id, every id given
+        answered once. Each answer is what :meth:`owner_of` would return or raise for that id;
+        a failure of the whole read (unavailable after retries, a refused credential) is the
+        answer of every id it carried. Never raises a provider error. Changes nothing.
         """
         ...
 

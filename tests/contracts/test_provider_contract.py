@@ -30,7 +30,7 @@ from confsync.errors import (
     ProviderUnavailableError,
 )
 from confsync.planner import DeleteConference, UpdateConference
-from confsync.ports import ConferenceProvider, ProviderAnswer
+from confsync.ports import MAX_OWNER_BATCH, ConferenceProvider, ProviderAnswer
 from confsync.testing import RecordingProvider
 from tests.support.conferences import OWNER, update
 
@@ -87,6 +87,10 @@ class Backend(Protocol):
 
     def fail_next_operation(self) -> None: ...
 
+    def without_batch_read(self) -> None:
+        """From now on the system answers as one of contract 2.0.0: no batch read."""
+        ...
+
 
 class FakeBackend:
     """RecordingProvider, seeded and read through its own fields."""
@@ -111,6 +115,9 @@ class FakeBackend:
 
     def fail_next_operation(self) -> None:
         self.fake.failures.append(ProviderUnavailableError("HTTP 503 (unavailable)"))
+
+    def without_batch_read(self) -> None:
+        """Nothing to do: the fake has no requests, only per-id outcomes."""
 
 
 class EmulatorBackend:
@@ -157,6 +164,10 @@ class EmulatorBackend:
 
     def fail_next_operation(self) -> None:
         self._call("POST", "/faults", [{"status": 503, "count": ATTEMPTS}])
+
+    def without_batch_read(self) -> None:
+        # Only the batch read POSTs on /v1 here (conferences are created through the admin API).
+        self._call("POST", "/faults", [{"method": "POST", "status": 404}])
 
 
 @pytest.fixture(
@@ -476,3 +487,56 @@ def test_owner_of_during_an_outage_raises_provider_unavailable(conf: Backend) ->
         conf.provider.owner_of(created.id)
 
     assert conf.provider.owner_of(created.id) == OWNER  # over: it answers again
+
+
+# --- owners, many at once (contract 2.1.0) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("batch_read", [True, False], ids=["batch", "without-batch-read"])
+def test_owners_of_answers_each_id_as_owner_of_does(conf: Backend, batch_read: bool) -> None:
+    if not batch_read:
+        conf.without_batch_read()
+    owned = conf.create(owner="Ada.Lovelace@Example.COM")
+    ownerless = conf.create()
+    deleted = conf.create(owner=OWNER)
+    conf.provider.delete(delete(deleted.id, 1))
+
+    found = conf.provider.owners_of([owned.id, ownerless.id, deleted.id, UNKNOWN, "a/b", owned.id])
+
+    assert set(found) == {owned.id, ownerless.id, deleted.id, UNKNOWN, "a/b"}
+    assert found[owned.id] == "Ada.Lovelace@Example.COM"
+    assert found[ownerless.id] is None
+    assert isinstance(found[deleted.id], ProviderGoneError)
+    assert isinstance(found[UNKNOWN], ProviderGoneError)
+    assert isinstance(found["a/b"], ProviderRejectedError)
+
+
+def test_owners_of_reads_a_hundred_and_changes_nothing(conf: Backend) -> None:
+    created = [conf.create(owner=f"user{n}@example.com") for n in range(MAX_OWNER_BATCH)]
+
+    found = conf.provider.owners_of([c.id for c in created])
+
+    assert found == {c.id: f"user{n}@example.com" for n, c in enumerate(created)}
+    assert all(
+        (conf.stored(c.id).revision, conf.stored(c.id).deleted) == (0, False) for c in created
+    )
+
+
+def test_owners_of_more_than_a_hundred_is_refused_before_anything_is_read(conf: Backend) -> None:
+    with pytest.raises(ValueError, match="at most 100"):
+        conf.provider.owners_of([f"conf_{n:016x}" for n in range(MAX_OWNER_BATCH + 1)])
+
+
+def test_owners_of_nothing_is_nothing(conf: Backend) -> None:
+    assert conf.provider.owners_of([]) == {}
+
+
+def test_owners_of_during_an_outage_is_unavailable_for_every_id(conf: Backend) -> None:
+    first, second = conf.create(owner=OWNER), conf.create()
+    conf.fail_next_operation()
+
+    found = conf.provider.owners_of([first.id, second.id])
+
+    assert set(found) == {first.id, second.id}
+    assert all(isinstance(outcome, ProviderUnavailableError) for outcome in found.values())
+    assert conf.provider.owners_of([first.id, second.id]) == {first.id: OWNER, second.id: None}

@@ -2,9 +2,11 @@
 
 Speaks the contract in ``docs/conferencing-api.yaml``: ``PUT /v1/conferences/{id}`` with the
 desired state, its ``revision`` and ``changedFields``; ``DELETE /v1/conferences/{id}?revision=N``;
-``GET /v1/conferences/{id}`` to read a conference's ``owner`` (:meth:`owner_of`). A conference id
-not of the form :data:`~confsync.conference.CONFERENCE_ID_PATTERN` is refused with
-ProviderRejectedError before anything is sent: it never reaches a URL path.
+``GET /v1/conferences/{id}`` to read a conference's ``owner`` (:meth:`owner_of`), and
+``POST /v1/conferences:batchGet`` to read up to 100 owners at once (:meth:`owners_of`, contract
+2.1.0, :mod:`confsync.adapters.conferencing_batch`). A conference id not of the form
+:data:`~confsync.conference.CONFERENCE_ID_PATTERN` is refused with ProviderRejectedError before
+anything is sent: it never reaches a URL path or a batch.
 Every request carries a compact UTF-8 JSON body (PUT), ``Authorization: Bearer <credential>`` when
 a credential is configured, an explicit ``Host`` header (the base URL's host and port as written,
 in lower case), an ``Idempotency-Key`` derived from (method, conference id, revision) so a
@@ -29,6 +31,10 @@ answer                                  outcome
                                         body's ``status`` is ``deleted``
 2xx on GET, body unusable               ProviderRejectedError (contract violation; an answer
                                         without ``owner`` is one: contract 1.1.0 requires it)
+2xx on batchGet                         one outcome per id, as GET's (see
+                                        :mod:`~confsync.adapters.conferencing_batch`)
+404, 405, 410 or 501 on batchGet        the system has no batch read: the ids are read with one
+                                        GET each, and so is every later batch of this provider
 409 (``stale_revision``) on PUT/DELETE  ProviderStaleRevisionError
 404 or 410 (any method)                 ProviderGoneError
 401, 403                                ProviderAuthError (a ProviderUnavailableError), not
@@ -39,6 +45,9 @@ timeout, connection or protocol error   retried here; then ProviderUnavailableEr
 any other status (400, 405, 409 on      ProviderRejectedError, never retried
 GET, other 4xx, 1xx/3xx)
 ======================================  ==========================================================
+
+A batch read (:meth:`owners_of`) never raises: a failure of the whole request (unavailable after
+retries, 401/403, any other refusal, an unreadable answer) is the outcome of every id it carried.
 
 Retries: at most ``max_attempts`` requests per operation. Between attempts the adapter sleeps for
 the answer's ``Retry-After`` (seconds, or an HTTP date) when present, else a full-jitter
@@ -95,6 +104,12 @@ from urllib3.util import parse_url
 
 from confsync import __version__
 from confsync.adapters.backoff import Backoff
+from confsync.adapters.conferencing_batch import (
+    BATCH_PATH,
+    NO_BATCH_STATUSES,
+    batch_body,
+    decode_owners,
+)
 from confsync.conference import is_conference_id
 from confsync.errors import (
     ProviderAuthError,
@@ -104,7 +119,7 @@ from confsync.errors import (
     ProviderUnavailableError,
 )
 from confsync.planner import DeleteConference, UpdateConference
-from confsync.ports import ProviderAnswer
+from confsync.ports import MAX_OWNER_BATCH, OwnerLookup, ProviderAnswer
 from confsync.signing import signed_headers
 
 __all__ = [
@@ -208,18 +223,14 @@ class HttpConferenceProvider:
             raise ValueError("base_url must be an absolute http(s) URL")
         if parts.query or parts.fragment:
             raise ValueError("base_url must not have a query or fragment")
-        if credential is not None and (
-            not credential or not credential.isascii() or not credential.isprintable()
-        ):
-            raise ValueError("credential must be non-empty printable ASCII")
-        if not all(signing_secrets):
-            raise ValueError("a signing secret must not be empty (pass none to disable signing)")
-        if timeout <= 0 or not math.isfinite(timeout):
-            raise ValueError("timeout must be a positive number of seconds")
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if base_delay < 0 or max_delay < 0:
-            raise ValueError("base_delay and max_delay must not be negative")
+        _check_options(
+            credential,
+            signing_secrets,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            base_delay=base_delay,
+            max_delay=max_delay,
+        )
         self._join_url_hosts = (
             None if join_url_hosts is None else frozenset(_host(h) for h in join_url_hosts)
         )
@@ -234,6 +245,7 @@ class HttpConferenceProvider:
         self._clock = clock
         self._owns_pool = pool is None
         self._pool = pool if pool is not None else urllib3.PoolManager(num_pools=4, maxsize=16)
+        self._batch_read = True  # False once the system answered that it has none
 
     def __repr__(self) -> str:
         return f"HttpConferenceProvider({self._base_url!r})"
@@ -275,19 +287,58 @@ class HttpConferenceProvider:
         answer = self._send(request)
         return _owner(request, answer)
 
+    def owners_of(self, conference_ids: Sequence[str]) -> dict[str, OwnerLookup]:
+        """The owners of up to 100 conferences: one ``POST /v1/conferences:batchGet``, or one
+        ``GET`` each once the system has shown it has no batch read; never raises a provider
+        error (each id's outcome is in the mapping)."""
+        found, asked = _sendable(conference_ids)
+        batch = self._batch(asked) if asked and self._batch_read else None
+        if batch is None:
+            batch = {name: self._owner_or_error(name) for name in asked}
+        return found | batch
+
+    def _batch(self, asked: list[str]) -> dict[str, OwnerLookup] | None:
+        """The outcome of every id of one batch read; None when the system has none."""
+        url = self._base_url + BATCH_PATH
+        request = _Request(
+            method="POST",
+            url=url,
+            target=parse_url(url).request_uri,
+            conference_id=f"batchGet of {len(asked)}",
+            revision=None,
+            body=batch_body(asked),
+            key="",
+        )
+        try:
+            answer = self._send(request, passthrough=NO_BATCH_STATUSES)
+            if answer.status in NO_BATCH_STATUSES:
+                self._batch_read = False
+                _LOGGER.info(
+                    "the conferencing system has no batch read (HTTP %d on %s): owners are read "
+                    "with one GET each from now on",
+                    answer.status,
+                    BATCH_PATH,
+                )
+                return None
+            _refuse_oversize(request, answer)
+            return decode_owners(request.what, asked, answer.body)
+        except (ProviderUnavailableError, ProviderRejectedError, ProviderGoneError) as err:
+            return dict.fromkeys(asked, err)
+
+    def _owner_or_error(self, conference_id: str) -> OwnerLookup:
+        try:
+            return self.owner_of(conference_id)
+        except (ProviderGoneError, ProviderUnavailableError, ProviderRejectedError) as err:
+            return err
+
     # --- plumbing -------------------------------------------------------------------------
 
     def _request(
         self, method: str, conference_id: str, revision: int | None, body: bytes, *, query: str
     ) -> _Request:
-        if not is_conference_id(conference_id):
-            shown = str(conference_id)
-            if len(shown) > _MAX_ID_SHOWN:
-                shown = shown[:_MAX_ID_SHOWN] + "..."
-            raise ProviderRejectedError(
-                f"{method}: conference id {shown!r} is not 1 to 128 of A-Z a-z 0-9 _ - "
-                "(nothing sent)"
-            )
+        refused = _id_refused(method, conference_id)
+        if refused is not None:
+            raise refused
         if revision is None:
             if method != "GET":
                 raise ProviderRejectedError(f"{method} {conference_id}: a revision is required")
@@ -330,13 +381,14 @@ class HttpConferenceProvider:
             )
         return headers
 
-    def _send(self, request: _Request) -> _Answer:
-        """Send with retries; the first non-retryable answer (raises for every error status)."""
+    def _send(self, request: _Request, passthrough: Collection[int] = ()) -> _Answer:
+        """Send with retries; the first non-retryable answer (raises for every error status but
+        those of ``passthrough``, which are answered as they are, never retried)."""
         attempt = 1
         while True:
             try:
                 answer = self._attempt(request, attempt)
-                return _classify(request, answer)
+                return answer if answer.status in passthrough else _classify(request, answer)
             except _RetryableError as failure:
                 if failure.retry_after is not None and failure.retry_after > self._max_delay:
                     raise ProviderUnavailableError(
@@ -392,7 +444,52 @@ class HttpConferenceProvider:
             )
 
 
+def _sendable(conference_ids: Sequence[str]) -> tuple[dict[str, OwnerLookup], list[str]]:
+    """The refusals of the ids no system could take, and the other ids (each once) to send."""
+    ids = list(dict.fromkeys(conference_ids))
+    if len(ids) > MAX_OWNER_BATCH:
+        raise ValueError(f"at most {MAX_OWNER_BATCH} conference ids per batch read")
+    refused = {name: err for name in ids if (err := _id_refused("POST", name)) is not None}
+    return dict(refused), [name for name in ids if name not in refused]
+
+
+def _check_options(
+    credential: str | None,
+    signing_secrets: Sequence[bytes],
+    *,
+    timeout: float,
+    max_attempts: int,
+    base_delay: float,
+    max_delay: float,
+) -> None:
+    """ValueError for a provider option no request could work with."""
+    if credential is not None and (
+        not credential or not credential.isascii() or not credential.isprintable()
+    ):
+        raise ValueError("credential must be non-empty printable ASCII")
+    if not all(signing_secrets):
+        raise ValueError("a signing secret must not be empty (pass none to disable signing)")
+    if timeout <= 0 or not math.isfinite(timeout):
+        raise ValueError("timeout must be a positive number of seconds")
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    if base_delay < 0 or max_delay < 0:
+        raise ValueError("base_delay and max_delay must not be negative")
+
+
 # --- classification (the one place statuses become errors) ----------------------------------
+
+
+def _id_refused(method: str, conference_id: str) -> ProviderRejectedError | None:
+    """The refusal of an id no system could take (never sent), or None when it may be sent."""
+    if is_conference_id(conference_id):
+        return None
+    shown = str(conference_id)
+    if len(shown) > _MAX_ID_SHOWN:
+        shown = shown[:_MAX_ID_SHOWN] + "..."
+    return ProviderRejectedError(
+        f"{method}: conference id {shown!r} is not 1 to 128 of A-Z a-z 0-9 _ - (nothing sent)"
+    )
 
 
 def _classify(request: _Request, answer: _Answer) -> _Answer:

@@ -1,10 +1,15 @@
 """Whose conference it is: the owner lookup.
 
 The first time a run meets a conference (no record yet, or a record whose owner is not known),
-the owner is read from the conferencing system with one ``GET`` (``ConferenceProvider.owner_of``,
-counted as ``owner_lookups``) and kept on the record, before the page is folded
+the owner is read from the conferencing system and kept on the record, before the page is folded
 (:mod:`confsync.folding` then keeps only the events of calendars that act for it and counts the
-others). When the owner cannot be learned:
+others). The owners a page needs are read together (``ConferenceProvider.owners_of``: one batch
+read of up to 100 conferences, or one ``GET`` each on a system without batch reads), in chunks
+of at most 100 spread over ``provider_concurrency`` threads: ``n`` conferences make
+``ceil(n / chunk)`` reads with ``chunk = min(100, ceil(n / provider_concurrency))``, so a few
+conferences are read as concurrently as one ``GET`` each was. Every conference read counts in
+``owner_lookups``, whatever the number of requests. When the owner cannot be learned (a failed
+batch read fails every conference it carried):
 
 - unavailable: the record stays undecided (its events are kept, nothing is sent) and pending
   (a refused credential or signature, 401/403, is unavailable too, with the
@@ -26,10 +31,9 @@ from confsync.errors import (
     ProviderAuthError,
     ProviderGoneError,
     ProviderRejectedError,
-    ProviderUnavailableError,
 )
 from confsync.planner import after_failure, settled
-from confsync.ports import ConferenceProvider
+from confsync.ports import MAX_OWNER_BATCH, ConferenceProvider, OwnerLookup
 from confsync.records import ConferenceRecord
 from confsync.sync.send import log_auth_refused
 from confsync.sync.settings import SyncSettings
@@ -40,8 +44,6 @@ __all__ = ["REFERENCE_MESSAGE", "OwnerResolver", "log_reference"]
 
 REFERENCE_MESSAGE = "conference carried as a reference"
 """The start of the INFO line about an event carrying a conference its calendar may not change."""
-
-_Lookup = str | None | ProviderGoneError | ProviderUnavailableError | ProviderRejectedError
 
 
 class OwnerResolver:
@@ -77,21 +79,30 @@ class OwnerResolver:
                 resolved[record.key] = settled(learned, self._settings.ownerless_policy)
         return resolved
 
-    def _look_up(self, run: Run, records: Sequence[ConferenceRecord]) -> dict[str, _Lookup]:
-        """One ``owner_of`` per record, with the provider's bounded concurrency."""
+    def _look_up(self, run: Run, records: Sequence[ConferenceRecord]) -> dict[str, OwnerLookup]:
+        """The owners of the records' conferences by record key: batch reads of at most
+        MAX_OWNER_BATCH conferences, concurrently within the provider's bounded concurrency."""
         if not records:
             return {}
-        workers = max(1, min(self._settings.provider_concurrency, len(records)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="owner") as pool:
-            results = list(pool.map(lambda r: self._owner_of(r.conference_id), records))
+        ids = list(dict.fromkeys(r.conference_id for r in records))
+        workers = max(1, min(self._settings.provider_concurrency, len(ids)))
+        size = min(MAX_OWNER_BATCH, -(-len(ids) // workers))
+        chunks = [ids[first : first + size] for first in range(0, len(ids), size)]
+        if len(chunks) == 1:
+            answers = [self._provider.owners_of(chunks[0])]
+        else:
+            with ThreadPoolExecutor(
+                max_workers=min(workers, len(chunks)), thread_name_prefix="owner"
+            ) as pool:
+                answers = list(pool.map(self._provider.owners_of, chunks))
+        found = {name: outcome for answer in answers for name, outcome in answer.items()}
         run.stats.owner_lookups += len(records)
-        return {r.key: result for r, result in zip(records, results, strict=True)}
-
-    def _owner_of(self, conference_id: str) -> _Lookup:
-        try:
-            return self._provider.owner_of(conference_id)
-        except (ProviderGoneError, ProviderUnavailableError, ProviderRejectedError) as err:
-            return err
+        return {
+            r.key: found[r.conference_id]
+            if r.conference_id in found
+            else ProviderRejectedError(f"the provider answered no owner for {r.conference_id}")
+            for r in records
+        }
 
     def _unresolved(self, run: Run, record: ConferenceRecord, err: Exception) -> ConferenceRecord:
         """The record when its owner could not be learned: deleted, pending or failed."""

@@ -21,7 +21,7 @@ import itertools
 import re
 import threading
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -38,6 +38,7 @@ from confsync.errors import (
     ProviderGoneError,
     ProviderRejectedError,
     ProviderStaleRevisionError,
+    ProviderUnavailableError,
     RecordConflictError,
     SyncTokenInvalidError,
     WatchRefusedError,
@@ -47,7 +48,9 @@ from confsync.legacy_records import LegacyRecord
 from confsync.messages import ChannelCommand, SyncRequest
 from confsync.planner import DeleteConference, UpdateConference
 from confsync.ports import (
+    MAX_OWNER_BATCH,
     EventPage,
+    OwnerLookup,
     Page,
     PageCursor,
     ProviderAnswer,
@@ -872,8 +875,9 @@ class ProviderCall:
     """One operation the provider received, and what it answered.
 
     ``kind``: ``update``, ``delete`` or ``owner_of``; ``revision`` is None for ``owner_of`` (a
-    read). ``outcome``: ``applied``, ``repeat``, ``stale``, ``gone``, ``rejected``, ``read`` (an
-    owner returned) or ``failed: <error>`` (an injected failure)."""
+    read; every id of an ``owners_of`` batch is logged as one ``owner_of`` call). ``outcome``:
+    ``applied``, ``repeat``, ``stale``, ``gone``, ``rejected``, ``read`` (an owner returned) or
+    ``failed: <error>`` (an injected failure)."""
 
     kind: str
     conference_id: str
@@ -903,12 +907,15 @@ class RecordingProvider:
 
     ``failures`` is a queue of errors raised by the next calls, one per call. Owners are given
     on :meth:`create` or set with :meth:`set_owner`, and read with :meth:`owner_of` (logged in
-    ``calls`` like every operation).
+    ``calls`` like every operation) or :meth:`owners_of`, a batch read: each of its ids is logged
+    as an ``owner_of`` read, the batch itself (its ids) in ``batches``, and an injected failure
+    is the outcome of every id of the batch, as a failed request is on the real system.
     """
 
     conferences: dict[str, _Conference] = field(default_factory=dict)
     calls: list[ProviderCall] = field(default_factory=list)
     failures: list[ConfsyncError] = field(default_factory=list)
+    batches: list[tuple[str, ...]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create(
@@ -970,13 +977,40 @@ class RecordingProvider:
     def owner_of(self, conference_id: str) -> str | None:
         with self._lock:
             self._maybe_fail("owner_of", conference_id, None)
-            self._check("owner_of", conference_id, None, None)
-            conference = self.conferences.get(conference_id)
-            if conference is None or conference.deleted:
-                self._log("owner_of", conference_id, None, "gone")
-                raise ProviderGoneError(conference_id)
-            self._log("owner_of", conference_id, None, "read")
-            return conference.owner
+            return self._read_owner(conference_id)
+
+    def owners_of(self, conference_ids: Sequence[str]) -> dict[str, OwnerLookup]:
+        ids = list(dict.fromkeys(conference_ids))
+        if len(ids) > MAX_OWNER_BATCH:
+            raise ValueError(f"at most {MAX_OWNER_BATCH} conference ids per batch read")
+        with self._lock:
+            self.batches.append(tuple(ids))
+            failure = self.failures.pop(0) if self.failures else None
+            if failure is not None and not isinstance(
+                failure, ProviderUnavailableError | ProviderRejectedError | ProviderGoneError
+            ):
+                raise failure  # not an outcome a batch read can have: the test's mistake
+            found: dict[str, OwnerLookup] = {}
+            for conference_id in ids:
+                try:
+                    if failure is not None and is_conference_id(conference_id):
+                        outcome = f"failed: {type(failure).__name__}"
+                        self._log("owner_of", conference_id, None, outcome)
+                        found[conference_id] = failure
+                    else:  # an id no system could take is refused before anything is sent
+                        found[conference_id] = self._read_owner(conference_id)
+                except (ProviderGoneError, ProviderRejectedError) as err:
+                    found[conference_id] = err
+            return found
+
+    def _read_owner(self, conference_id: str) -> str | None:
+        self._check("owner_of", conference_id, None, None)
+        conference = self.conferences.get(conference_id)
+        if conference is None or conference.deleted:
+            self._log("owner_of", conference_id, None, "gone")
+            raise ProviderGoneError(conference_id)
+        self._log("owner_of", conference_id, None, "read")
+        return conference.owner
 
     def applied(self, kind: str | None = None) -> list[ProviderCall]:
         """The calls that changed something, optionally of one kind."""

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from conferencing_emulator.batch import BATCH_FIELD, MAX_BATCH_IDS, summary
 from conferencing_emulator.faults import FAULT_CODES
 from conferencing_emulator.model import OWNER_FIELD, READ_ONLY_FIELDS, STATE_FIELDS, Conference
 from conferencing_emulator.server import api_operations
@@ -171,3 +172,14 @@ def test_conference_ids_the_emulator_assigns_match_the_documented_pattern(
     assert pattern == "^" + CONFERENCE_ID_PATTERN.pattern + "$"
     for _ in range(20):
         assert re.fullmatch(pattern, Store().create({}).id)
+
+
+def test_the_batch_read_is_documented_as_the_emulator_serves_it(document: Document) -> None:
+    served = summary(Conference(id="conf_0", join_url="u", created_at="t", updated_at="t"))
+    answered = _schema(document, "ConferenceSummary")
+    assert set(answered["properties"]) == set(answered["required"]) == set(served)
+    ids = _schema(document, "BatchGetRequest")["properties"][BATCH_FIELD]
+    assert (ids["minItems"], ids["maxItems"]) == (1, MAX_BATCH_IDS)
+    assert ids["items"]["pattern"] == "^" + CONFERENCE_ID_PATTERN.pattern + "$"
+    assert set(_schema(document, "BatchGetAnswer")["required"]) == {"conferences", "missing"}
+    assert "## Batch reads (optional, since 2.1.0)" in document.text

@@ -4,8 +4,9 @@ Order of checks for every ``/v1`` request: bearer credential (when configured), 
 configured: scheme ``v2`` over the method, the raw request target (see :func:`request_target`), the
 ``Host`` and ``Idempotency-Key`` headers as received and the body; a request is accepted when any
 of its ``v2=`` values verifies under any of the emulator's secrets; ``v1`` values are ignored),
-fault rules, then the remembered answer of a repeated ``Idempotency-Key``, then the operation
-itself. PUT and DELETE requests are recorded in the request log whatever happens.
+fault rules, then the remembered answer of a repeated ``Idempotency-Key`` (not for the batch
+read, which changes nothing), then the operation itself. PUT and DELETE requests are recorded in
+the request log whatever happens.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request, Response
 
 from . import signing
+from .batch import parse_batch_get
 from .errors import ApiError, ValidationError, bad_signature, not_found, unauthenticated
 from .faults import FaultBook, fault_error
 from .model import parse_create, parse_put, parse_revision_param
@@ -126,7 +128,9 @@ class Api:
                 self._stopping.wait(hit.delay_ms / 1000)
             if hit.status is not None:
                 return self._finish(request, conference_id, _Answer.of_error(fault_error(hit)))
-        key = request.headers.get(IDEMPOTENCY_HEADER) if method in _IDEMPOTENT_METHODS else None
+        key = None
+        if method in _IDEMPOTENT_METHODS and endpoint != "batch_get":
+            key = request.headers.get(IDEMPOTENCY_HEADER)
         with self._store.lock:
             if key:
                 remembered = self._store.recall((method, request.path, key))
@@ -147,6 +151,10 @@ class Api:
                 create = parse_create(_json_body(request, empty_as_object=True))
                 created = self._store.create(create.state, owner=create.owner)
                 return _Answer(201, created.to_json(), "applied", {})
+            if endpoint == "batch_get":
+                ids = parse_batch_get(_json_body(request, empty_as_object=False))
+                known, missing = self._store.summaries(ids)
+                return _Answer(200, {"conferences": known, "missing": missing}, "read", {})
             assert conference_id is not None
             if endpoint == "get":
                 found = self._store.get(conference_id)

@@ -29,6 +29,7 @@ __all__ = ["URL_MAP", "ConferencingApp", "ConferencingServer", "api_operations"]
 URL_MAP: Final = Map(
     [
         Rule("/v1/conferences", methods=["POST"], endpoint="api.create"),
+        Rule("/v1/conferences:batchGet", methods=["POST"], endpoint="api.batch_get"),
         Rule("/v1/conferences/<id>", methods=["GET"], endpoint="api.get"),
         Rule("/v1/conferences/<id>", methods=["PUT"], endpoint="api.put"),
         Rule("/v1/conferences/<id>", methods=["DELETE"], endpoint="api.delete"),

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .batch import summary
 from .errors import conference_deleted, not_found, stale_revision
 from .model import Conference, PutRequest, utc_now_text
 
@@ -77,6 +78,13 @@ class Store:
         with self.lock:
             found = self._conferences.get(conference_id)
             return None if found is None else copy.deepcopy(found)
+
+    def summaries(self, conference_ids: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+        """A batch read: the summaries of the known ids and the unknown ids, in that order."""
+        with self.lock:
+            found = [self._conferences.get(name) for name in conference_ids]
+            known = [summary(c) for c in found if c is not None]
+            return known, [n for n, c in zip(conference_ids, found, strict=True) if c is None]
 
     def all(self) -> list[Conference]:
         with self.lock:
