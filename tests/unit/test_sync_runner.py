@@ -274,6 +274,46 @@ def test_revoked_access_disconnects_the_calendar_and_keeps_its_data(world: World
     assert world.sync().status == "skipped"
 
 
+def test_a_calendar_unenrolled_during_the_run_stays_unenrolled_when_access_fails(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The channels function unenrols the calendar (and the user deletes it) while a run pulls:
+    the run's 404 must not turn the unenrolment back into a disconnected calendar."""
+    world.conference_event("e1", "c1")
+    world.sync()
+
+    def unenrolled_then_gone(_calendar_id: str, **_kwargs: Any) -> Any:
+        world.calendars.set_state(KEY, "unenrolled", now=world.clock(), outcome="unenrolled")
+        raise CalendarAccessError("events.list: HTTP 404 notFound")
+
+    world.calendar.list_page = unenrolled_then_gone  # type: ignore[method-assign]
+    with caplog.at_level(logging.INFO):
+        outcome = world.sync()
+
+    doc = world.calendars.get(KEY)
+    assert doc is not None
+    assert doc.state == "unenrolled"
+    assert doc.lease_owner is None
+    assert outcome.status == "skipped"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no disconnection alert
+
+
+def test_a_calendar_gone_poll_only_during_the_run_is_still_disconnected(world: World) -> None:
+    world.conference_event("e1", "c1")
+    world.sync()
+
+    def poll_only_then_revoked(_calendar_id: str, **_kwargs: Any) -> Any:
+        world.calendars.set_state(KEY, "poll-only", now=world.clock(), outcome="channel failed")
+        raise CalendarAccessError("401 invalid_grant")
+
+    world.calendar.list_page = poll_only_then_revoked  # type: ignore[method-assign]
+    outcome = world.sync()
+
+    doc = world.calendars.get(KEY)
+    assert doc is not None
+    assert (outcome.status, doc.state) == ("disconnected", "disconnected")
+
+
 def test_request_during_a_pull_makes_the_owner_pull_again(world: World) -> None:
     world.conference_event("e1", "c1")
     world.sync()

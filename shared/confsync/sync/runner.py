@@ -61,6 +61,10 @@ from confsync.sync.summary import LOGGER, Status, SyncOutcome, SyncStats, labels
 
 __all__ = ["SyncPorts", "SyncRunner"]
 
+_DISCONNECT_ATTEMPTS = 3
+"""How often a run that lost its Calendar access tries to record the disconnection while the
+calendar's syncing state changes under it (active and poll-only)."""
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -193,13 +197,9 @@ class SyncRunner:
             status = self._rounds(run, request)
             released = True
         except CalendarAccessError as err:
-            _log_disconnection(key, err)
             self._lease.release_quietly(key, owner)  # first: releasing writes the outcome "error"
             released = True
-            store = self.ports.calendar_store
-            store.set_state(key, "disconnected", now=self._now(), outcome=err.outcome)
-            store.clear_channels(key)  # notifications in flight are dropped, even if re-enrolled
-            status = "disconnected"
+            status = self._disconnect(key, leased.state, err)
         finally:
             if not released:
                 self._lease.release_quietly(key, owner)
@@ -207,6 +207,32 @@ class SyncRunner:
         outcome = SyncOutcome(status=status, stats=stats, duration_s=time.monotonic() - started)
         log_summary(key, request, outcome, now=self._now())
         return outcome
+
+    def _disconnect(self, key: str, state: str, err: CalendarAccessError) -> Status:
+        """Record the calendar disconnected if it is still syncing (``disconnected``); an
+        unenrolment, or any other change of state made while the run pulled, stands
+        (``skipped``, one INFO line)."""
+        store = self.ports.calendar_store
+        now: str | None = state
+        for _ in range(_DISCONNECT_ATTEMPTS):
+            if store.set_state_if(key, state, "disconnected", now=self._now(), outcome=err.outcome):
+                _log_disconnection(key, err)
+                store.clear_channels(
+                    key
+                )  # notifications in flight are dropped, even if re-enrolled
+                return "disconnected"
+            current = store.get(key)
+            now = None if current is None else current.state
+            if current is None or not current.syncing:
+                break
+            state = current.state  # active <-> poll-only meanwhile: still to be disconnected
+        LOGGER.info(
+            "calendar access refused (%s), but the calendar is %s now: left as it is",
+            err,
+            now or "gone",
+            extra=labels(key),
+        )
+        return "skipped"
 
     @staticmethod
     def _dropped(
