@@ -286,7 +286,7 @@ def test_a_calendar_unenrolled_during_the_run_stays_unenrolled_when_access_fails
         world.calendars.set_state(KEY, "unenrolled", now=world.clock(), outcome="unenrolled")
         raise CalendarAccessError("events.list: HTTP 404 notFound")
 
-    world.calendar.list_page = unenrolled_then_gone  # type: ignore[method-assign]
+    world.calendar.list_page = unenrolled_then_gone  # type: ignore[method-assign,assignment]
     with caplog.at_level(logging.INFO):
         outcome = world.sync()
 
@@ -306,7 +306,7 @@ def test_a_calendar_gone_poll_only_during_the_run_is_still_disconnected(world: W
         world.calendars.set_state(KEY, "poll-only", now=world.clock(), outcome="channel failed")
         raise CalendarAccessError("401 invalid_grant")
 
-    world.calendar.list_page = poll_only_then_revoked  # type: ignore[method-assign]
+    world.calendar.list_page = poll_only_then_revoked  # type: ignore[method-assign,assignment]
     outcome = world.sync()
 
     doc = world.calendars.get(KEY)
