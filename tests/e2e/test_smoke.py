@@ -58,12 +58,12 @@ def _left_behind(stack: StackClient, calendar_id: str) -> dict[str, Any]:
 
 
 def _cleaned_up(stack: StackClient, calendar_id: str) -> None:
-    """Unenrolment is a published command: wait until the channels function has done it (up to
-    a minute: on a heavily loaded machine it once took more than 20 s)."""
+    """Unenrolment is a published command: wait until the channels function has done it (and
+    no run that met the deleted calendar turned it back into ``disconnected``)."""
     wait_until(
         lambda: _left_behind(stack, calendar_id)["state"] == "unenrolled",
         "the unenrolment",
-        timeout=60,
+        timeout=20,
         interval=0.2,
     )
     assert _left_behind(stack, calendar_id) == {
