@@ -216,6 +216,37 @@ def test_enroll_with_refused_credentials_disconnects_and_requests_nothing(h: Har
     assert h.publisher.published == []
 
 
+@pytest.mark.parametrize(
+    ("failure", "state"),
+    [
+        pytest.param(CalendarAccessError("events.watch: HTTP 404 notFound"), "disconnected"),
+        pytest.param(None, "poll-only", id="watch-refused"),
+    ],
+)
+def test_an_unenrolment_made_during_the_watch_stands(
+    h: Harness, failure: CalendarAccessError | None, state: str
+) -> None:
+    """The calendar is unenrolled (and deleted) while its watch is under way: the watch's
+    failure must not mark it disconnected or poll-only again."""
+    key = calendar_key(ALICE, ALICE)
+
+    def unenrolled_meanwhile(call: Any) -> None:
+        if call.kind == "watch":
+            h.calendars.set_state(key, "unenrolled", now=START, outcome="unenrolled")
+            if failure is not None:
+                h.calendar.fail_channel_calls.append(failure)
+
+    h.calendar.on_channel_call = unenrolled_meanwhile
+    if failure is None:
+        h.calendar.refuse_watch.add(ALICE)
+
+    h.service().enroll("alice@example.com", "primary")
+
+    doc = h.calendars.get(key)
+    assert doc is not None
+    assert doc.state == "unenrolled", f"marked {state} over the unenrolment"
+
+
 # --- unenrollment -----------------------------------------------------------------------------
 
 

@@ -149,6 +149,21 @@ class Watcher:
             if self.stop(self._calendar_api.for_subject(channel.subject), channel):
                 report.orphaned += 1
 
+    def _set_state_unless_changed(
+        self, doc: CalendarDoc, state: str, now: datetime, outcome: str
+    ) -> bool:
+        """Set ``state`` if the calendar is still in the state ``doc`` was read in: an
+        unenrolment (or another change) made while the watch was under way stands."""
+        if self._calendar_store.set_state_if(doc.key, doc.state, state, now=now, outcome=outcome):
+            return True
+        LOGGER.info(
+            "calendar no longer %s when its watch failed: not marked %s",
+            doc.state,
+            state,
+            extra=labels(doc.key),
+        )
+        return False
+
     def open(
         self, client: ChannelClient, doc: CalendarDoc, now: datetime, report: ChannelReport
     ) -> OpenOutcome:
@@ -175,21 +190,19 @@ class Watcher:
                 err,
                 extra=labels(doc.key),
             )
-            self._calendar_store.set_state(
-                doc.key, "poll-only", now=now, outcome=f"watch refused: {err}"
-            )
+            self._set_state_unless_changed(doc, "poll-only", now, f"watch refused: {err}")
             return "poll-only"
         except TransientError:
             self._end_window(doc.key, channel_id, now)  # no channel: the sweep must repair
             raise
         except CalendarAccessError as err:
-            report.disconnected += 1
-            LOGGER.error(
-                "calendar access refused on watch; calendar disconnected: %s",
-                err,
-                extra=labels(doc.key),
-            )
-            self._calendar_store.set_state(doc.key, "disconnected", now=now, outcome=err.outcome)
+            if self._set_state_unless_changed(doc, "disconnected", now, err.outcome):
+                report.disconnected += 1
+                LOGGER.error(
+                    "calendar access refused on watch; calendar disconnected: %s",
+                    err,
+                    extra=labels(doc.key),
+                )
             self._calendar_store.clear_channels(doc.key)  # the window just noted included
             return "disconnected"
         channel = ChannelDoc(
