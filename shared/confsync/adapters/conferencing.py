@@ -449,8 +449,10 @@ def _sendable(conference_ids: Sequence[str]) -> tuple[dict[str, OwnerLookup], li
     ids = list(dict.fromkeys(conference_ids))
     if len(ids) > MAX_OWNER_BATCH:
         raise ValueError(f"at most {MAX_OWNER_BATCH} conference ids per batch read")
-    refused = {name: err for name in ids if (err := _id_refused("POST", name)) is not None}
-    return dict(refused), [name for name in ids if name not in refused]
+    refused: dict[str, OwnerLookup] = {
+        name: err for name in ids if (err := _id_refused("POST", name)) is not None
+    }
+    return refused, [name for name in ids if name not in refused]
 
 
 def _check_options(

@@ -34,6 +34,7 @@ from confsync.channels.report import ChannelReport, SubjectBudget
 from confsync.channels.settings import ChannelSettings
 from confsync.errors import CalendarAccessError, PermanentError, TransientError, WatchRefusedError
 from confsync.ports import CalendarStore, ChannelClient, ChannelClientFactory, ChannelStore
+from confsync.state_changes import set_while_syncing
 
 __all__ = ["OPENED_EARLY", "SUPERSEDED_GRACE", "WINDOW_RETENTION", "OpenOutcome", "Watcher"]
 
@@ -152,15 +153,15 @@ class Watcher:
     def _set_state_unless_changed(
         self, doc: CalendarDoc, state: str, now: datetime, outcome: str
     ) -> bool:
-        """Set ``state`` if the calendar is still in the state ``doc`` was read in: an
+        """Set ``state`` if the calendar still syncs (:mod:`confsync.state_changes`): an
         unenrolment (or another change) made while the watch was under way stands."""
-        if self._calendar_store.set_state_if(doc.key, doc.state, state, now=now, outcome=outcome):
+        found = set_while_syncing(
+            self._calendar_store, doc.key, doc.state, state, now=now, outcome=outcome
+        )
+        if found is None:
             return True
         LOGGER.info(
-            "calendar no longer %s when its watch failed: not marked %s",
-            doc.state,
-            state,
-            extra=labels(doc.key),
+            "calendar %s when its watch failed: not marked %s", found, state, extra=labels(doc.key)
         )
         return False
 

@@ -49,6 +49,7 @@ from confsync.ports import (
 )
 from confsync.record_migration import migrate_calendar
 from confsync.round_trips import Tally, counting
+from confsync.state_changes import set_while_syncing
 from confsync.sync.apply import PageApplier
 from confsync.sync.lease import CalendarLease
 from confsync.sync.owners import OwnerResolver
@@ -60,10 +61,6 @@ from confsync.sync.state import Pulled, Run, Unsaved
 from confsync.sync.summary import LOGGER, Status, SyncOutcome, SyncStats, labels, log_summary
 
 __all__ = ["SyncPorts", "SyncRunner"]
-
-_DISCONNECT_ATTEMPTS = 3
-"""How often a run that lost its Calendar access tries to record the disconnection while the
-calendar's syncing state changes under it (active and poll-only)."""
 
 
 def _utcnow() -> datetime:
@@ -213,23 +210,18 @@ class SyncRunner:
         unenrolment, or any other change of state made while the run pulled, stands
         (``skipped``, one INFO line)."""
         store = self.ports.calendar_store
-        now: str | None = state
-        for _ in range(_DISCONNECT_ATTEMPTS):
-            if store.set_state_if(key, state, "disconnected", now=self._now(), outcome=err.outcome):
-                _log_disconnection(key, err)
-                store.clear_channels(
-                    key
-                )  # notifications in flight are dropped, even if re-enrolled
-                return "disconnected"
-            current = store.get(key)
-            now = None if current is None else current.state
-            if current is None or not current.syncing:
-                break
-            state = current.state  # active <-> poll-only meanwhile: still to be disconnected
+        found = set_while_syncing(
+            store, key, state, "disconnected", now=self._now(), outcome=err.outcome
+        )
+        if found is None:
+            _log_disconnection(key, err)
+            # Notifications in flight are dropped, even if the calendar is enrolled again.
+            store.clear_channels(key)
+            return "disconnected"
         LOGGER.info(
             "calendar access refused (%s), but the calendar is %s now: left as it is",
             err,
-            now or "gone",
+            found,
             extra=labels(key),
         )
         return "skipped"
