@@ -552,3 +552,43 @@ def test_a_short_grace_is_waited_out_by_the_run_itself() -> None:
     assert outcome.stats.deletes == 1
     assert [c.kind for c in world.provider.applied()] == ["update", "delete"]
     assert 2.0 in world.sleeper.pauses
+
+
+def test_a_conference_replaced_then_moved_to_alices_other_calendar_unseen_is_deleted(
+    world: World,
+) -> None:
+    """Chaos seed 7, the faster order: Alice replaces the conference and moves the event to her
+    other calendar before her primary syncs, so it sees only the move's stub. Her other calendar
+    holds the event with the new conference: the first one did not go along."""
+    _meeting(world)
+    world.provider.create("c2", owner=ALICE)
+    world.put(ALICE, "a1", "c2", ALICE)
+    _move(world, "a1", TEAM)
+    world.sync(ALICE, ALICE)  # only the tombstone: the delete of c1 waits out its grace
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.calls("delete", "c1")] == ["applied"]
+    world.sync(ALICE, TEAM)
+    assert world.calls("delete", "c2") == []
+    assert not world.provider.conferences["c2"].deleted
+    assert world.events(TEAM, ALICE, "c2") == ["a1"]
+
+
+def test_an_unrelated_event_with_the_same_id_on_alices_other_calendar_deletes_nothing(
+    world: World,
+) -> None:
+    """Only the moved event itself (a move keeps its ``iCalUID``) says the conference was left
+    behind: another event that happens to have its id keeps the meeting that went on elsewhere."""
+    _meeting(world)
+    _move(world, "a1", "elsewhere@example.com")
+    world.provider.create("c9", owner=ALICE)
+    world.put(TEAM, "a1", "c9", ALICE, iCalUID="another@fake")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert world.record().status == "transferred"

@@ -236,7 +236,9 @@ def transfers(world: OracleInput) -> tuple[set[str], set[str]]:
     (any state: it is frozen, and nothing may be sent for the new organizer's edits, which the
     ownership check sees). Once the new organizer deleted it too, it is kept or deleted depending
     on whether the grace ran before that deletion; a tombstone names no conference, so only the
-    event the conference last followed (its ``eventId``) is recognised then.
+    event the conference last followed (its ``eventId``) is recognised then. Either, too, for a
+    conference the owner replaced on the event before moving it to another user
+    (:func:`_left_behind`).
     """
     owners = _owners(world)
     last_event = {str(c["id"]): str(c.get("eventId")) for c in world.conferences}
@@ -257,6 +259,7 @@ def transfers(world: OracleInput) -> tuple[set[str], set[str]]:
                         either.add(followed_by)
                 continue
             carried = ours(item, world.solution_names, world.key_type)
+            either |= _left_behind(world, owners, last_event, item, user=user, carried=carried)
             owner = owners.get(carried or "")
             if carried is None or owner is None or not _owned(item, calendar_id):
                 continue
@@ -265,6 +268,32 @@ def transfers(world: OracleInput) -> tuple[set[str], set[str]]:
             ):
                 kept.add(carried)
     return kept, either - kept
+
+
+def _left_behind(
+    world: OracleInput,
+    owners: Mapping[str, str | None],
+    last_event: Mapping[str, str],
+    item: Mapping[str, Any],
+    *,
+    user: str,
+    carried: str | None,
+) -> set[str]:
+    """The conferences a live event of another user no longer carries although they last
+    followed it while it was their owner's (its id a tombstone on the owner's calendars): the
+    owner replaced the conference and moved the event to that user. When the owner's calendar
+    synced in between, the product deletes the conference; when it saw only the move's stub it
+    cannot tell this move from one that took the conference along, and keeps it (the delete
+    grace's decision record): either is right here."""
+    event_id = str(item.get("id"))
+    found: set[str] = set()
+    for followed_by, followed in last_event.items():
+        was = owners.get(followed_by)
+        if followed != event_id or followed_by == carried or was is None:
+            continue
+        if user.casefold() != was.casefold() and event_id in _owner_tombstones(world, was):
+            found.add(followed_by)
+    return found
 
 
 def _normal(state: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,8 +17,9 @@ latest :data:`~confsync.records.DEPARTED_MAX`; one in the common case):
   another enrolled calendar of the same subject and was deleted there before that calendar's
   run saw it live: each of the subject's other calendars is asked for the event (one query of
   the calendars, one ``events.get`` each, only when a move is found), and a tombstone there
-  naming the owner or that calendar sends the delete. If it is deleted there only later, that
-  calendar's tombstone finds the record through the moved-away attachment
+  naming the owner or that calendar sends the delete, and so does the event live there without
+  this conference (replaced before the move; the same iCalUID). If it is deleted there only
+  later, that calendar's tombstone finds the record through the moved-away attachment
   (:mod:`confsync.folding`);
 - a live event still carrying the conference came back (the planner re-attaches it at the next
   sync): the delete stays pending. A Calendar unavailable for now keeps it pending too;
@@ -83,15 +84,19 @@ def _probed(
     refs = record.refs_of(run.doc.key)
     if refs is None or not refs.departed:
         return None
-    for event_id in reversed(list(refs.departed)):
-        decided = _probed_one(run, record, event_id, calendars)
+    for event_id, ical_uid in reversed(list(refs.departed.items())):
+        decided = _probed_one(run, record, event_id, ical_uid, calendars)
         if decided is not None:
             return decided
     return None
 
 
 def _probed_one(
-    run: Run, record: ConferenceRecord, event_id: str, calendars: CalendarStore
+    run: Run,
+    record: ConferenceRecord,
+    event_id: str,
+    ical_uid: str | None,
+    calendars: CalendarStore,
 ) -> ConferenceRecord | None:
     """One departed event as the Calendar has it: None when it was deleted (or is gone)."""
     try:
@@ -111,9 +116,9 @@ def _probed_one(
     judged = _judged(run, record, event)
     if judged is None or judged.status != "transferred":
         return judged
-    where = _moved_within(run, record, event.id, calendars)
+    where = _moved_within(run, record, event.id, ical_uid, calendars)
     if where == "deleted":
-        return None  # moved, then deleted where it went
+        return None  # moved, then deleted where it went, or moved without this conference
     if where == "unsure":
         return record
     LOGGER.info(
@@ -138,13 +143,19 @@ def _decoded(found: Mapping[str, Any] | None) -> CalendarEvent | None:
 
 
 def _moved_within(
-    run: Run, record: ConferenceRecord, event_id: str, calendars: CalendarStore
+    run: Run,
+    record: ConferenceRecord,
+    event_id: str,
+    ical_uid: str | None,
+    calendars: CalendarStore,
 ) -> Literal["deleted", "unsure", "elsewhere"]:
     """Where a moved event went, as far as the subject's other enrolled calendars tell (asked
     as the same user): ``deleted`` when one of them holds its tombstone naming the owner or
     that calendar as organizer (moved there, then deleted before that calendar's run saw it
-    live: that run saw only a tombstone it could not place), ``unsure`` when one could not be
-    asked for now, else ``elsewhere`` (live there, or out of confsync's sight)."""
+    live: that run saw only a tombstone it could not place), or holds it live (the same id and
+    ``iCalUID``) without this conference (replaced before the move, both before this
+    calendar's run: it saw only the stub); ``unsure`` when one could not be asked for now, else
+    ``elsewhere`` (live there with this conference, or out of confsync's sight)."""
     for doc in calendars.of_subject(run.doc.subject):
         if doc.key == run.doc.key or not doc.syncing:
             continue
@@ -152,7 +163,18 @@ def _moved_within(
             found = _decoded(run.client.get_event(doc.calendar_id, event_id))
         except TransientError:
             return "unsure"
-        if found is None or not found.cancelled:
+        if found is None:
+            continue
+        if not found.cancelled:
+            if _left_behind(record, found, ical_uid):
+                LOGGER.info(
+                    "conference %s: its event %s moved to calendar %s without it",
+                    record.conference_id,
+                    event_id,
+                    doc.key,
+                    extra=labels(run.doc.key),
+                )
+                return "deleted"
             continue
         owners = {run.doc.subject.lower(), doc.calendar_id.lower()}
         if record.actor:
@@ -167,6 +189,15 @@ def _moved_within(
             )
             return "deleted"
     return "elsewhere"
+
+
+def _left_behind(record: ConferenceRecord, found: CalendarEvent, ical_uid: str | None) -> bool:
+    """Whether a live event found where the departed one may have moved is that event (the same
+    ``iCalUID``: a move keeps it; an unknown one is not trusted) carrying another conference or
+    none: the move did not take this one along."""
+    if ical_uid is None or found.ical_uid != ical_uid:
+        return False
+    return found.conference is None or found.conference.conference_id != record.conference_id
 
 
 def _judged(run: Run, record: ConferenceRecord, event: CalendarEvent) -> ConferenceRecord | None:

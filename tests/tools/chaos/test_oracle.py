@@ -243,6 +243,29 @@ def test_a_moved_event_deleted_by_its_new_organizer_may_leave_its_conference_eit
     assert kept == deleted == []
 
 
+def test_a_conference_replaced_then_moved_to_another_user_may_be_left_either_way() -> None:
+    """Chaos seed 7: the owner's calendar may have seen only the move's stub, which cannot tell
+    this move from one that took the conference along (decision record "delete grace")."""
+    moved = _event("ev1", "conf_b", organizer={"email": BOB, "self": True})
+    by_calendar = {CAL: [{"id": "ev1", "status": "cancelled"}], BOB: [moved]}
+    conferences = [_conference("conf_b", "ev1", revision=0), _conference("conf_a", "ev1")]
+
+    kept = compare(_owned_world(by_calendar, conferences))
+    conferences[1] = _conference("conf_a", "ev1", status="deleted")
+    deleted = compare(_owned_world(by_calendar, conferences))
+
+    assert kept == deleted == []
+
+
+def test_a_conference_replaced_on_the_owners_own_calendar_must_still_be_deleted() -> None:
+    replaced = _event("ev1", "conf_b")
+    world = _owned_world(
+        {CAL: [replaced]}, [_conference("conf_a", "ev1"), _conference("conf_b", "ev1")]
+    )
+
+    assert [m.kind for m in compare(world)] == ["missing-deletion"]
+
+
 def test_a_copy_with_another_id_is_no_transfer() -> None:
     copy = _copy_by(BOB, "ev9", "conf_a")
     world = _owned_world(
