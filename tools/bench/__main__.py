@@ -103,6 +103,12 @@ def _budget(_names: set[str]) -> Rows:
     return budget.run()
 
 
+def _transport(_names: set[str]) -> Rows:
+    from bench import transport  # noqa: PLC0415
+
+    return transport.run()
+
+
 #: Groups of scenarios that share a stack: (scenarios, runner).
 GROUPS: tuple[tuple[tuple[str, ...], Callable[[set[str]], Rows]], ...] = (
     (("latency", "burst", "fanout"), _push),
@@ -110,6 +116,7 @@ GROUPS: tuple[tuple[tuple[str, ...], Callable[[set[str]], Rows]], ...] = (
     (("renewal",), _renewal),
     (("fleet",), _fleet),
     (("coldstart",), _coldstart),
+    (("firestore_transport",), _transport),
     (("quota",), _quota),
     (("intake",), _intake),
     (("calendar_emulator",), _calendar_emulator),

@@ -29,6 +29,7 @@ REQUIRED = (
     "fanout",
     "renewal",
     "coldstart",
+    "firestore_transport",
     "fleet",
     "quota",
 )

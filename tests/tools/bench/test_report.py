@@ -62,6 +62,11 @@ def _rows() -> list[dict[str, Any]]:
             },
         },
         {
+            "name": "firestore_transport",
+            "get_emulator_cpu_ms": 2.2,
+            "baseline": {"get_emulator_cpu_ms": 0.7},
+        },
+        {
             "name": "fleet",
             "calendars": 20000,
             "due": 6500,
