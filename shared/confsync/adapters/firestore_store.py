@@ -645,22 +645,26 @@ def _due_for_sweep(
         return Page((), None)
     found: dict[str, CalendarDoc] = {}
 
-    def collect(query: Query, count: int, *, legacy_only: bool) -> int:
-        legacy = 0
-        for snapshot in query.limit(count).stream():
+    def keep(snapshots: Iterable[_Snapshot]) -> None:
+        for snapshot in snapshots:
             doc = _calendar(snapshot)
-            if doc is not None and (doc.sweep_due_at is None or not legacy_only):
+            if doc is not None and doc.sweep_due_at is None:
                 found[doc.key] = doc
-                legacy += doc.sweep_due_at is None
-        return legacy
 
-    if after is None:
-        collect(_SWEEP_NEVER_ATTEMPTED.build(collection, _SYNCING, None), limit, legacy_only=True)
-        collect(_SWEEP_PENDING.build(collection, _SYNCING, 0), limit, legacy_only=True)
+    if after is None:  # the three old criteria at once: independent reads, one wait
         stale = _SWEEP_STALE.build(collection, _SYNCING, stale_before)
         probe = min(limit, _LEGACY_PROBE)
-        if collect(stale, probe, legacy_only=True) and probe < limit:
-            collect(stale, limit, legacy_only=True)
+        first = (
+            (_SWEEP_NEVER_ATTEMPTED.build(collection, _SYNCING, None), limit),
+            (_SWEEP_PENDING.build(collection, _SYNCING, 0), limit),
+            (stale, probe),
+        )
+        with ThreadPoolExecutor(len(first), "firestore-sweep") as pool:
+            read = list(_in_context(pool, lambda q: list(q[0].limit(q[1]).stream()), first))
+        for snapshots in read:
+            keep(snapshots)
+        if any(_legacy(s) for s in read[2]) and probe < limit:
+            keep(list(stale.limit(limit).stream()))
     legacy = sorted(found.values(), key=_sweep_key)[:limit]
     room = limit - len(legacy)
     if room <= 0:  # the planned ones from their start on the next page
@@ -670,6 +674,12 @@ def _due_for_sweep(
     due = [doc for doc in map(_calendar, snapshots) if doc is not None]
     cursor = PageCursor(0, snapshots[-1]) if len(snapshots) == room else None
     return Page((*legacy, *due), cursor)
+
+
+def _legacy(snapshot: _Snapshot) -> bool:
+    """Whether a calendar document was stored before sweeps by need (no ``sweep_due_at``)."""
+    doc = _calendar(snapshot)
+    return doc is not None and doc.sweep_due_at is None
 
 
 def _disconnected(query: Query, limit: int) -> list[CalendarDoc]:
