@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
+from confsync.calendars import CalendarDoc
 from confsync.errors import MalformedInputError, TransientError
 from confsync.events import CalendarEvent, decode_event
 from confsync.planner import DeleteConference
@@ -165,39 +166,41 @@ def _moved_within(
             return "unsure"
         if found is None:
             continue
-        if not found.cancelled:
-            if _left_behind(record, found, ical_uid):
-                LOGGER.info(
-                    "conference %s: its event %s moved to calendar %s without it",
-                    record.conference_id,
-                    event_id,
-                    doc.key,
-                    extra=labels(run.doc.key),
-                )
-                return "deleted"
-            continue
-        owners = {run.doc.subject.lower(), doc.calendar_id.lower()}
-        if record.actor:
-            owners.add(record.actor.lower())
-        if found.organizer_email in owners:
+        if (why := _ended_here(run, record, found, doc, ical_uid)) is not None:
             LOGGER.info(
-                "conference %s: its event %s moved to calendar %s and was deleted there",
+                "conference %s: its event %s moved to calendar %s %s",
                 record.conference_id,
                 event_id,
                 doc.key,
+                why,
                 extra=labels(run.doc.key),
             )
             return "deleted"
     return "elsewhere"
 
 
-def _left_behind(record: ConferenceRecord, found: CalendarEvent, ical_uid: str | None) -> bool:
-    """Whether a live event found where the departed one may have moved is that event (the same
-    ``iCalUID``: a move keeps it; an unknown one is not trusted) carrying another conference or
-    none: the move did not take this one along."""
-    if ical_uid is None or found.ical_uid != ical_uid:
-        return False
-    return found.conference is None or found.conference.conference_id != record.conference_id
+def _ended_here(
+    run: Run,
+    record: ConferenceRecord,
+    found: CalendarEvent,
+    doc: CalendarDoc,
+    ical_uid: str | None,
+) -> str | None:
+    """How the departed event, found on the subject's calendar ``doc``, ended this conference
+    there (the end of the log line), or None when it did not: deleted by the owner or that
+    calendar, or live without this conference. A live one counts only when it is the moved
+    event itself (the same ``iCalUID``: a move keeps it; another event may reuse an id)."""
+    if not found.cancelled:
+        if ical_uid is None or found.ical_uid != ical_uid:
+            return None
+        carried = found.conference is not None and (
+            found.conference.conference_id == record.conference_id
+        )
+        return None if carried else "without it"
+    owners = {run.doc.subject.lower(), doc.calendar_id.lower()}
+    if record.actor:
+        owners.add(record.actor.lower())
+    return "and was deleted there" if found.organizer_email in owners else None
 
 
 def _judged(run: Run, record: ConferenceRecord, event: CalendarEvent) -> ConferenceRecord | None:
