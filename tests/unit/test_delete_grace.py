@@ -592,3 +592,26 @@ def test_an_unrelated_event_with_the_same_id_on_alices_other_calendar_deletes_no
 
     assert world.calls("delete") == []
     assert world.record().status == "transferred"
+
+
+def test_a_removed_invitation_on_alices_other_calendar_does_not_delete_a_moved_meeting(
+    world: World,
+) -> None:
+    """Alice's other calendar held an invitation to her meeting (the same id and iCalUID,
+    organised by her) and was removed from it: its copy is cancelled. Then she moved the
+    meeting to Bob. That tombstone names her, but it is no deletion of the moved event, which
+    a move would have left organised by that calendar itself: the meeting goes on at Bob's."""
+    _meeting(world)
+    world.put(TEAM, "a1", "c1", ALICE, iCalUID="a1@fake")  # the invitation's copy
+    world.sync(ALICE, TEAM)
+    world.calendar.delete(TEAM, "a1")  # removed from the attendees
+    world.sync(ALICE, TEAM)
+    _move(world, "a1", BOB)
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert not world.provider.conferences["c1"].deleted
+    assert world.record().status == "transferred"

@@ -17,10 +17,11 @@ latest :data:`~confsync.records.DEPARTED_MAX`; one in the common case):
   another enrolled calendar of the same subject and was deleted there before that calendar's
   run saw it live: each of the subject's other calendars is asked for the event (one query of
   the calendars, one ``events.get`` each, only when a move is found), and a tombstone there
-  naming the owner or that calendar sends the delete, and so does the event live there without
-  this conference (replaced before the move; the same iCalUID). If it is deleted there only
-  later, that calendar's tombstone finds the record through the moved-away attachment
-  (:mod:`confsync.folding`);
+  organised by that calendar (what a move leaves) sends the delete, and so does the event live
+  there without this conference (replaced before the move), the same iCalUID either way. A
+  cancelled invitation's copy there, organised by the owner, is no such tombstone. If it is
+  deleted there only later, that calendar's tombstone finds the record through the moved-away
+  attachment (:mod:`confsync.folding`);
 - a live event still carrying the conference came back (the planner re-attaches it at the next
   sync): the delete stays pending. A Calendar unavailable for now keeps it pending too;
 - otherwise (a cancelled event the owner still organizes, a tombstone gone, a live event without
@@ -151,12 +152,12 @@ def _moved_within(
     calendars: CalendarStore,
 ) -> Literal["deleted", "unsure", "elsewhere"]:
     """Where a moved event went, as far as the subject's other enrolled calendars tell (asked
-    as the same user): ``deleted`` when one of them holds its tombstone naming the owner or
-    that calendar as organizer (moved there, then deleted before that calendar's run saw it
-    live: that run saw only a tombstone it could not place), or holds it live (the same id and
-    ``iCalUID``) without this conference (replaced before the move, both before this
-    calendar's run: it saw only the stub); ``unsure`` when one could not be asked for now, else
-    ``elsewhere`` (live there with this conference, or out of confsync's sight)."""
+    as the same user): ``deleted`` when one of them holds its tombstone organised by that
+    calendar (moved there, then deleted before that calendar's run saw it live: that run saw
+    only a tombstone it could not place), or holds it live without this conference (replaced
+    before the move, both before this calendar's run: it saw only the stub), the same
+    ``iCalUID`` either way (:func:`_ended_here`); ``unsure`` when one could not be asked for
+    now, else ``elsewhere`` (live there with this conference, or out of confsync's sight)."""
     for doc in calendars.of_subject(run.doc.subject):
         if doc.key == run.doc.key or not doc.syncing:
             continue
@@ -166,7 +167,7 @@ def _moved_within(
             return "unsure"
         if found is None:
             continue
-        if (why := _ended_here(run, record, found, doc, ical_uid)) is not None:
+        if (why := _ended_here(record, found, doc, ical_uid)) is not None:
             LOGGER.info(
                 "conference %s: its event %s moved to calendar %s %s",
                 record.conference_id,
@@ -180,27 +181,25 @@ def _moved_within(
 
 
 def _ended_here(
-    run: Run,
-    record: ConferenceRecord,
-    found: CalendarEvent,
-    doc: CalendarDoc,
-    ical_uid: str | None,
+    record: ConferenceRecord, found: CalendarEvent, doc: CalendarDoc, ical_uid: str | None
 ) -> str | None:
     """How the departed event, found on the subject's calendar ``doc``, ended this conference
-    there (the end of the log line), or None when it did not: deleted by the owner or that
-    calendar, or live without this conference. A live one counts only when it is the moved
-    event itself (the same ``iCalUID``: a move keeps it; another event may reuse an id)."""
+    (the end of the log line), or None when it did not. Only the moved event itself counts:
+    the same ``iCalUID`` when it is known (a move keeps it; another event may reuse an id).
+    Live there without this conference: replaced before the move. Cancelled there and
+    organised by that calendar (a move leaves the event organised by the calendar it went to):
+    deleted after the move. A copy cancelled there that someone else organises (an invitation
+    the calendar was removed from) says nothing of where the event went."""
+    if ical_uid is not None and found.ical_uid != ical_uid:
+        return None
     if not found.cancelled:
-        if ical_uid is None or found.ical_uid != ical_uid:
+        if ical_uid is None:
             return None
         carried = found.conference is not None and (
             found.conference.conference_id == record.conference_id
         )
         return None if carried else "without it"
-    owners = {run.doc.subject.lower(), doc.calendar_id.lower()}
-    if record.actor:
-        owners.add(record.actor.lower())
-    return "and was deleted there" if found.organizer_email in owners else None
+    return "and was deleted there" if found.organizer_email == doc.calendar_id.lower() else None
 
 
 def _judged(run: Run, record: ConferenceRecord, event: CalendarEvent) -> ConferenceRecord | None:
