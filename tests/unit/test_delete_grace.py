@@ -602,7 +602,7 @@ def test_a_removed_invitation_on_alices_other_calendar_does_not_delete_a_moved_m
     meeting to Bob. That tombstone names her, but it is no deletion of the moved event, which
     a move would have left organised by that calendar itself: the meeting goes on at Bob's."""
     _meeting(world)
-    world.put(TEAM, "a1", "c1", ALICE, iCalUID="a1@fake")  # the invitation's copy
+    world.put(TEAM, "a1", "c1", ALICE, iCalUID="a1@fake", organizer_self=False)  # a copy
     world.sync(ALICE, TEAM)
     world.calendar.delete(TEAM, "a1")  # removed from the attendees
     world.sync(ALICE, TEAM)
@@ -614,4 +614,28 @@ def test_a_removed_invitation_on_alices_other_calendar_does_not_delete_a_moved_m
 
     assert world.calls("delete") == []
     assert not world.provider.conferences["c1"].deleted
+    assert world.record().status == "transferred"
+
+
+def test_an_invitation_removed_before_alices_other_calendar_synced_does_not_delete_it(
+    world: World,
+) -> None:
+    """The same copy, invited and removed between two runs of her other calendar: that
+    calendar lists only its tombstone, after the move's grace marked the record transferred.
+    A tombstone organised by someone else is no event that moved there and was deleted."""
+    _meeting(world)
+    world.sync(ALICE, TEAM)
+    world.put(TEAM, "a1", "c1", ALICE, iCalUID="a1@fake", organizer_self=False)  # a copy
+    world.calendar.delete(TEAM, "a1")  # removed from the attendees before TEAM synced
+    _move(world, "a1", BOB)
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+    world.sync(ALICE, ALICE)
+    assert world.record().status == "transferred"
+
+    world.sync(ALICE, TEAM)
+    _after_grace(world)
+    world.sync(ALICE, TEAM)
+
+    assert world.calls("delete") == []
     assert world.record().status == "transferred"
