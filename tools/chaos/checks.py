@@ -74,6 +74,22 @@ def outcome_counts(log: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return dict(Counter(f"{e['method']} {e['outcome']}" for e in log))
 
 
+def provider_history(
+    log: Sequence[Mapping[str, Any]], conference_id: str, *, limit: int = 40
+) -> list[str]:
+    """What the conferencing system was asked about one conference, in order (the last
+    ``limit`` requests): method, revision, status and outcome, and whether the answer was an
+    idempotent replay. What a failure's trace needs to tell a lost update from a stale plan."""
+    mine = [e for e in log if e.get("conferenceId") == conference_id]
+    shown = [
+        f"{e.get('method')} revision={e.get('revision')} {e.get('status')} {e.get('outcome')}"
+        + (" (replayed)" if e.get("idempotentReplay") else "")
+        for e in mine[-limit:]
+    ]
+    skipped = len(mine) - len(shown)
+    return ([f"({skipped} earlier requests not shown)"] if skipped else []) + shown
+
+
 @dataclass(frozen=True)
 class DeadLetters:
     """Dead-lettered messages, split by whether the fault schedule explains them."""

@@ -7,6 +7,7 @@ seed alone replays it: ``python -m chaos --seed N --trace``.
 
 from __future__ import annotations
 
+from chaos.checks import provider_history
 from chaos.run import SeedResult
 from chaos.steps import Step
 
@@ -75,6 +76,8 @@ def trace_lines(result: SeedResult, *, full: bool) -> list[str]:
         lines.append(f"  ({skipped} other steps not shown; --trace shows every step)")
     for mismatch in result.mismatches:
         lines.append(f"  oracle: {mismatch}")
+        history = provider_history(result.provider_log, mismatch.conference_id)
+        lines += [f"    provider: {line}" for line in history]
     lines += [f"  revision: {line}" for line in result.revisions]
     lines += [f"  dead letter (unexplained): {line}" for line in result.dead_unexplained]
     lines += [f"  user edit lost: {line}" for line in result.intent]

@@ -55,6 +55,7 @@ class SeedResult:
     non_owner: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    provider_log: list[dict[str, Any]] = field(default_factory=list)
     execution: Execution | None = None
     error: str | None = None
 
@@ -138,6 +139,7 @@ def run_workload(
         result.mismatches = compare(world)
     mine = run.real_conferences()
     log = [e for e in stack.provider_requests() if e["conferenceId"] in mine]
+    result.provider_log = log
     result.revisions = revision_violations(log, world.conferences)
     result.non_owner = non_owner_requests(
         log, run.copy_writes, run.owner_writes, run.detached_at, set(expected_conferences(world))
