@@ -274,6 +274,17 @@ def test_revoked_access_disconnects_the_calendar_and_keeps_its_data(world: World
     assert world.sync().status == "skipped"
 
 
+def _while_listing(world: World, state: str, outcome: str, denied: str) -> None:
+    """The next ``events.list`` finds the calendar moved to ``state`` meanwhile (by the channels
+    function), then fails with the access error ``denied``."""
+
+    def changed_then_denied(_calendar_id: str, **_kwargs: Any) -> Any:
+        world.calendars.set_state(KEY, state, now=world.clock(), outcome=outcome)
+        raise CalendarAccessError(denied)
+
+    world.calendar.list_page = changed_then_denied  # type: ignore[method-assign,assignment]
+
+
 def test_a_calendar_unenrolled_during_the_run_stays_unenrolled_when_access_fails(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -282,11 +293,7 @@ def test_a_calendar_unenrolled_during_the_run_stays_unenrolled_when_access_fails
     world.conference_event("e1", "c1")
     world.sync()
 
-    def unenrolled_then_gone(_calendar_id: str, **_kwargs: Any) -> Any:
-        world.calendars.set_state(KEY, "unenrolled", now=world.clock(), outcome="unenrolled")
-        raise CalendarAccessError("events.list: HTTP 404 notFound")
-
-    world.calendar.list_page = unenrolled_then_gone  # type: ignore[method-assign,assignment]
+    _while_listing(world, "unenrolled", "unenrolled", "events.list: HTTP 404 notFound")
     with caplog.at_level(logging.INFO):
         outcome = world.sync()
 
@@ -302,11 +309,7 @@ def test_a_calendar_gone_poll_only_during_the_run_is_still_disconnected(world: W
     world.conference_event("e1", "c1")
     world.sync()
 
-    def poll_only_then_revoked(_calendar_id: str, **_kwargs: Any) -> Any:
-        world.calendars.set_state(KEY, "poll-only", now=world.clock(), outcome="channel failed")
-        raise CalendarAccessError("401 invalid_grant")
-
-    world.calendar.list_page = poll_only_then_revoked  # type: ignore[method-assign,assignment]
+    _while_listing(world, "poll-only", "channel failed", "401 invalid_grant")
     outcome = world.sync()
 
     doc = world.calendars.get(KEY)

@@ -645,11 +645,15 @@ def _due_for_sweep(
         return Page((), None)
     found: dict[str, CalendarDoc] = {}
 
-    def keep(snapshots: Iterable[_Snapshot]) -> None:
+    def keep(snapshots: Iterable[_Snapshot]) -> int:
+        """Keep the calendars stored before sweeps by need; how many there were."""
+        kept = 0
         for snapshot in snapshots:
             doc = _calendar(snapshot)
             if doc is not None and doc.sweep_due_at is None:
                 found[doc.key] = doc
+                kept += 1
+        return kept
 
     if after is None:  # the three old criteria at once: independent reads, one wait
         stale = _SWEEP_STALE.build(collection, _SYNCING, stale_before)
@@ -661,9 +665,8 @@ def _due_for_sweep(
         )
         with ThreadPoolExecutor(len(first), "firestore-sweep") as pool:
             read = list(_in_context(pool, lambda q: list(q[0].limit(q[1]).stream()), first))
-        for snapshots in read:
-            keep(snapshots)
-        if any(_legacy(s) for s in read[2]) and probe < limit:
+        *_, probed = [keep(snapshots) for snapshots in read]  # the stale probe is last
+        if probed and probe < limit:
             keep(list(stale.limit(limit).stream()))
     legacy = sorted(found.values(), key=_sweep_key)[:limit]
     room = limit - len(legacy)
@@ -674,12 +677,6 @@ def _due_for_sweep(
     due = [doc for doc in map(_calendar, snapshots) if doc is not None]
     cursor = PageCursor(0, snapshots[-1]) if len(snapshots) == room else None
     return Page((*legacy, *due), cursor)
-
-
-def _legacy(snapshot: _Snapshot) -> bool:
-    """Whether a calendar document was stored before sweeps by need (no ``sweep_due_at``)."""
-    doc = _calendar(snapshot)
-    return doc is not None and doc.sweep_due_at is None
 
 
 def _disconnected(query: Query, limit: int) -> list[CalendarDoc]:
