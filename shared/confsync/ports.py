@@ -32,6 +32,7 @@ __all__ = [
     "ChannelStore",
     "ConferenceProvider",
     "EventPage",
+    "HeldConference",
     "LegacyRecords",
     "OwnerLookup",
     "Page",
@@ -410,6 +411,18 @@ class ProviderAnswer:
     revision: int
 
 
+@dataclass(frozen=True, slots=True)
+class HeldConference:
+    """What the conferencing system holds of a conference: the revision of its last change,
+    whether that change deleted it, and the calendar and event whose state it holds (None when
+    it holds none: never PUT, or a state without them)."""
+
+    revision: int
+    deleted: bool
+    calendar_id: str | None
+    event_id: str | None
+
+
 class ConferenceProvider(Protocol):
     """The conferencing system.
 
@@ -425,6 +438,16 @@ class ConferenceProvider(Protocol):
 
     def delete(self, op: DeleteConference) -> None:
         """Delete the conference at the given revision (idempotent)."""
+        ...
+
+    def held(self, conference_id: str) -> HeldConference:
+        """What the system holds of the conference (``GET``), deleted ones included: read when a
+        delete was refused as stale, to learn where the newer state came from.
+
+        ProviderGoneError when the conference is unknown, ProviderUnavailableError once retries
+        are spent, ProviderRejectedError for any other refusal (and for an answer without a
+        usable ``revision`` and ``status``). Changes nothing.
+        """
         ...
 
     def owner_of(self, conference_id: str) -> str | None:

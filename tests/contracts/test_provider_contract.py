@@ -30,7 +30,7 @@ from confsync.errors import (
     ProviderUnavailableError,
 )
 from confsync.planner import DeleteConference, UpdateConference
-from confsync.ports import MAX_OWNER_BATCH, ConferenceProvider, ProviderAnswer
+from confsync.ports import MAX_OWNER_BATCH, ConferenceProvider, HeldConference, ProviderAnswer
 from confsync.testing import RecordingProvider
 from tests.support.conferences import OWNER, update
 
@@ -487,6 +487,44 @@ def test_owner_of_during_an_outage_raises_provider_unavailable(conf: Backend) ->
         conf.provider.owner_of(created.id)
 
     assert conf.provider.owner_of(created.id) == OWNER  # over: it answers again
+
+
+# --- what the system holds (read after a stale delete) -----------------------------------------
+
+
+def test_held_names_the_revision_and_the_event_of_the_state_held(conf: Backend) -> None:
+    created = conf.create(owner=OWNER)
+    assert conf.provider.held(created.id) == HeldConference(0, False, None, None)
+
+    conf.provider.update(update(created.id, 7, calendar_id="ada@example.com", event_id="e9"))
+
+    assert conf.provider.held(created.id) == HeldConference(7, False, "ada@example.com", "e9")
+    assert conf.stored(created.id).revision == 7  # reading changes nothing
+
+
+def test_held_answers_a_deleted_conference_with_its_revision(conf: Backend) -> None:
+    created = conf.create(owner=OWNER)
+    conf.provider.update(update(created.id, 3))
+    conf.provider.delete(delete(created.id, 8))
+
+    held = conf.provider.held(created.id)
+
+    assert (held.revision, held.deleted) == (8, True)
+
+
+def test_held_of_an_unknown_conference_is_gone(conf: Backend) -> None:
+    conf.create(owner=OWNER)
+
+    with pytest.raises(ProviderGoneError):
+        conf.provider.held(UNKNOWN)
+
+
+def test_held_during_an_outage_raises_provider_unavailable(conf: Backend) -> None:
+    created = conf.create(owner=OWNER)
+    conf.fail_next_operation()
+
+    with pytest.raises(ProviderUnavailableError):
+        conf.provider.held(created.id)
 
 
 # --- owners, many at once (contract 2.1.0) ----------------------------------------------------

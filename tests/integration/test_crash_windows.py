@@ -145,3 +145,30 @@ def test_a_conference_a_dead_run_adopted_is_recorded_when_its_event_stays(
     later = [r for r in sync_stack.requests_for(conference["id"]) if r not in applied]
     assert all(r["outcome"] == "repeat" for r in later), later
     sync_stack.assert_no_stale_operations()
+
+
+def test_an_edit_a_dead_run_sent_does_not_block_the_delete_when_its_event_is_deleted_meanwhile(
+    sync_stack: SyncStack,
+) -> None:
+    conference = sync_stack.create_conference("Standup")
+    event = sync_stack.insert_event(conference, summary="Standup")
+    sync_stack.sync()
+    sync_stack.patch_event(event["id"], summary="Standup, moved to the big room")
+
+    sent = _sync_dying_after_sending(sync_stack)
+    assert [(r["method"], r["outcome"]) for r in sent] == [("PUT", "applied")]
+    sync_stack.delete_event(event["id"])  # before Pub/Sub redelivers the request
+
+    sync_stack.sync()
+
+    assert sync_stack.conference(conference["id"])["status"] == "deleted"
+    # The record never learned the edit's revision: its first DELETE is refused as stale (the
+    # one stale request this crash window costs), then sent again above the edit.
+    edit, refused, deleted = [
+        (r["method"], r["revision"], r["outcome"])
+        for r in sync_stack.requests_for(conference["id"])
+        if r["outcome"] != "repeat" and r["method"] != "GET"
+    ][-3:]
+    assert edit[0::2] == ("PUT", "applied")
+    assert refused[0::2] == ("DELETE", "stale")
+    assert deleted == ("DELETE", edit[1] + 1, "applied")

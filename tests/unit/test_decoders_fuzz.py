@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from confsync.adapters.conferencing import (
     _Answer,
     _error_detail,
+    _held,
     _owner,
     _provider_answer,
     _Request,
@@ -235,7 +236,14 @@ def test_any_calendar_event_decodes_or_is_malformed(raw: Any) -> None:
 _REQUEST = _Request("PUT", "https://p.example/c/conf_1", "/c/conf_1", "conf_1", 1, b"{}", "k")
 _GET = _Request("GET", "https://p.example/c/conf_1", "/c/conf_1", "conf_1", None, b"", "")
 HOSTS = frozenset({"conference.example"})
-ANSWER = {"joinUrl": "https://conference.example/j/1", "revision": 1, "owner": "a@example.com"}
+ANSWER = {
+    "joinUrl": "https://conference.example/j/1",
+    "revision": 1,
+    "owner": "a@example.com",
+    "status": "active",
+    "calendarId": "a@example.com",
+    "eventId": "e1",
+}
 
 
 def _answers() -> st.SearchStrategy[bytes]:
@@ -258,6 +266,13 @@ def test_any_provider_answer_decodes_or_breaks_the_contract(
         assert isinstance(got.revision, int)
     with contextlib.suppress(ProviderRejectedError, ProviderGoneError):
         _owner(_GET, answer)
+    try:
+        held = _held(_GET, answer)
+    except ProviderRejectedError:
+        return
+    assert held.revision >= 0
+    assert held.calendar_id is None or (isinstance(held.calendar_id, str) and held.calendar_id)
+    assert held.event_id is None or (isinstance(held.event_id, str) and held.event_id)
 
 
 @EXAMPLES

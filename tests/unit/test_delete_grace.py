@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 from confsync.calendars import CalendarDoc, calendar_key
-from confsync.errors import CalendarUnavailableError
+from confsync.errors import CalendarUnavailableError, ProviderUnavailableError
+from confsync.ports import HeldConference
 from confsync.records import conference_key
 from confsync.sync.grace import CANCELLED_MESSAGE
 from tests.unit.test_ownership_sync import ALICE, BOB, TEAM, World
@@ -95,9 +96,81 @@ def test_a_delete_refused_as_stale_is_not_taken_for_done(world: World) -> None:
     _meeting(world)
     world.calendar.delete(ALICE, "a1")
     world.sync(ALICE, ALICE)
-    world.provider.conferences["c1"].revision = 2**62  # someone's newer update, meanwhile
+    _newer_state_held(world, TEAM, "t1")  # her other calendar's run sent it, not saved yet
     _after_grace(world)
 
+    world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.calls("delete")] == ["stale"]
+    record = world.record()
+    assert record.status == "active"
+    assert record.pending is not None
+    assert "stale" in record.pending.last_error
+
+
+def _newer_state_held(world: World, calendar_id: str, event_id: str) -> int:
+    """The conferencing system holds a newer state of c1, from ``event_id`` on ``calendar_id``,
+    that no stored record knows (its run died before saving); its revision."""
+    held = world.provider.conferences["c1"]
+    assert held.state is not None
+    held.revision += 10_000
+    held.state = {**held.state, "calendarId": calendar_id, "eventId": event_id}
+    return held.revision
+
+
+def test_a_delete_stale_against_the_deleted_event_s_own_edit_goes_again_above_it(
+    world: World,
+) -> None:
+    """Chaos seed 34: a run sent an edit of the event and died before saving; the event was
+    deleted before the redelivery, which saw a bare tombstone. The record never learned the
+    edit's revision, so its DELETE is stale; the state held is that of the event that left, so
+    the delete goes again just above it (else it stayed pending until its attempts ran out)."""
+    _meeting(world)
+    newer = _newer_state_held(world, ALICE, "a1")
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    deletes = [(c.revision, c.outcome) for c in world.calls("delete")]
+    assert deletes == [(deletes[0][0], "stale"), (newer + 1, "applied")]
+    assert world.record().status == "deleted"
+    assert world.provider.conferences["c1"].deleted
+
+
+def test_a_stale_delete_of_a_conference_deleted_meanwhile_settles_without_sending_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted between the 409 and the read (another run's delete of the same departure)."""
+    _meeting(world)
+    newer = _newer_state_held(world, TEAM, "t1")
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+    deleted = HeldConference(newer + 1, deleted=True, calendar_id=ALICE, event_id="a1")
+    monkeypatch.setattr(world.provider, "held", lambda conference_id: deleted)
+
+    world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.calls("delete")] == ["stale"]
+    record = world.record()
+    assert (record.status, record.pending) == ("deleted", None)
+
+
+def test_a_stale_delete_stays_pending_when_the_system_cannot_say_what_it_holds(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _meeting(world)
+    _newer_state_held(world, ALICE, "a1")
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+
+    def unavailable(conference_id: str) -> NoReturn:
+        raise ProviderUnavailableError(f"HTTP 503 reading {conference_id}")
+
+    monkeypatch.setattr(world.provider, "held", unavailable)
     world.sync(ALICE, ALICE)
 
     assert [c.outcome for c in world.calls("delete")] == ["stale"]

@@ -2,7 +2,8 @@
 
 Speaks the contract in ``docs/conferencing-api.yaml``: ``PUT /v1/conferences/{id}`` with the
 desired state, its ``revision`` and ``changedFields``; ``DELETE /v1/conferences/{id}?revision=N``;
-``GET /v1/conferences/{id}`` to read a conference's ``owner`` (:meth:`owner_of`), and
+``GET /v1/conferences/{id}`` to read a conference's ``owner`` (:meth:`owner_of`) or what it
+holds (:meth:`held`: revision, status, calendar and event), and
 ``POST /v1/conferences:batchGet`` to read up to 100 owners at once (:meth:`owners_of`, contract
 2.1.0, :mod:`confsync.adapters.conferencing_batch`). A conference id not of the form
 :data:`~confsync.conference.CONFERENCE_ID_PATTERN` is refused with ProviderRejectedError before
@@ -31,6 +32,9 @@ answer                                  outcome
                                         body's ``status`` is ``deleted``
 2xx on GET, body unusable               ProviderRejectedError (contract violation; an answer
                                         without ``owner`` is one: contract 1.1.0 requires it)
+2xx on GET for :meth:`held`             :class:`~confsync.ports.HeldConference` (deleted ones
+                                        too); ProviderRejectedError without a usable
+                                        ``revision`` and ``status``
 2xx on batchGet                         one outcome per id, as GET's (see
                                         :mod:`~confsync.adapters.conferencing_batch`)
 404, 405, 410 or 501 on batchGet        the system has no batch read: the ids are read with one
@@ -119,7 +123,7 @@ from confsync.errors import (
     ProviderUnavailableError,
 )
 from confsync.planner import DeleteConference, UpdateConference
-from confsync.ports import MAX_OWNER_BATCH, OwnerLookup, ProviderAnswer
+from confsync.ports import MAX_OWNER_BATCH, HeldConference, OwnerLookup, ProviderAnswer
 from confsync.signing import signed_headers
 
 __all__ = [
@@ -280,6 +284,11 @@ class HttpConferenceProvider:
             "DELETE", op.conference_id, op.revision, b"", query=f"?revision={op.revision}"
         )
         self._send(request)
+
+    def held(self, conference_id: str) -> HeldConference:
+        """``GET`` the conference; its revision, status, calendar and event."""
+        request = self._request("GET", conference_id, None, b"", query="")
+        return _held(request, self._send(request))
 
     def owner_of(self, conference_id: str) -> str | None:
         """``GET`` the conference; its ``owner`` (None when it has none)."""
@@ -555,6 +564,37 @@ def _owner(request: _Request, answer: _Answer) -> str | None:
     raise ProviderRejectedError(
         f"{request.what}: HTTP {answer.status} without a usable owner (contract violation)"
     )
+
+
+def _held(request: _Request, answer: _Answer) -> HeldConference:
+    """What a GET answer says the system holds: ``revision`` (a non-negative integer) and
+    ``status`` (``active`` or ``deleted``) are required; ``calendarId`` and ``eventId`` are
+    kept when they are non-empty strings (None otherwise: they say nothing then)."""
+    _refuse_oversize(request, answer)
+    body = _json_object(answer)
+    if body is not None:
+        revision = body.get("revision")
+        status = body.get("status")
+        if (
+            isinstance(revision, int)
+            and not isinstance(revision, bool)
+            and revision >= 0
+            and status in ("active", "deleted")
+        ):
+            return HeldConference(
+                revision=revision,
+                deleted=status == "deleted",
+                calendar_id=_text(body.get("calendarId")),
+                event_id=_text(body.get("eventId")),
+            )
+    raise ProviderRejectedError(
+        f"{request.what}: HTTP {answer.status} without a usable revision and status "
+        "(contract violation)"
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _error_detail(raw: bytes) -> str:

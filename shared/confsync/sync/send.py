@@ -10,15 +10,19 @@ pending with backoff like an outage, never failed at once: a rotation done on on
 clock skew heals by itself, and a failed record would stop following its event. Each one logs an
 ERROR line with ``alert`` = :data:`AUTH_REFUSED_ALERT`, so it is alerted on at once, long before
 the retry budget runs out.
-A delete refused as stale (a newer revision is there: someone sent a newer state meanwhile) is
-pending too, never taken for done: the conference still exists.
+A delete refused as stale (a newer revision is there) is never taken for done: the conference
+still exists. The system is asked what it holds (:meth:`~confsync.ports.ConferenceProvider.held`):
+deleted already, the record is settled; the state of an event this record saw leave (a run that
+died after sending an edit of it, before saving, and the event deleted before the redelivery),
+the delete is sent once more just above that revision; anything else (another calendar may carry
+the conference now, its run not saved yet) stays pending, planned again from the record later.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from confsync.errors import (
@@ -36,12 +40,12 @@ from confsync.planner import (
     after_failure,
     after_gone,
 )
-from confsync.ports import ConferenceProvider, ProviderAnswer
+from confsync.ports import ConferenceProvider, HeldConference, ProviderAnswer
 from confsync.records import ConferenceRecord
 from confsync.sync.settings import SyncSettings
 from confsync.sync.summary import LOGGER, SyncStats
 
-__all__ = ["AUTH_REFUSED_ALERT", "ProviderSender", "Sent", "log_auth_refused"]
+__all__ = ["AUTH_REFUSED_ALERT", "ProviderSender", "Sent", "held_state_ended", "log_auth_refused"]
 
 AUTH_REFUSED_ALERT = "conference_provider_auth_refused"
 """``jsonPayload.alert`` of the ERROR line for an operation the system refused to authenticate."""
@@ -104,7 +108,7 @@ class ProviderSender:
                 )
         return sent
 
-    def _send_one(self, op: Operation, record: ConferenceRecord) -> Sent:
+    def _send_one(self, op: Operation, record: ConferenceRecord, *, first: bool = True) -> Sent:
         try:
             if isinstance(op, UpdateConference):
                 answer = self._provider.update(op)
@@ -114,7 +118,7 @@ class ProviderSender:
             self._provider.delete(op)
             return Sent(after_applied(record, op))
         except ProviderStaleRevisionError:
-            return Sent(self._superseded(record, op))
+            return self._superseded(record, op, first=first)
         except ProviderGoneError:
             return Sent(after_gone(record, op))
         except ProviderUnavailableError as err:
@@ -122,6 +126,24 @@ class ProviderSender:
         except ProviderRejectedError as err:
             LOGGER.error("provider rejected %s: %s", op.record_key, err)
             return Sent(self._failed(record, f"rejected: {err}", permanent=True))
+
+    def _stale_delete(self, record: ConferenceRecord, op: DeleteConference) -> Sent:
+        """A delete refused as stale: what the system holds decides (see the module's text)."""
+        try:
+            held = self._provider.held(op.conference_id)
+        except (ProviderGoneError, ProviderUnavailableError, ProviderRejectedError) as err:
+            LOGGER.warning("could not read %s after its stale delete: %s", op.record_key, err)
+            return Sent(self._stale_pending(record, op))
+        if held.deleted:
+            LOGGER.info("%s was deleted at a newer revision already", op.record_key)
+            return Sent(after_gone(record, op))
+        if not held_state_ended(record, held):
+            return Sent(self._stale_pending(record, op))
+        LOGGER.info(
+            "the newer state of %s came from an event that has left it; deleted above it",
+            op.record_key,
+        )
+        return self._send_one(replace(op, revision=held.revision + 1), record, first=False)
 
     def _unavailable(
         self, record: ConferenceRecord, err: ProviderUnavailableError
@@ -134,20 +156,25 @@ class ProviderSender:
             return self._failed(record, f"auth refused: {err}", permanent=False)
         return self._failed(record, f"unavailable: {err}", permanent=False)
 
-    def _superseded(self, record: ConferenceRecord, op: Operation) -> ConferenceRecord:
-        """The record once the system answered that it holds a newer revision than ``op``."""
+    def _superseded(self, record: ConferenceRecord, op: Operation, *, first: bool) -> Sent:
+        """The outcome once the system answered that it holds a newer revision than ``op``."""
+        if isinstance(op, DeleteConference) and first:
+            return self._stale_delete(record, op)
         if isinstance(op, DeleteConference):
-            # Someone sent a newer state meanwhile (another calendar of the owner carries it
-            # now): the conference is not deleted and must not be taken for deleted. Pending:
-            # the next retry plans it again from the record as stored then.
-            LOGGER.warning(
-                "provider holds a newer revision of %s than its delete; planned again",
-                op.record_key,
-            )
-            return self._failed(record, "stale delete: a newer revision is there", permanent=False)
+            return Sent(self._stale_pending(record, op))
         # What we meant to send has been superseded by a newer state.
         LOGGER.warning("provider holds a newer revision of %s", op.record_key)
-        return after_applied(record, op)
+        return Sent(after_applied(record, op))
+
+    def _stale_pending(self, record: ConferenceRecord, op: DeleteConference) -> ConferenceRecord:
+        """A delete refused as stale that cannot be sent above: someone may have sent a newer
+        state meanwhile (another calendar of the owner carries it now), so the conference is not
+        deleted and must not be taken for deleted. Pending: the next retry plans it again from
+        the record as stored then."""
+        LOGGER.warning(
+            "provider holds a newer revision of %s than its delete; planned again", op.record_key
+        )
+        return self._failed(record, "stale delete: a newer revision is there", permanent=False)
 
     def _failed(self, record: ConferenceRecord, error: str, *, permanent: bool) -> ConferenceRecord:
         settings = self._settings
@@ -159,6 +186,19 @@ class ProviderSender:
             base_delay=settings.pending_base_delay,
             max_delay=settings.pending_max_delay,
         )
+
+
+def held_state_ended(record: ConferenceRecord, held: HeldConference) -> bool:
+    """Whether the state the system holds is that of an event which left the conference: the
+    record has no live event, and the calendar named by that state lists the event as departed.
+    Only then can a delete go above the system's revision without overriding a calendar that
+    carries the conference now."""
+    if held.calendar_id is None or held.event_id is None or record.live_calendars:
+        return False
+    return any(
+        refs.calendar_id == held.calendar_id and held.event_id in refs.departed
+        for refs in record.calendars.values()
+    )
 
 
 def log_auth_refused(record: ConferenceRecord, err: ProviderAuthError) -> None:

@@ -50,6 +50,7 @@ from confsync.planner import DeleteConference, UpdateConference
 from confsync.ports import (
     MAX_OWNER_BATCH,
     EventPage,
+    HeldConference,
     OwnerLookup,
     Page,
     PageCursor,
@@ -874,9 +875,9 @@ class InMemoryRecordStore:
 class ProviderCall:
     """One operation the provider received, and what it answered.
 
-    ``kind``: ``update``, ``delete`` or ``owner_of``; ``revision`` is None for ``owner_of`` (a
-    read; every id of an ``owners_of`` batch is logged as one ``owner_of`` call). ``outcome``:
-    ``applied``, ``repeat``, ``stale``, ``gone``, ``rejected``, ``read`` (an owner returned) or
+    ``kind``: ``update``, ``delete``, ``owner_of`` or ``held``; ``revision`` is None for the
+    reads (every id of an ``owners_of`` batch is logged as one ``owner_of`` call). ``outcome``:
+    ``applied``, ``repeat``, ``stale``, ``gone``, ``rejected``, ``read`` (a read answered) or
     ``failed: <error>`` (an injected failure)."""
 
     kind: str
@@ -973,6 +974,23 @@ class RecordingProvider:
             conference.deleted = True
             conference.revision = op.revision
             self._log("delete", op.conference_id, op.revision, "applied")
+
+    def held(self, conference_id: str) -> HeldConference:
+        with self._lock:
+            self._maybe_fail("held", conference_id, None)
+            self._check("held", conference_id, None, None)
+            conference = self.conferences.get(conference_id)
+            if conference is None:
+                self._log("held", conference_id, None, "gone")
+                raise ProviderGoneError(conference_id)
+            self._log("held", conference_id, None, "read")
+            state = conference.state or {}
+            return HeldConference(
+                revision=conference.revision,
+                deleted=conference.deleted,
+                calendar_id=state.get("calendarId"),
+                event_id=state.get("eventId"),
+            )
 
     def owner_of(self, conference_id: str) -> str | None:
         with self._lock:
