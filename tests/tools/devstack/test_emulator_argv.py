@@ -20,4 +20,3 @@ def test_the_jvm_options_come_before_the_program(name: str) -> None:
     assert argv[0] == "java"
     assert set(JVM_OPTIONS) <= set(argv[1:program])
     assert argv[-1] == "--port=8681"  # the marker that finds the process again
-
