@@ -101,6 +101,11 @@ def test_a_delete_refused_as_stale_is_not_taken_for_done(world: World) -> None:
 
     world.sync(ALICE, ALICE)
 
+    _assert_stale_and_pending(world)
+
+
+def _assert_stale_and_pending(world: World) -> None:
+    """The one DELETE was refused as stale, and the record waits to plan it again."""
     assert [c.outcome for c in world.calls("delete")] == ["stale"]
     record = world.record()
     assert record.status == "active"
@@ -173,11 +178,7 @@ def test_a_stale_delete_stays_pending_when_the_system_cannot_say_what_it_holds(
     monkeypatch.setattr(world.provider, "held", unavailable)
     world.sync(ALICE, ALICE)
 
-    assert [c.outcome for c in world.calls("delete")] == ["stale"]
-    record = world.record()
-    assert record.status == "active"
-    assert record.pending is not None
-    assert "stale" in record.pending.last_error
+    _assert_stale_and_pending(world)
 
 
 def test_a_move_to_alices_other_calendar_keeps_the_conference_and_follows_it(

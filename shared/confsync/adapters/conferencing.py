@@ -99,7 +99,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 from urllib.parse import quote, urlsplit
 
 import urllib3
@@ -536,12 +536,7 @@ def _provider_answer(
     if body is not None:
         join_url = body.get("joinUrl")
         revision = body.get("revision")
-        if (
-            isinstance(join_url, str)
-            and join_url
-            and isinstance(revision, int)
-            and not isinstance(revision, bool)
-        ):
+        if isinstance(join_url, str) and join_url and _is_int(revision):
             return ProviderAnswer(join_url=_vetted(request, join_url, hosts), revision=revision)
     raise ProviderRejectedError(
         f"{request.what}: HTTP {answer.status} without a usable joinUrl and revision "
@@ -575,12 +570,7 @@ def _held(request: _Request, answer: _Answer) -> HeldConference:
     if body is not None:
         revision = body.get("revision")
         status = body.get("status")
-        if (
-            isinstance(revision, int)
-            and not isinstance(revision, bool)
-            and revision >= 0
-            and status in ("active", "deleted")
-        ):
+        if _is_int(revision) and revision >= 0 and status in ("active", "deleted"):
             return HeldConference(
                 revision=revision,
                 deleted=status == "deleted",
@@ -591,6 +581,11 @@ def _held(request: _Request, answer: _Answer) -> HeldConference:
         f"{request.what}: HTTP {answer.status} without a usable revision and status "
         "(contract violation)"
     )
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    """A JSON integer (``true`` and ``false`` are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _text(value: Any) -> str | None:
