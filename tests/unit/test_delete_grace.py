@@ -144,6 +144,31 @@ def test_a_delete_stale_against_the_deleted_event_s_own_edit_goes_again_above_it
     assert world.provider.conferences["c1"].deleted
 
 
+def test_a_stale_delete_never_goes_above_the_state_of_an_event_of_another_calendar(
+    world: World,
+) -> None:
+    """Her team calendar's copy left the meeting once (it is in that calendar's departed
+    events), then came back with it, and that calendar's run sent its state and has not saved
+    yet. Only the team calendar's runs know whether its event is live: Alice's run must not
+    read "departed" from its copy of the record and delete above that state."""
+    _meeting(world)
+    world.put(TEAM, "t1", "c1", ALICE)
+    world.sync(ALICE, TEAM)
+    world.calendar.delete(TEAM, "t1")
+    world.sync(ALICE, TEAM)
+    refs = world.refs(TEAM, ALICE)
+    assert refs is not None
+    assert "t1" in refs.departed
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    _newer_state_held(world, TEAM, "t1")  # t1 restored on her team calendar, its run unsaved
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    _assert_stale_and_pending(world)
+
+
 def test_a_stale_delete_of_a_conference_deleted_meanwhile_settles_without_sending_again(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

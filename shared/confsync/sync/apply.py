@@ -175,7 +175,7 @@ class PageApplier:
         run.deletes_queued += len(deletes)
         updates = [op for op in plan.operations if not isinstance(op, DeleteConference)]
         ahead = self._written_ahead(run, updates, folded, final)
-        sent = self._sender.send(updates, final, run.stats)
+        sent = self._sender.send(updates, final, run.stats, calendar_key=run.doc.key)
         done = {key: result.record for key, result in sent.items()}
         final.update(done)
         if self._settings.write_back:

@@ -130,7 +130,7 @@ class PendingRetry:
         cancelled.update(self._changed_meanwhile(deletes, records, cancelled))
         operations = [op for op in operations if op.record_key not in cancelled]
         run.stats.pending_retried += len(operations)
-        sent = self._sender.send(operations, records, run.stats)
+        sent = self._sender.send(operations, records, run.stats, calendar_key=run.doc.key)
         if self._settings.write_back:  # before saving, as for a page (PageApplier.apply)
             write_back(run, {key: result.record for key, result in sent.items()}, sent, {})
         # An acting record whose operation is no longer needed (superseded) is cleared; the

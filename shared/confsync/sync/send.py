@@ -12,10 +12,11 @@ ERROR line with ``alert`` = :data:`AUTH_REFUSED_ALERT`, so it is alerted on at o
 the retry budget runs out.
 A delete refused as stale (a newer revision is there) is never taken for done: the conference
 still exists. The system is asked what it holds (:meth:`~confsync.ports.ConferenceProvider.held`):
-deleted already, the record is settled; the state of an event this record saw leave (a run that
-died after sending an edit of it, before saving, and the event deleted before the redelivery),
-the delete is sent once more just above that revision; anything else (another calendar may carry
-the conference now, its run not saved yet) stays pending, planned again from the record later.
+deleted already, the record is settled; the state of an event the sending run's own calendar saw
+leave (a run that died after sending an edit of it, before saving, and the event deleted before
+the redelivery), the delete is sent once more just above that revision; anything else (another
+calendar may carry the conference now, its run not saved yet) stays pending, planned again from
+the record later.
 """
 
 from __future__ import annotations
@@ -80,15 +81,20 @@ class ProviderSender:
         operations: Sequence[Operation],
         records: Mapping[str, ConferenceRecord],
         stats: SyncStats,
+        *,
+        calendar_key: str,
     ) -> dict[str, Sent]:
-        """Send ``operations`` (each to the record of its ``record_key`` in ``records``); the
-        outcome of each by record key. Counts them in ``stats``; alerts on one that failed."""
+        """Send ``operations`` (each to the record of its ``record_key`` in ``records``) for the
+        run of ``calendar_key`` (which holds its lease); the outcome of each by record key.
+        Counts them in ``stats``; alerts on one that failed."""
         if not operations:
             return {}
         workers = max(1, min(self._settings.provider_concurrency, len(operations)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="provider") as pool:
             results = list(
-                pool.map(lambda op: self._send_one(op, records[op.record_key]), operations)
+                pool.map(
+                    lambda op: self._send_one(op, records[op.record_key], calendar_key), operations
+                )
             )
         sent: dict[str, Sent] = {}
         for op, result in zip(operations, results, strict=True):
@@ -108,7 +114,9 @@ class ProviderSender:
                 )
         return sent
 
-    def _send_one(self, op: Operation, record: ConferenceRecord, *, first: bool = True) -> Sent:
+    def _send_one(
+        self, op: Operation, record: ConferenceRecord, calendar_key: str, *, first: bool = True
+    ) -> Sent:
         try:
             if isinstance(op, UpdateConference):
                 answer = self._provider.update(op)
@@ -118,7 +126,7 @@ class ProviderSender:
             self._provider.delete(op)
             return Sent(after_applied(record, op))
         except ProviderStaleRevisionError:
-            return self._superseded(record, op, first=first)
+            return self._stale(record, op, calendar_key, first=first)
         except ProviderGoneError:
             return Sent(after_gone(record, op))
         except ProviderUnavailableError as err:
@@ -127,7 +135,18 @@ class ProviderSender:
             LOGGER.error("provider rejected %s: %s", op.record_key, err)
             return Sent(self._failed(record, f"rejected: {err}", permanent=True))
 
-    def _stale_delete(self, record: ConferenceRecord, op: DeleteConference) -> Sent:
+    def _stale(
+        self, record: ConferenceRecord, op: Operation, calendar_key: str, *, first: bool
+    ) -> Sent:
+        """The outcome of ``op`` refused as stale: a delete's first refusal asks what the system
+        holds (:meth:`_stale_delete`); anything else is superseded."""
+        if isinstance(op, DeleteConference) and first:
+            return self._stale_delete(record, op, calendar_key)
+        return Sent(self._superseded(record, op))
+
+    def _stale_delete(
+        self, record: ConferenceRecord, op: DeleteConference, calendar_key: str
+    ) -> Sent:
         """A delete refused as stale: what the system holds decides (see the module's text)."""
         try:
             held = self._provider.held(op.conference_id)
@@ -137,13 +156,14 @@ class ProviderSender:
         if held.deleted:
             LOGGER.info("%s was deleted at a newer revision already", op.record_key)
             return Sent(after_gone(record, op))
-        if not held_state_ended(record, held):
+        if not held_state_ended(record, held, calendar_key):
             return Sent(self._stale_pending(record, op))
         LOGGER.info(
             "the newer state of %s came from an event that has left it; deleted above it",
             op.record_key,
         )
-        return self._send_one(replace(op, revision=held.revision + 1), record, first=False)
+        again = replace(op, revision=held.revision + 1)
+        return self._send_one(again, record, calendar_key, first=False)
 
     def _unavailable(
         self, record: ConferenceRecord, err: ProviderUnavailableError
@@ -156,15 +176,13 @@ class ProviderSender:
             return self._failed(record, f"auth refused: {err}", permanent=False)
         return self._failed(record, f"unavailable: {err}", permanent=False)
 
-    def _superseded(self, record: ConferenceRecord, op: Operation, *, first: bool) -> Sent:
-        """The outcome once the system answered that it holds a newer revision than ``op``."""
-        if isinstance(op, DeleteConference) and first:
-            return self._stale_delete(record, op)
+    def _superseded(self, record: ConferenceRecord, op: Operation) -> ConferenceRecord:
+        """The record once the system answered that it holds a newer revision than ``op``."""
         if isinstance(op, DeleteConference):
-            return Sent(self._stale_pending(record, op))
+            return self._stale_pending(record, op)
         # What we meant to send has been superseded by a newer state.
         LOGGER.warning("provider holds a newer revision of %s", op.record_key)
-        return Sent(after_applied(record, op))
+        return after_applied(record, op)
 
     def _stale_pending(self, record: ConferenceRecord, op: DeleteConference) -> ConferenceRecord:
         """A delete refused as stale that cannot be sent above: someone may have sent a newer
@@ -188,17 +206,17 @@ class ProviderSender:
         )
 
 
-def held_state_ended(record: ConferenceRecord, held: HeldConference) -> bool:
-    """Whether the state the system holds is that of an event which left the conference: the
-    record has no live event, and the calendar named by that state lists the event as departed.
-    Only then can a delete go above the system's revision without overriding a calendar that
-    carries the conference now."""
-    if held.calendar_id is None or held.event_id is None or record.live_calendars:
+def held_state_ended(record: ConferenceRecord, held: HeldConference, calendar_key: str) -> bool:
+    """Whether the state the system holds is that of an event which left the conference on the
+    calendar whose run is sending (``calendar_key``): the record has no live event, the state
+    names that calendar and an event its references list as departed. Only that calendar's runs,
+    one at a time under its lease, change its references, so the run's copy of them is current;
+    another calendar's may be stale (its event back with the conference, its run not saved yet),
+    and a delete above its state could override a meeting that goes on there."""
+    refs = record.calendars.get(calendar_key)
+    if refs is None or held.event_id is None or record.live_calendars:
         return False
-    return any(
-        refs.calendar_id == held.calendar_id and held.event_id in refs.departed
-        for refs in record.calendars.values()
-    )
+    return refs.calendar_id == held.calendar_id and held.event_id in refs.departed
 
 
 def log_auth_refused(record: ConferenceRecord, err: ProviderAuthError) -> None:
