@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "PORT_TAKEN",
     "ManagedProcess",
     "NotReadyError",
     "is_answering",
@@ -31,6 +32,10 @@ __all__ = [
     "stop_all",
     "wait_until_ready",
 ]
+
+
+PORT_TAKEN = b"Address already in use"
+"""What Java's BindException and Python's OSError (errno 98) both say when a port is taken."""
 
 
 class NotReadyError(RuntimeError):
@@ -45,6 +50,8 @@ class ManagedProcess:
     pid: int
     marker: str
     log_path: Path
+    log_offset: int = 0
+    """Where this run of the process began writing its log (the log is appended to)."""
 
     @classmethod
     def start(
@@ -61,6 +68,7 @@ class ManagedProcess:
         (run_dir / "pids").mkdir(parents=True, exist_ok=True)
         log_path = run_dir / "logs" / f"{name}.log"
         with log_path.open("ab") as log:
+            offset = log.tell()
             child = subprocess.Popen(  # noqa: S603 - argv built by us, no shell
                 list(argv),
                 stdin=subprocess.DEVNULL,
@@ -69,7 +77,7 @@ class ManagedProcess:
                 start_new_session=True,
                 env=dict(env) if env is not None else None,
             )
-        process = cls(name=name, pid=child.pid, marker=marker, log_path=log_path)
+        process = cls(name=name, pid=child.pid, marker=marker, log_path=log_path, log_offset=offset)
         _pid_path(run_dir, name).write_text(json.dumps({"pid": child.pid, "marker": marker}))
         _await_exec(child, marker)
         return process
@@ -77,6 +85,17 @@ class ManagedProcess:
     def alive(self) -> bool:
         """True while the recorded PID is still the process we started."""
         return _matches(self.pid, self.marker)
+
+    def port_taken(self) -> bool:
+        """Whether this run of the process wrote that its address was already in use: a port
+        chosen free was taken before the process bound it. The Java emulators go on running
+        after that (their main thread died, not their event loops), so only the log tells."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(self.log_offset)
+                return PORT_TAKEN in log.read()
+        except OSError:
+            return False
 
 
 def _await_exec(child: subprocess.Popen[bytes], marker: str, timeout: float = 5.0) -> None:
@@ -127,6 +146,11 @@ def wait_until_ready(
             return
         if not process.alive():
             raise NotReadyError(f"{process.name} exited during start-up; see {process.log_path}")
+        if process.port_taken():
+            raise NotReadyError(
+                f"{process.name} could not bind its port: address already in use; "
+                f"see {process.log_path}"
+            )
         time.sleep(interval)
     raise NotReadyError(f"{process.name} not ready after {timeout:.0f} s; see {process.log_path}")
 
