@@ -108,6 +108,11 @@ class CalendarEvent:
         """An exception object of a recurring series (modified or cancelled instance)."""
         return self.recurring_event_id is not None
 
+    def organised_by(self, calendar_id: str) -> bool:
+        """Whether the calendar ``calendar_id`` is the event's organizer (what a move leaves at
+        the calendar it went to), not an attendee holding a copy."""
+        return self.organizer_self or self.organizer_email == calendar_id.lower()
+
     @property
     def updated_ms(self) -> int:
         """``updated`` as Unix milliseconds (0 when absent, as on tombstones)."""

@@ -317,9 +317,7 @@ class _Fold:
             return
         if record.actor is None or role_for(record.actor, self.ctx.subject, None) != "acting":
             return  # only a calendar of the owner (the scope is the subject's; checked again)
-        if event.organizer_email is not None and not (
-            event.organizer_self or event.organizer_email == self.ctx.calendar_id.lower()
-        ):
+        if event.organizer_email is not None and not event.organised_by(self.ctx.calendar_id):
             return  # a copy organised by someone else: an invitation removed, not a move here
         refs = record.refs_of(self.ctx.calendar_key) or CalendarRefs(
             subject=self.ctx.subject, calendar_id=self.ctx.calendar_id

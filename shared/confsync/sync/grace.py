@@ -199,13 +199,7 @@ def _ended_here(
             found.conference.conference_id == record.conference_id
         )
         return None if carried else "without it"
-    return "and was deleted there" if _organised_here(found, doc.calendar_id) else None
-
-
-def _organised_here(event: CalendarEvent, calendar_id: str) -> bool:
-    """Whether the calendar ``calendar_id`` is the event's organizer (what a move leaves at
-    the calendar it went to), not an attendee holding a copy."""
-    return event.organizer_self or event.organizer_email == calendar_id.lower()
+    return "and was deleted there" if found.organised_by(doc.calendar_id) else None
 
 
 def _judged(run: Run, record: ConferenceRecord, event: CalendarEvent) -> ConferenceRecord | None:
@@ -215,7 +209,7 @@ def _judged(run: Run, record: ConferenceRecord, event: CalendarEvent) -> Confere
             event.conference.conference_id == record.conference_id
         )
         return record if carried else None  # came back: the planner re-attaches it
-    if _organised_here(event, run.doc.calendar_id):
+    if event.organised_by(run.doc.calendar_id):
         # Deleted by its organizer, this calendar (a move leaves the calendar it went to as
         # organizer): the details stay on a real deletion. A cancelled copy organised by
         # someone else, even the owner, is an invitation this calendar was removed from.

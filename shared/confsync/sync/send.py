@@ -139,10 +139,14 @@ class ProviderSender:
         self, record: ConferenceRecord, op: Operation, calendar_key: str, *, first: bool
     ) -> Sent:
         """The outcome of ``op`` refused as stale: a delete's first refusal asks what the system
-        holds (:meth:`_stale_delete`); anything else is superseded."""
+        holds (:meth:`_stale_delete`), a second stays pending; an update was superseded by a
+        newer state, which counts as applied."""
         if isinstance(op, DeleteConference) and first:
             return self._stale_delete(record, op, calendar_key)
-        return Sent(self._superseded(record, op))
+        if isinstance(op, DeleteConference):
+            return Sent(self._stale_pending(record, op))
+        LOGGER.warning("provider holds a newer revision of %s", op.record_key)
+        return Sent(after_applied(record, op))
 
     def _stale_delete(
         self, record: ConferenceRecord, op: DeleteConference, calendar_key: str
@@ -176,14 +180,6 @@ class ProviderSender:
             return self._failed(record, f"auth refused: {err}", permanent=False)
         return self._failed(record, f"unavailable: {err}", permanent=False)
 
-    def _superseded(self, record: ConferenceRecord, op: Operation) -> ConferenceRecord:
-        """The record once the system answered that it holds a newer revision than ``op``."""
-        if isinstance(op, DeleteConference):
-            return self._stale_pending(record, op)
-        # What we meant to send has been superseded by a newer state.
-        LOGGER.warning("provider holds a newer revision of %s", op.record_key)
-        return after_applied(record, op)
-
     def _stale_pending(self, record: ConferenceRecord, op: DeleteConference) -> ConferenceRecord:
         """A delete refused as stale that cannot be sent above: someone may have sent a newer
         state meanwhile (another calendar of the owner carries it now), so the conference is not
@@ -213,7 +209,7 @@ def held_state_ended(record: ConferenceRecord, held: HeldConference, calendar_ke
     one at a time under its lease, change its references, so the run's copy of them is current;
     another calendar's may be stale (its event back with the conference, its run not saved yet),
     and a delete above its state could override a meeting that goes on there."""
-    refs = record.calendars.get(calendar_key)
+    refs = record.refs_of(calendar_key)
     if refs is None or held.event_id is None or record.live_calendars:
         return False
     return refs.calendar_id == held.calendar_id and held.event_id in refs.departed
