@@ -7,7 +7,9 @@ comes from one calendar, so folding it touches only that calendar's part of each
   user unless ``owned_only`` is off) **attaches** to the conference's record: to the calendar's
   :class:`~confsync.records.CalendarRefs` when the calendar acts for the conference (the
   conference's actor, its owner, is the calendar's subject or the event's organizer:
-  :mod:`confsync.ownership`), else it is only **counted** as a reference;
+  :mod:`confsync.ownership`), else it is only **counted** as a reference (and named in the
+  record's ``elsewhere`` while its own calendar organises it: a copy, or an event of the owner's
+  moved there, which the delete grace must be able to find);
 * an event that no longer carries it (deleted, moved away, its conference removed or replaced)
   **detaches**: from the calendar's references, remembered in ``departed`` when it is gone (a
   tombstone), or from the count;
@@ -38,7 +40,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from confsync.events import CalendarEvent, ConferenceRef
-from confsync.ownership import OwnerlessPolicy, role_for, role_of_any
+from confsync.ownership import OwnerlessPolicy, role_for, role_of_any, same_address
 from confsync.records import (
     DEPARTED_MAX,
     CalendarRefs,
@@ -244,8 +246,16 @@ def settled(record: ConferenceRecord, policy: OwnerlessPolicy) -> ConferenceReco
     }
     if len(kept) == len(record.calendars):
         return record
-    counted = sum(len(refs.events) for key, refs in record.calendars.items() if key not in kept)
-    record = replace(record, calendars=kept, references=record.references + counted)
+    counted = {key: refs for key, refs in record.calendars.items() if key not in kept}
+    own = {
+        event_id: key
+        for key, refs in counted.items()
+        for event_id, snapshot in refs.events.items()
+        if same_address(snapshot.organizer, refs.calendar_id)
+    }
+    total = sum(len(refs.events) for refs in counted.values())
+    record = replace(record, calendars=kept, references=record.references + total)
+    record = _named_elsewhere(record, own) if own else record
     if record.home_key in kept or not kept:
         return record
     # The home's references were counted: the home moves to a calendar that acts.
@@ -362,7 +372,8 @@ class _Fold:
         record = self.working[key]
         refs = self.refs(key)
         if refs is None or event.id not in refs.events:
-            self.working[key] = replace(record, references=max(0, record.references - 1))
+            record = replace(record, references=max(0, record.references - 1))
+            self.working[key] = _uncounted(record, event.id, self.ctx.calendar_key)
             self.touched.add(key)
             return
         events = {k: v for k, v in refs.events.items() if k != event.id}
@@ -398,14 +409,19 @@ class _Fold:
         if not self.acts(record, event):
             if held:  # kept before, now someone else's: counted from now on
                 self.detach(key, event, gone=False)
-            if held or self.pointers.get(event.id) != key:
-                record = self.working[key]
-                self.working[key] = replace(record, references=record.references + 1)
-                self.touched.add(key)
+            record = self.working[key]
+            newly = held or self.pointers.get(event.id) != key
+            if newly:
+                record = replace(record, references=record.references + 1)
                 self.counted.append((key, event.id))
+            record = _counted(record, event, ctx, newly=newly)
+            if record != self.working[key]:
+                self.working[key] = record
+                self.touched.add(key)
             return
         if self.pointers.get(event.id) == key and not held:  # counted before, acts now
-            self.working[key] = replace(record, references=max(0, record.references - 1))
+            record = replace(record, references=max(0, record.references - 1))
+            self.working[key] = _uncounted(record, event.id, ctx.calendar_key)
             self.touched.add(key)
         snapshot = _snapshot(event)
         base = refs or CalendarRefs(subject=ctx.subject, calendar_id=ctx.calendar_id)
@@ -461,6 +477,37 @@ class _Fold:
             counted=tuple(self.counted),
             acted=frozenset(self.acted & changed.keys()),
         )
+
+
+def _counted(
+    record: ConferenceRecord, event: CalendarEvent, ctx: PlanContext, *, newly: bool
+) -> ConferenceRecord:
+    """``record`` once the counted ``event`` was seen: named in ``elsewhere`` while its own
+    calendar organises it (what a move leaves there), else not. An event counted before is
+    named only while there is room, so the latest :data:`~confsync.records.DEPARTED_MAX` are
+    not pushed out by every edit of older ones."""
+    if not event.organised_by(ctx.calendar_id):
+        return _uncounted(record, event.id, ctx.calendar_key)
+    if record.elsewhere.get(event.id) == ctx.calendar_key:
+        return record
+    if not newly and len(record.elsewhere) >= DEPARTED_MAX:
+        return record
+    return _named_elsewhere(record, {event.id: ctx.calendar_key})
+
+
+def _named_elsewhere(record: ConferenceRecord, named: Mapping[str, str]) -> ConferenceRecord:
+    """``record`` naming these counted events (event id -> calendar key) last in ``elsewhere``,
+    which keeps the latest :data:`~confsync.records.DEPARTED_MAX`."""
+    elsewhere = {k: v for k, v in record.elsewhere.items() if k not in named}
+    elsewhere.update(named)
+    return replace(record, elsewhere=dict(list(elsewhere.items())[-DEPARTED_MAX:]))
+
+
+def _uncounted(record: ConferenceRecord, event_id: str, calendar_key: str) -> ConferenceRecord:
+    """``record`` no longer naming the event of ``calendar_key`` in ``elsewhere``."""
+    if record.elsewhere.get(event_id) != calendar_key:
+        return record
+    return replace(record, elsewhere={k: v for k, v in record.elsewhere.items() if k != event_id})
 
 
 def _with_event(refs: CalendarRefs, snapshot: EventSnapshot) -> CalendarRefs:

@@ -12,7 +12,10 @@ carry it. A record holds:
   (:func:`confsync.planner.desired_state`), so two calendars never send conflicting updates;
 - ``references``: how many events of anyone else carry the conference. They never change or
   delete it and are only **counted**, so a record stays small however many people copy a
-  conference; the store's event pointers say which event counts where;
+  conference; the store's event pointers say which event counts where. Of those, the latest
+  :data:`DEPARTED_MAX` that their own calendar organises (a copy, or an event of the owner's
+  moved there) are named in ``elsewhere``: a delete's grace asks whether one of them left the
+  owner's calendar (:mod:`confsync.sync.grace`);
 - the last state the conferencing system accepted (``sent``), an operation still pending after
   failures (or a delete the deletion brake holds: ``hold``), and the record's ``status``;
 - its **home calendar** (``home_key``): the calendar whose runs retry its pending operation and
@@ -208,6 +211,11 @@ class ConferenceRecord:
     calendars: Mapping[str, CalendarRefs] = field(default_factory=dict)
     references: int = 0
     """Events of anyone but the owner carrying the conference (counted, never stored)."""
+    elsewhere: Mapping[str, str] = field(default_factory=dict)
+    """Of the counted events, those their own calendar organises (event id -> calendar key),
+    the latest :data:`DEPARTED_MAX`: another user's copy, or an event of the owner's that was
+    moved to that user before the owner's calendar saw it (it then left the owner's calendar
+    only a stub of its id). A delete's grace asks the owner's calendar about them."""
     sent: SentState | None = None
     pending: PendingOperation | None = None
     status: RecordStatus = "active"
@@ -445,10 +453,12 @@ def to_document(record: ConferenceRecord) -> dict[str, Any]:
     ``has_pending`` (a pending operation a run retries) are derived, for queries only; ``body``
     is the JSON text of the references and the sent state (no query reads inside it).
     """
-    body = {
+    body: dict[str, Any] = {
         "calendars": {key: _refs_to_doc(refs) for key, refs in sorted(record.calendars.items())},
         "sent": sent_to_doc(record.sent),
     }
+    if record.elsewhere:
+        body["elsewhere"] = dict(record.elsewhere)
     return {
         "schema_version": SCHEMA_VERSION,
         "conference_id": record.conference_id,
@@ -483,6 +493,7 @@ def from_document(key: str, doc: Mapping[str, Any], version: str | None = None) 
             home_key=str(doc["home_calendar_key"]),
             calendars={k: _refs_from_doc(v) for k, v in dict(body["calendars"]).items()},
             references=int(doc["references"]),
+            elsewhere=_elsewhere(body.get("elsewhere")),
             status=_status(doc["status"]),
             detached_ms=int(doc["detached_ms"]),
             hold=_hold(doc["hold"]),
@@ -508,6 +519,20 @@ def _body(doc: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise TypeError(f"body must hold a JSON object, not {type(body).__name__}")
     return body
+
+
+def _elsewhere(value: Any) -> dict[str, str]:
+    """A stored map of counted events organised elsewhere (absent: none)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"elsewhere must be a map, not {type(value).__name__}")
+    found: dict[str, str] = {}
+    for event_id, key in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"elsewhere names a calendar key {key!r}, not a string")
+        found[str(event_id)] = key
+    return found
 
 
 def _no_constant(name: str) -> Any:

@@ -25,7 +25,13 @@ latest :data:`~confsync.records.DEPARTED_MAX`; one in the common case):
 - a live event still carrying the conference came back (the planner re-attaches it at the next
   sync): the delete stays pending. A Calendar unavailable for now keeps it pending too;
 - otherwise (a cancelled event the owner still organizes, a tombstone gone, a live event without
-  the conference) the delete is sent.
+  the conference) the next question is an event of the owner's this calendar never saw live:
+  created and moved to another user between two of its runs, it left here only a stub this
+  calendar could not place, and the record knows it only as counted on the other user's
+  calendar. So each counted event its own calendar organises (the record's ``elsewhere``: a
+  copy, or such a moved event) is asked for here too, one ``events.get`` each: a move's stub
+  (as above) keeps the conference and marks the record ``transferred``; a copy was never here
+  (404) and keeps nothing. Only then is the delete sent.
 
 The rules are in docs/decisions/2026-12-03-delete-grace.md.
 """
@@ -33,7 +39,7 @@ The rules are in docs/decisions/2026-12-03-delete-grace.md.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from confsync.calendars import CalendarDoc
@@ -45,10 +51,29 @@ from confsync.records import ConferenceRecord
 from confsync.sync.state import Run
 from confsync.sync.summary import LOGGER, labels
 
-__all__ = ["CANCELLED_MESSAGE", "DeleteGrace"]
+__all__ = ["CANCELLED_MESSAGE", "DeleteGrace", "GraceVerdict"]
 
 CANCELLED_MESSAGE = "delete cancelled after its grace"
 """The start of the INFO line about a delete the grace check cancelled."""
+
+
+@dataclass(frozen=True, slots=True)
+class GraceVerdict:
+    """What the grace check decided for a batch of deletes."""
+
+    kept: dict[str, ConferenceRecord]
+    """The records (by key, as they will be saved) whose delete is not sent now: cancelled
+    (``transferred``) or still pending. The others' deletes are to be sent."""
+    moved: dict[str, str]
+    """The events found moved away, by id, with the key of the record they made
+    ``transferred``: where the owner's other calendars' runs look for them
+    (:func:`~confsync.records.moved_scope`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    record: ConferenceRecord
+    moved: str | None = None
 
 
 class DeleteGrace:
@@ -62,47 +87,42 @@ class DeleteGrace:
         run: Run,
         records: Mapping[str, ConferenceRecord],
         deletes: Sequence[DeleteConference],
-    ) -> dict[str, ConferenceRecord]:
-        """The records (by key, as they will be saved) whose delete in ``deletes`` is not sent
-        now (cancelled, or still pending); the others' deletes are to be sent."""
-        kept: dict[str, ConferenceRecord] = {}
+    ) -> GraceVerdict:
+        """Which deletes in ``deletes`` are not sent now, and why (:class:`GraceVerdict`)."""
+        verdict = GraceVerdict(kept={}, moved={})
         for op in deletes:
             record = records[op.record_key]
             decided = _probed(run, record, self._calendars)
-            if decided is not None:
-                kept[record.key] = decided
-        return kept
+            if decided is None:
+                continue
+            verdict.kept[record.key] = decided.record
+            if decided.moved is not None:
+                verdict.moved[decided.moved] = record.key
+        return verdict
 
 
-def _probed(
-    run: Run, record: ConferenceRecord, calendars: CalendarStore
-) -> ConferenceRecord | None:
+def _probed(run: Run, record: ConferenceRecord, calendars: CalendarStore) -> _Kept | None:
     """What the Calendar says of the events that left this calendar (the latest
-    :data:`~confsync.records.DEPARTED_MAX`, newest first): the record not to send a delete for
-    (transferred when any of them moved away, or unchanged: still pending), or None to send it.
-    Every one is asked, not only the last: with several events carrying one conference, an
-    earlier one that moved away keeps the meeting going as much as the last one would, and the
-    order in which a page lists them says nothing."""
+    :data:`~confsync.records.DEPARTED_MAX`, newest first), then of those it never saw
+    (:func:`_moved_unseen`): the record not to send a delete for (transferred when any of them
+    moved away, or unchanged: still pending), or None to send it. Every one is asked, not only
+    the last: with several events carrying one conference, an earlier one that moved away keeps
+    the meeting going as much as the last one would, and the order in which a page lists them
+    says nothing."""
     refs = record.refs_of(run.doc.key)
-    if refs is None or not refs.departed:
-        return None
-    for event_id, ical_uid in reversed(list(refs.departed.items())):
+    departed = reversed(list(refs.departed.items())) if refs is not None else iter(())
+    for event_id, ical_uid in departed:
         decided = _probed_one(run, record, event_id, ical_uid, calendars)
         if decided is not None:
             return decided
-    return None
+    return _moved_unseen(run, record)
 
 
-def _probed_one(
-    run: Run,
-    record: ConferenceRecord,
-    event_id: str,
-    ical_uid: str | None,
-    calendars: CalendarStore,
-) -> ConferenceRecord | None:
-    """One departed event as the Calendar has it: None when it was deleted (or is gone)."""
+def _asked(run: Run, record: ConferenceRecord, event_id: str) -> CalendarEvent | None:
+    """The event of this calendar as ``events.get`` answers (None: gone, or malformed);
+    TransientError, logged, when the Calendar cannot say for now."""
     try:
-        found = run.client.get_event(run.doc.calendar_id, event_id)
+        return _decoded(run.client.get_event(run.doc.calendar_id, event_id))
     except TransientError as err:
         LOGGER.warning(
             "delete of conference %s stays pending: events.get of %s failed: %s",
@@ -111,18 +131,31 @@ def _probed_one(
             err,
             extra=labels(run.doc.key),
         )
-        return record
-    event = _decoded(found)
+        raise
+
+
+def _probed_one(
+    run: Run,
+    record: ConferenceRecord,
+    event_id: str,
+    ical_uid: str | None,
+    calendars: CalendarStore,
+) -> _Kept | None:
+    """One departed event as the Calendar has it: None when it was deleted (or is gone)."""
+    try:
+        event = _asked(run, record, event_id)
+    except TransientError:
+        return _Kept(record)
     if event is None:
         return None
     judged = _judged(run, record, event)
     if judged is None or judged.status != "transferred":
-        return judged
+        return None if judged is None else _Kept(judged)
     where = _moved_within(run, record, event.id, ical_uid, calendars)
     if where == "deleted":
         return None  # moved, then deleted where it went, or moved without this conference
     if where == "unsure":
-        return record
+        return _Kept(record)
     LOGGER.info(
         "%s: conference %s moved away from calendar %s (event %s); no delete is sent",
         CANCELLED_MESSAGE,
@@ -131,7 +164,38 @@ def _probed_one(
         event.id,
         extra=labels(run.doc.key),
     )
-    return judged
+    return _Kept(judged, event.id)
+
+
+def _moved_unseen(run: Run, record: ConferenceRecord) -> _Kept | None:
+    """An event of the owner's that this calendar never saw live, found among the counted
+    events their own calendar organises (``elsewhere``, newest first): created here and moved
+    to another user between two runs of this calendar, it left only a stub here, which no
+    attachment could place. A move's stub of it here keeps the meeting going, as for an event
+    seen leaving; a copy made elsewhere was never here (404), and one this calendar knew is
+    asked about above. None: none of them moved from here."""
+    known = {e for refs in record.calendars.values() for e in (*refs.events, *refs.departed)}
+    for event_id, where in reversed(list(record.elsewhere.items())):
+        if event_id in known:
+            continue
+        try:
+            event = _asked(run, record, event_id)
+        except TransientError:
+            return _Kept(record)
+        if event is None or not event.cancelled or event.organised_by(run.doc.calendar_id):
+            continue
+        LOGGER.info(
+            "%s: conference %s: its event %s moved from calendar %s to calendar %s before "
+            "this calendar saw it; no delete is sent",
+            CANCELLED_MESSAGE,
+            record.conference_id,
+            event_id,
+            run.doc.key,
+            where,
+            extra=labels(run.doc.key),
+        )
+        return _Kept(_transferred(record), event_id)
+    return None
 
 
 def _decoded(found: Mapping[str, Any] | None) -> CalendarEvent | None:
@@ -214,5 +278,10 @@ def _judged(run: Run, record: ConferenceRecord, event: CalendarEvent) -> Confere
         # organizer): the details stay on a real deletion. A cancelled copy organised by
         # someone else, even the owner, is an invitation this calendar was removed from.
         return None
+    return _transferred(record)
+
+
+def _transferred(record: ConferenceRecord) -> ConferenceRecord:
+    """``record`` kept, not followed: its delete cancelled because its event moved away."""
     calendars = {k: v for k, v in record.calendars.items() if v.events}
     return replace(record, status="transferred", pending=None, hold=None, calendars=calendars)

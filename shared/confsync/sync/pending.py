@@ -126,8 +126,8 @@ class PendingRetry:
         operations = [op for r in acting if (op := plan_operation(r, ctx)) is not None]
         # A delete falls due only after its grace: re-checked right before it would be sent.
         deletes = [op for op in operations if isinstance(op, DeleteConference)]
-        cancelled = self._grace.check(run, records, deletes)
-        cancelled.update(self._changed_meanwhile(deletes, records, cancelled))
+        verdict = self._grace.check(run, records, deletes)
+        cancelled = {**verdict.kept, **self._changed_meanwhile(deletes, records, verdict.kept)}
         operations = [op for op in operations if op.record_key not in cancelled]
         run.stats.pending_retried += len(operations)
         sent = self._sender.send(operations, records, run.stats, calendar_key=run.doc.key)
@@ -140,7 +140,7 @@ class PendingRetry:
         final.update({k: _clear_pending(r) for k, r in records.items() if r.role == "reference"})
         final.update(cancelled)
         final.update({key: result.record for key, result in sent.items()})
-        return final, _moved_away(run, records, cancelled)
+        return final, verdict.moved
 
     def _changed_meanwhile(
         self,
@@ -184,19 +184,6 @@ class PendingRetry:
             return False
         self._sleep((max(waits) - now).total_seconds())
         return True
-
-
-def _moved_away(
-    run: Run, before: Mapping[str, ConferenceRecord], after: Mapping[str, ConferenceRecord]
-) -> dict[str, str]:
-    """The events whose move away made their record ``transferred`` (the last one that left
-    this calendar), by id: where the owner's other calendars' runs look for them."""
-    moved: dict[str, str] = {}
-    for key, record in after.items():
-        refs = before[key].refs_of(run.doc.key)
-        if record.status == "transferred" and refs is not None and refs.departed:
-            moved[list(refs.departed)[-1]] = key
-    return moved
 
 
 def _clear_pending(record: ConferenceRecord) -> ConferenceRecord:

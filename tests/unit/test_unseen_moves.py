@@ -1,0 +1,201 @@
+"""Events of the owner's that her calendar never saw live, and the delete grace.
+
+Chaos seed 56: Alice creates an event with her conference and moves it to Bob between two runs
+of her calendar. Her calendar then lists only the move's stub, an id it cannot place; Bob's
+calendar counts the moved event as another user's. When Alice deletes her last event she knows
+of, the grace must still find the meeting going on at Bob's: the record names the counted
+events their own calendar organises (``elsewhere``), and the grace asks her calendar about them.
+(:mod:`confsync.sync.grace`; docs/decisions/2026-12-03-delete-grace.md, its 2026-12-05 update.)
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+from confsync.calendars import calendar_key
+from confsync.errors import CalendarUnavailableError
+from confsync.records import DEPARTED_MAX, conference_key, from_document, to_document
+from confsync.sync.grace import CANCELLED_MESSAGE
+from tests.unit.test_ownership_sync import ALICE, BOB, TEAM, World
+
+GRACE = timedelta(seconds=120)
+BOB_KEY = calendar_key(BOB, BOB)
+CAROL = "carol@example.com"
+
+
+@pytest.fixture(name="world")
+def world_fixture() -> World:
+    world = World(settings={"delete_grace": GRACE})
+    world.enroll(ALICE, ALICE)
+    world.enroll(BOB, BOB)
+    world.enroll(ALICE, TEAM)  # Alice's second calendar
+    world.provider.create("c1", owner=ALICE)
+    world.put(ALICE, "a1", "c1", ALICE)
+    world.sync(ALICE, ALICE)
+    world.sync(BOB, BOB)
+    world.sync(ALICE, TEAM)
+    return world
+
+
+def _after_grace(world: World) -> None:
+    world.clock.now += GRACE + timedelta(seconds=1)
+
+
+def _moved_to_bob_unseen(world: World) -> None:
+    """Alice's second event with the conference, moved to Bob before her calendar's next run;
+    Bob's calendar has synced it (counted: he organises it now)."""
+    world.put(ALICE, "a2", "c1", ALICE)
+    world.calendar.move(ALICE, "a2", BOB)
+    world.sync(BOB, BOB)
+
+
+def test_an_event_moved_to_bob_before_alices_calendar_saw_it_keeps_the_conference(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="confsync.sync")
+    _moved_to_bob_unseen(world)
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)  # a1's tombstone and a2's stub, in one page
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert not world.provider.conferences["c1"].deleted
+    record = world.record()
+    assert (record.status, record.pending, record.references) == ("transferred", None, 1)
+    lines = [r.getMessage() for r in caplog.records]
+    [line] = [text for text in lines if text.startswith(CANCELLED_MESSAGE)]
+    assert "a2 moved from calendar" in line
+    assert BOB_KEY in line
+    world.clock.now += GRACE
+    world.sync(ALICE, ALICE)
+    assert world.calls("delete") == []
+
+
+def test_a_copy_bob_made_of_alices_meeting_keeps_nothing_and_costs_one_question(
+    world: World,
+) -> None:
+    """Bob's own event with Alice's conference was never on her calendar (404): the meeting
+    ends when she deletes hers, as before."""
+    world.put(BOB, "b1", "c1", BOB)
+    world.sync(BOB, BOB)
+    assert dict(world.record().elsewhere) == {"b1": BOB_KEY}
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+    gets = world.calendar.get_calls
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calendar.get_calls - gets == 2  # a1, then b1
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]
+    assert world.record().status == "deleted"
+
+
+def test_a_calendar_error_while_asking_about_bobs_event_keeps_the_delete_pending(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _moved_to_bob_unseen(world)
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+    asked = world.calendar.get_event
+
+    def unavailable_for_a2(calendar_id: str, event_id: str) -> object:
+        if event_id == "a2":
+            raise CalendarUnavailableError("events.get: HTTP 503")
+        return asked(calendar_id, event_id)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(world.calendar, "get_event", unavailable_for_a2)
+        world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    record = world.record()
+    assert (record.status, record.pending is not None) == ("active", True)
+    world.sync(ALICE, ALICE)  # asked again later: the move is found
+    assert world.calls("delete") == []
+    assert world.record().status == "transferred"
+
+
+def test_the_record_names_only_events_their_own_calendar_organises(world: World) -> None:
+    """Bob's own events are named (a move leaves the calendar it went to as organizer); an
+    invitation from Carol carrying Alice's conference is not (not even counted while confsync
+    reads owned events only, the default); an event that stops carrying the conference, or is
+    deleted, is named no more."""
+    world.put(BOB, "b1", "c1", BOB)
+    world.put(BOB, "carol1", "c1", CAROL, organizer_self=False)
+    world.put(BOB, "b2", "c1", BOB)
+    world.sync(BOB, BOB)
+    record = world.record()
+    assert (dict(record.elsewhere), record.references) == ({"b1": BOB_KEY, "b2": BOB_KEY}, 2)
+
+    world.calendar.delete(BOB, "b1")
+    world.put(BOB, "b2", "c2", BOB)  # Bob replaced the conference
+    world.sync(BOB, BOB)
+
+    record = world.record()
+    assert (dict(record.elsewhere), record.references) == ({}, 0)
+
+
+def test_the_record_names_at_most_the_latest_events_organised_elsewhere(world: World) -> None:
+    for n in range(DEPARTED_MAX + 3):
+        world.put(BOB, f"b{n:02}", "c1", BOB)
+        world.sync(BOB, BOB)
+
+    record = world.record()
+    assert list(record.elsewhere) == [f"b{n:02}" for n in range(3, DEPARTED_MAX + 3)]
+    assert record.references == DEPARTED_MAX + 3
+    stored = from_document(record.key, to_document(record))
+    assert stored.elsewhere == record.elsewhere
+
+
+def test_an_earlier_event_moved_to_alices_other_calendar_is_what_its_tombstone_finds(
+    world: World,
+) -> None:
+    """Two of Alice's events carry the conference; one moves to her other calendar (not synced
+    yet), the other is deleted. The grace keeps the conference for the moved one, and attaches
+    that one (not the last that left) where her other calendar's run looks: deleted there
+    before that calendar synced, its tombstone finds the record and the delete follows. (The
+    attachment named the deleted event before, so the meeting's end was missed.)"""
+    world.put(ALICE, "a2", "c1", ALICE)
+    world.sync(ALICE, ALICE)
+    world.calendar.move(ALICE, "a1", TEAM)
+    world.sync(ALICE, ALICE)
+    world.calendar.delete(ALICE, "a2")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+    world.sync(ALICE, ALICE)
+    assert world.record().status == "transferred"
+    assert world.attached(TEAM, ALICE, "a1") is None  # not synced there yet
+    world.calendar.delete(TEAM, "a1")
+
+    world.sync(ALICE, TEAM)
+    _after_grace(world)
+    world.sync(ALICE, TEAM)
+
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]
+    assert world.record().status == "deleted"
+    assert conference_key("c1") == world.record().key
+
+
+def test_an_invitation_counted_when_every_event_is_read_is_not_named() -> None:
+    """With ``CONFSYNC_OWNED_EVENTS_ONLY`` off, Carol's invitation on Bob's calendar is counted,
+    but never named: a move leaves the calendar it went to as organizer, an invitation never."""
+    world = World(settings={"delete_grace": GRACE, "owned_only": False})
+    world.enroll(ALICE, ALICE)
+    world.enroll(BOB, BOB)
+    world.provider.create("c1", owner=ALICE)
+    world.put(ALICE, "a1", "c1", ALICE)
+    world.sync(ALICE, ALICE)
+    world.put(BOB, "carol1", "c1", CAROL, organizer_self=False)
+    world.put(BOB, "b1", "c1", BOB)
+
+    world.sync(BOB, BOB)
+
+    record = world.record()
+    assert (dict(record.elsewhere), record.references) == ({"b1": BOB_KEY}, 2)
