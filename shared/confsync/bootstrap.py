@@ -28,7 +28,13 @@ from confsync.adapters.pubsub_publisher import (
 )
 from confsync.bootstrap_intake import INTAKE_PUBLISH_TIMEOUT_S, build_intake_service
 from confsync.budgeted_clients import BudgetedCalendarFactory, BudgetedChannelFactory
-from confsync.calendar_budget import CalendarAllowance, per_window, priority_of, spending_as
+from confsync.calendar_budget import (
+    CalendarAllowance,
+    current_priority,
+    per_window,
+    priority_of,
+    spending_as,
+)
 from confsync.channels import ChannelService, ChannelSettings
 from confsync.config import (
     CalendarAuthConfig,
@@ -111,7 +117,8 @@ def build_sync_runner(config: SyncConfig) -> SyncRunner:
     """A SyncRunner wired to Firestore, the Calendar API, the conferencing system and Pub/Sub."""
     client = firestore.Client.from_environment(config.project, config.firestore_database)
     calendar = _calendar_factory(config, client, page_size=config.calendar_page_size)
-    calendar_api = BudgetedCalendarFactory(calendar, _allowance(config, client))
+    allowance = _allowance(config, client)
+    calendar_api = BudgetedCalendarFactory(calendar, allowance)
     provider = HttpConferenceProvider(
         config.conferencing_url,
         credential=config.conferencing_credential,
@@ -128,7 +135,10 @@ def build_sync_runner(config: SyncConfig) -> SyncRunner:
     records = FirestoreRecordStore(client)
     return SyncRunner(
         calendar_api=calendar_api,
-        calendar_store=FirestoreCalendarStore(client),
+        # The claim a run's first Calendar call would make goes with its lease's write.
+        calendar_store=FirestoreCalendarStore(
+            client, claims_ahead=lambda: allowance.ahead(current_priority())
+        ),
         records=records,
         provider=provider,
         publisher=publisher,

@@ -10,7 +10,9 @@ Each instance holds one :class:`CalendarAllowance` (shared by its request thread
 :class:`~confsync.ports.CalendarBudget`, the shared counter of the current window. The allowance
 claims :func:`chunk_for` calls at a time and spends them without asking again, so the counter
 costs one Firestore write per chunk, not per call; calls claimed and not spent lapse with their
-window (at most one chunk per priority per instance stands idle).
+window (at most one chunk per priority per instance stands idle). A sync run sends the claim its
+first call would make ahead, in the write that takes the calendar's lease
+(:meth:`CalendarAllowance.ahead`), so a run costs no round trip for it.
 
 Two priorities share a window: ``user`` (a notification, an enrolment, an operator's request)
 may use all of it; ``background`` (sweeps, renewals, repairs, collection) only while
@@ -28,11 +30,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Literal
 
 from confsync.errors import CalendarBudgetSpentError
 from confsync.messages import ChannelCommand, EnrollCommand, SyncRequest, UnenrollCommand
-from confsync.ports import CalendarBudget
+from confsync.ports import CalendarBudget, StagedClaim
 
 __all__ = [
     "BACKGROUND_SHARE",
@@ -40,6 +43,7 @@ __all__ = [
     "WAIT_FOR_NEXT_WINDOW_S",
     "WINDOW_S",
     "CalendarAllowance",
+    "ClaimAhead",
     "Priority",
     "chunk_for",
     "current_priority",
@@ -102,6 +106,22 @@ def current_priority() -> Priority:
     return _PRIORITY.get()
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimAhead:
+    """A claim of a :class:`CalendarAllowance`, staged to go with another write of the same
+    store (:meth:`CalendarAllowance.ahead`): the writer sends :attr:`staged` with its own write
+    and reports what it granted (:meth:`granted`); a write that fails sends no claim."""
+
+    allowance: CalendarAllowance
+    window: int
+    priority: Priority
+    staged: StagedClaim
+
+    def granted(self, calls: int) -> None:
+        """The claim went with the write and granted ``calls``: the allowance spends them."""
+        self.allowance.granted_ahead(self.window, self.priority, calls)
+
+
 class CalendarAllowance:
     """One instance's share of the project's Calendar budget; safe to share between threads.
 
@@ -142,14 +162,39 @@ class CalendarAllowance:
             retry_after=wait,
         )
 
+    def ahead(self, priority: Priority) -> ClaimAhead | None:
+        """The claim this instance's next call of ``priority`` would make, staged to be sent
+        ahead with another write (a sync run's lease, taken right before its first Calendar
+        call), or None: calls are left, or the window refused one already."""
+        with self._lock:
+            window = self._current_window()
+            if self._left[priority] > 0 or priority in self._refused:
+                return None
+            staged = self._budget.stage(window, self._chunk, _SHARES[priority])
+            return None if staged is None else ClaimAhead(self, window, priority, staged)
+
+    def granted_ahead(self, window: int, priority: Priority, granted: int) -> None:
+        """A claim sent ahead granted ``granted`` calls of ``window`` (lapsed if it is over)."""
+        with self._lock:
+            self.claims += 1
+            if window != self._current_window():
+                return
+            # Nothing granted: one shard is spent; the next call's own claim tries the others.
+            self._left[priority] += max(0, granted)
+
+    def _current_window(self) -> int:
+        """The window now; what was claimed for an earlier one lapses (hold the lock)."""
+        window = int(self._clock() // WINDOW_S)
+        if window != self._window:
+            self._window = window
+            self._left = {"user": 0, "background": 0}
+            self._refused = set()
+        return window
+
     def try_spend(self, priority: Priority) -> bool:
         """Charge one Calendar call if the budget allows it; False (nothing charged) otherwise."""
         with self._lock:
-            window = int(self._clock() // WINDOW_S)
-            if window != self._window:  # what was claimed for the last window lapses
-                self._window = window
-                self._left = {"user": 0, "background": 0}
-                self._refused = set()
+            window = self._current_window()
             if self._left[priority] == 0:
                 if priority in self._refused:
                     return False  # no second claim in a window that refused one

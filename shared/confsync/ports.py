@@ -40,6 +40,7 @@ __all__ = [
     "ProviderAnswer",
     "RecordForgetter",
     "RecordStore",
+    "StagedClaim",
     "StagedSave",
     "SyncRequestPublisher",
     "WatchedChannel",
@@ -141,6 +142,21 @@ class CalendarBudget(Protocol):
         length), never letting what was granted in that window exceed ``share`` (0-1] of
         :attr:`per_window`; return how many were granted (0 when none is left). Calls granted
         are gone, used or not."""
+        ...
+
+    def stage(self, window: int, calls: int, share: float) -> StagedClaim | None:
+        """:meth:`claim`, prepared but not sent, to go with a write of the calendar's lease
+        (:meth:`CalendarStore.acquire_lease`), so the claim costs no round trip of its own;
+        None when this instance knows the window has nothing left for ``share``."""
+        ...
+
+
+class StagedClaim(Protocol):
+    """A claim prepared by :meth:`CalendarBudget.stage`: sent with another write of the store
+    it was made for (only that store knows how), or on its own."""
+
+    def claim(self) -> int:
+        """Send it on its own, as :meth:`CalendarBudget.claim` would; the calls granted."""
         ...
 
 

@@ -181,3 +181,57 @@ def test_channel_maintenance_is_background_and_enrolment_is_user() -> None:
     assert priority_of(SweepCommand(calendar_keys=("k",))) == "background"
     assert priority_of(EnrollCommand(subject="a@example.com", calendar_id="c")) == "user"
     assert priority_of(UnenrollCommand(calendar_key="k")) == "user"
+
+
+def test_a_claim_sent_ahead_is_spent_without_a_claim_of_its_own() -> None:
+    """A sync run sends the claim its first call would make with its lease's write
+    (:meth:`CalendarAllowance.ahead`): its calls then claim nothing more."""
+    allowance, budget = _allowance(2500, Clock())
+    ahead = allowance.ahead("user")
+    assert ahead is not None
+
+    ahead.granted(ahead.staged.claim())  # what the lease's commit does, with the in-memory store
+    spent = [allowance.try_spend("user") for _ in range(MAX_CHUNK)]
+
+    assert all(spent)
+    assert budget.claims == 1
+    assert allowance.claims == 1
+    assert allowance.ahead("background") is not None  # each priority claims apart
+
+
+def test_no_claim_is_sent_ahead_while_calls_are_left_or_after_a_refusal() -> None:
+    clock = Clock()
+    allowance, _budget = _allowance(2500, clock)
+    allowance.spend("user")
+    assert allowance.ahead("user") is None  # 24 of the chunk are left
+
+    allowance, _budget = _allowance(2500, clock)
+    _spend_all(allowance, "user")  # the window refused a claim
+    assert allowance.ahead("user") is None
+
+
+def test_a_claim_sent_ahead_for_a_window_that_ended_lapses() -> None:
+    clock = Clock()
+    allowance, budget = _allowance(2500, clock)
+    ahead = allowance.ahead("user")
+    assert ahead is not None
+    granted = ahead.staged.claim()
+    clock.now += WINDOW_S
+
+    ahead.granted(granted)
+    allowance.spend("user")
+
+    assert budget.claims == 2  # the new window's call claimed again
+
+
+def test_a_claim_sent_ahead_that_got_nothing_leaves_the_next_call_to_claim_itself() -> None:
+    """A claim sent ahead asks one shard; nothing granted there does not refuse the window
+    (another shard may have calls left): the next call claims as usual."""
+    allowance, budget = _allowance(2500, Clock())
+    ahead = allowance.ahead("user")
+    assert ahead is not None
+
+    ahead.granted(0)
+
+    assert allowance.try_spend("user")
+    assert budget.claims == 1

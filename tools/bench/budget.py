@@ -35,6 +35,7 @@ from bench.scale import scaled
 from confsync.adapters import firestore_http as firestore
 from confsync.adapters.firestore_budget import FirestoreCalendarBudget
 from confsync.calendar_budget import WINDOW_S, CalendarAllowance, per_window
+from confsync.ports import StagedClaim
 from confsync.settings import variable
 from devstack.gcloud_emulators import (
     EmulatorEndpoints,
@@ -78,6 +79,9 @@ class _TimedBudget:
         with self._lock:
             self._timings.append(time.perf_counter() - began)
         return granted
+
+    def stage(self, window: int, calls: int, share: float) -> StagedClaim | None:
+        return self.inner.stage(window, calls, share)
 
 
 def _instances(

@@ -14,6 +14,12 @@ shrink what later claims may get; a hand-back lost to a crash only makes that mi
 
 A shard that granted nothing is not asked again in that window by this instance; a claim
 tries the other shards first, so the window's budget is used whichever shard is busy.
+
+A claim can also be **staged** (:meth:`FirestoreCalendarBudget.stage`): its write, prepared for
+one shard, rides in the commit of a sync run's lease (:class:`FirestoreStagedClaim`, written by
+:class:`~confsync.adapters.firestore_store.FirestoreCalendarStore`), so the claim before a run's
+first Calendar call costs no round trip of its own. The commit's transform result settles it
+exactly as a claim's own write would.
 ``expire_at`` (a day after the window) lets Firestore's TTL policy delete old counters.
 """
 
@@ -22,13 +28,14 @@ from __future__ import annotations
 import random
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from confsync.adapters import firestore_http as firestore
-from confsync.adapters.firestore_fields import Increment
+from confsync.adapters.firestore_fields import Increment, set_write
 from confsync.adapters.firestore_store import translated
 from confsync.calendar_budget import WINDOW_S, chunk_for
 
-__all__ = ["COLLECTION", "FirestoreCalendarBudget", "shard_count"]
+__all__ = ["COLLECTION", "FirestoreCalendarBudget", "FirestoreStagedClaim", "shard_count"]
 
 COLLECTION = "calendar_budget"
 _EXPIRY = timedelta(days=1)
@@ -74,10 +81,16 @@ class FirestoreCalendarBudget:
                 continue
             granted = self._claim_from(window, shard, calls, share)
             if granted > 0:
-                return granted
-            with self._lock:
-                self._exhausted.add((shard, share))
+                return granted  # else the shard is known exhausted now: try the next
         return 0
+
+    def stage(self, window: int, calls: int, share: float) -> FirestoreStagedClaim | None:
+        start = self._rng.randrange(self._shards)
+        for step in range(self._shards):
+            shard = (start + step) % self._shards
+            if not self._known_exhausted(window, shard, share):
+                return FirestoreStagedClaim(self, window, shard, calls, share)
+        return None
 
     def _known_exhausted(self, window: int, shard: int, share: float) -> bool:
         with self._lock:
@@ -87,14 +100,53 @@ class FirestoreCalendarBudget:
             return (shard, share) in self._exhausted
 
     def _claim_from(self, window: int, shard: int, calls: int, share: float) -> int:
-        ref = self._client.collection(COLLECTION).document(f"{window}-{shard}")
-        expire_at = datetime.fromtimestamp(window * WINDOW_S, UTC) + _EXPIRY
         with translated("calendar budget claim"):
-            result = ref.set({"asked": Increment(calls), "expire_at": expire_at}, merge=True)
+            result = self._client.commit([self.claim_write(window, shard, calls)])[0]
+            return self.settled(window, shard, calls, share, result)
+
+    def _shard(self, window: int, shard: int) -> firestore.DocumentReference:
+        return self._client.collection(COLLECTION).document(f"{window}-{shard}")
+
+    def claim_write(self, window: int, shard: int, calls: int) -> dict[str, Any]:
+        """The write of a claim: ``asked`` incremented by ``calls`` (its transform result is
+        the new total), ``expire_at`` for the TTL policy."""
+        expire_at = datetime.fromtimestamp(window * WINDOW_S, UTC) + _EXPIRY
+        data = {"asked": Increment(calls), "expire_at": expire_at}
+        return set_write(self._shard(window, shard).name, data, merge=True)
+
+    def settled(
+        self, window: int, shard: int, calls: int, share: float, result: firestore.WriteResult
+    ) -> int:
+        """The calls a claim's written ``result`` granted; the rest handed back."""
+        self.writes += 1
+        total = int(result.transform_results[0])
+        granted = max(0, min(calls, self.shard_cap(shard, share) - (total - calls)))
+        if granted < calls:
+            self._shard(window, shard).update({"asked": Increment(granted - calls)})
             self.writes += 1
-            total = int(result.transform_results[0])
-            granted = max(0, min(calls, self.shard_cap(shard, share) - (total - calls)))
-            if granted < calls:
-                ref.update({"asked": Increment(granted - calls)})
-                self.writes += 1
+        if granted <= 0:
+            with self._lock:
+                if window == self._window:
+                    self._exhausted.add((shard, share))
         return granted
+
+
+class FirestoreStagedClaim:
+    """A claim on one shard, prepared by :meth:`FirestoreCalendarBudget.stage`."""
+
+    def __init__(
+        self, budget: FirestoreCalendarBudget, window: int, shard: int, calls: int, share: float
+    ) -> None:
+        self._budget = budget
+        self._at = (window, shard, calls, share)
+        self.write = budget.claim_write(window, shard, calls)
+        """The claim's write, for a commit of the same database."""
+
+    def settled(self, result: firestore.WriteResult) -> int:
+        """The calls granted, given the result of :attr:`write` in a commit that succeeded."""
+        with translated("calendar budget claim"):
+            return self._budget.settled(*self._at, result)
+
+    def claim(self) -> int:
+        window, _shard, calls, share = self._at
+        return self._budget.claim(window, calls, share)

@@ -47,15 +47,22 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from confsync.adapters import firestore_errors as fs_errors
 from confsync.adapters import firestore_http as firestore
-from confsync.adapters.firestore_fields import DELETE_FIELD, Increment, Maximum, field_path
+from confsync.adapters.firestore_fields import (
+    DELETE_FIELD,
+    Increment,
+    Maximum,
+    field_path,
+    update_write,
+)
 from confsync.adapters.firestore_http import DocumentSnapshot
 from confsync.adapters.firestore_query import ASCENDING, DESCENDING, FieldFilter, Query
 from confsync.adapters.firestore_rpcs import count_round_trips
 from confsync.adapters.firestore_writes import whole_write
+from confsync.calendar_budget import ClaimAhead
 from confsync.calendars import (
     SYNCING_STATES,
     CalendarDoc,
@@ -308,13 +315,30 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 # --- calendars -------------------------------------------------------------------------------
 
 
+@runtime_checkable
+class _CommittedClaim(Protocol):
+    """A Calendar budget claim staged for a commit of this database
+    (:class:`~confsync.adapters.firestore_budget.FirestoreStagedClaim`)."""
+
+    write: dict[str, Any]
+
+    def settled(self, result: firestore.WriteResult) -> int: ...
+
+
 class _LeasedCalendars:
     """One calendar document's read and its lease protocol (take, notify, extend, commit,
     release) as optimistic writes; :class:`FirestoreCalendarStore` adds the rest of the port."""
 
-    def __init__(self, client: firestore.Client, collection: str = "calendars") -> None:
+    def __init__(
+        self,
+        client: firestore.Client,
+        collection: str = "calendars",
+        *,
+        claims_ahead: Callable[[], ClaimAhead | None] | None = None,
+    ) -> None:
         self._client = count_round_trips(client)
         self._collection = client.collection(collection)
+        self._claims_ahead = claims_ahead
 
     def _ref(self, key: str) -> firestore.DocumentReference:
         return self._collection.document(key)
@@ -330,6 +354,25 @@ class _LeasedCalendars:
 
     def _write_if(self, key: str, version: str, fields: dict[str, Any]) -> str | None:
         return _write_if(self._client, self._ref(key), version, fields)
+
+    def _lease_written(self, key: str, version: str, fields: dict[str, Any]) -> str | None:
+        """:meth:`_write_if` of the lease, with the Calendar budget's claim the run's first call
+        would make (:meth:`~confsync.calendar_budget.CalendarAllowance.ahead`) in the same
+        commit: the claim is made only if the lease is taken, and costs no round trip."""
+        ahead = self._claims_ahead() if self._claims_ahead is not None else None
+        if ahead is None:
+            return self._write_if(key, version, fields)
+        staged = ahead.staged
+        if not isinstance(staged, _CommittedClaim):
+            raise TypeError(f"a Firestore commit cannot send a {type(staged).__name__}")
+        option = self._client.write_option(last_update_time=version)
+        lease = update_write(self._ref(key).name, fields, option)
+        try:
+            written, claimed = self._client.commit([lease, staged.write])
+        except (fs_errors.FailedPreconditionError, fs_errors.NotFoundError):
+            return None
+        ahead.granted(staged.settled(claimed))
+        return None if written.update_time is None else str(written.update_time.rfc3339())
 
     def _decided(
         self, key: str, seen: CalendarDoc | None, first: bool
@@ -357,7 +400,7 @@ class _LeasedCalendars:
                 if doc is None or version is None or doc.lease_held(now, owner):
                     return None
                 fields = {"lease_owner": owner, "lease_until": until, "last_attempt_at": now}
-                if (new := self._write_if(key, version, fields)) is not None:
+                if (new := self._lease_written(key, version, fields)) is not None:
                     return replace(
                         doc, lease_owner=owner, lease_until=until, last_attempt_at=now, version=new
                     )

@@ -55,6 +55,7 @@ from confsync.ports import (
     Page,
     PageCursor,
     ProviderAnswer,
+    StagedClaim,
     StagedSave,
     WatchedChannel,
 )
@@ -1246,3 +1247,18 @@ class InMemoryCalendarBudget:
             grant = max(0, min(calls, int(self._per_window * share) - used))
             self.granted[window] = used + grant
             return grant
+
+    def stage(self, window: int, calls: int, share: float) -> StagedClaim | None:
+        """A claim sent on its own when claimed (an in-memory store has no commit to ride)."""
+        return _InMemoryStagedClaim(self, window, calls, share)
+
+
+@dataclass(frozen=True)
+class _InMemoryStagedClaim:
+    budget: InMemoryCalendarBudget
+    window: int
+    calls: int
+    share: float
+
+    def claim(self) -> int:
+        return self.budget.claim(self.window, self.calls, self.share)
