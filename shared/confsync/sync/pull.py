@@ -1,7 +1,8 @@
 """Pulling a calendar's changes: Google's incremental-sync recipe, tokens and pages.
 
 :meth:`Puller.pull` lists events with the stored sync token, every page to the end, applying
-each page as it arrives (:mod:`confsync.sync.apply`) and keeping the lease on a long pull. No
+each page as it arrives (:mod:`confsync.sync.apply`; the next page is listed meanwhile) and
+keeping the lease on a long pull. No
 token, or a 410 (the token expired): one windowed full sync (``full_sync_window`` back from now);
 a second 410 is a transient error, never a loop. After a full sync, **reconcile**: every stored
 record's event that the full sync did not return is confirmed with ``events.get``, because
@@ -20,7 +21,9 @@ the field, so only a test double omits it.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +34,7 @@ from confsync.errors import (
     UntrustedViewError,
 )
 from confsync.events import CalendarEvent, decode_event
-from confsync.ports import RecordStore
+from confsync.ports import EventPage, RecordStore
 from confsync.records import ConferenceRecord
 from confsync.sync.apply import Attached, PageApplier
 from confsync.sync.lease import CalendarLease
@@ -97,26 +100,32 @@ class Puller:
         next sync token. ``seen`` collects the ids of the events listed; ``attached``, the
         calendar's attachments when read whole (see :meth:`PageApplier.apply`)."""
         time_min = None if sync_token else self._now() - self._settings.full_sync_window
-        page_token: str | None = None
-        while True:
-            page = run.client.list_page(
+
+        def listed(page_token: str | None) -> EventPage:
+            return run.client.list_page(
                 run.doc.calendar_id,
                 sync_token=sync_token,
                 page_token=page_token,
                 time_min=time_min,
             )
-            _check_access(page.access_role)  # before anything of the page is planned
-            incremental = sync_token is not None
-            last = incremental and not page.next_page_token
-            self._take_page(
-                run, page.items, seen, incremental=incremental, attached=attached, last=last
-            )
-            if page.next_page_token:
-                page_token = page.next_page_token
-                continue
-            if not page.next_sync_token:
-                raise CalendarUnavailableError("last page of events.list had no nextSyncToken")
-            return page.next_sync_token
+
+        incremental = sync_token is not None
+        page = listed(None)
+        with _NextPages(listed) as ahead:
+            while True:
+                _check_access(page.access_role)  # before anything of the page is planned
+                if page.next_page_token:
+                    ahead.request(page.next_page_token)
+                last = incremental and not page.next_page_token
+                self._take_page(
+                    run, page.items, seen, incremental=incremental, attached=attached, last=last
+                )
+                if page.next_page_token:
+                    page = ahead.take()
+                    continue
+                if not page.next_sync_token:
+                    raise CalendarUnavailableError("last page of events.list had no nextSyncToken")
+                return page.next_sync_token
 
     def _take_page(
         self,
@@ -167,6 +176,39 @@ class Puller:
             raw[event_id] = item
         run.stats.reconciled += len(missing)
         self._applier.apply(run, events, raw, look_up_series=False, attached=attached)
+
+
+class _NextPages:
+    """The next page of a listing, requested while the current one is applied (one worker
+    thread, started only for a listing of more than one page, in a copy of the run's context):
+    a long pull waits for the Calendar's answer once instead of once per page. Pages are still
+    applied one by one, in order; a page that fails is raised by :meth:`take`, and one not taken
+    (the run failed meanwhile) is waited for and dropped when the block ends."""
+
+    def __init__(self, listed: Callable[[str | None], EventPage]) -> None:
+        self._listed = listed
+        self._pool: ThreadPoolExecutor | None = None
+        self._next: Future[EventPage] | None = None
+
+    def __enter__(self) -> _NextPages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def request(self, page_token: str) -> None:
+        """List the page of ``page_token`` now, in the background."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="calendar-next-page")
+        context = contextvars.copy_context()
+        self._next = self._pool.submit(context.run, self._listed, page_token)
+
+    def take(self) -> EventPage:
+        """The page requested last, once listed (its error, if listing it failed)."""
+        assert self._next is not None, "take() without request()"
+        page, self._next = self._next, None
+        return page.result()
 
 
 def _events_of(record: ConferenceRecord, calendar_key: str) -> tuple[str, ...]:
