@@ -68,6 +68,16 @@ _SHARES: dict[Priority, float] = {"user": 1.0, "background": BACKGROUND_SHARE}
 _PRIORITY: ContextVar[Priority] = ContextVar("confsync_calendar_priority", default="user")
 
 
+@dataclass(slots=True)
+class _Reserved:
+    """Calls set aside for one request's own use (:meth:`CalendarAllowance.ahead`)."""
+
+    calls: int = 0
+
+
+_RESERVED: ContextVar[_Reserved | None] = ContextVar("confsync_calendar_reserved", default=None)
+
+
 def per_window(per_minute: int) -> int:
     """A window's share of a per-minute budget (rounded down)."""
     return per_minute * WINDOW_S // 60
@@ -93,11 +103,15 @@ def priority_of(message: SyncRequest | ChannelCommand) -> Priority:
 @contextlib.contextmanager
 def spending_as(priority: Priority) -> Iterator[None]:
     """Calendar clients handed out within the block spend with ``priority`` (a clients'
-    priority is fixed when it is handed out, so worker threads it is passed to keep it)."""
+    priority is fixed when it is handed out, so worker threads it is passed to keep it). The
+    block is one request: calls :meth:`CalendarAllowance.ahead` sets aside in it are its own,
+    and spent first (worker threads in a copy of its context share them)."""
     token = _PRIORITY.set(priority)
+    reserved = _RESERVED.set(_Reserved())
     try:
         yield
     finally:
+        _RESERVED.reset(reserved)
         _PRIORITY.reset(token)
 
 
@@ -163,20 +177,36 @@ class CalendarAllowance:
         )
 
     def ahead(self, priority: Priority) -> ClaimAhead | None:
-        """The claim this instance's next call of ``priority`` would make, staged to be sent
-        ahead with another write (a sync run's lease, taken right before its first Calendar
-        call), or None: calls are left, or the window refused one already."""
+        """Before a request's first Calendar call (a sync run takes its lease right before
+        it): one call set aside for the request (inside :func:`spending_as`), so another
+        request's calls cannot spend it in between, nor a new window begin without it; from
+        the calls left, else from the claim this returns, staged to be sent with that other
+        write (None: calls were left, a call is set aside already, or the window refused a
+        claim)."""
+        reserved = _RESERVED.get()
         with self._lock:
             window = self._current_window()
-            if self._left[priority] > 0 or priority in self._refused:
+            if reserved is not None and reserved.calls > 0:
+                return None
+            if self._left[priority] > 0:
+                if reserved is not None:
+                    self._left[priority] -= 1
+                    reserved.calls += 1
+                return None
+            if priority in self._refused:
                 return None
             staged = self._budget.stage(window, self._chunk, _SHARES[priority])
             return None if staged is None else ClaimAhead(self, window, priority, staged)
 
     def granted_ahead(self, window: int, priority: Priority, granted: int) -> None:
-        """A claim sent ahead granted ``granted`` calls of ``window`` (lapsed if it is over)."""
+        """A claim sent ahead granted ``granted`` calls of ``window``: one is set aside for the
+        request that sent it, the rest lapse if the window is over."""
+        reserved = _RESERVED.get()
         with self._lock:
             self.claims += 1
+            if granted > 0 and reserved is not None:
+                reserved.calls += 1
+                granted -= 1
             if window != self._current_window():
                 return
             # Nothing granted: one shard is spent; the next call's own claim tries the others.
@@ -193,7 +223,11 @@ class CalendarAllowance:
 
     def try_spend(self, priority: Priority) -> bool:
         """Charge one Calendar call if the budget allows it; False (nothing charged) otherwise."""
+        reserved = _RESERVED.get()
         with self._lock:
+            if reserved is not None and reserved.calls > 0:
+                reserved.calls -= 1
+                return True
             window = self._current_window()
             if self._left[priority] == 0:
                 if priority in self._refused:

@@ -17,6 +17,7 @@ from confsync.calendar_budget import (
     chunk_for,
     per_window,
     priority_of,
+    spending_as,
 )
 from confsync.errors import CalendarBudgetSpentError, CalendarUnavailableError
 from confsync.messages import (
@@ -235,3 +236,39 @@ def test_a_claim_sent_ahead_that_got_nothing_leaves_the_next_call_to_claim_itsel
 
     assert allowance.try_spend("user")
     assert budget.claims == 1
+
+
+def test_the_call_a_request_set_aside_is_its_own_whatever_others_spend_meanwhile() -> None:
+    """Between a sync run's lease and its first call, other requests of the instance may spend
+    every call left, or a new window may begin: the call set aside with the lease stays the
+    run's, so it makes no claim of its own (no round trip)."""
+    clock = Clock()
+    allowance, budget = _allowance(2500, clock)
+    with spending_as("user"):
+        ahead = allowance.ahead("user")
+        assert ahead is not None
+        ahead.granted(ahead.staged.claim())
+        with spending_as("user"):  # another request on the same instance
+            others = _spend_all(allowance, "user")
+        clock.now += WINDOW_S  # and the window turns before the run's first call
+        claims = budget.claims
+
+        assert allowance.try_spend("user")
+
+    assert others == 2500 - 1  # the window's whole budget but the call set aside
+    assert budget.claims == claims  # the run's call claimed nothing
+
+
+def test_a_request_sets_a_call_aside_from_what_is_left_without_a_claim() -> None:
+    allowance, budget = _allowance(2500, Clock())
+    allowance.spend("user")  # a chunk is claimed; 24 left
+    with spending_as("user"):
+        assert allowance.ahead("user") is None  # set aside from the 24, nothing to send
+        assert allowance.ahead("user") is None  # and only once per request
+        with spending_as("user"):
+            others = _spend_all(allowance, "user")
+
+        assert allowance.try_spend("user")
+
+    assert others == 2500 - 2
+    assert budget.claims == 1 + 99 + 1
