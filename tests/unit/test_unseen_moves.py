@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 
 from confsync.calendars import calendar_key
-from confsync.errors import CalendarUnavailableError
+from confsync.errors import CalendarUnavailableError, ProviderUnavailableError
 from confsync.records import DEPARTED_MAX, conference_key, from_document, to_document
 from confsync.sync.grace import CANCELLED_MESSAGE
 from tests.unit.test_ownership_sync import ALICE, BOB, TEAM, World
@@ -199,3 +199,23 @@ def test_an_invitation_counted_when_every_event_is_read_is_not_named() -> None:
 
     record = world.record()
     assert (dict(record.elsewhere), record.references) == ({"b1": BOB_KEY}, 2)
+
+
+def test_bobs_events_kept_while_the_owner_was_unknown_are_named_once_it_is_known() -> None:
+    """Bob's calendar met the conference first, and its owner could not be read then: his
+    events were kept undecided. Once Alice's run learns she owns it, they are counted, and the
+    one Bob's calendar organises is named like any counted one."""
+    world = World(settings={"delete_grace": GRACE})
+    world.enroll(ALICE, ALICE)
+    world.enroll(BOB, BOB)
+    world.provider.create("c1", owner=ALICE)
+    world.put(BOB, "a2", "c1", BOB)
+    world.provider.failures.append(ProviderUnavailableError("owners: HTTP 503"))
+    world.sync(BOB, BOB)
+    assert world.record().owner_known is False
+    world.put(ALICE, "a1", "c1", ALICE)
+
+    world.sync(ALICE, ALICE)
+
+    record = world.record()
+    assert (record.owner, record.references, dict(record.elsewhere)) == (ALICE, 1, {"a2": BOB_KEY})
