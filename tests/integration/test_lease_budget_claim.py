@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from confsync.adapters import firestore_http as firestore
-from confsync.adapters.firestore_budget import COLLECTION, FirestoreCalendarBudget
+from confsync.adapters.firestore_budget import COLLECTION, FirestoreCalendarBudget, shard_count
+from confsync.adapters.firestore_errors import UnavailableError
 from confsync.adapters.firestore_store import FirestoreCalendarStore
 from confsync.calendar_budget import WINDOW_S, CalendarAllowance, chunk_for
 from confsync.calendars import CalendarDoc
@@ -93,3 +94,27 @@ def test_no_claim_is_sent_when_another_run_holds_the_lease(client: firestore.Cli
 
     assert taken is None
     assert (allowance.claims, _asked(client)) == (0, 0)
+
+
+def test_a_hand_back_that_fails_leaves_the_lease_taken_and_the_grant_standing(
+    client: firestore.Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A shard with fewer calls left than the chunk grants part of it and hands the rest back
+    with a second write. That write failing must not fail the lease's acquisition, which is
+    written already (the run would hold a lease it does not know of until it expires)."""
+    store, allowance = _wired(client)
+    budget = FirestoreCalendarBudget(client, PER_WINDOW)
+    for shard in range(shard_count(PER_WINDOW)):  # two calls left on every shard
+        asked = budget.shard_cap(shard, 1.0) - 2
+        client.collection(COLLECTION).document(f"{WINDOW}-{shard}").set({"asked": asked})
+
+    def unavailable(*_args: object, **_kwargs: object) -> None:
+        raise UnavailableError("down", "UNAVAILABLE", 503)
+
+    monkeypatch.setattr(firestore.DocumentReference, "update", unavailable)
+
+    leased = store.acquire_lease("ck_1", "run-a", until=UNTIL, now=T0)
+
+    assert leased is not None
+    assert [allowance.try_spend("user") for _ in range(2)] == [True, True]
+    assert "not handed back" in caplog.text

@@ -25,11 +25,13 @@ exactly as a claim's own write would.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from confsync.adapters import firestore_errors as fs_errors
 from confsync.adapters import firestore_http as firestore
 from confsync.adapters.firestore_fields import Increment, set_write
 from confsync.adapters.firestore_store import translated
@@ -38,6 +40,7 @@ from confsync.calendar_budget import WINDOW_S, chunk_for
 __all__ = ["COLLECTION", "FirestoreCalendarBudget", "FirestoreStagedClaim", "shard_count"]
 
 COLLECTION = "calendar_budget"
+_LOGGER = logging.getLogger(__name__)
 _EXPIRY = timedelta(days=1)
 
 
@@ -117,13 +120,23 @@ class FirestoreCalendarBudget:
     def settled(
         self, window: int, shard: int, calls: int, share: float, result: firestore.WriteResult
     ) -> int:
-        """The calls a claim's written ``result`` granted; the rest handed back."""
+        """The calls a claim's written ``result`` granted; the rest handed back. A hand-back
+        that fails is logged and not retried: the grant stands, and the window only grants
+        less than it could (the claim, or the lease it went with, is written already)."""
         self.writes += 1
         total = int(result.transform_results[0])
         granted = max(0, min(calls, self.shard_cap(shard, share) - (total - calls)))
         if granted < calls:
-            self._shard(window, shard).update({"asked": Increment(granted - calls)})
-            self.writes += 1
+            try:
+                self._shard(window, shard).update({"asked": Increment(granted - calls)})
+                self.writes += 1
+            except fs_errors.FirestoreError as err:
+                _LOGGER.warning(
+                    "calendar budget: %d unused calls of window %d not handed back: %s",
+                    calls - granted,
+                    window,
+                    err,
+                )
         if granted <= 0:
             with self._lock:
                 if window == self._window:
