@@ -2,7 +2,7 @@
 
 Records are shared by every calendar carrying a conference, so forgetting a calendar does not
 delete them: it removes the calendar's references from each record (and its counted ones from
-the count) and drops the calendar's event attachments. A record whose home was the calendar moves
+the count and from ``elsewhere``) and drops the calendar's event attachments. A record whose home was the calendar moves
 home to another calendar that holds references, or, with none, drops its pending operation or
 held delete (nobody would ever retry or release them). The conference itself is never touched,
 and what the records keep for other calendars (the owner, the last state sent) stays. A record
@@ -41,6 +41,7 @@ def _forget(store: RecordStore, calendar_key: str, attached: dict[str, str]) -> 
             replace(
                 record.with_refs(calendar_key, None),
                 references=max(0, record.references - counted[key]),
+                elsewhere={e: k for e, k in record.elsewhere.items() if k != calendar_key},
             ),
             calendar_key,
         )

@@ -1322,10 +1322,17 @@ def test_drop_legacy_deletes_only_those_records(stores: Stores) -> None:
 
 def test_forget_calendar_removes_only_that_calendars_part(stores: Stores) -> None:
     # shared: the owner's events on ck_1 (e1) and ck_2 (e2), counted on ck_1 (e5) and ck_3 (e9).
-    shared = _record("c-shared", {"ck_1": ("e1",), "ck_2": ("e2",)}, references=2)
+    # Both counted events are organised by their own calendars (named in ``elsewhere``).
+    shared = replace(
+        _record("c-shared", {"ck_1": ("e1",), "ck_2": ("e2",)}, references=2),
+        elsewhere={"e5": "ck_1", "e9": "ck_3"},
+    )
     ours = _record("c-ours", {"ck_1": ("e3",)}, due=T0)
     # counted: held on ck_2 only, counted once on ck_1 (e6).
-    counted = _record("c-counted", {"ck_2": ("e4",)}, home="ck_2", references=1)
+    counted = replace(
+        _record("c-counted", {"ck_2": ("e4",)}, home="ck_2", references=1),
+        elsewhere={"e6": "ck_1"},
+    )
     theirs = _record("c-theirs", {"ck_2": ("e8",)}, home="ck_2", references=1)
     stores.records.save(
         [shared, ours, counted],
@@ -1348,10 +1355,15 @@ def test_forget_calendar_removes_only_that_calendars_part(stores: Stores) -> Non
     assert forgotten == 4  # three records changed, one schema-1 record dropped
     assert stores.records.by_keys([shared.key, ours.key, counted.key, theirs.key]) == [
         # Its home moves to the calendar left holding its references ...
-        replace(shared.with_refs("ck_1", None), references=1, home_key="ck_2"),
+        replace(
+            shared.with_refs("ck_1", None),
+            references=1,
+            home_key="ck_2",
+            elsewhere={"e9": "ck_3"},
+        ),
         # ... and with none left, nothing would ever retry its pending operation: dropped.
         replace(ours.with_refs("ck_1", None), pending=None),
-        replace(counted, references=0),
+        replace(counted, references=0, elsewhere={}),
         theirs,
     ]
     assert _stored(stores, theirs).version == untouched.version
