@@ -2,11 +2,12 @@
 
 Records are shared by every calendar carrying a conference, so forgetting a calendar does not
 delete them: it removes the calendar's references from each record (and its counted ones from
-the count and from ``elsewhere``) and drops the calendar's event attachments. A record whose home was the calendar moves
-home to another calendar that holds references, or, with none, drops its pending operation or
-held delete (nobody would ever retry or release them). The conference itself is never touched,
-and what the records keep for other calendars (the owner, the last state sent) stays. A record
-another run wrote meanwhile is read again and forgotten again.
+the count and from ``elsewhere``) and drops the calendar's event attachments. A record whose
+home was the calendar moves home to another calendar that holds references, or, with none,
+drops its pending operation or held delete (nobody would ever retry or release them). The
+conference itself is never touched, and what the records keep for other calendars (the owner,
+the last state sent) stays. A record another run wrote meanwhile is read again and forgotten
+again.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 SYNC_REQUEST_VERSION = 1
-SyncReason = Literal["notification", "sweep", "enroll", "republish", "manual"]
+SyncReason = Literal["notification", "sweep", "enroll", "republish", "manual", "grace"]
 _REASONS = frozenset(get_args(SyncReason))
 _MAX_PAYLOAD = 64 * 1024
 _MAX_INT64 = 2**63 - 1  # Google's message numbers are int64, and so are Firestore's integers

@@ -352,6 +352,8 @@ def test_an_edit_and_a_delete_after_the_migration_are_sent_once_each(world: Worl
     assert _title(world) == "Planning, moved"
 
     world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)  # the delete waits for her team calendar to pull, and asks it to
+    assert world.deliver() == [TEAM_KEY]
     world.sync(ALICE, ALICE)
 
     assert [c.outcome for c in world.calls("delete")] == ["applied"]

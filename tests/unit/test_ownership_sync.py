@@ -52,6 +52,7 @@ class World:
     calendars: InMemoryCalendarStore = field(default_factory=InMemoryCalendarStore)
     records: InMemoryRecordStore = field(default_factory=InMemoryRecordStore)
     provider: RecordingProvider = field(default_factory=RecordingProvider)
+    publisher: RecordingPublisher = field(default_factory=RecordingPublisher)
     clock: Clock = field(default_factory=Clock)
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -71,7 +72,7 @@ class World:
             records=records or self.records,
             legacy=self.records,
             provider=self.provider,
-            publisher=RecordingPublisher(),
+            publisher=self.publisher,
             settings=sync_settings(
                 matcher=ConferenceMatcher(solution_names=frozenset({"My Web Conference"})),
                 # No delete grace unless a test asks for one (tests/unit/test_delete_grace.py).
@@ -82,6 +83,17 @@ class World:
         )
         key = calendar_key(subject, calendar_id)
         return runner.run(SyncRequest(calendar_key=key, reason="manual", notified_at=self.clock()))
+
+    def deliver(self) -> list[str]:
+        """Run the syncs the runs requested since the last delivery (Pub/Sub's part), once per
+        calendar; the keys of the calendars that ran, in order."""
+        requested = list(dict.fromkeys(r.calendar_key for r in self.publisher.published))
+        self.publisher.published.clear()
+        for key in requested:
+            doc = self.calendars.get(key)
+            assert doc is not None, f"a request for a calendar never enrolled: {key}"
+            self.sync(doc.subject, doc.calendar_id)
+        return requested
 
     def put(
         self, calendar_id: str, event_id: str, conference_id: str, organizer: str, **fields: Any

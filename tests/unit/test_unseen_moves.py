@@ -18,11 +18,12 @@ import pytest
 from confsync.calendars import calendar_key
 from confsync.errors import CalendarUnavailableError, ProviderUnavailableError
 from confsync.records import DEPARTED_MAX, conference_key, from_document, to_document
-from confsync.sync.grace import CANCELLED_MESSAGE
+from confsync.sync.grace import CANCELLED_MESSAGE, SIBLING_WAIT_MAX
 from tests.unit.test_ownership_sync import ALICE, BOB, TEAM, World
 
 GRACE = timedelta(seconds=120)
 BOB_KEY = calendar_key(BOB, BOB)
+TEAM_KEY = calendar_key(ALICE, TEAM)
 CAROL = "carol@example.com"
 
 
@@ -219,3 +220,56 @@ def test_bobs_events_kept_while_the_owner_was_unknown_are_named_once_it_is_known
 
     record = world.record()
     assert (record.owner, record.references, dict(record.elsewhere)) == (ALICE, 1, {"a2": BOB_KEY})
+
+
+def test_an_event_moved_to_alices_other_calendar_before_either_saw_it_keeps_the_conference(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Chaos seed 72: Alice creates a second event with her conference and moves it to her
+    other calendar before either calendar syncs, then deletes her first one. Her primary sees a
+    tombstone and a stub it cannot place; only her other calendar's pull finds the event. The
+    delete waits for that pull (and asks for it): the meeting goes on there."""
+    caplog.set_level(logging.INFO, logger="confsync.sync")
+    world.clock.now += timedelta(seconds=1)  # her other calendar last pulled before all this
+    world.put(ALICE, "a2", "c1", ALICE)
+    world.calendar.move(ALICE, "a2", TEAM)
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert "waits for the subject's other calendars to pull" in caplog.text
+    assert [r.reason for r in world.publisher.published] == ["grace"]
+    assert world.deliver() == [TEAM_KEY]
+    world.sync(ALICE, ALICE)
+    assert world.calls("delete") == []
+    assert not world.provider.conferences["c1"].deleted
+    record = world.record()
+    assert (record.status, record.home_key, world.events(TEAM, ALICE)) == (
+        "active",
+        TEAM_KEY,
+        ["a2"],
+    )
+
+
+def test_a_delete_waits_for_a_sibling_that_never_pulls_only_so_long() -> None:
+    """A calendar of Alice's whose pulls keep failing must not keep her meeting's end from its
+    conference for ever: past SIBLING_WAIT_MAX after it fell due, the delete goes."""
+    world = World(settings={"delete_grace": GRACE})
+    world.enroll(ALICE, ALICE)
+    world.enroll(ALICE, TEAM)  # never pulls
+    world.provider.create("c1", owner=ALICE)
+    world.put(ALICE, "a1", "c1", ALICE)
+    world.sync(ALICE, ALICE)
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    _after_grace(world)
+    world.sync(ALICE, ALICE)
+    assert world.calls("delete") == []
+
+    world.clock.now += SIBLING_WAIT_MAX
+    world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]

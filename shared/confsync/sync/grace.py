@@ -31,27 +31,38 @@ latest :data:`~confsync.records.DEPARTED_MAX`; one in the common case):
   calendar. So each counted event its own calendar organises (the record's ``elsewhere``: a
   copy, or such a moved event) is asked for here too, one ``events.get`` each: a move's stub
   (as above) keeps the conference and marks the record ``transferred``; a copy was never here
-  (404) and keeps nothing. Only then is the delete sent.
+  (404) and keeps nothing;
+- and last, the subject's other enrolled calendars (:meth:`DeleteGrace._waiting`): an event of
+  the owner's moved or copied to one of them before either calendar saw it live left here only
+  a stub, and only that calendar's pull attaches it. While one of them has not pulled since the
+  delete was queued, a pull of it is requested (a SyncRequest with reason ``grace``) and the
+  delete waits, pending, for its next retry (the tick's sweep of pending work), at most
+  :data:`SIBLING_WAIT_MAX` past its due time. Only then is the delete sent.
 
 The rules are in docs/decisions/2026-12-03-delete-grace.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from confsync.calendars import CalendarDoc
 from confsync.errors import MalformedInputError, TransientError
 from confsync.events import CalendarEvent, decode_event
+from confsync.messages import SyncRequest
 from confsync.planner import DeleteConference
-from confsync.ports import CalendarStore
+from confsync.ports import CalendarStore, SyncRequestPublisher
 from confsync.records import ConferenceRecord
 from confsync.sync.state import Run
 from confsync.sync.summary import LOGGER, labels
 
-__all__ = ["CANCELLED_MESSAGE", "DeleteGrace", "GraceVerdict"]
+__all__ = ["CANCELLED_MESSAGE", "SIBLING_WAIT_MAX", "DeleteGrace", "GraceVerdict"]
+
+SIBLING_WAIT_MAX = timedelta(minutes=30)
+"""How long past its due time a delete waits for the subject's other calendars to pull."""
 
 CANCELLED_MESSAGE = "delete cancelled after its grace"
 """The start of the INFO line about a delete the grace check cancelled."""
@@ -79,8 +90,18 @@ class _Kept:
 class DeleteGrace:
     """Re-checks deletes as they fall due; stateless, so concurrent runs share one."""
 
-    def __init__(self, calendars: CalendarStore) -> None:
+    def __init__(
+        self,
+        calendars: CalendarStore,
+        publisher: SyncRequestPublisher,
+        *,
+        grace: timedelta,
+        now: Callable[[], datetime],
+    ) -> None:
         self._calendars = calendars
+        self._publisher = publisher
+        self._grace = grace
+        self._now = now
 
     def check(
         self,
@@ -90,15 +111,62 @@ class DeleteGrace:
     ) -> GraceVerdict:
         """Which deletes in ``deletes`` are not sent now, and why (:class:`GraceVerdict`)."""
         verdict = GraceVerdict(kept={}, moved={})
+        siblings: list[CalendarDoc] | None = None  # read once, when a delete is about to go
         for op in deletes:
             record = records[op.record_key]
             decided = _probed(run, record, self._calendars)
+            if decided is None:
+                if siblings is None:
+                    siblings = _siblings(run, self._calendars)
+                decided = self._waiting(run, record, siblings)
             if decided is None:
                 continue
             verdict.kept[record.key] = decided.record
             if decided.moved is not None:
                 verdict.moved[decided.moved] = record.key
         return verdict
+
+    def _waiting(
+        self, run: Run, record: ConferenceRecord, siblings: Sequence[CalendarDoc]
+    ) -> _Kept | None:
+        """The delete waits (still pending) while another enrolled calendar of the subject has
+        not pulled since the delete was queued: an event of the owner's moved or copied there
+        before this calendar saw it live left here only a stub this calendar could not place,
+        and only that calendar's pull attaches it. A pull of each is requested now; the next
+        retry of the delete decides again. Not past :data:`SIBLING_WAIT_MAX` after the delete
+        fell due: a calendar whose pulls keep failing must not keep a meeting's end from its
+        conference for ever (None: send)."""
+        pending = record.pending
+        if pending is None or not siblings:
+            return None
+        now = self._now()
+        if now - pending.next_attempt_at > SIBLING_WAIT_MAX:
+            return None
+        since = pending.next_attempt_at - self._grace
+        behind = [doc for doc in siblings if doc.pulled_from is None or doc.pulled_from < since]
+        if not behind:
+            return None
+        for doc in behind:
+            self._publisher.publish(
+                SyncRequest(calendar_key=doc.key, reason="grace", notified_at=now)
+            )
+        LOGGER.info(
+            "delete of conference %s waits for the subject's other calendars to pull first "
+            "(requested: %s)",
+            record.conference_id,
+            ", ".join(doc.key for doc in behind),
+            extra=labels(run.doc.key),
+        )
+        return _Kept(record)
+
+
+def _siblings(run: Run, calendars: CalendarStore) -> list[CalendarDoc]:
+    """The subject's other enrolled calendars that sync."""
+    return [
+        doc
+        for doc in calendars.of_subject(run.doc.subject)
+        if doc.key != run.doc.key and doc.syncing
+    ]
 
 
 def _probed(run: Run, record: ConferenceRecord, calendars: CalendarStore) -> _Kept | None:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from confsync.conflicts import retried_on_conflict
 from confsync.errors import RecordConflictError
 from confsync.planner import DeleteConference, PlanContext, plan_operation
-from confsync.ports import CalendarStore, RecordStore
+from confsync.ports import CalendarStore, RecordStore, SyncRequestPublisher
 from confsync.records import ConferenceRecord, moved_scope
 from confsync.sync.brake import DeletionBrake
 from confsync.sync.grace import DeleteGrace
@@ -49,6 +49,7 @@ class PendingRetry:
         settings: SyncSettings,
         *,
         calendars: CalendarStore,
+        publisher: SyncRequestPublisher,
         now: Callable[[], datetime],
         sleep: Callable[[float], None],
     ) -> None:
@@ -59,7 +60,7 @@ class PendingRetry:
         self._now = now
         self._sleep = sleep
         self._brake = DeletionBrake(records, calendars, settings, now=now)
-        self._grace = DeleteGrace(calendars)
+        self._grace = DeleteGrace(calendars, publisher, grace=settings.delete_grace, now=now)
 
     def retry(self, run: Run) -> int:
         """Retry due pending operations, deletes only as the deletion brake allows; return how

@@ -72,7 +72,8 @@ class SyncPorts:
     """What a runner talks to. ``calendar_api`` opens Calendar API clients (one per run, for the
     calendar's subject); ``calendar_store`` holds the calendars' sync state (token, lease,
     ``notify_seq``); ``records`` the conference records; ``provider`` the conferencing system;
-    ``publisher`` the SyncRequest topic (for a hand-over after ``max_rounds``); ``legacy`` the
+    ``publisher`` the SyncRequest topic (for a hand-over after ``max_rounds``, and the pulls a
+    delete's grace asks of the owner's other calendars); ``legacy`` the
     records of schema 1 still to migrate."""
 
     calendar_api: CalendarClientFactory
@@ -130,7 +131,14 @@ class SyncRunner:
         applier = PageApplier(records, sender, owners, settings, now=now)
         self._puller = Puller(records, applier, self._lease, settings, now=now)
         self._pending = PendingRetry(
-            records, sender, owners, settings, calendars=calendar_store, now=now, sleep=sleep
+            records,
+            sender,
+            owners,
+            settings,
+            calendars=calendar_store,
+            publisher=publisher,
+            now=now,
+            sleep=sleep,
         )
 
     def with_ports(self, ports: SyncPorts) -> SyncRunner:
