@@ -168,6 +168,7 @@ def test_a_background_call_never_waits() -> None:
         ("enroll", "user"),
         ("manual", "user"),
         ("republish", "user"),
+        ("grace", "user"),  # a delete a user made waits on it
         ("sweep", "background"),
     ],
 )
