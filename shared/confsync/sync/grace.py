@@ -34,10 +34,12 @@ latest :data:`~confsync.records.DEPARTED_MAX`; one in the common case):
   (404) and keeps nothing;
 - and last, the subject's other enrolled calendars (:meth:`DeleteGrace._waiting`): an event of
   the owner's moved or copied to one of them before either calendar saw it live left here only
-  a stub, and only that calendar's pull attaches it. While one of them has not pulled since the
-  delete was queued, a pull of it is requested (a SyncRequest with reason ``grace``) and the
-  delete waits, pending, for its next retry (the tick's sweep of pending work), at most
-  :data:`SIBLING_WAIT_MAX` past its due time. Only then is the delete sent.
+  a stub, and only that calendar's pull attaches it. They are asked to pull (a SyncRequest with
+  reason ``grace``) as soon as a run queues deletes (:meth:`DeleteGrace.ask_siblings`), so they
+  normally have by the time the deletes fall due. While one of them has not pulled since the
+  delete was queued, it is asked again and the delete waits, pending, for its next retry (the
+  tick's sweep of pending work), at most :data:`SIBLING_WAIT_MAX` past its due time. Only then
+  is the delete sent.
 
 The rules are in docs/decisions/2026-12-03-delete-grace.md.
 """
@@ -126,6 +128,21 @@ class DeleteGrace:
                 verdict.moved[decided.moved] = record.key
         return verdict
 
+    def ask_siblings(self, run: Run) -> None:
+        """Ask the subject's other enrolled calendars to pull, once this run queued deletes it
+        has not asked for yet: by the time the deletes fall due they have pulled, and a delete
+        need not wait for them then (:meth:`_waiting`)."""
+        if run.deletes_queued <= run.siblings_asked:
+            return
+        run.siblings_asked = run.deletes_queued
+        self._request(_siblings(run, self._calendars))
+
+    def _request(self, calendars: Sequence[CalendarDoc]) -> None:
+        now = self._now()
+        for doc in calendars:
+            request = SyncRequest(calendar_key=doc.key, reason="grace", notified_at=now)
+            self._publisher.publish(request)
+
     def _waiting(
         self, run: Run, record: ConferenceRecord, siblings: Sequence[CalendarDoc]
     ) -> _Kept | None:
@@ -146,10 +163,7 @@ class DeleteGrace:
         behind = [doc for doc in siblings if doc.pulled_from is None or doc.pulled_from < since]
         if not behind:
             return None
-        for doc in behind:
-            self._publisher.publish(
-                SyncRequest(calendar_key=doc.key, reason="grace", notified_at=now)
-            )
+        self._request(behind)
         LOGGER.info(
             "delete of conference %s waits for the subject's other calendars to pull first "
             "(requested: %s)",

@@ -81,6 +81,7 @@ class PendingRetry:
         limit = max(self._settings.pending_batch, self._settings.delete_brake + 1)
         pending = self._records.pending(run.doc.key, _FAR_FUTURE, limit)
         ctx = self._settings.plan_context(run.doc)
+        self._grace.ask_siblings(run)  # before any wait: they pull while the grace runs
         if self._waited_out_grace(pending, ctx, now):
             now = self._now()
             # Other calendars' runs may have written these records while this one waited.

@@ -51,6 +51,9 @@ class Run:
     deletes_queued: int = 0
     """Deletes this run's pages queued for the deletion brake (pending operations the run
     itself made, so its pending retry must run)."""
+    siblings_asked: int = 0
+    """How many of ``deletes_queued`` the subject's other calendars were asked to pull for
+    (:meth:`~confsync.sync.grace.DeleteGrace.ask_siblings`)."""
     pending_checked_at: datetime | None = None
     """When this run looked for the calendar's pending operations (None: it did not), stored
     with its commit."""
