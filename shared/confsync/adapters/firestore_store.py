@@ -353,7 +353,8 @@ class _LeasedCalendars:
         return version is not None and self._write_if(snapshot.id, version, fields) is not None
 
     def _write_if(self, key: str, version: str, fields: dict[str, Any]) -> str | None:
-        return _write_if(self._client, self._ref(key), version, fields)
+        written = _write_if(self._client, self._ref(key), version, fields)
+        return None if written is None else written[0]
 
     def _lease_written(self, key: str, version: str, fields: dict[str, Any]) -> str | None:
         """:meth:`_write_if` of the lease, with the Calendar budget's claim the run's first call
@@ -365,14 +366,12 @@ class _LeasedCalendars:
         staged = ahead.staged
         if not isinstance(staged, _CommittedClaim):
             raise TypeError(f"a Firestore commit cannot send a {type(staged).__name__}")
-        option = self._client.write_option(last_update_time=version)
-        lease = update_write(self._ref(key).name, fields, option)
-        try:
-            written, claimed = self._client.commit([lease, staged.write])
-        except (fs_errors.FailedPreconditionError, fs_errors.NotFoundError):
+        written = _write_if(self._client, self._ref(key), version, fields, also=[staged.write])
+        if written is None:
             return None
+        new, [claimed] = written
         ahead.granted(staged.settled(claimed))
-        return None if written.update_time is None else str(written.update_time.rfc3339())
+        return new
 
     def _decided(
         self, key: str, seen: CalendarDoc | None, first: bool
@@ -628,16 +627,24 @@ class FirestoreCalendarStore(_LeasedCalendars):
 
 
 def _write_if(
-    client: firestore.Client, ref: firestore.DocumentReference, version: str, fields: dict[str, Any]
-) -> str | None:
-    """Write ``fields`` to ``ref`` unless the document changed since it was at ``version`` (one
-    round trip); the new version, or None if it did change (or is gone)."""
+    client: firestore.Client,
+    ref: firestore.DocumentReference,
+    version: str,
+    fields: dict[str, Any],
+    *,
+    also: Sequence[Mapping[str, Any]] = (),
+) -> tuple[str | None, list[firestore.WriteResult]] | None:
+    """Write ``fields`` to ``ref`` unless the document changed since it was at ``version``,
+    with the prepared writes ``also`` in the same commit (one round trip, all or nothing); the
+    new version and the results of ``also``, or None if the document did change (or is
+    gone)."""
     option = client.write_option(last_update_time=version)
     try:
-        result = ref.update(fields, option=option)
+        written, *others = client.commit([update_write(ref.name, fields, option), *also])
     except (fs_errors.FailedPreconditionError, fs_errors.NotFoundError):
         return None
-    return None if result.update_time is None else str(result.update_time.rfc3339())
+    new = None if written.update_time is None else str(written.update_time.rfc3339())
+    return new, others
 
 
 def _calendars_by_key(
