@@ -11,6 +11,7 @@ import pytest
 
 from devstack.gcloud_emulators import free_port
 from devstack.process import NotReadyError, running, serving
+from tests.support.devstack import web_server
 
 # Writes what the Pub/Sub emulator wrote when its port was taken, then keeps running.
 _TAKEN = (
@@ -44,11 +45,8 @@ def test_an_earlier_run_s_bind_failure_in_the_same_log_is_not_this_run_s(tmp_pat
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "web.log").write_text("OSError: [Errno 98] Address already in use\n")
-    port = free_port()
-    argv = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+    argv, ready_url = web_server(free_port())
 
-    with serving(
-        "web", argv, tmp_path, marker="http.server", ready_url=f"http://127.0.0.1:{port}/"
-    ) as process:
+    with serving("web", argv, tmp_path, marker="http.server", ready_url=ready_url) as process:
         assert process.alive()
         assert not process.port_taken()

@@ -10,15 +10,13 @@ import pytest
 
 from devstack.gcloud_emulators import free_port
 from devstack.process import NotReadyError, running, serving
+from tests.support.devstack import web_server
 
 
 def test_serving_yields_a_ready_process_and_stops_it(tmp_path: Path) -> None:
-    port = free_port()
-    argv = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+    argv, ready_url = web_server(free_port())
 
-    with serving(
-        "web", argv, tmp_path, marker="http.server", ready_url=f"http://127.0.0.1:{port}/"
-    ) as process:
+    with serving("web", argv, tmp_path, marker="http.server", ready_url=ready_url) as process:
         assert process.alive()
         assert running(tmp_path).keys() == {"web"}
 

@@ -15,11 +15,12 @@ from devstack.gcloud_emulators import free_port
 from devstack.lifecycle import StackError, up
 from devstack.process import running
 from devstack.stack import Part, Ports, StackPlan, StackSettings
+from tests.support.devstack import web_server
 
 
 def _web(name: str, port: int) -> Part:
-    argv = (sys.executable, "-m", "http.server", "--bind", "127.0.0.1", f"{port}")
-    return Part(name, "function", argv, f"{port}", f"http://127.0.0.1:{port}/")
+    argv, ready_url = web_server(port)
+    return Part(name, "function", tuple(argv), f"{port}", ready_url)
 
 
 def _plan(ports: Ports, *parts: Part) -> StackPlan:
