@@ -77,11 +77,11 @@ def test_an_event_moved_to_bob_before_alices_calendar_saw_it_keeps_the_conferenc
     assert world.calls("delete") == []
 
 
-def test_a_copy_bob_made_of_alices_meeting_keeps_nothing_and_costs_one_question(
+def test_a_copy_bob_made_of_alices_meeting_keeps_nothing_and_costs_a_question_per_calendar(
     world: World,
 ) -> None:
-    """Bob's own event with Alice's conference was never on her calendar (404): the meeting
-    ends when she deletes hers, as before."""
+    """Bob's own event with Alice's conference was never on her calendars (404 on each): the
+    meeting ends when she deletes hers, as before."""
     world.put(BOB, "b1", "c1", BOB)
     world.sync(BOB, BOB)
     assert dict(world.record().elsewhere) == {"b1": BOB_KEY}
@@ -92,7 +92,7 @@ def test_a_copy_bob_made_of_alices_meeting_keeps_nothing_and_costs_one_question(
 
     world.sync(ALICE, ALICE)
 
-    assert world.calendar.get_calls - gets == 2  # a1, then b1
+    assert world.calendar.get_calls - gets == 3  # a1, then b1 on her primary and her other one
     assert [c.outcome for c in world.calls("delete")] == ["applied"]
     assert world.record().status == "deleted"
 
@@ -292,3 +292,26 @@ def test_a_delete_waits_for_a_sibling_that_never_pulls_only_so_long() -> None:
     world.sync(ALICE, ALICE)
 
     assert [c.outcome for c in world.calls("delete")] == ["applied"]
+
+
+def test_an_event_moved_to_bob_from_alices_other_calendar_before_it_saw_it_keeps_the_conference(
+    world: World,
+) -> None:
+    """The same move, from Alice's other calendar: her event there with her conference went to
+    Bob before that calendar's run saw it live. Her other calendar's pull lists only the stub;
+    her primary's grace, asking only the primary, found nothing (404) and ended the meeting
+    that goes on at Bob's. The grace asks each of her syncing calendars."""
+    world.put(TEAM, "t2", "c1", TEAM)
+    world.calendar.move(TEAM, "t2", BOB)
+    world.sync(BOB, BOB)
+    assert dict(world.record().elsewhere) == {"t2": BOB_KEY}
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    world.deliver()  # her other calendar pulls: the stub, which it cannot place
+    _after_grace(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert not world.provider.conferences["c1"].deleted
+    assert world.record().status == "transferred"

@@ -197,14 +197,18 @@ def _probed(run: Run, record: ConferenceRecord, calendars: CalendarStore) -> _Ke
         decided = _probed_one(run, record, event_id, ical_uid, calendars)
         if decided is not None:
             return decided
-    return _moved_unseen(run, record)
+    return _moved_unseen(run, record, calendars)
 
 
-def _asked(run: Run, record: ConferenceRecord, event_id: str) -> CalendarEvent | None:
-    """The event of this calendar as ``events.get`` answers (None: gone, or malformed);
-    TransientError, logged, when the Calendar cannot say for now."""
+def _asked(
+    run: Run, record: ConferenceRecord, event_id: str, doc: CalendarDoc | None = None
+) -> CalendarEvent | None:
+    """The event of this calendar (or of the subject's calendar ``doc``) as ``events.get``
+    answers (None: gone, or malformed); TransientError, logged, when the Calendar cannot say for
+    now."""
+    calendar_id = (doc or run.doc).calendar_id
     try:
-        return _decoded(run.client.get_event(run.doc.calendar_id, event_id))
+        return _decoded(run.client.get_event(calendar_id, event_id))
     except TransientError as err:
         LOGGER.warning(
             "delete of conference %s stays pending: events.get of %s failed: %s",
@@ -249,34 +253,38 @@ def _probed_one(
     return _Kept(judged, event.id)
 
 
-def _moved_unseen(run: Run, record: ConferenceRecord) -> _Kept | None:
-    """An event of the owner's that this calendar never saw live, found among the counted
-    events their own calendar organises (``elsewhere``, newest first): created here and moved
-    to another user between two runs of this calendar, it left only a stub here, which no
-    attachment could place. A move's stub of it here keeps the meeting going, as for an event
-    seen leaving; a copy made elsewhere was never here (404), and one this calendar knew is
-    asked about above. None: none of them moved from here."""
+def _moved_unseen(run: Run, record: ConferenceRecord, calendars: CalendarStore) -> _Kept | None:
+    """An event of the owner's that her calendars never saw live, found among the counted
+    events their own calendar organises (``elsewhere``, newest first): created on this calendar
+    or on another of the subject's, and moved to another user between two runs of that
+    calendar, it left only a stub there, which no attachment could place. A move's stub on any
+    of them keeps the meeting going, as for an event seen leaving; a copy made elsewhere was
+    never there (404), and one this calendar knew is asked about above. None: none of them
+    moved from the subject's calendars. Asked only when a delete would otherwise be sent, one
+    ``events.get`` per unplaced event and calendar."""
     known = {e for refs in record.calendars.values() for e in (*refs.events, *refs.departed)}
-    for event_id, where in reversed(list(record.elsewhere.items())):
-        if event_id in known:
-            continue
-        try:
-            event = _asked(run, record, event_id)
-        except TransientError:
-            return _Kept(record)
-        if event is None or not event.cancelled or event.organised_by(run.doc.calendar_id):
-            continue
-        LOGGER.info(
-            "%s: conference %s: its event %s moved from calendar %s to calendar %s before "
-            "this calendar saw it; no delete is sent",
-            CANCELLED_MESSAGE,
-            record.conference_id,
-            event_id,
-            run.doc.key,
-            where,
-            extra=labels(run.doc.key),
-        )
-        return _Kept(_transferred(record), event_id)
+    unplaced = [(e, to) for e, to in reversed(list(record.elsewhere.items())) if e not in known]
+    if not unplaced:
+        return None
+    for doc in [run.doc, *_siblings(run, calendars)]:
+        for event_id, where in unplaced:
+            try:
+                event = _asked(run, record, event_id, doc)
+            except TransientError:
+                return _Kept(record)
+            if event is None or not event.cancelled or event.organised_by(doc.calendar_id):
+                continue
+            LOGGER.info(
+                "%s: conference %s: its event %s moved from calendar %s to calendar %s before "
+                "that calendar saw it; no delete is sent",
+                CANCELLED_MESSAGE,
+                record.conference_id,
+                event_id,
+                doc.key,
+                where,
+                extra=labels(run.doc.key),
+            )
+            return _Kept(_transferred(record), event_id)
     return None
 
 
