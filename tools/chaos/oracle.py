@@ -257,6 +257,7 @@ def transfers(world: OracleInput) -> tuple[set[str], set[str]]:
                         continue
                     if event_id in _owner_tombstones(world, was):
                         either.add(followed_by)
+                either |= _deleted_after_move(world, owners, item, calendar_id, user)
                 continue
             carried = ours(item, world.solution_names, world.key_type)
             either |= _left_behind(world, owners, last_event, item, user=user, carried=carried)
@@ -268,6 +269,27 @@ def transfers(world: OracleInput) -> tuple[set[str], set[str]]:
             ):
                 kept.add(carried)
     return kept, either - kept
+
+
+def _deleted_after_move(
+    world: OracleInput,
+    owners: Mapping[str, str | None],
+    item: Mapping[str, Any],
+    calendar_id: str,
+    user: str,
+) -> set[str]:
+    """The conference a cancelled event of another user still names, when that user's calendar
+    organises it and its id is a tombstone on the owner's calendars: the owner's event moved
+    there and deleted by its new organizer. A deletion keeps the details on the organizer's
+    calendar (``showDeleted``, reference 1.5), so it is recognised whichever event the
+    conference last followed (the owner may have had several carrying it)."""
+    carried = ours(item, world.solution_names, world.key_type)
+    was = owners.get(carried or "")
+    if carried is None or was is None or user.casefold() == was.casefold():
+        return set()
+    if not _owned(item, calendar_id) or str(item.get("id")) not in _owner_tombstones(world, was):
+        return set()
+    return {carried}
 
 
 def _left_behind(

@@ -243,6 +243,24 @@ def test_a_moved_event_deleted_by_its_new_organizer_may_leave_its_conference_eit
     assert kept == deleted == []
 
 
+def test_a_moved_event_deleted_by_its_new_organizer_is_recognised_by_its_kept_details() -> None:
+    """Chaos seed 221 (5 calendars): two of Alice's events carried the conference, the one it
+    last followed was deleted, the other moved to Bob, who deleted it later. The conference's
+    ``eventId`` names the first one; Bob's tombstone keeps its details (its organizer's calendar,
+    reference 1.5), the conference among them, so the transfer is still recognised."""
+    by_calendar = {
+        CAL: [
+            {"id": "ev1", "status": "cancelled"},
+            _event("ev2", "conf_a", status="cancelled"),
+        ],
+        BOB: [_copy_by(BOB, "ev1", "conf_a", status="cancelled")],
+    }
+    kept = compare(_owned_world(by_calendar, [_conference("conf_a", "ev2")]))
+    deleted = compare(_owned_world(by_calendar, [_conference("conf_a", "ev2", status="deleted")]))
+
+    assert kept == deleted == []
+
+
 def test_a_conference_replaced_then_moved_to_another_user_may_be_left_either_way() -> None:
     """Chaos seed 7: the owner's calendar may have seen only the move's stub, which cannot tell
     this move from one that took the conference along (decision record "delete grace")."""
