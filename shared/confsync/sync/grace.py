@@ -113,14 +113,12 @@ class DeleteGrace:
     ) -> GraceVerdict:
         """Which deletes in ``deletes`` are not sent now, and why (:class:`GraceVerdict`)."""
         verdict = GraceVerdict(kept={}, moved={})
-        siblings: list[CalendarDoc] | None = None  # read once, when a delete is about to go
+        siblings = _Siblings(run, self._calendars)
         for op in deletes:
             record = records[op.record_key]
-            decided = _probed(run, record, self._calendars)
+            decided = _probed(run, record, siblings)
             if decided is None:
-                if siblings is None:
-                    siblings = _siblings(run, self._calendars)
-                decided = self._waiting(run, record, siblings)
+                decided = self._waiting(run, record, siblings.docs())
             if decided is None:
                 continue
             verdict.kept[record.key] = decided.record
@@ -183,7 +181,21 @@ def _siblings(run: Run, calendars: CalendarStore) -> list[CalendarDoc]:
     ]
 
 
-def _probed(run: Run, record: ConferenceRecord, calendars: CalendarStore) -> _Kept | None:
+class _Siblings:
+    """:func:`_siblings`, read once per grace check, and only if a check asks for them."""
+
+    def __init__(self, run: Run, calendars: CalendarStore) -> None:
+        self._run = run
+        self._calendars = calendars
+        self._docs: list[CalendarDoc] | None = None
+
+    def docs(self) -> list[CalendarDoc]:
+        if self._docs is None:
+            self._docs = _siblings(self._run, self._calendars)
+        return self._docs
+
+
+def _probed(run: Run, record: ConferenceRecord, siblings: _Siblings) -> _Kept | None:
     """What the Calendar says of the events that left this calendar (the latest
     :data:`~confsync.records.DEPARTED_MAX`, newest first), then of those it never saw
     (:func:`_moved_unseen`): the record not to send a delete for (transferred when any of them
@@ -194,10 +206,10 @@ def _probed(run: Run, record: ConferenceRecord, calendars: CalendarStore) -> _Ke
     refs = record.refs_of(run.doc.key)
     departed = reversed(list(refs.departed.items())) if refs is not None else iter(())
     for event_id, ical_uid in departed:
-        decided = _probed_one(run, record, event_id, ical_uid, calendars)
+        decided = _probed_one(run, record, event_id, ical_uid, siblings)
         if decided is not None:
             return decided
-    return _moved_unseen(run, record, calendars)
+    return _moved_unseen(run, record, siblings)
 
 
 def _asked(
@@ -225,7 +237,7 @@ def _probed_one(
     record: ConferenceRecord,
     event_id: str,
     ical_uid: str | None,
-    calendars: CalendarStore,
+    siblings: _Siblings,
 ) -> _Kept | None:
     """One departed event as the Calendar has it: None when it was deleted (or is gone)."""
     try:
@@ -237,7 +249,7 @@ def _probed_one(
     judged = _judged(run, record, event)
     if judged is None or judged.status != "transferred":
         return None if judged is None else _Kept(judged)
-    where = _moved_within(run, record, event.id, ical_uid, calendars)
+    where = _moved_within(run, record, event.id, ical_uid, siblings)
     if where == "deleted":
         return None  # moved, then deleted where it went, or moved without this conference
     if where == "unsure":
@@ -253,7 +265,7 @@ def _probed_one(
     return _Kept(judged, event.id)
 
 
-def _moved_unseen(run: Run, record: ConferenceRecord, calendars: CalendarStore) -> _Kept | None:
+def _moved_unseen(run: Run, record: ConferenceRecord, siblings: _Siblings) -> _Kept | None:
     """An event of the owner's that her calendars never saw live, found among the counted
     events their own calendar organises (``elsewhere``, newest first): created on this calendar
     or on another of the subject's, and moved to another user between two runs of that
@@ -266,7 +278,7 @@ def _moved_unseen(run: Run, record: ConferenceRecord, calendars: CalendarStore) 
     unplaced = [(e, to) for e, to in reversed(list(record.elsewhere.items())) if e not in known]
     if not unplaced:
         return None
-    for doc in [run.doc, *_siblings(run, calendars)]:
+    for doc in [run.doc, *siblings.docs()]:
         for event_id, where in unplaced:
             try:
                 event = _asked(run, record, event_id, doc)
@@ -303,7 +315,7 @@ def _moved_within(
     record: ConferenceRecord,
     event_id: str,
     ical_uid: str | None,
-    calendars: CalendarStore,
+    siblings: _Siblings,
 ) -> Literal["deleted", "unsure", "elsewhere"]:
     """Where a moved event went, as far as the subject's other enrolled calendars tell (asked
     as the same user): ``deleted`` when one of them holds its tombstone organised by that
@@ -312,9 +324,7 @@ def _moved_within(
     before the move, both before this calendar's run: it saw only the stub), the same
     ``iCalUID`` either way (:func:`_ended_here`); ``unsure`` when one could not be asked for
     now, else ``elsewhere`` (live there with this conference, or out of confsync's sight)."""
-    for doc in calendars.of_subject(run.doc.subject):
-        if doc.key == run.doc.key or not doc.syncing:
-            continue
+    for doc in siblings.docs():
         try:
             found = _decoded(run.client.get_event(doc.calendar_id, event_id))
         except TransientError:
