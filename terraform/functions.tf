@@ -130,6 +130,7 @@ module "sync" {
     CONFSYNC_JOIN_URL_HOSTS             = join(",", var.join_url_hosts)
     CONFSYNC_DELETE_BRAKE               = tostring(var.sync_settings.delete_brake)
     CONFSYNC_DELETE_GRACE_SECONDS       = tostring(var.sync_settings.delete_grace_seconds)
+    CONFSYNC_MOVE_WAIT_SECONDS          = tostring(var.sync_settings.move_wait_seconds)
     CONFSYNC_OWNERLESS_POLICY           = var.sync_settings.ownerless_policy
     CONFSYNC_SWEEP_INTERVAL_SECONDS     = tostring(var.sweep_interval_seconds)
     CONFSYNC_SWEEP_MAX_INTERVAL_SECONDS = tostring(var.sweep_max_interval_seconds)

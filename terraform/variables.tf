@@ -370,6 +370,7 @@ variable "sync_settings" {
     full_sync_window_days      = optional(number, 30)
     lease_seconds              = optional(number, 300)
     max_pull_rounds            = optional(number, 5)
+    move_wait_seconds          = optional(number, 900)
     owned_events_only          = optional(bool, true)
     ownerless_policy           = optional(string, "first-claimant")
     pending_base_delay_seconds = optional(number, 60)
@@ -437,6 +438,11 @@ variable "sync_settings" {
   validation {
     condition     = var.sync_settings.delete_grace_seconds >= 0 && var.sync_settings.delete_grace_seconds <= 3600 && floor(var.sync_settings.delete_grace_seconds) == var.sync_settings.delete_grace_seconds
     error_message = "sync_settings.delete_grace_seconds must be a whole number from 0 to 3600."
+  }
+
+  validation {
+    condition     = var.sync_settings.move_wait_seconds >= 0 && var.sync_settings.move_wait_seconds <= 3600 && floor(var.sync_settings.move_wait_seconds) == var.sync_settings.move_wait_seconds
+    error_message = "sync_settings.move_wait_seconds must be a whole number from 0 to 3600."
   }
 
   validation {

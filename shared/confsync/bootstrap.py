@@ -105,6 +105,7 @@ def sync_settings(config: SyncConfig) -> SyncSettings:
         write_back=config.write_back,
         delete_brake=config.delete_brake,
         delete_grace=timedelta(seconds=config.delete_grace_s),
+        move_wait=timedelta(seconds=config.move_wait_s),
         ownerless_policy=ownerless_policy(config.ownerless_policy),
         sweep=SweepTuning(
             shortest=timedelta(seconds=config.sweep_interval_s),

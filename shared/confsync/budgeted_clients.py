@@ -5,8 +5,9 @@ The composition root wraps the functions' Calendar client factories in these, so
 :func:`~confsync.calendar_budget.spending_as` block the client was handed out in. A refused call
 raises :class:`~confsync.errors.CalendarBudgetSpentError` and sends nothing.
 
-One method call is one charge. ``list_series`` reads every page of a series; a series spans one
-page in practice (2,500 items), so a rare second page goes uncharged.
+One method call is one charge. ``list_series`` reads every page of a series, and
+``list_changed`` every page of a calendar's changes over a few minutes; either spans one page in
+practice (2,500 items), so a rare second page goes uncharged.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ class _BudgetedCalendar:
     def list_series(self, calendar_id: str, ical_uid: str) -> tuple[Mapping[str, Any], ...]:
         self._allowance.spend(self._priority)
         return self._inner.list_series(calendar_id, ical_uid)
+
+    def list_changed(self, calendar_id: str, since: datetime) -> tuple[Mapping[str, Any], ...]:
+        self._allowance.spend(self._priority)
+        return self._inner.list_changed(calendar_id, since)
 
     def patch_conference_data(
         self, calendar_id: str, event_id: str, etag: str, conference_data: Mapping[str, Any]

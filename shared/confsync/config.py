@@ -120,6 +120,7 @@ class SyncConfig:
     join_url_hosts: frozenset[str]
     delete_brake: int
     delete_grace_s: int
+    move_wait_s: int
     ownerless_policy: str
     sweep_interval_s: int
     sweep_max_interval_s: int

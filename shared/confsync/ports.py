@@ -110,6 +110,14 @@ class CalendarClient(Protocol):
         and no time window: exceptions long past count too."""
         ...
 
+    def list_changed(self, calendar_id: str, since: datetime) -> tuple[Mapping[str, Any], ...]:
+        """Every event changed at or after ``since``, cancelled ones included with what the
+        Calendar keeps of them (``events.list`` with ``updatedMin``, ``showDeleted=true``,
+        ``singleEvents=false``, every page; no sync token). On its organizer's calendar a
+        deleted event keeps its details; a move leaves a stub with only ``id`` (reference
+        1.5)."""
+        ...
+
     def patch_conference_data(
         self, calendar_id: str, event_id: str, etag: str, conference_data: Mapping[str, Any]
     ) -> Mapping[str, Any]:

@@ -245,6 +245,11 @@ VARIABLES: tuple[Variable, ...] = (
              "another calendar of the owner still carries it, or the Calendar shows it moved "
              "away; at most 5: the run waits it out; "
              "see docs/decisions/2026-12-03-delete-grace.md"),
+    Variable("CONFSYNC_MOVE_WAIT_SECONDS", "move_wait_s", Number(0, 3600), "900",
+             "a delete about to be sent waits, at most this long past its grace, while a "
+             "calendar of the owner lost an event to a move (or a cancelled invitation) it "
+             "cannot place less than this long ago, so the calendar the event went to can "
+             "count it first; 0: never waits; see docs/decisions/2026-12-03-delete-grace.md"),
     Variable("CONFSYNC_OWNERLESS_POLICY", "ownerless_policy", Choice(OWNERLESS_POLICIES),
              "first-claimant", "conferences without an owner: `first-claimant` (only the first "
              "user whose calendar carried one changes or deletes it) or `hands-off` (never "

@@ -718,6 +718,36 @@ def test_list_series_returns_the_master_and_every_exception_cancelled_ones_inclu
     assert cal.client.list_series(CALENDAR, "unknown@google.com") == ()
 
 
+# --- events.list by updatedMin (what a calendar lost lately) -----------------------------------
+
+
+def test_list_changed_returns_every_event_changed_since_with_what_a_deletion_and_a_move_leave(
+    cal: Backend,
+) -> None:
+    """Every page, deleted events included: a deletion keeps its details and organizer, a move
+    leaves a stub with only the id (reference 1.5); nothing changed after a later moment."""
+    organizer = {"email": CALENDAR, "self": True}
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    cal.insert(
+        event("evt001", 1, "Planning", organizer=organizer),
+        event("evt002", 2, "Review", organizer=organizer),
+        event("evt003", 3, "Retro", organizer=organizer),
+    )
+    cal.delete("evt001")
+    cal.move("evt002")
+
+    items = cal.client.list_changed(CALENDAR, since)
+
+    found = {str(item["id"]): dict(item) for item in items}
+    assert sorted(found) == ["evt001", "evt002", "evt003"]  # more than one page of 2
+    assert found["evt001"]["status"] == "cancelled"
+    assert found["evt001"]["organizer"]["email"] == CALENDAR
+    assert found["evt002"]["status"] == "cancelled"
+    assert set(found["evt002"]) <= TOMBSTONE_KEYS
+    assert found["evt003"]["summary"] == "Retro"
+    assert cal.client.list_changed(CALENDAR, datetime.now(UTC) + timedelta(hours=1)) == ()
+
+
 # --- push channels (the ChannelClient port, served by the same objects) -----------------------
 
 

@@ -109,6 +109,9 @@ class HookedCalendarClient:
     def list_series(self, calendar_id: str, ical_uid: str) -> tuple[Mapping[str, Any], ...]:
         return self._inner.list_series(calendar_id, ical_uid)
 
+    def list_changed(self, calendar_id: str, since: datetime) -> tuple[Mapping[str, Any], ...]:
+        return self._inner.list_changed(calendar_id, since)
+
     def patch_conference_data(
         self, calendar_id: str, event_id: str, etag: str, conference_data: Mapping[str, Any]
     ) -> Mapping[str, Any]:

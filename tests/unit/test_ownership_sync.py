@@ -56,6 +56,9 @@ class World:
     clock: Clock = field(default_factory=Clock)
     settings: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.calendar.clock = self.clock  # changes happen on the world's clock
+
     def enroll(self, subject: str, calendar_id: str) -> str:
         key = calendar_key(subject, calendar_id)
         self.calendars.put(CalendarDoc(key=key, subject=subject, calendar_id=calendar_id))

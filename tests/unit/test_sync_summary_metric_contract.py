@@ -60,10 +60,10 @@ class SlowCalendar(FakeCalendar):
 
     def __init__(self, clock: Clock) -> None:
         super().__init__()
-        self.clock = clock
+        self.clock = self.test_clock = clock
 
     def list_page(self, *args: Any, **kwargs: Any) -> Any:
-        self.clock.now += CALENDAR_CALL
+        self.test_clock.now += CALENDAR_CALL
         return super().list_page(*args, **kwargs)
 
 

@@ -19,6 +19,7 @@ from confsync.calendars import calendar_key
 from confsync.errors import CalendarUnavailableError, ProviderUnavailableError
 from confsync.records import DEPARTED_MAX, conference_key, from_document, to_document
 from confsync.sync.grace import CANCELLED_MESSAGE, SIBLING_WAIT_MAX
+from confsync.testing.settings import sync_settings
 from tests.unit.test_ownership_sync import ALICE, BOB, TEAM, World
 
 GRACE = timedelta(seconds=120)
@@ -315,3 +316,89 @@ def test_an_event_moved_to_bob_from_alices_other_calendar_before_it_saw_it_keeps
     assert world.calls("delete") == []
     assert not world.provider.conferences["c1"].deleted
     assert world.record().status == "transferred"
+
+
+def _moved_to_bob_who_has_not_pulled(world: World) -> None:
+    """Chaos seed 246: Alice's second event with the conference went to Bob before her
+    calendar's run saw it live, and Bob's calendar has not pulled since (its notification lost,
+    its pulls slowed): the record names nothing. She deletes her first event."""
+    world.clock.now += timedelta(seconds=1)
+    world.put(ALICE, "a2", "c1", ALICE)
+    world.calendar.move(ALICE, "a2", BOB)
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)  # a1's tombstone and a2's stub, which it cannot place
+    world.deliver()  # her other calendar pulls, as asked: nothing of hers there
+    _after_grace(world)
+
+
+def test_a_delete_waits_while_bobs_calendar_has_not_counted_an_event_moved_to_him_unseen(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The grace found nothing to ask about (the record names nothing yet) and sent the DELETE
+    while the meeting went on at Bob's. The stub Alice's calendar lost lately holds the delete
+    until Bob's calendar counts the event; the retry then finds the move."""
+    caplog.set_level(logging.INFO, logger="confsync.sync")
+    _moved_to_bob_who_has_not_pulled(world)
+
+    world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert "waits for a calendar to count an event moved away lately (a2 from" in caplog.text
+    assert world.record().pending is not None
+    world.sync(BOB, BOB)  # late, within the wait
+    world.clock.now += timedelta(minutes=5)
+    world.sync(ALICE, ALICE)
+    assert world.calls("delete") == []
+    assert not world.provider.conferences["c1"].deleted
+    assert world.record().status == "transferred"
+
+
+def test_a_delete_held_by_a_stub_nobody_counts_goes_once_the_wait_is_over(world: World) -> None:
+    """A stub that no calendar ever counts (a move out of confsync's sight, an invitation
+    cancelled by its organizer) delays the delete by at most the wait, then it goes."""
+    _moved_to_bob_who_has_not_pulled(world)
+    wait = sync_settings().move_wait
+    world.sync(ALICE, ALICE)
+    assert world.calls("delete") == []
+
+    world.clock.now += wait + timedelta(seconds=1)
+    world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]
+
+
+def test_a_delete_goes_at_once_when_nothing_left_alices_calendars_lately(world: World) -> None:
+    """The common case: one listing of changes per calendar of Alice's, no stub in it (her
+    own deletion keeps its details and names her), and the delete goes when it falls due."""
+    world.clock.now += timedelta(seconds=1)
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    world.deliver()
+    _after_grace(world)
+    listed = world.calendar.changed_calls
+
+    world.sync(ALICE, ALICE)
+
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]
+    assert world.calendar.changed_calls - listed == 2  # her primary and her other calendar
+
+
+def test_a_calendar_that_cannot_list_its_changes_keeps_the_delete_pending(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.calendar.delete(ALICE, "a1")
+    world.sync(ALICE, ALICE)
+    world.deliver()
+    _after_grace(world)
+
+    def unavailable(calendar_id: str, since: object) -> object:
+        raise CalendarUnavailableError("events.list: HTTP 503")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(world.calendar, "list_changed", unavailable)
+        world.sync(ALICE, ALICE)
+
+    assert world.calls("delete") == []
+    assert world.record().pending is not None
+    world.sync(ALICE, ALICE)
+    assert [c.outcome for c in world.calls("delete")] == ["applied"]

@@ -64,6 +64,7 @@ __all__ = [
     "LOCAL_DELETE_GRACE_SECONDS",
     "LOCAL_ENROLL_AUDIENCE",
     "LOCAL_JOIN_URL_HOSTS",
+    "LOCAL_MOVE_WAIT_SECONDS",
     "LOCAL_SETTINGS",
     "STACK_ENV_KEYS",
     "SYNC_TOPIC",
@@ -117,6 +118,10 @@ _CERTS_PATH = "/oauth2/v1/certs"
 
 #: The sync function's delete grace on the local stack: at most 5 s, which a run waits out.
 LOCAL_DELETE_GRACE_SECONDS = "2"
+
+#: How long a delete waits for a moved event to be counted on the local stack: longer than a
+#: pull slowed by faults takes, short against the chaos suite's quiet period.
+LOCAL_MOVE_WAIT_SECONDS = "10"
 
 #: The keys of ``stack.env``, in the order they are written.
 STACK_ENV_KEYS = (
@@ -376,6 +381,7 @@ def plan_stack(
         # Short enough for the run to wait it out (no tick needed): the demo and the e2e tests
         # see a deletion within seconds (docs/decisions/2026-12-03-delete-grace.md).
         "CONFSYNC_DELETE_GRACE_SECONDS": LOCAL_DELETE_GRACE_SECONDS,
+        "CONFSYNC_MOVE_WAIT_SECONDS": LOCAL_MOVE_WAIT_SECONDS,
         **settings.overrides,
     }
     runtime = {**emulator_hosts, "PYTHONUNBUFFERED": "1"}

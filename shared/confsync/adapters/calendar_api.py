@@ -29,8 +29,9 @@ other 4xx                                  PermanentError (a bug on our side: ne
 The reason of a 403 is read from ``error.errors[0].reason``, not from ``HttpError.reason`` (which is
 the message). ``events.list`` uses the same parameters for full and incremental syncs except the
 ones Google forbids with a sync token (only ``timeMin`` here), and never ``orderBy``, which can
-suppress ``nextSyncToken``. ``list_series`` is the one listing without a sync token besides the
-full sync: all events of one ``iCalUID``, deleted ones included. Each page of ``events.list``
+suppress ``nextSyncToken``. ``list_series`` (all events of one ``iCalUID``) and ``list_changed``
+(all events changed since a moment, ``updatedMin``) are the listings without a sync token besides
+the full sync; both include deleted events (``showDeleted``). Each page of ``events.list``
 reports the answer's ``accessRole`` (``EventPage.access_role``, None when Google sent none).
 """
 
@@ -249,14 +250,30 @@ class GoogleCalendarClient:
         return cast(Mapping[str, Any], answer)
 
     def list_series(self, calendar_id: str, ical_uid: str) -> tuple[Mapping[str, Any], ...]:
+        return self._every_page(
+            {
+                "calendarId": calendar_id,
+                "iCalUID": ical_uid,
+                "showDeleted": True,
+                "singleEvents": False,
+                "maxResults": self._page_size,
+            }
+        )
+
+    def list_changed(self, calendar_id: str, since: datetime) -> tuple[Mapping[str, Any], ...]:
+        return self._every_page(
+            {
+                "calendarId": calendar_id,
+                "updatedMin": _rfc3339(since),
+                "showDeleted": True,
+                "singleEvents": False,
+                "maxResults": self._page_size,
+            }
+        )
+
+    def _every_page(self, params: dict[str, Any]) -> tuple[Mapping[str, Any], ...]:
+        """The items of every page of ``events.list`` with ``params`` (changed: page tokens)."""
         items: list[Mapping[str, Any]] = []
-        params: dict[str, Any] = {
-            "calendarId": calendar_id,
-            "iCalUID": ical_uid,
-            "showDeleted": True,
-            "singleEvents": False,
-            "maxResults": self._page_size,
-        }
         while True:
             answer = self._execute("events.list", lambda: self._events.list(**params))
             items.extend(cast(Mapping[str, Any], item) for item in answer.get("items") or [])

@@ -39,7 +39,11 @@ latest :data:`~confsync.records.DEPARTED_MAX`; one in the common case):
   normally have by the time the deletes fall due. While one of them has not pulled since the
   delete was queued, it is asked again and the delete waits, pending, for its next retry (the
   tick's sweep of pending work), at most :data:`SIBLING_WAIT_MAX` past its due time. Only then
-  is the delete sent.
+  is the delete sent;
+- and last of all, what the subject's calendars lost to a move lately
+  (:class:`~confsync.sync.recent_moves.RecentMoves`): while one of them holds a stub the record
+  does not know, younger than ``move_wait``, the delete waits (at most ``move_wait`` past its
+  due time), so the calendar the event went to can count it first.
 
 The rules are in docs/decisions/2026-12-03-delete-grace.md.
 """
@@ -58,6 +62,7 @@ from confsync.messages import SyncRequest
 from confsync.planner import DeleteConference
 from confsync.ports import CalendarStore, SyncRequestPublisher
 from confsync.records import ConferenceRecord
+from confsync.sync.recent_moves import RecentMoves
 from confsync.sync.state import Run
 from confsync.sync.summary import LOGGER, labels
 
@@ -98,11 +103,13 @@ class DeleteGrace:
         publisher: SyncRequestPublisher,
         *,
         grace: timedelta,
+        move_wait: timedelta,
         now: Callable[[], datetime],
     ) -> None:
         self._calendars = calendars
         self._publisher = publisher
         self._grace = grace
+        self._move_wait = move_wait
         self._now = now
 
     def check(
@@ -114,11 +121,18 @@ class DeleteGrace:
         """Which deletes in ``deletes`` are not sent now, and why (:class:`GraceVerdict`)."""
         verdict = GraceVerdict(kept={}, moved={})
         siblings = _Siblings(run, self._calendars)
+        now = self._now()
+        recent: RecentMoves | None = None
         for op in deletes:
             record = records[op.record_key]
             decided = _probed(run, record, siblings)
             if decided is None:
                 decided = self._waiting(run, record, siblings.docs())
+            if decided is None:
+                if recent is None:
+                    recent = RecentMoves(run, [run.doc, *siblings.docs()], now - self._move_wait)
+                if recent.hold(record, now, self._move_wait):
+                    decided = _Kept(record)
             if decided is None:
                 continue
             verdict.kept[record.key] = decided.record

@@ -60,7 +60,13 @@ class PendingRetry:
         self._now = now
         self._sleep = sleep
         self._brake = DeletionBrake(records, calendars, settings, now=now)
-        self._grace = DeleteGrace(calendars, publisher, grace=settings.delete_grace, now=now)
+        self._grace = DeleteGrace(
+            calendars,
+            publisher,
+            grace=settings.delete_grace,
+            move_wait=settings.move_wait,
+            now=now,
+        )
 
     def retry(self, run: Run) -> int:
         """Retry due pending operations, deletes only as the deletion brake allows; return how

@@ -41,6 +41,10 @@ class SyncSettings:
     delete_grace: timedelta
     """How long the delete of a conference whose last event left the calendar waits before it is
     re-checked and sent (:mod:`confsync.sync.grace`)."""
+    move_wait: timedelta
+    """How long after one of the owner's calendars lost an event to a move it could not place
+    a delete about to be sent waits (at most this long past its due time), so the calendar the
+    event went to can count it first (:mod:`confsync.sync.grace`)."""
     sweep: SweepTuning
     """The bounds of the interval to a calendar's next sweep, which each commit plans
     (:mod:`confsync.sweep_policy`)."""

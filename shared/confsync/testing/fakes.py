@@ -110,7 +110,10 @@ class FakeCalendar:
         self._generation: dict[str, int] = {}
         self._snapshots: dict[int, tuple[tuple[dict[str, Any], ...], str]] = {}
         self._snapshot_ids = itertools.count(1)
+        self._changed_time: dict[str, dict[str, datetime]] = {}  # what updatedMin compares
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # a test's own, if any
         self.list_calls = 0
+        self.changed_calls = 0
         self.series_calls: list[str] = []  # the iCalUIDs of list_series calls
         self.get_calls = 0
         self.patch_calls = 0
@@ -236,6 +239,7 @@ class FakeCalendar:
             )
         self._events.setdefault(calendar_id, {})[event["id"]] = event
         self._changed_at.setdefault(calendar_id, {})[event["id"]] = next(self._seq)
+        self._changed_time.setdefault(calendar_id, {})[event["id"]] = self.clock()
         return dict(event)
 
     # --- the port ----------------------------------------------------------------------------
@@ -313,6 +317,14 @@ class FakeCalendar:
             self.series_calls.append(ical_uid)
             events = self._events.get(calendar_id, {}).values()
             return tuple(dict(e) for e in events if e.get("iCalUID") == ical_uid)
+
+    def list_changed(self, calendar_id: str, since: datetime) -> tuple[Mapping[str, Any], ...]:
+        with self._lock:
+            self.changed_calls += 1
+            if self.fail_lists:
+                raise self.fail_lists.pop(0)
+            changed = self._changed_time.get(calendar_id, {}).items()
+            return tuple(dict(self._events[calendar_id][i]) for i, at in changed if at >= since)
 
     def patch_conference_data(
         self, calendar_id: str, event_id: str, etag: str, conference_data: Mapping[str, Any]
