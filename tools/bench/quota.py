@@ -114,6 +114,7 @@ def _calls(calendar: FakeCalendar) -> tuple[int, int, int]:
     channel = len(calendar.channel_calls)
     lists = calendar.list_calls
     other = calendar.get_calls + calendar.patch_calls + len(calendar.series_calls)
+    other += calendar.changed_calls
     return lists + channel + other, lists, channel
 
 
@@ -140,7 +141,7 @@ class _Fleet:
     def __init__(self, day: Day, policy: Policy) -> None:
         self.clock = Clock()
         self.calendar = FakeCalendar()
-        self.calendar.channel_now = self.clock.now
+        self.calendar.channel_now = self.calendar.clock = self.clock.now
         self.calendar.on_channel_call = self._watched
         self.watched: dict[str, list[str]] = {}  # calendar id -> its channels, oldest first
         self.calendars = InMemoryCalendarStore()
