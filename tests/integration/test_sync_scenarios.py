@@ -1260,6 +1260,46 @@ def test_a_move_to_the_owners_other_calendar_keeps_the_conference_and_it_follows
     sync_stack.assert_no_stale_operations()
 
 
+def test_a_delete_waits_for_the_calendar_an_unseen_moved_event_went_to(
+    sync_stack: SyncStack,
+) -> None:
+    """Chaos seed 246 on the emulators: Alice's second event with her conference goes to Bob
+    before her calendar's run sees it live, then she deletes her first one. Bob's calendar has
+    not pulled since, so nothing names the moved event: her run's grace (0 here) finds the stub
+    through ``events.list`` by ``updatedMin`` and holds the delete; once Bob's calendar counted
+    the event, her next run keeps the conference."""
+    conference = sync_stack.create_conference()
+    first = sync_stack.insert_event(conference, summary="Planning")
+    sync_stack.sync()
+    bob = new_calendar_id()
+    bob_key = calendar_key(bob, bob)
+    sync_stack.calendars.put(CalendarDoc(key=bob_key, subject=bob, calendar_id=bob))
+    runner = sync_stack.runner(CONFSYNC_MOVE_WAIT_SECONDS="60")
+
+    def sync_bob() -> SyncOutcome:
+        request = SyncRequest(calendar_key=bob_key, reason="manual", notified_at=datetime.now(UTC))
+        return runner.run(request)
+
+    sync_bob()  # his first, full sync: nothing there yet
+    second = sync_stack.insert_event(conference, summary="Planning, part two")
+    events = sync_stack.calendar.events()
+    events.move(calendarId=sync_stack.calendar_id, eventId=second["id"], destination=bob).execute()
+    events.delete(calendarId=sync_stack.calendar_id, eventId=first["id"]).execute()
+
+    held = sync_stack.sync(runner)
+
+    key = conference_key(conference["id"])
+    [record] = sync_stack.records.by_keys([key])
+    assert (held.stats.deletes, record.status, record.pending is not None) == (0, "active", True)
+    assert [r for r in sync_stack.requests_for(conference["id"]) if r["method"] == "DELETE"] == []
+    sync_bob()  # late: the moved event is counted, and named on the record
+    kept = sync_stack.sync(runner)
+    [record] = sync_stack.records.by_keys([key])
+    assert (kept.stats.deletes, record.status, record.pending) == (0, "transferred", None)
+    assert [r for r in sync_stack.requests_for(conference["id"]) if r["method"] == "DELETE"] == []
+    assert sync_stack.conference(conference["id"])["status"] == "active"
+
+
 # --- migration of records of schema 1 ----------------------------------------------------------
 
 
