@@ -28,7 +28,7 @@ from confsync.legacy_records import to_document as legacy_document
 from confsync.messages import SyncRequest
 from confsync.ports import CalendarClient, CalendarClientFactory, CalendarStore, EventPage
 from confsync.records import conference_key
-from confsync.sync import SyncOutcome
+from confsync.sync import SyncOutcome, SyncRunner
 from tests.support.calendar_events import conference_data
 from tests.support.sync_stack import SyncStack, new_calendar_id
 
@@ -1159,6 +1159,21 @@ def test_25_deletions_in_one_sync_are_all_held_until_released(sync_stack: SyncSt
 # --- ownership: a copy of someone else's conference ----------------------------------------------
 
 
+def _another_user(
+    sync_stack: SyncStack, runner: SyncRunner
+) -> tuple[str, Callable[[], SyncOutcome]]:
+    """Bob, enrolled with his own calendar: its id, and one sync of it by ``runner``."""
+    bob = new_calendar_id()
+    bob_key = calendar_key(bob, bob)
+    sync_stack.calendars.put(CalendarDoc(key=bob_key, subject=bob, calendar_id=bob))
+
+    def sync_bob() -> SyncOutcome:
+        request = SyncRequest(calendar_key=bob_key, reason="manual", notified_at=datetime.now(UTC))
+        return runner.run(request)
+
+    return bob, sync_bob
+
+
 def test_a_copy_of_anothers_conference_never_reaches_the_provider(sync_stack: SyncStack) -> None:
     """The takeover: Bob, enrolled, copies the conference of Alice's meeting into his own event,
     edits it and deletes it. Only Alice's event ever changes the conference."""
@@ -1167,14 +1182,7 @@ def test_a_copy_of_anothers_conference_never_reaches_the_provider(sync_stack: Sy
     sync_stack.sync()
     assert sync_stack.conference(conference["id"])["owner"] == sync_stack.calendar_id
 
-    bob = new_calendar_id()
-    bob_key = calendar_key(bob, bob)
-    sync_stack.calendars.put(CalendarDoc(key=bob_key, subject=bob, calendar_id=bob))
-    runner = sync_stack.runner()
-
-    def sync_bob() -> SyncOutcome:
-        request = SyncRequest(calendar_key=bob_key, reason="manual", notified_at=datetime.now(UTC))
-        return runner.run(request)
+    bob, sync_bob = _another_user(sync_stack, sync_stack.runner())
 
     events = sync_stack.calendar.events()
     body: dict[str, Any] = {
@@ -1271,14 +1279,8 @@ def test_a_delete_waits_for_the_calendar_an_unseen_moved_event_went_to(
     conference = sync_stack.create_conference()
     first = sync_stack.insert_event(conference, summary="Planning")
     sync_stack.sync()
-    bob = new_calendar_id()
-    bob_key = calendar_key(bob, bob)
-    sync_stack.calendars.put(CalendarDoc(key=bob_key, subject=bob, calendar_id=bob))
     runner = sync_stack.runner(CONFSYNC_MOVE_WAIT_SECONDS="60")
-
-    def sync_bob() -> SyncOutcome:
-        request = SyncRequest(calendar_key=bob_key, reason="manual", notified_at=datetime.now(UTC))
-        return runner.run(request)
+    bob, sync_bob = _another_user(sync_stack, runner)
 
     sync_bob()  # his first, full sync: nothing there yet
     second = sync_stack.insert_event(conference, summary="Planning, part two")
