@@ -260,6 +260,11 @@ class ConferenceRecord:
         return self.hold == "held"
 
     @property
+    def event_ids(self) -> set[str]:
+        """Every event the record holds on any calendar, live or departed."""
+        return {e for refs in self.calendars.values() for e in (*refs.events, *refs.departed)}
+
+    @property
     def live_calendars(self) -> tuple[str, ...]:
         """Keys of the calendars with live events carrying the conference, sorted."""
         return tuple(sorted(key for key, refs in self.calendars.items() if refs.events))

@@ -130,8 +130,9 @@ class DeleteGrace:
                 decided = self._waiting(run, record, siblings.docs())
             if decided is None:
                 if recent is None:
-                    recent = RecentMoves(run, [run.doc, *siblings.docs()], now - self._move_wait)
-                if recent.hold(record, now, self._move_wait):
+                    calendars = [run.doc, *siblings.docs()]
+                    recent = RecentMoves(run, calendars, now=now, move_wait=self._move_wait)
+                if recent.hold(record):
                     decided = _Kept(record)
             if decided is None:
                 continue
@@ -288,7 +289,7 @@ def _moved_unseen(run: Run, record: ConferenceRecord, siblings: _Siblings) -> _K
     never there (404), and one this calendar knew is asked about above. None: none of them
     moved from the subject's calendars. Asked only when a delete would otherwise be sent, one
     ``events.get`` per unplaced event and calendar."""
-    known = {e for refs in record.calendars.values() for e in (*refs.events, *refs.departed)}
+    known = record.event_ids
     unplaced = [(e, to) for e, to in reversed(list(record.elsewhere.items())) if e not in known]
     if not unplaced:
         return None

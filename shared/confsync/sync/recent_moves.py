@@ -43,35 +43,44 @@ WAIT_MESSAGE = "waits for a calendar to count an event moved away lately"
 
 
 class RecentMoves:
-    """The stubs the subject's calendars were left lately, listed at most once per grace check
-    (several deletes of one run share the listing)."""
+    """The stubs the subject's calendars were left in the ``move_wait`` before ``now``, listed
+    at most once per grace check (several deletes of one run share the listing, or its
+    failure)."""
 
-    def __init__(self, run: Run, calendars: Sequence[CalendarDoc], since: datetime) -> None:
+    def __init__(
+        self,
+        run: Run,
+        calendars: Sequence[CalendarDoc],
+        *,
+        now: datetime,
+        move_wait: timedelta,
+    ) -> None:
         self._run = run
         self._calendars = calendars
-        self._since = since
-        self._stubs: dict[str, str] | None = None
+        self._now = now
+        self._move_wait = move_wait
+        self._stubs: dict[str, str] | ConfsyncError | None = None
 
-    def hold(self, record: ConferenceRecord, now: datetime, move_wait: timedelta) -> bool:
-        """Whether ``record``'s delete, about to be sent at ``now``, waits for a stub it does
-        not know (logged at INFO), or for a Calendar that cannot answer (WARNING)."""
+    def hold(self, record: ConferenceRecord) -> bool:
+        """Whether ``record``'s delete, about to be sent now, waits for a stub it does not know
+        (logged at INFO), or for a Calendar that cannot answer (WARNING)."""
         pending = record.pending
+        move_wait = self._move_wait
         if move_wait <= timedelta(0) or pending is None:
             return False
-        if now - pending.next_attempt_at > move_wait:
+        if self._now - pending.next_attempt_at > move_wait:
             return False
-        try:
-            stubs = self._listed()
-        except ConfsyncError as err:
+        stubs = self._listed()
+        if isinstance(stubs, ConfsyncError):
             LOGGER.warning(
                 "delete of conference %s stays pending: the events its owner's calendars "
                 "changed lately could not be listed: %s",
                 record.conference_id,
-                err,
+                stubs,
                 extra=labels(self._run.doc.key),
             )
             return True
-        known = _known(record)
+        known = record.event_ids | set(record.elsewhere)  # those the grace asked about
         unplaced = {e: where for e, where in stubs.items() if e not in known}
         if not unplaced:
             return False
@@ -85,14 +94,20 @@ class RecentMoves:
         )
         return True
 
-    def _listed(self) -> dict[str, str]:
-        """The stubs, by event id, with the key of the calendar that holds each."""
+    def _listed(self) -> dict[str, str] | ConfsyncError:
+        """The stubs, by event id, with the key of the calendar that holds each; or why the
+        Calendar could not list them."""
         if self._stubs is None:
+            since = self._now - self._move_wait
             stubs: dict[str, str] = {}
-            for doc in self._calendars:
-                listed = self._run.client.list_changed(doc.calendar_id, self._since)
-                stubs.update((e, doc.key) for e in _stubs(listed, doc.calendar_id))
-            self._stubs = stubs
+            try:
+                for doc in self._calendars:
+                    listed = self._run.client.list_changed(doc.calendar_id, since)
+                    stubs.update((e, doc.key) for e in _stubs(listed, doc.calendar_id))
+            except ConfsyncError as err:
+                self._stubs = err
+            else:
+                self._stubs = stubs
         return self._stubs
 
 
@@ -108,10 +123,3 @@ def _stubs(items: Sequence[Mapping[str, Any]], calendar_id: str) -> list[str]:
         if event.cancelled and not event.is_instance and not event.organised_by(calendar_id):
             ids.append(event.id)
     return ids
-
-
-def _known(record: ConferenceRecord) -> set[str]:
-    """Every event the record knows: held, departed or counted elsewhere (those the grace has
-    asked about already)."""
-    held = {e for refs in record.calendars.values() for e in (*refs.events, *refs.departed)}
-    return held | set(record.elsewhere)
